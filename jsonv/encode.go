@@ -1,0 +1,194 @@
+package jsonv
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// safe[b] is true for ASCII bytes that need no escaping inside a JSON string.
+var safe = func() (t [utf8.RuneSelf]bool) {
+	for i := 0x20; i < utf8.RuneSelf; i++ {
+		t[i] = i != '"' && i != '\\'
+	}
+	return t
+}()
+
+// AppendString appends s as a JSON string literal. Invalid UTF-8 becomes
+// U+FFFD so the output is always valid JSON, and U+2028/U+2029 are escaped so
+// the output is also safe to embed in JavaScript.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if safe[b] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// AppendFloat appends f the way JavaScript and encoding/json print numbers:
+// shortest round-trip form, exponent only for very large or small values.
+// NaN and infinities are not JSON; they become null.
+func AppendFloat(dst []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(dst, "null"...)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Clean up e-09 to e-9, as encoding/json does.
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+// Append appends the compact JSON encoding of v.
+func Append(dst []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		if x {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case string:
+		return AppendString(dst, x)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case float64:
+		return AppendFloat(dst, x)
+	case []any:
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = Append(dst, e)
+		}
+		return append(dst, ']')
+	case *Object:
+		if x == nil {
+			return append(dst, "null"...)
+		}
+		dst = append(dst, '{')
+		for i, m := range x.Members {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, m.Key)
+			dst = append(dst, ':')
+			dst = Append(dst, m.Value)
+		}
+		return append(dst, '}')
+	case RawJSON:
+		return append(dst, x...)
+	}
+	return Append(dst, FromGo(v))
+}
+
+// RawJSON is pre-encoded JSON that Append copies verbatim. The producer
+// guarantees validity.
+type RawJSON []byte
+
+// Marshal returns the compact JSON encoding of v.
+func Marshal(v any) []byte { return Append(nil, v) }
+
+// AppendIndent appends an indented encoding of v (for humans: CLI --pretty).
+func AppendIndent(dst []byte, v any, prefix, indent string) []byte {
+	return appendIndent(dst, v, prefix, indent, 0)
+}
+
+func appendIndent(dst []byte, v any, prefix, indent string, depth int) []byte {
+	nl := func(d int) {
+		dst = append(dst, '\n')
+		dst = append(dst, prefix...)
+		for i := 0; i < d; i++ {
+			dst = append(dst, indent...)
+		}
+	}
+	switch x := v.(type) {
+	case []any:
+		if len(x) == 0 {
+			return append(dst, "[]"...)
+		}
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			nl(depth + 1)
+			dst = appendIndent(dst, e, prefix, indent, depth+1)
+		}
+		nl(depth)
+		return append(dst, ']')
+	case *Object:
+		if x.Len() == 0 {
+			return append(dst, "{}"...)
+		}
+		dst = append(dst, '{')
+		for i, m := range x.Members {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			nl(depth + 1)
+			dst = AppendString(dst, m.Key)
+			dst = append(dst, ':', ' ')
+			dst = appendIndent(dst, m.Value, prefix, indent, depth+1)
+		}
+		nl(depth)
+		return append(dst, '}')
+	}
+	return Append(dst, v)
+}

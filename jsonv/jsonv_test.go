@@ -1,0 +1,150 @@
+package jsonv
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestRoundTripKeepsOrderAndNumberKinds(t *testing.T) {
+	in := `{"z":1,"a":[1.5,-2,true,null,"x\"y\u00e9\n"],"m":{"b":{},"a":[]},"big":12345678901234567890,"e":1e3}`
+	v, err := ParseString(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := v.(*Object)
+	if got := strings.Join(o.Keys(), ","); got != "z,a,m,big,e" {
+		t.Fatalf("keys %s", got)
+	}
+	if _, ok := o.Members[0].Value.(int64); !ok {
+		t.Fatalf("1 should be int64, got %T", o.Members[0].Value)
+	}
+	if _, ok := o.Members[3].Value.(float64); !ok {
+		t.Fatalf("huge int should be float64, got %T", o.Members[3].Value)
+	}
+	out := string(Marshal(v))
+	want := `{"z":1,"a":[1.5,-2,true,null,"x\"yé\n"],"m":{"b":{},"a":[]},"big":12345678901234567000,"e":1000}`
+	if out != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+	var check any
+	if err := json.Unmarshal([]byte(out), &check); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyntaxErrorsLocate(t *testing.T) {
+	cases := map[string]string{
+		"{\n  \"a\": tru\n}": "line 2, column 8",
+		`[1,2`:               "end of input",
+		`{"a" 1}`:            "expected ':'",
+		`"abc`:               "unterminated",
+		`01`:                 "leading zero",
+		`[1] x`:              "after the JSON value",
+		`{"a":"\x"}`:         "invalid escape",
+	}
+	for in, want := range cases {
+		_, err := ParseString(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", in, err, want)
+		}
+	}
+	deep := strings.Repeat("[", MaxDepth+1)
+	if _, err := ParseString(deep); err == nil || !strings.Contains(err.Error(), "nesting") {
+		t.Errorf("deep nesting: %v", err)
+	}
+}
+
+func TestEscaping(t *testing.T) {
+	got := string(AppendString(nil, "a\x01\"\\\u2028\xff"))
+	if got != `"a\u0001\"\\\u2028\ufffd"` {
+		t.Fatalf("got %s", got)
+	}
+	if string(AppendFloat(nil, 1e21)) != "1e+21" || string(AppendFloat(nil, 0.0000001)) != "1e-7" || string(AppendFloat(nil, 2.5)) != "2.5" {
+		t.Fatal("float formatting")
+	}
+}
+
+func TestDecoderStreams(t *testing.T) {
+	d := NewDecoder(strings.NewReader(`[ {"a":1}, "x]",
+ 2, [3] ]`))
+	var got []string
+	for {
+		v, err := d.NextElement()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(Marshal(v)))
+	}
+	if strings.Join(got, "|") != `{"a":1}|"x]"|2|[3]` {
+		t.Fatalf("got %v", got)
+	}
+	d = NewDecoder(strings.NewReader("{\"a\":1}\n{\"b\":2}\n"))
+	n := 0
+	for {
+		_, err := d.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("jsonl values %d", n)
+	}
+}
+
+func TestObjectOps(t *testing.T) {
+	o := NewObject(0)
+	for i := 0; i < 40; i++ {
+		o.Set(string(rune('A'+i)), int64(i))
+	}
+	o.Set("B", "x")
+	if v, _ := o.Get("B"); v != "x" {
+		t.Fatal("set existing")
+	}
+	o.Delete("A")
+	if _, ok := o.Get("A"); ok || o.Len() != 39 {
+		t.Fatal("delete")
+	}
+	if v, _ := o.Get("Z"); v != int64(25) {
+		t.Fatalf("indexed get after delete: %v", v)
+	}
+	if !Equal(FromGo(map[string]any{"a": 1.0, "b": []any{"x"}}), mustParse(t, `{"b":["x"],"a":1}`)) {
+		t.Fatal("equal")
+	}
+}
+
+func mustParse(t *testing.T, s string) any {
+	v, err := ParseString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `"\ud83d\ude00"`, `-0.5e-3`, `[[[[]]]]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseString(s)
+		if err != nil {
+			return
+		}
+		out := Marshal(v)
+		v2, err := Parse(out)
+		if err != nil {
+			t.Fatalf("re-parse of %q failed: %v", out, err)
+		}
+		if !Equal(v, v2) {
+			t.Fatalf("round trip changed value: %s", out)
+		}
+	})
+}
