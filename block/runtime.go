@@ -1,0 +1,177 @@
+package block
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Processor is an executor block: it takes one unit and emits zero or more.
+//
+// Returning an error fails the whole unit: a file unit fails its lineage (the
+// file goes to the error location); a record unit fails all its records with
+// the error's message. Per-record failures are reported by setting the
+// records' Outcome and emitting them on RelFailure instead.
+type Processor interface {
+	Process(ctx context.Context, u *Unit, out Output) error
+}
+
+// Output is how a block hands units on. It is only valid during the Process
+// call it was given to.
+type Output interface {
+	// Emit passes u downstream on relation rel (RelSuccess, RelFailure,
+	// RelFiltered or a block-specific relation). Emit blocks while downstream
+	// is full (back-pressure) and returns ctx's error when the run is stopped.
+	Emit(ctx context.Context, rel string, u *Unit) error
+	// Ack marks every record of u delivered by this block (a destination).
+	// state, when not nil, is the block's resume state for the lineage (see
+	// Lineage.State), stored atomically with the acknowledgement.
+	Ack(u *Unit, state []byte)
+	// Progress reports bytes read from a source file, for progress bars.
+	Progress(bytes int64)
+}
+
+// Lineage is the engine's view of one source file, as seen by blocks.
+type Lineage interface {
+	ID() string
+	// Acked reports whether record seq was already terminal before a restart:
+	// the block turning the file into records skips it.
+	Acked(seq int64) bool
+	// State returns the resume state block saved with its last checkpointed Ack.
+	State(block string) []byte
+	// Resumed reports whether this lineage continues an interrupted run.
+	Resumed() bool
+}
+
+// Item is one candidate input a source found.
+type Item struct {
+	Key     string    // stable identity on the source (its full path)
+	Name    string    // file name
+	Dir     string    // directory on the source
+	Size    int64     // bytes
+	ModTime time.Time // modification time
+}
+
+// Completion is what a source learns when a lineage it started completes.
+type Completion struct {
+	Status Outcomes
+	// Err is the file-level error when the file failed as a whole.
+	Err error
+	// ResultName is `result_<timestamp>_<original filename>`; Result opens it.
+	ResultName string
+	Result     func() (io.ReadCloser, error)
+	// HasResult is false when Report Status Code selected no rows and the
+	// result file would be empty apart from its header.
+	HasResult bool
+}
+
+// Outcomes summarises a lineage.
+type Outcomes struct {
+	In, Delivered, Filtered, Failed, RetryExhausted int64
+}
+
+// Source is a source block: it lists candidate inputs, opens them as units
+// and finishes them (moves, result files) when their lineage completes.
+type Source interface {
+	// List returns the inputs currently eligible (name filter applied),
+	// in processing order (modification time, then name).
+	List(ctx context.Context) ([]Item, error)
+	// Open returns the unit for an item. The engine sets its lineage.
+	Open(ctx context.Context, it Item) (*Unit, error)
+	// Finish moves the item to its processed (or error) location and writes
+	// the result file, once every record descended from it is terminal.
+	Finish(ctx context.Context, it Item, c *Completion) error
+}
+
+// Expr is a compiled expression evaluated against attributes.
+type Expr interface {
+	EvalString(attrs Lookup) (string, error)
+	EvalBool(attrs Lookup) (bool, error)
+}
+
+// Lookup resolves attribute names for expressions.
+type Lookup interface {
+	Get(name string) (string, bool)
+}
+
+// Env is what blocks get from the process that runs them. It carries no
+// global state: everything a block needs from outside comes through here.
+type Env struct {
+	// Flow and Block name the dataflow and block (for logs and paths).
+	Flow  string
+	Block string
+	// Logger is structured; never log secrets.
+	Logger *slog.Logger
+	// WorkDir is a private scratch directory (spills, temp files).
+	WorkDir string
+	// CompileExpr compiles a NiFi Expression Language property value.
+	CompileExpr func(src string) (Expr, error)
+	// Now is the clock.
+	Now func() time.Time
+	// Sandbox, when set, is the base URL API destinations must use instead of
+	// the configured one (connectplus run --sandbox).
+	Sandbox string
+	// Options carries deployment-wide settings (timeouts, host-key policy).
+	Options map[string]string
+}
+
+// Log returns a logger for the block, never nil.
+func (e *Env) Log() *slog.Logger {
+	if e == nil || e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger.With("flow", e.Flow, "block", e.Block)
+}
+
+// Clock returns the current time from Env.Now or the system clock.
+func (e *Env) Clock() time.Time {
+	if e != nil && e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// Template is a compiled property value that may contain NiFi expressions.
+type Template struct {
+	src  string
+	expr Expr
+}
+
+// CompileTemplate compiles a supportsExpressions field value. Values without
+// "${" are used literally and need no compiler.
+func (e *Env) CompileTemplate(src string) (*Template, error) {
+	t := &Template{src: src}
+	if e == nil || e.CompileExpr == nil || !containsExpr(src) {
+		return t, nil
+	}
+	x, err := e.CompileExpr(src)
+	if err != nil {
+		return nil, err
+	}
+	t.expr = x
+	return t, nil
+}
+
+func containsExpr(s string) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '$' && (s[i+1] == '{' || s[i+1] == '$') {
+			return true
+		}
+	}
+	return false
+}
+
+// Eval renders the template against attrs.
+func (t *Template) Eval(attrs Lookup) (string, error) {
+	if t == nil {
+		return "", nil
+	}
+	if t.expr == nil {
+		return t.src, nil
+	}
+	return t.expr.EvalString(attrs)
+}
+
+// Source returns the template's text.
+func (t *Template) Source() string { return t.src }
