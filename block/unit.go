@@ -12,8 +12,8 @@ import (
 
 // Well-known attribute names.
 const (
-	AttrFilename    = "filename"     // the source file name, e.g. for ${filename}
-	AttrPath        = "path"         // the directory the file came from
+	AttrFilename    = "filename"      // the source file name, e.g. for ${filename}
+	AttrPath        = "path"          // the directory the file came from
 	AttrAbsPath     = "absolute.path" // full path on the source
 	AttrFileSize    = "file.size"
 	AttrLineageID   = "lineage.id"
