@@ -175,3 +175,14 @@ func (t *Template) Eval(attrs Lookup) (string, error) {
 
 // Source returns the template's text.
 func (t *Template) Source() string { return t.src }
+
+// LineageEnder is implemented by processors that keep per-lineage state
+// (a records file being assembled, an open upload): the engine calls
+// EndLineage once every unit of the lineage is terminal, before the source
+// moves the file. ok is false when the lineage failed as a whole.
+type LineageEnder interface {
+	EndLineage(ctx context.Context, lineageID string, ok bool) error
+}
+
+// ErrorAttr is the attribute a failed file unit carries on a failure edge.
+const ErrorAttr = "error.message"
