@@ -1,0 +1,826 @@
+// Package engine runs one dataflow version over its inputs: it compiles the
+// document into a graph of block instances, moves units through bounded
+// queues (back-pressure), tracks each source file's lineage to completion,
+// checkpoints acknowledged records, writes result files and keeps per-block
+// statistics. It knows blocks only through package block and reports through
+// small interfaces (Checkpointer, Observer) that its callers implement.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/dataflow"
+)
+
+// Options configure a Flow.
+type Options struct {
+	Registry     *block.Registry
+	Resolver     block.Resolver // Extension Configurations
+	Checkpointer Checkpointer   // default: in memory
+	// WorkDir holds spools and result files while lineages run (default: a temp dir).
+	WorkDir     string
+	Logger      *slog.Logger
+	CompileExpr func(string) (block.Expr, error)
+	Now         func() time.Time
+	// Sandbox is handed to blocks (API destinations point at it).
+	Sandbox string
+	// FlowKey identifies the deployment for claims and checkpoints
+	// (default: the document name).
+	FlowKey string
+	// QueueSize is the capacity of each block's input queue in units (default 4).
+	QueueSize int
+	// MaxLineages bounds how many source files are in flight at once (default 2).
+	MaxLineages int
+	// CheckpointInterval is how often progress is saved (default 250ms).
+	CheckpointInterval time.Duration
+	// BlockOptions are passed to every block as Env.Options.
+	BlockOptions map[string]string
+	Observer     Observer
+}
+
+// Observer receives progress; every method must be quick and must not block.
+type Observer interface {
+	LineageStarted(flow string, it block.Item, lineageID string, resumed bool)
+	Progress(bytes int64)
+	LineageDone(r LineageResult)
+}
+
+// Flow is a compiled dataflow ready to run.
+type Flow struct {
+	doc     *dataflow.Document
+	opts    Options
+	key     string
+	workDir string
+	ownWork bool
+	log     *slog.Logger
+
+	nodes   []*node
+	byName  map[string]*node
+	sources []*node
+
+	runCtx    context.Context
+	cancel    context.CancelFunc
+	workers   sync.WaitGroup
+	finishers sync.WaitGroup
+	slots     chan struct{}
+	started   bool
+
+	mu       sync.Mutex
+	active   map[string]*lineage // by ItemKey
+	results  []LineageResult
+	idle     *sync.Cond
+	draining atomic.Bool
+	firstErr error
+}
+
+type node struct {
+	name  string
+	spec  *block.Spec
+	proc  block.Processor
+	src   block.Source
+	inst  block.Block
+	in    chan *envelope
+	edges map[string][]*node
+	conds []condEdge
+	stats nodeStats
+	pass  bool // disabled: pass units through
+}
+
+type condEdge struct {
+	src  string
+	expr block.Expr
+	to   *node
+}
+
+type envelope struct {
+	u   *block.Unit
+	lin *lineage
+	// shadow copies (fan-out of records to a second edge) do not count
+	// toward record accounting: the first edge owns the records.
+	shadow bool
+}
+
+// Compile validates nothing itself (dataflow.Validate does, before); it
+// builds block instances and wires the graph. Every config problem found
+// while building is returned together.
+func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
+	if opts.Registry == nil {
+		return nil, errors.New("engine: no block registry")
+	}
+	if opts.Checkpointer == nil {
+		opts.Checkpointer = NewMemoryCheckpointer()
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 4
+	}
+	if opts.MaxLineages <= 0 {
+		opts.MaxLineages = 2
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = 250 * time.Millisecond
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
+	if f.key == "" {
+		f.key = doc.Name
+	}
+	f.idle = sync.NewCond(&f.mu)
+	f.log = opts.Logger
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
+	}
+	f.workDir = opts.WorkDir
+	if f.workDir == "" {
+		d, err := os.MkdirTemp("", "connectplus-work-")
+		if err != nil {
+			return nil, err
+		}
+		f.workDir, f.ownWork = d, true
+	}
+	var problems []string
+	for i := range doc.Blocks {
+		b := &doc.Blocks[i]
+		spec, ok := opts.Registry.Lookup(b.Type)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): unknown block type %q", i, b.Name, b.Type))
+			continue
+		}
+		cfg, probs := spec.ParseConfig(b.Config, opts.Resolver)
+		for _, p := range probs {
+			problems = append(problems, fmt.Sprintf("blocks[%d].config.%s", i, p.Error()))
+		}
+		if len(probs) > 0 {
+			continue
+		}
+		n := &node{name: b.Name, spec: spec, edges: map[string][]*node{}, pass: b.Disabled}
+		n.stats.name, n.stats.typ = b.Name, spec.Type
+		blockDir := filepath.Join(f.workDir, "blocks", b.Name)
+		if err := os.MkdirAll(blockDir, 0o700); err != nil {
+			return nil, err
+		}
+		env := &block.Env{
+			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir,
+			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions,
+		}
+		inst, err := spec.New(cfg, env)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): %v", i, b.Name, err))
+			continue
+		}
+		n.inst = inst
+		switch spec.Class {
+		case block.ClassSource:
+			src, ok := inst.(block.Source)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("blocks[%d] (%s): %s does not implement a source", i, b.Name, spec.Type))
+				continue
+			}
+			n.src = src
+			f.sources = append(f.sources, n)
+		default:
+			proc, ok := inst.(block.Processor)
+			if !ok {
+				problems = append(problems, fmt.Sprintf("blocks[%d] (%s): %s does not implement a processor", i, b.Name, spec.Type))
+				continue
+			}
+			n.proc = proc
+			n.in = make(chan *envelope, opts.QueueSize)
+		}
+		f.nodes = append(f.nodes, n)
+		f.byName[b.Name] = n
+	}
+	for i := range doc.Blocks {
+		b := &doc.Blocks[i]
+		from, ok := f.byName[b.Name]
+		if !ok {
+			continue
+		}
+		for j, r := range b.Relations {
+			to, ok := f.byName[r.To]
+			if !ok || to.proc == nil {
+				problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d]: no executor block named %q", i, j, r.To))
+				continue
+			}
+			on := r.RelationOn()
+			if strings.Contains(on, "${") {
+				if opts.CompileExpr == nil {
+					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d]: conditions need the expression language", i, j))
+					continue
+				}
+				x, err := opts.CompileExpr(on)
+				if err != nil {
+					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d].on: %v", i, j, err))
+					continue
+				}
+				from.conds = append(from.conds, condEdge{src: on, expr: x, to: to})
+				continue
+			}
+			from.edges[on] = append(from.edges[on], to)
+		}
+	}
+	if len(f.sources) == 0 && len(problems) == 0 {
+		problems = append(problems, "the dataflow has no source block")
+	}
+	if len(problems) > 0 {
+		f.closeBlocks()
+		return nil, &CompileError{Problems: problems}
+	}
+	return f, nil
+}
+
+// CompileError lists every problem found while building a flow.
+type CompileError struct{ Problems []string }
+
+func (e *CompileError) Error() string {
+	return "dataflow cannot run:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+func (f *Flow) now() time.Time { return f.opts.Now() }
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Start launches the block workers. Units flow until Close or cancellation.
+func (f *Flow) Start(ctx context.Context) error {
+	if f.started {
+		return errors.New("engine: flow already started")
+	}
+	f.started = true
+	f.runCtx, f.cancel = context.WithCancel(ctx)
+	f.slots = make(chan struct{}, f.opts.MaxLineages)
+	for _, n := range f.nodes {
+		if st, ok := n.inst.(block.Starter); ok {
+			if err := st.Start(f.runCtx); err != nil {
+				return fmt.Errorf("block %s: start: %w", n.name, err)
+			}
+		}
+	}
+	for _, n := range f.nodes {
+		if n.proc == nil {
+			continue
+		}
+		f.workers.Add(1)
+		go f.work(n)
+	}
+	f.workers.Add(1)
+	go f.checkpointLoop()
+	return nil
+}
+
+// Poll asks every source for eligible inputs and starts a lineage for each
+// one this process can claim. It returns how many it started. It blocks
+// while MaxLineages files are in flight (back-pressure on the source).
+func (f *Flow) Poll(ctx context.Context) (int, error) {
+	started := 0
+	var errs []error
+	for _, src := range f.sources {
+		if f.draining.Load() {
+			break
+		}
+		items, err := src.src.List(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("block %s: list: %w", src.name, err))
+			continue
+		}
+		for _, it := range items {
+			if f.draining.Load() || ctx.Err() != nil || f.runCtx.Err() != nil {
+				break
+			}
+			ok, err := f.startLineage(ctx, src, it)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if ok {
+				started++
+			}
+		}
+	}
+	return started, errors.Join(errs...)
+}
+
+func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool, error) {
+	f.mu.Lock()
+	_, busy := f.active[ItemKey(it)]
+	f.mu.Unlock()
+	if busy {
+		return false, nil
+	}
+	select {
+	case f.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-f.runCtx.Done():
+		return false, f.runCtx.Err()
+	}
+	release := func() { <-f.slots }
+	cp, ok, err := f.opts.Checkpointer.Claim(ctx, f.key, it)
+	if err != nil || !ok {
+		release()
+		if err != nil {
+			return false, fmt.Errorf("claim %s: %w", it.Key, err)
+		}
+		return false, nil
+	}
+	l, err := f.newLineage(src, it, cp)
+	if err != nil {
+		release()
+		_ = f.opts.Checkpointer.Release(ctx, f.key, it)
+		return false, err
+	}
+	u, err := src.src.Open(ctx, it)
+	if err != nil {
+		// Opening failed (vanished file, permissions): the lineage fails as
+		// a whole and the source moves the file to its error location.
+		l.fileErr = fmt.Errorf("open %s: %w", it.Key, err)
+		u = nil
+	}
+	f.mu.Lock()
+	f.active[ItemKey(it)] = l
+	f.mu.Unlock()
+	if f.opts.Observer != nil {
+		f.opts.Observer.LineageStarted(f.key, it, l.id, l.resumed)
+	}
+	f.log.Info("file picked up", "flow", f.key, "file", it.Key, "size", it.Size, "lineage", l.id, "resumed", l.resumed)
+	if u != nil {
+		u.Lineage = lineageView{l}
+		if u.Attrs == nil {
+			u.Attrs = block.Attributes{}
+		}
+		u.Attrs[block.AttrLineageID] = l.id
+		if d := u.Attrs["file.delimiter"]; len(d) == 1 {
+			l.delim = d[0]
+		}
+		if r := u.Attrs["report.status.code"]; r == "success" || r == "failure" {
+			l.report = r
+		}
+		src.stats.unitsOut.Add(1)
+		if err := f.route(f.runCtx, src, &envelope{u: u, lin: l}, block.RelSuccess); err != nil {
+			l.mu.Lock()
+			if l.fileErr == nil {
+				l.fileErr = err
+			}
+			l.mu.Unlock()
+		}
+	}
+	l.mu.Lock()
+	l.opened = true
+	l.mu.Unlock()
+	f.maybeComplete(l)
+	return true, nil
+}
+
+// work is a block's worker loop.
+func (f *Flow) work(n *node) {
+	defer f.workers.Done()
+	for env := range n.in {
+		f.process(n, env)
+	}
+}
+
+func (f *Flow) process(n *node, env *envelope) {
+	l := env.lin
+	defer func() {
+		l.mu.Lock()
+		l.outstanding--
+		l.mu.Unlock()
+		f.maybeComplete(l)
+	}()
+	u := env.u
+	n.stats.unitsIn.Add(1)
+	if u.Batch != nil {
+		n.stats.recordsIn.Add(int64(len(u.Batch.Records)))
+	}
+	if f.runCtx.Err() != nil {
+		return // stopped: in-flight work is abandoned and resumed later
+	}
+	if n.pass {
+		_ = f.route(f.runCtx, n, env, block.RelSuccess)
+		return
+	}
+	out := &emitter{f: f, n: n, env: env}
+	start := time.Now()
+	err := safeProcess(f.runCtx, n.proc, u, out)
+	n.stats.busyNs.Add(int64(time.Since(start)))
+	if f.runCtx.Err() != nil {
+		return
+	}
+	if err == nil {
+		if u.Batch != nil && !env.shadow && out.emitted == 0 && !out.acked {
+			// A block that consumed records without passing them on or
+			// acknowledging them is their end of the line: delivered there.
+			l.terminal(u.Batch, block.Delivered, n.name)
+		}
+		return
+	}
+	n.stats.errors.Add(1)
+	if u.Batch != nil {
+		for i := range u.Batch.Records {
+			r := &u.Batch.Records[i]
+			if r.Outcome.Status == block.Pending {
+				r.Fail(n.name, 0, err.Error())
+			}
+		}
+		_ = out.Emit(f.runCtx, block.RelFailure, u)
+		return
+	}
+	// A file-level failure: a failure edge gets the file; otherwise the
+	// whole lineage fails and the source moves the file to its error place.
+	if len(n.edges[block.RelFailure]) > 0 {
+		fu := u.Derive()
+		fu.File = u.File
+		fu.Attrs[block.ErrorAttr] = err.Error()
+		_ = out.Emit(f.runCtx, block.RelFailure, fu)
+		return
+	}
+	f.log.Warn("file failed", "flow", f.key, "block", n.name, "lineage", l.id, "err", err)
+	l.mu.Lock()
+	if l.fileErr == nil {
+		l.fileErr = fmt.Errorf("block %s: %w", n.name, err)
+	}
+	l.mu.Unlock()
+}
+
+// safeProcess turns a block's panic into an error: one bad block or input
+// must never take the process down.
+func safeProcess(ctx context.Context, p block.Processor, u *block.Unit, out block.Output) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error in block: %v", r)
+		}
+	}()
+	return p.Process(ctx, u, out)
+}
+
+// emitter implements block.Output for one Process call.
+type emitter struct {
+	f       *Flow
+	n       *node
+	env     *envelope
+	emitted int
+	acked   bool
+}
+
+func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
+	if rel == "" {
+		rel = block.RelSuccess
+	}
+	l := e.env.lin
+	e.emitted++
+	u.Lineage = lineageView{l}
+	if u.Attrs == nil {
+		u.Attrs = block.Attributes{}
+	}
+	if u.Batch != nil && !e.env.shadow && e.env.u.Batch == nil {
+		l.born(u.Batch) // a file became records here
+	}
+	st := &e.n.stats
+	st.unitsOut.Add(1)
+	if u.Batch != nil {
+		k := int64(len(u.Batch.Records))
+		switch rel {
+		case block.RelFailure:
+			st.recordsFailed.Add(k)
+		case block.RelFiltered:
+			st.recordsFiltered.Add(k)
+		default:
+			st.recordsOut.Add(k)
+		}
+	}
+	return e.f.route(ctx, e.n, &envelope{u: u, lin: l, shadow: e.env.shadow}, rel)
+}
+
+func (e *emitter) Ack(u *block.Unit, state []byte) {
+	l := e.env.lin
+	e.acked = true
+	if u.Batch != nil && !e.env.shadow {
+		l.terminal(u.Batch, block.Delivered, e.n.name)
+	}
+	if state != nil && !e.env.shadow {
+		l.mu.Lock()
+		l.states[e.n.name] = append([]byte(nil), state...)
+		l.dirty = true
+		l.mu.Unlock()
+	}
+}
+
+func (e *emitter) Progress(bytes int64) {
+	e.n.stats.bytes.Add(bytes)
+	if e.f.opts.Observer != nil {
+		e.f.opts.Observer.Progress(bytes)
+	}
+}
+
+// route sends env on relation rel of n: to every edge target (the first one
+// owns record accounting), to every condition edge whose expression holds,
+// or — with no target — makes the records terminal.
+func (f *Flow) route(ctx context.Context, n *node, env *envelope, rel string) error {
+	targets := n.edges[rel]
+	if rel == block.RelSuccess && len(n.conds) > 0 {
+		targets = append([]*node(nil), targets...)
+		for _, c := range n.conds {
+			ok, err := c.expr.EvalBool(env.u.Attrs)
+			if err != nil {
+				f.log.Warn("relation condition failed", "flow", f.key, "block", n.name, "condition", c.src, "err", err)
+				continue
+			}
+			if ok {
+				targets = append(targets, c.to)
+			}
+		}
+	}
+	if len(targets) == 0 {
+		if env.u.Batch != nil && !env.shadow {
+			status := block.Delivered
+			switch rel {
+			case block.RelFailure:
+				status = block.Failed
+			case block.RelFiltered:
+				status = block.Filtered
+			}
+			env.lin.terminal(env.u.Batch, status, n.name)
+		}
+		return nil
+	}
+	for i, t := range targets {
+		e := env
+		if i > 0 {
+			e = &envelope{u: cloneUnit(env.u), lin: env.lin, shadow: true}
+		}
+		env.lin.mu.Lock()
+		env.lin.outstanding++
+		env.lin.mu.Unlock()
+		select {
+		case t.in <- e:
+		case <-ctx.Done():
+			env.lin.mu.Lock()
+			env.lin.outstanding--
+			env.lin.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func cloneUnit(u *block.Unit) *block.Unit {
+	c := u.Derive()
+	c.File = u.File
+	if u.Batch != nil {
+		b := &block.Batch{Header: u.Batch.Header, Records: make([]block.Record, len(u.Batch.Records))}
+		copy(b.Records, u.Batch.Records)
+		c.Batch = b
+	}
+	return c
+}
+
+func (f *Flow) maybeComplete(l *lineage) {
+	l.mu.Lock()
+	if l.completed || !l.opened || l.outstanding > 0 {
+		l.mu.Unlock()
+		return
+	}
+	if f.runCtx.Err() != nil {
+		l.mu.Unlock()
+		return // stopped: not complete; released by Close
+	}
+	l.completed = true
+	l.mu.Unlock()
+	f.finishers.Add(1)
+	go f.complete(l)
+}
+
+// complete finishes a lineage: result file, per-block lineage ends, the
+// source's move and upload, the claim, the observer.
+func (f *Flow) complete(l *lineage) {
+	defer f.finishers.Done()
+	ctx := context.WithoutCancel(f.runCtx)
+	res := LineageResult{
+		ID: l.id, Flow: f.key, Source: l.source.name, Item: l.item,
+		Started: l.started, Resumed: l.resumed, Interruptions: l.interrupts,
+	}
+	l.mu.Lock()
+	res.Counts = l.counts
+	res.StatusCodes = make(map[int]int64, len(l.statusCodes))
+	for k, v := range l.statusCodes {
+		res.StatusCodes[k] = v
+	}
+	fileErr := l.fileErr
+	l.mu.Unlock()
+	switch {
+	case fileErr != nil:
+		res.Status, res.Error = StatusFailure, fileErr.Error()
+	case res.Counts.Failed > 0 && res.Counts.Failed == res.Counts.In:
+		res.Status = StatusFailure
+	case res.Counts.Failed > 0:
+		res.Status = StatusPartial
+	default:
+		res.Status = StatusSuccess
+	}
+	var endErrs []error
+	for _, n := range f.nodes {
+		if le, ok := n.inst.(block.LineageEnder); ok {
+			if err := le.EndLineage(ctx, l.id, fileErr == nil); err != nil {
+				endErrs = append(endErrs, fmt.Errorf("block %s: %w", n.name, err))
+			}
+		}
+	}
+	if len(endErrs) > 0 && fileErr == nil {
+		fileErr = errors.Join(endErrs...)
+		res.Status, res.Error = StatusFailure, fileErr.Error()
+	}
+	path, rows, err := l.resultFile()
+	if err != nil {
+		f.log.Error("result file", "flow", f.key, "lineage", l.id, "err", err)
+	}
+	ts := f.now().UTC().Format("20060102150405")
+	res.ResultName = "result_" + ts + "_" + l.item.Name
+	res.ResultRows = rows
+	c := &block.Completion{
+		Status: res.Counts, Err: fileErr, ResultName: res.ResultName, HasResult: err == nil && (rows > 0 || l.report == "all"),
+		Result: func() (io.ReadCloser, error) { return os.Open(path) },
+	}
+	if err := l.source.src.Finish(ctx, l.item, c); err != nil {
+		res.FinishError = err.Error()
+		f.log.Error("finishing file", "flow", f.key, "file", l.item.Key, "lineage", l.id, "err", err)
+	}
+	// Completed even if the move failed: re-processing would send the
+	// records again; the run record shows the finish error instead.
+	if err := f.opts.Checkpointer.Complete(ctx, f.key, l.item); err != nil {
+		f.log.Error("completing claim", "flow", f.key, "lineage", l.id, "err", err)
+	}
+	res.Finished = f.now()
+	l.cleanup()
+	f.log.Info("file done", "flow", f.key, "file", l.item.Key, "lineage", l.id, "status", res.Status,
+		"in", res.Counts.In, "delivered", res.Counts.Delivered, "filtered", res.Counts.Filtered, "failed", res.Counts.Failed)
+	f.mu.Lock()
+	delete(f.active, ItemKey(l.item))
+	f.results = append(f.results, res)
+	f.idle.Broadcast()
+	f.mu.Unlock()
+	<-f.slots
+	if f.opts.Observer != nil {
+		f.opts.Observer.LineageDone(res)
+	}
+}
+
+func (f *Flow) checkpointLoop() {
+	defer f.workers.Done()
+	t := time.NewTicker(f.opts.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.runCtx.Done():
+			return
+		case <-t.C:
+			f.checkpointAll(f.runCtx)
+		}
+	}
+}
+
+func (f *Flow) checkpointAll(ctx context.Context) {
+	f.mu.Lock()
+	ls := make([]*lineage, 0, len(f.active))
+	for _, l := range f.active {
+		ls = append(ls, l)
+	}
+	f.mu.Unlock()
+	for _, l := range ls {
+		if err := l.checkpoint(ctx); err != nil && ctx.Err() == nil {
+			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
+		}
+	}
+}
+
+// Drain stops picking up new files; in-flight files finish (Pause).
+func (f *Flow) Drain() { f.draining.Store(true) }
+
+// Resume allows picking up files again after Drain.
+func (f *Flow) Resume() { f.draining.Store(false) }
+
+// Active returns how many files are in flight.
+func (f *Flow) Active() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.active)
+}
+
+// WaitIdle blocks until no file is in flight or ctx ends.
+func (f *Flow) WaitIdle(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		f.idle.Broadcast()
+		f.mu.Unlock()
+	})
+	defer stop()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.active) > 0 && ctx.Err() == nil && f.runCtx.Err() == nil {
+		f.idle.Wait()
+	}
+	return ctx.Err()
+}
+
+// Stop cancels in-flight work now. In-flight files are released with their
+// last checkpoint, so a later run resumes them without resending
+// acknowledged records.
+func (f *Flow) Stop() { f.cancel() }
+
+// Close ends the run: it waits for finishers, saves the progress of files
+// still in flight (after Stop), releases their claims, stops the workers and
+// closes the blocks. It returns the results of the files that completed.
+func (f *Flow) Close() []LineageResult {
+	if f.started {
+		f.finishers.Wait()
+		f.mu.Lock()
+		pending := make([]*lineage, 0, len(f.active))
+		for _, l := range f.active {
+			pending = append(pending, l)
+		}
+		f.mu.Unlock()
+		f.cancel()
+		ctx := context.Background()
+		for _, n := range f.nodes {
+			if n.in != nil {
+				// Drain queued units so blocked senders can leave.
+				go func(ch chan *envelope) {
+					for range ch {
+					}
+				}(n.in)
+			}
+		}
+		for _, l := range pending {
+			_ = l.checkpoint(ctx)
+			if err := f.opts.Checkpointer.Release(ctx, f.key, l.item); err != nil {
+				f.log.Error("releasing claim", "flow", f.key, "lineage", l.id, "err", err)
+			}
+			l.spool.Close()
+			l.index.Close()
+		}
+		for _, n := range f.nodes {
+			if n.in != nil {
+				close(n.in)
+			}
+		}
+		f.workers.Wait()
+	}
+	f.closeBlocks()
+	if f.ownWork {
+		_ = os.RemoveAll(f.workDir)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]LineageResult(nil), f.results...)
+}
+
+func (f *Flow) closeBlocks() {
+	for _, n := range f.nodes {
+		if c, ok := n.inst.(block.Closer); ok {
+			if err := c.Close(); err != nil {
+				f.log.Warn("closing block", "block", n.name, "err", err)
+			}
+		}
+	}
+}
+
+// Stats returns a snapshot of every block's counters, in document order.
+func (f *Flow) Stats() []BlockStats {
+	out := make([]BlockStats, 0, len(f.nodes))
+	for _, n := range f.nodes {
+		out = append(out, n.stats.snapshot())
+	}
+	return out
+}
+
+// RunOnce starts the flow, polls its sources once, waits for every file
+// picked up to complete, and closes it.
+func (f *Flow) RunOnce(ctx context.Context) ([]LineageResult, error) {
+	if err := f.Start(ctx); err != nil {
+		f.Close()
+		return nil, err
+	}
+	_, perr := f.Poll(ctx)
+	werr := f.WaitIdle(ctx)
+	res := f.Close()
+	if werr != nil {
+		return res, werr
+	}
+	return res, perr
+}

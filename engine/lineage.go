@@ -1,0 +1,485 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/connectplus/connectplus/block"
+)
+
+// lineage tracks one source file from claim to completion: how many units of
+// it are still travelling, which records are terminal, and the result spool.
+type lineage struct {
+	id     string
+	item   block.Item
+	source *node
+	flow   *Flow
+
+	mu          sync.Mutex
+	outstanding int  // units queued or being processed
+	opened      bool // the source unit has been emitted
+	completed   bool
+	fileErr     error
+	started     time.Time
+	resumed     bool
+	interrupts  int
+
+	counts    block.Outcomes
+	watermark int64
+	done      map[int64]struct{}
+	states    map[string][]byte
+	dirty     bool
+
+	header      []string
+	delim       byte
+	report      string // all | success | failure
+	spool       *os.File
+	spoolW      *bufio.Writer
+	spoolSize   int64
+	index       *os.File // (line, offset) pairs, for sorting an out-of-order spool
+	indexW      *bufio.Writer
+	lastLine    int64
+	sorted      bool
+	rowBuf      []byte
+	extraKeys   []string
+	statusCodes map[int]int64
+	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
+	priorWM     int64
+}
+
+func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, error) {
+	l := &lineage{
+		item: it, source: src, flow: f, started: f.now(),
+		done: map[int64]struct{}{}, states: map[string][]byte{},
+		delim: ',', report: "all", sorted: true, statusCodes: map[int]int64{},
+	}
+	if cp != nil {
+		l.id = cp.LineageID
+		l.watermark, l.priorWM = cp.Watermark, cp.Watermark
+		l.ackedPrior = make(map[int64]struct{}, len(cp.Done))
+		for _, s := range cp.Done {
+			l.done[s] = struct{}{}
+			l.ackedPrior[s] = struct{}{}
+		}
+		for k, v := range cp.States {
+			l.states[k] = v
+		}
+		l.counts = cp.Counts
+		// Records born but not terminal at the checkpoint are born again.
+		l.counts.In = l.counts.Delivered + l.counts.Filtered + l.counts.Failed
+		for k, v := range cp.StatusCodes {
+			l.statusCodes[k] = v
+		}
+		l.header = cp.Header
+		l.started = cp.Started
+		l.resumed = true
+		l.interrupts = cp.Interruptions + 1
+		l.spoolSize = cp.SpoolSize
+	} else {
+		l.id = newID()
+	}
+	dir := filepath.Join(f.workDir, "lineages")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("lineage dir: %w", err)
+	}
+	var err error
+	flags := os.O_CREATE | os.O_RDWR
+	if cp == nil {
+		flags |= os.O_TRUNC
+	}
+	if l.spool, err = os.OpenFile(filepath.Join(dir, l.id+".rows"), flags, 0o600); err != nil {
+		return nil, fmt.Errorf("result spool: %w", err)
+	}
+	if l.index, err = os.OpenFile(filepath.Join(dir, l.id+".idx"), flags, 0o600); err != nil {
+		return nil, fmt.Errorf("result index: %w", err)
+	}
+	if cp != nil {
+		// Rows written after the last checkpoint belong to records that will
+		// be processed again: drop them.
+		if err := l.spool.Truncate(cp.SpoolSize); err != nil {
+			return nil, err
+		}
+		if st, err := l.index.Stat(); err == nil {
+			n := st.Size() / 16
+			keep := int64(0)
+			r := bufio.NewReader(io.NewSectionReader(l.index, 0, st.Size()))
+			var pair [16]byte
+			for i := int64(0); i < n; i++ {
+				if _, err := io.ReadFull(r, pair[:]); err != nil {
+					break
+				}
+				line := int64(binary.LittleEndian.Uint64(pair[:8]))
+				if int64(binary.LittleEndian.Uint64(pair[8:])) >= cp.SpoolSize {
+					break
+				}
+				if line < l.lastLine {
+					l.sorted = false
+				}
+				l.lastLine = line
+				keep++
+			}
+			_ = l.index.Truncate(keep * 16)
+		}
+		if _, err := l.spool.Seek(cp.SpoolSize, io.SeekStart); err != nil {
+			return nil, err
+		}
+		if _, err := l.index.Seek(0, io.SeekEnd); err != nil {
+			return nil, err
+		}
+	}
+	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
+	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
+	return l, nil
+}
+
+// lineageView is what blocks see (block.Lineage).
+type lineageView struct{ l *lineage }
+
+func (v lineageView) ID() string { return v.l.id }
+
+func (v lineageView) Acked(seq int64) bool {
+	l := v.l
+	if seq <= l.priorWM {
+		return true
+	}
+	_, ok := l.ackedPrior[seq]
+	return ok
+}
+
+func (v lineageView) State(blockName string) []byte {
+	v.l.mu.Lock()
+	defer v.l.mu.Unlock()
+	return v.l.states[blockName]
+}
+
+func (v lineageView) Resumed() bool { return v.l.resumed }
+
+// born counts records entering the lineage (a file turned into records).
+func (l *lineage) born(b *block.Batch) {
+	n := int64(0)
+	for i := range b.Records {
+		n += 1 + int64(len(b.Records[i].Members))
+	}
+	l.mu.Lock()
+	l.counts.In += n
+	if l.header == nil && b.Header != nil {
+		l.header = append([]string(nil), b.Header.Names...)
+	}
+	l.mu.Unlock()
+}
+
+// terminal records the final outcome of every record in b.
+func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range b.Records {
+		r := &b.Records[i]
+		if r.Outcome.Status == block.Pending || r.Outcome.Status != status && status == block.Failed {
+			r.Outcome.Status = status
+		}
+		if r.Outcome.Block == "" {
+			r.Outcome.Block = blockName
+		}
+		l.finishRecord(r, &r.Outcome)
+		for j := range r.Members {
+			m := &r.Members[j]
+			l.finishRecord(m, &r.Outcome)
+		}
+	}
+	l.dirty = true
+}
+
+func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
+	if r.Seq > 0 {
+		if r.Seq <= l.watermark {
+			return // already terminal (defensive: never count twice)
+		}
+		if _, dup := l.done[r.Seq]; dup {
+			return
+		}
+		l.done[r.Seq] = struct{}{}
+		for {
+			if _, ok := l.done[l.watermark+1]; !ok {
+				break
+			}
+			delete(l.done, l.watermark+1)
+			l.watermark++
+		}
+	}
+	switch o.Status {
+	case block.Delivered:
+		l.counts.Delivered++
+	case block.Filtered:
+		l.counts.Filtered++
+	default:
+		l.counts.Failed++
+		if o.RetryExhausted {
+			l.counts.RetryExhausted++
+		}
+	}
+	l.statusCodes[o.Code]++
+	l.spoolRow(r, o)
+}
+
+func statusText(o *block.Outcome) (code, msg string) {
+	switch o.Status {
+	case block.Delivered:
+		if o.Code == 0 {
+			return "200", o.Message
+		}
+	case block.Filtered:
+		if o.Message == "" {
+			return "", "filtered by " + o.Block
+		}
+		return "", o.Message
+	}
+	if o.Code == 0 {
+		return "", o.Message
+	}
+	return strconv.Itoa(o.Code), o.Message
+}
+
+func (l *lineage) wantRow(o *block.Outcome) bool {
+	switch l.report {
+	case "success":
+		return o.Status == block.Delivered && (o.Code == 0 || o.Code/100 == 2)
+	case "failure":
+		return o.Status == block.Failed || (o.Status == block.Delivered && o.Code != 0 && o.Code/100 != 2)
+	}
+	return true
+}
+
+// spoolRow appends one result row: original columns, status_code,
+// error_message, entity_id, extra parse-path keys, line number, lineage id.
+func (l *lineage) spoolRow(r *block.Record, o *block.Outcome) {
+	if !l.wantRow(o) {
+		return
+	}
+	for _, kv := range o.Extra {
+		known := false
+		for _, k := range l.extraKeys {
+			if k == kv[0] {
+				known = true
+				break
+			}
+		}
+		if !known && len(l.extraKeys) < 16 {
+			l.extraKeys = append(l.extraKeys, kv[0])
+		}
+	}
+	code, msg := statusText(o)
+	buf := l.rowBuf[:0]
+	ncols := len(l.header)
+	if ncols == 0 {
+		ncols = len(r.Cols)
+	}
+	for i := 0; i < ncols; i++ {
+		if i > 0 {
+			buf = append(buf, l.delim)
+		}
+		if i < len(r.Cols) {
+			buf = appendCSVField(buf, r.Cols[i], l.delim)
+		}
+	}
+	for _, s := range []string{code, msg, o.EntityID} {
+		buf = append(buf, l.delim)
+		buf = appendCSVField(buf, s, l.delim)
+	}
+	for _, k := range l.extraKeys {
+		buf = append(buf, l.delim)
+		for _, kv := range o.Extra {
+			if kv[0] == k {
+				buf = appendCSVField(buf, kv[1], l.delim)
+				break
+			}
+		}
+	}
+	buf = append(buf, l.delim)
+	buf = strconv.AppendInt(buf, r.Line, 10)
+	buf = append(buf, l.delim)
+	buf = append(buf, l.id...)
+	buf = append(buf, '\n')
+	l.rowBuf = buf
+	var pair [16]byte
+	binary.LittleEndian.PutUint64(pair[:8], uint64(r.Line))
+	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
+	_, _ = l.indexW.Write(pair[:])
+	_, _ = l.spoolW.Write(buf)
+	l.spoolSize += int64(len(buf))
+	if r.Line < l.lastLine {
+		l.sorted = false
+	}
+	l.lastLine = r.Line
+}
+
+// snapshot flushes the spool and returns a checkpoint. Caller holds l.mu.
+func (l *lineage) snapshot() (*Checkpoint, error) {
+	if err := l.spoolW.Flush(); err != nil {
+		return nil, err
+	}
+	if err := l.indexW.Flush(); err != nil {
+		return nil, err
+	}
+	if err := l.spool.Sync(); err != nil {
+		return nil, err
+	}
+	cp := &Checkpoint{
+		LineageID: l.id, Item: l.item, Watermark: l.watermark,
+		SpoolSize: l.spoolSize, Counts: l.counts, Header: l.header,
+		Started: l.started, Interruptions: l.interrupts,
+		States:      make(map[string][]byte, len(l.states)),
+		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+	}
+	for k, v := range l.statusCodes {
+		cp.StatusCodes[k] = v
+	}
+	for k, v := range l.states {
+		cp.States[k] = v
+	}
+	cp.Done = make([]int64, 0, len(l.done))
+	for s := range l.done {
+		cp.Done = append(cp.Done, s)
+	}
+	sort.Slice(cp.Done, func(i, j int) bool { return cp.Done[i] < cp.Done[j] })
+	l.dirty = false
+	return cp, nil
+}
+
+func (l *lineage) checkpoint(ctx context.Context) error {
+	l.mu.Lock()
+	if !l.dirty || l.completed {
+		l.mu.Unlock()
+		return nil
+	}
+	cp, err := l.snapshot()
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("lineage %s: %w", l.id, err)
+	}
+	return l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
+}
+
+// resultFile builds the result file from the spool: a header row then the
+// rows in source-line order.
+func (l *lineage) resultFile() (path string, rows int64, err error) {
+	if err := l.spoolW.Flush(); err != nil {
+		return "", 0, err
+	}
+	if err := l.indexW.Flush(); err != nil {
+		return "", 0, err
+	}
+	path = filepath.Join(l.flow.workDir, "lineages", l.id+".result")
+	out, err := os.Create(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 256<<10)
+	var hdr []byte
+	for i, h := range l.header {
+		if i > 0 {
+			hdr = append(hdr, l.delim)
+		}
+		hdr = appendCSVField(hdr, h, l.delim)
+	}
+	for _, h := range append(append([]string{"status_code", "error_message", "entity_id"}, l.extraKeys...), "line_number", "lineage_id") {
+		if len(hdr) > 0 {
+			hdr = append(hdr, l.delim)
+		}
+		hdr = appendCSVField(hdr, h, l.delim)
+	}
+	hdr = append(hdr, '\n')
+	if _, err := w.Write(hdr); err != nil {
+		return "", 0, err
+	}
+	st, err := l.index.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	rows = st.Size() / 16
+	if l.sorted {
+		if _, err := io.Copy(w, io.NewSectionReader(l.spool, 0, l.spoolSize)); err != nil {
+			return "", 0, err
+		}
+	} else {
+		// Out-of-order outcomes (a parse failure decided before earlier rows
+		// were delivered): sort the (line, offset) index, then copy rows.
+		idx := make([][3]int64, 0, rows) // line, offset, length
+		r := bufio.NewReader(io.NewSectionReader(l.index, 0, st.Size()))
+		var pair [16]byte
+		for {
+			if _, err := io.ReadFull(r, pair[:]); err != nil {
+				break
+			}
+			e := [3]int64{int64(binary.LittleEndian.Uint64(pair[:8])), int64(binary.LittleEndian.Uint64(pair[8:])), 0}
+			if n := len(idx); n > 0 {
+				idx[n-1][2] = e[1] - idx[n-1][1]
+			}
+			idx = append(idx, e)
+		}
+		if n := len(idx); n > 0 {
+			idx[n-1][2] = l.spoolSize - idx[n-1][1]
+		}
+		sort.SliceStable(idx, func(i, j int) bool { return idx[i][0] < idx[j][0] })
+		buf := make([]byte, 0, 4096)
+		for _, e := range idx {
+			n := int(e[2])
+			if cap(buf) < n {
+				buf = make([]byte, n)
+			}
+			buf = buf[:n]
+			if _, err := l.spool.ReadAt(buf, e[1]); err != nil && !errors.Is(err, io.EOF) {
+				return "", 0, err
+			}
+			if _, err := w.Write(buf); err != nil {
+				return "", 0, err
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return "", 0, err
+	}
+	return path, rows, out.Sync()
+}
+
+// appendCSVField appends s as one CSV field, quoted when it holds the
+// delimiter, a quote or a line break (RFC 4180).
+func appendCSVField(dst []byte, s string, delim byte) []byte {
+	need := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == delim || c == '"' || c == '\n' || c == '\r' {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return append(dst, s...)
+	}
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			dst = append(dst, '"')
+		}
+		dst = append(dst, s[i])
+	}
+	return append(dst, '"')
+}
+
+func (l *lineage) cleanup() {
+	l.spool.Close()
+	l.index.Close()
+	base := filepath.Join(l.flow.workDir, "lineages", l.id)
+	for _, ext := range []string{".rows", ".idx", ".result"} {
+		_ = os.Remove(base + ext)
+	}
+}
