@@ -47,6 +47,15 @@ func (a Attributes) Get(k string) (string, bool) {
 	return v, ok
 }
 
+// Range calls f for every attribute (NiFi's multi-attribute functions).
+func (a Attributes) Range(f func(k, v string) bool) {
+	for k, v := range a {
+		if !f(k, v) {
+			return
+		}
+	}
+}
+
 // Unit is what flows between blocks: attributes plus content, which is either
 // a file stream or a batch of records.
 type Unit struct {
