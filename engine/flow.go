@@ -48,7 +48,10 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// BlockOptions are passed to every block as Env.Options.
 	BlockOptions map[string]string
-	Observer     Observer
+	// ResultDir, when set, keeps a copy of every result file there as
+	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
+	ResultDir string
+	Observer  Observer
 }
 
 // Observer receives progress; every method must be quick and must not block.
@@ -373,6 +376,7 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 			l.report = r
 		}
 		src.stats.unitsOut.Add(1)
+		l.countBlock(src.name, src.spec.Type, block.RelSuccess, u)
 		if err := f.route(f.runCtx, src, &envelope{u: u, lin: l}, block.RelSuccess); err != nil {
 			l.mu.Lock()
 			if l.fileErr == nil {
@@ -408,6 +412,9 @@ func (f *Flow) process(n *node, env *envelope) {
 	n.stats.unitsIn.Add(1)
 	if u.Batch != nil {
 		n.stats.recordsIn.Add(int64(len(u.Batch.Records)))
+	}
+	if !env.shadow {
+		l.countBlock(n.name, n.spec.Type, "in", u)
 	}
 	if f.runCtx.Err() != nil {
 		return // stopped: in-flight work is abandoned and resumed later
@@ -494,6 +501,9 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 	}
 	st := &e.n.stats
 	st.unitsOut.Add(1)
+	if !e.env.shadow {
+		l.countBlock(e.n.name, e.n.spec.Type, rel, u)
+	}
 	if u.Batch != nil {
 		k := int64(len(u.Batch.Records))
 		switch rel {
@@ -667,6 +677,19 @@ func (f *Flow) complete(l *lineage) {
 		f.log.Error("completing claim", "flow", f.key, "lineage", l.id, "err", err)
 	}
 	res.Finished = f.now()
+	if f.opts.ResultDir != "" && err == nil {
+		keep := filepath.Join(f.opts.ResultDir, l.id+"_"+res.ResultName)
+		if mkErr := os.MkdirAll(f.opts.ResultDir, 0o700); mkErr == nil {
+			if rnErr := os.Rename(path, keep); rnErr == nil {
+				res.ResultPath = keep
+			} else {
+				f.log.Warn("keeping result file", "lineage", l.id, "err", rnErr)
+			}
+		}
+	}
+	l.mu.Lock()
+	res.Blocks = l.blockCounts()
+	l.mu.Unlock()
 	l.cleanup()
 	f.log.Info("file done", "flow", f.key, "file", l.item.Key, "lineage", l.id, "status", res.Status,
 		"in", res.Counts.In, "delivered", res.Counts.Delivered, "filtered", res.Counts.Filtered, "failed", res.Counts.Failed)

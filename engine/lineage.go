@@ -55,6 +55,43 @@ type lineage struct {
 	statusCodes map[int]int64
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
 	priorWM     int64
+	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
+}
+
+// countBlock adds a unit's size (records, or 1 for a file) to a block's
+// counters for this lineage. rel is "in" for arrivals.
+func (l *lineage) countBlock(name, typ, rel string, u *block.Unit) {
+	n := int64(1)
+	if u.Batch != nil {
+		n = int64(len(u.Batch.Records))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var bc *BlockCounts
+	for i := range l.blocks {
+		if l.blocks[i].Name == name {
+			bc = &l.blocks[i]
+			break
+		}
+	}
+	if bc == nil {
+		l.blocks = append(l.blocks, BlockCounts{Name: name, Type: typ})
+		bc = &l.blocks[len(l.blocks)-1]
+	}
+	switch rel {
+	case "in":
+		bc.In += n
+	case block.RelFailure:
+		bc.Failed += n
+	case block.RelFiltered:
+		bc.Filtered += n
+	default:
+		bc.Out += n
+	}
+}
+
+func (l *lineage) blockCounts() []BlockCounts {
+	return append([]BlockCounts(nil), l.blocks...)
 }
 
 func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, error) {

@@ -29,6 +29,8 @@ type LineageResult struct {
 	Finished      time.Time      `json:"finished"`
 	ResultName    string         `json:"resultName"`
 	ResultRows    int64          `json:"resultRows"`
+	ResultPath    string         `json:"resultPath,omitempty"`
+	Blocks        []BlockCounts  `json:"blocks,omitempty"`
 	Resumed       bool           `json:"resumed,omitempty"`
 	Interruptions int            `json:"interruptions,omitempty"`
 }
@@ -70,4 +72,15 @@ func (s *nodeStats) snapshot() BlockStats {
 		RecordsFiltered: s.recordsFiltered.Load(), RecordsFailed: s.recordsFailed.Load(),
 		Bytes: s.bytes.Load(), Errors: s.errors.Load(), Busy: time.Duration(s.busyNs.Load()),
 	}
+}
+
+// BlockCounts are one block's counters for one lineage: units or records
+// in, out (success and other relations), filtered and failed.
+type BlockCounts struct {
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	In       int64  `json:"in"`
+	Out      int64  `json:"out"`
+	Filtered int64  `json:"filtered"`
+	Failed   int64  `json:"failed"`
 }
