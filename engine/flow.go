@@ -395,8 +395,15 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 // work is a block's worker loop.
 func (f *Flow) work(n *node) {
 	defer f.workers.Done()
-	for env := range n.in {
-		f.process(n, env)
+	for {
+		select {
+		case <-f.runCtx.Done():
+			// Queued units are abandoned: their lineages are released with
+			// their checkpoints and resume later.
+			return
+		case env := <-n.in:
+			f.process(n, env)
+		}
 	}
 }
 
@@ -747,12 +754,15 @@ func (f *Flow) Active() int {
 
 // WaitIdle blocks until no file is in flight or ctx ends.
 func (f *Flow) WaitIdle(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() {
+	wake := func() {
 		f.mu.Lock()
 		f.idle.Broadcast()
 		f.mu.Unlock()
-	})
+	}
+	stop := context.AfterFunc(ctx, wake)
 	defer stop()
+	stopRun := context.AfterFunc(f.runCtx, wake)
+	defer stopRun()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for len(f.active) > 0 && ctx.Err() == nil && f.runCtx.Err() == nil {
@@ -771,6 +781,11 @@ func (f *Flow) Stop() { f.cancel() }
 // closes the blocks. It returns the results of the files that completed.
 func (f *Flow) Close() []LineageResult {
 	if f.started {
+		// Stop the workers first, so nothing touches a lineage while its
+		// progress is saved; lineages already complete finish regardless
+		// (their finisher does not depend on the run's context).
+		f.cancel()
+		f.workers.Wait()
 		f.finishers.Wait()
 		f.mu.Lock()
 		pending := make([]*lineage, 0, len(f.active))
@@ -778,17 +793,7 @@ func (f *Flow) Close() []LineageResult {
 			pending = append(pending, l)
 		}
 		f.mu.Unlock()
-		f.cancel()
 		ctx := context.Background()
-		for _, n := range f.nodes {
-			if n.in != nil {
-				// Drain queued units so blocked senders can leave.
-				go func(ch chan *envelope) {
-					for range ch {
-					}
-				}(n.in)
-			}
-		}
 		for _, l := range pending {
 			_ = l.checkpoint(ctx)
 			if err := f.opts.Checkpointer.Release(ctx, f.key, l.item); err != nil {
@@ -797,12 +802,6 @@ func (f *Flow) Close() []LineageResult {
 			l.spool.Close()
 			l.index.Close()
 		}
-		for _, n := range f.nodes {
-			if n.in != nil {
-				close(n.in)
-			}
-		}
-		f.workers.Wait()
 	}
 	f.closeBlocks()
 	if f.ownWork {

@@ -1,0 +1,618 @@
+// Package runtime makes the server run every Live dataflow of every
+// organisation by itself: schedules (Quartz cron, in the organisation's time
+// zone), deployments of Live versions (the old version finishes its
+// in-flight files before the new one takes over), pause/stop/start, run
+// records and crash-safe claims and checkpoints kept in the store.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/engine"
+	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/schedule"
+)
+
+// DefaultCron is the cron_trigger block's default schedule.
+const DefaultCron = "0 0/5 * * * ?"
+
+// Options configure a Manager.
+type Options struct {
+	Repo     runstate.Repo
+	Registry *block.Registry
+	Logger   *slog.Logger
+	Clock    Clock
+	// DataDir holds work directories and kept result files.
+	DataDir string
+	// Owner identifies this process's claims. It must be stable across
+	// restarts of the same server (derived from the data directory), so a
+	// restarted server resumes the files it had claimed.
+	Owner string
+	// Retention is how long run records and result files are kept (30 days).
+	Retention time.Duration
+	// ReloadInterval is how often Live deployments are re-read (10 s).
+	ReloadInterval time.Duration
+	// DrainTimeout bounds graceful shutdown: in-flight files get this long
+	// to finish before they are stopped and released (1 min).
+	DrainTimeout time.Duration
+	// BlockOptions are passed to every block (e.g. stabilityWait).
+	BlockOptions map[string]string
+	// Sandbox points API destinations at an API sandbox (demo mode).
+	Sandbox string
+	// MaxFilesPerFlow bounds files in flight per dataflow (2).
+	MaxFilesPerFlow int
+}
+
+// Manager runs Live dataflows. It implements runstate.Controller.
+type Manager struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	runners map[string]*runner // by Deployment.Key
+	ctx     context.Context
+	wake    chan struct{}
+	bg      sync.WaitGroup
+}
+
+type runner struct {
+	m    *Manager
+	dep  runstate.Deployment
+	cron *schedule.Cron
+	loc  *time.Location
+
+	flow      *engine.Flow
+	status    string
+	busy      bool // a run (poll + its files) is in progress
+	pending   bool // a tick arrived while busy: run once more after
+	switching bool // an older version is draining
+	next      time.Time
+	lastPoll  *time.Time
+	draining  []int
+	removed   bool
+}
+
+// New returns a Manager; call Run to start it.
+func New(opts Options) (*Manager, error) {
+	if opts.Repo == nil || opts.Registry == nil {
+		return nil, errors.New("runtime: Repo and Registry are required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 30 * 24 * time.Hour
+	}
+	if opts.ReloadInterval <= 0 {
+		opts.ReloadInterval = 10 * time.Second
+	}
+	if opts.DrainTimeout <= 0 {
+		opts.DrainTimeout = time.Minute
+	}
+	if opts.MaxFilesPerFlow <= 0 {
+		opts.MaxFilesPerFlow = 2
+	}
+	if opts.Owner == "" {
+		h, _ := os.Hostname()
+		opts.Owner = h + ":" + opts.DataDir
+	}
+	return &Manager{opts: opts, log: opts.Logger, runners: map[string]*runner{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// Run schedules and runs flows until ctx ends, then drains in-flight files
+// (up to DrainTimeout) and releases the rest with their checkpoints.
+func (m *Manager) Run(ctx context.Context) error {
+	m.mu.Lock()
+	m.ctx = ctx
+	m.mu.Unlock()
+	m.markInterrupted(ctx)
+	if err := m.reload(ctx); err != nil {
+		m.log.Error("loading live dataflows", "err", err)
+	}
+	lastReload := m.opts.Clock.Now()
+	lastPurge := time.Time{}
+	for {
+		now := m.opts.Clock.Now()
+		if now.Sub(lastPurge) >= time.Hour {
+			m.purge(ctx, now)
+			lastPurge = now
+		}
+		if now.Sub(lastReload) >= m.opts.ReloadInterval {
+			if err := m.reload(ctx); err != nil {
+				m.log.Error("reloading live dataflows", "err", err)
+			}
+			lastReload = now
+		}
+		wait := m.opts.ReloadInterval - now.Sub(lastReload)
+		m.mu.Lock()
+		for _, r := range m.runners {
+			if !r.next.After(now) {
+				m.triggerLocked(r, false)
+				r.next = r.nextFire(now)
+			}
+			if d := r.next.Sub(now); d < wait {
+				wait = d
+			}
+		}
+		m.mu.Unlock()
+		if wait < 0 {
+			wait = 0
+		}
+		select {
+		case <-ctx.Done():
+			m.shutdown()
+			return nil
+		case <-m.wake:
+		case <-m.opts.Clock.After(wait):
+		}
+	}
+}
+
+func (r *runner) nextFire(after time.Time) time.Time {
+	n, err := r.cron.Next(after.In(r.loc))
+	if err != nil {
+		return after.Add(100 * 365 * 24 * time.Hour)
+	}
+	return n
+}
+
+// markInterrupted flags runs left "Running" by a previous process: they are
+// resumed (same lineage ID) when their file is claimed again.
+func (m *Manager) markInterrupted(ctx context.Context) {
+	runs, err := m.opts.Repo.ListRuns(ctx, runstate.RunFilter{Status: runstate.RunRunning, Limit: 10000})
+	if err != nil {
+		m.log.Error("listing unfinished runs", "err", err)
+		return
+	}
+	for _, r := range runs {
+		r.Status = runstate.RunInterrupted
+		r.Error = "the server stopped while this file was in flight; it resumes after its last acknowledged record"
+		if err := m.opts.Repo.UpsertRun(ctx, r); err != nil {
+			m.log.Error("marking run interrupted", "run", r.ID, "err", err)
+		}
+	}
+}
+
+// reload reconciles runners with the store's Live deployments.
+func (m *Manager) reload(ctx context.Context) error {
+	deps, err := m.opts.Repo.LiveDeployments(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range deps {
+		seen[d.Key()] = true
+		r, ok := m.runners[d.Key()]
+		if !ok {
+			r, err = m.newRunner(d)
+			if err != nil {
+				m.log.Error("deploying dataflow", "flow", d.FlowName, "version", d.Version, "err", err)
+				continue
+			}
+			m.runners[d.Key()] = r
+			// Ticks missed while the server was down run once, now.
+			r.next = m.opts.Clock.Now()
+			continue
+		}
+		if d.VersionID != r.dep.VersionID || d.ConfigRevision != r.dep.ConfigRevision || d.Document == nil && false {
+			m.redeployLocked(r, d)
+		}
+		if d.Status != r.dep.Status && !r.switching {
+			m.applyStatusLocked(r, d.Status)
+		}
+		r.dep.Status = d.Status
+	}
+	for k, r := range m.runners {
+		if !seen[k] {
+			// No longer Live (deactivated or replaced by nothing): drain.
+			r.removed = true
+			delete(m.runners, k)
+			if r.flow != nil {
+				old := r.flow
+				r.flow = nil
+				old.Drain()
+				m.bg.Add(1)
+				go func() {
+					defer m.bg.Done()
+					_ = old.WaitIdle(m.ctx)
+					old.Close()
+				}()
+			}
+		}
+	}
+	return nil
+}
+
+func (m *Manager) newRunner(d runstate.Deployment) (*runner, error) {
+	loc := time.UTC
+	if d.TimeZone != "" {
+		l, err := time.LoadLocation(d.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("time zone %q: %w", d.TimeZone, err)
+		}
+		loc = l
+	}
+	r := &runner{m: m, dep: d, loc: loc, status: d.Status}
+	if r.status == "" {
+		r.status = runstate.StatusActive
+	}
+	doc, err := dataflow.Parse(d.Document, d.FlowName)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := schedule.Parse(cronOf(doc))
+	if err != nil {
+		return nil, err
+	}
+	r.cron = cr
+	if r.status != runstate.StatusStopped {
+		f, err := m.compile(d, doc, loc)
+		if err != nil {
+			return nil, err
+		}
+		r.flow = f
+		if r.status == runstate.StatusPaused {
+			f.Drain()
+		}
+	}
+	return r, nil
+}
+
+// cronOf finds a dataflow's schedule: a cron_trigger block, the document's
+// trigger (cron or preset), or the Connect+ default every 5 minutes.
+func cronOf(doc *dataflow.Document) string {
+	for _, b := range doc.Blocks {
+		if b.Type == "cron_trigger" {
+			if v, ok := b.Config["CronTrigger"].(string); ok && strings.TrimSpace(v) != "" {
+				return v
+			}
+			return DefaultCron
+		}
+	}
+	if doc.Trigger != nil {
+		if doc.Trigger.Cron != "" {
+			return doc.Trigger.Cron
+		}
+		if doc.Trigger.Preset != "" {
+			if c, err := schedule.PresetCron(doc.Trigger.Preset); err == nil {
+				return c
+			}
+		}
+	}
+	return DefaultCron
+}
+
+type orgResolver struct {
+	ctx  context.Context
+	repo runstate.Repo
+	org  string
+}
+
+func (r orgResolver) Resolve(name string) (string, error) {
+	return r.repo.ResolveConfig(r.ctx, r.org, name)
+}
+
+func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *time.Location) (*engine.Flow, error) {
+	safe := func(s string) string {
+		return strings.Map(func(r rune) rune {
+			if r == '/' || r == '\\' || r == '.' {
+				return '_'
+			}
+			return r
+		}, s)
+	}
+	work := filepath.Join(m.opts.DataDir, "work", safe(d.OrgID), safe(d.FlowID), fmt.Sprintf("v%d", d.Version))
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := engine.Compile(doc, engine.Options{
+		Registry:     m.opts.Registry,
+		Resolver:     orgResolver{ctx: m.ctx, repo: m.opts.Repo, org: d.OrgID},
+		Checkpointer: &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner},
+		WorkDir:      work,
+		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
+		CompileExpr:  exprs.Compiler(loc, m.opts.Clock.Now),
+		Now:          m.opts.Clock.Now,
+		Sandbox:      m.opts.Sandbox,
+		FlowKey:      d.Key(),
+		MaxLineages:  m.opts.MaxFilesPerFlow,
+		BlockOptions: m.opts.BlockOptions,
+		ResultDir:    filepath.Join(m.opts.DataDir, "results", safe(d.OrgID), safe(d.FlowID)),
+		Observer:     &runObserver{m: m, dep: d},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Start(m.ctx); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// redeployLocked switches a runner to a new Live version (or re-resolved
+// configurations): the old flow picks no new files and finishes its
+// in-flight ones; then the new one takes over.
+func (m *Manager) redeployLocked(r *runner, d runstate.Deployment) {
+	doc, err := dataflow.Parse(d.Document, d.FlowName)
+	if err != nil {
+		m.log.Error("new live version does not parse", "flow", d.FlowName, "version", d.Version, "err", err)
+		return
+	}
+	cr, err := schedule.Parse(cronOf(doc))
+	if err != nil {
+		m.log.Error("new live version has a bad schedule", "flow", d.FlowName, "err", err)
+		return
+	}
+	old := r.flow
+	oldVersion := r.dep.Version
+	r.dep, r.cron, r.flow, r.switching = d, cr, nil, true
+	if old != nil {
+		old.Drain()
+		r.draining = append(r.draining, oldVersion)
+	}
+	m.log.Info("switching live version", "flow", d.FlowName, "from", oldVersion, "to", d.Version)
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		if old != nil {
+			_ = old.WaitIdle(m.ctx)
+			old.Close()
+		}
+		var f *engine.Flow
+		if r.status != runstate.StatusStopped {
+			f, err = m.compile(d, doc, r.loc)
+			if err != nil {
+				m.log.Error("deploying new live version", "flow", d.FlowName, "version", d.Version, "err", err)
+			}
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		r.switching = false
+		r.draining = nil
+		r.flow = f
+		if f != nil && r.status == runstate.StatusPaused {
+			f.Drain()
+		}
+		if r.pending {
+			r.pending = false
+			m.triggerLocked(r, true)
+		}
+	}()
+}
+
+// triggerLocked starts a run unless one is in progress, in which case the
+// tick is coalesced into one more run afterwards.
+func (m *Manager) triggerLocked(r *runner, force bool) {
+	if r.status != runstate.StatusActive && !force {
+		return
+	}
+	if r.status != runstate.StatusActive {
+		return
+	}
+	if r.busy || r.switching || r.flow == nil {
+		r.pending = true
+		return
+	}
+	r.busy = true
+	f := r.flow
+	now := m.opts.Clock.Now()
+	r.lastPoll = &now
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		for {
+			if _, err := f.Poll(m.ctx); err != nil && m.ctx.Err() == nil {
+				m.log.Warn("polling sources", "flow", r.dep.FlowName, "err", err)
+			}
+			_ = f.WaitIdle(m.ctx)
+			m.mu.Lock()
+			again := r.pending && r.flow == f && r.status == runstate.StatusActive && m.ctx.Err() == nil
+			if !again {
+				r.busy = false
+				// A tick that arrived for a replacement flow (after Stop and
+				// Start) runs on that flow now.
+				if r.pending && r.flow != nil && r.flow != f && m.ctx.Err() == nil {
+					r.pending = false
+					m.triggerLocked(r, false)
+				}
+				m.mu.Unlock()
+				return
+			}
+			r.pending = false
+			m.mu.Unlock()
+		}
+	}()
+}
+
+func (m *Manager) applyStatusLocked(r *runner, status string) {
+	switch status {
+	case runstate.StatusPaused:
+		if r.flow != nil {
+			r.flow.Drain()
+		}
+	case runstate.StatusStopped:
+		if r.flow != nil {
+			f := r.flow
+			r.flow = nil
+			f.Stop()
+			m.bg.Add(1)
+			go func() {
+				defer m.bg.Done()
+				f.Close()
+			}()
+		}
+	case runstate.StatusActive:
+		if r.flow == nil && !r.switching {
+			doc, err := dataflow.Parse(r.dep.Document, r.dep.FlowName)
+			if err == nil {
+				r.flow, err = m.compile(r.dep, doc, r.loc)
+			}
+			if err != nil {
+				m.log.Error("starting dataflow", "flow", r.dep.FlowName, "err", err)
+			}
+		} else if r.flow != nil {
+			r.flow.Resume()
+		}
+	}
+	r.status = status
+}
+
+func (m *Manager) shutdown() {
+	m.mu.Lock()
+	var flows []*engine.Flow
+	for _, r := range m.runners {
+		if r.flow != nil {
+			r.flow.Drain()
+			flows = append(flows, r.flow)
+		}
+	}
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), m.opts.DrainTimeout)
+	defer cancel()
+	for _, f := range flows {
+		_ = f.WaitIdle(ctx)
+	}
+	for _, f := range flows {
+		f.Stop()
+		f.Close()
+	}
+	m.bg.Wait()
+}
+
+// purge deletes run records and kept result files past retention.
+func (m *Manager) purge(ctx context.Context, now time.Time) {
+	cut := now.Add(-m.opts.Retention)
+	if n, err := m.opts.Repo.PurgeRuns(ctx, cut); err != nil {
+		m.log.Error("purging runs", "err", err)
+	} else if n > 0 {
+		m.log.Info("purged runs", "count", n, "before", cut)
+	}
+	root := filepath.Join(m.opts.DataDir, "results")
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().Before(cut) {
+			_ = os.Remove(p)
+		}
+		return nil
+	})
+}
+
+func (m *Manager) runner(orgID, flowID string) (*runner, error) {
+	r, ok := m.runners[orgID+"/"+flowID]
+	if !ok {
+		return nil, fmt.Errorf("dataflow %s has no Live version running: %w", flowID, runstate.ErrNotFound)
+	}
+	return r, nil
+}
+
+func (m *Manager) setStatus(ctx context.Context, orgID, flowID, status string) error {
+	m.mu.Lock()
+	r, err := m.runner(orgID, flowID)
+	if err == nil {
+		m.applyStatusLocked(r, status)
+		r.dep.Status = status
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return m.opts.Repo.SetFlowStatus(ctx, orgID, flowID, status)
+}
+
+// Pause implements runstate.Controller.
+func (m *Manager) Pause(ctx context.Context, orgID, flowID string) error {
+	return m.setStatus(ctx, orgID, flowID, runstate.StatusPaused)
+}
+
+// Stop implements runstate.Controller.
+func (m *Manager) Stop(ctx context.Context, orgID, flowID string) error {
+	return m.setStatus(ctx, orgID, flowID, runstate.StatusStopped)
+}
+
+// Start implements runstate.Controller.
+func (m *Manager) Start(ctx context.Context, orgID, flowID string) error {
+	return m.setStatus(ctx, orgID, flowID, runstate.StatusActive)
+}
+
+// RunNow implements runstate.Controller.
+func (m *Manager) RunNow(_ context.Context, orgID, flowID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := m.runner(orgID, flowID)
+	if err != nil {
+		return err
+	}
+	if r.status != runstate.StatusActive {
+		return fmt.Errorf("dataflow is %s: start it first", r.status)
+	}
+	m.triggerLocked(r, true)
+	return nil
+}
+
+// Status implements runstate.Controller.
+func (m *Manager) Status(_ context.Context, orgID, flowID string) (runstate.FlowRuntime, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, err := m.runner(orgID, flowID)
+	if err != nil {
+		return runstate.FlowRuntime{FlowID: flowID, Status: runstate.StatusStopped}, err
+	}
+	fr := runstate.FlowRuntime{FlowID: flowID, Status: r.status, LiveVersion: r.dep.Version, LastPoll: r.lastPoll, Draining: append([]int(nil), r.draining...)}
+	if r.flow != nil {
+		fr.InFlight = r.flow.Active()
+	}
+	if !r.next.IsZero() {
+		n := r.next
+		fr.NextRun = &n
+	}
+	return fr, nil
+}
+
+// Reload implements runstate.Controller.
+func (m *Manager) Reload(ctx context.Context) error {
+	err := m.reload(ctx)
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+// Flows lists the deployments being run, sorted by key (for tests and status pages).
+func (m *Manager) Flows() []runstate.FlowRuntime {
+	m.mu.Lock()
+	keys := make([]string, 0, len(m.runners))
+	for k := range m.runners {
+		keys = append(keys, k)
+	}
+	m.mu.Unlock()
+	sort.Strings(keys)
+	out := make([]runstate.FlowRuntime, 0, len(keys))
+	for _, k := range keys {
+		org, flow, _ := strings.Cut(k, "/")
+		if fr, err := m.Status(context.Background(), org, flow); err == nil {
+			out = append(out, fr)
+		}
+	}
+	return out
+}
