@@ -1,0 +1,118 @@
+// Package filter holds the Filter blocks: records (or files) whose NiFi
+// Expression Language condition is false are filtered — counted as filtered,
+// not failed, in stats and result files.
+package filter
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/connectplus/connectplus/block"
+)
+
+// DefaultCondition is Connect+'s default filter: keep records whose
+// header_value attribute (set by convert_csv_to_json's "header value to
+// pass") is present.
+const DefaultCondition = "${header_value:notNull()}"
+
+var conditionField = block.Field{
+	Key: "filterCondition", Label: "Filter Condition", Type: block.TypeText, Required: true,
+	Default: DefaultCondition, SupportsExpressions: true,
+	Description: "NiFi Expression Language condition evaluated per record (record fields, header_value and the unit's attributes are visible); records where it is false are filtered. Example: ${header_value:equals('paid'):or(${header_value:equals('refunded')})}",
+}
+
+// Spec is filter_on_condition.
+var Spec = &block.Spec{
+	Type: "filter_on_condition", Label: "Filter", Class: block.ClassExecutor, Category: "Transformation",
+	Description: "Keeps the records for which the condition is true and filters the others. Filtered records are not failures: they appear in stats and (with Report Status Code = all) in the result file as filtered. Applied to a file unit, the condition is evaluated once on the file's attributes.",
+	Input:       block.KindAny, Output: block.KindAny,
+	Fields:    []block.Field{conditionField},
+	Relations: []string{block.RelFiltered},
+	New:       newFilter,
+}
+
+// HiddenSpec is the deprecated filter_on_condition_hidden: same behaviour.
+var HiddenSpec = &block.Spec{
+	Type: "filter_on_condition_hidden", Label: "Filter (Hidden)", Class: block.ClassExecutor, Category: "Transformation",
+	Description: "Deprecated variant of filter_on_condition with the same behaviour; use filter_on_condition.",
+	Deprecated:  true, Input: block.KindAny, Output: block.KindAny,
+	Fields:    []block.Field{conditionField},
+	Relations: []string{block.RelFiltered},
+	New:       newFilter,
+}
+
+// Register adds the filter blocks to r.
+func Register(r *block.Registry) { r.MustRegister(Spec, HiddenSpec) }
+
+type filter struct {
+	name string
+	src  string
+	cond block.Expr
+}
+
+func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
+	src := c.String("filterCondition")
+	if env.CompileExpr == nil {
+		return nil, fmt.Errorf("filterCondition needs the expression language")
+	}
+	x, err := env.CompileExpr(src)
+	if err != nil {
+		return nil, fmt.Errorf("filterCondition %q: %w", src, err)
+	}
+	return &filter{name: env.Block, src: src, cond: x}, nil
+}
+
+// lookup is reused across the records of a batch so evaluation does not
+// allocate per record.
+type lookup struct{ block.RecordLookup }
+
+func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) error {
+	if u.Batch == nil {
+		ok, err := f.cond.EvalBool(u.Attrs)
+		if err != nil {
+			return fmt.Errorf("filterCondition %q: %w", f.src, err)
+		}
+		if ok {
+			return out.Emit(ctx, block.RelSuccess, u)
+		}
+		return out.Emit(ctx, block.RelFiltered, u)
+	}
+	b := u.Batch
+	l := &lookup{block.RecordLookup{Unit: u, Batch: b}}
+	// Partition in place, keeping order: kept records first, then the rest.
+	keep := make([]block.Record, 0, len(b.Records))
+	var dropped, failed []block.Record
+	for i := range b.Records {
+		l.Index = i
+		ok, err := f.cond.EvalBool(l)
+		r := b.Records[i]
+		switch {
+		case err != nil:
+			r.Fail(f.name, 0, fmt.Sprintf("filterCondition: %v", err))
+			failed = append(failed, r)
+		case ok:
+			keep = append(keep, r)
+		default:
+			r.Outcome = block.Outcome{Status: block.Filtered, Block: f.name, Message: "filtered by " + f.name}
+			dropped = append(dropped, r)
+		}
+	}
+	emit := func(rel string, recs []block.Record) error {
+		if len(recs) == 0 {
+			return nil
+		}
+		nu := u.Derive()
+		nu.Batch = &block.Batch{Header: b.Header, Records: recs}
+		return out.Emit(ctx, rel, nu)
+	}
+	if len(dropped) == 0 && len(failed) == 0 {
+		return out.Emit(ctx, block.RelSuccess, u)
+	}
+	if err := emit(block.RelSuccess, keep); err != nil {
+		return err
+	}
+	if err := emit(block.RelFiltered, dropped); err != nil {
+		return err
+	}
+	return emit(block.RelFailure, failed)
+}

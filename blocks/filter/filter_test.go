@@ -1,0 +1,103 @@
+package filter
+
+import (
+	"context"
+	"testing"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/internal/exprs"
+)
+
+type capture struct{ byRel map[string][]block.Record }
+
+func (c *capture) Emit(_ context.Context, rel string, u *block.Unit) error {
+	if u.Batch != nil {
+		c.byRel[rel] = append(c.byRel[rel], u.Batch.Records...)
+	} else {
+		c.byRel[rel] = append(c.byRel[rel], block.Record{})
+	}
+	return nil
+}
+func (c *capture) Ack(*block.Unit, []byte) {}
+func (c *capture) Progress(int64)          {}
+
+func build(t *testing.T, cond string) block.Processor {
+	t.Helper()
+	cfg, probs := Spec.ParseConfig(map[string]any{"filterCondition": cond}, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	b, err := Spec.New(cfg, &block.Env{Block: "filter", CompileExpr: exprs.Compiler(nil, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.(block.Processor)
+}
+
+func TestFilterRecords(t *testing.T) {
+	hdr := block.NewHeader([]string{"bill", "status"})
+	mk := func() *block.Unit {
+		b := &block.Batch{Header: hdr}
+		for i, s := range []string{"paid", "not paid", "refunded", "cancelled", "paid"} {
+			r := block.Record{Seq: int64(i + 1), Cols: []string{string(rune('a' + i)), s}}
+			if i != 1 {
+				r.Attrs = block.Attributes{block.AttrHeaderValue: s}
+			}
+			b.Records = append(b.Records, r)
+		}
+		return &block.Unit{Attrs: block.Attributes{"filename": "x.csv"}, Batch: b}
+	}
+	// Conditions on header_value (set per record) and on record fields.
+	for _, tc := range []struct {
+		cond           string
+		kept, filtered int
+	}{
+		{"${header_value:equals('paid'):or(${header_value:equals('refunded')})}", 3, 2},
+		{DefaultCondition, 4, 1},
+		{"${status:startsWith('c')}", 1, 4},
+		{"${filename:endsWith('.csv')}", 5, 0},
+	} {
+		c := &capture{byRel: map[string][]block.Record{}}
+		if err := build(t, tc.cond).Process(context.Background(), mk(), c); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.byRel[block.RelSuccess]) != tc.kept || len(c.byRel[block.RelFiltered]) != tc.filtered {
+			t.Fatalf("%s: kept %d filtered %d", tc.cond, len(c.byRel[block.RelSuccess]), len(c.byRel[block.RelFiltered]))
+		}
+		for _, r := range c.byRel[block.RelFiltered] {
+			if r.Outcome.Status != block.Filtered {
+				t.Fatalf("filtered record has status %v", r.Outcome.Status)
+			}
+		}
+	}
+}
+
+func TestFilterFileUnitsAndBadConditions(t *testing.T) {
+	c := &capture{byRel: map[string][]block.Record{}}
+	p := build(t, "${filename:matches('.*\\.csv')}")
+	_ = p.Process(context.Background(), &block.Unit{Attrs: block.Attributes{"filename": "a.csv"}}, c)
+	_ = p.Process(context.Background(), &block.Unit{Attrs: block.Attributes{"filename": "a.txt"}}, c)
+	if len(c.byRel[block.RelSuccess]) != 1 || len(c.byRel[block.RelFiltered]) != 1 {
+		t.Fatalf("file units: %v", c.byRel)
+	}
+	cfg, _ := Spec.ParseConfig(map[string]any{"filterCondition": "${status:noSuchFunction()}"}, nil)
+	if _, err := Spec.New(cfg, &block.Env{CompileExpr: exprs.Compiler(nil, nil)}); err == nil {
+		t.Fatal("a broken condition must be refused when the block is built")
+	}
+}
+
+func BenchmarkFilter(b *testing.B) {
+	p, _ := Spec.New(block.NewConfig(Spec, map[string]string{"filterCondition": "${status:equals('paid'):or(${status:equals('refunded')})}"}), &block.Env{CompileExpr: exprs.Compiler(nil, nil)})
+	hdr := block.NewHeader([]string{"bill", "status"})
+	batch := &block.Batch{Header: hdr}
+	for i := 0; i < 100; i++ {
+		batch.Records = append(batch.Records, block.Record{Cols: []string{"x", []string{"paid", "not paid", "refunded"}[i%3]}})
+	}
+	c := &capture{byRel: map[string][]block.Record{}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c.byRel = map[string][]block.Record{}
+		_ = p.(block.Processor).Process(context.Background(), &block.Unit{Batch: batch}, c)
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+}
