@@ -13,7 +13,8 @@ type Document struct {
 	Blocks      []Block  `json:"blocks" yaml:"blocks"`
 
 	// positions maps a path (e.g. "blocks[2].config.fileRegex") to its
-	// line:column in the source text; empty for JSON input or built documents.
+	// line:column in the source text (YAML or JSON; "" is the document
+	// itself); empty for built documents.
 	positions map[string]Position
 }
 
