@@ -1,0 +1,26 @@
+// Package all assembles the registry of every block type the product ships.
+package all
+
+import (
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/blocks/cron"
+	"github.com/connectplus/connectplus/blocks/filter"
+	"github.com/connectplus/connectplus/blocks/local"
+	"github.com/connectplus/connectplus/blocks/s3"
+	"github.com/connectplus/connectplus/blocks/sftp"
+)
+
+// Registry returns a new registry holding every block type.
+func Registry() *block.Registry {
+	r := block.NewRegistry()
+	for _, register := range []func(*block.Registry){
+		cron.Register,
+		filter.Register,
+		local.Register,
+		s3.Register,
+		sftp.Register,
+	} {
+		register(r)
+	}
+	return r
+}

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/sandbox"
+)
+
+// withInputs returns a registry in which every source block processes the
+// given local files instead of listing its own location. Inputs are left in
+// place; result files go to resultDir (default: next to each input). The
+// source's own settings that shape the content (File Delimiter, Report
+// Status Code) still apply.
+func withInputs(reg *block.Registry, inputs []string, resultDir string) *block.Registry {
+	out := block.NewRegistry()
+	for _, s := range reg.Specs() {
+		if s.Class != block.ClassSource {
+			_ = out.Register(s)
+			continue
+		}
+		wrapped := *s
+		wrapped.New = func(c *block.Config, env *block.Env) (block.Block, error) {
+			return &inputSource{files: inputs, resultDir: resultDir, cfg: c}, nil
+		}
+		_ = out.Register(&wrapped)
+	}
+	return out
+}
+
+type inputSource struct {
+	files     []string
+	resultDir string
+	cfg       *block.Config
+}
+
+func (s *inputSource) List(context.Context) ([]block.Item, error) {
+	items := make([]block.Item, 0, len(s.files))
+	for _, f := range s.files {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return nil, err
+		}
+		st, err := os.Stat(abs)
+		if err != nil {
+			return nil, fmt.Errorf("--input: %w", err)
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("--input %s is a directory", f)
+		}
+		items = append(items, block.Item{Key: abs, Name: filepath.Base(abs), Dir: filepath.Dir(abs), Size: st.Size(), ModTime: st.ModTime()})
+	}
+	return items, nil
+}
+
+func (s *inputSource) Open(_ context.Context, it block.Item) (*block.Unit, error) {
+	f, err := block.LocalFile(it.Name, it.Key)
+	if err != nil {
+		return nil, err
+	}
+	attrs := block.Attributes{
+		block.AttrFilename: it.Name, block.AttrPath: it.Dir, block.AttrAbsPath: it.Key,
+		block.AttrFileSize: strconv.FormatInt(it.Size, 10),
+	}
+	if d := s.cfg.String("File Delimiter"); d != "" {
+		attrs["file.delimiter"] = d
+	}
+	if r := s.cfg.String("Report Status Code"); r != "" {
+		attrs["report.status.code"] = r
+	}
+	return &block.Unit{Attrs: attrs, File: f}, nil
+}
+
+func (s *inputSource) Finish(_ context.Context, it block.Item, c *block.Completion) error {
+	if !c.HasResult {
+		return nil
+	}
+	dir := s.resultDir
+	if dir == "" {
+		dir = it.Dir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	rc, err := c.Result()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	tmp, err := os.CreateTemp(dir, ".result-*")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(tmp, rc); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, c.ResultName))
+}
+
+// sandboxCredentials are what `run --sandbox` gives both the sandbox and the
+// API destinations, so examples run from a fresh clone without real keys.
+const sandboxCredentials = "sandbox"
+
+// startSandbox starts the in-process Capillary API sandbox on a loopback port.
+func startSandbox() (string, func(), error) {
+	_, ts := sandbox.NewTestServer(sandbox.Config{ClientKey: sandboxCredentials, ClientSecret: sandboxCredentials})
+	return ts.URL, ts.Close, nil
+}

@@ -1,0 +1,323 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/engine"
+	"github.com/connectplus/connectplus/internal/exprs"
+)
+
+type runFlags struct {
+	inputs        []string
+	resultDir     string
+	sandbox       bool
+	checkpointDir string
+	workDir       string
+	configs       []string
+	configFile    string
+	noProgress    bool
+	asJSON        bool
+	timezone      string
+	logLevel      string
+	stability     time.Duration
+	maxFiles      int
+}
+
+func (a *app) runCmd() *cobra.Command {
+	var fl runFlags
+	cmd := &cobra.Command{
+		Use:   "run FLOW.yaml",
+		Short: "Run a dataflow once over what its source finds (or over --input files)",
+		Long: `Run compiles a dataflow document and runs it once: its source blocks list their folders,
+every eligible file is processed to the end, result files are written, and a summary per
+block is printed. Interrupted runs (Ctrl-C, kill -9) resume where they stopped on the next
+run: acknowledged records are never sent again (see --checkpoint-dir).
+
+Extension Configuration references ({"$config": "name"}) are resolved from --config
+name=value flags, a --configs YAML/JSON file of name: value pairs, or the environment
+variable CONNECTPLUS_CONFIG_<NAME> (name upper-cased, non-alphanumerics as _).
+
+Exit status: 0 every file succeeded (or nothing to do); 1 the run could not start;
+3 partial success (some records failed); 4 failure (a file failed as a whole, or every
+record of a file failed).`,
+		Example: `  connectplus run examples/bulk_add_customers.yaml --sandbox
+  connectplus run flow.yaml --input ./customers.csv --config sftp_password=secret
+  connectplus run flow.yaml --json > report.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.run(cmd, args[0], &fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&fl.inputs, "input", nil, "process these local files instead of listing the source (repeatable); they are left in place")
+	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input)")
+	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox")
+	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims and progress are kept (default: ~/.cache/connectplus/checkpoints)")
+	f.StringVar(&fl.workDir, "work-dir", "", "scratch directory for spools (default: a temporary directory)")
+	f.StringArrayVar(&fl.configs, "config", nil, "Extension Configuration value, name=value (repeatable)")
+	f.StringVar(&fl.configFile, "configs", "", "YAML or JSON file of Extension Configuration name: value pairs")
+	f.BoolVar(&fl.noProgress, "no-progress", false, "do not draw a progress bar")
+	f.BoolVar(&fl.asJSON, "json", false, "print the run report as JSON on stdout")
+	f.StringVar(&fl.timezone, "timezone", "UTC", "time zone for NiFi expressions such as ${now():format(...)}")
+	f.StringVar(&fl.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
+	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s)")
+	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
+	return cmd
+}
+
+// mapResolver resolves Extension Configuration names from flags, a file and
+// the environment. Values never reach logs.
+type mapResolver map[string]string
+
+func (m mapResolver) Resolve(name string) (string, error) {
+	if v, ok := m[name]; ok {
+		return v, nil
+	}
+	env := "CONNECTPLUS_CONFIG_" + strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, name)
+	if v, ok := os.LookupEnv(env); ok {
+		return v, nil
+	}
+	return "", fmt.Errorf("not set: pass --config %s=VALUE or set %s", name, env)
+}
+
+func (a *app) resolver(fl *runFlags) (mapResolver, error) {
+	m := mapResolver{}
+	if fl.configFile != "" {
+		b, err := os.ReadFile(fl.configFile)
+		if err != nil {
+			return nil, err
+		}
+		var raw map[string]any
+		if err := yaml.Unmarshal(b, &raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", fl.configFile, err)
+		}
+		for k, v := range raw {
+			m[k] = fmt.Sprint(v)
+		}
+	}
+	for _, kv := range fl.configs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--config %q: want name=value", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
+	level := slog.LevelWarn
+	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("--log-level: %w", err)}
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	doc, probs, err := a.loadDoc(path)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if len(probs) > 0 {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s has %d problem(s):", path, len(probs))
+		for _, p := range probs {
+			b.WriteString("\n  " + p.Error())
+		}
+		return &exitError{code: ExitError, err: fmt.Errorf("%s", b.String())}
+	}
+	loc, err := time.LoadLocation(fl.timezone)
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("--timezone: %w", err)}
+	}
+	res, err := a.resolver(fl)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	cpDir := fl.checkpointDir
+	if cpDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			base = os.TempDir()
+		}
+		cpDir = filepath.Join(base, "connectplus", "checkpoints")
+	}
+	cps, err := engine.NewFileCheckpointer(cpDir)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	reg := a.registry
+	if len(fl.inputs) > 0 {
+		reg = withInputs(reg, fl.inputs, fl.resultDir)
+	}
+	var sandboxURL string
+	if fl.sandbox {
+		url, closeSandbox, err := startSandbox()
+		if err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("sandbox: %w", err)}
+		}
+		defer closeSandbox()
+		sandboxURL = url
+		fmt.Fprintf(a.stderr, "API sandbox listening on %s (API destinations point there)\n", url)
+	}
+	obs := &runObserver{}
+	blockOpts := map[string]string{}
+	if fl.stability > 0 {
+		blockOpts["stabilityWait"] = fl.stability.String()
+	}
+	absPath, _ := filepath.Abs(path)
+	flow, err := engine.Compile(doc, engine.Options{
+		Registry: reg, Resolver: res, Checkpointer: cps, WorkDir: fl.workDir, Logger: logger,
+		CompileExpr: exprs.Compiler(loc, nil), Sandbox: sandboxURL, Observer: obs,
+		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts,
+	})
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	var bar *progressbar.ProgressBar
+	if !fl.noProgress && !fl.asJSON && isTerminal(a.stderr) {
+		bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(), progressbar.OptionSetDescription("reading"),
+			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		obs.bar = bar
+	}
+	start := time.Now()
+	results, runErr := flow.RunOnce(ctx)
+	elapsed := time.Since(start)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	stats := flow.Stats()
+	if fl.asJSON {
+		if err := writeJSON(a.stdout, map[string]any{"files": results, "blocks": stats, "elapsedSeconds": elapsed.Seconds()}); err != nil {
+			return err
+		}
+	} else {
+		a.printSummary(results, stats, elapsed, doc.Name)
+	}
+	if runErr != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("interrupted: progress is saved in %s; run again to resume", cpDir)}
+		}
+		return &exitError{code: ExitFailure, err: runErr}
+	}
+	code := ExitOK
+	for _, r := range results {
+		switch r.Status {
+		case engine.StatusFailure:
+			code = ExitFailure
+		case engine.StatusPartial:
+			if code == ExitOK {
+				code = ExitPartial
+			}
+		}
+	}
+	if code != ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func (a *app) printSummary(results []engine.LineageResult, stats []engine.BlockStats, elapsed time.Duration, flow string) {
+	w := a.stdout
+	if len(results) == 0 {
+		fmt.Fprintf(w, "%s: no eligible files found\n", flow)
+	}
+	sort.Slice(results, func(i, j int) bool { return results[i].Started.Before(results[j].Started) })
+	var in int64
+	for _, r := range results {
+		in += r.Counts.In
+		fmt.Fprintf(w, "%s  %s  in=%d delivered=%d filtered=%d failed=%d", r.Item.Name, r.Status, r.Counts.In, r.Counts.Delivered, r.Counts.Filtered, r.Counts.Failed)
+		if r.Counts.RetryExhausted > 0 {
+			fmt.Fprintf(w, " retry-exhausted=%d", r.Counts.RetryExhausted)
+		}
+		if r.Resumed {
+			fmt.Fprintf(w, " (resumed after %d interruption(s))", r.Interruptions)
+		}
+		fmt.Fprintln(w)
+		if r.Error != "" {
+			fmt.Fprintf(w, "  error: %s\n", r.Error)
+		}
+		if r.FinishError != "" {
+			fmt.Fprintf(w, "  finishing: %s\n", r.FinishError)
+		}
+		fmt.Fprintf(w, "  result file: %s (%d rows)\n", r.ResultName, r.ResultRows)
+	}
+	if len(stats) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "BLOCK\tTYPE\tUNITS IN\tUNITS OUT\tRECORDS IN\tOUT\tFILTERED\tFAILED\tBUSY\t")
+		for _, s := range stats {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", s.Name, s.Type, s.UnitsIn, s.UnitsOut, s.RecordsIn, s.RecordsOut, s.RecordsFiltered, s.RecordsFailed, s.Busy.Round(time.Millisecond))
+		}
+		_ = tw.Flush()
+	}
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(in) / elapsed.Seconds()
+	}
+	fmt.Fprintf(w, "\n%d file(s), %d records in %s (%.0f records/s)\n", len(results), in, elapsed.Round(time.Millisecond), rate)
+}
+
+type runObserver struct {
+	mu    sync.Mutex
+	bar   *progressbar.ProgressBar
+	total atomic.Int64
+}
+
+func (o *runObserver) LineageStarted(_ string, it block.Item, _ string, _ bool) {
+	t := o.total.Add(it.Size)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.bar != nil {
+		o.bar.ChangeMax64(t)
+		o.bar.Describe(it.Name)
+	}
+}
+
+func (o *runObserver) Progress(n int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.bar != nil {
+		_ = o.bar.Add64(n)
+	}
+}
+
+func (o *runObserver) LineageDone(engine.LineageResult) {}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+

@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/schedule"
+)
+
+// loadDoc reads, parses and validates a dataflow document, returning every
+// problem at once.
+func (a *app) loadDoc(path string) (*dataflow.Document, []dataflow.Problem, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	doc, err := dataflow.Parse(data, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	probs := dataflow.ValidateWith(doc, a.registry, dataflow.ValidateOptions{
+		ExprCheck: exprs.Check,
+		CronCheck: schedule.Check,
+	})
+	return doc, probs, nil
+}
+
+func (a *app) validateCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "validate FLOW.yaml...",
+		Short: "Check dataflow documents and report every problem with its location",
+		Long: `Validate parses each dataflow document (YAML or JSON) and checks it against the block
+catalogue: unknown types and fields, missing required fields, wrong types, bad enum values,
+invalid regular expressions and expressions, dangling relations, cycles, and blocks wired
+file-to-records without a converter. Every problem is reported at once, with its path
+(blocks[2].config.fileRegex) and, for YAML, line:column.
+
+Exit status is 0 when every document is valid, 1 otherwise.`,
+		Example: "  connectplus validate examples/*.yaml\n  connectplus validate --json flow.yaml",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bad := 0
+			type report struct {
+				File     string             `json:"file"`
+				Valid    bool               `json:"valid"`
+				Problems []dataflow.Problem `json:"problems,omitempty"`
+				Error    string             `json:"error,omitempty"`
+			}
+			var reports []report
+			for _, p := range args {
+				_, probs, err := a.loadDoc(p)
+				r := report{File: p, Valid: err == nil && len(probs) == 0, Problems: probs}
+				if err != nil {
+					r.Error = err.Error()
+				}
+				if !r.Valid {
+					bad++
+				}
+				reports = append(reports, r)
+				if asJSON {
+					continue
+				}
+				switch {
+				case err != nil:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %v\n", p, err)
+				case len(probs) == 0:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: valid\n", p)
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %d problem(s)\n", p, len(probs))
+					for _, pr := range probs {
+						fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", pr.Error())
+					}
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(reports); err != nil {
+					return err
+				}
+			}
+			if bad > 0 {
+				return &exitError{code: ExitError}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	return cmd
+}
+
+func (a *app) blocksCmd() *cobra.Command {
+	var schema, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "blocks [TYPE]",
+		Short: "List block types, show one block's fields, or print the dataflow JSON Schema",
+		Long: `Without arguments, blocks lists every block type with its class and category.
+With a TYPE, it documents the block: what it accepts and emits, and every config field
+with its type, default, whether it is required, advanced, secret, takes NiFi expressions
+or comes from Extension Configurations.
+
+--schema prints the JSON Schema of dataflow documents, generated from the same block specs.`,
+		Example: "  connectplus blocks\n  connectplus blocks sftp_read\n  connectplus blocks --schema > dataflow.schema.json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			w := cmd.OutOrStdout()
+			if schema {
+				b, err := dataflow.Schema(a.registry)
+				if err != nil {
+					return err
+				}
+				_, err = w.Write(append(b, '\n'))
+				return err
+			}
+			if len(args) == 0 {
+				specs := a.registry.Specs()
+				if asJSON {
+					return writeJSON(w, specs)
+				}
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TYPE\tLABEL\tCLASS\tCATEGORY\tIN → OUT")
+				for _, s := range specs {
+					label := s.Label
+					if s.Deprecated {
+						label += " (deprecated)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s → %s\n", s.Type, label, s.Class, s.Category, s.Input, s.Output)
+				}
+				return tw.Flush()
+			}
+			s, ok := a.registry.Lookup(args[0])
+			if !ok {
+				msg := fmt.Sprintf("unknown block type %q", args[0])
+				if sug := a.registry.Suggest(args[0]); sug != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", sug)
+				}
+				return &exitError{code: ExitError, err: fmt.Errorf("%s", msg)}
+			}
+			if asJSON {
+				return writeJSON(w, s)
+			}
+			writeSpecDoc(w, s)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&schema, "schema", false, "print the JSON Schema for dataflow documents")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print specs as JSON")
+	return cmd
+}
+
+func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+func writeSpecDoc(w interface{ Write([]byte) (int, error) }, s *block.Spec) {
+	fmt.Fprintf(w, "%s — %s\n", s.Type, s.Label)
+	fmt.Fprintf(w, "  class: %s   category: %s   input: %s   output: %s\n", s.Class, s.Category, s.Input, s.Output)
+	if s.Deprecated {
+		fmt.Fprintln(w, "  deprecated: will be removed in a future release")
+	}
+	if len(s.LegacyTypes) > 0 {
+		fmt.Fprintf(w, "  legacy types: %s\n", strings.Join(s.LegacyTypes, ", "))
+	}
+	if s.Description != "" {
+		fmt.Fprintf(w, "\n%s\n", s.Description)
+	}
+	rels := append([]string{block.RelSuccess, block.RelFailure}, s.Relations...)
+	fmt.Fprintf(w, "\nRelations: %s (or a NiFi EL condition)\n\nFields:\n", strings.Join(rels, ", "))
+	fields := append([]block.Field(nil), s.Fields...)
+	sort.SliceStable(fields, func(i, j int) bool { return !fields[i].Advanced && fields[j].Advanced })
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KEY\tTYPE\tREQUIRED\tDEFAULT\tNOTES")
+	for _, f := range fields {
+		var notes []string
+		if f.Advanced {
+			notes = append(notes, "advanced")
+		}
+		if f.Secret {
+			notes = append(notes, "secret")
+		}
+		if f.FromConfigs {
+			notes = append(notes, "from Extension Configurations")
+		}
+		if f.SupportsExpressions {
+			notes = append(notes, "NiFi EL")
+		}
+		if len(f.Enum) > 0 {
+			notes = append(notes, "one of "+strings.Join(f.Enum, "|"))
+		}
+		req := ""
+		if f.Required {
+			req = "yes"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Key, f.Type, req, f.Default, strings.Join(notes, "; "))
+	}
+	_ = tw.Flush()
+	for _, f := range fields {
+		if f.Description != "" {
+			fmt.Fprintf(w, "\n  %s (%s): %s", f.Key, f.Label, f.Description)
+		}
+	}
+	fmt.Fprintln(w)
+}
