@@ -1,0 +1,13 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/connectplus/connectplus/internal/cli/exprcmd"
+	"github.com/connectplus/connectplus/internal/cli/sandboxcmd"
+)
+
+// extraCommands are the commands owned by other packages (languages, sandbox).
+func extraCommands() []*cobra.Command {
+	return []*cobra.Command{exprcmd.NewCommand(), sandboxcmd.NewCommand()}
+}
