@@ -528,6 +528,9 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 func (e *emitter) Ack(u *block.Unit, state []byte) {
 	l := e.env.lin
 	e.acked = true
+	if u.Batch != nil {
+		e.n.stats.recordsOut.Add(int64(len(u.Batch.Records)))
+	}
 	if u.Batch != nil && !e.env.shadow {
 		l.terminal(u.Batch, block.Delivered, e.n.name)
 	}

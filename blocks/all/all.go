@@ -4,7 +4,9 @@ package all
 import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/cron"
+	"github.com/connectplus/connectplus/blocks/csvjson"
 	"github.com/connectplus/connectplus/blocks/filter"
+	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/s3"
 	"github.com/connectplus/connectplus/blocks/sftp"
@@ -15,7 +17,9 @@ func Registry() *block.Registry {
 	r := block.NewRegistry()
 	for _, register := range []func(*block.Registry){
 		cron.Register,
+		func(r *block.Registry) { r.MustRegister(csvjson.Spec) },
 		filter.Register,
+		jsltblock.Register,
 		local.Register,
 		s3.Register,
 		sftp.Register,
