@@ -54,13 +54,9 @@ func (o *Object) find(key string) int {
 	if o == nil {
 		return -1
 	}
-	if len(o.Members) > indexThreshold {
-		if o.index == nil || len(o.index) != len(o.Members) {
-			o.index = make(map[string]int, len(o.Members))
-			for i, m := range o.Members {
-				o.index[m.Key] = i
-			}
-		}
+	// The index is only read here: it is built by Set, never by lookups, so
+	// concurrent readers of a shared object never write to it.
+	if o.index != nil && len(o.index) == len(o.Members) {
 		if i, ok := o.index[key]; ok {
 			return i
 		}
@@ -83,15 +79,22 @@ func (o *Object) Get(key string) (any, bool) {
 	return o.Members[i].Value, true
 }
 
-// Set replaces the value of key, or appends key at the end.
+// Set replaces the value of key, or appends key at the end. Objects that
+// grow past a few dozen keys get a lookup index.
 func (o *Object) Set(key string, v any) {
 	if i := o.find(key); i >= 0 {
 		o.Members[i].Value = v
 		return
 	}
 	o.Members = append(o.Members, Member{Key: key, Value: v})
-	if o.index != nil {
+	switch {
+	case o.index != nil && len(o.index) == len(o.Members)-1:
 		o.index[key] = len(o.Members) - 1
+	case len(o.Members) > indexThreshold:
+		o.index = make(map[string]int, len(o.Members))
+		for i, m := range o.Members {
+			o.index[m.Key] = i
+		}
 	}
 }
 

@@ -1,0 +1,188 @@
+// Package jsltblock holds jslt_transform: records become API payloads with a
+// JSLT transformation compiled once per deployment.
+package jsltblock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/lang/jslt"
+)
+
+// QueryAttrPrefix prefixes the record attributes that carry query
+// parameters to the API destination (http.query.<name>).
+const QueryAttrPrefix = "http.query."
+
+// Spec is jslt_transform.
+var Spec = &block.Spec{
+	Type: "jslt_transform", Label: "JSLT", Class: block.ClassExecutor, Category: "Transformation",
+	LegacyTypes: []string{"transform_to_customer", "transform_to_transaction", "retro_template", "goodwill_points_issue"},
+	Description: "Transforms records with a JSLT query (Schibsted JSLT). With \"Send each record separately\" true (default) the query sees one record and its result is that record's payload; false: it sees the batch as an array and must loop (`[ for (.) { … } ]`, the loop at the beginning); an array result of the same length maps element i to record i, any other result becomes one payload for the whole batch. A record whose transform raises an error fails with the JSLT message and line; the rest continue. Query parameters and Attributes whose value names a source column are resolved per record, others are constants; attributes are visible downstream (http_write path parameters `$name` and headers), query parameters are appended to the API URL.",
+	Input:       block.KindRecords, Output: block.KindRecords,
+	Concurrency: 1,
+	Fields: []block.Field{
+		{Key: "transformation", Label: "JSLT Transformation", Type: block.TypeText, Required: true,
+			Description: "The JSLT query, e.g. { \"profiles\": [ { \"firstName\": .firstname } ] }"},
+		{Key: "sendEachRecordSeparately", Label: "Send each record separately", Type: block.TypeBool, Default: "true",
+			Aliases:     []string{"Send each record separately"},
+			Description: "true: the query processes one record at a time (one API request per record unless the destination is bulk). false: the query receives the batch array and must contain a for loop."},
+		{Key: "queryParameters", Label: "Query parameters", Type: block.TypeJSON, Advanced: true,
+			Aliases:     []string{"Query parameters"},
+			Description: "JSON object of name → value appended to the API URL by the destination. A value equal to a source column name is replaced per record. Do not add ? to the endpoint yourself."},
+		{Key: "attributes", Label: "Attributes", Type: block.TypeJSON, Advanced: true,
+			Aliases:     []string{"Attributes"},
+			Description: "JSON object of name → value exposed downstream, e.g. {\"userId\": \"externalId\"} lets http_write call /v2/customers/$userId/labels. A value equal to a source column name is resolved per record."},
+	},
+	New: newBlock,
+}
+
+// Register adds jslt_transform to r.
+func Register(r *block.Registry) { r.MustRegister(Spec) }
+
+type kv struct{ k, v string }
+
+type transform struct {
+	name     string
+	expr     *jslt.Expr
+	separate bool
+	query    []kv
+	attrs    []kv
+}
+
+func parseKV(c *block.Config, key string) ([]kv, error) {
+	var m map[string]any
+	if err := c.JSON(key, &m); err != nil {
+		return nil, err
+	}
+	out := make([]kv, 0, len(m))
+	for k, v := range m {
+		out = append(out, kv{k, block.ScalarString(v)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
+	return out, nil
+}
+
+func newBlock(c *block.Config, env *block.Env) (block.Block, error) {
+	x, err := jslt.Compile(c.String("transformation"), jslt.WithClock(env.Clock))
+	if err != nil {
+		return nil, fmt.Errorf("transformation: %w", err)
+	}
+	t := &transform{name: env.Block, expr: x, separate: c.Bool("sendEachRecordSeparately")}
+	if t.query, err = parseKV(c, "queryParameters"); err != nil {
+		return nil, err
+	}
+	if t.attrs, err = parseKV(c, "attributes"); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// resolve returns a column's value for this record when v names a column,
+// else the constant v.
+func resolve(b *block.Batch, i int, v string) string {
+	if j := b.Header.Index(v); j >= 0 && j < len(b.Records[i].Cols) {
+		return b.Records[i].Cols[j]
+	}
+	return v
+}
+
+func (t *transform) setAttrs(b *block.Batch, i int) {
+	if len(t.attrs) == 0 && len(t.query) == 0 {
+		return
+	}
+	r := &b.Records[i]
+	if r.Attrs == nil {
+		r.Attrs = make(block.Attributes, len(t.attrs)+len(t.query))
+	}
+	for _, a := range t.attrs {
+		r.Attrs[a.k] = resolve(b, i, a.v)
+	}
+	for _, q := range t.query {
+		r.Attrs[QueryAttrPrefix+q.k] = resolve(b, i, q.v)
+	}
+}
+
+func errMessage(err error) string {
+	var je *jslt.Error
+	if errors.As(err, &je) {
+		return je.Error()
+	}
+	return "jslt: " + err.Error()
+}
+
+func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output) error {
+	b := u.Batch
+	for i := range b.Records {
+		t.setAttrs(b, i)
+	}
+	if !t.separate {
+		return t.bulk(ctx, u, out)
+	}
+	var failed []block.Record
+	keep := b.Records[:0:0]
+	for i := range b.Records {
+		in := b.Value(i)
+		res, err := t.expr.Apply(in, nil)
+		r := b.Records[i]
+		if err != nil {
+			r.Fail(t.name, 0, errMessage(err))
+			failed = append(failed, r)
+			continue
+		}
+		r.Value = res
+		keep = append(keep, r)
+	}
+	if len(failed) == 0 {
+		b.Records = keep
+		return out.Emit(ctx, block.RelSuccess, u)
+	}
+	if len(keep) > 0 {
+		ok := u.Derive()
+		ok.Batch = &block.Batch{Header: b.Header, Records: keep}
+		if err := out.Emit(ctx, block.RelSuccess, ok); err != nil {
+			return err
+		}
+	}
+	bad := u.Derive()
+	bad.Batch = &block.Batch{Header: b.Header, Records: failed}
+	return out.Emit(ctx, block.RelFailure, bad)
+}
+
+// bulk applies the query to the whole batch as one array.
+func (t *transform) bulk(ctx context.Context, u *block.Unit, out block.Output) error {
+	b := u.Batch
+	in := make([]any, len(b.Records))
+	for i := range b.Records {
+		in[i] = b.Value(i)
+	}
+	res, err := t.expr.Apply(in, nil)
+	if err != nil {
+		return errors.New(errMessage(err))
+	}
+	if arr, ok := res.([]any); ok && len(arr) == len(b.Records) {
+		for i := range b.Records {
+			b.Records[i].Value = arr[i]
+		}
+	} else {
+		// One payload for the whole batch: the first record carries it and
+		// the others ride along as members, sharing its outcome.
+		first := b.Records[0]
+		first.Value = res
+		for _, r := range b.Records[1:] {
+			nested := r.Members
+			r.Members = nil
+			first.Members = append(first.Members, r)
+			first.Members = append(first.Members, nested...)
+		}
+		b.Records = []block.Record{first}
+	}
+	// Attributes of the first record are also the unit's, for endpoints and
+	// headers of the single bulk request.
+	for k, v := range b.Records[0].Attrs {
+		u.Attrs[k] = v
+	}
+	return out.Emit(ctx, block.RelSuccess, u)
+}

@@ -1,0 +1,124 @@
+package jsltblock
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/jsonv"
+)
+
+type capture struct{ byRel map[string][]*block.Unit }
+
+func (c *capture) Emit(_ context.Context, rel string, u *block.Unit) error {
+	c.byRel[rel] = append(c.byRel[rel], u)
+	return nil
+}
+func (c *capture) Ack(*block.Unit, []byte) {}
+func (c *capture) Progress(int64)          {}
+
+func build(t testing.TB, cfg map[string]any) block.Processor {
+	t.Helper()
+	c, probs := Spec.ParseConfig(cfg, nil)
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	b, err := Spec.New(c, &block.Env{Block: "jslt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.(block.Processor)
+}
+
+func customers() *block.Unit {
+	hdr := block.NewHeader([]string{"firstname", "lastname", "value", "source", "loyaltyType", "identifierType", "externalId"})
+	b := &block.Batch{Header: hdr}
+	for i, row := range [][]string{
+		{"John", "Doe", "919812345678", "INSTORE", "loyalty", "mobile", "EX1"},
+		{"Jane", "Roe", "jane@example.com", "INSTORE", "loyalty", "email", "EX2"},
+	} {
+		b.Records = append(b.Records, block.Record{Seq: int64(i + 1), Line: int64(i + 2), Cols: row})
+	}
+	return &block.Unit{Attrs: block.Attributes{}, Batch: b}
+}
+
+const bulkQuery = `[ for (.) { "profiles": [ { "firstName": .firstname, "lastName": .lastname, "source": .source,
+    "identifiers": [ { "type": .identifierType, "value": .value } ] } ],
+  "loyaltyInfo": { "loyaltyType": .loyaltyType } } ]`
+
+func TestBulkMapsElementsToRecords(t *testing.T) {
+	p := build(t, map[string]any{"transformation": bulkQuery, "sendEachRecordSeparately": "false",
+		"attributes": map[string]any{"userId": "externalId", "kind": "customer"}, "queryParameters": map[string]any{"source": "source"}})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	if err := p.Process(context.Background(), customers(), c); err != nil {
+		t.Fatal(err)
+	}
+	u := c.byRel[block.RelSuccess][0]
+	got := string(jsonv.Marshal(u.Batch.Records[1].Value))
+	want := `{"profiles":[{"firstName":"Jane","lastName":"Roe","source":"INSTORE","identifiers":[{"type":"email","value":"jane@example.com"}]}],"loyaltyInfo":{"loyaltyType":"loyalty"}}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	r := u.Batch.Records[1]
+	if r.Attrs["userId"] != "EX2" || r.Attrs["kind"] != "customer" || r.Attrs[QueryAttrPrefix+"source"] != "INSTORE" || r.Line != 3 {
+		t.Fatalf("attrs %v line %d", r.Attrs, r.Line)
+	}
+	if u.Attrs["userId"] != "EX1" {
+		t.Fatalf("unit attrs: %v", u.Attrs)
+	}
+}
+
+func TestPerRecordErrorsFailOnlyThatRecord(t *testing.T) {
+	p := build(t, map[string]any{"transformation": `if (.identifierType == "email") error("no emails: " + .value) else {"mobile": .value}`})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	if err := p.Process(context.Background(), customers(), c); err != nil {
+		t.Fatal(err)
+	}
+	ok, bad := c.byRel[block.RelSuccess], c.byRel[block.RelFailure]
+	if len(ok) != 1 || len(ok[0].Batch.Records) != 1 || len(bad) != 1 || len(bad[0].Batch.Records) != 1 {
+		t.Fatalf("ok %v bad %v", ok, bad)
+	}
+	msg := bad[0].Batch.Records[0].Outcome.Message
+	if !strings.Contains(msg, "no emails: jane@example.com") || bad[0].Batch.Records[0].Outcome.Status != block.Failed {
+		t.Fatalf("message %q", msg)
+	}
+}
+
+func TestAggregatingBulkQueryBecomesOnePayload(t *testing.T) {
+	p := build(t, map[string]any{"transformation": `{"count": size(.), "names": [for (.) .firstname]}`, "sendEachRecordSeparately": false})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	if err := p.Process(context.Background(), customers(), c); err != nil {
+		t.Fatal(err)
+	}
+	b := c.byRel[block.RelSuccess][0].Batch
+	if len(b.Records) != 1 || len(b.Records[0].Members) != 1 || string(jsonv.Marshal(b.Records[0].Value)) != `{"count":2,"names":["John","Jane"]}` {
+		t.Fatalf("%+v", b.Records)
+	}
+}
+
+func TestCompileErrorHasPosition(t *testing.T) {
+	c, _ := Spec.ParseConfig(map[string]any{"transformation": "{\"a\": .b"}, nil)
+	_, err := Spec.New(c, &block.Env{})
+	if err == nil || !strings.Contains(err.Error(), "line") {
+		t.Fatalf("want a positioned compile error, got %v", err)
+	}
+}
+
+func BenchmarkBulkCustomers(b *testing.B) {
+	p := build(b, map[string]any{"transformation": bulkQuery, "sendEachRecordSeparately": "false"})
+	hdr := block.NewHeader([]string{"firstname", "lastname", "value", "source", "loyaltyType", "identifierType"})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		batch := &block.Batch{Header: hdr, Records: make([]block.Record, 100)}
+		for j := range batch.Records {
+			batch.Records[j].Cols = []string{"John", "Doe", "919812345678", "INSTORE", "loyalty", "mobile"}
+		}
+		c.byRel = map[string][]*block.Unit{}
+		if err := p.Process(context.Background(), &block.Unit{Attrs: block.Attributes{}, Batch: batch}, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+}

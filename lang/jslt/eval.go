@@ -1,0 +1,824 @@
+package jslt
+
+import (
+	"math"
+	"strings"
+	"sync/atomic"
+
+	"github.com/connectplus/connectplus/jsonv"
+)
+
+// node is one compiled expression. eval reports errors by panicking with
+// *Error; Apply recovers them. This keeps the hot path free of error
+// plumbing: a transform of a valid record never looks at an error value.
+type node interface {
+	eval(c *ctx, in any) any
+}
+
+// ctx is the per-Apply evaluation state. It is pooled per Expr, so an
+// Apply allocates only the values it returns.
+type ctx struct {
+	expr    *Expr
+	globals []any
+	locals  []any // frame of the user function being evaluated
+	frames  []any // backing store for function frames
+	stack   []any // arguments of builtin calls being evaluated
+	depth   int
+	budget  int64
+
+	// Slabs from which result containers are carved. Handing out parts of
+	// one allocation instead of allocating every object and array
+	// separately is what makes a record cost a fraction of an allocation.
+	// Parts handed out are never reused; capacities are exact, so a caller
+	// appending to a result reallocates instead of overwriting a neighbour.
+	// Slabs start small and double within one Apply (a one-record Apply
+	// stays cheap) and are dropped at its end, so that a pooled ctx never
+	// keeps earlier results alive.
+	mslab        []jsonv.Member
+	oslab        []jsonv.Object
+	aslab        []any
+	mnext, onext int
+	anext        int
+}
+
+const (
+	slabMin = 16
+	slabCap = 1024
+	slabMax = 64 // larger containers get their own allocation
+)
+
+func grow(next *int) int {
+	n := *next
+	if n < slabMin {
+		n = slabMin
+	}
+	if n < slabCap {
+		*next = n * 2
+	}
+	return n
+}
+
+// newObject returns an empty object with room for n members.
+func (c *ctx) newObject(n int) *jsonv.Object {
+	if len(c.oslab) == 0 {
+		c.oslab = make([]jsonv.Object, grow(&c.onext))
+	}
+	o := &c.oslab[0]
+	c.oslab = c.oslab[1:]
+	if n > slabMax {
+		o.Members = make([]jsonv.Member, 0, n)
+		return o
+	}
+	if len(c.mslab) < n {
+		c.mslab = make([]jsonv.Member, max(grow(&c.mnext), n))
+	}
+	o.Members = c.mslab[:0:n]
+	c.mslab = c.mslab[n:]
+	return o
+}
+
+// newArray returns a zeroed array of length n.
+func (c *ctx) newArray(n int) []any {
+	if n > slabMax {
+		return make([]any, n)
+	}
+	if len(c.aslab) < n {
+		c.aslab = make([]any, max(grow(&c.anext), n))
+	}
+	a := c.aslab[:n:n]
+	c.aslab = c.aslab[n:]
+	return a
+}
+
+func newCtx(e *Expr) any {
+	return &ctx{expr: e, globals: make([]any, e.nglobals), stack: make([]any, 0, 16)}
+}
+
+func getCtx(e *Expr) *ctx {
+	c := e.pool.Get().(*ctx)
+	for _, p := range e.params {
+		c.globals[p.slot] = undefined
+	}
+	c.budget = e.cfg.maxOutput
+	return c
+}
+
+func putCtx(c *ctx) {
+	clear(c.globals)
+	clear(c.stack[:cap(c.stack)])
+	c.stack = c.stack[:0]
+	clear(c.frames[:cap(c.frames)])
+	c.frames = c.frames[:0]
+	c.locals = nil
+	c.depth = 0
+	c.mslab, c.oslab, c.aslab = nil, nil, nil
+	c.mnext, c.onext, c.anext = 0, 0, 0
+	c.expr.pool.Put(c)
+}
+
+// spend charges n units of output against the MaxOutputSize budget.
+func (c *ctx) spend(n int, p pos) {
+	c.budget -= int64(n)
+	if c.budget < 0 {
+		panic(p.errorf("output size limit of %d exceeded", c.expr.cfg.maxOutput))
+	}
+}
+
+type varRef struct {
+	slot  int
+	local bool
+}
+
+type letBinding struct {
+	ref   varRef
+	value node
+	name  string
+	pos   pos
+}
+
+func (c *ctx) set(r varRef, v any) {
+	if r.local {
+		c.locals[r.slot] = v
+	} else {
+		c.globals[r.slot] = v
+	}
+}
+
+func evalLets(c *ctx, in any, lets []letBinding) {
+	for i := range lets {
+		c.set(lets[i].ref, lets[i].value.eval(c, in))
+	}
+}
+
+type litNode struct{ v any }
+
+func (n *litNode) eval(*ctx, any) any { return n.v }
+
+type dotNode struct{}
+
+func (*dotNode) eval(_ *ctx, in any) any { return in }
+
+// keyNode is .key on the value of parent (the input when parent is nil).
+type keyNode struct {
+	parent node
+	key    string
+	pos    pos
+	// hint is where key was last found. Records of one batch share their
+	// layout (they come from one CSV header), so checking there first
+	// usually avoids the scan. Atomic because the Expr is shared.
+	hint atomic.Int32
+}
+
+func (n *keyNode) eval(c *ctx, in any) any {
+	v := in
+	if n.parent != nil {
+		v = n.parent.eval(c, in)
+	}
+	o, ok := v.(*jsonv.Object)
+	if !ok || o == nil {
+		return nil
+	}
+	if h := int(n.hint.Load()); h < len(o.Members) && o.Members[h].Key == n.key {
+		return o.Members[h].Value
+	}
+	if len(o.Members) > 64 {
+		r, _ := o.Get(n.key)
+		return r
+	}
+	for i := range o.Members {
+		if o.Members[i].Key == n.key {
+			n.hint.Store(int32(i))
+			return o.Members[i].Value
+		}
+	}
+	return nil
+}
+
+// sliceNode is [index] or [from:to] on an array or string
+// (ArraySlicer); anything else gives null.
+type sliceNode struct {
+	parent      node
+	left, right node
+	colon       bool
+	pos         pos
+}
+
+func (n *sliceNode) index(c *ctx, in any, e node, size, ifNil int) int {
+	if e == nil {
+		return ifNil
+	}
+	v := e.eval(c, in)
+	if !isNumber(v) {
+		panic(n.pos.errorf("Can't index array/string with %s", toJSONString(v)))
+	}
+	ix := asInt(v)
+	if ix < 0 {
+		ix += size
+	}
+	return ix
+}
+
+func (n *sliceNode) eval(c *ctx, in any) any {
+	seq := in
+	if n.parent != nil {
+		seq = n.parent.eval(c, in)
+	}
+	var size int
+	arr, isArr := seq.([]any)
+	str, isStr := seq.(string)
+	switch {
+	case isArr:
+		size = len(arr)
+	case isStr:
+		size = len16(str)
+	default:
+		return nil
+	}
+	left := n.index(c, in, n.left, size, 0)
+	if !n.colon {
+		if isArr {
+			if left < 0 || left >= size {
+				return nil
+			}
+			return arr[left]
+		}
+		if left < 0 || left >= size {
+			panic(n.pos.errorf("String index out of range: %d", left))
+		}
+		return substr16(str, left, left+1)
+	}
+	right := n.index(c, in, n.right, size, size)
+	if right > size {
+		right = size
+	}
+	if isArr {
+		if right <= left {
+			return []any{}
+		}
+		c.spend(right-left, n.pos)
+		if left >= 0 {
+			out := make([]any, right-left)
+			copy(out, arr[left:right])
+			return out
+		}
+		// The reference copies elements one by one and gets null for
+		// indexes before the start.
+		out := make([]any, right-left)
+		for i := left; i < right; i++ {
+			if i >= 0 {
+				out[i-left] = arr[i]
+			}
+		}
+		return out
+	}
+	if left < 0 || right < 0 || left > right {
+		panic(n.pos.errorf("String index out of range: begin %d, end %d, length %d", left, right, size))
+	}
+	return substr16(str, left, right)
+}
+
+type varNode struct {
+	name string
+	ref  varRef
+	pos  pos
+}
+
+func (n *varNode) eval(c *ctx, _ any) any {
+	var v any
+	if n.ref.local {
+		v = c.locals[n.ref.slot]
+	} else {
+		v = c.globals[n.ref.slot]
+	}
+	if v == undefined {
+		panic(n.pos.errorf("No such variable '%s'", n.name))
+	}
+	return v
+}
+
+type arrayNode struct {
+	elems []node
+	pos   pos
+}
+
+func (n *arrayNode) eval(c *ctx, in any) any {
+	out := c.newArray(len(n.elems))
+	for i, e := range n.elems {
+		out[i] = e.eval(c, in)
+	}
+	c.spend(len(out), n.pos)
+	return out
+}
+
+type pair struct {
+	key     string
+	keyExpr node
+	static  bool
+	value   node
+	pos     pos
+}
+
+type matcher struct {
+	path []string // where, from the input, the object to match is
+	skip []string // keys the object defines itself, and the "- a, b" ones
+	expr node
+	pos  pos
+}
+
+type objectNode struct {
+	lets    []letBinding
+	pairs   []pair
+	dynamic bool
+	match   *matcher
+	pos     pos
+}
+
+func (n *objectNode) eval(c *ctx, in any) any {
+	if n.lets != nil {
+		evalLets(c, in, n.lets)
+	}
+	var src *jsonv.Object
+	size := len(n.pairs)
+	if n.match != nil {
+		v := in
+		for _, k := range n.match.path {
+			o, ok := v.(*jsonv.Object)
+			if !ok || o == nil {
+				v = nil
+				break
+			}
+			v, _ = lookup(o, k)
+		}
+		if o, ok := v.(*jsonv.Object); ok && o != nil {
+			src = o
+			size += len(o.Members)
+		}
+	}
+	o := c.newObject(size)
+	members := o.Members
+	for i := range n.pairs {
+		p := &n.pairs[i]
+		v := p.value.eval(c, in)
+		if !isValue(v) {
+			continue
+		}
+		key := p.key
+		if !p.static {
+			k, ok := p.keyExpr.eval(c, in).(string)
+			if !ok {
+				panic(p.pos.errorf("Object key must be string"))
+			}
+			key = k
+		}
+		if n.dynamic {
+			for j := range members {
+				if members[j].Key == key {
+					panic(p.pos.errorf("Duplicate key '%s' in object", key))
+				}
+			}
+		}
+		members = append(members, jsonv.Member{Key: key, Value: v})
+	}
+	if src != nil {
+	outer:
+		for _, m := range src.Members {
+			for _, s := range n.match.skip {
+				if s == m.Key {
+					continue outer
+				}
+			}
+			v := n.match.expr.eval(c, m.Value)
+			if isValue(v) {
+				members = append(members, jsonv.Member{Key: m.Key, Value: v})
+			}
+		}
+	}
+	c.spend(len(members), n.pos)
+	o.Members = members
+	return o
+}
+
+// objectToArray turns an object into [{"key": k, "value": v}, ...], which
+// is what for loops and array() iterate over.
+func objectToArray(o *jsonv.Object) []any {
+	out := make([]any, len(o.Members))
+	for i, m := range o.Members {
+		out[i] = &jsonv.Object{Members: []jsonv.Member{{Key: "key", Value: m.Key}, {Key: "value", Value: m.Value}}}
+	}
+	return out
+}
+
+type forNode struct {
+	seq  node
+	lets []letBinding
+	body node
+	cond node
+	pos  pos
+}
+
+func (n *forNode) eval(c *ctx, in any) any {
+	var arr []any
+	switch x := n.seq.eval(c, in).(type) {
+	case nil:
+		return nil
+	case []any:
+		arr = x
+	case *jsonv.Object:
+		arr = objectToArray(x)
+	default:
+		panic(n.pos.errorf("For loop can't iterate over %s", toJSONString(x)))
+	}
+	c.spend(len(arr), n.pos) // iterations count as work even when filtered out
+	out := c.newArray(len(arr))[:0]
+	for _, v := range arr {
+		if n.lets != nil {
+			evalLets(c, v, n.lets)
+		}
+		if n.cond == nil || isTrue(n.cond.eval(c, v)) {
+			out = append(out, n.body.eval(c, v))
+		}
+	}
+	c.spend(len(out), n.pos)
+	return out
+}
+
+type comprehensionNode struct {
+	seq   node
+	lets  []letBinding
+	key   node
+	value node
+	cond  node
+	pos   pos
+}
+
+func (n *comprehensionNode) eval(c *ctx, in any) any {
+	var arr []any
+	switch x := n.seq.eval(c, in).(type) {
+	case nil:
+		return nil
+	case []any:
+		arr = x
+	case *jsonv.Object:
+		arr = objectToArray(x)
+	default:
+		panic(n.pos.errorf("Object comprehension can't loop over %s", toJSONString(x)))
+	}
+	c.spend(len(arr), n.pos)
+	o := jsonv.NewObject(len(arr))
+	for _, v := range arr {
+		if n.lets != nil {
+			evalLets(c, v, n.lets)
+		}
+		if n.cond != nil && !isTrue(n.cond.eval(c, v)) {
+			continue
+		}
+		val := n.value.eval(c, v)
+		if !isValue(val) {
+			continue
+		}
+		k, ok := n.key.eval(c, v).(string)
+		if !ok {
+			panic(n.pos.errorf("Object comprehension must have string as key, not %s", toJSONString(n.key.eval(c, v))))
+		}
+		o.Set(k, val)
+	}
+	c.spend(o.Len(), n.pos)
+	return o
+}
+
+type ifNode struct {
+	cond     node
+	thenLets []letBinding
+	then     node
+	elseLets []letBinding
+	els      node
+}
+
+func (n *ifNode) eval(c *ctx, in any) any {
+	if isTrue(n.cond.eval(c, in)) {
+		evalLets(c, in, n.thenLets)
+		return n.then.eval(c, in)
+	}
+	if n.els == nil {
+		return nil
+	}
+	evalLets(c, in, n.elseLets)
+	return n.els.eval(c, in)
+}
+
+type pipeNode struct {
+	left, right node
+	pos         pos
+}
+
+func (n *pipeNode) eval(c *ctx, in any) any { return n.right.eval(c, n.left.eval(c, in)) }
+
+type orNode struct{ left, right node }
+
+func (n *orNode) eval(c *ctx, in any) any {
+	return isTrue(n.left.eval(c, in)) || isTrue(n.right.eval(c, in))
+}
+
+type andNode struct{ left, right node }
+
+func (n *andNode) eval(c *ctx, in any) any {
+	return isTrue(n.left.eval(c, in)) && isTrue(n.right.eval(c, in))
+}
+
+type eqNode struct {
+	left, right node
+	negate      bool
+}
+
+func (n *eqNode) eval(c *ctx, in any) any {
+	return equal(n.left.eval(c, in), n.right.eval(c, in)) != n.negate
+}
+
+type cmpNode struct {
+	left, right node
+	op          tokKind
+	pos         pos
+}
+
+func (n *cmpNode) eval(c *ctx, in any) any {
+	r := compare(n.left.eval(c, in), n.right.eval(c, in), n.pos)
+	switch n.op {
+	case tBigger:
+		return r > 0
+	case tBigOrEq:
+		return r >= 0
+	case tSmaller:
+		return r < 0
+	}
+	return r <= 0
+}
+
+type arithNode struct {
+	left, right node
+	op          tokKind
+	pos         pos
+}
+
+func (n *arithNode) eval(c *ctx, in any) any {
+	a := n.left.eval(c, in)
+	b := n.right.eval(c, in)
+	switch n.op {
+	case tPlus:
+		return n.plus(c, a, b)
+	case tStar:
+		return n.multiply(c, a, b)
+	}
+	return n.numeric(a, b)
+}
+
+// plus is PlusOperator: string concatenation if either side is a string,
+// array concatenation, object union (right's keys first, left's values
+// winning), {} + null and null + {} give the container, else numeric.
+func (n *arithNode) plus(c *ctx, a, b any) any {
+	as, aStr := a.(string)
+	bs, bStr := b.(string)
+	if aStr || bStr {
+		if !aStr {
+			as = toStr(a)
+		}
+		if !bStr {
+			bs = toStr(b)
+		}
+		c.spend(len(as)+len(bs), n.pos)
+		return as + bs
+	}
+	switch x := a.(type) {
+	case []any:
+		switch y := b.(type) {
+		case []any:
+			c.spend(len(x)+len(y), n.pos)
+			out := make([]any, 0, len(x)+len(y))
+			return append(append(out, x...), y...)
+		case nil:
+			return x
+		}
+	case *jsonv.Object:
+		switch y := b.(type) {
+		case *jsonv.Object:
+			o := jsonv.NewObject(x.Len() + y.Len())
+			for _, m := range y.Members {
+				o.Set(m.Key, m.Value)
+			}
+			for _, m := range x.Members {
+				o.Set(m.Key, m.Value)
+			}
+			c.spend(o.Len(), n.pos)
+			return o
+		case nil:
+			return x
+		}
+	case nil:
+		switch b.(type) {
+		case []any, *jsonv.Object:
+			return b
+		}
+	}
+	return n.numeric(a, b)
+}
+
+// multiply is MultiplyOperator: a string times a number repeats it.
+func (n *arithNode) multiply(c *ctx, a, b any) any {
+	as, aStr := a.(string)
+	bs, bStr := b.(string)
+	switch {
+	case aStr && bStr:
+		panic(n.pos.errorf("Can't multiply two strings!"))
+	case aStr || bStr:
+		s, count := as, asInt(b)
+		if bStr {
+			s, count = bs, asInt(a)
+		}
+		if count <= 0 {
+			return ""
+		}
+		c.spend(len(s)*count, n.pos)
+		return strings.Repeat(s, count)
+	}
+	return n.numeric(a, b)
+}
+
+// toNumber is NodeUtils.number(v, strict=true): numbers as they are,
+// numeric strings parsed, anything else an error.
+func toNumber(v any, p pos) any {
+	switch x := v.(type) {
+	case int64, float64:
+		return v
+	case string:
+		if num, ok := parseNumber(x); ok {
+			return num
+		}
+		panic(p.errorf("number(%s) failed: not a number", x))
+	}
+	panic(p.errorf("Can't convert %s to number", toJSONString(v)))
+}
+
+// numeric is NumericOperator and DivideOperator: null if either side is
+// null, integer arithmetic if both are integers (division only when exact),
+// otherwise double arithmetic.
+func (n *arithNode) numeric(a, b any) any {
+	if a == nil || b == nil {
+		return nil
+	}
+	a = toNumber(a, n.pos)
+	b = toNumber(b, n.pos)
+	ai, aInt := a.(int64)
+	bi, bInt := b.(int64)
+	if aInt && bInt {
+		switch n.op {
+		case tPlus:
+			return ai + bi
+		case tMinus:
+			return ai - bi
+		case tStar:
+			return ai * bi
+		case tSlash:
+			if bi == 0 {
+				panic(n.pos.errorf("/ by zero"))
+			}
+			if ai%bi == 0 {
+				return ai / bi
+			}
+			return float64(ai) / float64(bi)
+		case tPercent:
+			if bi == 0 {
+				panic(n.pos.errorf("/ by zero"))
+			}
+			return ai % bi
+		}
+	}
+	af, bf := toFloat(a), toFloat(b)
+	switch n.op {
+	case tPlus:
+		return af + bf
+	case tMinus:
+		return af - bf
+	case tStar:
+		return af * bf
+	case tSlash:
+		return af / bf
+	}
+	return math.Mod(af, bf)
+}
+
+// callable is anything a function call can resolve to.
+type callable interface {
+	arity() (min, max int)
+}
+
+// builtin is a function of the standard library. fn must not keep args.
+type builtin struct {
+	name     string
+	min, max int
+	regexArg int // 1-based position of a regular-expression argument, 0 if none
+	fn       func(c *ctx, call *callNode, in any, args []any) any
+}
+
+func (b *builtin) arity() (int, int) { return b.min, b.max }
+
+type funcDecl struct {
+	name      string
+	nparams   int
+	frameSize int
+	lets      []letBinding
+	body      node
+	pos       pos
+}
+
+func (f *funcDecl) arity() (int, int) { return f.nparams, f.nparams }
+
+// moduleFunc is an imported module with a body, callable with one
+// argument that becomes the body's input.
+type moduleFunc struct {
+	name string
+	body node
+}
+
+func (m *moduleFunc) arity() (int, int) { return 1, 1 }
+
+type callNode struct {
+	name  string
+	args  []node
+	fn    callable
+	regex *regexEntry // precompiled literal regular expression, if any
+	pos   pos
+}
+
+func (n *callNode) eval(c *ctx, in any) any {
+	switch f := n.fn.(type) {
+	case *builtin:
+		base := len(c.stack)
+		for _, a := range n.args {
+			v := a.eval(c, in)
+			c.stack = append(c.stack, v)
+		}
+		r := f.fn(c, n, in, c.stack[base:len(c.stack):len(c.stack)])
+		clear(c.stack[base:])
+		c.stack = c.stack[:base]
+		return r
+	case *funcDecl:
+		return n.callDecl(c, in, f)
+	case *moduleFunc:
+		arg := n.args[0].eval(c, in)
+		n.enter(c)
+		r := f.body.eval(c, arg)
+		c.depth--
+		return r
+	}
+	panic(n.pos.errorf("INTERNAL ERROR: unresolved function %s", n.name))
+}
+
+func (n *callNode) enter(c *ctx) {
+	c.spend(1, n.pos) // calls are work: f(x) + f(x) recursion makes no output
+	c.depth++
+	if c.depth > c.expr.cfg.maxDepth {
+		panic(n.pos.errorf("Function calls nested deeper than %d (infinite recursion in '%s'?)", c.expr.cfg.maxDepth, n.name))
+	}
+}
+
+// callDecl runs a user-defined function. Its frame is carved out of
+// c.frames; a frame is only ever used through the slice taken here, so the
+// backing store may be reallocated by nested calls without harm.
+func (n *callNode) callDecl(c *ctx, in any, f *funcDecl) any {
+	base := len(c.stack)
+	for _, a := range n.args {
+		v := a.eval(c, in)
+		c.stack = append(c.stack, v)
+	}
+	n.enter(c)
+	fbase := len(c.frames)
+	for i := 0; i < f.frameSize; i++ {
+		c.frames = append(c.frames, nil)
+	}
+	frame := c.frames[fbase : fbase+f.frameSize : fbase+f.frameSize]
+	copy(frame, c.stack[base:])
+	clear(c.stack[base:])
+	c.stack = c.stack[:base]
+
+	saved := c.locals
+	c.locals = frame
+	evalLets(c, in, f.lets)
+	r := f.body.eval(c, in)
+	c.locals = saved
+	clear(frame)
+	c.frames = c.frames[:fbase]
+	c.depth--
+	return r
+}
+
+// fallbackNode is the fallback() macro: the first argument that is a value
+// (not null, [] or {}); later arguments are not evaluated.
+type fallbackNode struct{ args []node }
+
+func (n *fallbackNode) eval(c *ctx, in any) any {
+	for _, a := range n.args {
+		if v := a.eval(c, in); isValue(v) {
+			return v
+		}
+	}
+	return nil
+}
