@@ -1,0 +1,394 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connectplus/connectplus/bench/gen"
+	"github.com/connectplus/connectplus/blocks/all"
+)
+
+// repoRoot finds the module root from this test's directory.
+func repoRoot(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// exampleIn copies an example dataflow with its /tmp/connectplus-demo paths
+// moved under dir, so tests never share folders.
+func exampleIn(t testing.TB, name, dir string) string {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	if err := os.WriteFile(out, bytes.ReplaceAll(b, []byte("/tmp/connectplus-demo"), []byte(dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// runCLI runs connectplus in-process and returns stdout, stderr and the exit code.
+func runCLI(t testing.TB, args ...string) (string, string, int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := &app{version: "test", registry: all.Registry(), stdout: &stdout, stderr: &stderr, stdin: strings.NewReader("")}
+	root := a.root()
+	root.SetArgs(args)
+	code := ExitOK
+	if err := root.Execute(); err != nil {
+		var ee *exitError
+		switch {
+		case asExit(err, &ee):
+			code = ee.code
+			if ee.err != nil {
+				stderr.WriteString(ee.err.Error())
+			}
+		default:
+			code = ExitError
+			stderr.WriteString(err.Error())
+		}
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func asExit(err error, target **exitError) bool {
+	e, ok := err.(*exitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+var lineageRE = regexp.MustCompile(`,[0-9a-f]{16}\n`)
+
+// TestExampleCSVToJSONLGolden runs examples/csv_to_jsonl.yaml through the
+// CLI on a file full of CSV edge cases and compares the JSON Lines output
+// and the result file byte for byte with golden files.
+func TestExampleCSVToJSONLGolden(t *testing.T) {
+	dir := t.TempDir()
+	flow := exampleIn(t, "csv_to_jsonl.yaml", dir)
+	input := filepath.Join(repoRoot(t), "internal", "cli", "testdata", "e2e", "edge.csv")
+	stdout, stderr, code := runCLI(t, "run", flow, "--input", input, "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp"), "--json")
+	if code != ExitPartial {
+		t.Fatalf("exit %d (want %d: the file has malformed rows)\nstdout: %s\nstderr: %s", code, ExitPartial, stdout, stderr)
+	}
+	var rep struct {
+		Files []struct {
+			Counts struct{ In, Delivered, Filtered, Failed int64 }
+			ResultName string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, stdout)
+	}
+	c := rep.Files[0].Counts
+	if c.In != c.Delivered+c.Filtered+c.Failed || c.In == 0 || c.Failed == 0 {
+		t.Fatalf("record accounting: %+v", c)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "out", "edge.csv.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "edge.jsonl", got)
+	res, err := os.ReadFile(filepath.Join(dir, rep.Files[0].ResultName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "edge.result.csv", lineageRE.ReplaceAll(res, []byte(",LINEAGE\n")))
+	// The input is left in place with --input.
+	if _, err := os.Stat(input); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join(repoRoot(t), "internal", "cli", "testdata", "e2e", name)
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s differs from the golden file\n got: %q\nwant: %q", name, got, want)
+	}
+}
+
+// TestExampleFromSourceFolder runs the example the way a schedule would:
+// the file_read source finds the file, which is moved to the processed
+// folder, and the result file lands in the error folder.
+func TestExampleFromSourceFolder(t *testing.T) {
+	dir := t.TempDir()
+	flow := exampleIn(t, "csv_to_jsonl.yaml", dir)
+	if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := gen.WriteTransactions(&buf, 1000, 7); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "in", "tx.csv")
+	if err := os.WriteFile(src, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Minute)
+	_ = os.Chtimes(src, old, old)
+	stdout, stderr, code := runCLI(t, "run", flow, "--checkpoint-dir", filepath.Join(dir, "cp"), "--stability-wait", "10ms", "--no-progress")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "in=1000 delivered=1000 filtered=0 failed=0") {
+		t.Fatalf("summary: %s", stdout)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "processed", "tx.csv")); err != nil {
+		t.Fatalf("file not moved to processed: %v", err)
+	}
+	results, _ := filepath.Glob(filepath.Join(dir, "errors", "result_*_tx.csv"))
+	if len(results) != 1 {
+		t.Fatalf("result files: %v", results)
+	}
+	lines := countLines(t, filepath.Join(dir, "out", "tx.csv.jsonl"))
+	if lines != 1000 {
+		t.Fatalf("output lines %d", lines)
+	}
+	// A second run finds nothing to do.
+	stdout, _, code = runCLI(t, "run", flow, "--checkpoint-dir", filepath.Join(dir, "cp"), "--stability-wait", "10ms", "--no-progress")
+	if code != ExitOK || !strings.Contains(stdout, "no eligible files") {
+		t.Fatalf("second run: %d %s", code, stdout)
+	}
+}
+
+func countLines(t testing.TB, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+	}
+	return n
+}
+
+func TestValidateReportsEveryProblemWithPosition(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	doc := `name: broken
+blocks:
+  - type: file_read
+    name: read
+    config:
+      sourceDirectory: /in
+      fileRegex: '([a-z'
+      processedDirectory: /p
+    relations: [nowhere]
+  - type: convert_csv_to_jsn
+    name: convert
+  - type: jslt_transform
+    name: t
+    config: {transformation: '{"a": .b}', bogus: 1}
+`
+	if err := os.WriteFile(bad, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, code := runCLI(t, "validate", bad)
+	if code != ExitError {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"7:18: blocks[0].config.fileRegex",          // invalid regex, with line:column
+		"apiErrorFilePath",                          // missing required field
+		"nowhere",                                   // dangling relation
+		`did you mean "convert_csv_to_json"`,         // unknown type
+		"bogus",                                     // unknown field
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("missing %q in:\n%s", want, stdout)
+		}
+	}
+	stdout, _, code = runCLI(t, "validate", filepath.Join(repoRoot(t), "examples", "csv_to_jsonl.yaml"))
+	if code != ExitOK {
+		t.Fatalf("example invalid: %s", stdout)
+	}
+}
+
+func TestBlocksDocsAndSchema(t *testing.T) {
+	stdout, _, code := runCLI(t, "blocks", "convert_csv_to_json")
+	if code != ExitOK || !strings.Contains(stdout, "groupSize") || !strings.Contains(stdout, "Grouping Limit") {
+		t.Fatalf("blocks doc: %d %s", code, stdout)
+	}
+	stdout, _, code = runCLI(t, "blocks", "--schema")
+	var schema map[string]any
+	if code != ExitOK || json.Unmarshal([]byte(stdout), &schema) != nil {
+		t.Fatalf("schema: %d", code)
+	}
+	_, stderr, code := runCLI(t, "blocks", "sftp_reed")
+	if code != ExitError || !strings.Contains(stderr, `did you mean "sftp_read"`) {
+		t.Fatalf("typo: %d %s", code, stderr)
+	}
+	for _, cmd := range [][]string{{"--help"}, {"run", "--help"}, {"validate", "--help"}, {"blocks", "--help"}, {"version"}, {"expr", "--help"}, {"jslt", "--help"}, {"sandbox", "--help"}} {
+		if _, stderr, code := runCLI(t, cmd...); code != ExitOK {
+			t.Fatalf("%v: %d %s", cmd, code, stderr)
+		}
+	}
+}
+
+// TestKillResume kills `connectplus run` with SIGKILL in the middle of a
+// file and runs it again with the same checkpoint directory: the output has
+// every record exactly once, byte for byte what an uninterrupted run writes.
+func TestKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Log("short mode: using a smaller file")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "connectplus")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/connectplus")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	rows := 400000
+	input := filepath.Join(dir, "big.csv")
+	f, err := os.Create(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gen.WriteTransactions(f, rows, 42); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	// Reference: an uninterrupted run.
+	refDir := filepath.Join(dir, "ref")
+	_ = os.MkdirAll(refDir, 0o755)
+	refFlow := exampleIn(t, "csv_to_jsonl.yaml", refDir)
+	cmd := exec.Command(bin, "run", refFlow, "--input", input, "--result-dir", refDir, "--checkpoint-dir", filepath.Join(refDir, "cp"), "--no-progress")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("reference run: %v\n%s", err, out)
+	}
+	want, err := os.ReadFile(filepath.Join(refDir, "out", "big.csv.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	runDir := filepath.Join(dir, "run")
+	_ = os.MkdirAll(runDir, 0o755)
+	flow := exampleIn(t, "csv_to_jsonl.yaml", runDir)
+	cpDir := filepath.Join(runDir, "cp")
+	args := []string{"run", flow, "--input", input, "--result-dir", runDir, "--checkpoint-dir", cpDir, "--no-progress"}
+	killed := false
+	for attempt := 0; attempt < 5 && !killed; attempt++ {
+		cmd = exec.Command(bin, args...)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill once a checkpoint shows acknowledged records.
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if wm := watermark(cpDir); wm > 1000 && wm < int64(rows)-1000 {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+				break
+			}
+			if cmd.ProcessState != nil {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		_ = cmd.Wait()
+		if !killed {
+			t.Logf("attempt %d finished before it could be killed; output: %s", attempt, out.String())
+			_ = os.RemoveAll(cpDir)
+			_ = os.RemoveAll(filepath.Join(runDir, "out"))
+		}
+	}
+	if !killed {
+		t.Fatal("could not kill the run mid-file")
+	}
+	acked := watermark(cpDir)
+	cmd = exec.Command(bin, append(args, "--json")...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, out)
+	}
+	var rep struct {
+		Files []struct {
+			Counts        struct{ In, Delivered int64 }
+			Resumed       bool
+			Interruptions int
+		}
+		Blocks []struct {
+			Name       string
+			RecordsOut int64
+		}
+	}
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) != 1 || !rep.Files[0].Resumed || rep.Files[0].Counts.In != int64(rows) || rep.Files[0].Counts.Delivered != int64(rows) {
+		t.Fatalf("resumed report: %s", out)
+	}
+	// Counting: the second run converted only the records not acknowledged
+	// before the kill.
+	var converted int64
+	for _, b := range rep.Blocks {
+		if b.Name == "convert" {
+			converted = b.RecordsOut
+		}
+	}
+	if converted > int64(rows)-acked || converted == 0 {
+		t.Fatalf("second run re-emitted acknowledged records: converted %d, acknowledged before the kill %d of %d", converted, acked, rows)
+	}
+	got, err := os.ReadFile(filepath.Join(runDir, "out", "big.csv.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := bytes.Count(got, []byte("\n")), bytes.Count(want, []byte("\n"))
+		t.Fatalf("output after kill+resume differs from an uninterrupted run: %d lines vs %d", gl, wl)
+	}
+	t.Logf("killed after %d of %d records were acknowledged; the resumed run converted %d", acked, rows, converted)
+}
+
+// watermark reads the highest acknowledged-record watermark in a
+// checkpoint directory.
+func watermark(dir string) int64 {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var best int64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var c struct {
+			Checkpoint *struct {
+				Watermark int64 `json:"watermark"`
+			} `json:"checkpoint"`
+		}
+		if json.Unmarshal(b, &c) == nil && c.Checkpoint != nil && c.Checkpoint.Watermark > best {
+			best = c.Checkpoint.Watermark
+		}
+	}
+	return best
+}
+

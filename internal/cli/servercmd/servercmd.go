@@ -1,0 +1,249 @@
+// Package servercmd is `connectplus server`: the control plane's HTTP API
+// over SQLite or PostgreSQL, with the runtime plugged in through a factory.
+package servercmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/blocks/all"
+	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/secrets"
+	"github.com/connectplus/connectplus/server"
+	"github.com/connectplus/connectplus/store"
+)
+
+// EnvAdminPassword sets the first-run admin password (else one is generated
+// and printed once).
+const EnvAdminPassword = "CONNECTPLUS_ADMIN_PASSWORD"
+
+// RuntimeFactory starts the runtime over the store: it returns the
+// Controller the API calls and a run function that blocks until ctx ends.
+type RuntimeFactory func(repo runstate.Repo, logger *slog.Logger) (runstate.Controller, func(ctx context.Context) error, error)
+
+// Deps are what the lead wires in.
+type Deps struct {
+	// Version is reported by /healthz.
+	Version string
+	// Runtime builds the runtime; nil serves the API with a no-op controller
+	// (runtime operations only record the status).
+	Runtime RuntimeFactory
+	// Registry is the block registry for validation (all.Registry when nil).
+	Registry func() *block.Registry
+	// Validate plugs the runtime's cron and expression checks in.
+	Validate dataflow.ValidateOptions
+}
+
+type options struct {
+	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
+}
+
+// NewServerCommand returns `connectplus server`.
+func NewServerCommand(deps Deps) *cobra.Command {
+	o := options{}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Connect+ server: HTTP API, approvals, Extension Configurations and the runtime",
+		Long: `Run the Connect+ control plane (REST API under /api/v1, OpenAPI at /openapi.json,
+metrics at /metrics, health at /healthz) and the runtime that runs Live dataflows.
+
+Storage is SQLite under the data directory by default, or PostgreSQL with --db postgres://….
+Secret Extension Configurations are encrypted with a master key read from --master-key-file
+(base64, one key per line: the first encrypts, the others only decrypt, for rotation), else from
+` + secrets.EnvMasterKey + `, else generated into the data directory (mode 0600) on first run.
+Back that key up: secrets cannot be recovered without it.
+
+On first run an organisation "default" and a user "admin" are created; the password is
+` + EnvAdminPassword + ` when set, else generated and printed once to stdout.`,
+		Example: `  connectplus server
+  connectplus server --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
+  connectplus server --db 'postgres://connectplus@db:5432/connectplus?sslmode=require' --master-key-file /etc/connectplus/master.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return run(ctx, deps, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	f.StringVar(&o.dataDir, "data-dir", "./.connectplus-data", "directory for the SQLite database, the generated master key and run results")
+	f.StringVar(&o.db, "db", "", "database URL: sqlite:///path/db.sqlite or postgres://… (default: SQLite in the data directory)")
+	f.StringVar(&o.masterKeyFile, "master-key-file", "", "file holding the base64 master key(s) for secrets (default: $"+secrets.EnvMasterKey+", else generated)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serves HTTPS and marks cookies Secure)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file")
+	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	cmd.AddCommand(rewrapCommand(&o))
+	return cmd
+}
+
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be json or text, not %q", format)
+}
+
+// openAll prepares the data directory, keyring and store.
+func openAll(ctx context.Context, o options, log *slog.Logger) (*store.Store, *secrets.Keyring, error) {
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	kr, generated, err := secrets.Load(secrets.LoadOptions{KeyFile: o.masterKeyFile, DataDir: o.dataDir})
+	if err != nil {
+		return nil, nil, err
+	}
+	if generated {
+		log.Warn("generated a new master key; back it up", "file", filepath.Join(o.dataDir, secrets.DefaultKeyFile), "key_id", kr.CurrentID())
+	}
+	db := o.db
+	if db == "" {
+		db = "sqlite://" + filepath.Join(o.dataDir, "connectplus.db")
+	}
+	st, err := store.Open(ctx, db, store.WithKeyring(kr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, kr, nil
+}
+
+func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) error {
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	log, err := newLogger(o.logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	st, kr, err := openAll(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var ctl runstate.Controller = control.NoopController{}
+	var runRuntime func(context.Context) error
+	if deps.Runtime != nil {
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime")); err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+	} else {
+		log.Warn("no runtime linked in: Live dataflows will not run")
+	}
+	reg := all.Registry()
+	if deps.Registry != nil {
+		reg = deps.Registry()
+	}
+	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate})
+	created, password, err := svc.Bootstrap(ctx, os.Getenv(EnvAdminPassword))
+	if err != nil {
+		return err
+	}
+	if created {
+		if os.Getenv(EnvAdminPassword) != "" {
+			fmt.Fprintf(stdout, "First run: created organisation %q and user %q with the password from $%s.\n", control.DefaultOrg, control.BootstrapAdmin, EnvAdminPassword)
+		} else {
+			// stdout, not the log: the password must not end up in log storage.
+			fmt.Fprintf(stdout, "First run: created organisation %q and user %q.\nAdmin password (shown once, change it): %s\n", control.DefaultOrg, control.BootstrapAdmin, password)
+		}
+	}
+	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 5 * time.Minute,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if runRuntime != nil {
+		go func() {
+			if err := runRuntime(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("runtime: %w", err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	go func() {
+		scheme := "http"
+		var err error
+		if o.tlsCert != "" {
+			scheme = "https"
+		}
+		log.Info("listening", "url", scheme+"://"+ln.Addr().String(), "db", st.Dialect())
+		if o.tlsCert != "" {
+			err = hs.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		} else {
+			err = hs.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	shutCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	defer done()
+	if err := hs.Shutdown(shutCtx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return runErr
+}
+
+func rewrapCommand(o *options) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rewrap-secrets",
+		Short: "Re-encrypt every secret's data key with the current master key (after a rotation)",
+		Long: `After rotating the master key — put the new key first in --master-key-file and keep the
+old one on the following line — run this to re-wrap every secret with the new key. Values
+and revisions do not change. Afterwards the old key can be removed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(o.logFormat, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			st, kr, err := openAll(cmd.Context(), *o, log)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := control.New(control.Options{Store: st, Keyring: kr, Logger: log}).RotateMasterKey(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Re-wrapped %d secret(s) with key %s.\n", n, kr.CurrentID())
+			return nil
+		},
+	}
+}
