@@ -85,7 +85,7 @@ func TestExampleCSVToJSONLGolden(t *testing.T) {
 	}
 	var rep struct {
 		Files []struct {
-			Counts struct{ In, Delivered, Filtered, Failed int64 }
+			Counts     struct{ In, Delivered, Filtered, Failed int64 }
 			ResultName string
 		}
 	}
@@ -214,11 +214,11 @@ blocks:
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{
-		"7:18: blocks[0].config.fileRegex",          // invalid regex, with line:column
-		"apiErrorFilePath",                          // missing required field
-		"nowhere",                                   // dangling relation
-		`did you mean "convert_csv_to_json"`,         // unknown type
-		"bogus",                                     // unknown field
+		"7:18: blocks[0].config.fileRegex",   // invalid regex, with line:column
+		"apiErrorFilePath",                   // missing required field
+		"nowhere",                            // dangling relation
+		`did you mean "convert_csv_to_json"`, // unknown type
+		"bogus",                              // unknown field
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("missing %q in:\n%s", want, stdout)
@@ -391,4 +391,3 @@ func watermark(dir string) int64 {
 	}
 	return best
 }
-
