@@ -280,6 +280,10 @@ func (f *Flow) Start(ctx context.Context) error {
 		if n.proc == nil {
 			continue
 		}
+		if c := n.concurrency(); c > 1 {
+			f.startOrdered(n, c)
+			continue
+		}
 		f.workers.Add(1)
 		go f.work(n)
 	}
@@ -407,7 +411,11 @@ func (f *Flow) work(n *node) {
 	}
 }
 
-func (f *Flow) process(n *node, env *envelope) {
+func (f *Flow) process(n *node, env *envelope) { f.processWith(n, env, nil) }
+
+// processWith runs one unit through n. With buffered set, emissions are
+// collected for ordered release by the caller.
+func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 	l := env.lin
 	defer func() {
 		l.mu.Lock()
@@ -430,7 +438,7 @@ func (f *Flow) process(n *node, env *envelope) {
 		_ = f.route(f.runCtx, n, env, block.RelSuccess)
 		return
 	}
-	out := &emitter{f: f, n: n, env: env}
+	out := &emitter{f: f, n: n, env: env, buffered: buffered}
 	start := time.Now()
 	err := safeProcess(f.runCtx, n.proc, u, out)
 	n.stats.busyNs.Add(int64(time.Since(start)))
@@ -491,6 +499,14 @@ type emitter struct {
 	env     *envelope
 	emitted int
 	acked   bool
+	// buffered, when set, collects emissions instead of routing them: a
+	// block running several units at once releases them in input order.
+	buffered *[]pendingEmit
+}
+
+type pendingEmit struct {
+	rel string
+	env *envelope
 }
 
 func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
@@ -519,10 +535,28 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 		case block.RelFiltered:
 			st.recordsFiltered.Add(k)
 		default:
-			st.recordsOut.Add(k)
+			// Records a destination already acknowledged (and counted) and
+			// now passes on are not counted twice.
+			var n int64
+			for i := range u.Batch.Records {
+				if u.Batch.Records[i].Outcome.Status != block.Delivered {
+					n++
+				}
+			}
+			st.recordsOut.Add(n)
 		}
 	}
-	return e.f.route(ctx, e.n, &envelope{u: u, lin: l, shadow: e.env.shadow}, rel)
+	env := &envelope{u: u, lin: l, shadow: e.env.shadow}
+	if e.buffered != nil {
+		// Count it in flight now so the lineage cannot complete before the
+		// buffered unit is released.
+		l.mu.Lock()
+		l.outstanding++
+		l.mu.Unlock()
+		*e.buffered = append(*e.buffered, pendingEmit{rel: rel, env: env})
+		return nil
+	}
+	return e.f.route(ctx, e.n, env, rel)
 }
 
 func (e *emitter) Ack(u *block.Unit, state []byte) {
@@ -848,4 +882,76 @@ func (f *Flow) RunOnce(ctx context.Context) ([]LineageResult, error) {
 		return res, werr
 	}
 	return res, perr
+}
+
+// concurrency is how many units a block may process at once: the instance's
+// own setting (e.g. http_write's concurrency field), else its spec's. Blocks
+// that take files stay at one: their output is a stream that cannot be held
+// back for ordering.
+func (n *node) concurrency() int {
+	if n.spec.Input == block.KindFile {
+		return 1
+	}
+	if c, ok := n.inst.(interface{ Concurrency() int }); ok && c.Concurrency() > 0 {
+		return c.Concurrency()
+	}
+	return max(n.spec.Concurrency, 1)
+}
+
+type orderedJob struct {
+	env  *envelope
+	prev <-chan struct{} // closed when the previous unit's output is released
+	done chan struct{}
+}
+
+// startOrdered runs up to c units of n at once and releases their outputs
+// in input order, so result rows, line numbers and groupings keep the
+// file's order.
+func (f *Flow) startOrdered(n *node, c int) {
+	jobs := make(chan orderedJob, c)
+	f.workers.Add(1)
+	go func() {
+		defer f.workers.Done()
+		defer close(jobs)
+		last := make(chan struct{})
+		close(last)
+		for {
+			select {
+			case <-f.runCtx.Done():
+				return
+			case env := <-n.in:
+				j := orderedJob{env: env, prev: last, done: make(chan struct{})}
+				last = j.done
+				select {
+				case jobs <- j:
+				case <-f.runCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+	for i := 0; i < c; i++ {
+		f.workers.Add(1)
+		go func() {
+			defer f.workers.Done()
+			for j := range jobs {
+				var pending []pendingEmit
+				f.processWith(n, j.env, &pending)
+				select {
+				case <-j.prev:
+				case <-f.runCtx.Done():
+					return
+				}
+				for _, p := range pending {
+					// Emit counted it in flight; route counts again per target.
+					_ = f.route(f.runCtx, n, p.env, p.rel)
+					p.env.lin.mu.Lock()
+					p.env.lin.outstanding--
+					p.env.lin.mu.Unlock()
+					f.maybeComplete(p.env.lin)
+				}
+				close(j.done)
+			}
+		}()
+	}
 }

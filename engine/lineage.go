@@ -56,6 +56,8 @@ type lineage struct {
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
 	priorWM     int64
 	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
+	autoSeq     int64
+	autoDone    map[int64]struct{}
 }
 
 // countBlock adds a unit's size (records, or 1 for a file) to a block's
@@ -204,10 +206,22 @@ func (v lineageView) Resumed() bool { return v.l.resumed }
 // born counts records entering the lineage (a file turned into records).
 func (l *lineage) born(b *block.Batch) {
 	n := int64(0)
+	l.mu.Lock()
 	for i := range b.Records {
 		n += 1 + int64(len(b.Records[i].Members))
+		// Records from blocks that do not number them get a sequence here,
+		// so each is counted terminal exactly once.
+		if b.Records[i].Seq == 0 {
+			l.autoSeq++
+			b.Records[i].Seq = -l.autoSeq
+		}
+		for j := range b.Records[i].Members {
+			if b.Records[i].Members[j].Seq == 0 {
+				l.autoSeq++
+				b.Records[i].Members[j].Seq = -l.autoSeq
+			}
+		}
 	}
-	l.mu.Lock()
 	l.counts.In += n
 	if l.header == nil && b.Header != nil {
 		l.header = append([]string(nil), b.Header.Names...)
@@ -237,6 +251,16 @@ func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string
 }
 
 func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
+	if r.Seq < 0 {
+		// Engine-numbered records (their block keeps no order): count once.
+		if _, dup := l.autoDone[r.Seq]; dup {
+			return
+		}
+		if l.autoDone == nil {
+			l.autoDone = map[int64]struct{}{}
+		}
+		l.autoDone[r.Seq] = struct{}{}
+	}
 	if r.Seq > 0 {
 		if r.Seq <= l.watermark {
 			return // already terminal (defensive: never count twice)

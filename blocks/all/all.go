@@ -6,6 +6,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/cron"
 	"github.com/connectplus/connectplus/blocks/csvjson"
 	"github.com/connectplus/connectplus/blocks/filter"
+	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/s3"
@@ -19,6 +20,7 @@ func Registry() *block.Registry {
 		cron.Register,
 		func(r *block.Registry) { r.MustRegister(csvjson.Spec) },
 		filter.Register,
+		httpwrite.Register,
 		jsltblock.Register,
 		local.Register,
 		s3.Register,

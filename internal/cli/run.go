@@ -82,6 +82,22 @@ record of a file failed).`,
 	return cmd
 }
 
+// sandboxResolver stands in a placeholder for Extension Configurations that
+// are not set, so a dataflow can be tried against the sandbox before its
+// real credentials exist. API destinations use the sandbox's credentials.
+type sandboxResolver struct {
+	inner mapResolver
+	warn  io.Writer
+}
+
+func (r sandboxResolver) Resolve(name string) (string, error) {
+	if v, err := r.inner.Resolve(name); err == nil {
+		return v, nil
+	}
+	fmt.Fprintf(r.warn, "sandbox: Extension Configuration %q is not set; using a placeholder\n", name)
+	return "sandbox-" + name, nil
+}
+
 // mapResolver resolves Extension Configuration names from flags, a file and
 // the environment. Values never reach logs.
 type mapResolver map[string]string
@@ -187,12 +203,18 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 	}
 	obs := &runObserver{}
 	blockOpts := map[string]string{}
+	var resolver block.Resolver = res
+	if fl.sandbox {
+		blockOpts["sandbox.clientKey"] = sandboxCredentials
+		blockOpts["sandbox.clientSecret"] = sandboxCredentials
+		resolver = sandboxResolver{inner: res, warn: a.stderr}
+	}
 	if fl.stability > 0 {
 		blockOpts["stabilityWait"] = fl.stability.String()
 	}
 	absPath, _ := filepath.Abs(path)
 	flow, err := engine.Compile(doc, engine.Options{
-		Registry: reg, Resolver: res, Checkpointer: cps, WorkDir: fl.workDir, Logger: logger,
+		Registry: reg, Resolver: resolver, Checkpointer: cps, WorkDir: fl.workDir, Logger: logger,
 		CompileExpr: exprs.Compiler(loc, nil), Sandbox: sandboxURL, Observer: obs,
 		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts,
 	})

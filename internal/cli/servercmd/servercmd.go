@@ -82,12 +82,13 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on")
-	f.StringVar(&o.dataDir, "data-dir", "./.connectplus-data", "directory for the SQLite database, the generated master key and run results")
-	f.StringVar(&o.db, "db", "", "database URL: sqlite:///path/db.sqlite or postgres://… (default: SQLite in the data directory)")
-	f.StringVar(&o.masterKeyFile, "master-key-file", "", "file holding the base64 master key(s) for secrets (default: $"+secrets.EnvMasterKey+", else generated)")
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.dataDir, "data-dir", "./.connectplus-data", "directory for the SQLite database, the generated master key and run results")
+	pf.StringVar(&o.db, "db", "", "database URL: sqlite:///path/db.sqlite or postgres://… (default: SQLite in the data directory)")
+	pf.StringVar(&o.masterKeyFile, "master-key-file", "", "file holding the base64 master key(s) for secrets (default: $"+secrets.EnvMasterKey+", else generated)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serves HTTPS and marks cookies Secure)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file")
-	f.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	pf.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
 }

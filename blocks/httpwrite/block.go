@@ -1,0 +1,637 @@
+package httpwrite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/jsonv"
+)
+
+// writer is a built http_write, arya_call or webhook_write block. Process is
+// safe for concurrent use: an engine that runs several units of the block at
+// once (Spec.Concurrency) shares the token, limiter, gate and in-flight bound.
+type writer struct {
+	name string
+	s    *settings
+	d    *destination
+	log  *slog.Logger
+	// raw parses bulk answers without a value tree; nil when a path is
+	// outside the raw subset.
+	raw *rawParser
+}
+
+func newWriter(s *settings, env *block.Env) *writer {
+	log := env.Log()
+	w := &writer{name: env.Block, s: s, d: newDestination(s, log, env.Clock), log: log}
+	if s.parse && s.bulk && s.respSplit != nil {
+		w.raw, _ = newRawParser(s, s.respSplit.String())
+	}
+	return w
+}
+
+// Concurrency is how many units the engine may hand this instance at once;
+// the block keeps at most this many requests in flight whatever it gets.
+func (w *writer) Concurrency() int { return w.s.concurrency }
+
+// Close releases idle connections.
+func (w *writer) Close() error {
+	w.d.close()
+	return nil
+}
+
+func newHTTPWrite(c *block.Config, env *block.Env) (block.Block, error) {
+	s := &settings{typ: "http_write"}
+	errs := []error{s.common(c), s.tuning(c, "connectTimeout", "responseTimeout"), s.authFrom(c, env, c.String("authType"))}
+	s.perSecond = perSecond(c.Int("rate", 1000), c.Int("period", 1), c.String("timeUnit"))
+	base := resolvePlaceholders(c.String("apiBaseUrl"), env)
+	oauth := resolvePlaceholders(c.String("oAuthBaseUrl"), env)
+	if env.Sandbox != "" {
+		base, oauth = env.Sandbox, env.Sandbox
+	}
+	errs = append(errs, checkBaseURL("apiBaseUrl", base))
+	if s.auth == authOAuth {
+		errs = append(errs, checkBaseURL("oAuthBaseUrl", oauth))
+	}
+	s.tokenURL = tokenURLFor(oauth)
+	errs = append(errs, s.templates(c, env, base, "apiEndPoint"))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return newWriter(s, env), nil
+}
+
+func newArya(c *block.Config, env *block.Env) (block.Block, error) {
+	s := &settings{typ: "arya_call"}
+	errs := []error{s.common(c), s.tuning(c, "connectTimeout", "responseTimeout"), s.authFrom(c, env, c.String("authType"))}
+	base := resolvePlaceholders(c.String("apiBaseUrl"), env)
+	tokenBase := resolvePlaceholders(c.String("aryaBaseUrl"), env)
+	if env.Sandbox != "" {
+		base, tokenBase = env.Sandbox, env.Sandbox
+	}
+	errs = append(errs, checkBaseURL("apiBaseUrl", base))
+	if s.auth == authOAuth {
+		errs = append(errs, checkBaseURL("aryaBaseUrl", tokenBase))
+	}
+	s.tokenURL = tokenURLFor(tokenBase)
+	errs = append(errs, s.templates(c, env, base, "apiEndPoint"))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return newWriter(s, env), nil
+}
+
+func newWebhook(c *block.Config, env *block.Env) (block.Block, error) {
+	s := &settings{typ: "webhook_write", parse: false, splitRoot: true}
+	var errs []error
+	s.method = c.String("apiMethod")
+	s.sendBody = s.method != http.MethodGet
+	s.bulk = c.Bool("bulkSupport")
+	s.maxRetries = c.Int("Max Retry", 10)
+	// NiFi InvokeHTTP semantics: 5xx are retried, "extra retry" codes too
+	// (429 as a yielding code that honours Retry-After), and "no retry"
+	// codes never, whatever the other lists say.
+	for c := 500; c < 600; c++ {
+		s.recoverable.add(c)
+	}
+	extra, err := parseCodes("Extra Retry Error Codes", c.List("Extra Retry Error Codes"))
+	errs = append(errs, err)
+	for code := 100; code < 1000; code++ {
+		if extra.has(code) {
+			if code == http.StatusTooManyRequests {
+				s.yielding.add(code)
+			} else {
+				s.recoverable.add(code)
+			}
+		}
+	}
+	noRetry, err := parseCodes("Extra no Retry Error Codes", c.List("Extra no Retry Error Codes"))
+	errs = append(errs, err)
+	for code := 100; code < 1000; code++ {
+		if noRetry.has(code) {
+			s.recoverable.remove(code)
+			s.yielding.remove(code)
+		}
+	}
+	errs = append(errs, s.tuning(c, "Connection Timeout", "Read Timeout"))
+	s.perSecond = perSecond(c.Int("Rate", 1000), c.Int("Time Period", 1), c.String("Time Unit"))
+	if c.Has("username") {
+		s.auth, s.key, s.secret = authBasic, c.String("username"), c.String("password")
+	}
+	if src := c.String("AttributesToSend"); src != "" {
+		re, err := block.CompileJavaRegexWhole(src)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("AttributesToSend: %w", err))
+		}
+		s.attrsToSend = re
+	}
+	s.sandbox = env.Sandbox
+	errs = append(errs, s.templates(c, env, "", "webhookEndpoint"))
+	if err := errors.Join(errs...); err == nil && s.endpoint.path.constant() && s.sandbox == "" {
+		errs = append(errs, checkBaseURL("webhookEndpoint", s.endpoint.path.src))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return newWriter(s, env), nil
+}
+
+func (s *settings) templates(c *block.Config, env *block.Env, base, endpointKey string) error {
+	ep, err := compileText(c.String(endpointKey), env)
+	if err != nil {
+		return fmt.Errorf("%s: %w", endpointKey, err)
+	}
+	s.endpoint = &urlTemplate{base: base, path: ep}
+	if s.headers, err = compileHeaders(c.String("additionalHeaders"), env); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Process sends one unit's records and reports each record's outcome:
+// delivered records are acknowledged and passed on success, failed ones are
+// emitted on failure. It returns only when every request of the unit is
+// done, so outputs keep input order.
+func (w *writer) Process(ctx context.Context, u *block.Unit, out block.Output) error {
+	if u.Batch == nil {
+		return fmt.Errorf("%s sends records: connect it after convert_csv_to_json or jslt_transform", w.s.typ)
+	}
+	if len(u.Batch.Records) == 0 {
+		return nil
+	}
+	var err error
+	if w.s.bulk {
+		err = w.processBulk(ctx, u)
+	} else {
+		err = w.processSingle(ctx, u)
+	}
+	if err != nil {
+		return err
+	}
+	return w.emit(ctx, u, out)
+}
+
+func (w *writer) emit(ctx context.Context, u *block.Unit, out block.Output) error {
+	recs := u.Batch.Records
+	failed := 0
+	for i := range recs {
+		recs[i].Outcome.Block = w.name
+		if recs[i].Outcome.Status == block.Failed {
+			failed++
+		}
+	}
+	switch failed {
+	case 0:
+		out.Ack(u, nil)
+		return out.Emit(ctx, block.RelSuccess, u)
+	case len(recs):
+		return out.Emit(ctx, block.RelFailure, u)
+	}
+	ok := make([]block.Record, 0, len(recs)-failed)
+	bad := make([]block.Record, 0, failed)
+	for i := range recs {
+		if recs[i].Outcome.Status == block.Failed {
+			bad = append(bad, recs[i])
+		} else {
+			ok = append(ok, recs[i])
+		}
+	}
+	okU, badU := u.Derive(), u.Derive()
+	okU.Batch = &block.Batch{Header: u.Batch.Header, Records: ok}
+	badU.Batch = &block.Batch{Header: u.Batch.Header, Records: bad}
+	out.Ack(okU, nil)
+	if err := out.Emit(ctx, block.RelSuccess, okU); err != nil {
+		return err
+	}
+	return out.Emit(ctx, block.RelFailure, badU)
+}
+
+func failAll(recs []block.Record, o block.Outcome) {
+	for i := range recs {
+		recs[i].Outcome = o
+	}
+}
+
+func failedOutcome(code int, msg string) block.Outcome {
+	return block.Outcome{Status: block.Failed, Code: code, Message: msg}
+}
+
+// processBulk sends the batch as one request.
+func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
+	b := u.Batch
+	recs := b.Records
+	// One JSLT payload for the whole batch: a single record whose value is
+	// the array to send.
+	var arr []any
+	if len(recs) == 1 {
+		arr, _ = recs[0].Value.([]any)
+	}
+	var bufp *[]byte
+	var body []byte
+	n := len(recs)
+	if w.s.sendBody {
+		bufp = getBuf()
+		if arr != nil {
+			*bufp = jsonv.Append(*bufp, arr)
+		} else {
+			*bufp = b.AppendJSON(*bufp)
+		}
+		body = *bufp
+	}
+	if arr != nil {
+		n = len(arr)
+	}
+	req, err := w.newRequest(u, bulkLookup{u}, nil, w.requestID(u, recs[0].Seq, 0, -1), body)
+	if err != nil {
+		w.releaseBody(nil, bufp)
+		failAll(recs, failedOutcome(0, err.Error()))
+		return nil
+	}
+	res, err := w.d.send(ctx, req)
+	w.releaseBody(req, bufp)
+	defer res.release()
+	if err != nil {
+		return err
+	}
+	outs, whole := w.bulkOutcomes(&res, n)
+	if arr == nil {
+		if outs == nil {
+			failAll(recs, whole)
+			return nil
+		}
+		for i := range recs {
+			recs[i].Outcome = outs[i]
+		}
+		return nil
+	}
+	r := &recs[0]
+	switch {
+	case outs == nil:
+		r.Outcome = whole
+	case len(r.Members)+1 == len(outs):
+		// The payload's elements are the record and its merged member rows,
+		// in order: give each row its own outcome.
+		expanded := make([]block.Record, 0, len(outs))
+		head := *r
+		head.Members = nil
+		head.Outcome = outs[0]
+		expanded = append(expanded, head)
+		for j := range r.Members {
+			m := r.Members[j]
+			m.Outcome = outs[j+1]
+			expanded = append(expanded, m)
+		}
+		u.Batch = &block.Batch{Header: b.Header, Records: expanded}
+	default:
+		r.Outcome = aggregate(outs)
+	}
+	return nil
+}
+
+// aggregate is the outcome of one record sent as several entities: the first
+// failure (saying which entity), else the first success.
+func aggregate(outs []block.Outcome) block.Outcome {
+	for i := range outs {
+		if outs[i].Status == block.Failed {
+			o := outs[i]
+			if len(outs) > 1 {
+				o.Message = fmt.Sprintf("entity %d of %d: %s", i+1, len(outs), o.Message)
+			}
+			return o
+		}
+	}
+	return outs[0]
+}
+
+func (w *writer) releaseBody(req *request, bufp *[]byte) {
+	if bufp == nil || req != nil && req.busy {
+		return
+	}
+	putBuf(bufp)
+}
+
+// bulkOutcomes splits a bulk answer into n per-entity outcomes, or returns
+// nil and the HTTP-level outcome when it cannot be split n ways.
+func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcome) {
+	if res.err != nil || res.status/100 != 2 || !w.s.parse {
+		return nil, w.answerOutcome(res)
+	}
+	if w.raw != nil {
+		body := res.bytes()
+		if !validJSON(body) {
+			return nil, w.answerOutcome(res)
+		}
+		doc := trimWS(body)
+		elems := w.raw.split.spans(doc, n)
+		if len(elems) == n {
+			outs := make([]block.Outcome, n)
+			var ev entityView
+			for i, sp := range elems {
+				ev.reset(doc[sp.start:sp.end])
+				outs[i] = w.raw.outcome(w.s, &ev, res.status)
+			}
+			return outs, block.Outcome{}
+		}
+	}
+	v, err := jsonv.Parse(res.bytes())
+	if err != nil {
+		return nil, w.answerOutcome(res)
+	}
+	elems := w.s.respSplit.Query(v)
+	if len(elems) != n {
+		return nil, w.s.entityOutcome(v, res.status)
+	}
+	outs := make([]block.Outcome, n)
+	for i, e := range elems {
+		outs[i] = w.s.entityOutcome(e, res.status)
+	}
+	return outs, block.Outcome{}
+}
+
+// answerOutcome is the outcome of a whole answer (single requests, or bulk
+// answers that cannot be split).
+func (w *writer) answerOutcome(res *result) block.Outcome {
+	if res.err != nil {
+		o := failedOutcome(res.status, res.err.Error())
+		o.RetryExhausted = res.exhausted
+		return o
+	}
+	var v any
+	parsed := false
+	if body := res.bytes(); len(body) > 0 && (body[0] == '{' || body[0] == '[' || body[0] == ' ' || body[0] == '\n') {
+		if x, err := jsonv.Parse(body); err == nil {
+			v, parsed = unwrapSingle(x), true
+		}
+	}
+	if res.status/100 == 2 {
+		if !w.s.parse || !parsed {
+			return block.Outcome{Status: block.Delivered, Code: res.status}
+		}
+		return w.s.entityOutcome(v, res.status)
+	}
+	o := failedOutcome(res.status, "")
+	if parsed && w.s.parse && !res.exhausted {
+		e := w.s.entityOutcome(v, res.status)
+		o.Code, o.Message, o.EntityID, o.Extra = e.Code, e.Message, e.EntityID, e.Extra
+		if o.Code < 400 {
+			o.Code = res.status
+		}
+	}
+	if o.Message == "" && parsed {
+		o.Message = firstErrorMessage(v)
+	}
+	if o.Message == "" {
+		o.Message = shortBody(res.bytes(), res.status)
+	}
+	if res.exhausted {
+		o.RetryExhausted = true
+		o.Message = fmt.Sprintf("retries exhausted after %d attempts: %s", res.attempts, o.Message)
+	}
+	return o
+}
+
+func unwrapSingle(v any) any {
+	if a, ok := v.([]any); ok && len(a) == 1 {
+		return a[0]
+	}
+	return v
+}
+
+func shortBody(b []byte, status int) string {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return fmt.Sprintf("HTTP %d %s", status, http.StatusText(status))
+	}
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return fmt.Sprintf("HTTP %d: %s", status, s)
+}
+
+// part is one request of single mode: a record, or one element selected in
+// it by requestSplitPath.
+type part struct {
+	rec  int
+	elem any
+	self bool
+	k    int // index of the element within its record
+}
+
+// processSingle sends one request per record (or per split element), up to
+// concurrency at once, and assembles the outcomes in record order.
+func (w *writer) processSingle(ctx context.Context, u *block.Unit) error {
+	b := u.Batch
+	recs := b.Records
+	parts := make([]part, 0, len(recs))
+	for i := range recs {
+		if w.s.reqSplit == nil || w.s.splitRoot && (!w.s.splitWildcard || !isArray(recs[i].Value)) {
+			parts = append(parts, part{rec: i, self: true})
+			continue
+		}
+		elems := w.s.reqSplit.Query(b.Value(i))
+		if len(elems) == 0 {
+			recs[i].Outcome = failedOutcome(0, fmt.Sprintf("requestSplitPath %s selected nothing in the record", w.s.reqSplit))
+			continue
+		}
+		for k, e := range elems {
+			parts = append(parts, part{rec: i, elem: e, k: k})
+		}
+	}
+	outs := make([]block.Outcome, len(parts))
+	workers := min(w.s.concurrency, len(parts))
+	if workers <= 1 {
+		for i := range parts {
+			o, err := w.sendPart(ctx, u, &parts[i])
+			if err != nil {
+				return err
+			}
+			outs[i] = o
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var errOnce sync.Once
+		var firstErr error
+		for range workers {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(parts) {
+						return
+					}
+					o, err := w.sendPart(ctx, u, &parts[i])
+					if err != nil {
+						errOnce.Do(func() { firstErr = err })
+						return
+					}
+					outs[i] = o
+				}
+			})
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
+	}
+	// Parts of a record are contiguous and in order.
+	for p := 0; p < len(parts); {
+		q := p
+		for q < len(parts) && parts[q].rec == parts[p].rec {
+			q++
+		}
+		recs[parts[p].rec].Outcome = aggregate(outs[p:q])
+		p = q
+	}
+	return nil
+}
+
+func isArray(v any) bool {
+	_, ok := v.([]any)
+	return ok
+}
+
+func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Outcome, error) {
+	b := u.Batch
+	r := &b.Records[p.rec]
+	var bufp *[]byte
+	var body []byte
+	if w.s.sendBody {
+		bufp = getBuf()
+		if p.self {
+			*bufp = b.AppendRecordJSON(*bufp, p.rec)
+		} else {
+			*bufp = jsonv.Append(*bufp, p.elem)
+		}
+		body = *bufp
+	}
+	k := -1
+	if !p.self {
+		k = p.k
+	}
+	req, err := w.newRequest(u, block.RecordLookup{Unit: u, Batch: b, Index: p.rec}, r.Attrs, w.requestID(u, r.Seq, p.rec, k), body)
+	if err != nil {
+		w.releaseBody(nil, bufp)
+		return failedOutcome(0, err.Error()), nil
+	}
+	res, err := w.d.send(ctx, req)
+	w.releaseBody(req, bufp)
+	defer res.release()
+	if err != nil {
+		return block.Outcome{}, err
+	}
+	return w.answerOutcome(&res), nil
+}
+
+// bulkLookup resolves names for a whole-batch request: unit attributes, then
+// the first record's attributes (JSLT Attributes are per record, and in bulk
+// mode only values shared by the batch make sense).
+type bulkLookup struct{ u *block.Unit }
+
+func (l bulkLookup) Get(name string) (string, bool) {
+	if v, ok := l.u.Attrs[name]; ok {
+		return v, true
+	}
+	if b := l.u.Batch; b != nil && len(b.Records) > 0 {
+		if v, ok := b.Records[0].Attrs[name]; ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// requestID is the unit's request.id (else its lineage id) plus the first
+// record's sequence number, so API-side logs can be matched to result rows.
+func (w *writer) requestID(u *block.Unit, seq int64, index, part int) string {
+	base := u.Attrs[block.AttrRequestID]
+	if base == "" {
+		base = u.Attrs[block.AttrLineageID]
+	}
+	if base == "" {
+		base = w.name
+	}
+	n := seq
+	if n <= 0 {
+		n = int64(index + 1)
+	}
+	id := base + "-" + strconv.FormatInt(n, 10)
+	if part >= 0 {
+		id += "." + strconv.Itoa(part+1)
+	}
+	return id
+}
+
+var (
+	jsonType = []string{"application/json"}
+	// reserved headers are never taken from attributes: they would corrupt
+	// framing or override authentication.
+	reserved = map[string]bool{
+		"Content-Type": true, "Content-Length": true, "Host": true, "Authorization": true,
+		"Transfer-Encoding": true, "Connection": true, "Accept": true, "Te": true, "Upgrade": true,
+		http.CanonicalHeaderKey(TokenHeader): true,
+	}
+)
+
+func (w *writer) newRequest(u *block.Unit, l block.Lookup, recAttrs block.Attributes, id string, body []byte) (*request, error) {
+	s := w.s
+	raw, err := s.endpoint.eval(l)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	raw = appendQuery(raw, u.Attrs, recAttrs)
+	if s.sandbox != "" {
+		if raw, err = rebase(raw, s.sandbox); err != nil {
+			return nil, err
+		}
+	}
+	h := make(http.Header, 6+len(s.headers))
+	if body != nil {
+		h["Content-Type"] = jsonType
+	}
+	h["Accept"] = jsonType
+	h[RequestIDHeader] = []string{id}
+	if s.attrsToSend != nil {
+		for k, v := range u.Attrs {
+			if validHeaderName(k) && validHeaderValue(v) && !reserved[http.CanonicalHeaderKey(k)] && s.attrsToSend.MatchString(k) {
+				h[k] = []string{v}
+			}
+		}
+	}
+	for _, k := range [...]string{AttrAttributionType, AttrAttributionCode} {
+		if v := u.Attrs[k]; v != "" && validHeaderValue(v) {
+			h[k] = []string{v}
+		}
+	}
+	for _, ht := range s.headers {
+		v, err := ht.value.eval(l, nil)
+		if err != nil {
+			return nil, fmt.Errorf("additionalHeaders %q: %w", ht.name, err)
+		}
+		if !validHeaderValue(v) {
+			return nil, fmt.Errorf("additionalHeaders %q: the value holds control characters", ht.name)
+		}
+		h[ht.name] = []string{v}
+	}
+	return &request{method: s.method, url: raw, header: h, body: body, id: id}, nil
+}
+
+// rebase points a webhook URL at the sandbox, keeping path and query, so a
+// --sandbox run never calls a real endpoint.
+func rebase(raw, sandbox string) (string, error) {
+	p, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("webhook URL %q: %w", raw, err)
+	}
+	rest := p.EscapedPath()
+	if p.RawQuery != "" {
+		rest += "?" + p.RawQuery
+	}
+	return joinURL(strings.TrimRight(sandbox, "/"), rest), nil
+}
