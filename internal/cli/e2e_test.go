@@ -391,3 +391,55 @@ func watermark(dir string) int64 {
 	}
 	return best
 }
+
+// TestAPIExamplesAgainstSandbox runs the three API examples (bulk add
+// customers, single add customer, add transactions with a filter) against
+// the in-process sandbox, as `connectplus run --sandbox` does from a fresh
+// clone, and checks the record accounting and the result files.
+func TestAPIExamplesAgainstSandbox(t *testing.T) {
+	data := filepath.Join(repoRoot(t), "examples", "data")
+	for _, tc := range []struct {
+		flow, input                     string
+		code                            int
+		in, delivered, filtered, failed int64
+		resultContains                  []string
+	}{
+		{"bulk_add_customers.yaml", "customers.csv", ExitPartial, 5, 4, 0, 1, []string{"Mei,Tan,mei.tan@example,INSTORE,loyalty,email,1002,"}},
+		{"add_customer.yaml", "customers.csv", ExitPartial, 5, 4, 0, 1, []string{",1002,"}},
+		{"add_transactions.yaml", "transactions.csv", ExitPartial, 5, 2, 2, 1, []string{"filtered by paid", "BN10000040", ",631,"}},
+	} {
+		t.Run(tc.flow, func(t *testing.T) {
+			dir := t.TempDir()
+			flow := exampleIn(t, tc.flow, dir)
+			stdout, stderr, code := runCLI(t, "run", flow, "--sandbox", "--input", filepath.Join(data, tc.input), "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp"), "--json")
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+			var rep struct {
+				Files []struct {
+					Counts     struct{ In, Delivered, Filtered, Failed int64 }
+					ResultName string
+				}
+			}
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatal(err)
+			}
+			c := rep.Files[0].Counts
+			if c.In != tc.in || c.Delivered != tc.delivered || c.Filtered != tc.filtered || c.Failed != tc.failed {
+				t.Fatalf("counts %+v", c)
+			}
+			res, err := os.ReadFile(filepath.Join(dir, rep.Files[0].ResultName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tc.resultContains {
+				if !strings.Contains(string(res), want) {
+					t.Errorf("result file lacks %q:\n%s", want, res)
+				}
+			}
+			if n := strings.Count(string(res), "\n"); n != int(tc.in)+1 {
+				t.Errorf("result rows %d, want %d", n-1, tc.in)
+			}
+		})
+	}
+}
