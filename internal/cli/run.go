@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type runFlags struct {
 	logLevel      string
 	stability     time.Duration
 	maxFiles      int
+	cpuProfile    string
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -79,6 +81,7 @@ record of a file failed).`,
 	f.StringVar(&fl.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s)")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
+	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
 	return cmd
 }
 
@@ -229,6 +232,16 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
 		obs.bar = bar
+	}
+	if fl.cpuProfile != "" {
+		pf, err := os.Create(fl.cpuProfile)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
 	start := time.Now()
 	results, runErr := flow.RunOnce(ctx)

@@ -1,0 +1,252 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/connectplus/connectplus/store"
+)
+
+var usernameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@+\-]{0,99}$`)
+
+// Orgs lists the organisations the actor's user belongs to.
+func (s *Service) Orgs(ctx context.Context, a Actor) ([]store.Membership, error) {
+	if a.UserID == "" {
+		return nil, ErrUnauthenticated
+	}
+	return s.st.ListMemberships(ctx, "", a.UserID)
+}
+
+// Org returns the actor's current organisation.
+func (s *Service) Org(ctx context.Context, a Actor) (store.Org, error) {
+	if err := a.require(RoleViewer); err != nil {
+		return store.Org{}, err
+	}
+	return s.st.GetOrg(ctx, a.OrgID)
+}
+
+// CreateOrgInput describes a new organisation.
+type CreateOrgInput struct {
+	Name     string `json:"name"`
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// CreateOrg creates an organisation (platform administrators only); the
+// creator becomes its admin.
+func (s *Service) CreateOrg(ctx context.Context, a Actor, in CreateOrgInput) (store.Org, error) {
+	if a.UserID == "" {
+		return store.Org{}, ErrUnauthenticated
+	}
+	if !a.PlatformAdmin {
+		return store.Org{}, forbidden("only platform administrators create organisations")
+	}
+	if err := checkText("name", in.Name, 100, true); err != nil {
+		return store.Org{}, err
+	}
+	if in.TimeZone == "" {
+		in.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(in.TimeZone); err != nil {
+		return store.Org{}, invalid("timeZone", "unknown time zone %q", in.TimeZone)
+	}
+	now := s.clock()
+	org := store.Org{ID: store.NewID("org"), Name: in.Name, TimeZone: in.TimeZone, CreatedAt: now}
+	err := s.st.Tx(ctx, func(q *store.Queries) error {
+		if err := q.CreateOrg(ctx, org); err != nil {
+			return err
+		}
+		if err := q.UpsertMembership(ctx, store.Membership{OrgID: org.ID, UserID: a.UserID, Role: RoleAdmin, CreatedAt: now}); err != nil {
+			return err
+		}
+		na := a
+		na.OrgID = org.ID
+		return s.audit(ctx, q, na, "org.create", "org", org.ID, nil, org)
+	})
+	if errors.Is(err, ErrDuplicate) {
+		return store.Org{}, fmt.Errorf("%w: an organisation named %q exists", ErrDuplicate, in.Name)
+	}
+	return org, err
+}
+
+// Members lists the organisation's users and roles.
+func (s *Service) Members(ctx context.Context, a Actor) ([]store.Membership, error) {
+	if err := a.require(RoleViewer); err != nil {
+		return nil, err
+	}
+	return s.st.ListMemberships(ctx, a.OrgID, "")
+}
+
+// AddUserInput adds a user to the organisation. A new username needs a
+// password; an existing user is added by name without one.
+type AddUserInput struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName,omitempty"`
+	Password    string `json:"password,omitempty"`
+	Role        string `json:"role"`
+}
+
+// AddUser creates a user (or takes an existing one) and gives them a role in
+// the organisation (admins only).
+func (s *Service) AddUser(ctx context.Context, a Actor, in AddUserInput) (store.Membership, error) {
+	if err := a.require(RoleAdmin); err != nil {
+		return store.Membership{}, err
+	}
+	if !usernameRE.MatchString(in.Username) {
+		return store.Membership{}, invalid("username", "username must be 1-100 letters, digits or _.@+- and start with a letter or digit")
+	}
+	if err := checkText("displayName", in.DisplayName, 200, false); err != nil {
+		return store.Membership{}, err
+	}
+	if !ValidRole(in.Role) {
+		return store.Membership{}, invalid("role", "role must be viewer, editor or admin")
+	}
+	now := s.clock()
+	var hash string
+	if in.Password != "" {
+		if err := checkPasswordPolicy(in.Password); err != nil {
+			return store.Membership{}, err
+		}
+		var err error
+		if hash, err = HashPassword(in.Password); err != nil {
+			return store.Membership{}, err
+		}
+	}
+	var out store.Membership
+	err := s.st.Tx(ctx, func(q *store.Queries) error {
+		u, err := q.GetUserByName(ctx, in.Username)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if hash == "" {
+				return invalid("password", "a new user needs a password")
+			}
+			u = store.User{ID: store.NewID("usr"), Username: in.Username, DisplayName: in.DisplayName, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+			if err := q.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, q, a, "user.create", "user", u.ID, nil, map[string]any{"username": u.Username}); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			if hash != "" {
+				return conflict("user %q exists; add them without a password", in.Username)
+			}
+			if _, err := q.GetMembership(ctx, a.OrgID, u.ID); err == nil {
+				return fmt.Errorf("%w: %q is already a member", ErrDuplicate, in.Username)
+			}
+		}
+		if err := q.UpsertMembership(ctx, store.Membership{OrgID: a.OrgID, UserID: u.ID, Role: in.Role, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, q, a, "member.add", "user", u.ID, nil, map[string]any{"username": u.Username, "role": in.Role}); err != nil {
+			return err
+		}
+		out, err = q.GetMembership(ctx, a.OrgID, u.ID)
+		return err
+	})
+	return out, err
+}
+
+// SetRole changes a member's role (admins only). The last admin of an
+// organisation cannot be demoted.
+func (s *Service) SetRole(ctx context.Context, a Actor, userID, role string) (store.Membership, error) {
+	if err := a.require(RoleAdmin); err != nil {
+		return store.Membership{}, err
+	}
+	if !ValidRole(role) {
+		return store.Membership{}, invalid("role", "role must be viewer, editor or admin")
+	}
+	var out store.Membership
+	err := s.st.Tx(ctx, func(q *store.Queries) error {
+		m, err := q.GetMembership(ctx, a.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == RoleAdmin && role != RoleAdmin {
+			if err := lastAdminCheck(ctx, q, a.OrgID); err != nil {
+				return err
+			}
+		}
+		nm := m
+		nm.Role = role
+		if err := q.UpsertMembership(ctx, nm); err != nil {
+			return err
+		}
+		out = nm
+		return s.audit(ctx, q, a, "member.role", "user", userID, map[string]any{"username": m.Username, "role": m.Role}, map[string]any{"username": m.Username, "role": role})
+	})
+	return out, err
+}
+
+// RemoveMember takes a user out of the organisation (admins only).
+func (s *Service) RemoveMember(ctx context.Context, a Actor, userID string) error {
+	if err := a.require(RoleAdmin); err != nil {
+		return err
+	}
+	return s.st.Tx(ctx, func(q *store.Queries) error {
+		m, err := q.GetMembership(ctx, a.OrgID, userID)
+		if err != nil {
+			return err
+		}
+		if m.Role == RoleAdmin {
+			if err := lastAdminCheck(ctx, q, a.OrgID); err != nil {
+				return err
+			}
+		}
+		if err := q.DeleteMembership(ctx, a.OrgID, userID); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, a, "member.remove", "user", userID, map[string]any{"username": m.Username, "role": m.Role}, nil)
+	})
+}
+
+func lastAdminCheck(ctx context.Context, q *store.Queries, orgID string) error {
+	ms, err := q.ListMemberships(ctx, orgID, "")
+	if err != nil {
+		return err
+	}
+	admins := 0
+	for _, m := range ms {
+		if m.Role == RoleAdmin {
+			admins++
+		}
+	}
+	if admins <= 1 {
+		return conflict("an organisation needs at least one admin")
+	}
+	return nil
+}
+
+// ChangePassword changes the actor's own password and ends their sessions.
+func (s *Service) ChangePassword(ctx context.Context, a Actor, oldPassword, newPassword string) error {
+	if a.UserID == "" {
+		return ErrUnauthenticated
+	}
+	if err := checkPasswordPolicy(newPassword); err != nil {
+		return err
+	}
+	u, err := s.st.GetUser(ctx, a.UserID)
+	if err != nil {
+		return err
+	}
+	if !CheckPassword(u.PasswordHash, oldPassword) {
+		return forbidden("the current password is wrong")
+	}
+	hash, err := HashPassword(newPassword)
+	if err != nil {
+		return err
+	}
+	return s.st.Tx(ctx, func(q *store.Queries) error {
+		if err := q.SetPassword(ctx, u.ID, hash, s.clock()); err != nil {
+			return err
+		}
+		if err := q.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, q, a, "user.password", "user", u.ID, nil, map[string]any{"password": "****"})
+	})
+}

@@ -1,0 +1,750 @@
+package server
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/store"
+)
+
+func badParam(name, format string, a ...any) error {
+	he := newHTTPError(http.StatusBadRequest, "invalid_parameter", "%s: %s", name, fmt.Sprintf(format, a...))
+	he.fields = []FieldError{{Path: name, Message: fmt.Sprintf(format, a...)}}
+	return he
+}
+
+func intParam(r *http.Request, name string, def, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || (max > 0 && n > max) {
+		if max > 0 {
+			return 0, badParam(name, "must be an integer between 0 and %d", max)
+		}
+		return 0, badParam(name, "must be a non-negative integer")
+	}
+	return n, nil
+}
+
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, badParam(name, "must be an RFC 3339 time")
+	}
+	return t, nil
+}
+
+func versionNumber(r *http.Request) (int, error) {
+	n, err := strconv.Atoi(chi.URLParam(r, "number"))
+	if err != nil || n <= 0 {
+		return 0, badParam("number", "version number must be a positive integer")
+	}
+	return n, nil
+}
+
+func etag(rev int64) string { return `"r` + strconv.FormatInt(rev, 10) + `"` }
+
+// ifMatch reads the revision from If-Match ("r3" or W/"r3"), 0 when absent.
+func ifMatch(r *http.Request) (int64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" {
+		return 0, nil
+	}
+	h = strings.TrimPrefix(h, "W/")
+	h = strings.Trim(h, `"`)
+	n, err := strconv.ParseInt(strings.TrimPrefix(h, "r"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, badParam("If-Match", "must be an ETag returned by this API")
+	}
+	return n, nil
+}
+
+// revisionOf merges If-Match and a body revision; they must agree.
+func revisionOf(r *http.Request, body int64) (int64, error) {
+	h, err := ifMatch(r)
+	if err != nil {
+		return 0, err
+	}
+	if h != 0 && body != 0 && h != body {
+		return 0, badParam("revision", "If-Match and revision disagree")
+	}
+	if h != 0 {
+		return h, nil
+	}
+	return body, nil
+}
+
+func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	ms, err := s.svc.Orgs(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(ms))
+	return nil
+}
+
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.CreateOrgInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	o, err := s.svc.CreateOrg(r.Context(), a, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, o)
+	return nil
+}
+
+func (s *Server) currentOrg(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	o, err := s.svc.Org(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	ms, err := s.svc.Members(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(ms))
+	return nil
+}
+
+func (s *Server) addUser(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.AddUserInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := s.svc.AddUser(r.Context(), a, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, m)
+	return nil
+}
+
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in RoleRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := s.svc.SetRole(r.Context(), a, chi.URLParam(r, "userID"), in.Role)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	if err := s.svc.RemoveMember(r.Context(), a, chi.URLParam(r, "userID")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	ts, err := s.svc.ListTokens(r.Context(), a, r.URL.Query().Get("all") == "true")
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(ts))
+	return nil
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.CreateTokenInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	secret, t, err := s.svc.CreateToken(r.Context(), a, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, TokenCreated{Token: secret, APIToken: t})
+	return nil
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	if err := s.svc.RevokeToken(r.Context(), a, chi.URLParam(r, "tokenID")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listFlows(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	q := r.URL.Query()
+	f := store.FlowFilter{Status: q.Get("status"), Tag: q.Get("tag"), Name: q.Get("name")}
+	switch q.Get("deactivated") {
+	case "":
+	case "true", "false":
+		d := q.Get("deactivated") == "true"
+		f.Deactivated = &d
+	default:
+		return badParam("deactivated", "must be true or false")
+	}
+	var err error
+	if f.Limit, err = intParam(r, "limit", 50, 200); err != nil {
+		return err
+	}
+	if f.Offset, err = intParam(r, "cursor", 0, 0); err != nil {
+		return err
+	}
+	p, err := s.svc.ListDataflows(r.Context(), a, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) createFlow(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.CreateFlowInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	res, err := s.svc.CreateDataflow(r.Context(), a, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", Base+"/dataflows/"+res.Dataflow.ID)
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *Server) importFlow(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.CreateFlowInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Document == "" {
+		return newHTTPError(http.StatusBadRequest, "validation_failed", "document is required")
+	}
+	res, err := s.svc.CreateDataflow(r.Context(), a, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", Base+"/dataflows/"+res.Dataflow.ID)
+	writeJSON(w, http.StatusCreated, res)
+	return nil
+}
+
+func (s *Server) getFlow(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	f, err := s.svc.GetDataflow(r.Context(), a, chi.URLParam(r, "flowID"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(f.Revision))
+	writeJSON(w, http.StatusOK, f)
+	return nil
+}
+
+func (s *Server) patchFlow(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.UpdateFlowInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	rev, err := revisionOf(r, in.Revision)
+	if err != nil {
+		return err
+	}
+	in.Revision = rev
+	f, err := s.svc.UpdateDataflow(r.Context(), a, chi.URLParam(r, "flowID"), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(f.Revision))
+	writeJSON(w, http.StatusOK, f)
+	return nil
+}
+
+func (s *Server) setActive(active bool) func(http.ResponseWriter, *http.Request, control.Actor) error {
+	return func(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+		f, err := s.svc.SetActive(r.Context(), a, chi.URLParam(r, "flowID"), active)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, f)
+		return nil
+	}
+}
+
+func (s *Server) putDraft(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.SaveInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	rev, err := revisionOf(r, in.Revision)
+	if err != nil {
+		return err
+	}
+	in.Revision = rev
+	res, err := s.svc.PutDraft(r.Context(), a, chi.URLParam(r, "flowID"), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(res.Version.Revision))
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) diff(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	from, err := intParam(r, "from", 0, 0)
+	if err != nil {
+		return err
+	}
+	to, err := intParam(r, "to", 0, 0)
+	if err != nil {
+		return err
+	}
+	if from == 0 || to == 0 {
+		return badParam("from", "from and to are required version numbers")
+	}
+	d, err := s.svc.Diff(r.Context(), a, chi.URLParam(r, "flowID"), from, to)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	vs, err := s.svc.ListVersions(r.Context(), a, chi.URLParam(r, "flowID"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(vs))
+	return nil
+}
+
+func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	n, err := versionNumber(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.svc.GetVersion(r.Context(), a, chi.URLParam(r, "flowID"), n)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(v.Revision))
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) saveVersion(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	n, err := versionNumber(r)
+	if err != nil {
+		return err
+	}
+	var in control.SaveInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Revision, err = revisionOf(r, in.Revision); err != nil {
+		return err
+	}
+	res, err := s.svc.SaveDraft(r.Context(), a, chi.URLParam(r, "flowID"), n, in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(res.Version.Revision))
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) validateVersion(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	n, err := versionNumber(r)
+	if err != nil {
+		return err
+	}
+	probs, err := s.svc.ValidateVersion(r.Context(), a, chi.URLParam(r, "flowID"), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ValidateResponse{Valid: len(probs) == 0, Problems: probs})
+	return nil
+}
+
+// versionAction runs a lifecycle action on {flowID}/{number}.
+func (s *Server) versionAction(w http.ResponseWriter, r *http.Request, fn func(flowID string, n int) (store.Version, error)) error {
+	n, err := versionNumber(r)
+	if err != nil {
+		return err
+	}
+	v, err := fn(chi.URLParam(r, "flowID"), n)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(v.Revision))
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// optionalBody decodes a body when one was sent.
+func optionalBody(r *http.Request, v any) error {
+	if r.ContentLength == 0 {
+		return nil
+	}
+	return decode(r, v)
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	rev, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	return s.versionAction(w, r, func(id string, n int) (store.Version, error) { return s.svc.Submit(r.Context(), a, id, n, rev) })
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in DecisionRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	return s.versionAction(w, r, func(id string, n int) (store.Version, error) { return s.svc.Approve(r.Context(), a, id, n, in.Reason) })
+}
+
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in DecisionRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	return s.versionAction(w, r, func(id string, n int) (store.Version, error) { return s.svc.Reject(r.Context(), a, id, n, in.Comment) })
+}
+
+func (s *Server) reopen(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	return s.versionAction(w, r, func(id string, n int) (store.Version, error) { return s.svc.Reopen(r.Context(), a, id, n) })
+}
+
+func (s *Server) live(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	return s.versionAction(w, r, func(id string, n int) (store.Version, error) { return s.svc.MakeLive(r.Context(), a, id, n) })
+}
+
+func (s *Server) export(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	n, err := versionNumber(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	data, name, err := s.svc.Export(r.Context(), a, chi.URLParam(r, "flowID"), n, format, r.URL.Query().Get("filename"))
+	if err != nil {
+		return err
+	}
+	ct := "application/yaml"
+	if format == "json" {
+		ct = "application/json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data)
+	return nil
+}
+
+func (s *Server) operate(op string) func(http.ResponseWriter, *http.Request, control.Actor) error {
+	return func(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+		st, err := s.svc.Operate(r.Context(), a, chi.URLParam(r, "flowID"), op)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, st)
+		return nil
+	}
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	st, err := s.svc.Status(r.Context(), a, chi.URLParam(r, "flowID"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *Server) summary(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	window := 24 * time.Hour
+	if v := r.URL.Query().Get("window"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return badParam("window", "must be a duration such as 24h or 720h")
+		}
+		window = d
+	}
+	sum, err := s.svc.Summary(r.Context(), a, chi.URLParam(r, "flowID"), window)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, sum)
+	return nil
+}
+
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	q := r.URL.Query()
+	f := runstate.RunFilter{FlowID: q.Get("flowId"), Status: q.Get("status")}
+	var err error
+	if f.Since, err = timeParam(r, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(r, "until"); err != nil {
+		return err
+	}
+	if f.Limit, err = intParam(r, "limit", 100, 500); err != nil {
+		return err
+	}
+	if f.Offset, err = intParam(r, "cursor", 0, 0); err != nil {
+		return err
+	}
+	p, err := s.svc.ListRuns(r.Context(), a, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	run, err := s.svc.GetRun(r.Context(), a, chi.URLParam(r, "runID"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+// runResult serves the run's local result file. The path comes from the
+// runtime, never from the request; only a regular file is served, under a
+// sanitised download name.
+func (s *Server) runResult(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	run, err := s.svc.GetRun(r.Context(), a, chi.URLParam(r, "runID"))
+	if err != nil {
+		return err
+	}
+	if run.ResultPath == "" {
+		return fmt.Errorf("%w: run has no result file", control.ErrNotFound)
+	}
+	f, err := os.Open(run.ResultPath)
+	if err != nil {
+		return fmt.Errorf("%w: result file is gone", control.ErrNotFound)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: result file is gone", control.ErrNotFound)
+	}
+	name := run.ResultName
+	if name == "" {
+		name = filepath.Base(run.ResultPath)
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", downloadName(name)))
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", st.ModTime(), f)
+	return nil
+}
+
+func (s *Server) listConfigs(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	cs, err := s.svc.ListConfigs(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	c, err := s.svc.GetConfig(r.Context(), a, chi.URLParam(r, "name"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", etag(c.Revision))
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) syncConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	res, err := s.svc.Sync(r.Context(), a, control.SyncInput{Name: chi.URLParam(r, "name")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) syncFlow(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	res, err := s.svc.Sync(r.Context(), a, control.SyncInput{FlowID: chi.URLParam(r, "flowID")})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (s *Server) listConfigRequests(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	rs, err := s.svc.ListConfigRequests(r.Context(), a, r.URL.Query().Get("status"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rs)
+	return nil
+}
+
+func (s *Server) requestConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in control.ConfigRequestInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	req, err := s.svc.RequestConfig(r.Context(), a, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, req)
+	return nil
+}
+
+func (s *Server) approveConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in CommentRequest
+	if err := optionalBody(r, &in); err != nil {
+		return err
+	}
+	c, err := s.svc.ApproveConfigRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (s *Server) rejectConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in CommentRequest
+	if err := optionalBody(r, &in); err != nil {
+		return err
+	}
+	if err := s.svc.RejectConfigRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func auditFilter(r *http.Request) (store.AuditFilter, error) {
+	q := r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), ObjectType: q.Get("objectType"), ObjectID: q.Get("objectId")}
+	var err error
+	if f.Since, err = timeParam(r, "since"); err != nil {
+		return f, err
+	}
+	if f.Until, err = timeParam(r, "until"); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	if f.Limit, err = intParam(r, "limit", 100, 1000); err != nil {
+		return err
+	}
+	cur, err := intParam(r, "cursor", 0, 0)
+	if err != nil {
+		return err
+	}
+	f.BeforeSeq = int64(cur)
+	p, err := s.svc.ListAudit(r.Context(), a, f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	f, err := auditFilter(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	switch format {
+	case "", "jsonl":
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.Header().Set("Content-Disposition", `attachment; filename="audit.jsonl"`)
+		enc := json.NewEncoder(w)
+		return s.svc.EachAudit(r.Context(), a, f, func(e store.AuditEntry) error { return enc.Encode(e) })
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="audit.csv"`)
+		cw := csv.NewWriter(w)
+		if err := cw.Write([]string{"seq", "at", "actor", "action", "objectType", "objectId", "before", "after", "requestId"}); err != nil {
+			return err
+		}
+		err := s.svc.EachAudit(r.Context(), a, f, func(e store.AuditEntry) error {
+			return cw.Write([]string{strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), csvSafe(e.Actor), e.Action, e.ObjectType, e.ObjectID,
+				csvSafe(string(e.Before)), csvSafe(string(e.After)), e.RequestID})
+		})
+		cw.Flush()
+		if err != nil {
+			return err
+		}
+		return cw.Error()
+	default:
+		return badParam("format", "must be jsonl or csv")
+	}
+}
+
+// csvSafe defuses spreadsheet formula injection in exported cells.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// downloadName keeps letters, digits, '.', '-' and '_' of a file name and
+// never yields "." or ".." or a leading dot.
+func downloadName(name string) string {
+	var b strings.Builder
+	for _, r := range filepath.Base(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+	}
+	out := strings.TrimLeft(b.String(), ".")
+	if out == "" {
+		return "result"
+	}
+	return out
+}

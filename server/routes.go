@@ -1,0 +1,192 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/store"
+)
+
+// route is one endpoint: the router and the OpenAPI document are both built
+// from this table, so the documentation cannot drift from the routes.
+type route struct {
+	method  string
+	path    string
+	tag     string
+	summary string
+	// role is the minimum role; "" with public == nil means any
+	// authenticated user.
+	role    string
+	public  http.Handler
+	handler func(http.ResponseWriter, *http.Request, control.Actor) error
+	query   []param
+	body    any
+	resp    any
+	status  int
+	// produces names a non-JSON response media type.
+	produces string
+}
+
+type param struct {
+	name, desc string
+	integer    bool
+}
+
+// Base is the API prefix.
+const Base = "/api/v1"
+
+var (
+	pLimit  = param{name: "limit", desc: "page size", integer: true}
+	pCursor = param{name: "cursor", desc: "the `next` value of the previous page"}
+)
+
+func (s *Server) routeTable() []route {
+	const (
+		tAuth   = "auth"
+		tOrgs   = "organisations"
+		tUsers  = "users"
+		tTokens = "tokens"
+		tFlows  = "dataflows"
+		tVers   = "versions"
+		tRT     = "runtime"
+		tCfg    = "configurations"
+		tAudit  = "audit"
+		tRuns   = "runs"
+		tOps    = "operations"
+	)
+	v := RoleViewer
+	e := RoleEditor
+	ad := RoleAdmin
+	fv := Base + "/dataflows/{flowID}/versions/{number}"
+	rts := []route{
+		{method: "GET", path: "/healthz", tag: tOps, summary: "Liveness and database check (public)", public: http.HandlerFunc(s.health), resp: map[string]string{}, status: 200},
+		{method: "GET", path: "/metrics", tag: tOps, summary: "Prometheus metrics (public; bind the server to a private address)", public: s.metricsHandler(), status: 200, produces: "text/plain"},
+		{method: "GET", path: "/openapi.json", tag: tOps, summary: "This OpenAPI 3.1 document (public)", public: http.HandlerFunc(s.serveOpenAPI), status: 200, resp: map[string]any{}},
+
+		{method: "POST", path: Base + "/auth/login", tag: tAuth, summary: "Password login: sets the session cookie and returns the CSRF token (public, throttled)",
+			public: http.HandlerFunc(s.login), body: LoginRequest{}, resp: LoginResponse{}, status: 200},
+		{method: "POST", path: Base + "/auth/logout", tag: tAuth, summary: "End the session", role: v, handler: s.logout, status: 204},
+		{method: "GET", path: Base + "/auth/me", tag: tAuth, summary: "The caller, their role and organisations", role: v, handler: s.me, resp: MeResponse{}, status: 200},
+		{method: "POST", path: Base + "/auth/password", tag: tAuth, summary: "Change the caller's password (ends their sessions)", role: v, handler: s.changePassword, body: PasswordRequest{}, status: 204},
+
+		{method: "GET", path: Base + "/orgs", tag: tOrgs, summary: "Organisations the caller belongs to", role: v, handler: s.listOrgs, resp: []store.Membership{}, status: 200},
+		{method: "POST", path: Base + "/orgs", tag: tOrgs, summary: "Create an organisation (platform administrators)", role: v, handler: s.createOrg, body: control.CreateOrgInput{}, resp: store.Org{}, status: 201},
+		{method: "GET", path: Base + "/org", tag: tOrgs, summary: "The current organisation", role: v, handler: s.currentOrg, resp: store.Org{}, status: 200},
+
+		{method: "GET", path: Base + "/users", tag: tUsers, summary: "Members of the organisation and their roles", role: v, handler: s.listUsers, resp: []store.Membership{}, status: 200},
+		{method: "POST", path: Base + "/users", tag: tUsers, summary: "Create a user or add an existing one to the organisation", role: ad, handler: s.addUser, body: control.AddUserInput{}, resp: store.Membership{}, status: 201},
+		{method: "PUT", path: Base + "/users/{userID}/role", tag: tUsers, summary: "Change a member's role", role: ad, handler: s.setRole, body: RoleRequest{}, resp: store.Membership{}, status: 200},
+		{method: "DELETE", path: Base + "/users/{userID}", tag: tUsers, summary: "Remove a member from the organisation", role: ad, handler: s.removeUser, status: 204},
+
+		{method: "GET", path: Base + "/tokens", tag: tTokens, summary: "The caller's API tokens (admins: all=true for everyone's)", role: v, handler: s.listTokens,
+			query: []param{{name: "all", desc: "true: every token of the organisation (admins)"}}, resp: []store.APIToken{}, status: 200},
+		{method: "POST", path: Base + "/tokens", tag: tTokens, summary: "Create an API token; the secret is shown once", role: v, handler: s.createToken, body: control.CreateTokenInput{}, resp: TokenCreated{}, status: 201},
+		{method: "DELETE", path: Base + "/tokens/{tokenID}", tag: tTokens, summary: "Revoke an API token (own; admins: anyone's)", role: v, handler: s.revokeToken, status: 204},
+
+		{method: "GET", path: Base + "/dataflows", tag: tFlows, summary: "List dataflows", role: v, handler: s.listFlows,
+			query: []param{{name: "status", desc: "Active, Paused or Stopped"}, {name: "tag", desc: "exact tag"}, {name: "name", desc: "case-insensitive substring"},
+				{name: "deactivated", desc: "true or false"}, pLimit, pCursor}, resp: control.Page[store.Dataflow]{}, status: 200},
+		{method: "POST", path: Base + "/dataflows", tag: tFlows, summary: "Create a dataflow (version 1, Draft)", role: e, handler: s.createFlow, body: control.CreateFlowInput{}, resp: control.CreateResult{}, status: 201},
+		{method: "POST", path: Base + "/dataflows/import", tag: tFlows, summary: "Import a document (yaml, json or Connect+ block JSON) as a new dataflow", role: e, handler: s.importFlow,
+			body: control.CreateFlowInput{}, resp: control.CreateResult{}, status: 201},
+		{method: "GET", path: Base + "/dataflows/{flowID}", tag: tFlows, summary: "Read a dataflow (ETag: its revision)", role: v, handler: s.getFlow, resp: store.Dataflow{}, status: 200},
+		{method: "PATCH", path: Base + "/dataflows/{flowID}", tag: tFlows, summary: "Rename, describe or tag a dataflow (If-Match or revision)", role: ad, handler: s.patchFlow,
+			body: control.UpdateFlowInput{}, resp: store.Dataflow{}, status: 200},
+		{method: "POST", path: Base + "/dataflows/{flowID}/deactivate", tag: tFlows, summary: "Deactivate a dataflow (no delete)", role: ad, handler: s.setActive(false), resp: store.Dataflow{}, status: 200},
+		{method: "POST", path: Base + "/dataflows/{flowID}/activate", tag: tFlows, summary: "Activate a deactivated dataflow", role: ad, handler: s.setActive(true), resp: store.Dataflow{}, status: 200},
+		{method: "PUT", path: Base + "/dataflows/{flowID}/draft", tag: tFlows, summary: "Save a document as the Draft (creates the next Draft when none is open)", role: e, handler: s.putDraft,
+			body: control.SaveInput{}, resp: control.SaveResult{}, status: 200},
+		{method: "GET", path: Base + "/dataflows/{flowID}/diff", tag: tVers, summary: "Compare two versions", role: v, handler: s.diff,
+			query: []param{{name: "from", desc: "version number", integer: true}, {name: "to", desc: "version number", integer: true}}, resp: control.DiffResult{}, status: 200},
+		{method: "POST", path: Base + "/dataflows/{flowID}/sync", tag: tCfg, summary: "Sync: re-resolve this dataflow's Extension Configuration references", role: e, handler: s.syncFlow, resp: control.SyncResult{}, status: 200},
+
+		{method: "GET", path: Base + "/dataflows/{flowID}/versions", tag: tVers, summary: "List versions (newest first)", role: v, handler: s.listVersions, resp: []store.Version{}, status: 200},
+		{method: "GET", path: fv, tag: tVers, summary: "Read a version with its document (ETag: its revision)", role: v, handler: s.getVersion, resp: store.Version{}, status: 200},
+		{method: "PUT", path: fv, tag: tVers, summary: "Save a Draft's document (If-Match or revision; 409 when someone saved first)", role: e, handler: s.saveVersion,
+			body: control.SaveInput{}, resp: control.SaveResult{}, status: 200},
+		{method: "POST", path: fv + "/validate", tag: tVers, summary: "Validate a version without changing it", role: v, handler: s.validateVersion, resp: ValidateResponse{}, status: 200},
+		{method: "POST", path: fv + "/submit", tag: tVers, summary: "Send a Draft for approval (only when it validates)", role: e, handler: s.submit, resp: store.Version{}, status: 200},
+		{method: "POST", path: fv + "/approve", tag: tVers, summary: "Approve (admins; never your own submission; reason required)", role: ad, handler: s.approve,
+			body: DecisionRequest{}, resp: store.Version{}, status: 200},
+		{method: "POST", path: fv + "/reject", tag: tVers, summary: "Reject (admins; comment required)", role: ad, handler: s.reject, body: DecisionRequest{}, resp: store.Version{}, status: 200},
+		{method: "POST", path: fv + "/edit", tag: tVers, summary: "Reopen a Rejected version as the Draft", role: e, handler: s.reopen, resp: store.Version{}, status: 200},
+		{method: "POST", path: fv + "/live", tag: tVers, summary: "Make an Approved version Live (older one: rollback)", role: ad, handler: s.live, resp: store.Version{}, status: 200},
+		{method: "GET", path: fv + "/export", tag: tVers, summary: "Download a version's document", role: v, handler: s.export,
+			query: []param{{name: "format", desc: "yaml (default) or json"}, {name: "filename", desc: "download name: letters, digits, spaces, ._- only"}}, status: 200, produces: "application/yaml"},
+
+		{method: "POST", path: Base + "/dataflows/{flowID}/pause", tag: tRT, summary: "Pause: no new files; in-flight files finish", role: e, handler: s.operate(control.OpPause), resp: runstate.FlowRuntime{}, status: 200},
+		{method: "POST", path: Base + "/dataflows/{flowID}/stop", tag: tRT, summary: "Stop: cancel in-flight files and release them", role: e, handler: s.operate(control.OpStop), resp: runstate.FlowRuntime{}, status: 200},
+		{method: "POST", path: Base + "/dataflows/{flowID}/start", tag: tRT, summary: "Start a paused or stopped dataflow", role: e, handler: s.operate(control.OpStart), resp: runstate.FlowRuntime{}, status: 200},
+		{method: "POST", path: Base + "/dataflows/{flowID}/run-now", tag: tRT, summary: "Poll the source now", role: e, handler: s.operate(control.OpRunNow), resp: runstate.FlowRuntime{}, status: 200},
+		{method: "GET", path: Base + "/dataflows/{flowID}/status", tag: tRT, summary: "Runtime status", role: v, handler: s.status, resp: runstate.FlowRuntime{}, status: 200},
+		{method: "GET", path: Base + "/dataflows/{flowID}/summary", tag: tRuns, summary: "Performance summary over a window (≤ 30 days)", role: v, handler: s.summary,
+			query: []param{{name: "window", desc: "Go duration, e.g. 24h (default) or 720h"}}, resp: runstate.Summary{}, status: 200},
+
+		{method: "GET", path: Base + "/runs", tag: tRuns, summary: "List runs", role: v, handler: s.listRuns,
+			query: []param{{name: "flowId", desc: "dataflow id"}, {name: "status", desc: "run status"}, {name: "since", desc: "RFC 3339"}, {name: "until", desc: "RFC 3339"}, pLimit, pCursor},
+			resp:  control.Page[runstate.Run]{}, status: 200},
+		{method: "GET", path: Base + "/runs/{runID}", tag: tRuns, summary: "Read a run", role: v, handler: s.getRun, resp: runstate.Run{}, status: 200},
+		{method: "GET", path: Base + "/runs/{runID}/result", tag: tRuns, summary: "Download a run's result file", role: v, handler: s.runResult, status: 200, produces: "application/octet-stream"},
+
+		{method: "GET", path: Base + "/configs", tag: tCfg, summary: "List Extension Configurations (secrets masked)", role: v, handler: s.listConfigs, resp: []control.ConfigView{}, status: 200},
+		{method: "GET", path: Base + "/configs/{name}", tag: tCfg, summary: "Read an Extension Configuration (secrets masked)", role: v, handler: s.getConfig, resp: control.ConfigView{}, status: 200},
+		{method: "POST", path: Base + "/configs/{name}/sync", tag: tCfg, summary: "Sync every dataflow whose Live version uses this entry", role: e, handler: s.syncConfig, resp: control.SyncResult{}, status: 200},
+		{method: "GET", path: Base + "/config-requests", tag: tCfg, summary: "List add/change requests", role: v, handler: s.listConfigRequests,
+			query: []param{{name: "status", desc: "Pending, Approved or Rejected"}}, resp: []store.ConfigRequest{}, status: 200},
+		{method: "POST", path: Base + "/config-requests", tag: tCfg, summary: "Request adding or changing an entry (an admin other than you approves)", role: e, handler: s.requestConfig,
+			body: control.ConfigRequestInput{}, resp: store.ConfigRequest{}, status: 201},
+		{method: "POST", path: Base + "/config-requests/{requestID}/approve", tag: tCfg, summary: "Approve a request (admins; never your own)", role: ad, handler: s.approveConfig,
+			body: CommentRequest{}, resp: control.ConfigView{}, status: 200},
+		{method: "POST", path: Base + "/config-requests/{requestID}/reject", tag: tCfg, summary: "Reject a request (admins)", role: ad, handler: s.rejectConfig, body: CommentRequest{}, status: 204},
+
+		{method: "GET", path: Base + "/audit", tag: tAudit, summary: "Query the audit log (newest first)", role: ad, handler: s.listAudit, query: auditParams(true), resp: control.Page[store.AuditEntry]{}, status: 200},
+		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,
+			query: append(auditParams(false), param{name: "format", desc: "jsonl (default) or csv"}), status: 200, produces: "application/x-ndjson"},
+	}
+	return rts
+}
+
+// Role names for the route table.
+const (
+	RoleViewer = control.RoleViewer
+	RoleEditor = control.RoleEditor
+	RoleAdmin  = control.RoleAdmin
+)
+
+func auditParams(paged bool) []param {
+	ps := []param{{name: "actor", desc: "username"}, {name: "action", desc: "e.g. version.approve"}, {name: "objectType", desc: "e.g. version"},
+		{name: "objectId", desc: "object id"}, {name: "since", desc: "RFC 3339"}, {name: "until", desc: "RFC 3339"}}
+	if paged {
+		ps = append(ps, pLimit, pCursor)
+	}
+	return ps
+}
+
+// Request and response shapes that exist only at the HTTP layer.
+type (
+	// RoleRequest sets a member's role.
+	RoleRequest struct {
+		Role string `json:"role"`
+	}
+	// TokenCreated returns a new token's secret once.
+	TokenCreated struct {
+		Token    string         `json:"token"`
+		APIToken store.APIToken `json:"apiToken"`
+	}
+	// DecisionRequest approves (reason) or rejects (comment) a version.
+	DecisionRequest struct {
+		Reason  string `json:"reason,omitempty"`
+		Comment string `json:"comment,omitempty"`
+	}
+	// CommentRequest decides a config request.
+	CommentRequest struct {
+		Comment string `json:"comment,omitempty"`
+	}
+	// ValidateResponse lists a version's problems.
+	ValidateResponse struct {
+		Valid    bool               `json:"valid"`
+		Problems []dataflow.Problem `json:"problems"`
+	}
+)
