@@ -1,14 +1,60 @@
 package cli
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"path/filepath"
+
 	"github.com/spf13/cobra"
 
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/internal/cli/clientcmd"
 	"github.com/connectplus/connectplus/internal/cli/exprcmd"
 	"github.com/connectplus/connectplus/internal/cli/jsltcmd"
 	"github.com/connectplus/connectplus/internal/cli/sandboxcmd"
+	"github.com/connectplus/connectplus/internal/cli/servercmd"
+	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/runtime"
+	"github.com/connectplus/connectplus/schedule"
 )
 
-// extraCommands are the commands owned by other packages (languages, sandbox).
-func extraCommands() []*cobra.Command {
-	return []*cobra.Command{exprcmd.NewCommand(), jsltcmd.NewCommand(), sandboxcmd.NewCommand()}
+// extraCommands are the commands owned by other packages (languages,
+// sandbox, server, API client).
+func (a *app) extraCommands() []*cobra.Command {
+	cmds := []*cobra.Command{
+		exprcmd.NewCommand(), jsltcmd.NewCommand(), sandboxcmd.NewCommand(),
+		servercmd.NewServerCommand(servercmd.Deps{
+			Version:  a.version,
+			Runtime:  a.runtimeFactory,
+			Registry: func() *block.Registry { return a.registry },
+			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: schedule.Check},
+		}),
+	}
+	return append(cmds, clientcmd.Commands()...)
 }
+
+// runtimeFactory starts the runtime over the server's store.
+func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, dataDir string) (runstate.Controller, func(ctx context.Context) error, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	host, _ := os.Hostname()
+	// The owner is stable across restarts of this server (same host and
+	// data directory), so claims it held before a crash are its own again.
+	sum := sha256.Sum256([]byte(host + "\x00" + abs))
+	m, err := runtime.New(runtime.Options{
+		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
+		Owner: "server-" + hex.EncodeToString(sum[:8]),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, m.Run, nil
+}
+

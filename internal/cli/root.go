@@ -81,7 +81,7 @@ See the block catalogue:             connectplus blocks [TYPE]`,
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.AddCommand(a.versionCmd(), a.validateCmd(), a.blocksCmd(), a.runCmd())
-	for _, c := range extraCommands() {
+	for _, c := range a.extraCommands() {
 		root.AddCommand(c)
 	}
 	return root

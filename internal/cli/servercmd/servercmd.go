@@ -34,7 +34,7 @@ const EnvAdminPassword = "CONNECTPLUS_ADMIN_PASSWORD"
 
 // RuntimeFactory starts the runtime over the store: it returns the
 // Controller the API calls and a run function that blocks until ctx ends.
-type RuntimeFactory func(repo runstate.Repo, logger *slog.Logger) (runstate.Controller, func(ctx context.Context) error, error)
+type RuntimeFactory func(repo runstate.Repo, logger *slog.Logger, dataDir string) (runstate.Controller, func(ctx context.Context) error, error)
 
 // Deps are what the lead wires in.
 type Deps struct {
@@ -143,7 +143,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime")); err != nil {
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), o.dataDir); err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 	} else {
