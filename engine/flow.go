@@ -700,7 +700,7 @@ func (f *Flow) complete(l *lineage) {
 		fileErr = errors.Join(endErrs...)
 		res.Status, res.Error = StatusFailure, fileErr.Error()
 	}
-	path, rows, err := l.resultFile()
+	openResult, rows, err := l.resultFile()
 	if err != nil {
 		f.log.Error("result file", "flow", f.key, "lineage", l.id, "err", err)
 	}
@@ -709,7 +709,7 @@ func (f *Flow) complete(l *lineage) {
 	res.ResultRows = rows
 	c := &block.Completion{
 		Status: res.Counts, Err: fileErr, ResultName: res.ResultName, HasResult: err == nil && (rows > 0 || l.report == "all"),
-		Result: func() (io.ReadCloser, error) { return os.Open(path) },
+		Result: openResult,
 	}
 	if err := l.source.src.Finish(ctx, l.item, c); err != nil {
 		res.FinishError = err.Error()
@@ -723,12 +723,10 @@ func (f *Flow) complete(l *lineage) {
 	res.Finished = f.now()
 	if f.opts.ResultDir != "" && err == nil {
 		keep := filepath.Join(f.opts.ResultDir, l.id+"_"+res.ResultName)
-		if mkErr := os.MkdirAll(f.opts.ResultDir, 0o700); mkErr == nil {
-			if rnErr := os.Rename(path, keep); rnErr == nil {
-				res.ResultPath = keep
-			} else {
-				f.log.Warn("keeping result file", "lineage", l.id, "err", rnErr)
-			}
+		if kerr := keepResult(openResult, f.opts.ResultDir, keep); kerr == nil {
+			res.ResultPath = keep
+		} else {
+			f.log.Warn("keeping result file", "lineage", l.id, "err", kerr)
 		}
 	}
 	l.mu.Lock()
@@ -833,6 +831,7 @@ func (f *Flow) Close() []LineageResult {
 		ctx := context.Background()
 		for _, l := range pending {
 			_ = l.checkpoint(ctx)
+			l.stopSpooler()
 			if err := f.opts.Checkpointer.Release(ctx, f.key, l.item); err != nil {
 				f.log.Error("releasing claim", "flow", f.key, "lineage", l.id, "err", err)
 			}
@@ -954,4 +953,25 @@ func (f *Flow) startOrdered(n *node, c int) {
 			}
 		}()
 	}
+}
+
+// keepResult copies a result file into dir for later download.
+func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	rc, err := open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	f, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, rc); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

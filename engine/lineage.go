@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -58,6 +59,71 @@ type lineage struct {
 	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
 	autoSeq     int64
 	autoDone    map[int64]struct{}
+
+	// Result rows are written by a spooler goroutine so a destination's
+	// goroutine does not also pay for CSV-encoding every outcome. Jobs are
+	// sent under mu, so the spool's order matches the terminal order.
+	pendingRows []spoolRec
+	spoolCh     chan spoolJob
+	spoolDone   chan struct{}
+	spoolStop   sync.Once
+}
+
+type spoolRec struct {
+	line int64
+	cols []string
+	o    block.Outcome
+}
+
+type spoolJob struct {
+	recs    []spoolRec
+	barrier chan int64 // flush, then reply with the spool size
+}
+
+// startSpooler runs the goroutine that owns the spool files.
+func (l *lineage) startSpooler() {
+	l.spoolCh = make(chan spoolJob, 64)
+	l.spoolDone = make(chan struct{})
+	go func() {
+		defer close(l.spoolDone)
+		for job := range l.spoolCh {
+			for i := range job.recs {
+				l.spoolRow(&job.recs[i])
+			}
+			if job.barrier != nil {
+				_ = l.spoolW.Flush()
+				_ = l.indexW.Flush()
+				job.barrier <- l.spoolSize
+			}
+		}
+		_ = l.spoolW.Flush()
+		_ = l.indexW.Flush()
+	}()
+}
+
+// flushPendingLocked hands collected rows to the spooler. Caller holds mu.
+func (l *lineage) flushPendingLocked() {
+	if len(l.pendingRows) == 0 {
+		return
+	}
+	l.spoolCh <- spoolJob{recs: l.pendingRows}
+	l.pendingRows = nil
+}
+
+// spoolBarrier waits until every row handed over so far is written and
+// returns the spool size. Caller holds mu.
+func (l *lineage) spoolBarrierLocked() chan int64 {
+	l.flushPendingLocked()
+	ch := make(chan int64, 1)
+	l.spoolCh <- spoolJob{barrier: ch}
+	return ch
+}
+
+func (l *lineage) stopSpooler() {
+	l.spoolStop.Do(func() {
+		close(l.spoolCh)
+		<-l.spoolDone
+	})
 }
 
 // countBlock adds a unit's size (records, or 1 for a file) to a block's
@@ -178,6 +244,7 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 	}
 	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
 	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
+	l.startSpooler()
 	return l, nil
 }
 
@@ -247,6 +314,7 @@ func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string
 			l.finishRecord(m, &r.Outcome)
 		}
 	}
+	l.flushPendingLocked()
 	l.dirty = true
 }
 
@@ -265,11 +333,16 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if r.Seq <= l.watermark {
 			return // already terminal (defensive: never count twice)
 		}
-		if _, dup := l.done[r.Seq]; dup {
-			return
+		if r.Seq == l.watermark+1 {
+			// In-order completion, the common case: no set bookkeeping.
+			l.watermark++
+		} else {
+			if _, dup := l.done[r.Seq]; dup {
+				return
+			}
+			l.done[r.Seq] = struct{}{}
 		}
-		l.done[r.Seq] = struct{}{}
-		for {
+		for len(l.done) > 0 {
 			if _, ok := l.done[l.watermark+1]; !ok {
 				break
 			}
@@ -289,7 +362,12 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		}
 	}
 	l.statusCodes[o.Code]++
-	l.spoolRow(r, o)
+	if l.wantRow(o) {
+		if l.pendingRows == nil {
+			l.pendingRows = make([]spoolRec, 0, 128)
+		}
+		l.pendingRows = append(l.pendingRows, spoolRec{line: r.Line, cols: r.Cols, o: *o})
+	}
 }
 
 func statusText(o *block.Outcome) (code, msg string) {
@@ -322,10 +400,8 @@ func (l *lineage) wantRow(o *block.Outcome) bool {
 
 // spoolRow appends one result row: original columns, status_code,
 // error_message, entity_id, extra parse-path keys, line number, lineage id.
-func (l *lineage) spoolRow(r *block.Record, o *block.Outcome) {
-	if !l.wantRow(o) {
-		return
-	}
+func (l *lineage) spoolRow(rec *spoolRec) {
+	o := &rec.o
 	for _, kv := range o.Extra {
 		known := false
 		for _, k := range l.extraKeys {
@@ -342,14 +418,14 @@ func (l *lineage) spoolRow(r *block.Record, o *block.Outcome) {
 	buf := l.rowBuf[:0]
 	ncols := len(l.header)
 	if ncols == 0 {
-		ncols = len(r.Cols)
+		ncols = len(rec.cols)
 	}
 	for i := 0; i < ncols; i++ {
 		if i > 0 {
 			buf = append(buf, l.delim)
 		}
-		if i < len(r.Cols) {
-			buf = appendCSVField(buf, r.Cols[i], l.delim)
+		if i < len(rec.cols) {
+			buf = appendCSVField(buf, rec.cols[i], l.delim)
 		}
 	}
 	for _, s := range []string{code, msg, o.EntityID} {
@@ -366,37 +442,30 @@ func (l *lineage) spoolRow(r *block.Record, o *block.Outcome) {
 		}
 	}
 	buf = append(buf, l.delim)
-	buf = strconv.AppendInt(buf, r.Line, 10)
+	buf = strconv.AppendInt(buf, rec.line, 10)
 	buf = append(buf, l.delim)
 	buf = append(buf, l.id...)
 	buf = append(buf, '\n')
 	l.rowBuf = buf
 	var pair [16]byte
-	binary.LittleEndian.PutUint64(pair[:8], uint64(r.Line))
+	binary.LittleEndian.PutUint64(pair[:8], uint64(rec.line))
 	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
 	_, _ = l.indexW.Write(pair[:])
 	_, _ = l.spoolW.Write(buf)
 	l.spoolSize += int64(len(buf))
-	if r.Line < l.lastLine {
+	if rec.line < l.lastLine {
 		l.sorted = false
 	}
-	l.lastLine = r.Line
+	l.lastLine = rec.line
 }
 
-// snapshot flushes the spool and returns a checkpoint. Caller holds l.mu.
-func (l *lineage) snapshot() (*Checkpoint, error) {
-	if err := l.spoolW.Flush(); err != nil {
-		return nil, err
-	}
-	if err := l.indexW.Flush(); err != nil {
-		return nil, err
-	}
-	// No fsync: the spool only has to survive the process (kill -9), which
-	// the page cache guarantees; syncing a growing spool four times a second
-	// forces writeback and costs more than the whole conversion.
+// snapshot captures a checkpoint; its SpoolSize is filled from the reply on
+// the returned channel, once the spooler has written every row of the
+// records counted here. Caller holds l.mu.
+func (l *lineage) snapshot() (*Checkpoint, chan int64) {
 	cp := &Checkpoint{
 		LineageID: l.id, Item: l.item, Watermark: l.watermark,
-		SpoolSize: l.spoolSize, Counts: l.counts, Header: l.header,
+		Counts: l.counts, Header: l.header,
 		Started: l.started, Interruptions: l.interrupts,
 		States:      make(map[string][]byte, len(l.states)),
 		StatusCodes: make(map[int]int64, len(l.statusCodes)),
@@ -413,7 +482,10 @@ func (l *lineage) snapshot() (*Checkpoint, error) {
 	}
 	sort.Slice(cp.Done, func(i, j int) bool { return cp.Done[i] < cp.Done[j] })
 	l.dirty = false
-	return cp, nil
+	// No fsync of the spool: it only has to survive the process (kill -9),
+	// which the page cache guarantees; syncing a growing spool four times a
+	// second forces writeback and costs more than the whole conversion.
+	return cp, l.spoolBarrierLocked()
 }
 
 func (l *lineage) checkpoint(ctx context.Context) error {
@@ -422,30 +494,22 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
-	cp, err := l.snapshot()
+	cp, size := l.snapshot()
 	l.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("lineage %s: %w", l.id, err)
-	}
+	cp.SpoolSize = <-size
 	return l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
 }
 
 // resultFile builds the result file from the spool: a header row then the
 // rows in source-line order.
-func (l *lineage) resultFile() (path string, rows int64, err error) {
-	if err := l.spoolW.Flush(); err != nil {
-		return "", 0, err
-	}
-	if err := l.indexW.Flush(); err != nil {
-		return "", 0, err
-	}
-	path = filepath.Join(l.flow.workDir, "lineages", l.id+".result")
-	out, err := os.Create(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer out.Close()
-	w := bufio.NewWriterSize(out, 256<<10)
+//
+// When outcomes arrived in line order (the common case) the spool already is
+// the body: the result is served as header + spool without copying it.
+func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, err error) {
+	l.mu.Lock()
+	l.flushPendingLocked()
+	l.mu.Unlock()
+	l.stopSpooler()
 	var hdr []byte
 	for i, h := range l.header {
 		if i > 0 {
@@ -460,19 +524,28 @@ func (l *lineage) resultFile() (path string, rows int64, err error) {
 		hdr = appendCSVField(hdr, h, l.delim)
 	}
 	hdr = append(hdr, '\n')
-	if _, err := w.Write(hdr); err != nil {
-		return "", 0, err
-	}
 	st, err := l.index.Stat()
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
 	rows = st.Size() / 16
 	if l.sorted {
-		if _, err := io.Copy(w, io.NewSectionReader(l.spool, 0, l.spoolSize)); err != nil {
-			return "", 0, err
-		}
-	} else {
+		spool, size := l.spool, l.spoolSize
+		return func() (io.ReadCloser, error) {
+			return io.NopCloser(io.MultiReader(bytes.NewReader(hdr), io.NewSectionReader(spool, 0, size))), nil
+		}, rows, nil
+	}
+	path := filepath.Join(l.flow.workDir, "lineages", l.id+".result")
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer out.Close()
+	w := bufio.NewWriterSize(out, 256<<10)
+	if _, err := w.Write(hdr); err != nil {
+		return nil, 0, err
+	}
+	{
 		// Out-of-order outcomes (a parse failure decided before earlier rows
 		// were delivered): sort the (line, offset) index, then copy rows.
 		idx := make([][3]int64, 0, rows) // line, offset, length
@@ -500,17 +573,17 @@ func (l *lineage) resultFile() (path string, rows int64, err error) {
 			}
 			buf = buf[:n]
 			if _, err := l.spool.ReadAt(buf, e[1]); err != nil && !errors.Is(err, io.EOF) {
-				return "", 0, err
+				return nil, 0, err
 			}
 			if _, err := w.Write(buf); err != nil {
-				return "", 0, err
+				return nil, 0, err
 			}
 		}
 	}
 	if err := w.Flush(); err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
-	return path, rows, nil
+	return func() (io.ReadCloser, error) { return os.Open(path) }, rows, nil
 }
 
 // appendCSVField appends s as one CSV field, quoted when it holds the
@@ -537,6 +610,7 @@ func appendCSVField(dst []byte, s string, delim byte) []byte {
 }
 
 func (l *lineage) cleanup() {
+	l.stopSpooler()
 	l.spool.Close()
 	l.index.Close()
 	base := filepath.Join(l.flow.workDir, "lineages", l.id)

@@ -100,14 +100,16 @@ type localWriter struct {
 
 func (w *localWriter) Write(b []byte) (int, error) { return w.f.Write(b) }
 
-// Close syncs before closing: a published file must survive a machine
-// crash once the Sink has reported it written.
+// Close closes without fsync, as NiFi's PutFile does: the rename that
+// publishes the file is atomic for readers and survives the process being
+// killed. Forcing a multi-gigabyte output to disk synchronously would cost
+// more than producing it; machines that must survive power loss mid-run
+// mount with data=journal or sync.
 func (w *localWriter) Close() error {
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return fmt.Errorf("sync %s: %w", w.path, err)
+	if err := w.f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", w.path, err)
 	}
-	return w.f.Close()
+	return nil
 }
 
 func (w *localWriter) Abort() error {
