@@ -6,11 +6,17 @@ import (
 	"github.com/connectplus/connectplus/blocks/cron"
 	"github.com/connectplus/connectplus/blocks/csvjson"
 	"github.com/connectplus/connectplus/blocks/filter"
+	"github.com/connectplus/connectplus/blocks/hashing"
 	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
+	"github.com/connectplus/connectplus/blocks/jsoncsv"
 	"github.com/connectplus/connectplus/blocks/local"
+	"github.com/connectplus/connectplus/blocks/okfile"
+	"github.com/connectplus/connectplus/blocks/pgp"
+	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
 	"github.com/connectplus/connectplus/blocks/sftp"
+	"github.com/connectplus/connectplus/blocks/xml"
 )
 
 // Registry returns a new registry holding every block type.
@@ -20,7 +26,13 @@ func Registry() *block.Registry {
 		cron.Register,
 		func(r *block.Registry) { r.MustRegister(csvjson.Spec) },
 		filter.Register,
+		hashing.Register,
 		httpwrite.Register,
+		jsoncsv.Register,
+		okfile.Register,
+		pgp.Register,
+		related.Register,
+		xml.Register,
 		jsltblock.Register,
 		local.Register,
 		s3.Register,

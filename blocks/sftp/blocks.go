@@ -14,26 +14,27 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/filecore"
+	"github.com/connectplus/connectplus/blocks/filecore/remote"
 	"golang.org/x/crypto/ssh"
 )
 
-// Connection field keys (spec §2.2.1, §2.5.4) and this implementation's
-// additions for host-key verification and FTPS.
+// Connection field keys: shared with every block that opens SFTP/FTP
+// connections, so they live beside the connection code.
 const (
-	KeyHostname       = "hostname"
-	KeyUsername       = "username"
-	KeyPassword       = "password"
-	KeyPort           = "port"
-	KeyPrivateKey     = "private_key_path"
-	KeyPassphrase     = "key_passphrase"
-	KeyKnownHosts     = "knownHosts"
-	KeyFingerprint    = "hostKeyFingerprint"
-	KeyInsecure       = "insecureAcceptAnyHostKey"
-	KeyProtocol       = "protocol"
-	KeyFTPSMode       = "ftpsMode"
-	KeyFTPSCA         = "ftpsCaCertificate"
-	KeyFTPSInsecure   = "ftpsInsecureSkipVerify"
-	KeyConnectTimeout = "connectTimeout"
+	KeyHostname       = remote.KeyHostname
+	KeyUsername       = remote.KeyUsername
+	KeyPassword       = remote.KeyPassword
+	KeyPort           = remote.KeyPort
+	KeyPrivateKey     = remote.KeyPrivateKey
+	KeyPassphrase     = remote.KeyPassphrase
+	KeyKnownHosts     = remote.KeyKnownHosts
+	KeyFingerprint    = remote.KeyFingerprint
+	KeyInsecure       = remote.KeyInsecure
+	KeyProtocol       = remote.KeyProtocol
+	KeyFTPSMode       = remote.KeyFTPSMode
+	KeyFTPSCA         = remote.KeyFTPSCA
+	KeyFTPSInsecure   = remote.KeyFTPSInsecure
+	KeyConnectTimeout = remote.KeyConnectTimeout
 )
 
 // OptKnownHostsFile is an Env option naming a known_hosts file used when a
@@ -67,9 +68,9 @@ func connFields(hostKey, userKey, passKey string, withKey bool) []block.Field {
 			Description: "Pinned SHA256 fingerprint of the SSH host key (SHA256:...), as printed by ssh-keygen -lf or by the error for an unknown host.", Example: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"},
 		block.Field{Key: KeyInsecure, Label: "Accept any host key (insecure)", Type: block.TypeBool, Default: "false", Advanced: true,
 			Description: "Skip SSH host-key verification. Exposes credentials and data to a man-in-the-middle; every connection logs a warning."},
-		block.Field{Key: KeyProtocol, Label: "Protocol", Type: block.TypeEnum, Default: ProtoAuto, Enum: []string{ProtoAuto, ProtoSFTP, ProtoFTP}, Advanced: true,
+		block.Field{Key: KeyProtocol, Label: "Protocol", Type: block.TypeEnum, Default: remote.ProtoAuto, Enum: []string{remote.ProtoAuto, remote.ProtoSFTP, remote.ProtoFTP}, Advanced: true,
 			Description: "auto: FTP on port 21 or when an FTPS mode is set, SFTP otherwise."},
-		block.Field{Key: KeyFTPSMode, Label: "FTPS mode", Type: block.TypeEnum, Default: FTPSNone, Enum: []string{FTPSNone, FTPSExplicit, FTPSImplicit}, Advanced: true,
+		block.Field{Key: KeyFTPSMode, Label: "FTPS mode", Type: block.TypeEnum, Default: remote.FTPSNone, Enum: []string{remote.FTPSNone, remote.FTPSExplicit, remote.FTPSImplicit}, Advanced: true,
 			Description: "TLS for FTP: explicit (AUTH TLS on the FTP port) or implicit (TLS from the first byte, usually port 990)."},
 		block.Field{Key: KeyFTPSCA, Label: "FTPS CA certificate", Type: block.TypeText, Advanced: true, FromConfigs: true,
 			Description: "PEM certificate(s) trusted for the FTPS server, for private CAs and self-signed servers (system roots otherwise)."},
@@ -177,7 +178,7 @@ func checkConn(c *block.Config, passKey string, withKey bool) []block.Problem {
 		_, keyRef := c.Ref(KeyPrivateKey)
 		hasKey = c.Has(KeyPrivateKey) || keyRef
 		if v := c.String(KeyPrivateKey); c.Has(KeyPrivateKey) {
-			if _, err := loadKey(v); err != nil {
+			if _, err := remote.LoadKey(v); err != nil {
 				probs = append(probs, block.Problem{Path: KeyPrivateKey, Message: err.Error()})
 			}
 		}
@@ -197,15 +198,15 @@ func checkConn(c *block.Config, passKey string, withKey bool) []block.Problem {
 			probs = append(probs, block.Problem{Path: KeyKnownHosts, Message: "knownHosts: " + err.Error()})
 		}
 	}
-	if hasKey && (&Conn{Port: c.Int(KeyPort, 22), Protocol: c.String(KeyProtocol), FTPS: c.String(KeyFTPSMode)}).IsFTP() {
+	if hasKey && (&remote.Conn{Port: c.Int(KeyPort, 22), Protocol: c.String(KeyProtocol), FTPS: c.String(KeyFTPSMode)}).IsFTP() {
 		probs = append(probs, block.Problem{Path: KeyPrivateKey, Message: "FTP has no key authentication: use a password, or SFTP"})
 	}
 	return probs
 }
 
 // buildConn reads every connection field.
-func buildConn(c *block.Config, env *block.Env, hostKey, userKey, passKey string, withKey bool) (*Conn, error) {
-	conn := &Conn{
+func buildConn(c *block.Config, env *block.Env, hostKey, userKey, passKey string, withKey bool) (*remote.Conn, error) {
+	conn := &remote.Conn{
 		Host:         strings.TrimSpace(c.String(hostKey)),
 		Port:         c.Int(KeyPort, 22),
 		User:         c.String(userKey),
@@ -221,7 +222,7 @@ func buildConn(c *block.Config, env *block.Env, hostKey, userKey, passKey string
 		Log:          env.Log(),
 	}
 	if withKey {
-		key, err := loadKey(c.String(KeyPrivateKey))
+		key, err := remote.LoadKey(c.String(KeyPrivateKey))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", KeyPrivateKey, err)
 		}
@@ -236,12 +237,12 @@ func buildConn(c *block.Config, env *block.Env, hostKey, userKey, passKey string
 		conn.KnownHosts = string(b)
 	}
 	if conn.InsecureAny && !conn.IsFTP() {
-		conn.Log.Warn("SECURITY WARNING: insecureAcceptAnyHostKey is set: SSH host keys will not be verified", "host", conn.addr())
+		conn.Log.Warn("SECURITY WARNING: insecureAcceptAnyHostKey is set: SSH host keys will not be verified", "host", conn.Addr())
 	}
 	return conn, nil
 }
 
-func newPool(conn *Conn, env *block.Env) *filecore.Pool {
+func newPool(conn *remote.Conn, env *block.Env) *filecore.Pool {
 	return filecore.NewPool(conn.Dial, filecore.RetryFrom(env), env.Log())
 }
 

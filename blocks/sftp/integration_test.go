@@ -3,6 +3,7 @@ package sftp
 import (
 	"context"
 	"encoding/base64"
+	"github.com/connectplus/connectplus/blocks/filecore/remote"
 	"io"
 	"log/slog"
 	"os"
@@ -18,8 +19,8 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-func sshConn(srv *testenv.SSHServer) *Conn {
-	return &Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Key: srv.ClientKeyPEM, Fingerprint: srv.HostKeyFingerprint,
+func sshConn(srv *testenv.SSHServer) *remote.Conn {
+	return &remote.Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Key: srv.ClientKeyPEM, Fingerprint: srv.HostKeyFingerprint,
 		Timeout: 10 * time.Second, Log: slog.New(slog.DiscardHandler)}
 }
 
@@ -42,11 +43,11 @@ func TestSFTPConformanceOpenSSH(t *testing.T) {
 
 func ftpHarness(t *testing.T, mode testenv.FTPMode) filecoretest.Harness {
 	srv := testenv.FTP(t, testenv.WithFTPMode(mode))
-	ftps := map[testenv.FTPMode]string{testenv.FTPPlain: FTPSNone, testenv.FTPExplicitTLS: FTPSExplicit, testenv.FTPImplicitTLS: FTPSImplicit}[mode]
+	ftps := map[testenv.FTPMode]string{testenv.FTPPlain: remote.FTPSNone, testenv.FTPExplicitTLS: remote.FTPSExplicit, testenv.FTPImplicitTLS: remote.FTPSImplicit}[mode]
 	return filecoretest.Harness{
 		Base: "/",
 		NewPool: func(t *testing.T) *filecore.Pool {
-			c := &Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, Protocol: ProtoFTP, FTPS: ftps,
+			c := &remote.Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, Protocol: remote.ProtoFTP, FTPS: ftps,
 				FTPSRootCAs: srv.CertPEM, Timeout: 10 * time.Second, Log: slog.New(slog.DiscardHandler)}
 			return filecore.NewPool(c.Dial, fastRetry(), nil)
 		},
@@ -326,7 +327,7 @@ func TestListingBlock(t *testing.T) {
 
 func TestFTPWrongPassword(t *testing.T) {
 	srv := testenv.FTP(t)
-	c := &Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Password: "nope", Protocol: ProtoFTP, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler)}
+	c := &remote.Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Password: "nope", Protocol: remote.ProtoFTP, Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler)}
 	_, err := c.Dial(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "permission denied (password)") || filecore.IsTransient(err) {
 		t.Fatalf("wrong FTP password: %v", err)
@@ -335,7 +336,7 @@ func TestFTPWrongPassword(t *testing.T) {
 
 func TestFTPSUntrustedCertificate(t *testing.T) {
 	srv := testenv.FTP(t, testenv.WithFTPMode(testenv.FTPExplicitTLS))
-	c := &Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, Protocol: ProtoFTP, FTPS: FTPSExplicit,
+	c := &remote.Conn{Host: srv.Host, Port: srv.Port, User: srv.User, Password: srv.Password, Protocol: remote.ProtoFTP, FTPS: remote.FTPSExplicit,
 		Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler)}
 	_, err := c.Dial(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "certificate") {

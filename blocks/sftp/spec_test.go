@@ -1,6 +1,7 @@
 package sftp
 
 import (
+	"github.com/connectplus/connectplus/blocks/filecore/remote"
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
@@ -45,13 +46,13 @@ func TestListingPattern(t *testing.T) {
 }
 
 func TestLoadKey(t *testing.T) {
-	if _, err := loadKey("bm90IGEga2V5"); err == nil {
+	if _, err := remote.LoadKey("bm90IGEga2V5"); err == nil {
 		t.Error("Base64 without PEM tags accepted")
 	}
-	if _, err := loadKey("relative/path"); err == nil {
+	if _, err := remote.LoadKey("relative/path"); err == nil {
 		t.Error("relative path accepted")
 	}
-	if k, err := loadKey("null"); err != nil || k != nil {
+	if k, err := remote.LoadKey("null"); err != nil || k != nil {
 		t.Error("null is no key")
 	}
 }

@@ -1,4 +1,7 @@
-package sftp
+// Package remote is the SFTP and FTP/FTPS client side of the file connectors:
+// connection settings, host-key verification and the filecore.FS
+// implementations, shared by every block that talks to a file server.
+package remote
 
 import (
 	"context"
@@ -72,7 +75,7 @@ func (c *Conn) IsFTP() bool {
 	return c.Port == 21 || (c.FTPS != "" && c.FTPS != FTPSNone)
 }
 
-func (c *Conn) addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+func (c *Conn) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 func (c *Conn) describe() string {
 	scheme := "sftp"
@@ -82,7 +85,7 @@ func (c *Conn) describe() string {
 			scheme = "ftps"
 		}
 	}
-	return scheme + "://" + c.User + "@" + c.addr()
+	return scheme + "://" + c.User + "@" + c.Addr()
 }
 
 // Dial opens an FS for the connection.
@@ -95,7 +98,7 @@ func (c *Conn) Dial(ctx context.Context) (filecore.FS, error) {
 
 // loadKey accepts a PEM private key, its Base64 encoding (how Connect+
 // stores keys) or a path to a key file (spec: "private_key_path").
-func loadKey(v string) ([]byte, error) {
+func LoadKey(v string) ([]byte, error) {
 	v = strings.TrimSpace(v)
 	if v == "" || v == "null" {
 		return nil, nil
@@ -150,7 +153,7 @@ func (c *Conn) hostKeyCallback() (ssh.HostKeyCallback, []string, error) {
 	if c.InsecureAny {
 		return func(host string, remote net.Addr, key ssh.PublicKey) error {
 			c.Log.Warn("SECURITY WARNING: insecureAcceptAnyHostKey is set: the SSH host key is NOT verified and a man-in-the-middle can read the credentials and data; pin it with hostKeyFingerprint",
-				"host", c.addr(), "key_type", key.Type(), "fingerprint", ssh.FingerprintSHA256(key))
+				"host", c.Addr(), "key_type", key.Type(), "fingerprint", ssh.FingerprintSHA256(key))
 			return nil
 		}, nil, nil
 	}
@@ -171,7 +174,7 @@ func (c *Conn) hostKeyCallback() (ssh.HostKeyCallback, []string, error) {
 				return nil
 			}
 			if khCallback == nil {
-				return fmt.Errorf("host key mismatch for %s: the server presented %s key %s but hostKeyFingerprint is %s (the server was reinstalled, or someone is intercepting the connection)", c.addr(), key.Type(), fp, pin)
+				return fmt.Errorf("host key mismatch for %s: the server presented %s key %s but hostKeyFingerprint is %s (the server was reinstalled, or someone is intercepting the connection)", c.Addr(), key.Type(), fp, pin)
 			}
 		}
 		if khCallback != nil {
@@ -181,14 +184,14 @@ func (c *Conn) hostKeyCallback() (ssh.HostKeyCallback, []string, error) {
 			}
 			var ke *knownhosts.KeyError
 			if errors.As(err, &ke) && len(ke.Want) > 0 {
-				return fmt.Errorf("host key mismatch for %s: the server presented %s key %s, which is not the key in knownHosts (the server was reinstalled, or someone is intercepting the connection)", c.addr(), key.Type(), fp)
+				return fmt.Errorf("host key mismatch for %s: the server presented %s key %s, which is not the key in knownHosts (the server was reinstalled, or someone is intercepting the connection)", c.Addr(), key.Type(), fp)
 			}
 			if errors.As(err, &ke) {
-				return fmt.Errorf("unknown host key for %s: the server presented %s key %s, which knownHosts does not list; verify it and add it to knownHosts or set hostKeyFingerprint to %s", c.addr(), key.Type(), fp, fp)
+				return fmt.Errorf("unknown host key for %s: the server presented %s key %s, which knownHosts does not list; verify it and add it to knownHosts or set hostKeyFingerprint to %s", c.Addr(), key.Type(), fp, fp)
 			}
-			return fmt.Errorf("host key check for %s: %w", c.addr(), err)
+			return fmt.Errorf("host key check for %s: %w", c.Addr(), err)
 		}
-		return fmt.Errorf("unknown host key for %s: the server presented %s key %s; verify it with the server's administrator, then set hostKeyFingerprint to %s (or knownHosts; insecureAcceptAnyHostKey=true skips the check, not recommended)", c.addr(), key.Type(), fp, fp)
+		return fmt.Errorf("unknown host key for %s: the server presented %s key %s; verify it with the server's administrator, then set hostKeyFingerprint to %s (or knownHosts; insecureAcceptAnyHostKey=true skips the check, not recommended)", c.Addr(), key.Type(), fp, fp)
 	}, algos, nil
 }
 
@@ -268,7 +271,7 @@ func (c *Conn) dialSFTP(ctx context.Context) (filecore.FS, error) {
 	}
 	cfg := &ssh.ClientConfig{User: c.User, Auth: auth, HostKeyCallback: cb, HostKeyAlgorithms: algos, Timeout: c.Timeout}
 	d := net.Dialer{Timeout: c.Timeout}
-	nc, err := d.DialContext(ctx, "tcp", c.addr())
+	nc, err := d.DialContext(ctx, "tcp", c.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot reach the server: %w", desc, err)
 	}
@@ -277,7 +280,7 @@ func (c *Conn) dialSFTP(ctx context.Context) (filecore.FS, error) {
 	if c.Timeout > 0 {
 		nc.SetDeadline(time.Now().Add(c.Timeout))
 	}
-	sc, chans, reqs, err := ssh.NewClientConn(nc, c.addr(), cfg)
+	sc, chans, reqs, err := ssh.NewClientConn(nc, c.Addr(), cfg)
 	if err != nil {
 		nc.Close()
 		msg := err.Error()
@@ -310,7 +313,7 @@ func (c *Conn) tlsConfig() (*tls.Config, error) {
 		tc.RootCAs = pool
 	}
 	if c.FTPSInsecure {
-		c.Log.Warn("SECURITY WARNING: ftpsInsecureSkipVerify is set: the FTPS server certificate is NOT verified", "host", c.addr())
+		c.Log.Warn("SECURITY WARNING: ftpsInsecureSkipVerify is set: the FTPS server certificate is NOT verified", "host", c.Addr())
 		tc.InsecureSkipVerify = true
 	}
 	return tc, nil

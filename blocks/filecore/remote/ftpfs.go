@@ -1,4 +1,4 @@
-package sftp
+package remote
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func (c *Conn) ftpLogin(ctx context.Context) (*ftp.ServerConn, error) {
 			opts = append(opts, ftp.DialWithTLS(tc))
 		}
 	}
-	sc, err := ftp.Dial(c.addr(), opts...)
+	sc, err := ftp.Dial(c.Addr(), opts...)
 	if err != nil {
 		if strings.Contains(err.Error(), "certificate") || strings.Contains(err.Error(), "tls:") {
 			return nil, filecore.Permanent(fmt.Errorf("%s: TLS: %w (trust the server with ftpsCaCertificate)", desc, err))

@@ -1,4 +1,4 @@
-package sftp
+package remote
 
 import (
 	"context"
