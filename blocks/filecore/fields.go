@@ -23,6 +23,7 @@ const (
 	KeyFileDelimiter      = "File Delimiter"
 	KeyReportStatusCode   = "Report Status Code"
 	KeyStabilityWait      = "stabilityWait"
+	KeyOKFileSuffix       = "okFileSuffix"
 
 	KeyRemotePath            = "remotePath"
 	KeyCreateRemoteDirectory = "createRemoteDirectory"
@@ -65,6 +66,8 @@ func SourceFields() []block.Field {
 			Description: "Delimiter used for file validation; passed downstream as attribute file.delimiter."},
 		{Key: KeyReportStatusCode, Label: "Report Status Code", Type: block.TypeEnum, Required: true, Default: "all", Enum: ReportStatusValues, Advanced: true,
 			Description: "Which rows go into the result file: all, success or failure; passed downstream as attribute report.status.code."},
+		{Key: KeyOKFileSuffix, Label: "Wait For OK File", Type: block.TypeString, Advanced: true, Example: ".ok",
+			Description: "When set (e.g. .ok), a data file is picked up only once its companion <name>.ok (or <name without extension>.ok) exists; the companion moves with it. Use with ok_file_3."},
 		{Key: KeyStabilityWait, Label: "Upload Stability Wait", Type: block.TypeString, Advanced: true,
 			Description: "A file is picked up only once its size and modification time are unchanged across two listings this far apart (Go duration or seconds; default 2s), so files still being uploaded are left alone.", Example: "2s"},
 	}
@@ -116,6 +119,7 @@ func SourceConfigFrom(c *block.Config, env *block.Env) (SourceConfig, error) {
 		Delimiter:     c.String(KeyFileDelimiter),
 		ReportStatus:  c.String(KeyReportStatusCode),
 		StabilityWait: wait,
+		OKSuffix:      strings.TrimSpace(c.String(KeyOKFileSuffix)),
 		Zip:           lim,
 		SpoolDir:      envWorkDir(env),
 	}, nil

@@ -21,9 +21,12 @@ import (
 
 // Attribute names set on source units besides block.Attr*.
 const (
-	AttrLastModified   = "file.lastModifiedTime"
-	AttrDelimiter      = "file.delimiter"
-	AttrReportStatus   = "report.status.code"
+	AttrLastModified = "file.lastModifiedTime"
+	AttrDelimiter    = "file.delimiter"
+	AttrReportStatus = "report.status.code"
+	// AttrOKPresent and AttrOKName tell ok_file_3 whether the OK companion was found.
+	AttrOKPresent      = "ok.companion.present"
+	AttrOKName         = "ok.companion.name"
 	AttrArchive        = "segment.original.filename" // NiFi UnpackContent's name for the archive
 	lastModifiedLayout = "2006-01-02T15:04:05-0700"  // NiFi's yyyy-MM-dd'T'HH:mm:ssZ
 )
@@ -51,7 +54,11 @@ type SourceConfig struct {
 	// size and modification time on two consecutive listings. When a listing
 	// finds files not yet stable, List waits this long and lists again.
 	StabilityWait time.Duration
-	Zip           ZipLimits
+	// OKSuffix, when set, holds data files back until a companion
+	// "<name><suffix>" or "<name without extension><suffix>" exists; the
+	// companion is moved with its data file (ok_file_3).
+	OKSuffix string
+	Zip      ZipLimits
 	// SpoolDir holds archives downloaded from file systems without random
 	// access (os.TempDir when empty).
 	SpoolDir string
@@ -72,12 +79,13 @@ type Source struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu       sync.Mutex
-	seen     map[string]observation // previous listing
-	done     map[string]observation // finished in this process (even if the move failed)
-	inflight map[string]bool        // opened, not finished
-	archives map[string]*archive    // expanded zip archives by archive path
-	bad      map[string]error       // archives rejected at listing
+	mu         sync.Mutex
+	companions map[string]string      // OK files of the last listing, by lower-case path
+	seen       map[string]observation // previous listing
+	done       map[string]observation // finished in this process (even if the move failed)
+	inflight   map[string]bool        // opened, not finished
+	archives   map[string]*archive    // expanded zip archives by archive path
+	bad        map[string]error       // archives rejected at listing
 }
 
 // archive is an expanded zip whose entries are separate inputs; the archive
@@ -152,19 +160,57 @@ func (s *Source) listOnce(ctx context.Context) ([]Entry, error) {
 		}
 		return nil, describeErr(s.pool, "list source directory %q: %w", s.cfg.Dir, err)
 	}
+	if s.cfg.OKSuffix != "" {
+		s.noteCompanions(entries)
+	}
 	out := entries[:0]
 	for _, e := range entries {
-		if s.eligible(e) {
+		if s.eligible(e) && (s.cfg.OKSuffix == "" || s.companionOf(e) != "") {
 			out = append(out, e)
 		}
 	}
 	return out, nil
 }
 
+// isCompanion reports whether name is an OK file.
+func (s *Source) isCompanion(name string) bool {
+	return s.cfg.OKSuffix != "" && len(name) > len(s.cfg.OKSuffix) &&
+		strings.EqualFold(name[len(name)-len(s.cfg.OKSuffix):], s.cfg.OKSuffix)
+}
+
+// noteCompanions remembers the OK files present in this listing.
+func (s *Source) noteCompanions(entries []Entry) {
+	m := map[string]string{}
+	for _, e := range entries {
+		if s.isCompanion(e.Name) {
+			m[strings.ToLower(e.Path)] = e.Path
+		}
+	}
+	s.mu.Lock()
+	s.companions = m
+	s.mu.Unlock()
+}
+
+// companionOf returns the OK file that releases data file e, or "".
+func (s *Source) companionOf(e Entry) string {
+	if s.isCompanion(e.Name) {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dir := path.Dir(e.Path)
+	for _, c := range []string{e.Name + s.cfg.OKSuffix, strings.TrimSuffix(e.Name, path.Ext(e.Name)) + s.cfg.OKSuffix} {
+		if actual, ok := s.companions[strings.ToLower(Join(dir, c))]; ok {
+			return actual
+		}
+	}
+	return ""
+}
+
 // eligible applies the name filter and keeps the connector's own files and
 // directories out of the pick-up.
 func (s *Source) eligible(e Entry) bool {
-	if isTempName(e.Name) {
+	if isTempName(e.Name) || s.isCompanion(e.Name) {
 		return false
 	}
 	if s.cfg.Recursive {
@@ -454,6 +500,14 @@ func (s *Source) Open(ctx context.Context, it block.Item) (*block.Unit, error) {
 		AttrDelimiter:      s.cfg.Delimiter,
 		AttrReportStatus:   s.cfg.ReportStatus,
 	}
+	if s.cfg.OKSuffix != "" && !isMember {
+		if c := s.companionOf(Entry{Path: it.Key, Name: it.Name}); c != "" {
+			attrs[AttrOKPresent] = "true"
+			attrs[AttrOKName] = path.Base(c)
+		} else {
+			attrs[AttrOKPresent] = "false"
+		}
+	}
 	var f *block.File
 	if isMember {
 		if a == nil || !a.pending[member] {
@@ -574,8 +628,16 @@ func (s *Source) Finish(ctx context.Context, it block.Item, c *block.Completion)
 			dest = s.cfg.ErrorDir
 		}
 		if dest != path.Dir(entry.Path) {
+			companion := ""
+			if s.cfg.OKSuffix != "" {
+				companion = s.companionOf(entry)
+			}
 			if _, err := s.move(ctx, entry.Path, dest); err != nil {
 				errs = append(errs, err)
+			} else if companion != "" && !s.companionInUse(companion, entry.Path) {
+				if _, err := s.move(ctx, companion, dest); err != nil && !IsNotExist(err) {
+					errs = append(errs, fmt.Errorf("moving OK file: %w", err))
+				}
 			}
 		}
 	}
@@ -667,4 +729,23 @@ func collisionName(name string, t time.Time) string {
 		ext = ""
 	}
 	return strings.TrimSuffix(name, ext) + "_" + t.UTC().Format("20060102T150405.000Z") + ext
+}
+
+// companionInUse reports whether another data file still in flight is
+// released by the same OK file (it moves with the last one).
+func (s *Source) companionInUse(companion, except string) bool {
+	s.mu.Lock()
+	var others []string
+	for p := range s.inflight {
+		if p != except {
+			others = append(others, p)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range others {
+		if s.companionOf(Entry{Path: p, Name: path.Base(p)}) == companion {
+			return true
+		}
+	}
+	return false
 }
