@@ -343,13 +343,17 @@ func checkValue(f *Field, v string) []Problem {
 }
 
 func suggest(k string, s *Spec) string {
-	lk := strings.ToLower(strings.ReplaceAll(k, "_", ""))
+	norm := func(x string) string { return strings.ToLower(strings.NewReplacer("_", "", " ", "", "-", "").Replace(x)) }
+	best, bestD := "", 3
 	for _, f := range s.Fields {
-		if strings.ToLower(strings.ReplaceAll(f.Key, "_", "")) == lk {
-			return fmt.Sprintf(" (did you mean %q?)", f.Key)
+		if d := editDistance(norm(k), norm(f.Key)); d < bestD {
+			best, bestD = f.Key, d
 		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 // ParseBool accepts Connect+'s string booleans.

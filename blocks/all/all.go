@@ -7,7 +7,9 @@ import (
 	"github.com/connectplus/connectplus/blocks/csvjson"
 	"github.com/connectplus/connectplus/blocks/filter"
 	"github.com/connectplus/connectplus/blocks/hashing"
+	"github.com/connectplus/connectplus/blocks/headers"
 	"github.com/connectplus/connectplus/blocks/httpwrite"
+	"github.com/connectplus/connectplus/blocks/join"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
 	"github.com/connectplus/connectplus/blocks/local"
@@ -16,6 +18,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
 	"github.com/connectplus/connectplus/blocks/sftp"
+	"github.com/connectplus/connectplus/blocks/validate"
 	"github.com/connectplus/connectplus/blocks/xml"
 )
 
@@ -27,7 +30,9 @@ func Registry() *block.Registry {
 		func(r *block.Registry) { r.MustRegister(csvjson.Spec) },
 		filter.Register,
 		hashing.Register,
+		headers.Register,
 		httpwrite.Register,
+		join.Register,
 		jsoncsv.Register,
 		okfile.Register,
 		pgp.Register,
@@ -37,6 +42,7 @@ func Registry() *block.Registry {
 		local.Register,
 		s3.Register,
 		sftp.Register,
+		validate.Register,
 	} {
 		register(r)
 	}
