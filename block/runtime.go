@@ -186,3 +186,23 @@ type LineageEnder interface {
 
 // ErrorAttr is the attribute a failed file unit carries on a failure edge.
 const ErrorAttr = "error.message"
+
+// Holder is implemented by the engine's Output: a block that must wait for
+// other inputs before it can finish a unit (a join waiting for the companion
+// files of a set) holds the unit's lineage open past its Process call.
+type Holder interface {
+	Hold(u *Unit) Held
+}
+
+// Held is a lineage kept open by a block. Exactly one of Release or Fail
+// ends it; Emit may be called before that, from any goroutine.
+type Held interface {
+	// Emit hands a unit on in the held lineage (e.g. the joined file).
+	Emit(ctx context.Context, rel string, u *Unit) error
+	// Fail ends the lineage with a file-level error: the source moves the
+	// file to its error location.
+	Fail(err error)
+	// Release ends the block's hold; the lineage completes once nothing
+	// else of it is in flight.
+	Release()
+}

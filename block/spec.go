@@ -343,7 +343,9 @@ func checkValue(f *Field, v string) []Problem {
 }
 
 func suggest(k string, s *Spec) string {
-	norm := func(x string) string { return strings.ToLower(strings.NewReplacer("_", "", " ", "", "-", "").Replace(x)) }
+	norm := func(x string) string {
+		return strings.ToLower(strings.NewReplacer("_", "", " ", "", "-", "").Replace(x))
+	}
 	best, bestD := "", 3
 	for _, f := range s.Fields {
 		if d := editDistance(norm(k), norm(f.Key)); d < bestD {

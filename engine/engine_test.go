@@ -447,3 +447,111 @@ func TestConcurrentBlockKeepsOrderAndCountsOnce(t *testing.T) {
 		}
 	}
 }
+
+// pairer holds each file until a second one arrives, then emits both files'
+// lines in the second file's lineage and releases the first; a file still
+// alone when Close-d... is failed by the test through its Held.
+type pairer struct {
+	mu      sync.Mutex
+	waiting *block.Unit
+	hold    block.Held
+	held    []block.Held
+}
+
+func (p *pairer) Process(ctx context.Context, u *block.Unit, out block.Output) error {
+	h := out.(block.Holder).Hold(u)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.waiting == nil {
+		p.waiting, p.hold = u, h
+		p.held = append(p.held, h)
+		return nil
+	}
+	var recs []block.Record
+	seq := int64(0)
+	for _, f := range []*block.Unit{p.waiting, u} {
+		rc, _ := f.File.Open(ctx)
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n")[1:] {
+			seq++
+			recs = append(recs, block.Record{Seq: seq, Line: seq + 1, Cols: strings.Split(line, ",")})
+		}
+	}
+	nu := u.Derive()
+	nu.Batch = &block.Batch{Header: block.NewHeader([]string{"id", "v"}), Records: recs}
+	err := h.Emit(ctx, block.RelSuccess, nu)
+	h.Release()
+	p.hold.Release()
+	p.waiting = nil
+	return err
+}
+
+func TestHeldLineagesPairFilesBeyondMaxLineages(t *testing.T) {
+	src := &memSource{files: map[string]string{"a.csv": genFile(3, 0), "b.csv": genFile(4, 0), "c.csv": genFile(2, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	sk := &sink{delivered: map[string]int{}}
+	reg := testRegistry(src, sk, 10)
+	p := &pairer{}
+	reg.MustRegister(&block.Spec{Type: "pair", Label: "pair", Class: block.ClassExecutor, Input: block.KindFile, Output: block.KindRecords,
+		New: func(*block.Config, *block.Env) (block.Block, error) { return p, nil }})
+	doc := &dataflow.Document{Name: "p", Blocks: []dataflow.Block{
+		{Type: "mem_read", Name: "read", Relations: []dataflow.Relation{{To: "pair"}}},
+		{Type: "pair", Name: "pair", Relations: []dataflow.Relation{{To: "post"}}},
+		{Type: "sink", Name: "post"},
+	}}
+	// MaxLineages 1: without held lineages giving their slot back, the
+	// second file could never be picked up while the first waits.
+	f, err := Compile(doc, Options{Registry: reg, MaxLineages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Two files paired; the third waits: fail it as a missing companion.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		done := len(f.results)
+		f.mu.Unlock()
+		p.mu.Lock()
+		waiting := p.waiting != nil
+		p.mu.Unlock()
+		if done == 2 && waiting {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.mu.Lock()
+	if p.waiting == nil {
+		p.mu.Unlock()
+		t.Fatal("third file not waiting")
+	}
+	p.hold.Fail(fmt.Errorf("missing companion"))
+	p.waiting = nil
+	p.mu.Unlock()
+	if err := f.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res := f.Close()
+	if len(res) != 3 {
+		t.Fatalf("want 3 lineages done, got %d", len(res))
+	}
+	var delivered int64
+	failed := 0
+	for _, r := range res {
+		delivered += r.Counts.Delivered
+		if r.Status == StatusFailure && strings.Contains(r.Error, "missing companion") {
+			failed++
+		}
+		if !r.Balanced() {
+			t.Fatalf("unbalanced %+v", r)
+		}
+	}
+	if failed != 1 || len(sk.delivered) == 0 || delivered == 0 {
+		t.Fatalf("failed %d delivered %d: %+v", failed, delivered, res)
+	}
+}

@@ -740,7 +740,13 @@ func (f *Flow) complete(l *lineage) {
 	f.results = append(f.results, res)
 	f.idle.Broadcast()
 	f.mu.Unlock()
-	<-f.slots
+	l.mu.Lock()
+	freed := l.slotFreed
+	l.slotFreed = true
+	l.mu.Unlock()
+	if !freed {
+		<-f.slots
+	}
 	if f.opts.Observer != nil {
 		f.opts.Observer.LineageDone(res)
 	}
@@ -974,4 +980,59 @@ func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// Hold implements block.Holder: the lineage stays open after Process
+// returns, and stops counting against MaxLineages so that a join waiting for
+// several files cannot starve the source of the companions it waits for.
+func (e *emitter) Hold(u *block.Unit) block.Held {
+	l := e.env.lin
+	l.mu.Lock()
+	l.outstanding++
+	release := !l.slotFreed
+	l.slotFreed = true
+	l.mu.Unlock()
+	if release {
+		<-e.f.slots
+	}
+	e.acked = true // the unit is accounted for by the hold
+	return &held{f: e.f, n: e.n, env: &envelope{u: u, lin: l, shadow: e.env.shadow}}
+}
+
+type held struct {
+	f    *Flow
+	n    *node
+	env  *envelope
+	mu   sync.Mutex
+	done bool
+}
+
+func (h *held) Emit(ctx context.Context, rel string, u *block.Unit) error {
+	out := &emitter{f: h.f, n: h.n, env: h.env}
+	return out.Emit(ctx, rel, u)
+}
+
+func (h *held) Fail(err error) {
+	l := h.env.lin
+	l.mu.Lock()
+	if l.fileErr == nil {
+		l.fileErr = fmt.Errorf("block %s: %w", h.n.name, err)
+	}
+	l.mu.Unlock()
+	h.Release()
+}
+
+func (h *held) Release() {
+	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		return
+	}
+	h.done = true
+	h.mu.Unlock()
+	l := h.env.lin
+	l.mu.Lock()
+	l.outstanding--
+	l.mu.Unlock()
+	h.f.maybeComplete(l)
 }

@@ -30,6 +30,7 @@ type lineage struct {
 	outstanding int  // units queued or being processed
 	opened      bool // the source unit has been emitted
 	completed   bool
+	slotFreed   bool // the MaxLineages slot was given back (held, or done)
 	fileErr     error
 	started     time.Time
 	resumed     bool

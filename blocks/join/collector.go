@@ -100,6 +100,9 @@ type collector struct {
 	dropUnmatched bool
 	now           func() time.Time
 	log           *slog.Logger
+	// onExpire, when set, takes over an expired file (its lineage is still
+	// held open and can fail itself); false leaves it for takeExpired.
+	onExpire func(p *pendingFile) bool
 
 	mu      sync.Mutex
 	sets    map[string][][]*pendingFile // set key -> slot -> waiting files
@@ -234,6 +237,11 @@ func (c *collector) add(ctx context.Context, u *block.Unit) (addResult, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if p.Lineage != "" {
+		// A lineage resumed after a restart delivers its file again: it
+		// replaces the copy reloaded from the spool.
+		c.dropLineageLocked(p.Lineage)
+	}
 	c.seq++
 	p.Seq = c.seq
 	if err := writeManifest(p); err != nil {
@@ -340,7 +348,11 @@ func (c *collector) expire(now time.Time) int {
 				}
 				p.Reason = fmt.Sprintf("missing companion %s after %s for %s%s", strings.Join(missing, ", "), c.timeout, p.Name, set)
 				os.Remove(p.metaPath()) // no longer waiting: not reloaded after a restart
-				c.expired = append(c.expired, p)
+				if c.onExpire != nil && c.onExpire(p) {
+					p.remove()
+				} else {
+					c.expired = append(c.expired, p)
+				}
 				c.log.Error("join: companion files did not arrive", "file", p.Name, "lineage", p.Lineage, "reason", p.Reason)
 				n++
 			}
@@ -436,4 +448,22 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// dropLineageLocked forgets a waiting file of lineage id. Caller holds c.mu.
+func (c *collector) dropLineageLocked(id string) {
+	for key, q := range c.sets {
+		for i := range q {
+			keep := q[i][:0]
+			for _, p := range q[i] {
+				if p.Lineage == id {
+					p.remove()
+					continue
+				}
+				keep = append(keep, p)
+			}
+			q[i] = keep
+		}
+		c.dropEmpty(key)
+	}
 }

@@ -2,6 +2,7 @@ package join
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,11 +38,12 @@ type waitingBlock struct {
 	log     *slog.Logger
 
 	mu     sync.Mutex
-	spills map[string][]string // lineage -> files to delete at its end
+	spills map[string][]string   // lineage -> files to delete at its end
+	holds  map[string]block.Held // lineage -> hold of a file waiting for companions
 }
 
 func newWaitingBlock(typ string, env *block.Env, slots []slotMatcher, timeout time.Duration, outName string) (*waitingBlock, error) {
-	w := &waitingBlock{typ: typ, dir: env.WorkDir, log: env.Log(), spills: map[string][]string{}}
+	w := &waitingBlock{typ: typ, dir: env.WorkDir, log: env.Log(), spills: map[string][]string{}, holds: map[string]block.Held{}}
 	var err error
 	if w.outName, err = env.CompileTemplate(fixDocNameTemplate(outName)); err != nil {
 		return nil, fmt.Errorf("output file name: %w", err)
@@ -60,8 +62,40 @@ func (w *waitingBlock) track(lineage string, paths ...string) {
 
 // Start runs the companion-timeout loop.
 func (w *waitingBlock) Start(ctx context.Context) error {
+	w.col.onExpire = w.expireHeld
 	w.col.start(ctx)
 	return nil
+}
+
+// expireHeld fails the held lineage of a file whose companions never came:
+// the source moves that file to its error location with the reason.
+func (w *waitingBlock) expireHeld(p *pendingFile) bool {
+	w.mu.Lock()
+	h := w.holds[p.Lineage]
+	delete(w.holds, p.Lineage)
+	w.mu.Unlock()
+	if h == nil {
+		return false
+	}
+	h.Fail(errors.New(p.Reason))
+	return true
+}
+
+// releaseHeld ends the holds of a completed set's earlier files: they
+// complete (and are moved to processed) now that the join ran.
+func (w *waitingBlock) releaseHeld(set []*pendingFile, current string) {
+	w.mu.Lock()
+	var hs []block.Held
+	for _, p := range set {
+		if h := w.holds[p.Lineage]; h != nil && p.Lineage != current {
+			hs = append(hs, h)
+			delete(w.holds, p.Lineage)
+		}
+	}
+	w.mu.Unlock()
+	for _, h := range hs {
+		h.Release()
+	}
 }
 
 func (w *waitingBlock) Process(ctx context.Context, u *block.Unit, out block.Output) error {
@@ -96,12 +130,21 @@ func (w *waitingBlock) Process(ctx context.Context, u *block.Unit, out block.Out
 		return nil
 	case res.set == nil:
 		w.log.Info("join: file waits for its companions", "file", u.Attrs[block.AttrFilename], "missing", res.waiting)
+		if holder, ok := out.(block.Holder); ok && lin != "" {
+			// Keep this file's lineage open until its set is joined or
+			// times out, so a missing companion fails this very file.
+			h := holder.Hold(u)
+			w.mu.Lock()
+			w.holds[lin] = h
+			w.mu.Unlock()
+		}
 		return nil
 	}
 	defer func() {
 		for _, p := range res.set {
 			p.remove()
 		}
+		w.releaseHeld(res.set, lin)
 	}()
 	name, err := w.outName.Eval(u.Attrs)
 	if err != nil {
