@@ -57,4 +57,3 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, dataDir st
 	}
 	return m, m.Run, nil
 }
-
