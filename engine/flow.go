@@ -58,6 +58,8 @@ type Options struct {
 type Observer interface {
 	LineageStarted(flow string, it block.Item, lineageID string, resumed bool)
 	Progress(bytes int64)
+	// Records reports records that became terminal (delivered, filtered, failed).
+	Records(n int64)
 	LineageDone(r LineageResult)
 }
 

@@ -317,6 +317,13 @@ func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string
 	}
 	l.flushPendingLocked()
 	l.dirty = true
+	if obs := l.flow.opts.Observer; obs != nil {
+		n := int64(len(b.Records))
+		for i := range b.Records {
+			n += int64(len(b.Records[i].Members))
+		}
+		obs.Records(n)
+	}
 }
 
 func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {

@@ -41,6 +41,8 @@ func (o *runObserver) LineageStarted(_ string, it block.Item, lineageID string, 
 
 func (o *runObserver) Progress(int64) {}
 
+func (o *runObserver) Records(int64) {}
+
 func (o *runObserver) LineageDone(res engine.LineageResult) {
 	ctx := context.WithoutCancel(o.m.ctx)
 	fin := res.Finished

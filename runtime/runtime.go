@@ -82,6 +82,9 @@ type runner struct {
 	lastPoll  *time.Time
 	draining  []int
 	removed   bool
+	// released is closed once a stopped flow has released its in-flight
+	// files (checkpoints saved, claims released, runs marked Stopped).
+	released chan struct{}
 }
 
 // New returns a Manager; call Run to start it.
@@ -453,10 +456,15 @@ func (m *Manager) applyStatusLocked(r *runner, status string) {
 			f := r.flow
 			r.flow = nil
 			f.Stop()
+			released := make(chan struct{})
+			r.released = released
+			dep := r.dep
 			m.bg.Add(1)
 			go func() {
 				defer m.bg.Done()
+				defer close(released)
 				f.Close()
+				m.markStopped(dep)
 			}()
 		}
 	case runstate.StatusActive:
@@ -528,15 +536,49 @@ func (m *Manager) runner(orgID, flowID string) (*runner, error) {
 func (m *Manager) setStatus(ctx context.Context, orgID, flowID, status string) error {
 	m.mu.Lock()
 	r, err := m.runner(orgID, flowID)
+	var released chan struct{}
 	if err == nil {
 		m.applyStatusLocked(r, status)
 		r.dep.Status = status
+		released = r.released
 	}
 	m.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	// Stop returns once in-flight files are released with their
+	// checkpoints, so a Start that follows cannot claim a file the stopped
+	// flow has not let go of yet (it would resume from an older checkpoint).
+	if released != nil {
+		select {
+		case <-released:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return m.opts.Repo.SetFlowStatus(ctx, orgID, flowID, status)
+}
+
+// markStopped records that Stop released the files a deployment had in
+// flight: their runs stay Stopped until the file is picked up again, when
+// the same run resumes after its last acknowledged record.
+func (m *Manager) markStopped(d runstate.Deployment) {
+	ctx := context.WithoutCancel(m.ctx)
+	runs, err := m.opts.Repo.ListRuns(ctx, runstate.RunFilter{OrgID: d.OrgID, FlowID: d.FlowID, Status: runstate.RunRunning, Limit: 10000})
+	if err != nil {
+		m.log.Error("listing stopped runs", "flow", d.FlowName, "err", err)
+		return
+	}
+	for _, r := range runs {
+		if r.VersionID != d.VersionID {
+			continue // an older version still finishing its files
+		}
+		r.Status = runstate.RunStopped
+		r.Error = "the dataflow was stopped while this file was in flight; it resumes after its last acknowledged record when the dataflow is started"
+		if err := m.opts.Repo.UpsertRun(ctx, r); err != nil {
+			m.log.Error("marking run stopped", "run", r.ID, "err", err)
+		}
+	}
 }
 
 // Pause implements runstate.Controller.

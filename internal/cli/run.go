@@ -322,19 +322,41 @@ func (a *app) printSummary(results []engine.LineageResult, stats []engine.BlockS
 }
 
 type runObserver struct {
-	mu    sync.Mutex
-	bar   *progressbar.ProgressBar
-	total atomic.Int64
+	mu      sync.Mutex
+	bar     *progressbar.ProgressBar
+	total   atomic.Int64
+	records atomic.Int64
+	start   time.Time
+	name    string
+	last    time.Time
 }
 
 func (o *runObserver) LineageStarted(_ string, it block.Item, _ string, _ bool) {
 	t := o.total.Add(it.Size)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.start.IsZero() {
+		o.start = time.Now()
+	}
+	o.name = it.Name
 	if o.bar != nil {
 		o.bar.ChangeMax64(t)
 		o.bar.Describe(it.Name)
 	}
+}
+
+// Records shows records done and the record rate next to the byte
+// progress, at most ten times a second.
+func (o *runObserver) Records(n int64) {
+	done := o.records.Add(n)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.bar == nil || time.Since(o.last) < 100*time.Millisecond {
+		return
+	}
+	o.last = time.Now()
+	rate := float64(done) / time.Since(o.start).Seconds()
+	o.bar.Describe(fmt.Sprintf("%s %d records (%.0f/s)", o.name, done, rate))
 }
 
 func (o *runObserver) Progress(n int64) {
