@@ -39,8 +39,8 @@ func (a *app) extraCommands() []*cobra.Command {
 }
 
 // runtimeFactory starts the runtime over the server's store.
-func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, dataDir string) (runstate.Controller, func(ctx context.Context) error, error) {
-	abs, err := filepath.Abs(dataDir)
+func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg servercmd.RuntimeConfig) (runstate.Controller, func(ctx context.Context) error, error) {
+	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -50,6 +50,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, dataDir st
 	sum := sha256.Sum256([]byte(host + "\x00" + abs))
 	m, err := runtime.New(runtime.Options{
 		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
+		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout,
 		Owner: "server-" + hex.EncodeToString(sum[:8]),
 	})
 	if err != nil {

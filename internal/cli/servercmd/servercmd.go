@@ -34,7 +34,17 @@ const EnvAdminPassword = "CONNECTPLUS_ADMIN_PASSWORD"
 
 // RuntimeFactory starts the runtime over the store: it returns the
 // Controller the API calls and a run function that blocks until ctx ends.
-type RuntimeFactory func(repo runstate.Repo, logger *slog.Logger, dataDir string) (runstate.Controller, func(ctx context.Context) error, error)
+type RuntimeFactory func(repo runstate.Repo, logger *slog.Logger, cfg RuntimeConfig) (runstate.Controller, func(ctx context.Context) error, error)
+
+// RuntimeConfig carries the server flags the runtime needs.
+type RuntimeConfig struct {
+	DataDir string
+	// Retention is how long run records and result files are kept.
+	Retention time.Duration
+	// DrainTimeout bounds graceful shutdown (SIGTERM): in-flight files get
+	// this long to finish before they are released with their checkpoints.
+	DrainTimeout time.Duration
+}
 
 // Deps are what the lead wires in.
 type Deps struct {
@@ -51,6 +61,7 @@ type Deps struct {
 
 type options struct {
 	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
+	retention, drainTimeout                                        time.Duration
 }
 
 // NewServerCommand returns `connectplus server`.
@@ -89,6 +100,8 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serves HTTPS and marks cookies Secure)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file")
 	pf.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
+	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "how long run records and result files are kept")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
 }
@@ -143,7 +156,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), o.dataDir); err != nil {
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout}); err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 	} else {

@@ -45,7 +45,7 @@ func TestServerStartsRuntimeAndBootstraps(t *testing.T) {
 	addr := freeAddr(t)
 	var repoSeen runstate.Repo
 	ran := make(chan struct{})
-	factory := func(repo runstate.Repo, _ *slog.Logger, _ string) (runstate.Controller, func(context.Context) error, error) {
+	factory := func(repo runstate.Repo, _ *slog.Logger, _ RuntimeConfig) (runstate.Controller, func(context.Context) error, error) {
 		repoSeen = repo
 		return control.NoopController{}, func(ctx context.Context) error {
 			close(ran)
