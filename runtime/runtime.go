@@ -65,6 +65,7 @@ type Manager struct {
 	ctx     context.Context
 	wake    chan struct{}
 	bg      sync.WaitGroup
+	metrics *metrics
 }
 
 type runner struct {
@@ -114,7 +115,7 @@ func New(opts Options) (*Manager, error) {
 		h, _ := os.Hostname()
 		opts.Owner = h + ":" + opts.DataDir
 	}
-	return &Manager{opts: opts, log: opts.Logger, runners: map[string]*runner{}, wake: make(chan struct{}, 1)}, nil
+	return &Manager{opts: opts, log: opts.Logger, runners: map[string]*runner{}, wake: make(chan struct{}, 1), metrics: newMetrics()}, nil
 }
 
 // Run schedules and runs flows until ctx ends, then drains in-flight files

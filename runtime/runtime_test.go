@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/runstate/memrepo"
@@ -437,5 +439,23 @@ func TestSummarize(t *testing.T) {
 	s := Summarize("f", []runstate.Run{{Status: runstate.RunSuccess, RecordsIn: 10, Delivered: 10}, {Status: runstate.RunPartial, RecordsIn: 10, Delivered: 5, Failed: 5, StatusCodes: map[string]int64{"400": 5}}})
 	if s.AccuracyPct != 75 || s.Runs != 2 || s.StatusCodes["400"] != 5 {
 		t.Fatalf("%+v", s)
+	}
+}
+
+func TestMetricsCountCompletedFiles(t *testing.T) {
+	fx := newFixture(t)
+	fx.file("a.csv", 7, "a")
+	fx.deploy(1, "v1")
+	fx.start()
+	fx.eventually("run recorded", func() bool {
+		rs := fx.runs()
+		return len(rs) == 1 && rs[0].Status == runstate.RunSuccess
+	})
+	fx.eventually("metrics", func() bool {
+		return testutil.ToFloat64(fx.m.metrics.records.WithLabelValues("o1", "flow", "delivered")) == 7 &&
+			testutil.ToFloat64(fx.m.metrics.files.WithLabelValues("o1", "flow", "Success")) == 1
+	})
+	if len(fx.m.Collectors()) != 4 {
+		t.Fatal("collectors")
 	}
 }

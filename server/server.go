@@ -40,6 +40,9 @@ type Config struct {
 	Version string
 	// Now is the clock for throttling (tests); nil is time.Now.
 	Now func() time.Time
+	// Collectors are extra Prometheus metrics served at /metrics (the
+	// runtime's records and files counters).
+	Collectors []prometheus.Collector
 }
 
 // Server is the HTTP API.
@@ -78,6 +81,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.throttle = newThrottle(s.now)
 	s.metrics = newMetrics()
+	for _, c := range cfg.Collectors {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
 	s.routes = s.routeTable()
 	s.router = s.buildRouter()
 	doc, err := s.openAPI()

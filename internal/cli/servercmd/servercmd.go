@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -179,7 +180,11 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 			fmt.Fprintf(stdout, "First run: created organisation %q and user %q.\nAdmin password (shown once, change it): %s\n", control.DefaultOrg, control.BootstrapAdmin, password)
 		}
 	}
-	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version})
+	var collectors []prometheus.Collector
+	if mc, ok := ctl.(interface{ Collectors() []prometheus.Collector }); ok {
+		collectors = mc.Collectors()
+	}
+	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors})
 	if err != nil {
 		return err
 	}
