@@ -341,6 +341,12 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		return false, f.runCtx.Err()
 	}
 	release := func() { <-f.slots }
+	if f.draining.Load() {
+		// Drained (paused, or replaced by a new version) while waiting for
+		// a slot: the file is left for a later poll.
+		release()
+		return false, nil
+	}
 	cp, ok, err := f.opts.Checkpointer.Claim(ctx, f.key, it)
 	if err != nil || !ok {
 		release()
