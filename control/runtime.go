@@ -43,6 +43,9 @@ func (s *Service) Operate(ctx context.Context, a Actor, flowID, op string) (runs
 		if f.Deactivated {
 			return runstate.FlowRuntime{}, conflict("the dataflow is deactivated")
 		}
+		if f.Status != "" && f.Status != runstate.StatusActive {
+			return runstate.FlowRuntime{}, conflict("the dataflow is %s: start it first", f.Status)
+		}
 		err = s.ctl.RunNow(ctx, a.OrgID, flowID)
 	default:
 		return runstate.FlowRuntime{}, invalid("op", "unknown operation %q", op)

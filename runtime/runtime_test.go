@@ -27,8 +27,10 @@ type dirSource struct {
 }
 
 func (s *dirSource) List(context.Context) ([]block.Item, error) {
-	s.lists.Add(1)
 	ents, err := os.ReadDir(s.dir)
+	// Counted after reading, so a test that waits for a listing knows the
+	// folder was already read.
+	s.lists.Add(1)
 	if err != nil {
 		return nil, err
 	}
