@@ -201,15 +201,57 @@ type Batch struct {
 func (b *Batch) Value(i int) any {
 	r := &b.Records[i]
 	if r.Value == nil && b.Header != nil {
-		o := jsonv.NewObject(len(r.Cols))
-		for j, c := range r.Cols {
-			if j < len(b.Header.Names) {
-				o.Members = append(o.Members, jsonv.Member{Key: b.Header.Names[j], Value: c})
-			}
-		}
-		r.Value = o
+		r.Value = b.rowObject(r.Cols)
 	}
 	return r.Value
+}
+
+// Values builds every record's value at once: the objects and their members
+// come from two allocations for the whole batch instead of two per record.
+func (b *Batch) Values() {
+	if b.Header == nil {
+		return
+	}
+	n, cols := 0, len(b.Header.Names)
+	for i := range b.Records {
+		if b.Records[i].Value == nil {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	objs := make([]jsonv.Object, n)
+	members := make([]jsonv.Member, 0, n*cols)
+	k := 0
+	for i := range b.Records {
+		r := &b.Records[i]
+		if r.Value != nil {
+			continue
+		}
+		start := len(members)
+		for j, c := range r.Cols {
+			if j < cols {
+				members = append(members, jsonv.Member{Key: b.Header.Names[j], Value: c})
+			}
+		}
+		o := &objs[k]
+		k++
+		// Capacity is clipped so a block adding keys copies instead of
+		// overwriting the next record's members.
+		o.Members = members[start:len(members):len(members)]
+		r.Value = o
+	}
+}
+
+func (b *Batch) rowObject(cols []string) *jsonv.Object {
+	o := jsonv.NewObject(len(cols))
+	for j, c := range cols {
+		if j < len(b.Header.Names) {
+			o.Members = append(o.Members, jsonv.Member{Key: b.Header.Names[j], Value: c})
+		}
+	}
+	return o
 }
 
 // AppendRecordJSON appends record i as JSON. Rows that no block has turned

@@ -123,8 +123,9 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 	}
 	var failed []block.Record
 	keep := b.Records[:0:0]
+	b.Values()
 	for i := range b.Records {
-		in := b.Value(i)
+		in := b.Records[i].Value
 		res, err := t.expr.Apply(in, nil)
 		r := b.Records[i]
 		if err != nil {
@@ -154,9 +155,10 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 // bulk applies the query to the whole batch as one array.
 func (t *transform) bulk(ctx context.Context, u *block.Unit, out block.Output) error {
 	b := u.Batch
+	b.Values()
 	in := make([]any, len(b.Records))
 	for i := range b.Records {
-		in[i] = b.Value(i)
+		in[i] = b.Records[i].Value
 	}
 	res, err := t.expr.Apply(in, nil)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 )
 
@@ -23,6 +24,32 @@ func main() {
 	portFile := flag.String("addr-file", "", "write the listening address to this file")
 	flag.Parse()
 	var requests, records atomic.Int64
+	var cacheMu sync.Mutex
+	cache := map[int][]byte{}
+	// cached renders the answer for n entities once: the benchmark measures
+	// Connect+, so the sink's own work per request is kept minimal.
+	cached := func(n int) []byte {
+		cacheMu.Lock()
+		defer cacheMu.Unlock()
+		if b, ok := cache[n]; ok {
+			return b
+		}
+		var out bytes.Buffer
+		out.WriteString(`{"response":[`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				out.WriteByte(',')
+			}
+			out.WriteString(`{"entityId":`)
+			out.WriteString(strconv.Itoa(1000000 + i))
+			out.WriteString(`,"errors":[],"warnings":[]}`)
+		}
+		out.WriteString(`],"totalCount":`)
+		out.WriteString(strconv.Itoa(n))
+		out.WriteString(`,"failureCount":0}`)
+		cache[n] = out.Bytes()
+		return cache[n]
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v3/oauth/token/generate", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -40,21 +67,9 @@ func main() {
 		n := countElements(body)
 		requests.Add(1)
 		records.Add(int64(n))
-		var out bytes.Buffer
-		out.WriteString(`{"response":[`)
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				out.WriteByte(',')
-			}
-			out.WriteString(`{"entityId":`)
-			out.WriteString(strconv.FormatInt(records.Load()-int64(n)+int64(i)+1, 10))
-			out.WriteString(`,"errors":[],"warnings":[]}`)
-		}
-		out.WriteString(`],"totalCount":`)
-		out.WriteString(strconv.Itoa(n))
-		out.WriteString(`,"failureCount":0}`)
+		resp := cached(n)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(out.Bytes())
+		_, _ = w.Write(resp)
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
