@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/internal/extsort"
 )
 
 // lineage tracks one source file from claim to completion: how many units of
@@ -556,40 +557,66 @@ func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, 
 	{
 		// Out-of-order outcomes (a parse failure decided before earlier rows
 		// were delivered): sort the (line, offset) index, then copy rows.
-		idx := make([][3]int64, 0, rows) // line, offset, length
+		// Sort the (line, offset, length) index on disk: 24 bytes a row would
+		// otherwise grow memory with the file.
+		srt, err := extsort.New(extsort.Options{MemLimit: 32 << 20, TempDir: filepath.Join(l.flow.workDir, "lineages"),
+			Key: func(rec []byte) []byte { return rec[:8] }})
+		if err != nil {
+			return nil, 0, err
+		}
+		defer srt.Close()
 		r := bufio.NewReader(io.NewSectionReader(l.index, 0, st.Size()))
 		var pair [16]byte
+		var prev [24]byte
+		havePrev := false
 		for {
 			if _, err := io.ReadFull(r, pair[:]); err != nil {
 				break
 			}
-			e := [3]int64{int64(binary.LittleEndian.Uint64(pair[:8])), int64(binary.LittleEndian.Uint64(pair[8:])), 0}
-			if n := len(idx); n > 0 {
-				idx[n-1][2] = e[1] - idx[n-1][1]
+			off := binary.LittleEndian.Uint64(pair[8:])
+			if havePrev {
+				binary.BigEndian.PutUint64(prev[16:], off-binary.BigEndian.Uint64(prev[8:16]))
+				if err := srt.Add(prev[:]); err != nil {
+					return nil, 0, err
+				}
 			}
-			idx = append(idx, e)
+			// Lines are non-negative, so big-endian bytes sort like numbers.
+			binary.BigEndian.PutUint64(prev[:8], binary.LittleEndian.Uint64(pair[:8]))
+			binary.BigEndian.PutUint64(prev[8:16], off)
+			havePrev = true
 		}
-		if n := len(idx); n > 0 {
-			idx[n-1][2] = l.spoolSize - idx[n-1][1]
+		if havePrev {
+			binary.BigEndian.PutUint64(prev[16:], uint64(l.spoolSize)-binary.BigEndian.Uint64(prev[8:16]))
+			if err := srt.Add(prev[:]); err != nil {
+				return nil, 0, err
+			}
 		}
-		sort.SliceStable(idx, func(i, j int) bool { return idx[i][0] < idx[j][0] })
+		it, err := srt.Sort()
+		if err != nil {
+			return nil, 0, err
+		}
+		defer it.Close()
 		buf := make([]byte, 0, 4096)
 		// Outcomes come from a few streams that are each in line order, so
 		// the sorted reads walk a few places of the spool at once: a small
 		// cache of windows turns a syscall per row into a memory copy.
 		wr := newWindowReader(l.spool, 1<<20, 16)
-		for _, e := range idx {
-			n := int(e[2])
+		for it.Next() {
+			rec := it.Record()
+			off, n := int64(binary.BigEndian.Uint64(rec[8:16])), int(binary.BigEndian.Uint64(rec[16:24]))
 			if cap(buf) < n {
 				buf = make([]byte, n)
 			}
 			buf = buf[:n]
-			if err := wr.readAt(buf, e[1]); err != nil && !errors.Is(err, io.EOF) {
+			if err := wr.readAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
 				return nil, 0, err
 			}
 			if _, err := w.Write(buf); err != nil {
 				return nil, 0, err
 			}
+		}
+		if err := it.Err(); err != nil {
+			return nil, 0, err
 		}
 	}
 	if err := w.Flush(); err != nil {
