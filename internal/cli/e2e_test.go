@@ -404,11 +404,12 @@ func TestAPIExamplesAgainstSandbox(t *testing.T) {
 		in, delivered, filtered, failed int64
 		resultContains                  []string
 	}{
-		{"bulk_add_customers.yaml", "customers.csv", ExitPartial, 5, 4, 0, 1, []string{"Mei,Tan,mei.tan@example,INSTORE,loyalty,email,1002,"}},
-		{"add_customer.yaml", "customers.csv", ExitPartial, 5, 4, 0, 1, []string{",1002,"}},
+		{"bulk_add_customers.yaml", "customers.csv", ExitOK, 5, 5, 0, 0, []string{"John,Doe,919812345678,INSTORE,loyalty,mobile,200,"}},
+		{"bulk_add_customers.yaml", "customers_with_errors.csv", ExitPartial, 5, 4, 0, 1, []string{"Mei,Tan,mei.tan@example,INSTORE,loyalty,email,1002,"}},
+		{"add_customer.yaml", "customers_with_errors.csv", ExitPartial, 5, 4, 0, 1, []string{",1002,"}},
 		{"add_transactions.yaml", "transactions.csv", ExitPartial, 5, 2, 2, 1, []string{"filtered by paid", "BN10000040", ",631,"}},
 	} {
-		t.Run(tc.flow, func(t *testing.T) {
+		t.Run(tc.flow+"/"+tc.input, func(t *testing.T) {
 			dir := t.TempDir()
 			flow := exampleIn(t, tc.flow, dir)
 			stdout, stderr, code := runCLI(t, "run", flow, "--sandbox", "--input", filepath.Join(data, tc.input), "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp"), "--json")
