@@ -60,7 +60,7 @@ type lineage struct {
 	priorWM     int64
 	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
 	autoSeq     int64
-	autoDone    map[int64]struct{}
+	autoSeen    map[int64]struct{}
 
 	// Result rows are written by a spooler goroutine so a destination's
 	// goroutine does not also pay for CSV-encoding every outcome. Jobs are
@@ -330,13 +330,13 @@ func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string
 func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	if r.Seq < 0 {
 		// Engine-numbered records (their block keeps no order): count once.
-		if _, dup := l.autoDone[r.Seq]; dup {
+		if _, dup := l.autoSeen[r.Seq]; dup {
 			return
 		}
-		if l.autoDone == nil {
-			l.autoDone = map[int64]struct{}{}
+		if l.autoSeen == nil {
+			l.autoSeen = map[int64]struct{}{}
 		}
-		l.autoDone[r.Seq] = struct{}{}
+		l.autoSeen[r.Seq] = struct{}{}
 	}
 	if r.Seq > 0 {
 		if r.Seq <= l.watermark {
