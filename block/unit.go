@@ -194,6 +194,10 @@ func (r *Record) Fail(block string, code int, msg string) {
 type Batch struct {
 	Header  *Header
 	Records []Record
+	// HeaderValueCol, when > 0, names the column (1-based index into each
+	// record's Cols) whose value is the records' header_value attribute.
+	// It spares a map per record for the most common filter input.
+	HeaderValueCol int
 }
 
 // Value returns record i's JSON value, building it from the header and
@@ -301,6 +305,9 @@ func (l RecordLookup) Get(name string) (string, bool) {
 	if v, ok := r.Attrs[name]; ok {
 		return v, true
 	}
+	if c := l.Batch.HeaderValueCol; c > 0 && name == AttrHeaderValue && c <= len(r.Cols) {
+		return r.Cols[c-1], true
+	}
 	if r.Value == nil && l.Batch.Header != nil {
 		if i := l.Batch.Header.Index(name); i >= 0 && i < len(r.Cols) {
 			return r.Cols[i], true
@@ -369,4 +376,10 @@ func ScalarString(v any) string {
 		return strconv.FormatInt(x, 10)
 	}
 	return string(jsonv.Marshal(v))
+}
+
+// With returns a batch of the same shape (header, header_value column)
+// holding records: blocks that split a batch keep what describes it.
+func (b *Batch) With(records []Record) *Batch {
+	return &Batch{Header: b.Header, Records: records, HeaderValueCol: b.HeaderValueCol}
 }

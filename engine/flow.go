@@ -646,7 +646,7 @@ func cloneUnit(u *block.Unit) *block.Unit {
 	c := u.Derive()
 	c.File = u.File
 	if u.Batch != nil {
-		b := &block.Batch{Header: u.Batch.Header, Records: make([]block.Record, len(u.Batch.Records))}
+		b := u.Batch.With(make([]block.Record, len(u.Batch.Records)))
 		copy(b.Records, u.Batch.Records)
 		c.Batch = b
 	}

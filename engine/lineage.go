@@ -302,6 +302,13 @@ func (l *lineage) born(b *block.Batch) {
 func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.pendingRows == nil {
+		n := len(b.Records)
+		for i := range b.Records {
+			n += len(b.Records[i].Members)
+		}
+		l.pendingRows = make([]spoolRec, 0, n)
+	}
 	for i := range b.Records {
 		r := &b.Records[i]
 		if r.Outcome.Status == block.Pending || r.Outcome.Status != status && status == block.Failed {
@@ -372,9 +379,6 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
-		if l.pendingRows == nil {
-			l.pendingRows = make([]spoolRec, 0, 128)
-		}
 		l.pendingRows = append(l.pendingRows, spoolRec{line: r.Line, cols: r.Cols, o: *o})
 	}
 }

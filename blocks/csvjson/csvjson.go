@@ -185,7 +185,7 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		progress()
 		if b.split && it.rel == block.RelSuccess && len(it.batch.Records) > 1 {
 			for i := range it.batch.Records {
-				one := &block.Batch{Header: it.batch.Header, Records: it.batch.Records[i : i+1 : i+1]}
+				one := &block.Batch{Header: it.batch.Header, Records: it.batch.Records[i : i+1 : i+1], HeaderValueCol: it.batch.HeaderValueCol}
 				if err := emit(it.rel, one); err != nil {
 					stop()
 					return err
@@ -421,7 +421,7 @@ func (p *parser) flush(recs []block.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if !p.send(item{rel: block.RelSuccess, batch: &block.Batch{Header: p.header, Records: recs}}) {
+	if !p.send(item{rel: block.RelSuccess, batch: &block.Batch{Header: p.header, Records: recs, HeaderValueCol: p.hv + 1}}) {
 		return errStopped
 	}
 	return nil
@@ -445,7 +445,8 @@ func (p *parser) runStreaming() error {
 		if !ok {
 			break
 		}
-		p.setHeaderValue(&r)
+		// header_value comes from the batch's HeaderValueCol here: no map
+		// per record on the streaming path.
 		cur = append(cur, r)
 		if len(cur) == n {
 			if err := p.flush(cur); err != nil {

@@ -454,9 +454,13 @@ func TestHeaderValueAndAttributes(t *testing.T) {
 	if _, ok := u.Attrs["rewardId"]; ok {
 		t.Error(`"null" means unset`)
 	}
-	rs := u.Batch.Records
-	if rs[0].Attrs[block.AttrHeaderValue] != "paid" || rs[1].Attrs[block.AttrHeaderValue] != "not paid" {
-		t.Errorf("header_value %v %v", rs[0].Attrs, rs[1].Attrs)
+	// On the streaming path header_value comes from the batch's column,
+	// without a map per record.
+	if u.Batch.HeaderValueCol != 2 {
+		t.Errorf("HeaderValueCol %d", u.Batch.HeaderValueCol)
+	}
+	if v, _ := (block.RecordLookup{Unit: u, Batch: u.Batch, Index: 0}).Get("header_value"); v != "paid" {
+		t.Errorf("lookup header_value %q", v)
 	}
 	l := block.RecordLookup{Unit: u, Batch: u.Batch, Index: 1}
 	if v, _ := l.Get("header_value"); v != "not paid" {

@@ -79,8 +79,9 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	}
 	b := u.Batch
 	l := &lookup{block.RecordLookup{Unit: u, Batch: b}}
-	// Partition in place, keeping order: kept records first, then the rest.
-	keep := make([]block.Record, 0, len(b.Records))
+	// Partition keeping order. Kept records are compacted in place (index k
+	// never passes i), so the common case allocates nothing per record.
+	keep := b.Records[:0]
 	var dropped, failed []block.Record
 	for i := range b.Records {
 		l.Index = i
@@ -102,7 +103,7 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 			return nil
 		}
 		nu := u.Derive()
-		nu.Batch = &block.Batch{Header: b.Header, Records: recs}
+		nu.Batch = b.With(recs)
 		return out.Emit(ctx, rel, nu)
 	}
 	if len(dropped) == 0 && len(failed) == 0 {

@@ -205,8 +205,8 @@ func (w *writer) emit(ctx context.Context, u *block.Unit, out block.Output) erro
 		}
 	}
 	okU, badU := u.Derive(), u.Derive()
-	okU.Batch = &block.Batch{Header: u.Batch.Header, Records: ok}
-	badU.Batch = &block.Batch{Header: u.Batch.Header, Records: bad}
+	okU.Batch = u.Batch.With(ok)
+	badU.Batch = u.Batch.With(bad)
 	out.Ack(okU, nil)
 	if err := out.Emit(ctx, block.RelSuccess, okU); err != nil {
 		return err
@@ -289,7 +289,7 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 			m.Outcome = outs[j+1]
 			expanded = append(expanded, m)
 		}
-		u.Batch = &block.Batch{Header: b.Header, Records: expanded}
+		u.Batch = b.With(expanded)
 	default:
 		r.Outcome = aggregate(outs)
 	}

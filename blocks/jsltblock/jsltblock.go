@@ -142,13 +142,13 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 	}
 	if len(keep) > 0 {
 		ok := u.Derive()
-		ok.Batch = &block.Batch{Header: b.Header, Records: keep}
+		ok.Batch = b.With(keep)
 		if err := out.Emit(ctx, block.RelSuccess, ok); err != nil {
 			return err
 		}
 	}
 	bad := u.Derive()
-	bad.Batch = &block.Batch{Header: b.Header, Records: failed}
+	bad.Batch = b.With(failed)
 	return out.Emit(ctx, block.RelFailure, bad)
 }
 

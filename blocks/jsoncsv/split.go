@@ -231,7 +231,7 @@ func (s *splitter) splitBatch(ctx context.Context, u *block.Unit, out block.Outp
 	}
 	if len(filtered) > 0 {
 		nu := u.Derive()
-		nu.Batch = &block.Batch{Header: b.Header, Records: filtered}
+		nu.Batch = b.With(filtered)
 		return out.Emit(ctx, block.RelFiltered, nu)
 	}
 	return nil

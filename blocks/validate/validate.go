@@ -148,13 +148,13 @@ func (v *recordsBlock) Process(ctx context.Context, u *block.Unit, out block.Out
 	}
 	if len(good) > 0 {
 		nu := u.Derive()
-		nu.Batch = &block.Batch{Header: b.Header, Records: good}
+		nu.Batch = b.With(good)
 		if err := out.Emit(ctx, block.RelSuccess, nu); err != nil {
 			return err
 		}
 	}
 	fu := u.Derive()
-	fu.Batch = &block.Batch{Header: b.Header, Records: bad}
+	fu.Batch = b.With(bad)
 	return out.Emit(ctx, block.RelFailure, fu)
 }
 

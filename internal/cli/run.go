@@ -40,6 +40,7 @@ type runFlags struct {
 	stability     time.Duration
 	maxFiles      int
 	cpuProfile    string
+	memProfile    string
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -82,6 +83,7 @@ record of a file failed).`,
 	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s)")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
+	f.StringVar(&fl.memProfile, "memprofile", "", "write an allocation profile of the run to this file")
 	return cmd
 }
 
@@ -248,6 +250,12 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 	elapsed := time.Since(start)
 	if bar != nil {
 		_ = bar.Finish()
+	}
+	if fl.memProfile != "" {
+		if pf, err := os.Create(fl.memProfile); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(pf, 0)
+			pf.Close()
+		}
 	}
 	stats := flow.Stats()
 	if fl.asJSON {
