@@ -199,6 +199,9 @@ type Holder interface {
 type Held interface {
 	// Emit hands a unit on in the held lineage (e.g. the joined file).
 	Emit(ctx context.Context, rel string, u *Unit) error
+	// Ack marks u's records delivered by the block (their content went into
+	// something the block emitted, e.g. a merged file).
+	Ack(u *Unit)
 	// Fail ends the lineage with a file-level error: the source moves the
 	// file to its error location.
 	Fail(err error)

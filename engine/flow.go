@@ -1020,6 +1020,11 @@ func (h *held) Emit(ctx context.Context, rel string, u *block.Unit) error {
 	return out.Emit(ctx, rel, u)
 }
 
+func (h *held) Ack(u *block.Unit) {
+	out := &emitter{f: h.f, n: h.n, env: h.env}
+	out.Ack(u, nil)
+}
+
 func (h *held) Fail(err error) {
 	l := h.env.lin
 	l.mu.Lock()

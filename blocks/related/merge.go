@@ -99,6 +99,17 @@ type bin struct {
 	path    string
 	count   int
 	created time.Time
+	// holds are the lineages whose entries are in this bin: they stay open
+	// until the merged file is emitted, so nothing is acknowledged before
+	// it is written and a stop mid-bin loses nothing.
+	holds []*holdRef
+}
+
+// holdRef is one held unit and the number of bins still holding its entries.
+type holdRef struct {
+	h    block.Held
+	u    *block.Unit
+	refs int
 }
 
 type merger struct {
@@ -113,6 +124,8 @@ type merger struct {
 	mu     sync.Mutex
 	bins   map[string]*bin
 	spills map[string][]string // lineage -> merged files handed out
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 func newMerge(c *block.Config, env *block.Env) (block.Block, error) {
@@ -158,8 +171,11 @@ func (m *merger) Process(ctx context.Context, u *block.Unit, out block.Output) e
 		}
 		add(u.Attrs[m.attr], line)
 	}
-	if u.Batch != nil {
-		// The records end here: their content lives on in the bins.
+	var ref *holdRef
+	if holder, ok := out.(block.Holder); ok {
+		ref = &holdRef{h: holder.Hold(u), u: u}
+	} else if u.Batch != nil {
+		// No engine support for holds (a bare Output): the records end here.
 		out.Ack(u, nil)
 	}
 	var ready []*bin
@@ -185,10 +201,15 @@ func (m *merger) Process(ctx context.Context, u *block.Unit, out block.Output) e
 			n := min(len(pending), m.max-b.count)
 			if err := appendLines(b.path, pending[:n]); err != nil {
 				m.mu.Unlock()
+				m.unhold(ref)
 				return err
 			}
 			pending = pending[n:]
 			b.count += n
+			if ref != nil {
+				ref.refs++
+				b.holds = append(b.holds, ref)
+			}
 			if b.count >= m.max {
 				ready = append(ready, b)
 				f, err := os.CreateTemp(m.workDir, "bin-*.txt")
@@ -207,14 +228,16 @@ func (m *merger) Process(ctx context.Context, u *block.Unit, out block.Output) e
 			delete(m.bins, key)
 		}
 	}
-	for key, b := range m.bins {
-		old := now.Sub(b.created)
-		if (old >= m.age && b.count >= m.min) || old >= 2*m.age {
-			ready = append(ready, b)
-			delete(m.bins, key)
-		}
-	}
+	ready = append(ready, m.agedLocked(now)...)
+	noBin := ref != nil && ref.refs == 0
 	m.mu.Unlock()
+	if noBin {
+		// Nothing of this unit went into a bin (no entries).
+		if u.Batch != nil {
+			ref.h.Ack(u)
+		}
+		ref.h.Release()
+	}
 	sort.SliceStable(ready, func(i, j int) bool { return ready[i].created.Before(ready[j].created) })
 	for _, b := range ready {
 		if err := m.emit(ctx, u, b, out); err != nil {
@@ -222,6 +245,85 @@ func (m *merger) Process(ctx context.Context, u *block.Unit, out block.Output) e
 		}
 	}
 	return nil
+}
+
+// agedLocked takes the bins due by age: at least MaxBinAge old with the
+// minimum number of entries, or twice MaxBinAge old whatever their size.
+func (m *merger) agedLocked(now time.Time) []*bin {
+	var ready []*bin
+	for key, b := range m.bins {
+		old := now.Sub(b.created)
+		if (old >= m.age && b.count >= m.min) || old >= 2*m.age {
+			ready = append(ready, b)
+			delete(m.bins, key)
+		}
+	}
+	return ready
+}
+
+// Start flushes aged bins on a timer, so a bin that stops receiving entries
+// is still written out after MaxBinAge (through the lineages it holds).
+func (m *merger) Start(ctx context.Context) error {
+	m.stop, m.done = make(chan struct{}), make(chan struct{})
+	tick := min(max(m.age/4, 10*time.Millisecond), time.Second)
+	go func() {
+		defer close(m.done)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.stop:
+				return
+			case <-t.C:
+				m.mu.Lock()
+				ready := m.agedLocked(m.now())
+				m.mu.Unlock()
+				sort.SliceStable(ready, func(i, j int) bool { return ready[i].created.Before(ready[j].created) })
+				for _, b := range ready {
+					if len(b.holds) == 0 {
+						// Entries from a bare Output were acknowledged on
+						// entry; with nothing held there is no lineage to
+						// emit in, so the bin waits for the next unit.
+						m.mu.Lock()
+						m.bins[b.key] = b
+						m.mu.Unlock()
+						continue
+					}
+					if err := m.emit(ctx, nil, b, nil); err != nil && ctx.Err() == nil {
+						continue
+					}
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// unhold drops a unit's hold after a failure to bin it.
+func (m *merger) unhold(ref *holdRef) {
+	if ref != nil && ref.refs == 0 {
+		ref.h.Release()
+	}
+}
+
+// settle ends the holds of a bin's contributors once their last bin is out:
+// their records are delivered (into the merged file) and their lineages may
+// complete.
+func (m *merger) settle(b *bin) {
+	for _, r := range b.holds {
+		m.mu.Lock()
+		r.refs--
+		last := r.refs == 0
+		m.mu.Unlock()
+		if last {
+			if r.u.Batch != nil {
+				r.h.Ack(r.u)
+			}
+			r.h.Release()
+		}
+	}
 }
 
 func (m *merger) takeOldestLocked() *bin {
@@ -255,11 +357,19 @@ func appendLines(p string, lines []string) error {
 	return nil
 }
 
+// emit hands a full bin on as one merged file: in the lineage of the bin's
+// last contributor when lineages are held (and then settles the holds),
+// else through out in u's lineage.
 func (m *merger) emit(ctx context.Context, u *block.Unit, b *bin, out block.Output) error {
 	name := fmt.Sprintf("merged_%s_%s.txt", safeToken(b.key), m.now().UTC().Format("20060102150405.000"))
 	f, err := block.LocalFile(name, b.path)
 	if err != nil {
 		return fmt.Errorf("merge_content: %w", err)
+	}
+	var via *holdRef
+	if n := len(b.holds); n > 0 {
+		via = b.holds[n-1]
+		u = via.u
 	}
 	lin := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
@@ -272,6 +382,11 @@ func (m *merger) emit(ctx context.Context, u *block.Unit, b *bin, out block.Outp
 		block.AttrFilename: name, m.attr: b.key, AttrMergeCount: strconv.Itoa(b.count),
 		AttrMergeAge: m.now().Sub(b.created).String(), block.AttrLineageID: lin, block.AttrMimeType: "text/plain",
 	}, File: f}
+	if via != nil {
+		err = via.h.Emit(ctx, block.RelSuccess, nu)
+		m.settle(b)
+		return err
+	}
 	return out.Emit(ctx, block.RelSuccess, nu)
 }
 
@@ -304,8 +419,15 @@ func (m *merger) EndLineage(_ context.Context, lineageID string, _ bool) error {
 	return nil
 }
 
-// Close discards open bins and merged files.
+// Close stops the timer and discards open bins and merged files. Lineages
+// still held are released by the engine with their checkpoints: their
+// records were never acknowledged, so they are merged again on resume.
 func (m *merger) Close() error {
+	if m.stop != nil {
+		close(m.stop)
+		<-m.done
+		m.stop = nil
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, b := range m.bins {
