@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -58,13 +57,16 @@ func main() {
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]int64{"requests": requests.Load(), "records": records.Load()})
 	})
+	bufs := sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
+		buf := bufs.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer bufs.Put(buf)
+		if _, err := buf.ReadFrom(r.Body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		n := countElements(body)
+		n := countElements(buf.Bytes())
 		requests.Add(1)
 		records.Add(int64(n))
 		resp := cached(n)
@@ -85,40 +87,43 @@ func main() {
 }
 
 // countElements counts the top-level elements of a JSON array (1 for any
-// other value) by scanning depth and strings, without decoding.
+// other value) by tracking depth, skipping strings with IndexByte.
 func countElements(b []byte) int {
 	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '[' {
+	if len(b) < 2 || b[0] != '[' {
 		return 1
 	}
-	depth, n, inStr, esc, any := 0, 0, false, false, false
-	for _, c := range b {
-		switch {
-		case inStr:
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		case c == '"':
-			inStr = true
-		case c == '[' || c == '{':
-			depth++
-		case c == ']' || c == '}':
-			depth--
-		case c == ',' && depth == 1:
-			n++
-		}
-		if depth >= 1 && c != '[' && c != ' ' && c != '\n' {
-			any = true
-		}
-	}
-	if !any {
+	if len(bytes.TrimSpace(b[1:len(b)-1])) == 0 {
 		return 0
+	}
+	depth, n := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			// Skip to the closing quote, honouring backslash escapes.
+			for {
+				j := bytes.IndexByte(b[i+1:], '"')
+				if j < 0 {
+					return n + 1
+				}
+				i += j + 1
+				k := i - 1
+				for k >= 0 && b[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				n++
+			}
+		}
 	}
 	return n + 1
 }
