@@ -27,8 +27,11 @@ type Checkpoint struct {
 	Done      []int64           `json:"done,omitempty"`
 	States    map[string][]byte `json:"states,omitempty"`
 	// SpoolSize is how many bytes of the result spool belong to acknowledged records.
-	SpoolSize int64          `json:"spoolSize"`
-	Counts    block.Outcomes `json:"counts"`
+	SpoolSize int64 `json:"spoolSize"`
+	// Held are result rows of acknowledged records still waiting for an
+	// earlier record, to keep the spool in source order.
+	Held   []HeldRow      `json:"held,omitempty"`
+	Counts block.Outcomes `json:"counts"`
 	// StatusCodes counts terminal records by status code.
 	StatusCodes map[int]int64 `json:"statusCodes,omitempty"`
 	Header      []string      `json:"header,omitempty"`

@@ -72,31 +72,131 @@ type lineage struct {
 }
 
 type spoolRec struct {
+	seq  int64
 	line int64
 	cols []string
 	o    block.Outcome
+	skip bool // terminal but not reported (Report Status Code): keeps seq order contiguous
 }
 
 type spoolJob struct {
 	recs    []spoolRec
-	barrier chan int64 // flush, then reply with the spool size
+	barrier chan spoolState // flush, then reply with the spool's state
 }
 
-// startSpooler runs the goroutine that owns the spool files.
-func (l *lineage) startSpooler() {
+// spoolState is what a checkpoint needs from the spooler.
+type spoolState struct {
+	size int64
+	held []HeldRow
+}
+
+// HeldRow is a result row waiting for an earlier record to finish, so the
+// spool stays in source order. Held rows are checkpointed: their records
+// count as done, and a resumed run must still write them.
+type HeldRow struct {
+	Seq  int64  `json:"seq"`
+	Line int64  `json:"line"`
+	Row  string `json:"row,omitempty"`
+	Skip bool   `json:"skip,omitempty"`
+}
+
+// maxHeld bounds the rows kept waiting; past it rows are written out of
+// order and the result file is sorted at the end instead.
+const maxHeld = 200_000
+
+// startSpooler runs the goroutine that owns the spool files. It writes rows
+// in record sequence (= source line) order: a row whose earlier records are
+// still travelling waits in memory, so the result file is usually the spool
+// itself, without a sort.
+func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]struct{}) {
 	l.spoolCh = make(chan spoolJob, 64)
 	l.spoolDone = make(chan struct{})
+	held := make(map[int64]HeldRow, len(restored))
+	for _, h := range restored {
+		held[h.Seq] = h
+	}
+	// Records done before a restart whose rows are not held were written
+	// out of order then: skip them when the sequence reaches them.
+	early := map[int64]bool{}
+	for s := range done {
+		if _, ok := held[s]; !ok {
+			early[s] = true
+		}
+	}
+	write := func(h HeldRow) {
+		if !h.Skip {
+			l.writeRow(h.Line, []byte(h.Row))
+		}
+	}
+	drain := func() {
+		for {
+			if h, ok := held[next]; ok {
+				write(h)
+				delete(held, next)
+				next++
+				continue
+			}
+			if early[next] {
+				delete(early, next)
+				next++
+				continue
+			}
+			return
+		}
+	}
+	handle := func(rec *spoolRec) {
+		switch {
+		case rec.seq <= 0:
+			if !rec.skip {
+				l.writeRow(rec.line, l.encodeRow(rec))
+			}
+		case rec.seq < next || early[rec.seq]:
+			// Already written (a duplicate outcome): never twice.
+		case rec.seq == next:
+			if !rec.skip {
+				l.writeRow(rec.line, l.encodeRow(rec))
+			}
+			next++
+			drain()
+		case len(held) >= maxHeld:
+			if !rec.skip {
+				l.writeRow(rec.line, l.encodeRow(rec))
+			}
+			early[rec.seq] = true
+		default:
+			h := HeldRow{Seq: rec.seq, Line: rec.line, Skip: rec.skip}
+			if !rec.skip {
+				h.Row = string(l.encodeRow(rec))
+			}
+			held[rec.seq] = h
+		}
+	}
 	go func() {
 		defer close(l.spoolDone)
 		for job := range l.spoolCh {
 			for i := range job.recs {
-				l.spoolRow(&job.recs[i])
+				handle(&job.recs[i])
 			}
 			if job.barrier != nil {
 				_ = l.spoolW.Flush()
 				_ = l.indexW.Flush()
-				job.barrier <- l.spoolSize
+				st := spoolState{size: l.spoolSize, held: make([]HeldRow, 0, len(held))}
+				for _, h := range held {
+					st.held = append(st.held, h)
+				}
+				sort.Slice(st.held, func(i, j int) bool { return st.held[i].Seq < st.held[j].Seq })
+				job.barrier <- st
 			}
+		}
+		// Every record is terminal by now, so nothing should be waiting;
+		// if something is, it is written rather than lost.
+		rest := make([]HeldRow, 0, len(held))
+		for _, h := range held {
+			rest = append(rest, h)
+		}
+		sort.Slice(rest, func(i, j int) bool { return rest[i].Seq < rest[j].Seq })
+		for _, h := range rest {
+			write(h)
 		}
 		_ = l.spoolW.Flush()
 		_ = l.indexW.Flush()
@@ -112,11 +212,11 @@ func (l *lineage) flushPendingLocked() {
 	l.pendingRows = nil
 }
 
-// spoolBarrier waits until every row handed over so far is written and
-// returns the spool size. Caller holds mu.
-func (l *lineage) spoolBarrierLocked() chan int64 {
+// spoolBarrierLocked asks the spooler for its state once every row handed
+// over so far is written or held. Caller holds mu.
+func (l *lineage) spoolBarrierLocked() chan spoolState {
 	l.flushPendingLocked()
-	ch := make(chan int64, 1)
+	ch := make(chan spoolState, 1)
 	l.spoolCh <- spoolJob{barrier: ch}
 	return ch
 }
@@ -246,7 +346,11 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 	}
 	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
 	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
-	l.startSpooler()
+	var held []HeldRow
+	if cp != nil {
+		held = cp.Held
+	}
+	l.startSpooler(l.priorWM+1, held, l.ackedPrior)
 	return l, nil
 }
 
@@ -379,7 +483,9 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
-		l.pendingRows = append(l.pendingRows, spoolRec{line: r.Line, cols: r.Cols, o: *o})
+		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, o: *o})
+	} else if r.Seq > 0 {
+		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, skip: true})
 	}
 }
 
@@ -411,9 +517,10 @@ func (l *lineage) wantRow(o *block.Outcome) bool {
 	return true
 }
 
-// spoolRow appends one result row: original columns, status_code,
+// encodeRow renders one result row: original columns, status_code,
 // error_message, entity_id, extra parse-path keys, line number, lineage id.
-func (l *lineage) spoolRow(rec *spoolRec) {
+// The returned slice is reused by the next call.
+func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	o := &rec.o
 	for _, kv := range o.Extra {
 		known := false
@@ -460,22 +567,27 @@ func (l *lineage) spoolRow(rec *spoolRec) {
 	buf = append(buf, l.id...)
 	buf = append(buf, '\n')
 	l.rowBuf = buf
+	return buf
+}
+
+// writeRow appends an encoded row to the spool and its (line, offset) to the index.
+func (l *lineage) writeRow(line int64, row []byte) {
 	var pair [16]byte
-	binary.LittleEndian.PutUint64(pair[:8], uint64(rec.line))
+	binary.LittleEndian.PutUint64(pair[:8], uint64(line))
 	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
 	_, _ = l.indexW.Write(pair[:])
-	_, _ = l.spoolW.Write(buf)
-	l.spoolSize += int64(len(buf))
-	if rec.line < l.lastLine {
+	_, _ = l.spoolW.Write(row)
+	l.spoolSize += int64(len(row))
+	if line < l.lastLine {
 		l.sorted = false
 	}
-	l.lastLine = rec.line
+	l.lastLine = line
 }
 
 // snapshot captures a checkpoint; its SpoolSize is filled from the reply on
 // the returned channel, once the spooler has written every row of the
 // records counted here. Caller holds l.mu.
-func (l *lineage) snapshot() (*Checkpoint, chan int64) {
+func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 	cp := &Checkpoint{
 		LineageID: l.id, Item: l.item, Watermark: l.watermark,
 		Counts: l.counts, Header: l.header,
@@ -507,9 +619,10 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
-	cp, size := l.snapshot()
+	cp, state := l.snapshot()
 	l.mu.Unlock()
-	cp.SpoolSize = <-size
+	st := <-state
+	cp.SpoolSize, cp.Held = st.size, st.held
 	return l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
 }
 
