@@ -658,7 +658,11 @@ func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, 
 	if l.sorted {
 		spool, size := l.spool, l.spoolSize
 		return func() (io.ReadCloser, error) {
-			return io.NopCloser(io.MultiReader(bytes.NewReader(hdr), io.NewSectionReader(spool, 0, size))), nil
+			f, err := os.Open(spool.Name())
+			if err != nil {
+				return nil, err
+			}
+			return &resultReader{hdr: bytes.NewReader(hdr), body: &io.LimitedReader{R: f, N: size}, f: f}, nil
 		}, rows, nil
 	}
 	path := filepath.Join(l.flow.workDir, "lineages", l.id+".result")
@@ -832,3 +836,35 @@ func (w *windowReader) readAt(p []byte, off int64) error {
 	copy(p, win.data)
 	return nil
 }
+
+// resultReader serves a result file as header + spool. Its WriteTo lets a
+// destination that is a file copy the spool in the kernel
+// (copy_file_range) instead of through user space.
+type resultReader struct {
+	hdr  *bytes.Reader
+	body *io.LimitedReader
+	f    *os.File
+}
+
+func (r *resultReader) Read(p []byte) (int, error) {
+	if r.hdr.Len() > 0 {
+		return r.hdr.Read(p)
+	}
+	return r.body.Read(p)
+}
+
+func (r *resultReader) WriteTo(w io.Writer) (int64, error) {
+	n, err := r.hdr.WriteTo(w)
+	if err != nil {
+		return n, err
+	}
+	var m int64
+	if rf, ok := w.(io.ReaderFrom); ok {
+		m, err = rf.ReadFrom(r.body)
+	} else {
+		m, err = io.Copy(w, r.body)
+	}
+	return n + m, err
+}
+
+func (r *resultReader) Close() error { return r.f.Close() }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,11 @@ func (a *app) extraCommands() []*cobra.Command {
 
 // runtimeFactory starts the runtime over the server's store.
 func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg servercmd.RuntimeConfig) (runstate.Controller, func(ctx context.Context) error, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A server runs many flows: a generous soft limit that still stops
+		// the relaxed GC target from growing the heap without bound.
+		debug.SetMemoryLimit(1 << 30)
+	}
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -152,6 +153,11 @@ func (a *app) resolver(fl *runFlags) (mapResolver, error) {
 }
 
 func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// One run streams: keep the heap (and so RSS) small, whatever the
+		// file size; the collector works harder only when it nears this.
+		debug.SetMemoryLimit(150 << 20)
+	}
 	level := slog.LevelWarn
 	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("--log-level: %w", err)}
