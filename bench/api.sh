@@ -6,7 +6,7 @@ set -euo pipefail
 BIN=$1 FILE=$2 ROWS=$3 WORK=$4
 d="$WORK/api-$ROWS"; mkdir -p "$d"
 go build -o "$d/sink" ./bench/cmd/sink
-"$d/sink" -addr-file "$d/addr" 2>/dev/null & SINK=$!
+GOGC=1000 "$d/sink" -addr-file "$d/addr" 2>/dev/null & SINK=$!
 trap 'kill $SINK 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$d/addr" ] && break; sleep 0.1; done
 URL="http://$(cat "$d/addr")"
