@@ -13,15 +13,34 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 func main() {
 	addr := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback)")
 	portFile := flag.String("addr-file", "", "write the listening address to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile until SIGTERM/SIGINT")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		_ = pprof.StartCPUProfile(f)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+		go func() {
+			<-sig
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(0)
+		}()
+	}
 	var requests, records atomic.Int64
 	var cacheMu sync.Mutex
 	cache := map[int][]byte{}
