@@ -234,9 +234,11 @@ func (b *Batch) Values() {
 			continue
 		}
 		start := len(members)
-		for j, c := range r.Cols {
+		for j := range r.Cols {
 			if j < cols {
-				members = append(members, jsonv.Member{Key: b.Header.Names[j], Value: c})
+				// The row's columns are immutable once parsed, so the
+				// values can share them instead of copying each.
+				members = append(members, jsonv.Member{Key: b.Header.Names[j], Value: jsonv.BoxString(&r.Cols[j])})
 			}
 		}
 		o := &objs[k]

@@ -148,3 +148,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestBoxString(t *testing.T) {
+	cols := []string{"a", "bé", ""}
+	vals := make([]any, len(cols))
+	for i := range cols {
+		vals[i] = BoxString(&cols[i])
+	}
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok || s != cols[i] || !Equal(v, cols[i]) {
+			t.Fatalf("%d: %#v", i, v)
+		}
+	}
+	if string(Marshal(vals)) != `["a","bé",""]` {
+		t.Fatal(string(Marshal(vals)))
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = BoxString(&cols[0]) }); n != 0 {
+		t.Fatalf("allocs %v", n)
+	}
+}
