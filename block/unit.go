@@ -174,6 +174,10 @@ type Record struct {
 	Seq  int64    // 1-based ordinal within the lineage, assigned where the file became records
 	Line int64    // source line number where the record starts (header is line 1)
 	Cols []string // original source columns, aligned with Batch.Header
+	// Raw, when set, is the source line exactly as the file had it, equal to
+	// Cols joined by the file's delimiter: the result file copies it instead
+	// of re-encoding every column.
+	Raw string
 	// Value is the record's JSON value; nil means "the row as an object built
 	// from Header and Cols" (see Batch.Value).
 	Value any

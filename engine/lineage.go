@@ -75,6 +75,7 @@ type spoolRec struct {
 	seq  int64
 	line int64
 	cols []string
+	raw  string
 	o    block.Outcome
 	skip bool // terminal but not reported (Report Status Code): keeps seq order contiguous
 }
@@ -483,7 +484,7 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
-		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, o: *o})
+		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, raw: r.Raw, o: *o})
 	} else if r.Seq > 0 {
 		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, skip: true})
 	}
@@ -540,12 +541,17 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	if ncols == 0 {
 		ncols = len(rec.cols)
 	}
-	for i := 0; i < ncols; i++ {
-		if i > 0 {
-			buf = append(buf, l.delim)
-		}
-		if i < len(rec.cols) {
-			buf = appendCSVField(buf, rec.cols[i], l.delim)
+	if rec.raw != "" && len(rec.cols) == ncols {
+		// The source line as it was: no need to re-encode each column.
+		buf = append(buf, rec.raw...)
+	} else {
+		for i := 0; i < ncols; i++ {
+			if i > 0 {
+				buf = append(buf, l.delim)
+			}
+			if i < len(rec.cols) {
+				buf = appendCSVField(buf, rec.cols[i], l.delim)
+			}
 		}
 	}
 	for _, s := range []string{code, msg, o.EntityID} {

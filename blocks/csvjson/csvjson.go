@@ -133,6 +133,14 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 	if err != nil {
 		return err
 	}
+	// The engine writes the result file with the source's delimiter (a
+	// single character, else a comma): raw lines are only reusable when
+	// this file was split with the same one.
+	resultDelim := ','
+	if d := u.Attrs[AttrFileDelimiter]; len(d) == 1 {
+		resultDelim = rune(d[0])
+	}
+	p.rawOK = delim == resultDelim
 
 	pctx, cancel := context.WithCancel(ctx)
 	ch := make(chan item, aheadBatches)
@@ -214,6 +222,9 @@ type parser struct {
 	lineage block.Lineage
 	ncols   int
 	perm    []int // output position -> source column, nil for identity
+	// rawOK: the source line can stand for the record in the result file
+	// (same delimiter as the file the engine reports on).
+	rawOK   bool
 	header  *block.Header
 	hv      int   // header_value column (output position), -1 if none
 	keyCols []int // sort key columns (output positions)
@@ -388,7 +399,11 @@ func (p *parser) next() (block.Record, bool, error) {
 				cols[i] = p.scratch[src]
 			}
 		}
-		return block.Record{Seq: p.seq, Line: row.Line, Cols: cols}, true, nil
+		rec := block.Record{Seq: p.seq, Line: row.Line, Cols: cols}
+		if p.perm == nil && p.rawOK {
+			rec.Raw = row.Raw
+		}
+		return rec, true, nil
 	}
 }
 

@@ -68,6 +68,10 @@ type Row struct {
 	// Lines is how many physical lines the record spans (more than 1 when a
 	// quoted field holds line breaks).
 	Lines int
+	// Raw is the record's text when it needed no unquoting (no quote and no
+	// carriage return inside): joining Fields with the delimiter gives it
+	// back. Empty otherwise. It shares memory with Fields.
+	Raw string
 }
 
 // RecordError is a malformed record. The reader has already skipped past it
@@ -339,6 +343,9 @@ func (r *Reader) Read() (Row, error) {
 		}
 		row := Row{Line: r.line, Lines: 1}
 		row.Fields = r.split(line)
+		if strings.IndexByte(line, '\r') < 0 {
+			row.Raw = line
+		}
 		r.pos += min(i+1, len(rest))
 		r.line++
 		return row, nil
