@@ -11,7 +11,9 @@ build:
 # test installs the real servers the integration tests need (OpenSSH, FTP,
 # versitygw, PostgreSQL, GnuPG) when they are missing, then runs every test.
 test: test-deps
-	$(GO) test -count=1 -timeout 45m ./...
+	# -p 1: several suites measure time (rate limits, Retry-After, schedules)
+	# and start real servers; running them one at a time keeps them honest.
+	$(GO) test -p 1 -count=1 -timeout 45m ./...
 
 test-deps:
 	bash .ci/install-deps.sh
