@@ -121,7 +121,11 @@ func (m *MemoryCheckpointer) Release(_ context.Context, flow string, it block.It
 // is how a run killed with SIGKILL resumes.
 type FileCheckpointer struct {
 	Dir string
-	mu  sync.Mutex
+	// ForgetCompleted removes a completed item's record instead of marking
+	// it done, so the same input can be processed again (explicit --input
+	// runs); interrupted items still resume.
+	ForgetCompleted bool
+	mu              sync.Mutex
 }
 
 // NewFileCheckpointer uses dir (created if missing).
@@ -228,6 +232,13 @@ func (f *FileCheckpointer) Save(_ context.Context, flow string, cp *Checkpoint) 
 func (f *FileCheckpointer) Complete(_ context.Context, flow string, it block.Item) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.ForgetCompleted {
+		err := os.Remove(f.path(flow, it))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
 	return f.write(f.path(flow, it), &fileClaim{Done: true})
 }
 

@@ -444,3 +444,18 @@ func TestAPIExamplesAgainstSandbox(t *testing.T) {
 		})
 	}
 }
+
+// TestInputRunsAgain: a file given with --input is processed on every run
+// (the README command can be repeated), while the source-folder mode never
+// picks up a completed file twice (TestExampleFromSourceFolder).
+func TestInputRunsAgain(t *testing.T) {
+	dir := t.TempDir()
+	flow := exampleIn(t, "csv_to_jsonl.yaml", dir)
+	input := filepath.Join(repoRoot(t), "examples", "data", "transactions.csv")
+	for i := 0; i < 2; i++ {
+		stdout, stderr, code := runCLI(t, "run", flow, "--input", input, "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp"), "--no-progress")
+		if code != ExitOK || !strings.Contains(stdout, "in=5 delivered=5") {
+			t.Fatalf("run %d: %d\n%s\n%s", i, code, stdout, stderr)
+		}
+	}
+}

@@ -195,6 +195,9 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
+	// Files named with --input are processed whenever asked; only an
+	// interrupted run of them is remembered (and resumed).
+	cps.ForgetCompleted = len(fl.inputs) > 0
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
