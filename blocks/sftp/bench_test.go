@@ -2,10 +2,8 @@ package sftp
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,12 +12,13 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/blocks/csvjson"
 	"github.com/connectplus/connectplus/internal/testenv"
 )
 
 // BenchmarkSFTPStream downloads a CSV file from a local OpenSSH sshd through
-// sftp_read and streams it through a CSV record counter into a discard
-// sink, reporting MB/s, records/s and the process's peak RSS (VmHWM, reset
+// sftp_read and streams it through convert_csv_to_json (groupSize 100) into
+// a sink that counts records, reporting MB/s, records/s and the process's peak RSS (VmHWM, reset
 // before the transfer). The file is 32 MiB by default; set
 // CP_BENCH_SFTP_MB=650 for the full-size run. Peak RSS must not grow with
 // the file size: compare the two.
@@ -68,7 +67,7 @@ func BenchmarkSFTPStream(b *testing.B) {
 	for range b.N {
 		resetPeakRSS()
 		start := time.Now()
-		n, recs, err := countCSV(ctx, u)
+		n, recs, err := convertCount(ctx, u)
 		elapsed = time.Since(start)
 		if err != nil {
 			b.Fatal(err)
@@ -86,31 +85,35 @@ func BenchmarkSFTPStream(b *testing.B) {
 		size>>20, rows, elapsed.Round(time.Millisecond), float64(size)/(1<<20)/secs, float64(rows)/secs, float64(peakRSS())/(1<<20))
 }
 
-// countCSV streams the unit through a record counter (newline-terminated
-// rows, header excluded) and discards the bytes, as a sink would.
-func countCSV(ctx context.Context, u *block.Unit) (int64, int64, error) {
-	rc, err := u.File.Open(ctx)
+// countingOutput is a sink: it counts the records convert_csv_to_json
+// emits and the bytes it reports reading.
+type countingOutput struct{ records, bytes int64 }
+
+func (c *countingOutput) Emit(_ context.Context, rel string, u *block.Unit) error {
+	if u.Batch != nil && rel == block.RelSuccess {
+		c.records += int64(len(u.Batch.Records))
+	}
+	return nil
+}
+func (c *countingOutput) Ack(*block.Unit, []byte) {}
+func (c *countingOutput) Progress(n int64)        { c.bytes += n }
+
+// convertCount runs the unit through convert_csv_to_json (groupSize 100),
+// as a dataflow would, and counts what comes out.
+func convertCount(ctx context.Context, u *block.Unit) (int64, int64, error) {
+	cfg, probs := csvjson.Spec.ParseConfig(map[string]any{"groupSize": 100}, nil)
+	if len(probs) > 0 {
+		return 0, 0, fmt.Errorf("%v", probs)
+	}
+	conv, err := csvjson.Spec.New(cfg, &block.Env{Block: "convert", WorkDir: os.TempDir()})
 	if err != nil {
 		return 0, 0, err
 	}
-	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 256<<10)
-	buf := make([]byte, 256<<10)
-	var n, lines int64
-	for {
-		k, err := br.Read(buf)
-		n += int64(k)
-		lines += int64(bytes.Count(buf[:k], []byte{'\n'}))
-		if _, werr := io.Discard.Write(buf[:k]); werr != nil {
-			return n, 0, werr
-		}
-		if err == io.EOF {
-			return n, lines - 1, nil
-		}
-		if err != nil {
-			return n, 0, err
-		}
+	out := &countingOutput{}
+	if err := conv.(block.Processor).Process(ctx, u, out); err != nil {
+		return out.bytes, out.records, err
 	}
+	return out.bytes, out.records, nil
 }
 
 // writeCSV creates a CSV of about size bytes on the server's disk (owned by
