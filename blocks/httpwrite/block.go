@@ -312,7 +312,7 @@ func aggregate(outs []block.Outcome) block.Outcome {
 }
 
 func (w *writer) releaseBody(req *request, bufp *[]byte) {
-	if bufp == nil || req != nil && req.busy {
+	if bufp == nil {
 		return
 	}
 	putBuf(bufp)

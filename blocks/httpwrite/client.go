@@ -133,9 +133,6 @@ type request struct {
 	header http.Header
 	body   []byte
 	id     string
-	// busy is set when the transport did not release the body in time:
-	// its buffer must then not go back to the pool.
-	busy bool
 }
 
 // result is the final answer to a request after retries.
@@ -318,20 +315,6 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return min(d, maxRetryAfter), true
 }
 
-// closeNotifier is the request body. The buffer belongs to a pool, and the
-// transport may still be writing it after the response arrived (an early
-// answer), so the caller waits for Close before reusing the buffer.
-type closeNotifier struct {
-	bytes.Reader
-	once   sync.Once
-	closed chan struct{}
-}
-
-func (c *closeNotifier) Close() error {
-	c.once.Do(func() { close(c.closed) })
-	return nil
-}
-
 // attempt sends req once. It returns the status, the answer body (pooled),
 // the answer headers and the token used (for invalidation on 401).
 func (d *destination) attempt(ctx context.Context, req *request) (int, *[]byte, http.Header, string, error) {
@@ -339,34 +322,17 @@ func (d *destination) attempt(ctx context.Context, req *request) (int, *[]byte, 
 	ctx, cancel := context.WithTimeout(ctx, s.connectTimeout+s.responseTimeout)
 	defer cancel()
 	var body io.Reader
-	var cn *closeNotifier
 	if req.body != nil {
-		cn = &closeNotifier{closed: make(chan struct{})}
-		cn.Reset(req.body)
-		body = cn
+		// The transport gets its own copy: it may still be writing the body
+		// after an early answer, while the pooled buffer is reused. A
+		// *bytes.Reader also lets net/http send headers and body in one
+		// write (with an unknown reader type it flushes the headers first
+		// and copies the body through a fresh 32 KB buffer).
+		body = bytes.NewReader(append([]byte(nil), req.body...))
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, req.url, body)
 	if err != nil {
 		return 0, nil, nil, "", fmt.Errorf("building request: %w", err)
-	}
-	if cn != nil {
-		hr.ContentLength = int64(len(req.body))
-		defer func() {
-			// Wait for the transport to let go of the body; it always
-			// closes it, but never keep a worker forever on a bug.
-			select {
-			case <-cn.closed:
-				return
-			default:
-			}
-			t := time.NewTimer(5 * time.Second)
-			defer t.Stop()
-			select {
-			case <-cn.closed:
-			case <-t.C:
-				req.busy = true
-			}
-		}()
 	}
 	// Attempts of one request are sequential, so the header map is reused
 	// and only the auth header is replaced.
@@ -376,9 +342,6 @@ func (d *destination) attempt(ctx context.Context, req *request) (int, *[]byte, 
 	case authOAuth:
 		tok, err = d.tokens.token(ctx)
 		if err != nil {
-			if cn != nil {
-				cn.Close()
-			}
 			return 0, nil, nil, "", err
 		}
 		hr.Header[TokenHeader] = []string{tok}
