@@ -573,14 +573,8 @@ func (e *emitter) Ack(u *block.Unit, state []byte) {
 	if u.Batch != nil {
 		e.n.stats.recordsOut.Add(int64(len(u.Batch.Records)))
 	}
-	if u.Batch != nil && !e.env.shadow {
-		l.terminal(u.Batch, block.Delivered, e.n.name)
-	}
-	if state != nil && !e.env.shadow {
-		l.mu.Lock()
-		l.states[e.n.name] = append([]byte(nil), state...)
-		l.dirty = true
-		l.mu.Unlock()
+	if !e.env.shadow {
+		l.terminalWithState(u.Batch, block.Delivered, e.n.name, state)
 	}
 }
 

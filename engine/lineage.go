@@ -405,8 +405,23 @@ func (l *lineage) born(b *block.Batch) {
 
 // terminal records the final outcome of every record in b.
 func (l *lineage) terminal(b *block.Batch, status block.Status, blockName string) {
+	l.terminalWithState(b, status, blockName, nil)
+}
+
+// terminalWithState records outcomes and, in the same critical section, a
+// block's resume state: a checkpoint must never see the records as done
+// with the state from before them (they would be skipped on resume while
+// the block's output was truncated to before them: lost).
+func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockName string, state []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if state != nil {
+		l.states[blockName] = append([]byte(nil), state...)
+		l.dirty = true
+	}
+	if b == nil {
+		return
+	}
 	if l.pendingRows == nil {
 		n := len(b.Records)
 		for i := range b.Records {
