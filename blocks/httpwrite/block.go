@@ -251,12 +251,12 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	}
 	req, err := w.newRequest(u, bulkLookup{u}, nil, w.requestID(u, recs[0].Seq, 0, -1), body)
 	if err != nil {
-		w.releaseBody(nil, bufp)
+		w.releaseBody(bufp)
 		failAll(recs, failedOutcome(0, err.Error()))
 		return nil
 	}
 	res, err := w.d.send(ctx, req)
-	w.releaseBody(req, bufp)
+	w.releaseBody(bufp)
 	defer res.release()
 	if err != nil {
 		return err
@@ -311,7 +311,9 @@ func aggregate(outs []block.Outcome) block.Outcome {
 	return outs[0]
 }
 
-func (w *writer) releaseBody(req *request, bufp *[]byte) {
+// releaseBody returns a request body's buffer to the pool: the transport
+// sends its own copy, so the buffer is free once the request is built.
+func (w *writer) releaseBody(bufp *[]byte) {
 	if bufp == nil {
 		return
 	}
@@ -518,11 +520,11 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 	}
 	req, err := w.newRequest(u, block.RecordLookup{Unit: u, Batch: b, Index: p.rec}, r.Attrs, w.requestID(u, r.Seq, p.rec, k), body)
 	if err != nil {
-		w.releaseBody(nil, bufp)
+		w.releaseBody(bufp)
 		return failedOutcome(0, err.Error()), nil
 	}
 	res, err := w.d.send(ctx, req)
-	w.releaseBody(req, bufp)
+	w.releaseBody(bufp)
 	defer res.release()
 	if err != nil {
 		return block.Outcome{}, err
