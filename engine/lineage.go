@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/extsort"
+	"github.com/connectplus/connectplus/format/extsort"
 )
 
 // lineage tracks one source file from claim to completion: how many units of

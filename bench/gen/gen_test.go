@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 )
 
 func TestTransactions(t *testing.T) {

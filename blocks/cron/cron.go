@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/schedule"
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // DefaultCron runs every five minutes, Connect+'s default.
@@ -27,13 +27,13 @@ var Spec = &block.Spec{
 		Description: "Quartz cron, e.g. 0 0/15 * * * ? (every 15 minutes) or 0 30 9 ? * MON-FRI (weekdays 09:30).",
 	}},
 	Check: func(c *block.Config) []block.Problem {
-		if err := schedule.Check(c.String("CronTrigger")); err != nil {
+		if err := quartz.Check(c.String("CronTrigger")); err != nil {
 			return []block.Problem{{Path: "CronTrigger", Message: err.Error()}}
 		}
 		return nil
 	},
 	New: func(c *block.Config, _ *block.Env) (block.Block, error) {
-		if _, err := schedule.Parse(c.String("CronTrigger")); err != nil {
+		if _, err := quartz.Parse(c.String("CronTrigger")); err != nil {
 			return nil, fmt.Errorf("CronTrigger: %w", err)
 		}
 		return trigger{}, nil

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
-	"github.com/connectplus/connectplus/internal/extsort"
+	"github.com/connectplus/connectplus/format/csvio"
+	"github.com/connectplus/connectplus/format/extsort"
 	"github.com/connectplus/connectplus/jsonv"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 )
 
 type capture struct{ byRel map[string][]block.Record }

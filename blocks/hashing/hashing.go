@@ -20,7 +20,7 @@ import (
 	"golang.org/x/crypto/ripemd160"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 	"github.com/connectplus/connectplus/jsonv"
 )
 

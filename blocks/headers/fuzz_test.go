@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 )
 
 // FuzzTransform feeds arbitrary files through a mapping with a rename, an

@@ -28,7 +28,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 	"github.com/connectplus/connectplus/lang/spel"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/sandbox"
 )
 

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/jsonv"
 	"github.com/connectplus/connectplus/sandbox"
 )

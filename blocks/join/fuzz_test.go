@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 )
 
 // readCSV parses a whole file the way the join does, or fails.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 )
 
 type emitted struct {

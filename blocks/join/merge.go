@@ -12,8 +12,8 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/connectplus/connectplus/internal/csvio"
-	"github.com/connectplus/connectplus/internal/extsort"
+	"github.com/connectplus/connectplus/format/csvio"
+	"github.com/connectplus/connectplus/format/extsort"
 )
 
 // The N-file join is a sort-merge join: every file is sorted by its key with

@@ -20,7 +20,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 )
 
 // FileJoinSpec is file_join (Join Related Files (SQL), spec §2.4.11).

@@ -9,7 +9,7 @@ import (
 	"github.com/hamba/avro/v2/ocf"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 	"github.com/connectplus/connectplus/jsonv"
 )
 

@@ -21,7 +21,7 @@ import (
 	cxml "github.com/connectplus/connectplus/blocks/xml"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 )
 
 type resolver map[string]string

@@ -14,7 +14,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 )
 
 // TestMergeThroughEngine: entries stay held until their bin is written, the

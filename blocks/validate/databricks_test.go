@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 )
 
 // jobsDouble is a contract double of the two Databricks Jobs API 2.1

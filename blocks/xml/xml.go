@@ -19,7 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 )
 
 // Spec is convert_csv_to_xml.

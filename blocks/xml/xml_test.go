@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/internal/csvio"
+	"github.com/connectplus/connectplus/format/csvio"
 )
 
 type collector struct{ units []*block.Unit }

@@ -5,7 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/connectplus/connectplus/internal/cli"
+	"github.com/connectplus/connectplus/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

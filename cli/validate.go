@@ -12,8 +12,8 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/dataflow"
-	"github.com/connectplus/connectplus/internal/exprs"
-	"github.com/connectplus/connectplus/schedule"
+	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // loadDoc reads, parses and validates a dataflow document, returning every
@@ -29,7 +29,7 @@ func (a *app) loadDoc(path string) (*dataflow.Document, []dataflow.Problem, erro
 	}
 	probs := dataflow.ValidateWith(doc, a.registry, dataflow.ValidateOptions{
 		ExprCheck: exprs.Check,
-		CronCheck: schedule.Check,
+		CronCheck: quartz.Check,
 	})
 	return doc, probs, nil
 }

@@ -1,9 +1,9 @@
-// Package runtime makes the server run every Live dataflow of every
+// Package scheduler makes the server run every Live dataflow of every
 // organisation by itself: schedules (Quartz cron, in the organisation's time
 // zone), deployments of Live versions (the old version finishes its
 // in-flight files before the new one takes over), pause/stop/start, run
 // records and crash-safe claims and checkpoints kept in the store.
-package runtime
+package scheduler
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/runstate"
-	"github.com/connectplus/connectplus/schedule"
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // DefaultCron is the cron_trigger block's default schedule.
@@ -71,7 +71,7 @@ type Manager struct {
 type runner struct {
 	m    *Manager
 	dep  runstate.Deployment
-	cron *schedule.Cron
+	cron *quartz.Cron
 	loc  *time.Location
 
 	flow      *engine.Flow
@@ -261,7 +261,7 @@ func (m *Manager) newRunner(d runstate.Deployment) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr, err := schedule.Parse(cronOf(doc))
+	cr, err := quartz.Parse(cronOf(doc))
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +295,7 @@ func cronOf(doc *dataflow.Document) string {
 			return doc.Trigger.Cron
 		}
 		if doc.Trigger.Preset != "" {
-			if c, err := schedule.PresetCron(doc.Trigger.Preset); err == nil {
+			if c, err := quartz.PresetCron(doc.Trigger.Preset); err == nil {
 				return c
 			}
 		}
@@ -360,7 +360,7 @@ func (m *Manager) redeployLocked(r *runner, d runstate.Deployment) {
 		m.log.Error("new live version does not parse", "flow", d.FlowName, "version", d.Version, "err", err)
 		return
 	}
-	cr, err := schedule.Parse(cronOf(doc))
+	cr, err := quartz.Parse(cronOf(doc))
 	if err != nil {
 		m.log.Error("new live version has a bad schedule", "flow", d.FlowName, "err", err)
 		return

@@ -13,15 +13,15 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/dataflow"
-	"github.com/connectplus/connectplus/internal/cli/clientcmd"
-	"github.com/connectplus/connectplus/internal/cli/exprcmd"
-	"github.com/connectplus/connectplus/internal/cli/jsltcmd"
-	"github.com/connectplus/connectplus/internal/cli/sandboxcmd"
-	"github.com/connectplus/connectplus/internal/cli/servercmd"
-	"github.com/connectplus/connectplus/internal/exprs"
+	"github.com/connectplus/connectplus/cli/clientcmd"
+	"github.com/connectplus/connectplus/cli/exprcmd"
+	"github.com/connectplus/connectplus/cli/jsltcmd"
+	"github.com/connectplus/connectplus/cli/sandboxcmd"
+	"github.com/connectplus/connectplus/cli/servercmd"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/runstate"
-	"github.com/connectplus/connectplus/runtime"
-	"github.com/connectplus/connectplus/schedule"
+	"github.com/connectplus/connectplus/scheduler"
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // extraCommands are the commands owned by other packages (languages,
@@ -33,7 +33,7 @@ func (a *app) extraCommands() []*cobra.Command {
 			Version:  a.version,
 			Runtime:  a.runtimeFactory,
 			Registry: func() *block.Registry { return a.registry },
-			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: schedule.Check},
+			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
 		}),
 	}
 	return append(cmds, clientcmd.Commands()...)
@@ -54,7 +54,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 	// The owner is stable across restarts of this server (same host and
 	// data directory), so claims it held before a crash are its own again.
 	sum := sha256.Sum256([]byte(host + "\x00" + abs))
-	m, err := runtime.New(runtime.Options{
+	m, err := scheduler.New(scheduler.Options{
 		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
 		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout,
 		Owner: "server-" + hex.EncodeToString(sum[:8]),

@@ -1,7 +1,7 @@
-// Package schedule parses Quartz cron expressions (the `cron_trigger`
+// Package quartz parses Quartz cron expressions (the `cron_trigger`
 // block's CronTrigger) and the UI's schedule presets, and computes fire
 // times in a time zone. It is pure: the caller owns the clock.
-package schedule
+package quartz
 
 import (
 	"errors"
