@@ -12,16 +12,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
 	"github.com/connectplus/connectplus/cli/jsltcmd"
 	"github.com/connectplus/connectplus/cli/sandboxcmd"
 	"github.com/connectplus/connectplus/cli/servercmd"
-	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/scheduler"
-	"github.com/connectplus/connectplus/quartz"
 )
 
 // extraCommands are the commands owned by other packages (languages,

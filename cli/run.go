@@ -22,8 +22,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/engine"
 )
 
 type runFlags struct {

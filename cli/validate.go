@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
 )
 

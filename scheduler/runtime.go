@@ -18,11 +18,11 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/block/exprs"
-	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/quartz"
+	"github.com/connectplus/connectplus/runstate"
 )
 
 // DefaultCron is the cron_trigger block's default schedule.

@@ -15,13 +15,13 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/hashing"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/pgp"
 	cxml "github.com/connectplus/connectplus/blocks/xml"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/block/exprs"
 )
 
 type resolver map[string]string

@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/csvjson"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
-	"github.com/connectplus/connectplus/block/exprs"
 )
 
 // TestMergeThroughEngine: entries stay held until their bin is written, the
