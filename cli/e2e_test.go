@@ -21,7 +21,7 @@ import (
 // repoRoot finds the module root from this test's directory.
 func repoRoot(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), ".."))
 }
 
 // exampleIn copies an example dataflow with its /tmp/connectplus-demo paths
