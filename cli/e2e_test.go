@@ -78,7 +78,7 @@ var lineageRE = regexp.MustCompile(`,[0-9a-f]{16}\n`)
 func TestExampleCSVToJSONLGolden(t *testing.T) {
 	dir := t.TempDir()
 	flow := exampleIn(t, "csv_to_jsonl.yaml", dir)
-	input := filepath.Join(repoRoot(t), "internal", "cli", "testdata", "e2e", "edge.csv")
+	input := filepath.Join(repoRoot(t), "cli", "testdata", "e2e", "edge.csv")
 	stdout, stderr, code := runCLI(t, "run", flow, "--input", input, "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp"), "--json")
 	if code != ExitPartial {
 		t.Fatalf("exit %d (want %d: the file has malformed rows)\nstdout: %s\nstderr: %s", code, ExitPartial, stdout, stderr)
@@ -114,7 +114,7 @@ func TestExampleCSVToJSONLGolden(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(repoRoot(t), "internal", "cli", "testdata", "e2e", name)
+	path := filepath.Join(repoRoot(t), "cli", "testdata", "e2e", name)
 	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
