@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // Document-level limits checked by Validate.
@@ -35,8 +36,8 @@ var (
 type ValidateOptions struct {
 	// CronCheck checks a trigger's cron expression (and the cron a preset
 	// stands for). The runtime fills it with its scheduler's parser, which
-	// also enforces the 5-minute minimum interval; nil uses CheckQuartzCron
-	// (syntax only).
+	// also enforces the 5-minute minimum interval; nil uses quartz.CheckSyntax
+	// (syntax only) — the same parser the scheduler uses.
 	CronCheck func(expr string) error
 	// ExprCheck compiles a relation condition ("${status:equals('paid')}").
 	// The lead plugs in the NiFi EL compiler; nil checks only that the
@@ -54,7 +55,7 @@ func Validate(doc *Document, reg *block.Registry) []Problem {
 // of that path (or of its nearest recorded ancestor).
 func ValidateWith(doc *Document, reg *block.Registry, opts ValidateOptions) []Problem {
 	if opts.CronCheck == nil {
-		opts.CronCheck = CheckQuartzCron
+		opts.CronCheck = quartz.CheckSyntax
 	}
 	if opts.ExprCheck == nil {
 		opts.ExprCheck = checkExprShape
@@ -155,7 +156,7 @@ func (v *validator) header() {
 				v.add("trigger.cron", "invalid cron expression: %v", err)
 			}
 		default:
-			cron, err := PresetCron(t.Preset)
+			cron, err := quartz.PresetCron(t.Preset)
 			if err != nil {
 				v.add("trigger.preset", "%v", err)
 			} else if err := v.opts.CronCheck(cron); err != nil {
