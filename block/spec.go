@@ -351,7 +351,7 @@ func suggest(k string, s *Spec) string {
 	}
 	best, bestD := "", 3
 	for _, f := range s.Fields {
-		if d := editDistance(norm(k), norm(f.Key)); d < bestD {
+		if d := EditDistance(norm(k), norm(f.Key)); d < bestD {
 			best, bestD = f.Key, d
 		}
 	}
