@@ -459,3 +459,47 @@ func TestInputRunsAgain(t *testing.T) {
 		}
 	}
 }
+
+// stabilityWait 0 means "no wait" (issue 13.4): in the dataflow ("0s" or
+// "0") the file is picked up at its first sighting, and --stability-wait
+// beats the dataflow's own value, 0 included. Before the fix a zero wait
+// never picked a file up and the flag was set under a key no source read.
+func TestStabilityWaitZero(t *testing.T) {
+	cases := []struct {
+		name, config string
+		flags        []string
+	}{
+		{"config 0s", "0s", nil},
+		{"config bare 0", `"0"`, nil},
+		{"flag 0s beats config 1h", "1h", []string{"--stability-wait", "0s"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			flow := exampleIn(t, "csv_to_jsonl.yaml", dir)
+			b, err := os.ReadFile(flow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc := strings.Replace(string(b), "      fileRegex: '.*\\.csv'\n", "      fileRegex: '.*\\.csv'\n      stabilityWait: "+c.config+"\n", 1)
+			if doc == string(b) {
+				t.Fatal("could not insert stabilityWait")
+			}
+			if err := os.WriteFile(flow, []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "in"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// A file written just now: only a zero wait takes it at once.
+			if err := os.WriteFile(filepath.Join(dir, "in", "tx.csv"), []byte("bill_number,amount\nB1,10\nB2,20\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append([]string{"run", flow, "--checkpoint-dir", filepath.Join(dir, "cp"), "--no-progress"}, c.flags...)
+			stdout, stderr, code := runCLI(t, args...)
+			if code != ExitOK || !strings.Contains(stdout, "in=2 delivered=2") {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/blocks/filecore"
 	"github.com/connectplus/connectplus/engine"
 )
 
@@ -39,6 +40,7 @@ type runFlags struct {
 	timezone      string
 	logLevel      string
 	stability     time.Duration
+	stabilitySet  bool
 	maxFiles      int
 	cpuProfile    string
 	memProfile    string
@@ -66,6 +68,7 @@ record of a file failed).`,
   connectplus run flow.yaml --json > report.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			fl.stabilitySet = cmd.Flags().Changed("stability-wait")
 			return a.run(cmd, args[0], &fl)
 		},
 	}
@@ -81,7 +84,7 @@ record of a file failed).`,
 	f.BoolVar(&fl.asJSON, "json", false, "print the run report as JSON on stdout")
 	f.StringVar(&fl.timezone, "timezone", "UTC", "time zone for NiFi expressions such as ${now():format(...)}")
 	f.StringVar(&fl.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
-	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s)")
+	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s); overrides the dataflow, 0 means no wait")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
 	f.StringVar(&fl.memProfile, "memprofile", "", "write an allocation profile of the run to this file")
@@ -223,8 +226,10 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		blockOpts["sandbox.clientSecret"] = sandboxCredentials
 		resolver = sandboxResolver{inner: res, warn: a.stderr}
 	}
-	if fl.stability > 0 {
-		blockOpts["stabilityWait"] = fl.stability.String()
+	if fl.stabilitySet {
+		// The flag beats the dataflow's own stabilityWait, and 0 means no
+		// wait (it used to be ignored at 0 and set under a key no source read).
+		blockOpts[filecore.OptStabilityWaitOverride] = fl.stability.String()
 	}
 	absPath, _ := filepath.Abs(path)
 	flow, err := engine.Compile(doc, engine.Options{

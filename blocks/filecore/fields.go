@@ -36,6 +36,9 @@ const (
 const (
 	// OptStabilityWait is the deployment default for stabilityWait.
 	OptStabilityWait = "file.stabilityWait"
+	// OptStabilityWaitOverride beats every source's own stabilityWait
+	// (connectplus run --stability-wait: what the user typed wins).
+	OptStabilityWaitOverride = "file.stabilityWait.override"
 	// OptRetryAttempts and OptRetryBackoff tune network retries.
 	OptRetryAttempts = "file.retryAttempts"
 	OptRetryBackoff  = "file.retryBackoff"
@@ -96,9 +99,9 @@ func SourceConfigFrom(c *block.Config, env *block.Env) (SourceConfig, error) {
 	if err != nil {
 		return SourceConfig{}, fmt.Errorf("%s: %w", KeyFileRegex, err)
 	}
-	wait, err := durationSetting(c.String(KeyStabilityWait), option(env, OptStabilityWait), DefaultStabilityWait)
+	wait, err := StabilityWait(c, env)
 	if err != nil {
-		return SourceConfig{}, fmt.Errorf("%s: %w", KeyStabilityWait, err)
+		return SourceConfig{}, err
 	}
 	lim := DefaultZipLimits
 	if v := option(env, OptMaxUnzipBytes); v != "" {
@@ -216,6 +219,21 @@ func durationSetting(v, fallback string, def time.Duration) (time.Duration, erro
 		return time.Duration(f * float64(time.Second)), nil
 	}
 	return 0, fmt.Errorf("%q is not a duration (e.g. \"2s\" or \"0.5\")", v)
+}
+
+// StabilityWait reads a source's stabilityWait: the override option, else
+// the block's field, else the deployment default, else DefaultStabilityWait.
+// Zero means no wait.
+func StabilityWait(c *block.Config, env *block.Env) (time.Duration, error) {
+	v := option(env, OptStabilityWaitOverride)
+	if strings.TrimSpace(v) == "" {
+		v = c.String(KeyStabilityWait)
+	}
+	d, err := durationSetting(v, option(env, OptStabilityWait), DefaultStabilityWait)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", KeyStabilityWait, err)
+	}
+	return d, nil
 }
 
 func option(env *block.Env, k string) string {

@@ -253,7 +253,10 @@ func (s *Source) List(ctx context.Context) ([]block.Item, error) {
 	}
 	var stable []Entry
 	for _, e := range entries {
-		if prev, ok := s.seen[e.Path]; ok && prev == observe(e) {
+		// A zero wait means "no wait": every file is eligible at its first
+		// sighting (stability needs two sightings, which a zero wait never
+		// takes, so it used to pick up nothing at all).
+		if prev, ok := s.seen[e.Path]; s.cfg.StabilityWait == 0 || (ok && prev == observe(e)) {
 			stable = append(stable, e)
 		}
 	}

@@ -236,7 +236,8 @@ func (f *Fetcher) List(ctx context.Context) ([]block.Item, error) {
 	defer f.mu.Unlock()
 	var stable []filecore.Entry
 	for _, e := range entries {
-		if p, ok := prev[e.Path]; ok && p.Size == e.Size && p.ModTime.Equal(e.ModTime) {
+		// A zero wait means "no wait": take files at their first sighting.
+		if p, ok := prev[e.Path]; f.cfg.StabilityWait == 0 || (ok && p.Size == e.Size && p.ModTime.Equal(e.ModTime)) {
 			stable = append(stable, e)
 		}
 	}

@@ -296,13 +296,9 @@ func newListing(c *block.Config, env *block.Env) (block.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	wait := filecore.DefaultStabilityWait
-	if v := c.String(filecore.KeyStabilityWait); v != "" {
-		wait = c.Duration(filecore.KeyStabilityWait, wait)
-	} else if v := option(env, filecore.OptStabilityWait); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
-			wait = d
-		}
+	wait, err := filecore.StabilityWait(c, env)
+	if err != nil {
+		return nil, err
 	}
 	cfg := filecore.SourceConfig{
 		Dir:           c.String(KeyListPath),
