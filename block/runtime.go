@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -64,6 +67,24 @@ type Completion struct {
 	// HasResult is false when Report Status Code selected no rows and the
 	// result file would be empty apart from its header.
 	HasResult bool
+	// WrittenAs is set by Finish when a result file named ResultName
+	// already existed and it wrote this one as WrittenAs instead (see
+	// ResultNameVariant): a result file never replaces another.
+	WrittenAs string
+}
+
+// ResultNameVariant returns the n-th alternative (n >= 2) to a result file
+// name result_<timestamp>_<file>: result_<timestamp>-<n>_<file>, which keeps
+// the timestamp first and the original file name last. Other names get
+// -<n> before their extension.
+func ResultNameVariant(name string, n int) string {
+	if rest, ok := strings.CutPrefix(name, "result_"); ok {
+		if ts, file, ok := strings.Cut(rest, "_"); ok && ts != "" {
+			return "result_" + ts + "-" + strconv.Itoa(n) + "_" + file
+		}
+	}
+	ext := path.Ext(name)
+	return strings.TrimSuffix(name, ext) + "-" + strconv.Itoa(n) + ext
 }
 
 // Outcomes summarises a lineage.

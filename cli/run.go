@@ -73,8 +73,8 @@ record of a file failed).`,
 	f.StringSliceVar(&fl.inputs, "input", nil, "process these local files instead of listing the source (repeatable); they are left in place")
 	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input)")
 	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox")
-	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims and progress are kept (default: ~/.cache/connectplus/checkpoints)")
-	f.StringVar(&fl.workDir, "work-dir", "", "scratch directory for spools (default: a temporary directory)")
+	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims, progress and the result spools of interrupted files are kept (default: ~/.cache/connectplus/checkpoints)")
+	f.StringVar(&fl.workDir, "work-dir", "", "where each run makes its scratch directory, removed at exit (one left by a killed run is removed by the next run; default: the system temporary directory). Result spools that resuming needs are kept under --checkpoint-dir")
 	f.StringArrayVar(&fl.configs, "config", nil, "Extension Configuration value, name=value (repeatable)")
 	f.StringVar(&fl.configFile, "configs", "", "YAML or JSON file of Extension Configuration name: value pairs")
 	f.BoolVar(&fl.noProgress, "no-progress", false, "do not draw a progress bar")
@@ -228,7 +228,10 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 	}
 	absPath, _ := filepath.Abs(path)
 	flow, err := engine.Compile(doc, engine.Options{
-		Registry: reg, Resolver: resolver, Checkpointer: cps, WorkDir: fl.workDir, Logger: logger,
+		Registry: reg, Resolver: resolver, Checkpointer: cps, Logger: logger,
+		// Spools that checkpoints refer to live with the checkpoints: a
+		// temporary directory does not survive the kill a resume follows.
+		TempRoot: fl.workDir, StateDir: filepath.Join(cpDir, "state"),
 		CompileExpr: exprs.Compiler(loc, nil), Sandbox: sandboxURL, Observer: obs,
 		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts,
 	})
