@@ -318,7 +318,8 @@ func testPartialUpload(t *testing.T, f *fixture) {
 func testFinish(t *testing.T, f *fixture) {
 	f.put(t, "in/ok.csv", []byte("a\n"))
 	f.put(t, "in/bad.csv", []byte("b\n"))
-	f.put(t, "done/ok.csv", []byte("older\n")) // name clash in the processed dir
+	f.put(t, "done/ok.csv", []byte("older\n"))               // name clash in the processed dir
+	f.put(t, "err/result_1_ok.csv", []byte("earlier run\n")) // and in the result dir
 	s := f.source(t, nil)
 	defer s.Close()
 	items := f.listStable(t, s)
@@ -337,6 +338,9 @@ func testFinish(t *testing.T, f *fixture) {
 		if err := s.Finish(f.ctx, it, c); err != nil {
 			t.Fatalf("Finish %s: %v", it.Name, err)
 		}
+		if it.Name == "ok.csv" && c.WrittenAs != "result_1-2_ok.csv" {
+			t.Fatalf("result file clash: written as %q", c.WrittenAs)
+		}
 	}
 	files := f.files(t)
 	if f.mustRead(t, "done/ok.csv") != "older\n" {
@@ -354,7 +358,10 @@ func testFinish(t *testing.T, f *fixture) {
 	if f.mustRead(t, "err/bad.csv") != "b\n" {
 		t.Fatalf("failed file not in the error dir: %v", files)
 	}
-	if f.mustRead(t, "err/result_1_ok.csv") != "h,status_code\n" {
+	if f.mustRead(t, "err/result_1_ok.csv") != "earlier run\n" {
+		t.Fatalf("an earlier result file was overwritten: %v", files)
+	}
+	if f.mustRead(t, "err/result_1-2_ok.csv") != "h,status_code\n" {
 		t.Fatalf("result file missing: %v", files)
 	}
 	if _, ok := f.read(t, "err/result_1_bad.csv"); ok {
