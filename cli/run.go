@@ -40,6 +40,7 @@ type runFlags struct {
 	logLevel      string
 	stability     time.Duration
 	maxFiles      int
+	cpInterval    time.Duration
 	cpuProfile    string
 	memProfile    string
 }
@@ -83,6 +84,7 @@ record of a file failed).`,
 	f.StringVar(&fl.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s)")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
+	f.DurationVar(&fl.cpInterval, "checkpoint-interval", 250*time.Millisecond, "how often progress is saved; after a kill, records delivered since the last save are sent again")
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
 	f.StringVar(&fl.memProfile, "memprofile", "", "write an allocation profile of the run to this file")
 	return cmd
@@ -233,7 +235,7 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		// temporary directory does not survive the kill a resume follows.
 		TempRoot: fl.workDir, StateDir: filepath.Join(cpDir, "state"),
 		CompileExpr: exprs.Compiler(loc, nil), Sandbox: sandboxURL, Observer: obs,
-		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts,
+		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts, CheckpointInterval: fl.cpInterval,
 	})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
