@@ -124,8 +124,15 @@ type Env struct {
 	Block string
 	// Logger is structured; never log secrets.
 	Logger *slog.Logger
-	// WorkDir is a private scratch directory (spills, temp files).
+	// WorkDir is a private scratch directory (spills, temp files). It may
+	// not survive the process: nothing that resume state (Output.Ack's
+	// state) refers to belongs here.
 	WorkDir string
+	// StateDir is a private directory that lasts as long as the flow's
+	// checkpoints and is the same for every process that may resume its
+	// files: files that resume state refers to live here. Empty when the
+	// runner keeps no durable state (then use WorkDir).
+	StateDir string
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.

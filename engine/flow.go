@@ -9,6 +9,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -206,8 +207,12 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		if err := os.MkdirAll(blockDir, 0o700); err != nil {
 			return nil, err
 		}
+		stateDir := filepath.Join(f.stateDir, "blocks", f.keyHash(), b.Name)
+		if err := os.MkdirAll(stateDir, 0o700); err != nil {
+			return nil, err
+		}
 		env := &block.Env{
-			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir,
+			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions,
 		}
 		inst, err := spec.New(cfg, env)
@@ -273,6 +278,13 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		return nil, &CompileError{Problems: problems}
 	}
 	return f, nil
+}
+
+// keyHash names the flow's directory under the state directory, which
+// several flows may share (the server's, a user's checkpoint directory).
+func (f *Flow) keyHash() string {
+	h := sha256.Sum256([]byte(f.key))
+	return hex.EncodeToString(h[:8])
 }
 
 // removeWork deletes the default work directory (after Close, or when

@@ -334,3 +334,34 @@ func TestWorkDirRemovedAndSwept(t *testing.T) {
 		t.Fatalf("work directory after Close: %v", err)
 	}
 }
+
+// TestBlocksGetDurableStateDir: blocks get a state directory under
+// Options.StateDir that is the same for every process running the flow
+// (their work directory is not), per flow and block.
+func TestBlocksGetDurableStateDir(t *testing.T) {
+	dir := t.TempDir()
+	var seen []*block.Env
+	src := &memSource{files: map[string]string{}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	reg := testRegistry(src, &sink{delivered: map[string]int{}}, 10)
+	reg.MustRegister(&block.Spec{Type: "env_probe", Label: "probe", Class: block.ClassExecutor, Input: block.KindRecords, Output: block.KindRecords,
+		New: func(_ *block.Config, env *block.Env) (block.Block, error) {
+			seen = append(seen, env)
+			return &sink{delivered: map[string]int{}}, nil
+		}})
+	doc := testDoc()
+	doc.Blocks[2].Type = "env_probe"
+	for _, key := range []string{"a", "a", "b"} {
+		f, err := Compile(doc, Options{Registry: reg, TempRoot: dir, StateDir: filepath.Join(dir, "state"), FlowKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if len(seen) != 3 || seen[0].StateDir != seen[1].StateDir || seen[0].WorkDir == seen[1].WorkDir || seen[0].StateDir == seen[2].StateDir ||
+		!strings.HasPrefix(seen[0].StateDir, filepath.Join(dir, "state")+string(filepath.Separator)) || filepath.Base(seen[0].StateDir) != "post" {
+		t.Fatalf("state dirs %q %q %q, work dirs %q %q", seen[0].StateDir, seen[1].StateDir, seen[2].StateDir, seen[0].WorkDir, seen[1].WorkDir)
+	}
+	if st, err := os.Stat(seen[0].StateDir); err != nil || !st.IsDir() {
+		t.Fatalf("state dir: %v", err)
+	}
+}

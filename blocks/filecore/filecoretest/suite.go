@@ -64,6 +64,9 @@ type fixture struct {
 	pool *filecore.Pool
 	dir  string
 	ctx  context.Context
+	// state is the engine's state directory, the same across the
+	// "processes" of a test (each sink gets a fresh work directory).
+	state string
 }
 
 func newFixture(t *testing.T, h Harness) *fixture {
@@ -71,7 +74,7 @@ func newFixture(t *testing.T, h Harness) *fixture {
 	t.Cleanup(cancel)
 	b := make([]byte, 4)
 	rand.Read(b)
-	f := &fixture{h: h, pool: h.NewPool(t), dir: filecore.Join(h.Base, "t"+hex.EncodeToString(b)), ctx: ctx}
+	f := &fixture{h: h, pool: h.NewPool(t), dir: filecore.Join(h.Base, "t"+hex.EncodeToString(b)), ctx: ctx, state: t.TempDir()}
 	t.Cleanup(func() { f.pool.Close() })
 	f.mkdir(t, f.dir)
 	return f
@@ -400,7 +403,13 @@ func testRestart(t *testing.T, f *fixture) {
 
 func (f *fixture) sink(t *testing.T, cfg filecore.SinkConfig) *filecore.Sink {
 	t.Helper()
+	// A fresh work directory, as each process gets; spools go where the
+	// block's fields would put them.
 	env := Env(t, "sink")
+	env.StateDir = f.state
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = filecore.RecordSpoolDir(env)
+	}
 	if cfg.Name == nil {
 		tm, err := env.CompileTemplate("${filename}")
 		if err != nil {
@@ -555,8 +564,8 @@ func testRecords(t *testing.T, f *fixture) {
 		t.Fatalf("ack state %s (%v)", state1, err)
 	}
 	// Batch 2 is written but the process dies before the engine stores the
-	// acknowledgement: after restart the lineage resumes from state1 and
-	// batch 2 is sent again.
+	// acknowledgement: after restart (with a new work directory) the
+	// lineage resumes from state1 and batch 2 is sent again.
 	b2 := &block.Unit{Attrs: attrs, Lineage: lin, Batch: Batch([]string{"id", "name"}, []string{"3", "c"})}
 	if err := s.Process(f.ctx, b2, out); err != nil {
 		t.Fatal(err)
