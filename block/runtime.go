@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -64,6 +67,24 @@ type Completion struct {
 	// HasResult is false when Report Status Code selected no rows and the
 	// result file would be empty apart from its header.
 	HasResult bool
+	// WrittenAs is set by Finish when a result file named ResultName
+	// already existed and it wrote this one as WrittenAs instead (see
+	// ResultNameVariant): a result file never replaces another.
+	WrittenAs string
+}
+
+// ResultNameVariant returns the n-th alternative (n >= 2) to a result file
+// name result_<timestamp>_<file>: result_<timestamp>-<n>_<file>, which keeps
+// the timestamp first and the original file name last. Other names get
+// -<n> before their extension.
+func ResultNameVariant(name string, n int) string {
+	if rest, ok := strings.CutPrefix(name, "result_"); ok {
+		if ts, file, ok := strings.Cut(rest, "_"); ok && ts != "" {
+			return "result_" + ts + "-" + strconv.Itoa(n) + "_" + file
+		}
+	}
+	ext := path.Ext(name)
+	return strings.TrimSuffix(name, ext) + "-" + strconv.Itoa(n) + ext
 }
 
 // Outcomes summarises a lineage.
@@ -103,8 +124,15 @@ type Env struct {
 	Block string
 	// Logger is structured; never log secrets.
 	Logger *slog.Logger
-	// WorkDir is a private scratch directory (spills, temp files).
+	// WorkDir is a private scratch directory (spills, temp files). It may
+	// not survive the process: nothing that resume state (Output.Ack's
+	// state) refers to belongs here.
 	WorkDir string
+	// StateDir is a private directory that lasts as long as the flow's
+	// checkpoints and is the same for every process that may resume its
+	// files: files that resume state refers to live here. Empty when the
+	// runner keeps no durable state (then use WorkDir).
+	StateDir string
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.

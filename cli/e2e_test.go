@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -251,13 +252,17 @@ func TestBlocksDocsAndSchema(t *testing.T) {
 	}
 }
 
-// TestKillResume kills `connectplus run` with SIGKILL in the middle of a
-// file and runs it again with the same checkpoint directory: the output has
-// every record exactly once, byte for byte what an uninterrupted run writes.
+// TestKillResume kills `connectplus run` with SIGKILL several times in the
+// middle of a 200,000-row file and runs it again each time, with the default
+// work directory (a temporary one) and the same checkpoint directory: once
+// with the file given by --input, once found in the source folder
+// (sourceDirectory), as in production. The result file has exactly one row
+// per input record, byte for byte what an uninterrupted run writes (it had
+// millions of NUL bytes where the acknowledged rows were: their spool was in
+// the killed run's temporary directory), and so has the JSON Lines output.
+// The killed runs' temporary directories are removed by the next run.
 func TestKillResume(t *testing.T) {
-	if testing.Short() {
-		t.Log("short mode: using a smaller file")
-	}
+	const rows, kills = 200000, 5
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "connectplus")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/connectplus")
@@ -265,109 +270,178 @@ func TestKillResume(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	rows := 400000
-	input := filepath.Join(dir, "big.csv")
-	f, err := os.Create(input)
-	if err != nil {
-		t.Fatal(err)
+	var data bytes.Buffer
+	data.WriteString("id,name,amount\n")
+	for i := 1; i <= rows; i++ {
+		fmt.Fprintf(&data, "%d,n%d,%d.%02d\n", i, i%977, i%5000, i%100)
 	}
-	if _, err := gen.WriteTransactions(f, rows, 42); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 
 	// Reference: an uninterrupted run.
 	refDir := filepath.Join(dir, "ref")
 	_ = os.MkdirAll(refDir, 0o755)
+	refInput := filepath.Join(refDir, "big.csv")
+	if err := os.WriteFile(refInput, data.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	refFlow := exampleIn(t, "csv_to_jsonl.yaml", refDir)
-	cmd := exec.Command(bin, "run", refFlow, "--input", input, "--result-dir", refDir, "--checkpoint-dir", filepath.Join(refDir, "cp"), "--no-progress")
+	cmd := exec.Command(bin, "run", refFlow, "--input", refInput, "--result-dir", refDir, "--checkpoint-dir", filepath.Join(refDir, "cp"), "--no-progress")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("reference run: %v\n%s", err, out)
 	}
-	want, err := os.ReadFile(filepath.Join(refDir, "out", "big.csv.jsonl"))
+	wantOut, err := os.ReadFile(filepath.Join(refDir, "out", "big.csv.jsonl"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	refResults, _ := filepath.Glob(filepath.Join(refDir, "result_*_big.csv"))
+	if len(refResults) != 1 {
+		t.Fatalf("reference result files: %v", refResults)
+	}
+	wantResult, err := os.ReadFile(refResults[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantResult = lineageRE.ReplaceAll(wantResult, []byte(",LINEAGE\n"))
+	if n := bytes.Count(wantResult, []byte("\n")); n != rows+1 {
+		t.Fatalf("reference result file has %d lines", n)
 	}
 
-	runDir := filepath.Join(dir, "run")
-	_ = os.MkdirAll(runDir, 0o755)
-	flow := exampleIn(t, "csv_to_jsonl.yaml", runDir)
-	cpDir := filepath.Join(runDir, "cp")
-	args := []string{"run", flow, "--input", input, "--result-dir", runDir, "--checkpoint-dir", cpDir, "--no-progress"}
-	killed := false
-	for attempt := 0; attempt < 5 && !killed; attempt++ {
-		cmd = exec.Command(bin, args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// Kill once a checkpoint shows acknowledged records.
-		deadline := time.Now().Add(60 * time.Second)
-		for time.Now().Before(deadline) {
-			if wm := watermark(cpDir); wm > 1000 && wm < int64(rows)-1000 {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				killed = true
-				break
+	for _, mode := range []string{"input", "directory"} {
+		t.Run(mode, func(t *testing.T) {
+			runDir := filepath.Join(dir, mode)
+			tmp := filepath.Join(runDir, "tmp") // TMPDIR: where the default work directories go
+			for _, d := range []string{tmp, filepath.Join(runDir, "in")} {
+				if err := os.MkdirAll(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if cmd.ProcessState != nil {
-				break
+			flow := exampleIn(t, "csv_to_jsonl.yaml", runDir)
+			cpDir := filepath.Join(runDir, "cp")
+			args := []string{"run", flow, "--checkpoint-dir", cpDir, "--no-progress", "--checkpoint-interval", "20ms"}
+			input, resultDir := filepath.Join(runDir, "big.csv"), runDir
+			if mode == "directory" {
+				input, resultDir = filepath.Join(runDir, "in", "big.csv"), filepath.Join(runDir, "errors")
+				args = append(args, "--stability-wait", "10ms")
+			} else {
+				args = append(args, "--input", input, "--result-dir", runDir)
 			}
-			time.Sleep(2 * time.Millisecond)
-		}
-		_ = cmd.Wait()
-		if !killed {
-			t.Logf("attempt %d finished before it could be killed; output: %s", attempt, out.String())
-			_ = os.RemoveAll(cpDir)
-			_ = os.RemoveAll(filepath.Join(runDir, "out"))
-		}
+			if err := os.WriteFile(input, data.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-time.Minute)
+			_ = os.Chtimes(input, old, old)
+			env := append(os.Environ(), "TMPDIR="+tmp)
+
+			killed := 0
+			var acked int64
+			for attempt := 0; killed < kills && attempt < 3*kills; attempt++ {
+				// Each run is killed once it has saved progress of its own
+				// past the next target, a little later each time, so the
+				// spool also holds rows beyond the checkpoint.
+				target := int64(rows) * int64(killed+1) / (kills + 2)
+				from := watermark(cpDir)
+				cmd := exec.Command(bin, args...)
+				cmd.Env = env
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				exited := make(chan struct{})
+				go func() { _ = cmd.Wait(); close(exited) }()
+				done := false
+				for !done {
+					select {
+					case <-exited:
+						t.Fatalf("run %d finished before it could be killed (target %d, from %d): %s", attempt, target, from, out.String())
+					default:
+					}
+					if wm := watermark(cpDir); wm >= target && wm > from {
+						time.Sleep(time.Duration(killed*3) * time.Millisecond)
+						_ = cmd.Process.Signal(syscall.SIGKILL)
+						<-exited
+						killed++
+						done = true
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			acked = watermark(cpDir)
+			// The last killed run's work directory is still there; the
+			// next run removes it.
+			if left, _ := filepath.Glob(filepath.Join(tmp, "connectplus-work-*")); len(left) != 1 {
+				t.Fatalf("work directories after %d kills: %v", killed, left)
+			}
+			cmd := exec.Command(bin, append(args, "--json")...)
+			cmd.Env = env
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("resumed run: %v\n%s", err, out)
+			}
+			var rep struct {
+				Files []struct {
+					Counts        struct{ In, Delivered int64 }
+					Resumed       bool
+					Interruptions int
+					ResultName    string
+					ResultRows    int64
+				}
+				Blocks []struct {
+					Name       string
+					RecordsOut int64
+				}
+			}
+			if err := json.Unmarshal(out, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Files) != 1 {
+				t.Fatalf("resumed report: %s", out)
+			}
+			f := rep.Files[0]
+			if !f.Resumed || f.Interruptions != killed || f.Counts.In != rows || f.Counts.Delivered != rows || f.ResultRows != rows {
+				t.Fatalf("resumed report after %d kills: %s", killed, out)
+			}
+			// The last run converted only the records not acknowledged
+			// before the last kill.
+			var converted int64
+			for _, b := range rep.Blocks {
+				if b.Name == "convert" {
+					converted = b.RecordsOut
+				}
+			}
+			if converted > rows-acked || converted == 0 {
+				t.Fatalf("the last run re-emitted acknowledged records: converted %d, acknowledged before the kill %d of %d", converted, acked, rows)
+			}
+			res, err := os.ReadFile(filepath.Join(resultDir, f.ResultName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := bytes.Count(res, []byte{0}); n > 0 {
+				t.Fatalf("the result file holds %d NUL bytes", n)
+			}
+			if got := lineageRE.ReplaceAll(res, []byte(",LINEAGE\n")); !bytes.Equal(got, wantResult) {
+				t.Fatalf("result file after %d kills differs from an uninterrupted run's: %d lines vs %d", killed, bytes.Count(got, []byte("\n")), bytes.Count(wantResult, []byte("\n")))
+			}
+			gotOut, err := os.ReadFile(filepath.Join(runDir, "out", "big.csv.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(gotOut, wantOut) {
+				t.Fatalf("output after %d kills differs from an uninterrupted run's: %d lines vs %d", killed, bytes.Count(gotOut, []byte("\n")), bytes.Count(wantOut, []byte("\n")))
+			}
+			if mode == "directory" {
+				if _, err := os.Stat(filepath.Join(runDir, "processed", "big.csv")); err != nil {
+					t.Fatalf("input not moved to processed: %v", err)
+				}
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "connectplus-work-*")); len(left) != 0 {
+				t.Fatalf("work directories left: %v", left)
+			}
+			if left, _ := filepath.Glob(filepath.Join(cpDir, "state", "lineages", "*")); len(left) != 0 {
+				t.Fatalf("spools left: %v", left)
+			}
+			t.Logf("%s: killed %d times, the last after %d of %d records were acknowledged; the last run converted %d", mode, killed, acked, rows, converted)
+		})
 	}
-	if !killed {
-		t.Fatal("could not kill the run mid-file")
-	}
-	acked := watermark(cpDir)
-	cmd = exec.Command(bin, append(args, "--json")...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("resumed run: %v\n%s", err, out)
-	}
-	var rep struct {
-		Files []struct {
-			Counts        struct{ In, Delivered int64 }
-			Resumed       bool
-			Interruptions int
-		}
-		Blocks []struct {
-			Name       string
-			RecordsOut int64
-		}
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatal(err)
-	}
-	if len(rep.Files) != 1 || !rep.Files[0].Resumed || rep.Files[0].Counts.In != int64(rows) || rep.Files[0].Counts.Delivered != int64(rows) {
-		t.Fatalf("resumed report: %s", out)
-	}
-	// Counting: the second run converted only the records not acknowledged
-	// before the kill.
-	var converted int64
-	for _, b := range rep.Blocks {
-		if b.Name == "convert" {
-			converted = b.RecordsOut
-		}
-	}
-	if converted > int64(rows)-acked || converted == 0 {
-		t.Fatalf("second run re-emitted acknowledged records: converted %d, acknowledged before the kill %d of %d", converted, acked, rows)
-	}
-	got, err := os.ReadFile(filepath.Join(runDir, "out", "big.csv.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := bytes.Count(got, []byte("\n")), bytes.Count(want, []byte("\n"))
-		t.Fatalf("output after kill+resume differs from an uninterrupted run: %d lines vs %d", gl, wl)
-	}
-	t.Logf("killed after %d of %d records were acknowledged; the resumed run converted %d", acked, rows, converted)
 }
 
 // watermark reads the highest acknowledged-record watermark in a

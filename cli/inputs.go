@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -102,9 +103,49 @@ func (s *inputSource) Finish(_ context.Context, it block.Item, c *block.Completi
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, c.ResultName))
+	name, err := placeNew(tmp.Name(), dir, c.ResultName)
+	if err != nil {
+		return fmt.Errorf("result file: %w", err)
+	}
+	if name != c.ResultName {
+		c.WrittenAs = name
+	}
+	return nil
+}
+
+// placeNew gives the file tmp (in dir) the name want, or its first variant
+// (block.ResultNameVariant) that no file has yet: two runs of the same input
+// in the same second must not overwrite each other's result file. A hard
+// link claims a name atomically; where links are not supported the name is
+// checked first.
+func placeNew(tmp, dir, want string) (string, error) {
+	defer os.Remove(tmp)
+	for n := 1; n <= 1000; n++ {
+		name := want
+		if n > 1 {
+			name = block.ResultNameVariant(want, n)
+		}
+		target := filepath.Join(dir, name)
+		err := os.Link(tmp, target)
+		if err == nil {
+			return name, nil
+		}
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if _, serr := os.Lstat(target); serr == nil {
+			continue
+		}
+		// No hard links here (some network file systems): check, then rename.
+		if rerr := os.Rename(tmp, target); rerr != nil {
+			return "", rerr
+		}
+		return name, nil
+	}
+	return "", fmt.Errorf("%s and its first 1000 variants exist in %s", want, dir)
 }
 
 // sandboxCredentials are what `run --sandbox` gives both the sandbox and the

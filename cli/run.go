@@ -42,6 +42,7 @@ type runFlags struct {
 	stability     time.Duration
 	stabilitySet  bool
 	maxFiles      int
+	cpInterval    time.Duration
 	cpuProfile    string
 	memProfile    string
 }
@@ -76,8 +77,8 @@ record of a file failed).`,
 	f.StringSliceVar(&fl.inputs, "input", nil, "process these local files instead of listing the source (repeatable); they are left in place")
 	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input)")
 	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox")
-	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims and progress are kept (default: ~/.cache/connectplus/checkpoints)")
-	f.StringVar(&fl.workDir, "work-dir", "", "scratch directory for spools (default: a temporary directory)")
+	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims, progress and the result spools of interrupted files are kept (default: ~/.cache/connectplus/checkpoints)")
+	f.StringVar(&fl.workDir, "work-dir", "", "where each run makes its scratch directory, removed at exit (one left by a killed run is removed by the next run; default: the system temporary directory). Result spools that resuming needs are kept under --checkpoint-dir")
 	f.StringArrayVar(&fl.configs, "config", nil, "Extension Configuration value, name=value (repeatable)")
 	f.StringVar(&fl.configFile, "configs", "", "YAML or JSON file of Extension Configuration name: value pairs")
 	f.BoolVar(&fl.noProgress, "no-progress", false, "do not draw a progress bar")
@@ -86,6 +87,7 @@ record of a file failed).`,
 	f.StringVar(&fl.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s); overrides the dataflow, 0 means no wait")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
+	f.DurationVar(&fl.cpInterval, "checkpoint-interval", 250*time.Millisecond, "how often progress is saved; after a kill, records delivered since the last save are sent again")
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
 	f.StringVar(&fl.memProfile, "memprofile", "", "write an allocation profile of the run to this file")
 	return cmd
@@ -233,9 +235,12 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 	}
 	absPath, _ := filepath.Abs(path)
 	flow, err := engine.Compile(doc, engine.Options{
-		Registry: reg, Resolver: resolver, Checkpointer: cps, WorkDir: fl.workDir, Logger: logger,
+		Registry: reg, Resolver: resolver, Checkpointer: cps, Logger: logger,
+		// Spools that checkpoints refer to live with the checkpoints: a
+		// temporary directory does not survive the kill a resume follows.
+		TempRoot: fl.workDir, StateDir: filepath.Join(cpDir, "state"),
 		CompileExpr: exprs.Compiler(loc, nil), Sandbox: sandboxURL, Observer: obs,
-		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts,
+		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts, CheckpointInterval: fl.cpInterval,
 	})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}

@@ -3,10 +3,12 @@ package e2e
 import (
 	"bytes"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/connectplus/connectplus/bench/gen"
 	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/store"
 )
 
 // TestKill9ResumesAfterLastCheckpoint: the server binary is killed with
@@ -154,4 +157,116 @@ func lastCheckpoint(t *testing.T, dataDir string) engine.Checkpoint {
 		t.Fatalf("checkpoint %s: %v", raw, err)
 	}
 	return cp
+}
+
+// TestKill9LoopResultFile kills the server with SIGKILL several times in the
+// middle of a 200,000-row file and restarts it on the same data directory
+// each time; before the second kill a new version goes Live, so the old one
+// is still draining the file when it dies and the new one resumes it. The
+// file is processed to the end, resuming after each kill, and its result
+// file has exactly one row per input record, each line once, and no NUL
+// byte (the new version looked for the spool in its own work directory and
+// filled the acknowledged rows with NULs).
+func TestKill9LoopResultFile(t *testing.T) {
+	const rows, kills = 200000, 4
+	e := newEnv(t)
+	f := e.createLiveFlow(flowSpec{name: "kill9loop", cron: neverCron, tag: "l", groupSize: 100, concurrency: 2})
+	e.dropFile("customers.csv", customersCSV("L", rows))
+	e.operate(f, "run-now")
+	for killed := 0; killed < kills; killed++ {
+		// Killed once this server saved progress of its own past the
+		// next target.
+		target := int64(rows) * int64(killed+1) / (kills + 2)
+		from := checkpointWatermark(e.dataDir)
+		if killed == 1 {
+			// Once the restarted server has the file in flight again (else
+			// the new version would find it, not resume the old one's).
+			e.waitFor("the file in flight after the restart", 30*time.Second, func() (bool, string) {
+				st := e.status(f)
+				return st.InFlight == 1, fmt.Sprintf("%+v", st)
+			})
+			var vs []store.Version
+			e.admin.do("GET", "/dataflows/"+f.ID+"/versions", nil, 200, &vs)
+			doc := e.document(flowSpec{name: "kill9loop", cron: neverCron, tag: "l2", groupSize: 100, concurrency: 2})
+			e.admin.do("PUT", fmt.Sprintf("/dataflows/%s/versions/2", f.ID), map[string]any{"document": doc}, 200, nil, "If-Match", fmt.Sprintf(`"r%d"`, vs[0].Revision))
+			e.approveAndGoLive(f, 2)
+			if st := e.status(f); st.LiveVersion != 2 || len(st.Draining) != 1 {
+				t.Fatalf("v2 went live with the file no longer in flight: %+v", st)
+			}
+		}
+		e.waitFor(fmt.Sprintf("kill %d: a checkpoint past %d", killed+1, target), 60*time.Second, func() (bool, string) {
+			wm := checkpointWatermark(e.dataDir)
+			return wm >= target && wm > from, fmt.Sprintf("watermark %d (from %d)", wm, from)
+		})
+		time.Sleep(time.Duration(killed*40) * time.Millisecond)
+		e.srv.kill()
+		// The restarted server runs the tick it missed at once: the file
+		// resumes without run-now.
+		e.srv = startServer(t, e.dataDir, e.srv.addr)
+		e.connect()
+	}
+	r := e.waitRuns(f, 120*time.Second, "customers.csv")["customers.csv"]
+	if r.RecordsIn != rows || r.Delivered+r.Failed != rows || r.Interruptions != kills {
+		t.Fatalf("run after %d kills: %+v", kills, r)
+	}
+	var results []string
+	for _, n := range e.sftpFiles(errorsDir) {
+		if strings.HasPrefix(n, "result_") && strings.HasSuffix(n, "_customers.csv") {
+			results = append(results, n)
+		}
+	}
+	if len(results) != 1 {
+		t.Fatalf("result files in %s: %v", errorsDir, e.sftpFiles(errorsDir))
+	}
+	b, err := os.ReadFile(e.sshd.LocalPath(errorsDir + "/" + results[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(b, []byte{0}); n > 0 {
+		t.Fatalf("the result file holds %d NUL bytes", n)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatalf("result file: %v", err)
+	}
+	col := -1
+	for i, h := range recs[0] {
+		if h == "line_number" {
+			col = i
+		}
+	}
+	if col < 0 || len(recs)-1 != rows {
+		t.Fatalf("result file: header %v, %d rows for %d records", recs[0], len(recs)-1, rows)
+	}
+	seen := make(map[string]bool, rows)
+	for i, rec := range recs[1:] {
+		if want := strconv.Itoa(i + 2); rec[col] != want || seen[rec[col]] {
+			t.Fatalf("result row %d has line %s, want %s", i+1, rec[col], want)
+		}
+		seen[rec[col]] = true
+	}
+	if left, _ := filepath.Glob(filepath.Join(e.dataDir, "state", "lineages", "*")); len(left) != 0 {
+		t.Fatalf("spools left: %v", left)
+	}
+	sb := e.stats()
+	t.Logf("killed %d times; run %s: in %d, delivered %d, failed %d (sent again after a kill: %d)", kills, r.Status, r.RecordsIn, r.Delivered, r.Failed, sb.Duplicates)
+}
+
+// checkpointWatermark reads the watermark of the claimed item's checkpoint
+// in a server's SQLite database, 0 when there is none (yet).
+func checkpointWatermark(dataDir string) int64 {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "connectplus.db")+"?mode=ro")
+	if err != nil {
+		return 0
+	}
+	defer db.Close()
+	var raw []byte
+	if err := db.QueryRow(`SELECT checkpoint FROM claims WHERE state = 'claimed'`).Scan(&raw); err != nil {
+		return 0
+	}
+	var cp engine.Checkpoint
+	if json.Unmarshal(raw, &cp) != nil {
+		return 0
+	}
+	return cp.Watermark
 }

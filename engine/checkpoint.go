@@ -28,6 +28,10 @@ type Checkpoint struct {
 	States    map[string][]byte `json:"states,omitempty"`
 	// SpoolSize is how many bytes of the result spool belong to acknowledged records.
 	SpoolSize int64 `json:"spoolSize"`
+	// Spool fingerprints those bytes, so a resumed run continues the spool
+	// only if it is the one this checkpoint describes (nil in checkpoints
+	// written before it existed: then only the size is checked).
+	Spool *SpoolCheck `json:"spool,omitempty"`
 	// Held are result rows of acknowledged records still waiting for an
 	// earlier record, to keep the spool in source order.
 	Held   []HeldRow      `json:"held,omitempty"`
@@ -38,6 +42,17 @@ type Checkpoint struct {
 	Started     time.Time     `json:"started"`
 	// Interruptions counts how many times the lineage was resumed.
 	Interruptions int `json:"interruptions"`
+}
+
+// SpoolCheck fingerprints the acknowledged prefix of a lineage's result
+// spool and of its (line, offset) index.
+type SpoolCheck struct {
+	// CRC32C is the Castagnoli CRC-32 of the spool's first SpoolSize bytes.
+	CRC32C uint32 `json:"crc32c"`
+	// Rows is how many index entries (result rows) those bytes hold, and
+	// IndexCRC32C the CRC-32C of those entries.
+	Rows        int64  `json:"rows"`
+	IndexCRC32C uint32 `json:"indexCrc32c"`
 }
 
 // Checkpointer persists claims and checkpoints. The runtime implements it

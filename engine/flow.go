@@ -9,6 +9,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -30,8 +31,19 @@ type Options struct {
 	Registry     *block.Registry
 	Resolver     block.Resolver // Extension Configurations
 	Checkpointer Checkpointer   // default: in memory
-	// WorkDir holds spools and result files while lineages run (default: a temp dir).
-	WorkDir     string
+	// WorkDir holds this run's scratch files: block spills, sorted result
+	// files. Default: a new directory in TempRoot, removed by Close (or by
+	// Compile failing); one left behind by a killed process is removed by the
+	// next Compile that finds it.
+	WorkDir string
+	// TempRoot is where the default WorkDir is created (default os.TempDir()).
+	TempRoot string
+	// StateDir holds what checkpoints refer to: each lineage's result spool.
+	// It must last as long as the Checkpointer's records and be the same for
+	// every process that may resume this flow's files (default: WorkDir,
+	// enough for the in-memory Checkpointer). A resumed lineage verifies its
+	// spool against the checkpoint and fails as a whole if it does not match.
+	StateDir    string
 	Logger      *slog.Logger
 	CompileExpr func(string) (block.Expr, error)
 	Now         func() time.Time
@@ -65,12 +77,13 @@ type Observer interface {
 
 // Flow is a compiled dataflow ready to run.
 type Flow struct {
-	doc     *dataflow.Document
-	opts    Options
-	key     string
-	workDir string
-	ownWork bool
-	log     *slog.Logger
+	doc      *dataflow.Document
+	opts     Options
+	key      string
+	workDir  string
+	ownWork  *tempWork // the default WorkDir, locked while this flow uses it
+	stateDir string
+	log      *slog.Logger
 
 	nodes   []*node
 	byName  map[string]*node
@@ -151,12 +164,28 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	}
 	f.workDir = opts.WorkDir
 	if f.workDir == "" {
-		d, err := os.MkdirTemp("", "connectplus-work-")
+		tw, err := newTempWork(opts.TempRoot, f.log)
 		if err != nil {
 			return nil, err
 		}
-		f.workDir, f.ownWork = d, true
+		f.workDir, f.ownWork = tw.dir, tw
 	}
+	f.stateDir = opts.StateDir
+	if f.stateDir == "" {
+		f.stateDir = f.workDir
+	}
+	flow, err := f.build(doc)
+	if err != nil {
+		f.closeBlocks()
+		f.removeWork()
+		return nil, err
+	}
+	return flow, nil
+}
+
+// build creates the block instances and wires the graph.
+func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
+	opts := f.opts
 	var problems []string
 	for i := range doc.Blocks {
 		b := &doc.Blocks[i]
@@ -178,8 +207,12 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 		if err := os.MkdirAll(blockDir, 0o700); err != nil {
 			return nil, err
 		}
+		stateDir := filepath.Join(f.stateDir, "blocks", f.keyHash(), b.Name)
+		if err := os.MkdirAll(stateDir, 0o700); err != nil {
+			return nil, err
+		}
 		env := &block.Env{
-			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir,
+			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions,
 		}
 		inst, err := spec.New(cfg, env)
@@ -242,10 +275,25 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 		problems = append(problems, "the dataflow has no source block")
 	}
 	if len(problems) > 0 {
-		f.closeBlocks()
 		return nil, &CompileError{Problems: problems}
 	}
 	return f, nil
+}
+
+// keyHash names the flow's directory under the state directory, which
+// several flows may share (the server's, a user's checkpoint directory).
+func (f *Flow) keyHash() string {
+	h := sha256.Sum256([]byte(f.key))
+	return hex.EncodeToString(h[:8])
+}
+
+// removeWork deletes the default work directory (after Close, or when
+// Compile fails).
+func (f *Flow) removeWork() {
+	if f.ownWork != nil {
+		f.ownWork.remove()
+		f.ownWork = nil
+	}
 }
 
 // CompileError lists every problem found while building a flow.
@@ -361,12 +409,18 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		_ = f.opts.Checkpointer.Release(ctx, f.key, it)
 		return false, err
 	}
-	u, err := src.src.Open(ctx, it)
-	if err != nil {
-		// Opening failed (vanished file, permissions): the lineage fails as
-		// a whole and the source moves the file to its error location.
-		l.fileErr = fmt.Errorf("open %s: %w", it.Key, err)
-		u = nil
+	var u *block.Unit
+	if l.fileErr == nil {
+		u, err = src.src.Open(ctx, it)
+		if err != nil {
+			// Opening failed (vanished file, permissions): the lineage fails as
+			// a whole and the source moves the file to its error location.
+			l.fileErr = fmt.Errorf("open %s: %w", it.Key, err)
+			u = nil
+		}
+	} else {
+		// It cannot resume (its result spool does not match the checkpoint).
+		f.log.Error("file cannot resume", "flow", f.key, "file", it.Key, "lineage", l.id, "err", l.fileErr)
 	}
 	f.mu.Lock()
 	f.active[ItemKey(it)] = l
@@ -702,9 +756,14 @@ func (f *Flow) complete(l *lineage) {
 		fileErr = errors.Join(endErrs...)
 		res.Status, res.Error = StatusFailure, fileErr.Error()
 	}
-	openResult, rows, err := l.resultFile()
+	openResult, rows, err := l.resultFile(fileErr)
 	if err != nil {
+		// The records' outcomes stand, but without a trustworthy result
+		// file the run cannot report success.
 		f.log.Error("result file", "flow", f.key, "lineage", l.id, "err", err)
+		if res.Error == "" {
+			res.Status, res.Error = StatusFailure, "result file: "+err.Error()
+		}
 	}
 	ts := f.now().UTC().Format("20060102150405")
 	res.ResultName = "result_" + ts + "_" + l.item.Name
@@ -716,6 +775,10 @@ func (f *Flow) complete(l *lineage) {
 	if err := l.source.src.Finish(ctx, l.item, c); err != nil {
 		res.FinishError = err.Error()
 		f.log.Error("finishing file", "flow", f.key, "file", l.item.Key, "lineage", l.id, "err", err)
+	}
+	if c.WrittenAs != "" {
+		// A result file of that name existed: the source chose another.
+		res.ResultName = c.WrittenAs
 	}
 	// Completed even if the move failed: re-processing would send the
 	// records again; the run record shows the finish error instead.
@@ -843,14 +906,11 @@ func (f *Flow) Close() []LineageResult {
 			if err := f.opts.Checkpointer.Release(ctx, f.key, l.item); err != nil {
 				f.log.Error("releasing claim", "flow", f.key, "lineage", l.id, "err", err)
 			}
-			l.spool.Close()
-			l.index.Close()
+			l.closeSpool()
 		}
 	}
 	f.closeBlocks()
-	if f.ownWork {
-		_ = os.RemoveAll(f.workDir)
-	}
+	f.removeWork()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]LineageResult(nil), f.results...)

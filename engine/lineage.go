@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -49,6 +50,10 @@ type lineage struct {
 	spool       *os.File
 	spoolW      *bufio.Writer
 	spoolSize   int64
+	spoolCRC    uint32   // CRC-32C of the spool's spoolSize bytes
+	indexCRC    uint32   // CRC-32C of the index entries
+	rows        int64    // index entries (result rows) in the spool
+	spoolErr    error    // first failure writing the spool: the result file cannot be trusted
 	index       *os.File // (line, offset) pairs, for sorting an out-of-order spool
 	indexW      *bufio.Writer
 	lastLine    int64
@@ -87,8 +92,10 @@ type spoolJob struct {
 
 // spoolState is what a checkpoint needs from the spooler.
 type spoolState struct {
-	size int64
-	held []HeldRow
+	size  int64
+	check SpoolCheck
+	held  []HeldRow
+	err   error
 }
 
 // HeldRow is a result row waiting for an earlier record to finish, so the
@@ -179,9 +186,9 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 				handle(&job.recs[i])
 			}
 			if job.barrier != nil {
-				_ = l.spoolW.Flush()
-				_ = l.indexW.Flush()
-				st := spoolState{size: l.spoolSize, held: make([]HeldRow, 0, len(held))}
+				l.flushSpool()
+				st := spoolState{size: l.spoolSize, held: make([]HeldRow, 0, len(held)), err: l.spoolErr,
+					check: SpoolCheck{CRC32C: l.spoolCRC, Rows: l.rows, IndexCRC32C: l.indexCRC}}
 				for _, h := range held {
 					st.held = append(st.held, h)
 				}
@@ -199,8 +206,7 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		for _, h := range rest {
 			write(h)
 		}
-		_ = l.spoolW.Flush()
-		_ = l.indexW.Flush()
+		l.flushSpool()
 	}()
 }
 
@@ -292,67 +298,192 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		l.started = cp.Started
 		l.resumed = true
 		l.interrupts = cp.Interruptions + 1
-		l.spoolSize = cp.SpoolSize
 	} else {
 		l.id = newID()
 	}
-	dir := filepath.Join(f.workDir, "lineages")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("lineage dir: %w", err)
-	}
-	var err error
-	flags := os.O_CREATE | os.O_RDWR
-	if cp == nil {
-		flags |= os.O_TRUNC
-	}
-	if l.spool, err = os.OpenFile(filepath.Join(dir, l.id+".rows"), flags, 0o600); err != nil {
-		return nil, fmt.Errorf("result spool: %w", err)
-	}
-	if l.index, err = os.OpenFile(filepath.Join(dir, l.id+".idx"), flags, 0o600); err != nil {
-		return nil, fmt.Errorf("result index: %w", err)
-	}
-	if cp != nil {
-		// Rows written after the last checkpoint belong to records that will
-		// be processed again: drop them.
-		if err := l.spool.Truncate(cp.SpoolSize); err != nil {
-			return nil, err
-		}
-		if st, err := l.index.Stat(); err == nil {
-			n := st.Size() / 16
-			keep := int64(0)
-			r := bufio.NewReader(io.NewSectionReader(l.index, 0, st.Size()))
-			var pair [16]byte
-			for i := int64(0); i < n; i++ {
-				if _, err := io.ReadFull(r, pair[:]); err != nil {
-					break
-				}
-				line := int64(binary.LittleEndian.Uint64(pair[:8]))
-				if int64(binary.LittleEndian.Uint64(pair[8:])) >= cp.SpoolSize {
-					break
-				}
-				if line < l.lastLine {
-					l.sorted = false
-				}
-				l.lastLine = line
-				keep++
-			}
-			_ = l.index.Truncate(keep * 16)
-		}
-		if _, err := l.spool.Seek(cp.SpoolSize, io.SeekStart); err != nil {
-			return nil, err
-		}
-		if _, err := l.index.Seek(0, io.SeekEnd); err != nil {
-			return nil, err
-		}
-	}
-	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
-	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
 	var held []HeldRow
 	if cp != nil {
 		held = cp.Held
 	}
+	if err := l.openSpool(cp); err != nil {
+		var re *resumeError
+		if !errors.As(err, &re) {
+			l.closeSpool()
+			return nil, err
+		}
+		// The spool this checkpoint continues is gone or is not the one it
+		// describes: continuing would leave a hole where the acknowledged
+		// records' rows were. The file fails as a whole instead, its result
+		// file saying why; acknowledged records are still never sent again.
+		if err := l.resetSpool(); err != nil {
+			l.closeSpool()
+			return nil, err
+		}
+		l.fileErr = re
+		held = nil
+	}
+	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
+	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
 	l.startSpooler(l.priorWM+1, held, l.ackedPrior)
 	return l, nil
+}
+
+// castagnoli is the CRC-32C table (hardware-accelerated on amd64 and arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// resumeError says why an interrupted lineage cannot continue its result
+// spool; the lineage then fails as a whole with this message.
+type resumeError struct{ msg string }
+
+func (e *resumeError) Error() string { return e.msg }
+
+// spoolPaths returns the lineage's result spool and index. They live in the
+// state directory, next to the checkpoints that refer to them.
+func (l *lineage) spoolPaths() (rows, idx string) {
+	base := filepath.Join(l.flow.stateDir, "lineages", l.id)
+	return base + ".rows", base + ".idx"
+}
+
+// openSpool opens the lineage's result spool and index: empty for a new
+// lineage; for a resumed one, verified against the checkpoint and cut back
+// to what it acknowledged.
+func (l *lineage) openSpool(cp *Checkpoint) error {
+	f := l.flow
+	if err := os.MkdirAll(filepath.Join(f.stateDir, "lineages"), 0o700); err != nil {
+		return fmt.Errorf("lineage dir: %w", err)
+	}
+	rows, idx := l.spoolPaths()
+	if cp != nil && f.stateDir != f.workDir {
+		// Checkpoints written before the state directory existed refer to
+		// spools in the work directory (the server's was persistent).
+		legacy := filepath.Join(f.workDir, "lineages", l.id)
+		if _, err := os.Stat(rows); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(legacy + ".rows"); err == nil {
+				_ = os.Rename(legacy+".rows", rows)
+				_ = os.Rename(legacy+".idx", idx)
+			}
+		}
+	}
+	flags := os.O_CREATE | os.O_RDWR
+	if cp == nil {
+		flags |= os.O_TRUNC
+	}
+	var err error
+	if l.spool, err = os.OpenFile(rows, flags, 0o600); err != nil {
+		return fmt.Errorf("result spool: %w", err)
+	}
+	if l.index, err = os.OpenFile(idx, flags, 0o600); err != nil {
+		return fmt.Errorf("result index: %w", err)
+	}
+	if cp == nil {
+		return nil
+	}
+	return l.verifySpool(cp)
+}
+
+// verifySpool checks that the spool and index hold what cp acknowledged —
+// its size, the CRC-32C of its bytes, the number and CRC-32C of its index
+// entries — drops what was written after cp, and positions both for
+// appending. A mismatch is a *resumeError.
+func (l *lineage) verifySpool(cp *Checkpoint) error {
+	acked := cp.Counts.Delivered + cp.Counts.Filtered + cp.Counts.Failed
+	fail := func(format string, args ...any) error {
+		return &resumeError{msg: fmt.Sprintf("cannot resume %s: ", l.item.Name) + fmt.Sprintf(format, args...) +
+			fmt.Sprintf("; the %d records acknowledged before the interruption were not sent again, the rest of the file was not processed and the result rows of the acknowledged records are lost", acked)}
+	}
+	rowsPath, _ := l.spoolPaths()
+	st, err := l.spool.Stat()
+	if err != nil {
+		return fmt.Errorf("result spool: %w", err)
+	}
+	if st.Size() < cp.SpoolSize {
+		return fail("its result spool %s holds %d bytes but the checkpoint acknowledged %d (was it removed, or kept in a directory that did not survive?)", rowsPath, st.Size(), cp.SpoolSize)
+	}
+	h := crc32.New(castagnoli)
+	if _, err := io.Copy(h, io.NewSectionReader(l.spool, 0, cp.SpoolSize)); err != nil {
+		return fmt.Errorf("reading result spool: %w", err)
+	}
+	crc := h.Sum32()
+	if cp.Spool != nil && crc != cp.Spool.CRC32C {
+		return fail("its result spool %s does not hold what the checkpoint acknowledged (CRC-32C %08x, checkpoint %08x)", rowsPath, crc, cp.Spool.CRC32C)
+	}
+	ist, err := l.index.Stat()
+	if err != nil {
+		return fmt.Errorf("result index: %w", err)
+	}
+	var (
+		keep    int64
+		icrc    uint32
+		prevOff int64 = -1
+		pair    [16]byte
+	)
+	r := bufio.NewReader(io.NewSectionReader(l.index, 0, ist.Size()))
+	for i := int64(0); i < ist.Size()/16; i++ {
+		if _, err := io.ReadFull(r, pair[:]); err != nil {
+			return fmt.Errorf("reading result index: %w", err)
+		}
+		line := int64(binary.LittleEndian.Uint64(pair[:8]))
+		off := int64(binary.LittleEndian.Uint64(pair[8:]))
+		if off >= cp.SpoolSize {
+			break
+		}
+		if off <= prevOff || (prevOff < 0 && off != 0) {
+			return fail("its result index is damaged (row %d at offset %d)", keep+1, off)
+		}
+		prevOff = off
+		icrc = crc32.Update(icrc, castagnoli, pair[:])
+		if line < l.lastLine {
+			l.sorted = false
+		}
+		l.lastLine = line
+		keep++
+	}
+	if cp.Spool != nil && (keep != cp.Spool.Rows || icrc != cp.Spool.IndexCRC32C) {
+		return fail("its result index holds %d rows (CRC-32C %08x) but the checkpoint acknowledged %d (%08x)", keep, icrc, cp.Spool.Rows, cp.Spool.IndexCRC32C)
+	}
+	if keep == 0 && cp.SpoolSize > 0 {
+		return fail("its result index is missing")
+	}
+	// Rows written after the checkpoint belong to records that will be
+	// processed again: drop them.
+	if err := l.spool.Truncate(cp.SpoolSize); err != nil {
+		return fmt.Errorf("result spool: %w", err)
+	}
+	if err := l.index.Truncate(keep * 16); err != nil {
+		return fmt.Errorf("result index: %w", err)
+	}
+	if _, err := l.spool.Seek(cp.SpoolSize, io.SeekStart); err != nil {
+		return fmt.Errorf("result spool: %w", err)
+	}
+	if _, err := l.index.Seek(keep*16, io.SeekStart); err != nil {
+		return fmt.Errorf("result index: %w", err)
+	}
+	l.spoolSize, l.spoolCRC, l.indexCRC, l.rows = cp.SpoolSize, crc, icrc, keep
+	return nil
+}
+
+// resetSpool empties the spool and index (a lineage that cannot resume).
+func (l *lineage) resetSpool() error {
+	for _, f := range []*os.File{l.spool, l.index} {
+		if err := f.Truncate(0); err != nil {
+			return fmt.Errorf("result spool: %w", err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("result spool: %w", err)
+		}
+	}
+	l.spoolSize, l.spoolCRC, l.indexCRC, l.rows = 0, 0, 0, 0
+	l.sorted, l.lastLine = true, 0
+	return nil
+}
+
+func (l *lineage) closeSpool() {
+	if l.spool != nil {
+		l.spool.Close()
+	}
+	if l.index != nil {
+		l.index.Close()
+	}
 }
 
 // lineageView is what blocks see (block.Lineage).
@@ -591,18 +722,36 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	return buf
 }
 
-// writeRow appends an encoded row to the spool and its (line, offset) to the index.
+// writeRow appends an encoded row to the spool and its (line, offset) to
+// the index, keeping the running checksums a checkpoint records.
 func (l *lineage) writeRow(line int64, row []byte) {
 	var pair [16]byte
 	binary.LittleEndian.PutUint64(pair[:8], uint64(line))
 	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
-	_, _ = l.indexW.Write(pair[:])
-	_, _ = l.spoolW.Write(row)
+	if _, err := l.indexW.Write(pair[:]); err != nil && l.spoolErr == nil {
+		l.spoolErr = fmt.Errorf("writing result index: %w", err)
+	}
+	if _, err := l.spoolW.Write(row); err != nil && l.spoolErr == nil {
+		l.spoolErr = fmt.Errorf("writing result spool: %w", err)
+	}
+	l.indexCRC = crc32.Update(l.indexCRC, castagnoli, pair[:])
+	l.spoolCRC = crc32.Update(l.spoolCRC, castagnoli, row)
+	l.rows++
 	l.spoolSize += int64(len(row))
 	if line < l.lastLine {
 		l.sorted = false
 	}
 	l.lastLine = line
+}
+
+// flushSpool hands buffered rows to the files (spooler goroutine only).
+func (l *lineage) flushSpool() {
+	if err := l.spoolW.Flush(); err != nil && l.spoolErr == nil {
+		l.spoolErr = fmt.Errorf("writing result spool: %w", err)
+	}
+	if err := l.indexW.Flush(); err != nil && l.spoolErr == nil {
+		l.spoolErr = fmt.Errorf("writing result index: %w", err)
+	}
 }
 
 // snapshot captures a checkpoint; its SpoolSize is filled from the reply on
@@ -643,20 +792,29 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 	cp, state := l.snapshot()
 	l.mu.Unlock()
 	st := <-state
+	if st.err != nil {
+		// A checkpoint must never acknowledge rows the spool does not hold.
+		return fmt.Errorf("not saving progress: %w", st.err)
+	}
 	cp.SpoolSize, cp.Held = st.size, st.held
+	cp.Spool = &st.check
 	return l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
 }
 
-// resultFile builds the result file from the spool: a header row then the
-// rows in source-line order.
+// resultFile builds the result file from the spool: a header row, the rows
+// in source-line order and, when the file failed as a whole (fileErr), a
+// file-level row with the reason.
 //
 // When outcomes arrived in line order (the common case) the spool already is
 // the body: the result is served as header + spool without copying it.
-func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, err error) {
+func (l *lineage) resultFile(fileErr error) (open func() (io.ReadCloser, error), rows int64, err error) {
 	l.mu.Lock()
 	l.flushPendingLocked()
 	l.mu.Unlock()
 	l.stopSpooler()
+	if l.spoolErr != nil {
+		return nil, 0, l.spoolErr
+	}
 	var hdr []byte
 	for i, h := range l.header {
 		if i > 0 {
@@ -671,11 +829,14 @@ func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, 
 		hdr = appendCSVField(hdr, h, l.delim)
 	}
 	hdr = append(hdr, '\n')
-	st, err := l.index.Stat()
-	if err != nil {
-		return nil, 0, err
+	var tail []byte
+	if fileErr != nil {
+		tail = l.fileRow(fileErr.Error())
 	}
-	rows = st.Size() / 16
+	rows = l.rows
+	if tail != nil {
+		rows++
+	}
 	if l.sorted {
 		spool, size := l.spool, l.spoolSize
 		return func() (io.ReadCloser, error) {
@@ -683,10 +844,14 @@ func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, 
 			if err != nil {
 				return nil, err
 			}
-			return &resultReader{hdr: bytes.NewReader(hdr), body: &io.LimitedReader{R: f, N: size}, f: f}, nil
+			return &resultReader{hdr: bytes.NewReader(hdr), body: &io.LimitedReader{R: f, N: size}, tail: bytes.NewReader(tail), f: f}, nil
 		}, rows, nil
 	}
-	path := filepath.Join(l.flow.workDir, "lineages", l.id+".result")
+	tmpDir := filepath.Join(l.flow.workDir, "lineages")
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return nil, 0, err
+	}
+	path := filepath.Join(tmpDir, l.id+".result")
 	out, err := os.Create(path)
 	if err != nil {
 		return nil, 0, err
@@ -696,12 +861,16 @@ func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, 
 	if _, err := w.Write(hdr); err != nil {
 		return nil, 0, err
 	}
+	st, err := l.index.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
 	{
 		// Out-of-order outcomes (a parse failure decided before earlier rows
 		// were delivered): sort the (line, offset) index, then copy rows.
 		// Sort the (line, offset, length) index on disk: 24 bytes a row would
 		// otherwise grow memory with the file.
-		srt, err := extsort.New(extsort.Options{MemLimit: 32 << 20, TempDir: filepath.Join(l.flow.workDir, "lineages"),
+		srt, err := extsort.New(extsort.Options{MemLimit: 32 << 20, TempDir: tmpDir,
 			Key: func(rec []byte) []byte { return rec[:8] }})
 		if err != nil {
 			return nil, 0, err
@@ -761,10 +930,35 @@ func (l *lineage) resultFile() (open func() (io.ReadCloser, error), rows int64, 
 			return nil, 0, err
 		}
 	}
+	if _, err := w.Write(tail); err != nil {
+		return nil, 0, err
+	}
 	if err := w.Flush(); err != nil {
 		return nil, 0, err
 	}
 	return func() (io.ReadCloser, error) { return os.Open(path) }, rows, nil
+}
+
+// fileRow renders the file-level row of a file that failed as a whole: no
+// source columns, no line number, the reason as error_message.
+func (l *lineage) fileRow(reason string) []byte {
+	var buf []byte
+	for i := 1; i < len(l.header); i++ {
+		buf = append(buf, l.delim)
+	}
+	if len(l.header) > 0 {
+		buf = append(buf, l.delim)
+	}
+	buf = append(buf, l.delim) // status_code: none
+	buf = appendCSVField(buf, reason, l.delim)
+	buf = append(buf, l.delim) // entity_id
+	for range l.extraKeys {
+		buf = append(buf, l.delim)
+	}
+	buf = append(buf, l.delim) // line_number: the file, not a line
+	buf = append(buf, l.delim)
+	buf = append(buf, l.id...)
+	return append(buf, '\n')
 }
 
 // appendCSVField appends s as one CSV field, quoted when it holds the
@@ -792,12 +986,11 @@ func appendCSVField(dst []byte, s string, delim byte) []byte {
 
 func (l *lineage) cleanup() {
 	l.stopSpooler()
-	l.spool.Close()
-	l.index.Close()
-	base := filepath.Join(l.flow.workDir, "lineages", l.id)
-	for _, ext := range []string{".rows", ".idx", ".result"} {
-		_ = os.Remove(base + ext)
-	}
+	l.closeSpool()
+	rows, idx := l.spoolPaths()
+	_ = os.Remove(rows)
+	_ = os.Remove(idx)
+	_ = os.Remove(filepath.Join(l.flow.workDir, "lineages", l.id+".result"))
 }
 
 // windowReader serves ReadAt from a few cached windows of a file, evicting
@@ -864,6 +1057,7 @@ func (w *windowReader) readAt(p []byte, off int64) error {
 type resultReader struct {
 	hdr  *bytes.Reader
 	body *io.LimitedReader
+	tail *bytes.Reader // the file-level row, if any
 	f    *os.File
 }
 
@@ -871,7 +1065,16 @@ func (r *resultReader) Read(p []byte) (int, error) {
 	if r.hdr.Len() > 0 {
 		return r.hdr.Read(p)
 	}
-	return r.body.Read(p)
+	if r.body.N > 0 {
+		n, err := r.body.Read(p)
+		if err == io.EOF && r.body.N > 0 {
+			err = io.ErrUnexpectedEOF // the spool is shorter than it should be
+		}
+		if n > 0 || err != io.EOF {
+			return n, err
+		}
+	}
+	return r.tail.Read(p)
 }
 
 func (r *resultReader) WriteTo(w io.Writer) (int64, error) {
@@ -885,7 +1088,15 @@ func (r *resultReader) WriteTo(w io.Writer) (int64, error) {
 	} else {
 		m, err = io.Copy(w, r.body)
 	}
-	return n + m, err
+	n += m
+	if err != nil {
+		return n, err
+	}
+	if r.body.N > 0 {
+		return n, fmt.Errorf("result spool ended %d bytes early", r.body.N)
+	}
+	k, err := r.tail.WriteTo(w)
+	return n + k, err
 }
 
 func (r *resultReader) Close() error { return r.f.Close() }

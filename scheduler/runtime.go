@@ -331,6 +331,10 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Resolver:     orgResolver{ctx: m.ctx, repo: m.opts.Repo, org: d.OrgID},
 		Checkpointer: &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner},
 		WorkDir:      work,
+		// Result spools are referred to by checkpoints in the store, which
+		// any later version of the flow may resume: they live outside the
+		// per-version work directory.
+		StateDir:     filepath.Join(m.opts.DataDir, "state"),
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		CompileExpr:  exprs.Compiler(loc, m.opts.Clock.Now),
 		Now:          m.opts.Clock.Now,

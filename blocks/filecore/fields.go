@@ -145,7 +145,7 @@ func SinkConfigFrom(c *block.Config, env *block.Env) (SinkConfig, error) {
 		Conflict:  cr,
 		Zip:       c.Bool(KeyZipFiles),
 		Name:      tmpl,
-		SpoolDir:  envWorkDir(env),
+		SpoolDir:  RecordSpoolDir(env),
 		Block:     envBlock(env),
 	}, nil
 }
@@ -248,6 +248,17 @@ func envWorkDir(env *block.Env) string {
 		return ""
 	}
 	return path.Clean(env.WorkDir)
+}
+
+// RecordSpoolDir is where a sink keeps the records file of a lineage on a
+// file system that cannot append: the checkpoint's resume state holds its
+// length, so it must survive the process (Env.StateDir), not live in a work
+// directory that a kill takes with it.
+func RecordSpoolDir(env *block.Env) string {
+	if env != nil && env.StateDir != "" {
+		return path.Clean(env.StateDir)
+	}
+	return envWorkDir(env)
 }
 
 func envBlock(env *block.Env) string {

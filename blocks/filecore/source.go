@@ -691,12 +691,25 @@ func (s *Source) uploadResult(ctx context.Context, c *block.Completion) error {
 			return Permanent(fmt.Errorf("open result file: %w", err))
 		}
 		defer rc.Close()
+		// Never over another result file (two runs of the same file in the
+		// same second): the first free variant of the name, reported back.
 		name := c.ResultName
-		if _, err := fs.Stat(ctx, Join(dir, name)); err == nil {
-			name = collisionName(name, s.now())
+		for n := 2; ; n++ {
+			if _, err := fs.Stat(ctx, Join(dir, name)); err != nil {
+				break
+			}
+			if n > 1000 {
+				return Permanent(fmt.Errorf("%q and its first 1000 variants exist in %q", c.ResultName, dir))
+			}
+			name = block.ResultNameVariant(c.ResultName, n)
 		}
-		_, err = publish(ctx, fs, dir, name, rc, "", false)
-		return err
+		if _, err = publish(ctx, fs, dir, name, rc, "", false); err != nil {
+			return err
+		}
+		if name != c.ResultName {
+			c.WrittenAs = name
+		}
+		return nil
 	})
 	if err != nil {
 		if IsPermission(err) {

@@ -258,7 +258,7 @@ func newWrite(c *block.Config, env *block.Env) (block.Block, error) {
 	}
 	cfg := filecore.SinkConfig{
 		Dir: "", CreateDir: true, Conflict: filecore.ConflictReplace, Name: tmpl, ObjectKeys: true,
-		SpoolDir: env.WorkDir, Block: blockName,
+		SpoolDir: filecore.RecordSpoolDir(env), Block: blockName,
 	}
 	return filecore.NewSink(pool(cl, c.String(KeyBucket), c.String(KeyContentType), c.String(KeyEndpoint), env), cfg, env)
 }

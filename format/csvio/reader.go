@@ -82,8 +82,9 @@ type RecordError struct {
 	Line      int64  // line where the problem is
 	Column    int    // 1-based character column of the problem in Line
 	Msg       string // what is wrong
-	// Raw is the text that was skipped (at most 64 KiB of it), for error
-	// reports that reproduce the bad row.
+	// Raw is the text that was skipped (at most 64 KiB of it), byte for
+	// byte — invalid UTF-8 included — so an error report reproduces the bad
+	// row as the file had it (the user fixes and re-sends it from there).
 	Raw string
 	// Lines is how many physical lines were skipped.
 	Lines int
@@ -641,7 +642,7 @@ func (r *Reader) reportBad(start, next, errAt int, msg string) (Row, error) {
 	if len(raw) > 64<<10 {
 		raw = raw[:64<<10]
 	}
-	e.Raw = strings.ToValidUTF8(strings.Clone(raw), "\uFFFD")
+	e.Raw = strings.Clone(raw)
 	skipped := int64(strings.Count(s[start:next], string(r.nl)))
 	e.Lines = int(skipped)
 	if next == start || s[next-1] != r.nl {

@@ -296,3 +296,27 @@ func TestAllocsPerRow(t *testing.T) {
 		t.Errorf("%.3f allocations per row, want ≤ 0.1", per)
 	}
 }
+
+// TestRecordErrorKeepsOriginalBytes: a row rejected for invalid UTF-8 keeps
+// its bytes in RecordError.Raw (they were replaced by U+FFFD, so the result
+// file no longer held the row the user has to fix and re-send).
+func TestRecordErrorKeepsOriginalBytes(t *testing.T) {
+	for _, in := range []string{"a,b\nJos\xe9,1\nok,2\n", "a,b\n\"Jos\xe9\",1\nok,2\n"} {
+		r := NewReader(strings.NewReader(in), Options{})
+		if _, err := r.Read(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.Read()
+		var re *RecordError
+		if !errors.As(err, &re) {
+			t.Fatalf("%q: want a RecordError, got %v", in, err)
+		}
+		want := strings.Split(in, "\n")[1]
+		if re.Raw != want {
+			t.Fatalf("Raw %q, want %q", re.Raw, want)
+		}
+		if row, err := r.Read(); err != nil || row.Fields[0] != "ok" {
+			t.Fatalf("next row: %v %v", row, err)
+		}
+	}
+}

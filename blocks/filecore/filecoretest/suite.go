@@ -64,6 +64,9 @@ type fixture struct {
 	pool *filecore.Pool
 	dir  string
 	ctx  context.Context
+	// state is the engine's state directory, the same across the
+	// "processes" of a test (each sink gets a fresh work directory).
+	state string
 }
 
 func newFixture(t *testing.T, h Harness) *fixture {
@@ -71,7 +74,7 @@ func newFixture(t *testing.T, h Harness) *fixture {
 	t.Cleanup(cancel)
 	b := make([]byte, 4)
 	rand.Read(b)
-	f := &fixture{h: h, pool: h.NewPool(t), dir: filecore.Join(h.Base, "t"+hex.EncodeToString(b)), ctx: ctx}
+	f := &fixture{h: h, pool: h.NewPool(t), dir: filecore.Join(h.Base, "t"+hex.EncodeToString(b)), ctx: ctx, state: t.TempDir()}
 	t.Cleanup(func() { f.pool.Close() })
 	f.mkdir(t, f.dir)
 	return f
@@ -313,7 +316,8 @@ func testPartialUpload(t *testing.T, f *fixture) {
 func testFinish(t *testing.T, f *fixture) {
 	f.put(t, "in/ok.csv", []byte("a\n"))
 	f.put(t, "in/bad.csv", []byte("b\n"))
-	f.put(t, "done/ok.csv", []byte("older\n")) // name clash in the processed dir
+	f.put(t, "done/ok.csv", []byte("older\n"))               // name clash in the processed dir
+	f.put(t, "err/result_1_ok.csv", []byte("earlier run\n")) // and in the result dir
 	s := f.source(t, nil)
 	defer s.Close()
 	items := f.listStable(t, s)
@@ -332,6 +336,9 @@ func testFinish(t *testing.T, f *fixture) {
 		if err := s.Finish(f.ctx, it, c); err != nil {
 			t.Fatalf("Finish %s: %v", it.Name, err)
 		}
+		if it.Name == "ok.csv" && c.WrittenAs != "result_1-2_ok.csv" {
+			t.Fatalf("result file clash: written as %q", c.WrittenAs)
+		}
 	}
 	files := f.files(t)
 	if f.mustRead(t, "done/ok.csv") != "older\n" {
@@ -349,7 +356,10 @@ func testFinish(t *testing.T, f *fixture) {
 	if f.mustRead(t, "err/bad.csv") != "b\n" {
 		t.Fatalf("failed file not in the error dir: %v", files)
 	}
-	if f.mustRead(t, "err/result_1_ok.csv") != "h,status_code\n" {
+	if f.mustRead(t, "err/result_1_ok.csv") != "earlier run\n" {
+		t.Fatalf("an earlier result file was overwritten: %v", files)
+	}
+	if f.mustRead(t, "err/result_1-2_ok.csv") != "h,status_code\n" {
 		t.Fatalf("result file missing: %v", files)
 	}
 	if _, ok := f.read(t, "err/result_1_bad.csv"); ok {
@@ -388,7 +398,13 @@ func testRestart(t *testing.T, f *fixture) {
 
 func (f *fixture) sink(t *testing.T, cfg filecore.SinkConfig) *filecore.Sink {
 	t.Helper()
+	// A fresh work directory, as each process gets; spools go where the
+	// block's fields would put them.
 	env := Env(t, "sink")
+	env.StateDir = f.state
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = filecore.RecordSpoolDir(env)
+	}
 	if cfg.Name == nil {
 		tm, err := env.CompileTemplate("${filename}")
 		if err != nil {
@@ -543,8 +559,8 @@ func testRecords(t *testing.T, f *fixture) {
 		t.Fatalf("ack state %s (%v)", state1, err)
 	}
 	// Batch 2 is written but the process dies before the engine stores the
-	// acknowledgement: after restart the lineage resumes from state1 and
-	// batch 2 is sent again.
+	// acknowledgement: after restart (with a new work directory) the
+	// lineage resumes from state1 and batch 2 is sent again.
 	b2 := &block.Unit{Attrs: attrs, Lineage: lin, Batch: Batch([]string{"id", "name"}, []string{"3", "c"})}
 	if err := s.Process(f.ctx, b2, out); err != nil {
 		t.Fatal(err)
