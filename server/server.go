@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/secrets/redact"
 )
 
 // DefaultMaxBody is the request body limit (a dataflow document is at most
@@ -43,6 +44,9 @@ type Config struct {
 	// Collectors are extra Prometheus metrics served at /metrics (the
 	// runtime's records and files counters).
 	Collectors []prometheus.Collector
+	// Redactor removes decrypted secret values from error messages before
+	// they are answered (a conflict names the host a secret points at).
+	Redactor *redact.Redactor
 }
 
 // Server is the HTTP API.
@@ -58,6 +62,7 @@ type Server struct {
 	throttle *throttle
 	metrics  *metrics
 	openapi  []byte
+	redactor *redact.Redactor
 }
 
 type metrics struct {
@@ -69,7 +74,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets"
+	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/server"
 	"github.com/connectplus/connectplus/store"
 )
@@ -117,8 +118,9 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be json or text, not %q", format)
 }
 
-// openAll prepares the data directory, keyring and store.
-func openAll(ctx context.Context, o options, log *slog.Logger) (*store.Store, *secrets.Keyring, error) {
+// openAll prepares the data directory, keyring and store. The store
+// registers every secret it decrypts with red (nil: none).
+func openAll(ctx context.Context, o options, log *slog.Logger, red *redact.Redactor) (*store.Store, *secrets.Keyring, error) {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -133,7 +135,7 @@ func openAll(ctx context.Context, o options, log *slog.Logger) (*store.Store, *s
 	if db == "" {
 		db = "sqlite://" + filepath.Join(o.dataDir, "connectplus.db")
 	}
-	st, err := store.Open(ctx, db, store.WithKeyring(kr))
+	st, err := store.Open(ctx, db, store.WithKeyring(kr), store.WithRedactor(red))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -148,7 +150,12 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	st, kr, err := openAll(ctx, o, log)
+	// Every secret the store decrypts is redacted from everything logged
+	// after it, from stored run errors and from API error messages: a
+	// secret used as a host or directory ends up in connector errors.
+	red := redact.New()
+	log = slog.New(red.Handler(log.Handler()))
+	st, kr, err := openAll(ctx, o, log, red)
 	if err != nil {
 		return err
 	}
@@ -184,7 +191,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if mc, ok := ctl.(interface{ Collectors() []prometheus.Collector }); ok {
 		collectors = mc.Collectors()
 	}
-	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors})
+	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red})
 	if err != nil {
 		return err
 	}
@@ -252,7 +259,7 @@ and revisions do not change. Afterwards the old key can be removed.`,
 			if err != nil {
 				return err
 			}
-			st, kr, err := openAll(cmd.Context(), *o, log)
+			st, kr, err := openAll(cmd.Context(), *o, log, nil)
 			if err != nil {
 				return err
 			}
