@@ -132,6 +132,11 @@ func infoFrom(ctx context.Context) *reqInfo {
 	return i
 }
 
+// hstsValue keeps browsers on HTTPS for a year once they have seen it.
+// includeSubDomains is left out: other hosts under the server's name are
+// not this server's to constrain.
+const hstsValue = "max-age=31536000"
+
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
 
 type statusWriter struct {
@@ -180,6 +185,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		if r.TLS != nil {
+			// Only over TLS: browsers ignore HSTS received over plain HTTP,
+			// and a server behind a TLS-terminating proxy leaves it to the
+			// proxy.
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
 		}
