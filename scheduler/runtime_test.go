@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/connectplus/connectplus/block"
@@ -454,9 +455,31 @@ func TestMetricsCountCompletedFiles(t *testing.T) {
 		return len(rs) == 1 && rs[0].Status == runstate.RunSuccess
 	})
 	fx.eventually("metrics", func() bool {
-		return testutil.ToFloat64(fx.m.metrics.records.WithLabelValues("o1", "flow", "delivered")) == 7 &&
-			testutil.ToFloat64(fx.m.metrics.files.WithLabelValues("o1", "flow", "Success")) == 1
+		return testutil.ToFloat64(fx.m.metrics.records.WithLabelValues("o1", "f1", "delivered")) == 7 &&
+			testutil.ToFloat64(fx.m.metrics.files.WithLabelValues("o1", "f1", "Success")) == 1
 	})
+	// Labels name the organisation and the dataflow by id only: the
+	// dataflow's name ("flow") appears in no series.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(fx.m.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+				if l.GetValue() == "flow" {
+					t.Errorf("%s has the dataflow name in label %s", mf.GetName(), l.GetName())
+				}
+			}
+			if labels["org_id"] != "o1" || labels["flow_id"] != "f1" {
+				t.Errorf("%s labels %v", mf.GetName(), labels)
+			}
+		}
+	}
 	if len(fx.m.Collectors()) != 4 {
 		t.Fatal("collectors")
 	}
