@@ -91,7 +91,7 @@ func (r *Registry) Scoped(allow func(*Spec) bool) *Registry {
 func (r *Registry) Suggest(typ string) string {
 	best, bestD := "", 4
 	for t := range r.specs {
-		if d := editDistance(strings.ToLower(typ), t); d < bestD {
+		if d := EditDistance(strings.ToLower(typ), t); d < bestD {
 			best, bestD = t, d
 		}
 	}
@@ -129,7 +129,9 @@ func (s *Spec) selfCheck() error {
 	return nil
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, used for
+// "did you mean" suggestions on block types, field keys and block names.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -1,4 +1,7 @@
-// Package block is the contract between the engine and every block type.
+// Package block is the contract between the engine and every block type
+// (the implementations live in blocks/<family>); every block package, the
+// engine, dataflow validation and the commands import it, and it imports
+// only jsonv.
 //
 // One Spec per block type drives everything about it: config parsing,
 // defaults and validation, the JSON Schema of dataflow documents, the
@@ -348,7 +351,7 @@ func suggest(k string, s *Spec) string {
 	}
 	best, bestD := "", 3
 	for _, f := range s.Fields {
-		if d := editDistance(norm(k), norm(f.Key)); d < bestD {
+		if d := EditDistance(norm(k), norm(f.Key)); d < bestD {
 			best, bestD = f.Key, d
 		}
 	}

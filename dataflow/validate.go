@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // Document-level limits checked by Validate.
@@ -35,8 +36,8 @@ var (
 type ValidateOptions struct {
 	// CronCheck checks a trigger's cron expression (and the cron a preset
 	// stands for). The runtime fills it with its scheduler's parser, which
-	// also enforces the 5-minute minimum interval; nil uses CheckQuartzCron
-	// (syntax only).
+	// also enforces the 5-minute minimum interval; nil uses quartz.CheckSyntax
+	// (syntax only) — the same parser the scheduler uses.
 	CronCheck func(expr string) error
 	// ExprCheck compiles a relation condition ("${status:equals('paid')}").
 	// The lead plugs in the NiFi EL compiler; nil checks only that the
@@ -54,7 +55,7 @@ func Validate(doc *Document, reg *block.Registry) []Problem {
 // of that path (or of its nearest recorded ancestor).
 func ValidateWith(doc *Document, reg *block.Registry, opts ValidateOptions) []Problem {
 	if opts.CronCheck == nil {
-		opts.CronCheck = CheckQuartzCron
+		opts.CronCheck = quartz.CheckSyntax
 	}
 	if opts.ExprCheck == nil {
 		opts.ExprCheck = checkExprShape
@@ -155,7 +156,7 @@ func (v *validator) header() {
 				v.add("trigger.cron", "invalid cron expression: %v", err)
 			}
 		default:
-			cron, err := PresetCron(t.Preset)
+			cron, err := quartz.PresetCron(t.Preset)
 			if err != nil {
 				v.add("trigger.preset", "%v", err)
 			} else if err := v.opts.CronCheck(cron); err != nil {
@@ -355,7 +356,7 @@ func (v *validator) suggestBlock(name string) string {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if d := levenshtein(strings.ToLower(name), strings.ToLower(n)); d < bestD {
+		if d := block.EditDistance(strings.ToLower(name), strings.ToLower(n)); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -468,26 +469,6 @@ func checkExprShape(expr string) error {
 		return fmt.Errorf("empty expression")
 	}
 	return nil
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ConfigRef is one Extension Configuration reference in a document.

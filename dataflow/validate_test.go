@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/connectplus/connectplus/quartz"
 )
 
 // miniFlow is a valid three-block flow written one block per line, so that
@@ -39,7 +41,7 @@ func TestValidateRules(t *testing.T) {
 		if strings.HasPrefix(expr, "0 0/1 ") {
 			return errors.New("runs more often than every 5 minutes")
 		}
-		return CheckQuartzCron(expr)
+		return quartz.CheckSyntax(expr)
 	}
 	exprCheck := func(expr string) error {
 		if strings.Contains(expr, "bogus") {
@@ -65,7 +67,7 @@ func TestValidateRules(t *testing.T) {
 		{"cron syntax", strings.Replace(miniFlow, "name: t", "name: t\ntrigger: {cron: '0 0 25 * * ?'}", 1), "trigger.cron", at(2, "'0 0 25"), "hours field"},
 		{"cron hook", strings.Replace(miniFlow, "name: t", "name: t\ntrigger: {cron: '0 0/1 * * * ?'}", 1), "trigger.cron", at(2, "'0 0/1"), "more often than every 5 minutes"},
 		{"preset unknown", strings.Replace(miniFlow, "name: t", "name: t\ntrigger: {preset: fortnightly}", 1), "trigger.preset", at(2, "fortnightly"), "unknown schedule preset"},
-		{"preset through hook", strings.Replace(miniFlow, "name: t", "name: t\ntrigger: {preset: every 1 minutes}", 1), "trigger.preset", at(2, "every"), "more often than every 5 minutes"},
+		{"preset through hook", strings.Replace(miniFlow, "name: t", "name: t\ntrigger: {preset: every 1 minutes}", 1), "trigger.preset", at(2, "every"), "minimum interval between runs is 5m0s"},
 		{"time zone", strings.Replace(miniFlow, "name: t", "name: t\ntrigger: {cron: '0 0 1 * * ?', timeZone: Mars/Olympus}", 1), "trigger.timeZone", at(2, "Mars"), "unknown time zone"},
 		{"no blocks", "name: t\nblocks: []\n", "blocks", at(2, "[]"), "at least one block"},
 		{"block name required", strings.Replace(miniFlow, "name: out, ", "", 1), "blocks[2].name", at(5, "{type: http"), "block name is required"},

@@ -1,8 +1,3 @@
-// Package e2e runs the real `connectplus server` binary against a real
-// OpenSSH server (internal/testenv) and the Capillary API sandbox, and drives
-// it only through its REST API: maker-checker approval, Extension
-// Configurations, schedules, run-now, pause, stop, version switches and a
-// kill -9 in the middle of a file.
 package e2e
 
 import (

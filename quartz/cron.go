@@ -53,8 +53,8 @@ func (e *ParseError) Error() string {
 // Parse parses a Quartz cron expression (6 or 7 fields).
 func Parse(expr string) (*Cron, error) {
 	fields := strings.Fields(strings.ToUpper(expr))
-	if len(fields) < 6 || len(fields) > 7 {
-		return nil, &ParseError{Msg: fmt.Sprintf("want 6 or 7 fields (seconds minutes hours day-of-month month day-of-week [year]), got %d in %q", len(fields), expr)}
+	if err := checkSyntax(fields); err != nil {
+		return nil, err
 	}
 	c := &Cron{src: expr}
 	var err error
@@ -91,6 +91,9 @@ func Parse(expr string) (*Cron, error) {
 			if err != nil {
 				return nil, err
 			}
+			if hi < lo {
+				return nil, &ParseError{Field: "year", Msg: fmt.Sprintf("range %q runs backwards", part)}
+			}
 			for y := lo; y <= hi; y += step {
 				c.years[y] = true
 			}
@@ -112,8 +115,11 @@ func parseField(f, name string, lo, hi int, names map[string]int) (uint64, error
 		if err != nil {
 			return 0, err
 		}
-		for v := a; v <= b; v += step {
-			set |= 1 << uint(v)
+		// A range may wrap, as Quartz allows: 22-2 is 22,23,0,1,2 and
+		// FRI-MON is FRI,SAT,SUN,MON.
+		span := hi - lo + 1
+		for k := 0; k <= (b-a+span)%span; k += step {
+			set |= 1 << uint(lo+(a-lo+k)%span)
 		}
 	}
 	return set, nil
@@ -144,9 +150,6 @@ func parseRange(part, name string, lo, hi int, names map[string]int) (a, b, step
 		}
 		if b, err = value(y, name, lo, hi, names); err != nil {
 			return
-		}
-		if b < a {
-			return 0, 0, 0, &ParseError{Field: name, Msg: fmt.Sprintf("range %q runs backwards", part)}
 		}
 		return a, b, step, nil
 	}
@@ -390,6 +393,14 @@ func minSetGap(set uint64) int {
 		best = 60 - last + first
 	}
 	return best
+}
+
+// CheckSyntax reports whether expr is a well-formed Quartz expression,
+// without the minimum-interval rule: what `connectplus validate` checks
+// when no scheduler policy is plugged in.
+func CheckSyntax(expr string) error {
+	_, err := Parse(expr)
+	return err
 }
 
 // Check parses expr and enforces the minimum interval between runs.

@@ -49,15 +49,15 @@ func TestNext(t *testing.T) {
 
 func TestParseErrorsAndMinimum(t *testing.T) {
 	bad := map[string]string{
-		"* * * *":        "6 or 7 fields",
-		"0 61 * * * ?":   "out of range",
-		"0 0 * ? * ?":    "only one",
-		"0 0 12 1 * MON": "'?' in the other",
-		"0 0 12 ? * FOO": "not a number",
-		"0 0/0 * * * ?":  "bad step",
-		"0 5-1 * * * ?":  "backwards",
-		"? 0 * * * *":    "only allowed",
-		"0 0 0 ? * 8#1":  "out of range",
+		"* * * *":               "6 or 7 fields",
+		"0 61 * * * ?":          "out of range",
+		"0 0 * ? * ?":           "not both",
+		"0 0 12 1 * MON":        "must be '?'",
+		"0 0 12 ? * FOO":        "not a number",
+		"0 0/0 * * * ?":         "positive",
+		"0 0 0 * * ? 2030-2025": "backwards",
+		"? 0 * * * *":           "only allowed",
+		"0 0 0 ? * 8#1":         "out of range",
 	}
 	for expr, want := range bad {
 		_, err := Parse(expr)

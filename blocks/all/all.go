@@ -1,4 +1,6 @@
 // Package all assembles the registry of every block type the product ships.
+// Only the top layers (commands, server assembly, tests) import it: lower
+// layers receive a *block.Registry instead.
 package all
 
 import (

@@ -160,10 +160,7 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		<-done
 	}
 
-	lineage := u.Attrs[block.AttrLineageID]
-	if u.Lineage != nil {
-		lineage = u.Lineage.ID()
-	}
+	lineage := u.LineageID()
 	var reported int64
 	progress := func() {
 		if n := cr.n.Load(); n > reported {

@@ -21,10 +21,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/connectplus/connectplus/block"
@@ -164,8 +162,7 @@ type transformBlock struct {
 	dir        string
 	log        *slog.Logger
 
-	mu     sync.Mutex
-	spills map[string][]string // lineage -> spill files
+	spills block.Spills // lineage -> spill files
 }
 
 func newBlock(c *block.Config, env *block.Env) (block.Block, error) {
@@ -177,7 +174,7 @@ func newBlock(c *block.Config, env *block.Env) (block.Block, error) {
 		name: env.Block, order: c.List("outputHeadersOrder"), mapping: map[string]*spel.Mapping{},
 		headerless: c.Bool("isHeaderless"), names: c.List("headerlessMapping"),
 		dateCol: c.String("dateColumnHeader"), dateFrom: c.String("existingDateFormat"), dateTo: c.String("newDateFormat"),
-		dir: env.WorkDir, spills: map[string][]string{}, loc: time.UTC, log: env.Log(),
+		dir: env.WorkDir, spills: block.Spills{Dir: env.WorkDir}, loc: time.UTC, log: env.Log(),
 	}
 	for _, e := range entries {
 		b.mapping[e.Header] = e.Mapping
@@ -298,13 +295,13 @@ func (b *transformBlock) Process(ctx context.Context, u *block.Unit, out block.O
 		return fmt.Errorf("open %s: %w", u.File.Name, err)
 	}
 	defer in.Close()
-	lin := lineageOf(u)
-	okF, err := b.spill(lin, "headers-out-*")
+	lin := u.LineageID()
+	okF, err := b.spills.Create(lin, "headers-out-*")
 	if err != nil {
 		return err
 	}
 	defer okF.Close()
-	badF, err := b.spill(lin, "headers-err-*")
+	badF, err := b.spills.Create(lin, "headers-err-*")
 	if err != nil {
 		return err
 	}
@@ -527,47 +524,15 @@ func (c *countingReader) take() int64 {
 	return n
 }
 
-func (b *transformBlock) spill(lineage, pattern string) (*os.File, error) {
-	f, err := os.CreateTemp(b.dir, pattern)
-	if err != nil {
-		return nil, fmt.Errorf("create spill file: %w", err)
-	}
-	b.mu.Lock()
-	b.spills[lineage] = append(b.spills[lineage], f.Name())
-	b.mu.Unlock()
-	return f, nil
-}
-
-func lineageOf(u *block.Unit) string {
-	if u.Lineage != nil {
-		return u.Lineage.ID()
-	}
-	return u.Attrs[block.AttrLineageID]
-}
-
 // EndLineage removes the lineage's output and error files once every
 // downstream block has read them.
 func (b *transformBlock) EndLineage(_ context.Context, lineageID string, _ bool) error {
-	b.mu.Lock()
-	paths := b.spills[lineageID]
-	delete(b.spills, lineageID)
-	b.mu.Unlock()
-	for _, p := range paths {
-		os.Remove(p)
-	}
+	b.spills.Release(lineageID)
 	return nil
 }
 
 // Close removes every spill left.
 func (b *transformBlock) Close() error {
-	b.mu.Lock()
-	all := b.spills
-	b.spills = map[string][]string{}
-	b.mu.Unlock()
-	for _, ps := range all {
-		for _, p := range ps {
-			os.Remove(p)
-		}
-	}
+	b.spills.ReleaseAll()
 	return nil
 }

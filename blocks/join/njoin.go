@@ -38,12 +38,12 @@ type waitingBlock struct {
 	log     *slog.Logger
 
 	mu     sync.Mutex
-	spills map[string][]string   // lineage -> files to delete at its end
+	spills block.Spills          // lineage -> files to delete at its end
 	holds  map[string]block.Held // lineage -> hold of a file waiting for companions
 }
 
 func newWaitingBlock(typ string, env *block.Env, slots []slotMatcher, timeout time.Duration, outName string) (*waitingBlock, error) {
-	w := &waitingBlock{typ: typ, dir: env.WorkDir, log: env.Log(), spills: map[string][]string{}, holds: map[string]block.Held{}}
+	w := &waitingBlock{typ: typ, dir: env.WorkDir, log: env.Log(), spills: block.Spills{Dir: env.WorkDir}, holds: map[string]block.Held{}}
 	var err error
 	if w.outName, err = env.CompileTemplate(fixDocNameTemplate(outName)); err != nil {
 		return nil, fmt.Errorf("output file name: %w", err)
@@ -55,9 +55,7 @@ func newWaitingBlock(typ string, env *block.Env, slots []slotMatcher, timeout ti
 }
 
 func (w *waitingBlock) track(lineage string, paths ...string) {
-	w.mu.Lock()
-	w.spills[lineage] = append(w.spills[lineage], paths...)
-	w.mu.Unlock()
+	w.spills.Add(lineage, paths...)
 }
 
 // Start runs the companion-timeout loop.
@@ -99,7 +97,7 @@ func (w *waitingBlock) releaseHeld(set []*pendingFile, current string) {
 }
 
 func (w *waitingBlock) Process(ctx context.Context, u *block.Unit, out block.Output) error {
-	lin := lineageOf(u)
+	lin := u.LineageID()
 	// Files that timed out since the last call: their own lineages are
 	// complete, so they are reported here (see collector.go).
 	for _, p := range w.col.takeExpired() {
@@ -189,13 +187,7 @@ func (w *waitingBlock) Process(ctx context.Context, u *block.Unit, out block.Out
 
 // EndLineage removes the lineage's output and reported expired files.
 func (w *waitingBlock) EndLineage(_ context.Context, lineageID string, _ bool) error {
-	w.mu.Lock()
-	paths := w.spills[lineageID]
-	delete(w.spills, lineageID)
-	w.mu.Unlock()
-	for _, p := range paths {
-		os.Remove(p)
-	}
+	w.spills.Release(lineageID)
 	return nil
 }
 
@@ -203,23 +195,8 @@ func (w *waitingBlock) EndLineage(_ context.Context, lineageID string, _ bool) e
 // in the work directory and are reloaded by the next run.
 func (w *waitingBlock) Close() error {
 	w.col.close()
-	w.mu.Lock()
-	all := w.spills
-	w.spills = map[string][]string{}
-	w.mu.Unlock()
-	for _, ps := range all {
-		for _, p := range ps {
-			os.Remove(p)
-		}
-	}
+	w.spills.ReleaseAll()
 	return nil
-}
-
-func lineageOf(u *block.Unit) string {
-	if u.Lineage != nil {
-		return u.Lineage.ID()
-	}
-	return u.Attrs[block.AttrLineageID]
 }
 
 // nJoin is two_join, three_join or four_join.

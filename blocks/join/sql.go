@@ -261,7 +261,7 @@ func (b *fileJoin) Process(ctx context.Context, u *block.Unit, out block.Output)
 	if !isZip {
 		return b.waitingBlock.Process(ctx, u, out)
 	}
-	lin := lineageOf(u)
+	lin := u.LineageID()
 	spool, err := os.CreateTemp(b.workDir, "file-join-zip-*")
 	if err != nil {
 		return fmt.Errorf("spool archive: %w", err)

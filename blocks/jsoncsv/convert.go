@@ -20,7 +20,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/hamba/avro/v2"
@@ -126,14 +125,13 @@ type converter struct {
 	delim          string
 	workDir        string
 
-	mu     sync.Mutex
-	spills map[string][]string
+	spills block.Spills
 }
 
 func newConverter(c *block.Config, env *block.Env) (block.Block, error) {
 	cv := &converter{
 		reader: readerNames[c.String("record-reader")], writer: writerNames[c.String("record-writer")],
-		delim: c.String("delimiter"), workDir: env.WorkDir, spills: map[string][]string{},
+		delim: c.String("delimiter"), workDir: env.WorkDir, spills: block.Spills{Dir: env.WorkDir},
 	}
 	if cv.reader == "" || cv.writer == "" {
 		return nil, fmt.Errorf("unknown record reader %q or writer %q", c.String("record-reader"), c.String("record-writer"))
@@ -226,10 +224,7 @@ func (cv *converter) Process(ctx context.Context, u *block.Unit, out block.Outpu
 		return err
 	}
 	src := cv.sourceOf(u, delim)
-	lin := u.Attrs[block.AttrLineageID]
-	if u.Lineage != nil {
-		lin = u.Lineage.ID()
-	}
+	lin := u.LineageID()
 	p, err := cv.firstPass(ctx, src, lin)
 	if err != nil {
 		name := "records"
@@ -452,38 +447,18 @@ func (cv *converter) firstPass(ctx context.Context, src source, lineage string) 
 }
 
 func (cv *converter) spillFile(lineage string) (*os.File, error) {
-	f, err := os.CreateTemp(cv.workDir, "group-*.jsonl")
-	if err != nil {
-		return nil, fmt.Errorf("group spill: %w", err)
-	}
-	cv.mu.Lock()
-	cv.spills[lineage] = append(cv.spills[lineage], f.Name())
-	cv.mu.Unlock()
-	return f, nil
+	return cv.spills.Create(lineage, "group-*.jsonl")
 }
 
 // EndLineage removes the lineage's group spills.
 func (cv *converter) EndLineage(_ context.Context, lineageID string, _ bool) error {
-	cv.mu.Lock()
-	paths := cv.spills[lineageID]
-	delete(cv.spills, lineageID)
-	cv.mu.Unlock()
-	for _, p := range paths {
-		os.Remove(p)
-	}
+	cv.spills.Release(lineageID)
 	return nil
 }
 
 // Close removes every spill left.
 func (cv *converter) Close() error {
-	cv.mu.Lock()
-	defer cv.mu.Unlock()
-	for _, ps := range cv.spills {
-		for _, p := range ps {
-			os.Remove(p)
-		}
-	}
-	cv.spills = map[string][]string{}
+	cv.spills.ReleaseAll()
 	return nil
 }
 

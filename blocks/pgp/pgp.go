@@ -19,7 +19,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 
@@ -112,68 +111,16 @@ func requireWhenEnabled(keys ...string) func(c *block.Config) []block.Problem {
 	}
 }
 
-// spills tracks temporary files per lineage so they are removed once the
-// lineage's units are all terminal.
-type spills struct {
-	dir string
-	mu  sync.Mutex
-	by  map[string][]string
-}
-
-func (s *spills) create(lineage, pattern string) (*os.File, error) {
-	f, err := os.CreateTemp(s.dir, pattern)
-	if err != nil {
-		return nil, fmt.Errorf("create spill file: %w", err)
-	}
-	s.mu.Lock()
-	if s.by == nil {
-		s.by = map[string][]string{}
-	}
-	s.by[lineage] = append(s.by[lineage], f.Name())
-	s.mu.Unlock()
-	return f, nil
-}
-
-func (s *spills) release(lineage string) {
-	s.mu.Lock()
-	paths := s.by[lineage]
-	delete(s.by, lineage)
-	s.mu.Unlock()
-	for _, p := range paths {
-		os.Remove(p)
-	}
-}
-
-func (s *spills) closeAll() error {
-	s.mu.Lock()
-	all := s.by
-	s.by = nil
-	s.mu.Unlock()
-	for _, ps := range all {
-		for _, p := range ps {
-			os.Remove(p)
-		}
-	}
-	return nil
-}
-
-func lineageOf(u *block.Unit) string {
-	if u.Lineage != nil {
-		return u.Lineage.ID()
-	}
-	return u.Attrs[block.AttrLineageID]
-}
-
 type decryptBlock struct {
 	enabled bool
 	dec     *Decrypter
 	unzip   bool
 	ext     string
-	spill   *spills
+	spill   *block.Spills
 }
 
 func newDecrypt(c *block.Config, env *block.Env) (block.Block, error) {
-	b := &decryptBlock{enabled: c.Bool("isEnabled"), unzip: c.Bool("unzipFiles"), ext: c.String("fileExtension"), spill: &spills{dir: env.WorkDir}}
+	b := &decryptBlock{enabled: c.Bool("isEnabled"), unzip: c.Bool("unzipFiles"), ext: c.String("fileExtension"), spill: &block.Spills{Dir: env.WorkDir}}
 	if !b.enabled {
 		return b, nil
 	}
@@ -239,7 +186,7 @@ func (b *decryptBlock) decryptToSpill(ctx context.Context, u *block.Unit) (strin
 		return "", nil, fmt.Errorf("open %s: %w", u.File.Name, err)
 	}
 	defer in.Close()
-	f, err := b.spill.create(lineageOf(u), "decrypt-*")
+	f, err := b.spill.Create(u.LineageID(), "decrypt-*")
 	if err != nil {
 		return "", nil, err
 	}
@@ -261,12 +208,15 @@ func (b *decryptBlock) decryptToSpill(ctx context.Context, u *block.Unit) (strin
 
 // EndLineage removes the lineage's plaintext spills.
 func (b *decryptBlock) EndLineage(_ context.Context, lineageID string, _ bool) error {
-	b.spill.release(lineageID)
+	b.spill.Release(lineageID)
 	return nil
 }
 
 // Close removes every spill left.
-func (b *decryptBlock) Close() error { return b.spill.closeAll() }
+func (b *decryptBlock) Close() error {
+	b.spill.ReleaseAll()
+	return nil
+}
 
 // DecryptedName drops one OpenPGP extension (.pgp, .gpg, .asc, or ext when
 // it is not .zip) from name, case-insensitively.

@@ -52,11 +52,11 @@ type relatedBlock struct {
 	enabled bool
 	dec     *Decrypter // nil when no private key is configured
 	aesPass []byte
-	spill   *spills
+	spill   *block.Spills
 }
 
 func newRelated(c *block.Config, env *block.Env) (block.Block, error) {
-	b := &relatedBlock{enabled: c.Bool("isEnabled"), aesPass: []byte(c.String("aesPassword")), spill: &spills{dir: env.WorkDir}}
+	b := &relatedBlock{enabled: c.Bool("isEnabled"), aesPass: []byte(c.String("aesPassword")), spill: &block.Spills{Dir: env.WorkDir}}
 	if !b.enabled || !c.Has("privateKeyPath") {
 		return b, nil
 	}
@@ -77,7 +77,7 @@ func (b *relatedBlock) Process(ctx context.Context, u *block.Unit, out block.Out
 	if u.File == nil {
 		return errors.New("decrypt_related_files takes a zip file; it received records")
 	}
-	lin := lineageOf(u)
+	lin := u.LineageID()
 	// A zip needs random access: copy the (possibly remote) input locally.
 	inPath, err := b.copyLocal(ctx, lin, u.File)
 	if err != nil {
@@ -92,7 +92,7 @@ func (b *relatedBlock) Process(ctx context.Context, u *block.Unit, out block.Out
 	if err != nil {
 		return fmt.Errorf("%s: %w", u.File.Name, err)
 	}
-	of, err := b.spill.create(lin, "related-out-*.zip")
+	of, err := b.spill.Create(lin, "related-out-*.zip")
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (b *relatedBlock) copyLocal(ctx context.Context, lin string, f *block.File)
 		return "", fmt.Errorf("open %s: %w", f.Name, err)
 	}
 	defer in.Close()
-	tmp, err := b.spill.create(lin, "related-in-*.zip")
+	tmp, err := b.spill.Create(lin, "related-in-*.zip")
 	if err != nil {
 		return "", err
 	}
@@ -204,12 +204,15 @@ func trimExt(name string, exts ...string) string {
 
 // EndLineage removes the lineage's spills.
 func (b *relatedBlock) EndLineage(_ context.Context, lineageID string, _ bool) error {
-	b.spill.release(lineageID)
+	b.spill.Release(lineageID)
 	return nil
 }
 
 // Close removes every spill left.
-func (b *relatedBlock) Close() error { return b.spill.closeAll() }
+func (b *relatedBlock) Close() error {
+	b.spill.ReleaseAll()
+	return nil
+}
 
 var opensslMagic = []byte("Salted__")
 

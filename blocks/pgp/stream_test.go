@@ -129,7 +129,7 @@ func TestStreamingDecrypt(t *testing.T) {
 		t.Fatalf("peak RSS grew by %d KiB: not streaming", peak)
 	}
 	dec.(block.LineageEnder).EndLineage(ctx, "big", true)
-	if ents, _ := os.ReadDir(dec.(*decryptBlock).spill.dir); len(ents) != 0 {
+	if ents, _ := os.ReadDir(dec.(*decryptBlock).spill.Dir); len(ents) != 0 {
 		t.Fatalf("spills left behind: %v", ents)
 	}
 }

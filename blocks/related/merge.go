@@ -123,7 +123,7 @@ type merger struct {
 
 	mu     sync.Mutex
 	bins   map[string]*bin
-	spills map[string][]string // lineage -> merged files handed out
+	spills block.Spills // lineage -> merged files handed out
 	stop   chan struct{}
 	done   chan struct{}
 }
@@ -139,7 +139,7 @@ func newMerge(c *block.Config, env *block.Env) (block.Block, error) {
 	}
 	return &merger{
 		name: env.Block, attr: c.String("CorrelationAttributeName"), min: c.Int("MinimumNumberEntries", 5), max: c.Int("MaximumNumberEntries", 1000),
-		age: age, line: t, workDir: env.WorkDir, now: env.Clock, bins: map[string]*bin{}, spills: map[string][]string{},
+		age: age, line: t, workDir: env.WorkDir, now: env.Clock, bins: map[string]*bin{}, spills: block.Spills{Dir: env.WorkDir},
 	}, nil
 }
 
@@ -371,13 +371,8 @@ func (m *merger) emit(ctx context.Context, u *block.Unit, b *bin, out block.Outp
 		via = b.holds[n-1]
 		u = via.u
 	}
-	lin := u.Attrs[block.AttrLineageID]
-	if u.Lineage != nil {
-		lin = u.Lineage.ID()
-	}
-	m.mu.Lock()
-	m.spills[lin] = append(m.spills[lin], b.path)
-	m.mu.Unlock()
+	lin := u.LineageID()
+	m.spills.Add(lin, b.path)
 	nu := &block.Unit{Attrs: block.Attributes{
 		block.AttrFilename: name, m.attr: b.key, AttrMergeCount: strconv.Itoa(b.count),
 		AttrMergeAge: m.now().Sub(b.created).String(), block.AttrLineageID: lin, block.AttrMimeType: "text/plain",
@@ -409,13 +404,7 @@ func safeToken(s string) string {
 
 // EndLineage removes the merged files emitted in the lineage.
 func (m *merger) EndLineage(_ context.Context, lineageID string, _ bool) error {
-	m.mu.Lock()
-	paths := m.spills[lineageID]
-	delete(m.spills, lineageID)
-	m.mu.Unlock()
-	for _, p := range paths {
-		os.Remove(p)
-	}
+	m.spills.Release(lineageID)
 	return nil
 }
 
@@ -433,11 +422,7 @@ func (m *merger) Close() error {
 	for _, b := range m.bins {
 		os.Remove(b.path)
 	}
-	for _, ps := range m.spills {
-		for _, p := range ps {
-			os.Remove(p)
-		}
-	}
-	m.bins, m.spills = map[string]*bin{}, map[string][]string{}
+	m.spills.ReleaseAll()
+	m.bins = map[string]*bin{}
 	return nil
 }

@@ -459,10 +459,7 @@ func (b *validationBlock) Process(ctx context.Context, u *block.Unit, out block.
 	if u.File == nil {
 		return errors.New("databricks_validation takes files; it received records")
 	}
-	lin := u.Attrs[block.AttrLineageID]
-	if u.Lineage != nil {
-		lin = u.Lineage.ID()
-	}
+	lin := u.LineageID()
 	name := u.Attrs[block.AttrFilename]
 	in, outT := tableName("input", name, lin), tableName("output", name, lin)
 	params := map[string]string{"inputTable": in, "outputTable": outT, "database_name": b.db, "filename": name}

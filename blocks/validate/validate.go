@@ -106,12 +106,7 @@ func (v *recordsBlock) Process(ctx context.Context, u *block.Unit, out block.Out
 		return errors.New("validate_records takes records; place it after convert_csv_to_json")
 	}
 	b := u.Batch
-	lin := ""
-	if u.Lineage != nil {
-		lin = u.Lineage.ID()
-	} else {
-		lin = u.Attrs[block.AttrLineageID]
-	}
+	lin := u.LineageID()
 	seen := v.sets(lin)
 	var good, bad []block.Record
 	var fails []string

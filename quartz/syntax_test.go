@@ -1,11 +1,13 @@
-package dataflow
+package quartz
 
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestCheckQuartzCron(t *testing.T) {
+// The messages validation shows for the cases users get wrong.
+func TestSyntaxMessages(t *testing.T) {
 	valid := []string{
 		"0 0/5 * * * ?", "0 0 12 * * ?", "0 15 10 ? * MON-FRI", "0 15 10 ? * 6L", "0 15 10 ? * 6#3",
 		"0 0 12 1/5 * ?", "0 11 11 11 11 ?", "0 15 10 L * ?", "0 15 10 L-2 * ?", "0 15 10 15W * ?", "0 15 10 LW * ?",
@@ -13,7 +15,7 @@ func TestCheckQuartzCron(t *testing.T) {
 		"*/10 * * ? * *", "0 0 1 ? * L", "0 0 0 1 * ? 2025-2030/2",
 	}
 	for _, c := range valid {
-		if err := CheckQuartzCron(c); err != nil {
+		if err := CheckSyntax(c); err != nil {
 			t.Errorf("%q: %v", c, err)
 		}
 	}
@@ -40,35 +42,39 @@ func TestCheckQuartzCron(t *testing.T) {
 		"0 0 0 1 * ? 2020 x": "6 or 7 fields",
 	}
 	for c, want := range invalid {
-		err := CheckQuartzCron(c)
+		err := CheckSyntax(c)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: got %v, want an error containing %q", c, err, want)
 		}
 	}
 }
 
-func TestPresetCron(t *testing.T) {
-	for preset, want := range map[string]string{
-		"every 15 minutes":          "0 0/15 * * * ?",
-		"Every 1 minute":            "0 0/1 * * * ?",
-		"hourly at :30":             "0 30 * * * ?",
-		"daily at 2:05":             "0 5 2 * * ?",
-		"weekdays at 09:00":         "0 0 9 ? * MON-FRI",
-		"weekly on Sunday at 23:59": "0 59 23 ? * SUN",
-		"weekly on tue at 00:00":    "0 0 0 ? * TUE",
-	} {
-		got, err := PresetCron(preset)
-		if err != nil || got != want {
-			t.Errorf("PresetCron(%q) = %q, %v; want %q", preset, got, err, want)
-			continue
-		}
-		if err := CheckQuartzCron(got); err != nil {
-			t.Errorf("preset %q gives invalid cron %q: %v", preset, got, err)
-		}
+// Validation and the scheduler share Parse, so an expression validation
+// accepts must also have fire times: wrapping ranges used to pass the
+// syntax check and then be refused by the scheduler as "backwards".
+func TestWrappingRangesFire(t *testing.T) {
+	loc := time.UTC
+	cases := []struct {
+		expr string
+		from time.Time
+		want time.Time
+	}{
+		{"0 0 22-2 * * ?", time.Date(2026, 3, 1, 23, 30, 0, 0, loc), time.Date(2026, 3, 2, 0, 0, 0, 0, loc)},
+		{"0 0 22-2 * * ?", time.Date(2026, 3, 2, 2, 30, 0, 0, loc), time.Date(2026, 3, 2, 22, 0, 0, 0, loc)},
+		// 2026-03-05 is a Thursday: FRI-MON next fires on Friday.
+		{"0 0 0 ? * FRI-MON", time.Date(2026, 3, 5, 12, 0, 0, 0, loc), time.Date(2026, 3, 6, 0, 0, 0, 0, loc)},
+		// ...and after Sunday comes Monday, then a gap to Friday.
+		{"0 0 0 ? * FRI-MON", time.Date(2026, 3, 9, 12, 0, 0, 0, loc), time.Date(2026, 3, 13, 0, 0, 0, 0, loc)},
+		{"0 50-10/10 * * * ?", time.Date(2026, 3, 5, 12, 55, 0, 0, loc), time.Date(2026, 3, 5, 13, 0, 0, 0, loc)},
 	}
-	for _, bad := range []string{"every 0 minutes", "every 60 minutes", "hourly at :60", "daily at 24:00", "weekly on someday at 10:00", "monthly", ""} {
-		if got, err := PresetCron(bad); err == nil {
-			t.Errorf("PresetCron(%q) = %q, want an error", bad, got)
+	for _, c := range cases {
+		cr, err := Parse(c.expr)
+		if err != nil {
+			t.Fatalf("%q: %v", c.expr, err)
+		}
+		got, err := cr.Next(c.from)
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("%q after %s: got %s %v, want %s", c.expr, c.from, got, err, c.want)
 		}
 	}
 }
