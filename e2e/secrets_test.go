@@ -286,6 +286,13 @@ func TestSecretsNeverLeakFromFailingConnectors(t *testing.T) {
 		}
 	}
 
+	// A flow that cannot reach its (secret) host shows the failed
+	// deployment in its status, with the host redacted.
+	e.waitFor("leak-sftp-host deployment failure in the status", 60*time.Second, func() (bool, string) {
+		st := e.status(flows["leak-sftp-host"])
+		return st.Deployment == runstate.DeployFailed && strings.Contains(st.DeployError, "cannot reach the server: dial tcp "+redactedMarker), fmt.Sprintf("%+v", st)
+	})
+
 	// The log: no secret in any form, and each quoting connector shows the
 	// marker where the secret was.
 	logText, err := os.ReadFile(e.srv.logPath)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/blocks/sftp"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/runstate/memrepo"
 )
@@ -159,6 +160,8 @@ func newFixture(t *testing.T) *fixture {
 				return fx.sink, nil
 			}},
 	)
+	// The real SFTP blocks, for flows that must reach a server.
+	sftp.Register(reg)
 	m, err := New(Options{Repo: fx.repo, Registry: reg, Clock: fx.clock, DataDir: t.TempDir(), Owner: "test", ReloadInterval: time.Hour, DrainTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)

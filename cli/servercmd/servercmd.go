@@ -56,6 +56,9 @@ type RuntimeConfig struct {
 	// DrainTimeout bounds graceful shutdown (SIGTERM): in-flight files get
 	// this long to finish before they are released with their checkpoints.
 	DrainTimeout time.Duration
+	// Redactor knows every secret the store decrypted; the runtime uses it
+	// for the errors it reports outside the log (deployment status).
+	Redactor *redact.Redactor
 }
 
 // Deps are what the lead wires in.
@@ -190,7 +193,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout}); err != nil {
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red}); err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 	} else {
