@@ -144,3 +144,47 @@ blocks:
 		return st.Deployment == runstate.DeployFailed && strings.Contains(st.DeployError, fmt.Sprintf("127.0.0.1:%d", silent.port()))
 	})
 }
+
+// slowSource is a dirSource whose Start (a connection, for a real source)
+// waits for gate.
+type slowSource struct {
+	dirSource
+	gate chan struct{}
+}
+
+func (s *slowSource) Start(ctx context.Context) error {
+	select {
+	case <-s.gate:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A dataflow stopped while it is being deployed does not start when the
+// deployment completes; started again, it is deployed anew and runs.
+func TestStopDuringDeploymentDiscardsIt(t *testing.T) {
+	fx := newFixture(t)
+	fx.file("a.csv", 3, "a")
+	fx.repo.PutDeployment(runstate.Deployment{OrgID: "o1", FlowID: "slow", FlowName: "slow", VersionID: "s1", Version: 1, Status: runstate.StatusActive, TimeZone: "UTC",
+		Document: []byte(fmt.Sprintf("name: slow\nblocks:\n  - {type: slow_read, name: read, config: {sourceDirectory: %q}, relations: [conv]}\n  - {type: rows, name: conv, relations: [post]}\n  - {type: gate_sink, name: post}\n", fx.dir))})
+	fx.start()
+	ctx := context.Background()
+	fx.eventually("deploying", func() bool {
+		st, _ := fx.m.Status(ctx, "o1", "slow")
+		return st.Deployment == runstate.DeployPending
+	})
+	within(t, "stop while deploying", func() error { return fx.m.Stop(ctx, "o1", "slow") })
+	close(fx.slowGate) // the deployment completes, after Stop
+	fx.eventually("the stopped flow stays undeployed", func() bool {
+		st, _ := fx.m.Status(ctx, "o1", "slow")
+		return st.Status == runstate.StatusStopped && st.Deployment == ""
+	})
+	time.Sleep(50 * time.Millisecond)
+	if n := fx.slowLists.Load(); n != 0 || fx.delivered() != 0 {
+		t.Fatalf("a flow stopped during its deployment polled %d times and delivered %d records", n, fx.delivered())
+	}
+	within(t, "start", func() error { return fx.m.Start(ctx, "o1", "slow") })
+	within(t, "run-now", func() error { return fx.m.RunNow(ctx, "o1", "slow") })
+	fx.eventually("a.csv delivered after start", func() bool { return fx.delivered() == 3 })
+}

@@ -135,13 +135,17 @@ type fixture struct {
 	m     *Manager
 	lists atomic.Int64
 	sink  *gateSink
-	stop  context.CancelFunc
-	done  chan struct{}
+	// slow_read sources start (connect) only once slowGate is closed.
+	slowGate  chan struct{}
+	slowLists atomic.Int64
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 func newFixture(t *testing.T) *fixture {
 	fx := &fixture{t: t, dir: t.TempDir(), repo: memrepo.New(), clock: NewManualClock(time.Date(2026, 3, 2, 10, 0, 30, 0, time.UTC))}
 	fx.sink = &gateSink{got: map[string]int{}, tags: map[string]string{}}
+	fx.slowGate = make(chan struct{})
 	reg := block.NewRegistry()
 	reg.MustRegister(
 		&block.Spec{Type: "dir_read", Label: "dir", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
@@ -160,6 +164,11 @@ func newFixture(t *testing.T) *fixture {
 				return fx.sink, nil
 			}},
 	)
+	reg.MustRegister(&block.Spec{Type: "slow_read", Label: "slow", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
+		Fields: []block.Field{{Key: "sourceDirectory", Label: "dir", Type: block.TypeString}},
+		New: func(c *block.Config, _ *block.Env) (block.Block, error) {
+			return &slowSource{dirSource: dirSource{dir: c.String("sourceDirectory"), lists: &fx.slowLists}, gate: fx.slowGate}, nil
+		}})
 	// The real SFTP blocks, for flows that must reach a server.
 	sftp.Register(reg)
 	m, err := New(Options{Repo: fx.repo, Registry: reg, Clock: fx.clock, DataDir: t.TempDir(), Owner: "test", ReloadInterval: time.Hour, DrainTimeout: 5 * time.Second})
