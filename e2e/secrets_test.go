@@ -113,6 +113,22 @@ func TestSecretsNeverLeakFromFailingConnectors(t *testing.T) {
       remotePath: {$config: leak_dir}
       createRemoteDirectory: false
       conflictResolution: REPLACE`, e.sshd.Port)},
+		{name: "leak-records-write", quotes: true, run: true, file: csv, blocks: sftpRead("leak-records-write", real, "") + fmt.Sprintf(`
+  - type: convert_csv_to_json
+    name: out
+    config: {fileType: csv, groupSize: 2}
+    relations: [write]
+  - type: sftp_write
+    name: write
+    config:
+      hostname: {$config: sftp_host}
+      port: %d
+      username: {$config: sftp_user}
+      password: {$config: sftp_password}
+      hostKeyFingerprint: {$config: sftp_fingerprint}
+      remotePath: {$config: leak_dir}
+      createRemoteDirectory: false
+      conflictResolution: REPLACE`, e.sshd.Port)},
 		{name: "leak-ftp-write", quotes: true, run: true, file: csv, blocks: sftpRead("leak-ftp-write", real, "") + fmt.Sprintf(`
   - type: sftp_write
     name: out
@@ -329,6 +345,10 @@ func TestSecretsNeverLeakFromFailingConnectors(t *testing.T) {
 			get("/runs/" + r.ID)
 			if r.ResultName != "" {
 				get("/runs/" + r.ID + "/result")
+				// Records that failed carry the error in the result file.
+				if c.name == "leak-records-write" && !strings.Contains(answers[len(answers)-1], redactedMarker) {
+					t.Errorf("%s: the result file does not show the redacted secret: %s", c.name, answers[len(answers)-1])
+				}
 			}
 			if c.quotes && !strings.Contains(r.Error, redactedMarker) {
 				t.Errorf("%s: the run error does not show the redacted secret: %q", c.name, r.Error)

@@ -356,6 +356,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		BlockOptions: m.opts.BlockOptions,
 		ResultDir:    filepath.Join(m.opts.DataDir, "results", safe(d.OrgID), safe(d.FlowID)),
 		Observer:     &runObserver{m: m, dep: d},
+		Redact:       m.opts.Redactor.String,
 	})
 	if err != nil {
 		return nil, err
