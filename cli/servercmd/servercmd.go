@@ -183,6 +183,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	// after it, from stored run errors and from API error messages: a
 	// secret used as a host or directory ends up in connector errors.
 	red := redact.New()
+	red.Add(o.metricsToken)
 	log = slog.New(red.Handler(log.Handler()))
 	st, kr, err := openAll(ctx, o, log, red)
 	if err != nil {
