@@ -56,7 +56,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 	sum := sha256.Sum256([]byte(host + "\x00" + abs))
 	m, err := scheduler.New(scheduler.Options{
 		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
-		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout,
+		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout, Redactor: cfg.Redactor,
 		Owner: "server-" + hex.EncodeToString(sum[:8]),
 	})
 	if err != nil {

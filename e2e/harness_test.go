@@ -81,7 +81,7 @@ func startServer(t *testing.T, dataDir, addr string) *serverProc {
 		}
 	}
 	env = append(env, "CONNECTPLUS_ADMIN_PASSWORD="+adminPassword)
-	s.cmd = exec.Command(serverBin, "server", "--listen", addr, "--data-dir", dataDir, "--log-format", "json")
+	s.cmd = exec.Command(serverBin, "server", "--listen", addr, "--data-dir", dataDir, "--log-format", "json", "--metrics-listen", "127.0.0.1:0")
 	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// The server must not outlive a killed test binary.

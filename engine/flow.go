@@ -64,6 +64,9 @@ type Options struct {
 	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
 	ResultDir string
 	Observer  Observer
+	// Redact, when set, cleans every error message written to result files
+	// (the server removes decrypted secret values a connector quoted).
+	Redact func(string) string
 }
 
 // Observer receives progress; every method must be quick and must not block.

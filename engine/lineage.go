@@ -682,6 +682,9 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 		}
 	}
 	code, msg := statusText(o)
+	if red := l.flow.opts.Redact; red != nil && msg != "" {
+		msg = red(msg)
+	}
 	buf := l.rowBuf[:0]
 	ncols := len(l.header)
 	if ncols == 0 {

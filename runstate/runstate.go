@@ -171,4 +171,16 @@ type FlowRuntime struct {
 	LastPoll    *time.Time `json:"lastPoll,omitempty"`
 	NextRun     *time.Time `json:"nextRun,omitempty"`
 	Draining    []int      `json:"draining,omitempty"` // older versions finishing in-flight files
+	// Deployment is Deploying (compiling and connecting, or waiting for an
+	// older version to finish), Deployed or Failed (DeployError says why;
+	// retried on the next reload or run-now). Empty when stopped.
+	Deployment  string `json:"deployment,omitempty"`
+	DeployError string `json:"deployError,omitempty"`
 }
+
+// Deployment states of a Live version in the runtime.
+const (
+	DeployPending = "Deploying"
+	DeployReady   = "Deployed"
+	DeployFailed  = "Failed"
+)

@@ -45,7 +45,7 @@ func (o *runObserver) Records(int64) {}
 
 func (o *runObserver) LineageDone(res engine.LineageResult) {
 	ctx := context.WithoutCancel(o.m.ctx)
-	o.m.metrics.observe(o.dep.OrgID, o.dep.FlowName, res)
+	o.m.metrics.observe(o.dep.OrgID, o.dep.FlowID, res)
 	fin := res.Finished
 	r := runstate.Run{
 		ID: res.ID, OrgID: o.dep.OrgID, FlowID: o.dep.FlowID, FlowName: o.dep.FlowName,

@@ -23,6 +23,7 @@ import (
 	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/secrets/redact"
 )
 
 // DefaultCron is the cron_trigger block's default schedule.
@@ -53,6 +54,9 @@ type Options struct {
 	Sandbox string
 	// MaxFilesPerFlow bounds files in flight per dataflow (2).
 	MaxFilesPerFlow int
+	// Redactor removes decrypted secret values from the deployment errors
+	// the status shows (nil: none).
+	Redactor *redact.Redactor
 }
 
 // Manager runs Live dataflows. It implements runstate.Controller.
@@ -86,6 +90,20 @@ type runner struct {
 	// released is closed once a stopped flow has released its in-flight
 	// files (checkpoints saved, claims released, runs marked Stopped).
 	released chan struct{}
+
+	// Deployments (compile, then connect every block) run in the
+	// background: connecting to a server that does not answer can take the
+	// connect timeout, and no control call may wait for that.
+	deploying bool
+	deployErr string // the last deployment's failure, retried on reload
+	// gen is bumped by every deployment started and by whatever makes one
+	// in progress obsolete (stop, a new version, removal): a deployment
+	// that finds the generation moved on discards its flow.
+	gen int
+	// switches counts version switches; switchDone is closed when the
+	// latest one has waited for the older versions to finish.
+	switches   int
+	switchDone chan struct{}
 }
 
 // New returns a Manager; call Run to start it.
@@ -211,7 +229,11 @@ func (m *Manager) reload(ctx context.Context) error {
 				continue
 			}
 			m.runners[d.Key()] = r
-			// Ticks missed while the server was down run once, now.
+			if r.status != runstate.StatusStopped {
+				m.deployLocked(r)
+			}
+			// Ticks missed while the server was down run once, now (or
+			// as soon as the deployment is ready).
 			r.next = m.opts.Clock.Now()
 			continue
 		}
@@ -222,11 +244,15 @@ func (m *Manager) reload(ctx context.Context) error {
 			m.applyStatusLocked(r, d.Status)
 		}
 		r.dep.Status = d.Status
+		if r.deployErr != "" && r.flow == nil && !r.deploying && !r.switching && r.status != runstate.StatusStopped {
+			m.deployLocked(r) // retry a failed deployment
+		}
 	}
 	for k, r := range m.runners {
 		if !seen[k] {
 			// No longer Live (deactivated or replaced by nothing): drain.
 			r.removed = true
+			r.gen++
 			delete(m.runners, k)
 			if r.flow != nil {
 				old := r.flow
@@ -266,16 +292,6 @@ func (m *Manager) newRunner(d runstate.Deployment) (*runner, error) {
 		return nil, err
 	}
 	r.cron = cr
-	if r.status != runstate.StatusStopped {
-		f, err := m.compile(d, doc, loc)
-		if err != nil {
-			return nil, err
-		}
-		r.flow = f
-		if r.status == runstate.StatusPaused {
-			f.Drain()
-		}
-	}
 	return r, nil
 }
 
@@ -344,6 +360,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		BlockOptions: m.opts.BlockOptions,
 		ResultDir:    filepath.Join(m.opts.DataDir, "results", safe(d.OrgID), safe(d.FlowID)),
 		Observer:     &runObserver{m: m, dep: d},
+		Redact:       m.opts.Redactor.String,
 	})
 	if err != nil {
 		return nil, err
@@ -357,7 +374,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 
 // redeployLocked switches a runner to a new Live version (or re-resolved
 // configurations): the old flow picks no new files and finishes its
-// in-flight ones; then the new one takes over.
+// in-flight ones; then the new one is deployed.
 func (m *Manager) redeployLocked(r *runner, d runstate.Deployment) {
 	doc, err := dataflow.Parse(d.Document, d.FlowName)
 	if err != nil {
@@ -371,7 +388,16 @@ func (m *Manager) redeployLocked(r *runner, d runstate.Deployment) {
 	}
 	old := r.flow
 	oldVersion := r.dep.Version
-	r.dep, r.cron, r.flow, r.switching = d, cr, nil, true
+	// A switch still waiting for older versions is waited for too, so no
+	// two versions ever pick files at once.
+	prev := r.switchDone
+	done := make(chan struct{})
+	r.switches++
+	sw := r.switches
+	r.dep, r.cron, r.flow, r.switching, r.switchDone = d, cr, nil, true, done
+	// A deployment in progress is of an older version: discard it.
+	r.gen++
+	r.deploying, r.deployErr = false, ""
 	if old != nil {
 		old.Drain()
 		r.draining = append(r.draining, oldVersion)
@@ -380,26 +406,73 @@ func (m *Manager) redeployLocked(r *runner, d runstate.Deployment) {
 	m.bg.Add(1)
 	go func() {
 		defer m.bg.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
 		if old != nil {
 			_ = old.WaitIdle(m.ctx)
 			old.Close()
 		}
-		var f *engine.Flow
-		if r.status != runstate.StatusStopped {
-			f, err = m.compile(d, doc, r.loc)
-			if err != nil {
-				m.log.Error("deploying new live version", "flow", d.FlowName, "version", d.Version, "err", err)
-			}
-		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		if sw != r.switches {
+			return // a newer switch waits for this one and deploys
+		}
 		r.switching = false
 		r.draining = nil
+		r.switchDone = nil
+		if r.status != runstate.StatusStopped && !r.removed && m.ctx.Err() == nil {
+			m.deployLocked(r)
+		}
+	}()
+}
+
+// deployLocked compiles and starts r's Live version in the background. The
+// runner has no flow meanwhile: ticks and run-now wait as pending, Pause
+// and Stop only change the status the new flow starts in, and the status
+// shows the deployment as Deploying, then Deployed or Failed.
+func (m *Manager) deployLocked(r *runner) {
+	r.gen++
+	gen, dep, loc, released := r.gen, r.dep, r.loc, r.released
+	r.deploying, r.deployErr = true, ""
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		if released != nil {
+			// A stopped flow releases its files before a new one claims them.
+			select {
+			case <-released:
+			case <-m.ctx.Done():
+			}
+		}
+		var f *engine.Flow
+		doc, err := dataflow.Parse(dep.Document, dep.FlowName)
+		if err == nil {
+			f, err = m.compile(dep, doc, loc)
+		}
+		m.mu.Lock()
+		if gen != r.gen || r.removed || m.ctx.Err() != nil {
+			m.mu.Unlock()
+			// Obsolete: stopped, replaced or shut down meanwhile.
+			if f != nil {
+				f.Stop()
+				f.Close()
+			}
+			return
+		}
+		defer m.mu.Unlock()
+		r.deploying = false
+		if err != nil {
+			r.deployErr = m.opts.Redactor.String(err.Error())
+			m.log.Error("deploying dataflow", "flow", dep.FlowName, "version", dep.Version, "err", err)
+			return
+		}
 		r.flow = f
-		if f != nil && r.status == runstate.StatusPaused {
+		if r.status == runstate.StatusPaused {
 			f.Drain()
 		}
-		if r.pending {
+		if r.pending && r.status == runstate.StatusActive {
 			r.pending = false
 			m.triggerLocked(r, true)
 		}
@@ -457,6 +530,9 @@ func (m *Manager) applyStatusLocked(r *runner, status string) {
 			r.flow.Drain()
 		}
 	case runstate.StatusStopped:
+		// A deployment in progress would start a flow Stop just stopped.
+		r.gen++
+		r.deploying, r.deployErr = false, ""
 		if r.flow != nil {
 			f := r.flow
 			r.flow = nil
@@ -473,14 +549,9 @@ func (m *Manager) applyStatusLocked(r *runner, status string) {
 			}()
 		}
 	case runstate.StatusActive:
-		if r.flow == nil && !r.switching {
-			doc, err := dataflow.Parse(r.dep.Document, r.dep.FlowName)
-			if err == nil {
-				r.flow, err = m.compile(r.dep, doc, r.loc)
-			}
-			if err != nil {
-				m.log.Error("starting dataflow", "flow", r.dep.FlowName, "err", err)
-			}
+		if r.flow == nil && !r.switching && !r.deploying {
+			r.status = status
+			m.deployLocked(r)
 		} else if r.flow != nil {
 			r.flow.Resume()
 		}
@@ -612,6 +683,9 @@ func (m *Manager) RunNow(_ context.Context, orgID, flowID string) error {
 	if r.status != runstate.StatusActive {
 		return fmt.Errorf("dataflow is %s: start it first", r.status)
 	}
+	if r.flow == nil && !r.deploying && !r.switching {
+		m.deployLocked(r) // the last deployment failed: try again now
+	}
 	m.triggerLocked(r, true)
 	return nil
 }
@@ -625,8 +699,14 @@ func (m *Manager) Status(_ context.Context, orgID, flowID string) (runstate.Flow
 		return runstate.FlowRuntime{FlowID: flowID, Status: runstate.StatusStopped}, err
 	}
 	fr := runstate.FlowRuntime{FlowID: flowID, Status: r.status, LiveVersion: r.dep.Version, LastPoll: r.lastPoll, Draining: append([]int(nil), r.draining...)}
-	if r.flow != nil {
+	switch {
+	case r.flow != nil:
 		fr.InFlight = r.flow.Active()
+		fr.Deployment = runstate.DeployReady
+	case r.deploying || r.switching:
+		fr.Deployment = runstate.DeployPending
+	case r.deployErr != "":
+		fr.Deployment, fr.DeployError = runstate.DeployFailed, r.deployErr
 	}
 	if !r.next.IsZero() {
 		n := r.next

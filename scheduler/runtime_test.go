@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/blocks/sftp"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/runstate/memrepo"
 )
@@ -133,13 +135,17 @@ type fixture struct {
 	m     *Manager
 	lists atomic.Int64
 	sink  *gateSink
-	stop  context.CancelFunc
-	done  chan struct{}
+	// slow_read sources start (connect) only once slowGate is closed.
+	slowGate  chan struct{}
+	slowLists atomic.Int64
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 func newFixture(t *testing.T) *fixture {
 	fx := &fixture{t: t, dir: t.TempDir(), repo: memrepo.New(), clock: NewManualClock(time.Date(2026, 3, 2, 10, 0, 30, 0, time.UTC))}
 	fx.sink = &gateSink{got: map[string]int{}, tags: map[string]string{}}
+	fx.slowGate = make(chan struct{})
 	reg := block.NewRegistry()
 	reg.MustRegister(
 		&block.Spec{Type: "dir_read", Label: "dir", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
@@ -158,6 +164,13 @@ func newFixture(t *testing.T) *fixture {
 				return fx.sink, nil
 			}},
 	)
+	reg.MustRegister(&block.Spec{Type: "slow_read", Label: "slow", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
+		Fields: []block.Field{{Key: "sourceDirectory", Label: "dir", Type: block.TypeString}},
+		New: func(c *block.Config, _ *block.Env) (block.Block, error) {
+			return &slowSource{dirSource: dirSource{dir: c.String("sourceDirectory"), lists: &fx.slowLists}, gate: fx.slowGate}, nil
+		}})
+	// The real SFTP blocks, for flows that must reach a server.
+	sftp.Register(reg)
 	m, err := New(Options{Repo: fx.repo, Registry: reg, Clock: fx.clock, DataDir: t.TempDir(), Owner: "test", ReloadInterval: time.Hour, DrainTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -454,9 +467,31 @@ func TestMetricsCountCompletedFiles(t *testing.T) {
 		return len(rs) == 1 && rs[0].Status == runstate.RunSuccess
 	})
 	fx.eventually("metrics", func() bool {
-		return testutil.ToFloat64(fx.m.metrics.records.WithLabelValues("o1", "flow", "delivered")) == 7 &&
-			testutil.ToFloat64(fx.m.metrics.files.WithLabelValues("o1", "flow", "Success")) == 1
+		return testutil.ToFloat64(fx.m.metrics.records.WithLabelValues("o1", "f1", "delivered")) == 7 &&
+			testutil.ToFloat64(fx.m.metrics.files.WithLabelValues("o1", "f1", "Success")) == 1
 	})
+	// Labels name the organisation and the dataflow by id only: the
+	// dataflow's name ("flow") appears in no series.
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(fx.m.Collectors()...)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+				if l.GetValue() == "flow" {
+					t.Errorf("%s has the dataflow name in label %s", mf.GetName(), l.GetName())
+				}
+			}
+			if labels["org_id"] != "o1" || labels["flow_id"] != "f1" {
+				t.Errorf("%s labels %v", mf.GetName(), labels)
+			}
+		}
+	}
 	if len(fx.m.Collectors()) != 4 {
 		t.Fatal("collectors")
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,9 +64,15 @@ func TestHealthAndMetrics(t *testing.T) {
 	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
 	h.anon().must(200, "GET", "/healthz", nil, nil)
 	h.login("admin", h.adminPassword)
-	r := h.anon().must(200, "GET", "/metrics", nil, nil)
+	// Without a metrics token the API listener does not serve metrics; the
+	// metrics listener does.
+	if r := h.anon().do("GET", "/metrics", nil); r.code != 404 || strings.Contains(string(r.body), "connectplus_") {
+		t.Fatalf("metrics on the API without a token: %d %s", r.code, r.body)
+	}
+	rec := httptest.NewRecorder()
+	h.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	for _, want := range []string{`connectplus_http_requests_total{code="200",method="POST",route="/api/v1/auth/login"}`, `connectplus_logins_total{outcome="success"} 1`} {
-		if !strings.Contains(string(r.body), want) {
+		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}

@@ -94,6 +94,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		body.Code, body.Message = "internal", "internal error"
 		logger(r, s.log).ErrorContext(r.Context(), "request failed", "err", err)
 	}
+	body.Message = s.redactor.String(body.Message)
+	for i := range body.Fields {
+		body.Fields[i].Message = s.redactor.String(body.Fields[i].Message)
+	}
 	writeJSON(w, status, ErrorBody{Error: body})
 }
 

@@ -62,7 +62,7 @@ func (s *Server) routeTable() []route {
 	fv := Base + "/dataflows/{flowID}/versions/{number}"
 	rts := []route{
 		{method: "GET", path: "/healthz", tag: tOps, summary: "Liveness and database check (public)", public: http.HandlerFunc(s.health), resp: map[string]string{}, status: 200},
-		{method: "GET", path: "/metrics", tag: tOps, summary: "Prometheus metrics (public; bind the server to a private address)", public: s.metricsHandler(), status: 200, produces: "text/plain"},
+		{method: "GET", path: "/metrics", tag: tOps, summary: "Prometheus metrics (Authorization: Bearer <metrics token>; 404 without a configured token: use the metrics listener)", public: s.apiMetrics(), status: 200, produces: "text/plain"},
 		{method: "GET", path: "/openapi.json", tag: tOps, summary: "This OpenAPI 3.1 document (public)", public: http.HandlerFunc(s.serveOpenAPI), status: 200, resp: map[string]any{}},
 
 		{method: "POST", path: Base + "/auth/login", tag: tAuth, summary: "Password login: sets the session cookie and returns the CSRF token (public, throttled)",

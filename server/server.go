@@ -2,12 +2,16 @@
 // authenticates (password sessions with CSRF protection, or bearer API
 // tokens), authorises every route by role, decodes strictly, calls package
 // control and encodes JSON. It also serves /openapi.json (generated from the
-// same route table the router is built from), /metrics and /healthz.
+// same route table the router is built from), /healthz, and /metrics: on
+// the API only with a metrics token, else through MetricsHandler on a
+// listener of its own.
 package server
 
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -22,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/secrets/redact"
 )
 
 // DefaultMaxBody is the request body limit (a dataflow document is at most
@@ -43,6 +48,15 @@ type Config struct {
 	// Collectors are extra Prometheus metrics served at /metrics (the
 	// runtime's records and files counters).
 	Collectors []prometheus.Collector
+	// MetricsToken, when set, lets GET /metrics on the API answer callers
+	// that send "Authorization: Bearer <MetricsToken>". Without it the API
+	// does not serve /metrics at all: the metrics name every organisation's
+	// flows and counts, so they are served on a separate (loopback)
+	// listener through MetricsHandler instead.
+	MetricsToken string
+	// Redactor removes decrypted secret values from error messages before
+	// they are answered (a conflict names the host a secret points at).
+	Redactor *redact.Redactor
 }
 
 // Server is the HTTP API.
@@ -58,6 +72,8 @@ type Server struct {
 	throttle *throttle
 	metrics  *metrics
 	openapi  []byte
+	redactor *redact.Redactor
+	mtoken   string
 }
 
 type metrics struct {
@@ -69,7 +85,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +143,11 @@ func infoFrom(ctx context.Context) *reqInfo {
 	return i
 }
 
+// hstsValue keeps browsers on HTTPS for a year once they have seen it.
+// includeSubDomains is left out: other hosts under the server's name are
+// not this server's to constrain.
+const hstsValue = "max-age=31536000"
+
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
 
 type statusWriter struct {
@@ -175,6 +196,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		if r.TLS != nil {
+			// Only over TLS: browsers ignore HSTS received over plain HTTP,
+			// and a server behind a TLS-terminating proxy leaves it to the
+			// proxy.
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
 		}
@@ -253,8 +280,40 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
 }
 
-func (s *Server) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+// MetricsHandler serves the Prometheus metrics, for a listener of their
+// own. With a MetricsToken it asks for the token there too.
+func (s *Server) MetricsHandler() http.Handler {
+	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	if s.mtoken == "" {
+		return h
+	}
+	return s.requireMetricsToken(h)
+}
+
+// apiMetrics is /metrics on the API listener: only with a token.
+func (s *Server) apiMetrics() http.Handler {
+	if s.mtoken == "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusNotFound, ErrorBody{Error: APIError{Code: "not_found",
+				Message: "metrics are served on the metrics listener (--metrics-listen), or here with a --metrics-token"}})
+		})
+	}
+	return s.requireMetricsToken(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+}
+
+func (s *Server) requireMetricsToken(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte("Bearer " + s.mtoken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Compared as hashes in constant time: neither the length nor a
+		// prefix of the token leaks through timing.
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			writeJSON(w, http.StatusUnauthorized, ErrorBody{Error: APIError{Code: "unauthenticated", Message: "metrics need the metrics bearer token"}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

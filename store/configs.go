@@ -257,6 +257,9 @@ func (q *Queries) ResolveConfig(ctx context.Context, orgID, name string) (string
 	if err != nil {
 		return "", fmt.Errorf("extension configuration %q: %w", name, err)
 	}
+	// Registered before anyone holds the value: from here on no log line,
+	// run record or API answer can show it, whatever field it was used in.
+	q.redactor.Add(string(pt))
 	return string(pt), nil
 }
 

@@ -117,8 +117,10 @@ func (q *Queries) ReleaseOwner(ctx context.Context, owner string) error {
 	return err
 }
 
-// UpsertRun inserts or replaces a run.
+// UpsertRun inserts or replaces a run. Secret values are redacted from its
+// error and file path (a secret used as a host or directory ends up in both).
 func (q *Queries) UpsertRun(ctx context.Context, r runstate.Run) error {
+	q.redactRun(&r)
 	codes := ""
 	if len(r.StatusCodes) > 0 {
 		b, err := json.Marshal(r.StatusCodes)
@@ -179,9 +181,18 @@ func scanRun(r interface{ Scan(...any) error }) (runstate.Run, error) {
 	return run, nil
 }
 
+// redactRun removes registered secret values from the text a run carries.
+// Reads redact too, for rows stored before the redactor knew a value.
+func (q *Queries) redactRun(r *runstate.Run) {
+	r.Error = q.redactor.String(r.Error)
+	r.FilePath = q.redactor.String(r.FilePath)
+}
+
 // GetRun reads a run of an organisation.
 func (q *Queries) GetRun(ctx context.Context, orgID, id string) (runstate.Run, error) {
-	return scanRun(q.row(ctx, `SELECT `+runCols+` FROM runs WHERE org_id = ? AND id = ?`, orgID, id))
+	r, err := scanRun(q.row(ctx, `SELECT `+runCols+` FROM runs WHERE org_id = ? AND id = ?`, orgID, id))
+	q.redactRun(&r)
+	return r, err
 }
 
 // ListRuns lists runs, newest first.
@@ -219,6 +230,7 @@ func (q *Queries) ListRuns(ctx context.Context, f runstate.RunFilter) ([]runstat
 		if err != nil {
 			return nil, err
 		}
+		q.redactRun(&r)
 		out = append(out, r)
 	}
 	return out, mapErr(rows.Err())

@@ -32,6 +32,7 @@ import (
 
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets"
+	"github.com/connectplus/connectplus/secrets/redact"
 )
 
 // Typed errors. ErrNotFound is runstate.ErrNotFound so the runtime can test
@@ -54,9 +55,10 @@ var migrationFS embed.FS
 // Store is an open database.
 type Store struct {
 	*Queries
-	db      *sql.DB
-	dialect string
-	keyring *secrets.Keyring
+	db       *sql.DB
+	dialect  string
+	keyring  *secrets.Keyring
+	redactor *redact.Redactor
 }
 
 // Option configures Open.
@@ -64,6 +66,10 @@ type Option func(*Store)
 
 // WithKeyring lets ResolveConfig decrypt secret Extension Configurations.
 func WithKeyring(kr *secrets.Keyring) Option { return func(s *Store) { s.keyring = kr } }
+
+// WithRedactor registers every secret ResolveConfig decrypts with r, and
+// keeps those values out of the run errors and paths stored and read back.
+func WithRedactor(r *redact.Redactor) Option { return func(s *Store) { s.redactor = r } }
 
 // Open connects to url and applies pending migrations:
 //
@@ -110,7 +116,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		}
 		s.db.SetMaxOpenConns(8)
 	}
-	s.Queries = &Queries{q: s.db, dialect: s.dialect, keyring: s.keyring}
+	s.Queries = &Queries{q: s.db, dialect: s.dialect, keyring: s.keyring, redactor: s.redactor}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -168,7 +174,7 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(&Queries{q: tx, dialect: s.dialect, keyring: s.keyring}); err != nil {
+	if err = fn(&Queries{q: tx, dialect: s.dialect, keyring: s.keyring, redactor: s.redactor}); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
@@ -179,9 +185,10 @@ func (s *Store) Tx(ctx context.Context, fn func(q *Queries) error) (err error) {
 
 // Queries runs statements on the database or inside a transaction.
 type Queries struct {
-	q       querier
-	dialect string
-	keyring *secrets.Keyring
+	q        querier
+	dialect  string
+	keyring  *secrets.Keyring
+	redactor *redact.Redactor
 }
 
 type querier interface {

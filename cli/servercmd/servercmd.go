@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets"
+	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/server"
 	"github.com/connectplus/connectplus/store"
 )
@@ -32,6 +34,15 @@ import (
 // EnvAdminPassword sets the first-run admin password (else one is generated
 // and printed once).
 const EnvAdminPassword = "CONNECTPLUS_ADMIN_PASSWORD"
+
+// EnvMetricsToken is the default of --metrics-token (an environment
+// variable keeps the token out of the process list).
+const EnvMetricsToken = "CONNECTPLUS_METRICS_TOKEN"
+
+// DefaultMetricsListen is where /metrics is served by default: loopback
+// only, so a Prometheus on the same host (or a sidecar) scrapes it and
+// nothing else can.
+const DefaultMetricsListen = "127.0.0.1:9464"
 
 // RuntimeFactory starts the runtime over the store: it returns the
 // Controller the API calls and a run function that blocks until ctx ends.
@@ -45,6 +56,9 @@ type RuntimeConfig struct {
 	// DrainTimeout bounds graceful shutdown (SIGTERM): in-flight files get
 	// this long to finish before they are released with their checkpoints.
 	DrainTimeout time.Duration
+	// Redactor knows every secret the store decrypted; the runtime uses it
+	// for the errors it reports outside the log (deployment status).
+	Redactor *redact.Redactor
 }
 
 // Deps are what the lead wires in.
@@ -62,6 +76,7 @@ type Deps struct {
 
 type options struct {
 	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
+	metricsListen, metricsToken                                    string
 	retention, drainTimeout                                        time.Duration
 }
 
@@ -72,7 +87,12 @@ func NewServerCommand(deps Deps) *cobra.Command {
 		Use:   "server",
 		Short: "Run the Connect+ server: HTTP API, approvals, Extension Configurations and the runtime",
 		Long: `Run the Connect+ control plane (REST API under /api/v1, OpenAPI at /openapi.json,
-metrics at /metrics, health at /healthz) and the runtime that runs Live dataflows.
+health at /healthz) and the runtime that runs Live dataflows.
+
+Prometheus metrics are served at /metrics on their own listener, --metrics-listen (default
+` + DefaultMetricsListen + `, loopback only). With --metrics-token (or $` + EnvMetricsToken + `) they are also
+served on the API listener, to callers sending "Authorization: Bearer <token>", and the metrics
+listener asks for the token too. Series are labelled with organisation and dataflow ids only.
 
 Storage is SQLite under the data directory by default, or PostgreSQL with --db postgres://….
 Secret Extension Configurations are encrypted with a master key read from --master-key-file
@@ -83,7 +103,8 @@ Back that key up: secrets cannot be recovered without it.
 On first run an organisation "default" and a user "admin" are created; the password is
 ` + EnvAdminPassword + ` when set, else generated and printed once to stdout.`,
 		Example: `  connectplus server
-  connectplus server --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
+  # HTTPS on the one private address clients use; metrics stay on 127.0.0.1:9464
+  connectplus server --listen 10.0.0.12:8443 --tls-cert cert.pem --tls-key key.pem
   connectplus server --db 'postgres://connectplus@db:5432/connectplus?sslmode=require' --master-key-file /etc/connectplus/master.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -98,6 +119,8 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	pf.StringVar(&o.dataDir, "data-dir", "./.connectplus-data", "directory for the SQLite database, the generated master key and run results")
 	pf.StringVar(&o.db, "db", "", "database URL: sqlite:///path/db.sqlite or postgres://… (default: SQLite in the data directory)")
 	pf.StringVar(&o.masterKeyFile, "master-key-file", "", "file holding the base64 master key(s) for secrets (default: $"+secrets.EnvMasterKey+", else generated)")
+	f.StringVar(&o.metricsListen, "metrics-listen", DefaultMetricsListen, `address serving /metrics on its own ("" disables it); keep it private`)
+	f.StringVar(&o.metricsToken, "metrics-token", "", "bearer token (16+ characters) for /metrics; also serves /metrics on --listen (default $"+EnvMetricsToken+")")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate file (serves HTTPS and marks cookies Secure)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file")
 	pf.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
@@ -117,8 +140,9 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be json or text, not %q", format)
 }
 
-// openAll prepares the data directory, keyring and store.
-func openAll(ctx context.Context, o options, log *slog.Logger) (*store.Store, *secrets.Keyring, error) {
+// openAll prepares the data directory, keyring and store. The store
+// registers every secret it decrypts with red (nil: none).
+func openAll(ctx context.Context, o options, log *slog.Logger, red *redact.Redactor) (*store.Store, *secrets.Keyring, error) {
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -133,7 +157,7 @@ func openAll(ctx context.Context, o options, log *slog.Logger) (*store.Store, *s
 	if db == "" {
 		db = "sqlite://" + filepath.Join(o.dataDir, "connectplus.db")
 	}
-	st, err := store.Open(ctx, db, store.WithKeyring(kr))
+	st, err := store.Open(ctx, db, store.WithKeyring(kr), store.WithRedactor(red))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,11 +168,24 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return errors.New("give both --tls-cert and --tls-key, or neither")
 	}
+	if o.metricsToken == "" {
+		// Read here, not as the flag's default, so --help never prints it.
+		o.metricsToken = os.Getenv(EnvMetricsToken)
+	}
+	if o.metricsToken != "" && len(o.metricsToken) < 16 {
+		return fmt.Errorf("the metrics token (--metrics-token or $%s) must be at least 16 characters", EnvMetricsToken)
+	}
 	log, err := newLogger(o.logFormat, stderr)
 	if err != nil {
 		return err
 	}
-	st, kr, err := openAll(ctx, o, log)
+	// Every secret the store decrypts is redacted from everything logged
+	// after it, from stored run errors and from API error messages: a
+	// secret used as a host or directory ends up in connector errors.
+	red := redact.New()
+	red.Add(o.metricsToken)
+	log = slog.New(red.Handler(log.Handler()))
+	st, kr, err := openAll(ctx, o, log, red)
 	if err != nil {
 		return err
 	}
@@ -157,7 +194,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout}); err != nil {
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red}); err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 	} else {
@@ -184,13 +221,34 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if mc, ok := ctl.(interface{ Collectors() []prometheus.Collector }); ok {
 		collectors = mc.Collectors()
 	}
-	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors})
+	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
+		MetricsToken: o.metricsToken})
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	var ms *http.Server
+	if o.metricsListen != "" {
+		mln, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics listener (--metrics-listen; \"\" disables it): %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", api.MetricsHandler())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := ms.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics", "token", o.metricsToken != "")
+		if ap, err := netip.ParseAddrPort(mln.Addr().String()); err == nil && !ap.Addr().IsLoopback() && o.metricsToken == "" {
+			log.Warn("the metrics listener is reachable beyond this host and has no token: anyone who reaches it reads every organisation's counters", "listen", o.metricsListen)
+		}
 	}
 	hs := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -235,6 +293,9 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if err := hs.Shutdown(shutCtx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
+	if ms != nil {
+		_ = ms.Shutdown(shutCtx)
+	}
 	log.Info("stopped")
 	return runErr
 }
@@ -252,7 +313,7 @@ and revisions do not change. Afterwards the old key can be removed.`,
 			if err != nil {
 				return err
 			}
-			st, kr, err := openAll(cmd.Context(), *o, log)
+			st, kr, err := openAll(cmd.Context(), *o, log, nil)
 			if err != nil {
 				return err
 			}

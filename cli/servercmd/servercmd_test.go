@@ -57,7 +57,7 @@ func TestServerStartsRuntimeAndBootstraps(t *testing.T) {
 	var stdout, stderr syncBuffer
 	cmd.SetOut(&stdout)
 	cmd.SetErr(&stderr)
-	cmd.SetArgs([]string{"--listen", addr, "--data-dir", dir})
+	cmd.SetArgs([]string{"--listen", addr, "--data-dir", dir, "--metrics-listen", freeAddr(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
