@@ -945,6 +945,11 @@ func (l *lineage) resultFile(fileErr error) (open func() (io.ReadCloser, error),
 // fileRow renders the file-level row of a file that failed as a whole: no
 // source columns, no line number, the reason as error_message.
 func (l *lineage) fileRow(reason string) []byte {
+	// The reason is a connector error: it may quote a resolved secret
+	// (a directory, a host), so it is redacted like record errors.
+	if red := l.flow.opts.Redact; red != nil {
+		reason = red(reason)
+	}
 	var buf []byte
 	for i := 1; i < len(l.header); i++ {
 		buf = append(buf, l.delim)
