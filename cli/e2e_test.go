@@ -324,46 +324,77 @@ func TestKillResume(t *testing.T) {
 			} else {
 				args = append(args, "--input", input, "--result-dir", runDir)
 			}
-			if err := os.WriteFile(input, data.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			old := time.Now().Add(-time.Minute)
-			_ = os.Chtimes(input, old, old)
 			env := append(os.Environ(), "TMPDIR="+tmp)
+			// fresh puts the input back and forgets every earlier run.
+			fresh := func() {
+				for _, d := range []string{cpDir, tmp, filepath.Join(runDir, "out"), filepath.Join(runDir, "processed"), filepath.Join(runDir, "errors")} {
+					_ = os.RemoveAll(d)
+				}
+				old, _ := filepath.Glob(filepath.Join(runDir, "result_*"))
+				for _, f := range old {
+					_ = os.Remove(f)
+				}
+				if err := os.MkdirAll(tmp, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(input, data.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				old2 := time.Now().Add(-time.Minute)
+				_ = os.Chtimes(input, old2, old2)
+			}
 
 			killed := 0
 			var acked int64
-			for attempt := 0; killed < kills && attempt < 3*kills; attempt++ {
-				// Each run is killed once it has saved progress of its own
-				// past the next target, a little later each time, so the
-				// spool also holds rows beyond the checkpoint.
-				target := int64(rows) * int64(killed+1) / (kills + 2)
-				from := watermark(cpDir)
-				cmd := exec.Command(bin, args...)
-				cmd.Env = env
-				var out bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &out
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				exited := make(chan struct{})
-				go func() { _ = cmd.Wait(); close(exited) }()
-				done := false
-				for !done {
-					select {
-					case <-exited:
-						t.Fatalf("run %d finished before it could be killed (target %d, from %d): %s", attempt, target, from, out.String())
-					default:
+			// A run that finishes before it could be killed (the machine
+			// stalled the test between two polls) proves nothing: start
+			// the whole sequence again, a few times at most.
+			for try := 1; ; try++ {
+				fresh()
+				killed = 0
+				early := ""
+				for attempt := 0; killed < kills && attempt < 3*kills && early == ""; attempt++ {
+					// Each run is killed once it has saved progress of its
+					// own past the next target, a little later each time,
+					// so the spool also holds rows beyond the checkpoint.
+					// The target follows the progress so far, so a kill
+					// that landed late still leaves rows for the next runs.
+					from := watermark(cpDir)
+					target := from + (int64(rows)-from)/int64(kills-killed+2)
+					cmd := exec.Command(bin, args...)
+					cmd.Env = env
+					var out bytes.Buffer
+					cmd.Stdout, cmd.Stderr = &out, &out
+					if err := cmd.Start(); err != nil {
+						t.Fatal(err)
 					}
-					if wm := watermark(cpDir); wm >= target && wm > from {
-						time.Sleep(time.Duration(killed*3) * time.Millisecond)
-						_ = cmd.Process.Signal(syscall.SIGKILL)
-						<-exited
-						killed++
-						done = true
+					exited := make(chan struct{})
+					go func() { _ = cmd.Wait(); close(exited) }()
+					for done := false; !done; {
+						select {
+						case <-exited:
+							early = fmt.Sprintf("run %d finished before it could be killed (target %d, from %d): %s", attempt, target, from, out.String())
+							done = true
+							continue
+						default:
+						}
+						if wm := watermark(cpDir); wm >= target && wm > from {
+							time.Sleep(time.Duration(killed*3) * time.Millisecond)
+							_ = cmd.Process.Signal(syscall.SIGKILL)
+							<-exited
+							killed++
+							done = true
+						}
+						time.Sleep(time.Millisecond)
 					}
-					time.Sleep(time.Millisecond)
 				}
+				if early == "" {
+					break
+				}
+				if try == 3 {
+					t.Fatal(early)
+				}
+				t.Logf("try %d: %s; starting again", try, early)
 			}
 			acked = watermark(cpDir)
 			// The last killed run's work directory is still there; the
