@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/webui"
@@ -80,6 +81,7 @@ type Server struct {
 	redactor *redact.Redactor
 	mtoken   string
 	ui       http.Handler
+	blocks   *catalogue
 }
 
 type metrics struct {
@@ -102,6 +104,15 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(s.now)
+	var reg *block.Registry
+	if cfg.Service != nil {
+		reg = cfg.Service.Registry()
+	}
+	cat, err := newCatalogue(reg)
+	if err != nil {
+		return nil, fmt.Errorf("block catalogue: %w", err)
+	}
+	s.blocks = cat
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()
