@@ -4,13 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sort"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/blockdoc"
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
@@ -149,7 +147,7 @@ or comes from Extension Configurations.
 			if asJSON {
 				return writeJSON(w, s)
 			}
-			writeSpecDoc(w, s)
+			blockdoc.Write(w, s)
 			return nil
 		},
 	}
@@ -165,54 +163,4 @@ func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
-}
-
-func writeSpecDoc(w interface{ Write([]byte) (int, error) }, s *block.Spec) {
-	fmt.Fprintf(w, "%s — %s\n", s.Type, s.Label)
-	fmt.Fprintf(w, "  class: %s   category: %s   input: %s   output: %s\n", s.Class, s.Category, s.Input, s.Output)
-	if s.Deprecated {
-		fmt.Fprintln(w, "  deprecated: will be removed in a future release")
-	}
-	if len(s.LegacyTypes) > 0 {
-		fmt.Fprintf(w, "  legacy types: %s\n", strings.Join(s.LegacyTypes, ", "))
-	}
-	if s.Description != "" {
-		fmt.Fprintf(w, "\n%s\n", s.Description)
-	}
-	rels := append([]string{block.RelSuccess, block.RelFailure}, s.Relations...)
-	fmt.Fprintf(w, "\nRelations: %s (or a NiFi EL condition)\n\nFields:\n", strings.Join(rels, ", "))
-	fields := append([]block.Field(nil), s.Fields...)
-	sort.SliceStable(fields, func(i, j int) bool { return !fields[i].Advanced && fields[j].Advanced })
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  KEY\tTYPE\tREQUIRED\tDEFAULT\tNOTES")
-	for _, f := range fields {
-		var notes []string
-		if f.Advanced {
-			notes = append(notes, "advanced")
-		}
-		if f.Secret {
-			notes = append(notes, "secret")
-		}
-		if f.FromConfigs {
-			notes = append(notes, "from Extension Configurations")
-		}
-		if f.SupportsExpressions {
-			notes = append(notes, "NiFi EL")
-		}
-		if len(f.Enum) > 0 {
-			notes = append(notes, "one of "+strings.Join(f.Enum, "|"))
-		}
-		req := ""
-		if f.Required {
-			req = "yes"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", f.Key, f.Type, req, f.Default, strings.Join(notes, "; "))
-	}
-	_ = tw.Flush()
-	for _, f := range fields {
-		if f.Description != "" {
-			fmt.Fprintf(w, "\n  %s (%s): %s", f.Key, f.Label, f.Description)
-		}
-	}
-	fmt.Fprintln(w)
 }

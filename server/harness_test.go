@@ -18,6 +18,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets"
@@ -172,6 +173,20 @@ const testAdminPassword = "admin-Password-1234"
 
 func newHarness(t *testing.T, url string) *harness {
 	t.Helper()
+	return newHarnessWith(t, url, harnessOptions{})
+}
+
+// harnessOptions change what newHarnessWith builds.
+type harnessOptions struct {
+	registry *block.Registry          // default: testRegistry
+	validate dataflow.ValidateOptions // expression and cron checks
+}
+
+func newHarnessWith(t *testing.T, url string, o harnessOptions) *harness {
+	t.Helper()
+	if o.registry == nil {
+		o.registry = testRegistry(t)
+	}
 	ctx := context.Background()
 	kr, err := secrets.NewKeyring(bytes.Repeat([]byte{9}, 32))
 	if err != nil {
@@ -184,7 +199,7 @@ func newHarness(t *testing.T, url string) *harness {
 	t.Cleanup(func() { st.Close() })
 	h := &harness{t: t, st: st, ctl: &fakeController{}, logs: &lockedBuffer{}, clock: &fakeClock{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.svc = control.New(control.Options{Store: st, Keyring: kr, Registry: testRegistry(t), Controller: h.ctl, Logger: log})
+	h.svc = control.New(control.Options{Store: st, Keyring: kr, Registry: o.registry, Validate: o.validate, Controller: h.ctl, Logger: log})
 	created, pw, err := h.svc.Bootstrap(ctx, testAdminPassword)
 	if err != nil || !created || pw != testAdminPassword {
 		t.Fatalf("bootstrap: %v %v", created, err)

@@ -153,15 +153,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		g.defs[name] = map[string]any{} // placeholder: recursion ends here
 		props := map[string]any{}
 		var required []string
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
+		for _, f := range jsonFields(t) {
 			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
 			parts := strings.Split(tag, ",")
 			jname := parts[0]
 			if jname == "" {
@@ -187,4 +180,33 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return ref
 	}
 	return map[string]any{}
+}
+
+// jsonFields lists the fields encoding/json encodes for struct t: exported,
+// not tagged "-", with untagged embedded structs flattened into their
+// parent (BlockInfo embeds block.Spec).
+func jsonFields(t reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		if f.Anonymous && tag == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				out = append(out, jsonFields(et)...)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }

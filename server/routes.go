@@ -55,6 +55,8 @@ func (s *Server) routeTable() []route {
 		tAudit  = "audit"
 		tRuns   = "runs"
 		tOps    = "operations"
+		tBlocks = "blocks"
+		tEdit   = "editor"
 	)
 	v := RoleViewer
 	e := RoleEditor
@@ -140,6 +142,11 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: Base + "/config-requests/{requestID}/approve", tag: tCfg, summary: "Approve a request (admins; never your own)", role: ad, handler: s.approveConfig,
 			body: CommentRequest{}, resp: control.ConfigView{}, status: 200},
 		{method: "POST", path: Base + "/config-requests/{requestID}/reject", tag: tCfg, summary: "Reject a request (admins)", role: ad, handler: s.rejectConfig, body: CommentRequest{}, status: 204},
+
+		{method: "GET", path: Base + "/blocks", tag: tBlocks, summary: "The block catalogue: every block type's spec, config JSON Schema and docs (sorted by category, then label)", role: v, handler: s.listBlocks, resp: BlocksResponse{}, status: 200},
+		{method: "GET", path: Base + "/blocks/{type}", tag: tBlocks, summary: "One block type's spec, config JSON Schema and docs (legacy names accepted)", role: v, handler: s.getBlock, resp: BlockInfo{}, status: 200},
+		{method: "POST", path: Base + "/validate", tag: tEdit, summary: "Validate an unsaved document (the checks submission runs); problems carry block/field paths and line/column", role: v, handler: s.validateDocument,
+			body: ValidateDocumentRequest{}, resp: ValidateDocumentResponse{}, status: 200},
 
 		{method: "GET", path: Base + "/audit", tag: tAudit, summary: "Query the audit log (newest first)", role: ad, handler: s.listAudit, query: auditParams(true), resp: control.Page[store.AuditEntry]{}, status: 200},
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,

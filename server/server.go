@@ -25,8 +25,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/webui"
 )
 
 // DefaultMaxBody is the request body limit (a dataflow document is at most
@@ -57,6 +59,10 @@ type Config struct {
 	// Redactor removes decrypted secret values from error messages before
 	// they are answered (a conflict names the host a secret points at).
 	Redactor *redact.Redactor
+	// UI serves the web application at / (every GET or HEAD that no API
+	// route matches, except the reserved paths; see webui.Reserved). Nil
+	// serves the bundle embedded in package webui.
+	UI http.Handler
 }
 
 // Server is the HTTP API.
@@ -74,6 +80,8 @@ type Server struct {
 	openapi  []byte
 	redactor *redact.Redactor
 	mtoken   string
+	ui       http.Handler
+	blocks   *catalogue
 }
 
 type metrics struct {
@@ -96,6 +104,23 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(s.now)
+	var reg *block.Registry
+	if cfg.Service != nil {
+		reg = cfg.Service.Registry()
+	}
+	cat, err := newCatalogue(reg)
+	if err != nil {
+		return nil, fmt.Errorf("block catalogue: %w", err)
+	}
+	s.blocks = cat
+	s.ui = cfg.UI
+	if s.ui == nil {
+		ui, err := webui.New()
+		if err != nil {
+			return nil, err
+		}
+		s.ui = ui
+	}
 	s.metrics = newMetrics()
 	for _, c := range cfg.Collectors {
 		if err := s.metrics.reg.Register(c); err != nil {
@@ -148,6 +173,9 @@ func infoFrom(ctx context.Context) *reqInfo {
 // not this server's to constrain.
 const hstsValue = "max-age=31536000"
 
+// apiCSP is the Content-Security-Policy of every non-UI response.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'"
+
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._\-]{1,64}$`)
 
 type statusWriter struct {
@@ -196,6 +224,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		// API answers are data, never a page: nothing in them may run or be
+		// framed. The UI handler replaces this with the UI's policy.
+		h.Set("Content-Security-Policy", apiCSP)
 		if r.TLS != nil {
 			// Only over TLS: browsers ignore HSTS received over plain HTTP,
 			// and a server behind a TLS-terminating proxy leaves it to the
@@ -235,6 +266,10 @@ func (s *Server) buildRouter() chi.Router {
 	r := chi.NewRouter()
 	r.Use(s.observe)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !webui.Reserved(r.URL.Path) {
+			s.ui.ServeHTTP(w, r)
+			return
+		}
 		writeJSON(w, http.StatusNotFound, ErrorBody{Error: APIError{Code: "not_found", Message: "no such route"}})
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
