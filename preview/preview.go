@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/sandbox"
@@ -158,6 +159,9 @@ func Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	if req.Timeout <= 0 {
 		req.Timeout = DefaultTimeout
+	}
+	if req.CompileExpr == nil {
+		req.CompileExpr = exprs.Compiler(nil, nil)
 	}
 	if req.SampleName == "" {
 		req.SampleName = "sample.csv"
