@@ -1,0 +1,90 @@
+// Shapes of the server's JSON (server/routes.go, store/, control/, runstate/).
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  platformAdmin: boolean;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Membership {
+  orgId: string;
+  orgName?: string;
+  userId: string;
+  username?: string;
+  displayName?: string;
+  role: string;
+  createdAt: string;
+}
+
+export interface LoginResponse {
+  user: User;
+  csrfToken: string;
+  expiresAt: string;
+  orgs: Membership[];
+}
+
+export interface Me {
+  userId: string;
+  username: string;
+  orgId: string;
+  role: string;
+  platformAdmin: boolean;
+  orgs: Membership[];
+}
+
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+export interface Dataflow {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  tags: string[] | null;
+  status: string;
+  deactivated: boolean;
+  configRevision: number;
+  revision: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  liveVersion: number;
+  latestVersion: number;
+}
+
+export interface Version {
+  id: string;
+  flowId: string;
+  orgId: string;
+  number: number;
+  state: string;
+  document?: string;
+  createdBy: string;
+  updatedBy?: string;
+  submittedBy?: string;
+  approvedBy?: string;
+  rejectedBy?: string;
+  reason?: string;
+  comment?: string;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt?: string;
+  decidedAt?: string;
+  liveAt?: string;
+  revision: number;
+}
+
+export type Role = 'viewer' | 'editor' | 'admin';
+
+const rank: Record<string, number> = { viewer: 1, editor: 2, admin: 3 };
+
+/** atLeast tells whether role grants the minimum role min. */
+export function atLeast(role: string | undefined, min: Role): boolean {
+  return (rank[role ?? ''] ?? 0) >= rank[min];
+}
