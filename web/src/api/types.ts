@@ -88,3 +88,76 @@ const rank: Record<string, number> = { viewer: 1, editor: 2, admin: 3 };
 export function atLeast(role: string | undefined, min: Role): boolean {
   return (rank[role ?? ''] ?? 0) >= rank[min];
 }
+
+export interface Problem {
+  path: string;
+  message: string;
+  position?: { line: number; column: number };
+  severity?: string;
+}
+
+export interface CreateResult {
+  dataflow: Dataflow;
+  version: Version;
+  notes?: Problem[] | null;
+}
+
+export interface SaveResult {
+  version: Version;
+  notes?: Problem[] | null;
+}
+
+export interface Run {
+  id: string;
+  orgId: string;
+  flowId: string;
+  flowName: string;
+  versionId: string;
+  version: number;
+  source: string;
+  fileName: string;
+  filePath: string;
+  fileSize: number;
+  status: string;
+  error?: string;
+  started: string;
+  finished?: string;
+  recordsIn: number;
+  delivered: number;
+  filtered: number;
+  failed: number;
+  retryExhausted: number;
+  avgRecordMicros: number;
+  interruptions: number;
+  resultName?: string;
+  resultPath?: string;
+  statusCodes?: Record<string, number>;
+  /** base64 of a JSON array of BlockStats (Go []byte). */
+  blockStats?: string;
+}
+
+export interface BlockStats {
+  name: string;
+  type: string;
+  unitsIn: number;
+  unitsOut: number;
+  recordsIn: number;
+  recordsOut: number;
+  recordsFiltered: number;
+  recordsFailed: number;
+  bytes: number;
+  errors: number;
+  busy: number;
+}
+
+export interface FlowRuntime {
+  flowId: string;
+  status: string;
+  liveVersion: number;
+  inFlight: number;
+  lastPoll?: string;
+  nextRun?: string;
+  draining?: number[];
+  deployment?: string;
+  deployError?: string;
+}

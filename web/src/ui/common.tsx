@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, type ReactNode } from 'react';
-import { describe } from '../api/client';
+import { ApiError, describe } from '../api/client';
 import { Link } from '../router';
 
 /** ErrorBox shows an error's message and, for server errors, its request id. */
@@ -15,6 +15,16 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
           {' '}
           (request id <code>{d.requestId}</code>)
         </span>
+      )}
+      {error instanceof ApiError && error.fields.length > 0 && (
+        <ul className="error-fields">
+          {error.fields.map((f, i) => (
+            <li key={i}>
+              {f.line ? `line ${f.line}${f.column ? ':' + f.column : ''}: ` : ''}
+              {f.path && <code>{f.path}</code>} {f.message}
+            </li>
+          ))}
+        </ul>
       )}
     </div>
   );
