@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 )
 
@@ -43,8 +44,14 @@ type Options struct {
 	// every process that may resume this flow's files (default: WorkDir,
 	// enough for the in-memory Checkpointer). A resumed lineage verifies its
 	// spool against the checkpoint and fails as a whole if it does not match.
-	StateDir    string
-	Logger      *slog.Logger
+	StateDir string
+	Logger   *slog.Logger
+	// Compiler is the compile step's compiler (config fields written in an
+	// expression language, relation conditions): the same kind dataflow
+	// validation uses. Default: exprs.NewStep in UTC with Now.
+	Compiler *exprs.Step
+	// CompileExpr compiles the NiFi values blocks build at run time
+	// (Env.CompileTemplate). Default: Compiler.Template.
 	CompileExpr func(string) (block.Expr, error)
 	Now         func() time.Time
 	// Sandbox is handed to blocks (API destinations point at it).
@@ -156,6 +163,12 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Compiler == nil {
+		opts.Compiler = exprs.NewStep(exprs.Options{Now: opts.Now})
+	}
+	if opts.CompileExpr == nil {
+		opts.CompileExpr = opts.Compiler.Template
+	}
 	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
 	if f.key == "" {
 		f.key = doc.Name
@@ -197,7 +210,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): unknown block type %q", i, b.Name, b.Type))
 			continue
 		}
-		cfg, probs := spec.ParseConfig(b.Config, opts.Resolver)
+		cfg, probs := spec.CompileConfig(b.Config, opts.Resolver, opts.Compiler)
 		for _, p := range probs {
 			problems = append(problems, fmt.Sprintf("blocks[%d].config.%s", i, p.Error()))
 		}
@@ -259,11 +272,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			}
 			on := r.RelationOn()
 			if strings.Contains(on, "${") {
-				if opts.CompileExpr == nil {
-					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d]: conditions need the expression language", i, j))
-					continue
-				}
-				x, err := opts.CompileExpr(on)
+				x, err := opts.Compiler.Condition(on)
 				if err != nil {
 					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d].on: %v", i, j, err))
 					continue

@@ -24,7 +24,7 @@ var Spec = &block.Spec{
 	Input:       block.KindRecords, Output: block.KindRecords,
 	Concurrency: 1,
 	Fields: []block.Field{
-		{Key: "transformation", Label: "JSLT Transformation", Type: block.TypeText, Required: true,
+		{Key: "transformation", Label: "JSLT Transformation", Type: block.TypeText, Required: true, Lang: block.LangJSLT,
 			Description: "The JSLT query, e.g. { \"profiles\": [ { \"firstName\": .firstname } ] }"},
 		{Key: "sendEachRecordSeparately", Label: "Send each record separately", Type: block.TypeBool, Default: "true",
 			Aliases:     []string{"Send each record separately"},
@@ -66,10 +66,12 @@ func parseKV(c *block.Config, key string) ([]kv, error) {
 }
 
 func newBlock(c *block.Config, env *block.Env) (block.Block, error) {
-	x, err := jslt.Compile(c.String("transformation"), jslt.WithClock(env.Clock))
-	if err != nil {
-		return nil, fmt.Errorf("transformation: %w", err)
+	// The compile step compiled the query; validation ran the same step.
+	x, ok := c.Compiled("transformation").(*jslt.Expr)
+	if !ok {
+		return nil, fmt.Errorf("transformation: the query was not compiled (build blocks from Spec.CompileConfig)")
 	}
+	var err error
 	t := &transform{name: env.Block, expr: x, separate: c.Bool("sendEachRecordSeparately")}
 	if t.query, err = parseKV(c, "queryParameters"); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/jsonv"
 )
 
@@ -20,7 +21,7 @@ func (c *capture) Progress(int64)          {}
 
 func build(t testing.TB, cfg map[string]any) block.Processor {
 	t.Helper()
-	c, probs := Spec.ParseConfig(cfg, nil)
+	c, probs := Spec.CompileConfig(cfg, nil, exprs.NewStep(exprs.Options{}))
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
@@ -98,10 +99,20 @@ func TestAggregatingBulkQueryBecomesOnePayload(t *testing.T) {
 }
 
 func TestCompileErrorHasPosition(t *testing.T) {
-	c, _ := Spec.ParseConfig(map[string]any{"transformation": "{\"a\": .b"}, nil)
-	_, err := Spec.New(c, &block.Env{})
-	if err == nil || !strings.Contains(err.Error(), "line") {
-		t.Fatalf("want a positioned compile error, got %v", err)
+	step := exprs.NewStep(exprs.Options{})
+	for src, want := range map[string]block.TextPos{
+		"{\"a\": .b":                {Line: 1, Column: 9},
+		"{\"a\": numbr(.b)}":        {Line: 1, Column: 7},
+		"{\"a\": number()}":         {Line: 1, Column: 7},
+		"let k = 1\n{\"a\": $kind}": {Line: 2, Column: 7}, // item 6: caught at compile time
+	} {
+		c, probs := Spec.CompileConfig(map[string]any{"transformation": src}, nil, step)
+		if len(probs) != 1 || probs[0].Path != "transformation" || probs[0].Expr == nil || *probs[0].Expr != want || !strings.HasPrefix(probs[0].Message, "JSLT line ") {
+			t.Errorf("%q: got %+v, want a problem at %v", src, probs, want)
+		}
+		if _, err := Spec.New(c, &block.Env{}); err == nil {
+			t.Errorf("%q: built a block whose query did not compile", src)
+		}
 	}
 }
 
