@@ -778,7 +778,9 @@ func (f *Flow) complete(l *lineage) {
 		}
 	}
 	ts := f.now().UTC().Format("20060102150405")
-	res.ResultName = "result_" + ts + "_" + l.item.Name
+	// A zip member's name is its path in the archive (a/cust.csv): the
+	// result file is one file, named after the whole path.
+	res.ResultName = "result_" + ts + "_" + strings.ReplaceAll(l.item.Name, "/", "_")
 	res.ResultRows = rows
 	c := &block.Completion{
 		Status: res.Counts, Err: fileErr, ResultName: res.ResultName, HasResult: err == nil && (rows > 0 || l.report == "all"),
