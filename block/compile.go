@@ -1,8 +1,10 @@
 package block
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 )
 
@@ -23,6 +25,9 @@ const (
 	// a Boolean, as NiFi's RouteOnAttribute requires (filter conditions,
 	// relation conditions).
 	LangNiFiCondition Lang = "nifi-condition"
+	// LangNiFiJSON: a JSON object whose string values are LangNiFi text
+	// (request headers, job parameters).
+	LangNiFiJSON Lang = "nifi-json"
 	// LangJSLT: a JSLT query.
 	LangJSLT Lang = "jslt"
 )
@@ -73,6 +78,8 @@ func langName(l Lang) string {
 		return "NiFi expression"
 	case LangNiFiCondition:
 		return "NiFi condition"
+	case LangNiFiJSON:
+		return "NiFi expression"
 	case LangJSLT:
 		return "JSLT"
 	}
@@ -117,7 +124,16 @@ func (c *Config) compile(comp Compiler, skip map[string]bool) []Problem {
 		if !ok || (src == "" && !f.Required) || src == "null" {
 			continue // absent, or an unresolved Extension Configuration
 		}
-		v, err := comp.Compile(lang, src)
+		if f.Normalize != nil {
+			src = f.Normalize(src)
+		}
+		var v any
+		var err error
+		if lang == LangNiFiJSON {
+			v, err = compileJSONValues(comp, src)
+		} else {
+			v, err = comp.Compile(lang, src)
+		}
 		if err != nil {
 			p := Problem{Path: f.Key, Message: err.Error()}
 			var ee *ExprError
@@ -134,6 +150,40 @@ func (c *Config) compile(comp Compiler, skip map[string]bool) []Problem {
 		c.compiled[f.Key] = v
 	}
 	return probs
+}
+
+// compileJSONValues compiles each string value of a JSON object as NiFi
+// text; the result maps keys to Exprs. A value that is not an object is
+// left to the field's type check.
+func compileJSONValues(comp Compiler, src string) (map[string]Expr, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(src), &m); err != nil {
+		return nil, nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(map[string]Expr, len(m))
+	for _, k := range keys {
+		str, ok := m[k].(string)
+		if !ok {
+			continue
+		}
+		v, err := comp.Compile(LangNiFi, str)
+		if err != nil {
+			var ee *ExprError
+			if errors.As(err, &ee) {
+				return nil, &ExprError{Lang: ee.Lang, Pos: ee.Pos, Msg: fmt.Sprintf("value of %q: %s", k, ee.Msg)}
+			}
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		if x, ok := v.(Expr); ok {
+			out[k] = x
+		}
+	}
+	return out, nil
 }
 
 // Compiled returns the compile step's result for field key (nil when the

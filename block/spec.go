@@ -80,11 +80,14 @@ type Field struct {
 	SupportsExpressions bool     `json:"supportsExpressions,omitempty"`
 	// Lang is the language the value is written in, compiled by the compile
 	// step (CompileConfig); empty with SupportsExpressions means LangNiFi.
-	Lang        Lang     `json:"lang,omitempty"`
-	FromConfigs bool     `json:"fromConfigs,omitempty"`
-	Min         *float64 `json:"min,omitempty"`
-	Max         *float64 `json:"max,omitempty"`
-	Example     string   `json:"example,omitempty"`
+	Lang Lang `json:"lang,omitempty"`
+	// Normalize, when set, rewrites the value before it is compiled, the
+	// way the block reads it (FixDocNameTemplate for file names).
+	Normalize   func(string) string `json:"-"`
+	FromConfigs bool                `json:"fromConfigs,omitempty"`
+	Min         *float64            `json:"min,omitempty"`
+	Max         *float64            `json:"max,omitempty"`
+	Example     string              `json:"example,omitempty"`
 	// Aliases are other keys accepted on input (legacy spellings); the value
 	// is stored under Key.
 	Aliases []string `json:"aliases,omitempty"`
