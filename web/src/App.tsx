@@ -1,0 +1,40 @@
+import { Suspense, useEffect } from 'react';
+import { useAuth } from './auth';
+import { match, useLocation, useNavigate } from './router';
+import { Shell } from './Shell';
+import { LoginPage } from './pages/Login';
+import { DataflowsPage } from './pages/Dataflows';
+import { Spinner } from './ui/common';
+
+export function App() {
+  const { me, loading } = useAuth();
+  const { path } = useLocation();
+  const navigate = useNavigate();
+  useEffect(() => {
+    if (me && (path === '/' || path === '/login')) navigate('/dataflows', true);
+  }, [me, path, navigate]);
+  if (loading) return <Spinner />;
+  if (!me) return <LoginPage />;
+  return (
+    <Shell>
+      <Suspense fallback={<Spinner />}>
+        <Routes path={path} />
+      </Suspense>
+    </Shell>
+  );
+}
+
+function Routes({ path }: { path: string }) {
+  if (match('/dataflows', path)) return <DataflowsPage />;
+  return <NotFound />;
+}
+
+function NotFound() {
+  return (
+    <div>
+      <h1>Page not found</h1>
+      <p>There is nothing at this address.</p>
+    </div>
+  );
+}
+
