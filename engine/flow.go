@@ -24,6 +24,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
 )
 
 // Options configure a Flow.
@@ -60,6 +61,8 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// BlockOptions are passed to every block as Env.Options.
 	BlockOptions map[string]string
+	// LocalPaths confines the local paths blocks touch (Env.LocalPaths).
+	LocalPaths *fsroot.Policy
 	// ResultDir, when set, keeps a copy of every result file there as
 	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
 	ResultDir string
@@ -216,7 +219,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		}
 		env := &block.Env{
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
-			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions,
+			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 		}
 		inst, err := spec.New(cfg, env)
 		if err != nil {

@@ -286,6 +286,9 @@ func (p *Policy) Check(path string) error {
 // Forbids reports whether path is one of, or inside, the forbidden paths
 // (a recursive listing skips such directories).
 func (p *Policy) Forbids(path string) bool {
+	if len(p.forbidden) == 0 {
+		return false
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return true
