@@ -1039,7 +1039,8 @@ func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
 		return err
 	}
 	defer rc.Close()
-	f, err := os.Create(dst)
+	// Result files hold customer data: readable by the server's user only.
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
