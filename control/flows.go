@@ -183,6 +183,9 @@ func (s *Service) CreateDataflow(ctx context.Context, a Actor, in CreateFlowInpu
 		if err := q.CreateVersion(ctx, v); err != nil {
 			return err
 		}
+		if err := q.AddVersionAuthor(ctx, v.ID, a.Username); err != nil {
+			return err
+		}
 		if err := s.audit(ctx, q, a, "dataflow.create", "dataflow", f.ID, nil, flowView(f)); err != nil {
 			return err
 		}
@@ -336,12 +339,17 @@ func (s *Service) ListVersions(ctx context.Context, a Actor, flowID string) ([]s
 	return s.st.ListVersions(ctx, a.OrgID, flowID)
 }
 
-// GetVersion reads a version with its document.
+// GetVersion reads a version with its document and authors.
 func (s *Service) GetVersion(ctx context.Context, a Actor, flowID string, number int) (store.Version, error) {
 	if err := a.require(RoleViewer); err != nil {
 		return store.Version{}, err
 	}
-	return s.st.GetVersion(ctx, a.OrgID, flowID, number)
+	v, err := s.st.GetVersion(ctx, a.OrgID, flowID, number)
+	if err != nil {
+		return v, err
+	}
+	v.Authors, err = s.st.VersionAuthors(ctx, v.ID)
+	return v, err
 }
 
 // SaveInput is a new document for a Draft. Revision is the version revision
@@ -400,6 +408,9 @@ func (s *Service) SaveDraft(ctx context.Context, a Actor, flowID string, number 
 			}
 			return err
 		}
+		if err := q.AddVersionAuthor(ctx, v.ID, a.Username); err != nil {
+			return err
+		}
 		res.Version = v
 		return s.audit(ctx, q, a, "version.save", "version", v.ID, before, versionView(v))
 	})
@@ -455,7 +466,12 @@ func (s *Service) PutDraft(ctx context.Context, a Actor, flowID string, in SaveI
 		}
 		v, err := s.newDraft(ctx, q, a, f, text)
 		res.Version = v
-		return err
+		if err != nil {
+			return err
+		}
+		// The caller wrote this document; an automatic copy (ensureNextDraft)
+		// has no author of its own.
+		return q.AddVersionAuthor(ctx, v.ID, a.Username)
 	})
 	return res, err
 }
@@ -601,8 +617,8 @@ func (s *Service) Submit(ctx context.Context, a Actor, flowID string, number int
 }
 
 // Approve approves a version awaiting approval (admins). Maker-checker:
-// nobody approves their own submission, admins included. A reason is
-// required. The next Draft is created as a copy when no work is open.
+// nobody approves a version they submitted or authored (saved any revision
+// of), admins included. A reason is required. The next Draft is created as a copy when no work is open.
 func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number int, reason string) (store.Version, error) {
 	if err := a.require(RoleAdmin); err != nil {
 		return store.Version{}, err
@@ -630,6 +646,15 @@ func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number in
 		if v.SubmittedBy == a.Username {
 			return forbidden("maker-checker: you submitted version %d, so someone else must approve it", v.Number)
 		}
+		authors, err := q.VersionAuthors(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		for _, au := range authors {
+			if au == a.Username {
+				return forbidden("maker-checker: you saved a revision of version %d, so someone else must approve it", v.Number)
+			}
+		}
 		before := versionView(v)
 		now := s.clock()
 		v.State, v.ApprovedBy, v.Reason, v.DecidedAt, v.UpdatedAt = store.StateApproved, a.Username, reason, &now, now
@@ -638,6 +663,8 @@ func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number in
 		}
 		after := versionView(v)
 		after["reason"] = reason
+		after["authors"] = authors
+		after["submittedBy"] = v.SubmittedBy
 		if err := s.audit(ctx, q, a, "version.approve", "version", v.ID, before, after); err != nil {
 			return err
 		}
