@@ -142,6 +142,9 @@ func (s *Service) CreateDataflow(ctx context.Context, a Actor, in CreateFlowInpu
 		if doc, res.Notes, err = s.DecodeDocument([]byte(in.Document), in.Format); err != nil {
 			return res, err
 		}
+		if err := s.refuseInlineSecrets(doc); err != nil {
+			return res, err
+		}
 		if in.Name == "" {
 			in.Name = doc.Name
 		}
@@ -348,6 +351,9 @@ func (s *Service) GetVersion(ctx context.Context, a Actor, flowID string, number
 	if err != nil {
 		return v, err
 	}
+	if v.Document, err = s.maskStoredSecrets(v.Document); err != nil {
+		return v, err
+	}
 	v.Authors, err = s.st.VersionAuthors(ctx, v.ID)
 	return v, err
 }
@@ -379,6 +385,9 @@ func (s *Service) SaveDraft(ctx context.Context, a Actor, flowID string, number 
 	}
 	doc, notes, err := s.DecodeDocument([]byte(in.Document), in.Format)
 	if err != nil {
+		return res, err
+	}
+	if err := s.refuseInlineSecrets(doc); err != nil {
 		return res, err
 	}
 	res.Notes = notes
@@ -445,6 +454,9 @@ func (s *Service) PutDraft(ctx context.Context, a Actor, flowID string, in SaveI
 	}
 	doc, notes, err := s.DecodeDocument([]byte(in.Document), in.Format)
 	if err != nil {
+		return res, err
+	}
+	if err := s.refuseInlineSecrets(doc); err != nil {
 		return res, err
 	}
 	res.Notes = notes
