@@ -350,8 +350,13 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, a control.Ac
 		return err
 	}
 	w.Header().Set("ETag", etag(v.Revision))
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, s.versionView(v))
 	return nil
+}
+
+// versionView adds the document's warnings to a version.
+func (s *Server) versionView(v store.Version) VersionView {
+	return VersionView{Version: v, Warnings: s.svc.DocumentWarnings(v.Document)}
 }
 
 func (s *Server) saveVersion(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -384,7 +389,13 @@ func (s *Server) validateVersion(w http.ResponseWriter, r *http.Request, a contr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ValidateResponse{Valid: len(probs) == 0, Problems: probs})
+	// ValidateVersion has read the version already (and 404s for another
+	// organisation's), so this second read only fetches the text.
+	v, err := s.svc.GetVersion(r.Context(), a, chi.URLParam(r, "flowID"), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ValidateResponse{Valid: len(probs) == 0, Problems: probs, Warnings: s.svc.DocumentWarnings(v.Document)})
 	return nil
 }
 
@@ -399,7 +410,7 @@ func (s *Server) versionAction(w http.ResponseWriter, r *http.Request, fn func(f
 		return err
 	}
 	w.Header().Set("ETag", etag(v.Revision))
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, s.versionView(v))
 	return nil
 }
 

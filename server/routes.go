@@ -105,16 +105,16 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: Base + "/dataflows/{flowID}/sync", tag: tCfg, summary: "Sync: re-resolve this dataflow's Extension Configuration references", role: e, handler: s.syncFlow, resp: control.SyncResult{}, status: 200},
 
 		{method: "GET", path: Base + "/dataflows/{flowID}/versions", tag: tVers, summary: "List versions (newest first)", role: v, handler: s.listVersions, resp: []store.Version{}, status: 200},
-		{method: "GET", path: fv, tag: tVers, summary: "Read a version with its document (ETag: its revision)", role: v, handler: s.getVersion, resp: store.Version{}, status: 200},
+		{method: "GET", path: fv, tag: tVers, summary: "Read a version with its document (ETag: its revision)", role: v, handler: s.getVersion, resp: VersionView{}, status: 200},
 		{method: "PUT", path: fv, tag: tVers, summary: "Save a Draft's document (If-Match or revision; 409 when someone saved first)", role: e, handler: s.saveVersion,
 			body: control.SaveInput{}, resp: control.SaveResult{}, status: 200},
 		{method: "POST", path: fv + "/validate", tag: tVers, summary: "Validate a version without changing it", role: v, handler: s.validateVersion, resp: ValidateResponse{}, status: 200},
-		{method: "POST", path: fv + "/submit", tag: tVers, summary: "Send a Draft for approval (only when it validates)", role: e, handler: s.submit, resp: store.Version{}, status: 200},
+		{method: "POST", path: fv + "/submit", tag: tVers, summary: "Send a Draft for approval (only when it validates)", role: e, handler: s.submit, resp: VersionView{}, status: 200},
 		{method: "POST", path: fv + "/approve", tag: tVers, summary: "Approve (admins; never your own submission; reason required)", role: ad, handler: s.approve,
-			body: DecisionRequest{}, resp: store.Version{}, status: 200},
-		{method: "POST", path: fv + "/reject", tag: tVers, summary: "Reject (admins; comment required)", role: ad, handler: s.reject, body: DecisionRequest{}, resp: store.Version{}, status: 200},
-		{method: "POST", path: fv + "/edit", tag: tVers, summary: "Reopen a Rejected version as the Draft", role: e, handler: s.reopen, resp: store.Version{}, status: 200},
-		{method: "POST", path: fv + "/live", tag: tVers, summary: "Make an Approved version Live (older one: rollback)", role: ad, handler: s.live, resp: store.Version{}, status: 200},
+			body: DecisionRequest{}, resp: VersionView{}, status: 200},
+		{method: "POST", path: fv + "/reject", tag: tVers, summary: "Reject (admins; comment required)", role: ad, handler: s.reject, body: DecisionRequest{}, resp: VersionView{}, status: 200},
+		{method: "POST", path: fv + "/edit", tag: tVers, summary: "Reopen a Rejected version as the Draft", role: e, handler: s.reopen, resp: VersionView{}, status: 200},
+		{method: "POST", path: fv + "/live", tag: tVers, summary: "Make an Approved version Live (older one: rollback)", role: ad, handler: s.live, resp: VersionView{}, status: 200},
 		{method: "GET", path: fv + "/export", tag: tVers, summary: "Download a version's document", role: v, handler: s.export,
 			query: []param{{name: "format", desc: "yaml (default) or json"}, {name: "filename", desc: "download name: letters, digits, spaces, ._- only"}}, status: 200, produces: "application/yaml"},
 
@@ -191,9 +191,18 @@ type (
 	CommentRequest struct {
 		Comment string `json:"comment,omitempty"`
 	}
-	// ValidateResponse lists a version's problems.
+	// ValidateResponse lists a version's problems, and its warnings: what
+	// is valid but insecure (plain FTP, unverified host keys), shown so
+	// they are decided on, not discovered in the runtime log.
 	ValidateResponse struct {
 		Valid    bool               `json:"valid"`
 		Problems []dataflow.Problem `json:"problems"`
+		Warnings []dataflow.Problem `json:"warnings"`
+	}
+	// VersionView is a version with its document's warnings, so whoever
+	// reads it — the approver above all — sees them.
+	VersionView struct {
+		store.Version
+		Warnings []dataflow.Problem `json:"warnings"`
 	}
 )
