@@ -165,6 +165,37 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, a control.Ac
 	return nil
 }
 
+// ResetPasswordRequest is an admin-forced password reset.
+type ResetPasswordRequest struct {
+	NewPassword string `json:"newPassword"`
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in ResetPasswordRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.svc.ResetPassword(r.Context(), a, chi.URLParam(r, "userID"), in.NewPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// RevokedTokens says how many tokens POST /tokens/revoke-all revoked.
+type RevokedTokens struct {
+	Revoked int `json:"revoked"`
+}
+
+func (s *Server) revokeAllTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	n, err := s.svc.RevokeMyTokens(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, RevokedTokens{Revoked: n})
+	return nil
+}
+
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	ts, err := s.svc.ListTokens(r.Context(), a, r.URL.Query().Get("all") == "true")
 	if err != nil {

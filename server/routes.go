@@ -71,7 +71,7 @@ func (s *Server) routeTable() []route {
 			public: http.HandlerFunc(s.login), body: LoginRequest{}, resp: LoginResponse{}, status: 200},
 		{method: "POST", path: Base + "/auth/logout", tag: tAuth, summary: "End the session", role: v, handler: s.logout, status: 204},
 		{method: "GET", path: Base + "/auth/me", tag: tAuth, summary: "The caller, their role and organisations", role: v, handler: s.me, resp: MeResponse{}, status: 200},
-		{method: "POST", path: Base + "/auth/password", tag: tAuth, summary: "Change the caller's password (ends their sessions)", role: v, handler: s.changePassword, body: PasswordRequest{}, status: 204},
+		{method: "POST", path: Base + "/auth/password", tag: tAuth, summary: "Change the caller's password (ends their sessions; revokeTokens: also revokes all their API tokens)", role: v, handler: s.changePassword, body: PasswordRequest{}, status: 204},
 
 		{method: "GET", path: Base + "/orgs", tag: tOrgs, summary: "Organisations the caller belongs to", role: v, handler: s.listOrgs, resp: []store.Membership{}, status: 200},
 		{method: "POST", path: Base + "/orgs", tag: tOrgs, summary: "Create an organisation (platform administrators)", role: v, handler: s.createOrg, body: control.CreateOrgInput{}, resp: store.Org{}, status: 201},
@@ -80,11 +80,14 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/users", tag: tUsers, summary: "Members of the organisation and their roles", role: v, handler: s.listUsers, resp: []store.Membership{}, status: 200},
 		{method: "POST", path: Base + "/users", tag: tUsers, summary: "Create a user or add an existing one to the organisation", role: ad, handler: s.addUser, body: control.AddUserInput{}, resp: store.Membership{}, status: 201},
 		{method: "PUT", path: Base + "/users/{userID}/role", tag: tUsers, summary: "Change a member's role", role: ad, handler: s.setRole, body: RoleRequest{}, resp: store.Membership{}, status: 200},
+		{method: "POST", path: Base + "/users/{userID}/password", tag: tUsers, summary: "Force a member's password reset: ends their sessions and revokes all their API tokens (not admins, nor members of organisations you do not administer, unless platform administrator)",
+			role: ad, handler: s.resetPassword, body: ResetPasswordRequest{}, status: 204},
 		{method: "DELETE", path: Base + "/users/{userID}", tag: tUsers, summary: "Remove a member from the organisation", role: ad, handler: s.removeUser, status: 204},
 
 		{method: "GET", path: Base + "/tokens", tag: tTokens, summary: "The caller's API tokens (admins: all=true for everyone's)", role: v, handler: s.listTokens,
 			query: []param{{name: "all", desc: "true: every token of the organisation (admins)"}}, resp: []store.APIToken{}, status: 200},
 		{method: "POST", path: Base + "/tokens", tag: tTokens, summary: "Create an API token; the secret is shown once", role: v, handler: s.createToken, body: control.CreateTokenInput{}, resp: TokenCreated{}, status: 201},
+		{method: "POST", path: Base + "/tokens/revoke-all", tag: tTokens, summary: "Revoke every API token of the caller, in every organisation", role: v, handler: s.revokeAllTokens, resp: RevokedTokens{}, status: 200},
 		{method: "DELETE", path: Base + "/tokens/{tokenID}", tag: tTokens, summary: "Revoke an API token (own; admins: anyone's)", role: v, handler: s.revokeToken, status: 204},
 
 		{method: "GET", path: Base + "/dataflows", tag: tFlows, summary: "List dataflows", role: v, handler: s.listFlows,
