@@ -1,10 +1,13 @@
-import { Suspense, useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { useAuth } from './auth';
 import { match, useLocation, useNavigate } from './router';
 import { Shell } from './Shell';
 import { LoginPage } from './pages/Login';
 import { DataflowsPage } from './pages/Dataflows';
 import { Spinner } from './ui/common';
+
+// The canvas editor (React Flow, dagre) is its own chunk, loaded on first use.
+const EditorRoute = lazy(() => import('./editor/Editor'));
 
 export function App() {
   const { me, loading } = useAuth();
@@ -25,7 +28,9 @@ export function App() {
 }
 
 function Routes({ path }: { path: string }) {
+  let m: Record<string, string> | null;
   if (match('/dataflows', path)) return <DataflowsPage />;
+  if ((m = match('/dataflows/:id/versions/:n/canvas', path))) return <EditorRoute key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
   return <NotFound />;
 }
 
