@@ -4,6 +4,9 @@ import { match, useLocation, useNavigate } from './router';
 import { Shell } from './Shell';
 import { LoginPage } from './pages/Login';
 import { DataflowsPage } from './pages/Dataflows';
+import { FlowPage } from './pages/Flow';
+import { VersionPage } from './pages/Version';
+import { RunPage, RunsPage } from './pages/Runs';
 import { Spinner } from './ui/common';
 
 // The canvas editor (React Flow, dagre) is its own chunk, loaded on first use.
@@ -31,6 +34,10 @@ function Routes({ path }: { path: string }) {
   let m: Record<string, string> | null;
   if (match('/dataflows', path)) return <DataflowsPage />;
   if ((m = match('/dataflows/:id/versions/:n/canvas', path))) return <EditorRoute key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
+  if ((m = match('/dataflows/:id/versions/:n', path))) return <VersionPage key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
+  if ((m = match('/dataflows/:id', path))) return <FlowPage key={m.id} flowId={m.id} />;
+  if (match('/runs', path)) return <RunsPage />;
+  if ((m = match('/runs/:id', path))) return <RunPage key={m.id} runId={m.id} />;
   return <NotFound />;
 }
 
