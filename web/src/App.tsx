@@ -7,6 +7,8 @@ import { DataflowsPage } from './pages/Dataflows';
 import { FlowPage } from './pages/Flow';
 import { VersionPage } from './pages/Version';
 import { RunPage, RunsPage } from './pages/Runs';
+import { ConfigsPage } from './pages/Configs';
+import { AuditPage, TokensPage, UsersPage } from './pages/Admin';
 import { Spinner } from './ui/common';
 
 // The canvas editor (React Flow, dagre) is its own chunk, loaded on first use.
@@ -38,6 +40,10 @@ function Routes({ path }: { path: string }) {
   if ((m = match('/dataflows/:id', path))) return <FlowPage key={m.id} flowId={m.id} />;
   if (match('/runs', path)) return <RunsPage />;
   if ((m = match('/runs/:id', path))) return <RunPage key={m.id} runId={m.id} />;
+  if (match('/configs', path)) return <ConfigsPage />;
+  if (match('/users', path)) return <UsersPage />;
+  if (match('/tokens', path)) return <TokensPage />;
+  if (match('/audit', path)) return <AuditPage />;
   return <NotFound />;
 }
 
