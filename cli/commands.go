@@ -29,14 +29,19 @@ import (
 func (a *app) extraCommands() []*cobra.Command {
 	cmds := []*cobra.Command{
 		exprcmd.NewCommand(), jsltcmd.NewCommand(), sandboxcmd.NewCommand(),
-		servercmd.NewServerCommand(servercmd.Deps{
-			Version:  a.version,
-			Runtime:  a.runtimeFactory,
-			Registry: func() *block.Registry { return a.registry },
-			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
-		}),
+		servercmd.NewServerCommand(a.serverDeps()),
+		servercmd.NewDemoCommand(a.serverDeps()),
 	}
 	return append(cmds, clientcmd.Commands()...)
+}
+
+func (a *app) serverDeps() servercmd.Deps {
+	return servercmd.Deps{
+		Version:  a.version,
+		Runtime:  a.runtimeFactory,
+		Registry: func() *block.Registry { return a.registry },
+		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+	}
 }
 
 // runtimeFactory starts the runtime over the server's store.
@@ -57,7 +62,8 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 	m, err := scheduler.New(scheduler.Options{
 		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
 		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout, Redactor: cfg.Redactor,
-		Owner: "server-" + hex.EncodeToString(sum[:8]),
+		Owner:   "server-" + hex.EncodeToString(sum[:8]),
+		Sandbox: cfg.Sandbox, BlockOptions: cfg.BlockOptions,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -67,6 +67,20 @@ type Options struct {
 	// Redact, when set, cleans every error message written to result files
 	// (the server removes decrypted secret values a connector quoted).
 	Redact func(string) string
+	// Tap, when set, sees every unit a block receives and emits (preview).
+	Tap Tap
+}
+
+// Tap observes units as they pass through blocks, for the live preview.
+// Calls are synchronous and may come from several goroutines at once; a
+// Tap copies what it keeps, because units are reused after the call.
+type Tap interface {
+	// UnitIn: block is about to process u.
+	UnitIn(block string, u *block.Unit)
+	// UnitOut: block emitted u on relation rel (sources emit on success).
+	UnitOut(block, rel string, u *block.Unit)
+	// UnitFailed: block returned err for u.
+	UnitFailed(block string, u *block.Unit, err error)
 }
 
 // Observer receives progress; every method must be quick and must not block.
@@ -446,6 +460,9 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		}
 		src.stats.unitsOut.Add(1)
 		l.countBlock(src.name, src.spec.Type, block.RelSuccess, u)
+		if f.opts.Tap != nil {
+			f.opts.Tap.UnitOut(src.name, block.RelSuccess, u)
+		}
 		if err := f.route(f.runCtx, src, &envelope{u: u, lin: l}, block.RelSuccess); err != nil {
 			l.mu.Lock()
 			if l.fileErr == nil {
@@ -499,7 +516,13 @@ func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 	if f.runCtx.Err() != nil {
 		return // stopped: in-flight work is abandoned and resumed later
 	}
+	if f.opts.Tap != nil && !env.shadow {
+		f.opts.Tap.UnitIn(n.name, u)
+	}
 	if n.pass {
+		if f.opts.Tap != nil && !env.shadow {
+			f.opts.Tap.UnitOut(n.name, block.RelSuccess, u)
+		}
 		_ = f.route(f.runCtx, n, env, block.RelSuccess)
 		return
 	}
@@ -519,6 +542,9 @@ func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 		return
 	}
 	n.stats.errors.Add(1)
+	if f.opts.Tap != nil && !env.shadow {
+		f.opts.Tap.UnitFailed(n.name, u, err)
+	}
 	if u.Batch != nil {
 		for i := range u.Batch.Records {
 			r := &u.Batch.Records[i]
@@ -591,6 +617,9 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 	st.unitsOut.Add(1)
 	if !e.env.shadow {
 		l.countBlock(e.n.name, e.n.spec.Type, rel, u)
+		if e.f.opts.Tap != nil {
+			e.f.opts.Tap.UnitOut(e.n.name, rel, u)
+		}
 	}
 	if u.Batch != nil {
 		k := int64(len(u.Batch.Records))

@@ -176,6 +176,9 @@ func (u *unit) resolve() {
 			continue
 		}
 		slot, ok := u.c.params[v.name]
+		if !ok && u.c.cfg.variables != nil && !u.c.cfg.variables[v.name] {
+			panic(v.pos.errorf("No such variable '%s'", v.name))
+		}
 		if !ok {
 			slot = u.c.newGlobal()
 			u.c.params[v.name] = slot
