@@ -18,11 +18,17 @@ export interface Unit {
 export interface PreviewBlock {
   name: string;
   type: string;
+  /** replaced: how the preview stood in for the block (sample, sandbox, capture, skipped). */
+  replaced?: string;
   in: Unit[];
-  out: Unit[];
-  failed: { record?: unknown; reason: string }[];
+  /** out: the units sent, as a list or by relation. */
+  out: Unit[] | Record<string, Unit[]>;
+  failed: { record?: unknown; reason: string; line?: number; code?: number }[];
   filtered: number;
-  requests: { method: string; url: string; headers?: Record<string, string | string[]>; body?: string }[];
+  recordsIn?: number;
+  recordsOut?: number;
+  requests?: { method: string; url: string; headers?: Record<string, string | string[]>; body?: string; status?: number }[];
+  error?: string;
 }
 
 export interface PreviewResult {
@@ -30,6 +36,15 @@ export interface PreviewResult {
   warnings: string[];
   blocks: PreviewBlock[];
   truncated: boolean;
+  timedOut?: boolean;
+  files?: { name: string; status: string; error?: string; result?: string; resultName?: string }[];
+}
+
+/** outUnits flattens a block's output, naming the relation of each unit. */
+export function outUnits(out: PreviewBlock['out'] | undefined): (Unit & { relation?: string })[] {
+  if (!out) return [];
+  if (Array.isArray(out)) return out;
+  return Object.entries(out).flatMap(([rel, us]) => (us ?? []).map((u) => ({ ...u, relation: rel })));
 }
 
 const MAX_SAMPLE = 5 * 1024 * 1024;
@@ -133,6 +148,17 @@ function PreviewResultView({ r }: { r: PreviewResult }) {
         </ul>
       )}
       {r.truncated && <p className="notice">Only the first records were previewed (Max records).</p>}
+      {r.timedOut && <p className="notice">The preview hit its time limit: what ran is shown.</p>}
+      {r.files && r.files.length > 0 && (
+        <p className="hint">
+          {r.files.map((f) => (
+            <span key={f.name}>
+              {f.name}: <strong>{f.status}</strong>
+              {f.error ? ` (${f.error})` : ''}{' '}
+            </span>
+          ))}
+        </p>
+      )}
       {blocks.length > 0 && (
         <div className="preview-blocks">
           <div role="tablist" aria-label="Blocks" className="tabs">
@@ -146,18 +172,21 @@ function PreviewResultView({ r }: { r: PreviewResult }) {
           {b && (
             <div role="tabpanel" className="preview-block">
               <p className="hint">
-                <code>{b.type}</code> · {count(b.in)} in · {count(b.out)} out · {b.failed?.length ?? 0} failed · {b.filtered ?? 0} filtered
+                <code>{b.type}</code>
+                {b.replaced ? ` (preview: ${b.replaced})` : ''} · {b.recordsIn ?? count(b.in)} in · {b.recordsOut ?? count(outUnits(b.out))} out · {b.failed?.length ?? 0} failed · {b.filtered ?? 0} filtered
               </p>
+              {b.error && <div className="error-box">{b.error}</div>}
               <div className="io">
                 <Units title="Input" units={b.in} />
-                <Units title="Output" units={b.out} />
+                <Units title="Output" units={outUnits(b.out)} />
               </div>
               {b.failed?.length > 0 && (
                 <>
                   <h3>Failed</h3>
-                  <table className="grid">
+                  <table className="grid" aria-label="Failed records">
                     <thead>
                       <tr>
+                        <th>Line</th>
                         <th>Reason</th>
                         <th>Record</th>
                       </tr>
@@ -165,7 +194,11 @@ function PreviewResultView({ r }: { r: PreviewResult }) {
                     <tbody>
                       {b.failed.map((f, i) => (
                         <tr key={i}>
-                          <td>{f.reason}</td>
+                          <td className="num">{f.line ?? ''}</td>
+                          <td>
+                            {f.code ? `${f.code} ` : ''}
+                            {f.reason}
+                          </td>
                           <td>
                             <code>{f.record === undefined ? '—' : JSON.stringify(f.record)}</code>
                           </td>
@@ -175,7 +208,7 @@ function PreviewResultView({ r }: { r: PreviewResult }) {
                   </table>
                 </>
               )}
-              {b.requests?.length > 0 && (
+              {b.requests && b.requests.length > 0 && (
                 <>
                   <h3>HTTP requests it would send ({b.requests.length})</h3>
                   {b.requests.map((q, i) => (
@@ -184,6 +217,7 @@ function PreviewResultView({ r }: { r: PreviewResult }) {
                         <code>
                           {q.method} {q.url}
                         </code>
+                        {q.status ? <span className="hint"> → sandbox answered {q.status}</span> : null}
                       </summary>
                       {q.headers && (
                         <pre>
@@ -219,7 +253,7 @@ function pretty(s: string): string {
   }
 }
 
-function Units({ title, units = [] }: { title: string; units?: Unit[] }) {
+function Units({ title, units = [] }: { title: string; units?: (Unit & { relation?: string })[] }) {
   const [json, setJson] = useState(false);
   return (
     <div className="units">
@@ -233,6 +267,7 @@ function Units({ title, units = [] }: { title: string; units?: Unit[] }) {
       {units.map((u, i) => (
         <div key={i} className="unit">
           <div className="hint">
+            {u.relation ? u.relation + ' · ' : ''}
             {u.kind}
             {u.name ? ' · ' + u.name : ''}
           </div>
