@@ -22,7 +22,7 @@ var layerOrder = []struct {
 	name     string
 	packages []string
 }{
-	{"entry points", []string{"cmd/...", "bench/cmd/...", "e2e"}},
+	{"entry points", []string{"cmd/...", "bench/cmd/...", "bench/peers/...", "e2e"}},
 	{"commands", []string{"cli", "cli/..."}},
 	{"http", []string{"server", "webui"}},
 	{"use cases and runtime", []string{"control", "scheduler", "preview", "templates"}},
