@@ -37,14 +37,18 @@ type conformanceCase struct {
 var conformanceThreshold = map[string]float64{
 	"query-tests":                     100,
 	"query-tests-yaml":                100,
-	"function-tests":                  98.5,
-	"experimental-tests":              0,
-	"function-declaration-tests-yaml": 91.6,
+	"function-tests":                  100,
+	"experimental-tests":              100,
+	"function-declaration-tests-yaml": 100,
 	"query-error-tests":               100,
 	"function-error-tests":            100,
 	"json-parse-tests":                100,
-	"json-parse-error-tests":          92.3,
-	"total":                           97.5,
+	// The one failure is deliberate: string literals keep the regular
+	// expression escapes \d \s \w \h \v (and their capitals), which the
+	// reference rejects as "Unknown escape sequence", so that patterns
+	// such as test(., "\d+") work as users write them.
+	"json-parse-error-tests": 92.3,
+	"total":                  99.8,
 }
 
 // TestConformance runs the reference implementation's own test resources
