@@ -34,7 +34,7 @@ func (a *app) extraCommands() []*cobra.Command {
 	}
 	cmds = append(cmds, templatecmd.Commands(templatecmd.Deps{
 		Registry: func() *block.Registry { return a.registry },
-		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	})...)
 	return append(cmds, clientcmd.Commands()...)
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
@@ -68,7 +67,7 @@ func New(t testing.TB) *Env {
 	t.Cleanup(func() { st.Close() })
 	e.Store = st
 	e.Service = control.New(control.Options{Store: st, Keyring: kr, Registry: all.Registry(),
-		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}})
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check}})
 	svc := e.Service
 	if _, _, err := svc.Bootstrap(ctx, "admin-Password-1234"); err != nil {
 		t.Fatal(err)
