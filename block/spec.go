@@ -1,7 +1,7 @@
 // Package block is the contract between the engine and every block type
 // (the implementations live in blocks/<family>); every block package, the
 // engine, dataflow validation and the commands import it, and it imports
-// only jsonv.
+// only jsonv and fsroot.
 //
 // One Spec per block type drives everything about it: config parsing,
 // defaults and validation, the JSON Schema of dataflow documents, the
@@ -115,8 +115,18 @@ type Spec struct {
 	Concurrency int `json:"-"`
 	// Check adds cross-field validation (e.g. password and key are exclusive).
 	Check func(c *Config) []Problem `json:"-"`
+	// LocalPaths lists the values of c that name files or directories on the
+	// local disk, so the server checks them against the organisation's
+	// files root at validation (New checks the resolved values again).
+	LocalPaths func(c *Config) []LocalPath `json:"-"`
 	// New builds a block instance from a validated config.
 	New func(c *Config, env *Env) (Block, error) `json:"-"`
+}
+
+// LocalPath is a configured value naming a local file or directory.
+type LocalPath struct {
+	Key  string // the config key
+	Path string // the value as configured
 }
 
 // Field returns the field with key k.

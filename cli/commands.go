@@ -17,6 +17,7 @@ import (
 	"github.com/connectplus/connectplus/cli/jsltcmd"
 	"github.com/connectplus/connectplus/cli/sandboxcmd"
 	"github.com/connectplus/connectplus/cli/servercmd"
+	"github.com/connectplus/connectplus/cli/templatecmd"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
@@ -31,6 +32,10 @@ func (a *app) extraCommands() []*cobra.Command {
 		servercmd.NewServerCommand(a.serverDeps()),
 		servercmd.NewDemoCommand(a.serverDeps()),
 	}
+	cmds = append(cmds, templatecmd.Commands(templatecmd.Deps{
+		Registry: func() *block.Registry { return a.registry },
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
+	})...)
 	return append(cmds, clientcmd.Commands()...)
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
 )
 
 // Options configure a Flow.
@@ -67,6 +68,8 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// BlockOptions are passed to every block as Env.Options.
 	BlockOptions map[string]string
+	// LocalPaths confines the local paths blocks touch (Env.LocalPaths).
+	LocalPaths *fsroot.Policy
 	// ResultDir, when set, keeps a copy of every result file there as
 	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
 	ResultDir string
@@ -243,7 +246,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		}
 		env := &block.Env{
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
-			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions,
+			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 		}
 		inst, err := spec.New(cfg, env)
 		if err != nil {
@@ -1076,7 +1079,8 @@ func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
 		return err
 	}
 	defer rc.Close()
-	f, err := os.Create(dst)
+	// Result files hold customer data: readable by the server's user only.
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,8 @@ type DocumentProblem struct {
 	Block        string             `json:"block,omitempty"`
 	ExprPosition *dataflow.Position `json:"exprPosition,omitempty"`
 	// Severity is "error" (the document cannot be submitted) or "warning"
-	// (a note, e.g. from importing a Connect+ export).
+	// (a note, e.g. from importing a Connect+ export, or something valid
+	// but insecure, e.g. plain FTP with credentials).
 	Severity string `json:"severity"`
 }
 
@@ -223,6 +224,7 @@ func (s *Server) checkDocument(r *http.Request, a control.Actor, text, format st
 		out[i].Message = s.redactor.String(out[i].Message)
 	}
 	out = append(out, toProblems(notes, "warning")...)
+	out = append(out, toProblems(s.svc.Warnings(doc), "warning")...)
 	return doc, out, nil
 }
 

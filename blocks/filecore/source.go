@@ -634,7 +634,12 @@ func (s *Source) Finish(ctx context.Context, it block.Item, c *block.Completion)
 		if failed {
 			dest = s.cfg.ErrorDir
 		}
-		if dest != path.Dir(entry.Path) {
+		if !Within(entry.Path, s.cfg.Dir) {
+			// Only files this source listed are ever moved: an item from
+			// elsewhere (a claim of an older version with another
+			// sourceDirectory) is left where it is.
+			errs = append(errs, fmt.Errorf("not moving %q: it is not in the source directory %q", entry.Path, s.cfg.Dir))
+		} else if dest != path.Dir(entry.Path) {
 			companion := ""
 			if s.cfg.OKSuffix != "" {
 				companion = s.companionOf(entry)
