@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
 	"github.com/connectplus/connectplus/store"
 )
 
@@ -557,6 +558,41 @@ func (s *Service) Check(ctx context.Context, q *store.Queries, orgID string, doc
 	for _, ref := range dataflow.References(doc, s.reg) {
 		if !names[ref.Name] {
 			probs = append(probs, dataflow.Problem{Path: ref.Path, Message: fmt.Sprintf("Extension Configuration %q does not exist in this organisation", ref.Name)})
+		}
+	}
+	lp, err := s.checkLocalPaths(orgID, doc)
+	if err != nil {
+		return nil, err
+	}
+	return append(probs, lp...), nil
+}
+
+// checkLocalPaths reports every local file or directory the document names
+// outside the organisation's files root (and the platform administrator's
+// allowed directories). Values from Extension Configurations are checked
+// when the version is deployed, once resolved.
+func (s *Service) checkLocalPaths(orgID string, doc *dataflow.Document) ([]dataflow.Problem, error) {
+	if s.paths == nil {
+		return nil, nil
+	}
+	var pol *fsroot.Policy
+	var probs []dataflow.Problem
+	for i, b := range doc.Blocks {
+		spec, ok := s.reg.Lookup(b.Type)
+		if !ok || spec.LocalPaths == nil {
+			continue
+		}
+		c, _ := spec.ParseConfig(b.Config, nil)
+		for _, lp := range spec.LocalPaths(c) {
+			if pol == nil {
+				var err error
+				if pol, err = s.paths(orgID); err != nil {
+					return nil, fmt.Errorf("local-path policy: %w", err)
+				}
+			}
+			if err := pol.Check(lp.Path); err != nil {
+				probs = append(probs, dataflow.Problem{Path: fmt.Sprintf("blocks[%d].config.%s", i, lp.Key), Message: err.Error()})
+			}
 		}
 	}
 	return probs, nil

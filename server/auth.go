@@ -58,7 +58,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (control.A
 		}
 		if !safeMethod(r.Method) {
 			got := r.Header.Get(CSRFHeader)
-			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
+			// The store keeps only the token's hash: compare hashes.
+			if got == "" || subtle.ConstantTimeCompare([]byte(control.HashSecret(got)), []byte(sess.CSRFHash)) != 1 {
 				return a, newHTTPError(http.StatusForbidden, "csrf_failed", "missing or wrong %s header for a cookie-authenticated request", CSRFHeader)
 			}
 		}

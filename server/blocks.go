@@ -166,6 +166,10 @@ type DocumentProblem struct {
 	Path     string             `json:"path"`
 	Message  string             `json:"message"`
 	Position *dataflow.Position `json:"position,omitempty"`
+	// Block names the block of a problem under blocks[i]; ExprPosition is
+	// line and column inside the field's expression (NiFi EL, JSLT).
+	Block        string             `json:"block,omitempty"`
+	ExprPosition *dataflow.Position `json:"exprPosition,omitempty"`
 	// Severity is "error" (the document cannot be submitted) or "warning"
 	// (a note, e.g. from importing a Connect+ export, or something valid
 	// but insecure, e.g. plain FTP with credentials).
@@ -193,7 +197,7 @@ func toProblems(ps []dataflow.Problem, severity string) []DocumentProblem {
 				pos = &dataflow.Position{Line: line, Column: col}
 			}
 		}
-		out = append(out, DocumentProblem{Path: p.Path, Message: p.Message, Position: pos, Severity: severity})
+		out = append(out, DocumentProblem{Path: p.Path, Message: p.Message, Position: pos, Block: p.Block, ExprPosition: p.ExprPos, Severity: severity})
 	}
 	return out
 }

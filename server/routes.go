@@ -27,6 +27,8 @@ type route struct {
 	status  int
 	// produces names a non-JSON response media type.
 	produces string
+	// maxBody raises the body limit for this (parameterless) path.
+	maxBody int64
 }
 
 type param struct {
@@ -162,6 +164,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/blocks/{type}", tag: tBlocks, summary: "One block type's spec, config JSON Schema and docs (legacy names accepted)", role: v, handler: s.getBlock, resp: BlockInfo{}, status: 200},
 		{method: "POST", path: Base + "/validate", tag: tEdit, summary: "Validate an unsaved document (the checks submission runs); problems carry block/field paths and line/column", role: v, handler: s.validateDocument,
 			body: ValidateDocumentRequest{}, resp: ValidateDocumentResponse{}, status: 200},
+		{method: "POST", path: Base + "/preview", tag: tEdit, summary: "Live data preview: run an unsaved document on a sample (≤ 5 MB, first maxRecords records, ≤ 20 s) with every API destination replaced by a sandbox and file destinations by a capture; per-block records, failures and HTTP requests. 422 with problems when the document does not validate; 413 over 5 MB; 429 over 10 a minute per user",
+			role: v, handler: s.preview, body: PreviewRequest{}, resp: PreviewResponse{}, status: 200, maxBody: previewMaxBody},
 
 		{method: "GET", path: Base + "/audit", tag: tAudit, summary: "Query the audit log (newest first)", role: ad, handler: s.listAudit, query: auditParams(true), resp: control.Page[store.AuditEntry]{}, status: 200},
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,

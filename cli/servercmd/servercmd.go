@@ -59,6 +59,11 @@ type RuntimeConfig struct {
 	// Redactor knows every secret the store decrypted; the runtime uses it
 	// for the errors it reports outside the log (deployment status).
 	Redactor *redact.Redactor
+	// Sandbox, when set, points every API destination at this API sandbox
+	// (connectplus demo).
+	Sandbox string
+	// BlockOptions are passed to every block (e.g. the demo's stabilityWait).
+	BlockOptions map[string]string
 }
 
 // Deps are what the lead wires in.
@@ -78,6 +83,16 @@ type options struct {
 	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
 	metricsListen, metricsToken                                    string
 	retention, drainTimeout                                        time.Duration
+	// demo is set by `connectplus demo`.
+	demo *demoHooks
+}
+
+// demoHooks are what `connectplus demo` changes in a server run.
+type demoHooks struct {
+	adminPassword string
+	runtime       RuntimeConfig
+	// ready runs once the API listens (seeding, printing the URL).
+	ready func(ctx context.Context, svc *control.Service, url string) error
 }
 
 // NewServerCommand returns `connectplus server`.
@@ -194,7 +209,11 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red}); err != nil {
+		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red}
+		if o.demo != nil {
+			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
+		}
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), rc); err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 	} else {
@@ -205,11 +224,15 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		reg = deps.Registry()
 	}
 	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate})
-	created, password, err := svc.Bootstrap(ctx, os.Getenv(EnvAdminPassword))
+	bootPassword := os.Getenv(EnvAdminPassword)
+	if o.demo != nil {
+		bootPassword = o.demo.adminPassword
+	}
+	created, password, err := svc.Bootstrap(ctx, bootPassword)
 	if err != nil {
 		return err
 	}
-	if created {
+	if created && o.demo == nil {
 		if os.Getenv(EnvAdminPassword) != "" {
 			fmt.Fprintf(stdout, "First run: created organisation %q and user %q with the password from $%s.\n", control.DefaultOrg, control.BootstrapAdmin, EnvAdminPassword)
 		} else {
@@ -282,6 +305,13 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		}
 		errc <- nil
 	}()
+	if o.demo != nil && o.demo.ready != nil {
+		if err := o.demo.ready(ctx, svc, "http://"+ln.Addr().String()+"/"); err != nil {
+			cancel()
+			_ = hs.Close()
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
