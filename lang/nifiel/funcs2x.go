@@ -162,20 +162,13 @@ func daysIn(y int, m time.Month) int {
 func zonedLocal(t time.Time, y int, m time.Month, d int) time.Time {
 	loc := t.Location()
 	r := time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
-	// Go resolves an overlap to the first (earlier) offset and a gap by
-	// adding the gap, which is what java.time's ofLocal does too, except
-	// that an overlap prefers the old offset when it is one of the two.
 	_, off := t.Zone()
-	if alt := r.Add(time.Duration(0)); true {
-		_, roff := alt.Zone()
-		if roff != off {
-			cand := time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.FixedZone("", off)).In(loc)
-			if cand.Hour() == t.Hour() && cand.Minute() == t.Minute() && cand.Day() == r.Day() {
-				_, coff := cand.Zone()
-				if coff == off {
-					return cand
-				}
-			}
+	if _, roff := r.Zone(); roff != off {
+		// In an overlap the same wall-clock time exists at t's offset too;
+		// java.time keeps that offset.
+		cand := time.Date(y, m, d, t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.FixedZone("", off)).In(loc)
+		if _, coff := cand.Zone(); coff == off && cand.Hour() == t.Hour() && cand.Minute() == t.Minute() {
+			return cand
 		}
 	}
 	return r
