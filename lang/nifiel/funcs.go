@@ -95,6 +95,7 @@ func init() {
 		"replace":              {2, 2, subjRequired, false, buildReplace},
 		"replaceFirst":         {2, 2, subjRequired, false, buildReplaceRegex(false)},
 		"replaceAll":           {2, 2, subjRequired, false, buildReplaceRegex(true)},
+		"replaceByPattern":     {1, 1, subjRequired, false, buildReplaceByPattern},
 		"replaceNull":          {1, 1, subjRequired, false, buildReplaceNull},
 		"replaceEmpty":         {1, 1, subjRequired, false, buildReplaceEmpty},
 		"length":               {0, 0, subjRequired, false, buildLength},

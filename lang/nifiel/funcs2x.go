@@ -308,3 +308,88 @@ func buildInstantDuration(sign int64) func(*call) (node, error) {
 		}}, nil
 	}
 }
+
+// patternMapping is one "regex:replacement" entry of replaceByPattern.
+type patternMapping struct {
+	re   *regexp.Regexp
+	repl string
+}
+
+// javaSplit is String.split with a literal one-character separator:
+// trailing empty fields are dropped.
+func javaSplit(s string, sep string) []string {
+	f := strings.Split(s, sep)
+	for len(f) > 1 && f[len(f)-1] == "" {
+		f = f[:len(f)-1]
+	}
+	return f
+}
+
+// compilePatternMappings follows ReplaceByPatternEvaluator.compilePatterns:
+// comma-separated "pattern:replacement" entries, each trimmed; entries with
+// a blank pattern or replacement, or a pattern that does not compile, are
+// skipped; an entry without ':' is an error.
+func compilePatternMappings(arg string) ([]patternMapping, error) {
+	if strings.TrimSpace(arg) == "" {
+		return nil, nil
+	}
+	var out []patternMapping
+	for _, m := range javaSplit(arg, ",") {
+		parts := javaSplit(javaTrim(m), ":")
+		if len(parts) < 2 {
+			return nil, fmt.Errorf("replaceByPattern mapping %q has no ':replacement'", m)
+		}
+		pat, repl := parts[0], parts[1]
+		if strings.TrimSpace(pat) == "" || strings.TrimSpace(repl) == "" {
+			continue
+		}
+		re, err := compileJavaRegex(pat, true)
+		if err != nil {
+			continue
+		}
+		out = append(out, patternMapping{re: re, repl: repl})
+	}
+	return out, nil
+}
+
+// buildReplaceByPattern returns the replacement of the first pattern that
+// matches the whole subject, else the subject.
+func buildReplaceByPattern(c *call) (node, error) {
+	sub := c.subjStr()
+	var fixed []patternMapping
+	literal := false
+	if k, ok := c.args[0].(*constNode); ok && !k.v.IsNull() {
+		m, err := compilePatternMappings(k.s)
+		if err != nil {
+			return nil, err
+		}
+		fixed, literal = m, true
+	}
+	arg := c.str(0)
+	at := c.site
+	return strNodeOf(func(e env) (string, bool, error) {
+		s, ok, err := sub.str(e)
+		if err != nil || !ok {
+			return "", false, err
+		}
+		mappings := fixed
+		if !literal {
+			a, ok, err := arg.str(e)
+			if err != nil {
+				return "", false, err
+			}
+			if !ok {
+				return s, true, nil
+			}
+			if mappings, err = compilePatternMappings(a); err != nil {
+				return "", false, at.fail(err)
+			}
+		}
+		for _, m := range mappings {
+			if m.re.MatchString(s) {
+				return m.repl, true, nil
+			}
+		}
+		return s, true, nil
+	}), nil
+}
