@@ -274,7 +274,11 @@ func strCut(f func(s, sep string) string) func(*call) (node, error) {
 	}
 }
 
+// An empty separator leaves the subject whole, as NiFi's evaluators do.
 func substringBefore(s, sep string) string {
+	if sep == "" {
+		return s
+	}
 	if i := strings.Index(s, sep); i >= 0 {
 		return s[:i]
 	}
@@ -289,6 +293,9 @@ func substringBeforeLast(s, sep string) string {
 }
 
 func substringAfter(s, sep string) string {
+	if sep == "" {
+		return s
+	}
 	if i := strings.Index(s, sep); i >= 0 {
 		return s[i+len(sep):]
 	}
@@ -296,7 +303,7 @@ func substringAfter(s, sep string) string {
 }
 
 func substringAfterLast(s, sep string) string {
-	if i := strings.LastIndex(s, sep); i >= 0 {
+	if i := strings.LastIndex(s, sep); i >= 0 && i < len(s) {
 		return s[i+len(sep):]
 	}
 	return s
