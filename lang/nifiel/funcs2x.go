@@ -393,3 +393,38 @@ func buildReplaceByPattern(c *call) (node, error) {
 		return s, true, nil
 	}), nil
 }
+
+// isValidInstantText follows IsValidInstantEvaluator: the trimmed text is an
+// ISO-8601 instant or offset date-time (seconds and fraction optional) or an
+// RFC 1123 date-time.
+func isValidInstantText(s string) bool {
+	s = javaTrim(s)
+	for _, layout := range instantLayouts {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+var instantLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04Z07:00",
+	"Mon, 2 Jan 2006 15:04:05 GMT",
+	"Mon, 2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04 GMT",
+	"Mon, 2 Jan 2006 15:04 -0700",
+	"2 Jan 2006 15:04:05 GMT",
+	"2 Jan 2006 15:04:05 -0700",
+}
+
+func buildIsValidInstant(c *call) (node, error) {
+	sub := c.subjStr()
+	return boolNodeOf(func(e env) (bool, bool, error) {
+		s, ok, err := sub.str(e)
+		if err != nil {
+			return false, false, err
+		}
+		return ok && isValidInstantText(s), true, nil
+	}), nil
+}
