@@ -161,6 +161,7 @@ func init() {
 		"toMicros":             {0, 0, subjRequired, false, buildEpoch(1e3)},
 		"toNanos":              {0, 0, subjRequired, false, buildEpoch(1)},
 		"isValidInstant":       {0, 0, subjRequired, false, buildIsValidInstant},
+		"isValidDate":          {1, 2, subjRequired, false, buildIsValidDate},
 		"plusDuration":         {1, 2, subjRequired, false, buildDateDuration(1)},
 		"minusDuration":        {1, 2, subjRequired, false, buildDateDuration(-1)},
 		"plusInstantDuration":  {1, 1, subjRequired, false, buildInstantDuration(1)},

@@ -428,3 +428,46 @@ func buildIsValidInstant(c *call) (node, error) {
 		return ok && isValidInstantText(s), true, nil
 	}), nil
 }
+
+// buildIsValidDate approximates IsValidDateEvaluator: the trimmed subject
+// must parse with the DateTimeFormatter pattern as a whole and name a real
+// calendar date and, in a zone with daylight saving, an existing local
+// time. The check parses, then formats the result with the same pattern
+// and compares case-insensitively, so that a date the parser would roll
+// over (31-02) or a time in a DST gap is rejected. Unlike NiFi, a pattern
+// without a year does not accept 29-02 (NiFi checks it in the year 2000).
+func buildIsValidDate(c *call) (node, error) {
+	sub := c.subjStr()
+	layout, err := c.layoutArg(0, true)
+	if err != nil {
+		return nil, err
+	}
+	zone, err := c.zoneIDArg(1)
+	if err != nil {
+		return nil, err
+	}
+	return boolNodeOf(func(e env) (bool, bool, error) {
+		s, ok, err := sub.str(e)
+		if err != nil {
+			return false, false, err
+		}
+		if !ok {
+			return false, true, nil
+		}
+		l, err := layout(e)
+		if err != nil {
+			return false, true, nil
+		}
+		loc, err := zone(e)
+		if err != nil {
+			return false, true, nil
+		}
+		s = javaTrim(s)
+		ref := time.Date(2000, 1, 1, 0, 0, 0, 0, loc)
+		t, err := l.ParseAt(s, loc, ref)
+		if err != nil {
+			return false, true, nil
+		}
+		return strings.EqualFold(l.Format(t.In(loc)), s), true, nil
+	}), nil
+}
