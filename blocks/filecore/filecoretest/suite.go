@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -48,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConflictStrategies", testConflicts},
 		{"ZipOutputAndHostileName", testZipOutput},
 		{"RecordsAppendResumePublish", testRecords},
+		{"RecordsResumeNeverLeavesHole", testRecordsPartLost},
 		{"UnzipEntries", testUnzip},
 		{"UnzipBombAndTraversal", testZipBomb},
 		{"UnzipLimitsConfigurable", testZipLimitsConfigurable},
@@ -600,6 +603,51 @@ func testRecords(t *testing.T, f *fixture) {
 	}
 	if got := f.mustRead(t, "out/recs.jsonl"); got != want {
 		t.Fatalf("existing records file changed")
+	}
+}
+
+// testRecordsPartLost: a lineage resumes with a resume state whose records
+// file is gone (removed, or kept in a place that did not survive). The
+// sink must refuse to continue it: before, the local and SFTP file systems
+// extended the new, empty part file to the acknowledged length with NUL
+// bytes, and the published output was a hole followed by the later rows.
+func testRecordsPartLost(t *testing.T, f *fixture) {
+	cfg := filecore.SinkConfig{Conflict: filecore.ConflictReplace, CreateDir: true, Block: "w"}
+	s := f.sink(t, cfg)
+	attrs := block.Attributes{block.AttrFilename: "lost.jsonl"}
+	out := &Output{}
+	b1 := &block.Unit{Attrs: attrs, Lineage: &Lineage{LineageID: "L1"}, Batch: Batch([]string{"id"}, []string{"1"}, []string{"2"})}
+	if err := s.Process(f.ctx, b1, out); err != nil {
+		t.Fatal(err)
+	}
+	state1 := out.LastState()
+	s.Close() // the process dies
+	// What the state refers to is lost: the part file on the server, or
+	// the local spool of a file system that cannot append.
+	for _, n := range f.files(t) {
+		if strings.Contains(n, ".part-") {
+			if err := f.pool.Do(f.ctx, "remove", func(fs filecore.FS) error { return fs.Remove(f.ctx, f.p(n)) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	spools, _ := filepath.Glob(filepath.Join(filepath.FromSlash(f.state), "filecore-records-*"))
+	for _, sp := range spools {
+		if err := os.Remove(sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := f.sink(t, cfg)
+	b2 := &block.Unit{Attrs: attrs, Lineage: &Lineage{LineageID: "L1", IsResumed: true, States: map[string][]byte{"w": state1}},
+		Batch: Batch([]string{"id"}, []string{"3"})}
+	err := s2.Process(f.ctx, b2, &Output{})
+	if err == nil || !strings.Contains(err.Error(), "acknowledged") {
+		t.Fatalf("resumed without the acknowledged records: %v", err)
+	}
+	for _, n := range f.files(t) {
+		if data, ok := f.read(t, n); ok && bytes.IndexByte(data, 0) >= 0 {
+			t.Fatalf("%s holds NUL bytes: %q", n, data)
+		}
 	}
 }
 
