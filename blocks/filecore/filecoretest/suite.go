@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path"
@@ -51,6 +52,7 @@ func Run(t *testing.T, h Harness) {
 		{"ZipOutputAndHostileName", testZipOutput},
 		{"RecordsAppendResumePublish", testRecords},
 		{"RecordsResumeNeverLeavesHole", testRecordsPartLost},
+		{"RecordsKilledWhilePublishing", testRecordsKilledPublishing},
 		{"UnzipEntries", testUnzip},
 		{"UnzipBombAndTraversal", testZipBomb},
 		{"UnzipLimitsConfigurable", testZipLimitsConfigurable},
@@ -647,6 +649,75 @@ func testRecordsPartLost(t *testing.T, f *fixture) {
 	for _, n := range f.files(t) {
 		if data, ok := f.read(t, n); ok && bytes.IndexByte(data, 0) >= 0 {
 			t.Fatalf("%s holds NUL bytes: %q", n, data)
+		}
+	}
+}
+
+// testRecordsKilledPublishing: the process is killed while the lineage
+// ends — before or after the sink published its records file — and the
+// lineage resumes from the state of the last acknowledgement (the engine
+// checkpoints it before ending the lineage) with nothing left to send. The
+// resumed sink publishes the file if it was not yet, leaves it alone if it
+// was, and never turns it into NUL bytes followed by re-sent rows (which is
+// what a resume from an earlier state used to produce after a publish: now
+// it fails loudly and the published file stays as it was).
+func testRecordsKilledPublishing(t *testing.T, f *fixture) {
+	cfg := filecore.SinkConfig{Conflict: filecore.ConflictReplace, CreateDir: true, Block: "w"}
+	want := `{"id":"1"}` + "\n" + `{"id":"2"}` + "\n" + `{"id":"3"}` + "\n"
+	for _, published := range []bool{false, true} {
+		name := fmt.Sprintf("k%v.jsonl", published)
+		attrs := block.Attributes{block.AttrFilename: name}
+		s := f.sink(t, cfg)
+		out := &Output{}
+		lin := &Lineage{LineageID: "K" + name}
+		for _, b := range []*block.Batch{Batch([]string{"id"}, []string{"1"}, []string{"2"}), Batch([]string{"id"}, []string{"3"})} {
+			if err := s.Process(f.ctx, &block.Unit{Attrs: attrs, Lineage: lin, Batch: b}, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		early, final := out.Acks[0].State, out.LastState()
+		if published {
+			if err := s.EndLineage(f.ctx, lin.LineageID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close() // killed
+		s2 := f.sink(t, cfg)
+		r, ok := any(s2).(block.LineageResumer)
+		if !ok {
+			t.Fatal("the sink does not verify a resumed lineage (block.LineageResumer)")
+		}
+		lin2 := &Lineage{LineageID: lin.LineageID, IsResumed: true, States: map[string][]byte{"w": final}}
+		if err := r.ResumeLineage(f.ctx, lin2); err != nil {
+			t.Fatalf("published=%v: resume: %v", published, err)
+		}
+		if err := s2.EndLineage(f.ctx, lin.LineageID, true); err != nil {
+			t.Fatalf("published=%v: end: %v", published, err)
+		}
+		if got := f.mustRead(t, "out/"+name); got != want {
+			t.Fatalf("published=%v: records file %q, want %q", published, got, want)
+		}
+		for _, n := range f.files(t) {
+			if strings.Contains(n, ".part-") {
+				t.Fatalf("part file left: %v", f.files(t))
+			}
+		}
+		if !published {
+			continue
+		}
+		// A resume from the earlier acknowledgement finds the file
+		// published with more than it acknowledged: it refuses.
+		s3 := f.sink(t, cfg)
+		lin3 := &Lineage{LineageID: lin.LineageID, IsResumed: true, States: map[string][]byte{"w": early}}
+		err := s3.Process(f.ctx, &block.Unit{Attrs: attrs, Lineage: lin3, Batch: Batch([]string{"id"}, []string{"3"})}, &Output{})
+		if err == nil || !strings.Contains(err.Error(), "acknowledged") {
+			t.Fatalf("resumed from an earlier state after the publish: %v", err)
+		}
+		if err := s3.EndLineage(f.ctx, lin.LineageID, false); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.mustRead(t, "out/"+name); got != want {
+			t.Fatalf("published records file changed to %q", got)
 		}
 	}
 }
