@@ -91,6 +91,12 @@ type ActorFunc func(ctx context.Context) (control.Actor, error)
 // Session configures one MCP server.
 type Session struct {
 	Actor ActorFunc
+	// Proposals, when set, puts the write tools in proposal mode (the
+	// in-product assistant): create_draft and update_draft validate the
+	// document and record it here instead of saving it; the user accepts
+	// or rejects it afterwards. Invalid proposals are refused with their
+	// problems, which is what the model repairs.
+	Proposals *Proposals
 }
 
 // Server builds the MCP server of one session.

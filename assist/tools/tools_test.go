@@ -3,6 +3,7 @@ package tools_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/connectplus/connectplus/assist/assisttest"
 	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/dataflow"
 )
 
 // connect serves the tools of the token's user over an in-memory transport
@@ -105,4 +107,191 @@ func TestBlocksAndTemplates(t *testing.T) {
 	if msg := call(t, bad, "list_blocks", map[string]any{}, nil); !strings.Contains(msg, "not authenticated") {
 		t.Fatalf("bad token: %q", msg)
 	}
+}
+
+func TestDraftLifecycle(t *testing.T) {
+	e := assisttest.New(t)
+	ed := connect(t, e, e.EditorA.Token)
+
+	// From a template: saved as a Draft, version 1, valid.
+	var d tools.DraftOut
+	if msg := call(t, ed, "create_draft", map[string]any{"template": "bulk_add_customers", "parameters": map[string]string{"name": "customers_v2", "baseDirectory": "/data/in"}}, &d); msg != "" {
+		t.Fatal(msg)
+	}
+	if !d.Saved || d.Version != 1 || d.State != "Draft" || !d.Valid || d.FlowID == "" {
+		t.Fatalf("create_draft: %+v", d)
+	}
+	var g tools.DataflowOut
+	if msg := call(t, ed, "get_dataflow", map[string]any{"name": "customers_v2"}, &g); msg != "" {
+		t.Fatal(msg)
+	}
+	if g.FlowID != d.FlowID || g.Revision != d.Revision || !strings.Contains(g.Document, "/data/in/customers/in") {
+		t.Fatalf("get_dataflow: %+v", g)
+	}
+
+	// A JSON Patch changes the group size; the stale revision then fails.
+	blocksIdx := blockIndex(t, g.Document, "convert_csv_to_json")
+	patch := []map[string]any{{"op": "replace", "path": fmt.Sprintf("/blocks/%d/config/groupSize", blocksIdx), "value": 20}}
+	var u tools.DraftOut
+	if msg := call(t, ed, "update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "patch": patch}, &u); msg != "" {
+		t.Fatal(msg)
+	}
+	if !u.Saved || u.Revision != g.Revision+1 || !u.Valid {
+		t.Fatalf("update_draft: %+v", u)
+	}
+	if msg := call(t, ed, "update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "patch": patch}, nil); !strings.Contains(msg, "changed since revision") {
+		t.Fatalf("stale revision: %q", msg)
+	}
+	call(t, ed, "get_dataflow", map[string]any{"flowId": d.FlowID}, &g)
+	if !strings.Contains(g.Document, "groupSize: 20") {
+		t.Fatalf("patched document:\n%s", g.Document)
+	}
+
+	// validate points at the block and field of each problem.
+	var v tools.ValidateOut
+	broken := strings.Replace(g.Document, "groupSize: 20", "groupSize: lots", 1)
+	if msg := call(t, ed, "validate", map[string]any{"document": broken}, &v); msg != "" {
+		t.Fatal(msg)
+	}
+	if v.Valid || len(v.Problems) == 0 || v.Problems[0].Field != "groupSize" || v.Problems[0].Block == "" || v.Problems[0].Line == 0 {
+		t.Fatalf("validate: %+v", v)
+	}
+	if msg := call(t, ed, "validate", map[string]any{"flowId": d.FlowID}, &v); msg != "" || !v.Valid {
+		t.Fatalf("validate saved: %s %+v", msg, v)
+	}
+
+	// preview runs the Draft on the template's sample through the sandbox.
+	var ti tools.TemplateInfo
+	call(t, ed, "describe_template", map[string]any{"name": "bulk_add_customers"}, &ti)
+	var p tools.PreviewOut
+	if msg := call(t, ed, "preview", map[string]any{"flowId": d.FlowID, "sample": ti.Sample, "sampleName": ti.SampleName, "maxRecords": 5}, &p); msg != "" {
+		t.Fatal(msg)
+	}
+	res, _ := json.Marshal(p.Result)
+	if !p.Ran || !strings.Contains(string(res), `"replaced":"sandbox"`) || !strings.Contains(string(res), "/v2/customers/bulk") {
+		t.Fatalf("preview: %+v %s", p, res)
+	}
+}
+
+func TestAuthorisation(t *testing.T) {
+	e := assisttest.New(t)
+	ed := connect(t, e, e.EditorA.Token)
+	var d tools.DraftOut
+	if msg := call(t, ed, "create_draft", map[string]any{"template": "add_customer", "parameters": map[string]string{"name": "orders"}}, &d); msg != "" {
+		t.Fatal(msg)
+	}
+	// A viewer reads but cannot create or change.
+	vw := connect(t, e, e.ViewerA.Token)
+	if msg := call(t, vw, "create_draft", map[string]any{"template": "add_customer", "parameters": map[string]string{"name": "viewer_flow"}}, nil); !strings.Contains(msg, "editor role") {
+		t.Fatalf("viewer create: %q", msg)
+	}
+	var g tools.DataflowOut
+	if msg := call(t, vw, "get_dataflow", map[string]any{"flowId": d.FlowID}, &g); msg != "" {
+		t.Fatal(msg)
+	}
+	if msg := call(t, vw, "update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "document": g.Document}, nil); !strings.Contains(msg, "editor role") {
+		t.Fatalf("viewer update: %q", msg)
+	}
+	// Org B's token cannot see org A's dataflow: it does not exist there.
+	b := connect(t, e, e.AdminB.Token)
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"get_dataflow", map[string]any{"flowId": d.FlowID}},
+		{"validate", map[string]any{"flowId": d.FlowID}},
+		{"update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "document": g.Document}},
+		{"preview", map[string]any{"flowId": d.FlowID, "sample": "a,b\n1,2\n"}},
+	} {
+		if msg := call(t, b, c.tool, c.args, nil); !strings.HasPrefix(msg, "not found") {
+			t.Errorf("org B %s: %q", c.tool, msg)
+		}
+	}
+	var l tools.ListDataflowsOut
+	if msg := call(t, b, "list_dataflows", map[string]any{}, &l); msg != "" || len(l.Dataflows) != 0 {
+		t.Fatalf("org B lists: %s %+v", msg, l)
+	}
+}
+
+func TestSecretsNeverLeave(t *testing.T) {
+	e := assisttest.New(t)
+	ad := connect(t, e, e.AdminA.Token)
+	var cfg tools.ListConfigsOut
+	if msg := call(t, ad, "list_configs", map[string]any{}, &cfg); msg != "" || len(cfg.Configs) != 3 {
+		t.Fatalf("list_configs: %s %+v", msg, cfg)
+	}
+	raw, _ := json.Marshal(cfg)
+	if strings.Contains(string(raw), assisttest.SecretValue) || strings.Contains(string(raw), "client-key-1") || strings.Contains(string(raw), "sftp.example.com") {
+		t.Fatalf("list_configs shows values: %s", raw)
+	}
+	// A secret given inline is refused, on create and on update, by
+	// document and by patch; the refusal does not echo it.
+	ti, err := tools.ExampleTemplates{}.Render("add_customer", map[string]string{"name": "inline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline := withConfig(t, string(ti), "http_write", "clientSecret", assisttest.SecretValue)
+	msg := call(t, ad, "create_draft", map[string]any{"document": inline}, nil)
+	if !strings.Contains(msg, "clientSecret is a secret") || strings.Contains(msg, assisttest.SecretValue) {
+		t.Fatalf("inline secret: %q", msg)
+	}
+	var l tools.ListDataflowsOut
+	if call(t, ad, "list_dataflows", map[string]any{}, &l); len(l.Dataflows) != 0 {
+		t.Fatalf("an inline secret was saved: %+v", l)
+	}
+	var d tools.DraftOut
+	if msg := call(t, ad, "create_draft", map[string]any{"document": string(ti)}, &d); msg != "" || !d.Valid {
+		t.Fatalf("clean create: %s %+v", msg, d)
+	}
+	var g tools.DataflowOut
+	call(t, ad, "get_dataflow", map[string]any{"flowId": d.FlowID}, &g)
+	idx := blockIndex(t, g.Document, "http_write")
+	patch := []map[string]any{{"op": "replace", "path": fmt.Sprintf("/blocks/%d/config/clientSecret", idx), "value": assisttest.SecretValue}}
+	if msg := call(t, ad, "update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "patch": patch}, nil); !strings.Contains(msg, "is a secret") {
+		t.Fatalf("patched inline secret: %q", msg)
+	}
+	// A Draft holding an inline secret (saved through the REST API) is
+	// read back masked, and a patch test cannot probe the value.
+	if _, err := e.Service.SaveDraft(context.Background(), e.AdminA.Actor, d.FlowID, 1, control.SaveInput{Document: inline, Revision: g.Revision}); err != nil {
+		t.Fatal(err)
+	}
+	call(t, ad, "get_dataflow", map[string]any{"flowId": d.FlowID}, &g)
+	if strings.Contains(g.Document, assisttest.SecretValue) || !strings.Contains(g.Document, "****") {
+		t.Fatalf("inline secret read back:\n%s", g.Document)
+	}
+	probe := []map[string]any{{"op": "test", "path": fmt.Sprintf("/blocks/%d/config/clientSecret", idx), "value": assisttest.SecretValue}}
+	if msg := call(t, ad, "update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "patch": probe}, nil); !strings.Contains(msg, "test failed") {
+		t.Fatalf("probe: %q", msg)
+	}
+}
+
+// blockIndex is the index of the first block of type typ in a document.
+func blockIndex(t *testing.T, doc, typ string) int {
+	t.Helper()
+	d, err := dataflow.Parse([]byte(doc), "doc.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range d.Blocks {
+		if b.Type == typ {
+			return i
+		}
+	}
+	t.Fatalf("no %s block in\n%s", typ, doc)
+	return -1
+}
+
+// withConfig sets one config key of the first block of type typ.
+func withConfig(t *testing.T, doc, typ, key string, value any) string {
+	t.Helper()
+	d, err := dataflow.Parse([]byte(doc), "doc.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Blocks[blockIndex(t, doc, typ)].Config[key] = value
+	out, err := dataflow.Marshal(d, "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
