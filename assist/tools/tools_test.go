@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/runstate"
 )
 
 // connect serves the tools of the token's user over an in-memory transport
@@ -294,4 +298,113 @@ func withConfig(t *testing.T, doc, typ, key string, value any) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+func TestRunsAndLanguages(t *testing.T) {
+	e := assisttest.New(t)
+	ed := connect(t, e, e.EditorA.Token)
+	var d tools.DraftOut
+	if msg := call(t, ed, "create_draft", map[string]any{"template": "add_customer", "parameters": map[string]string{"name": "one_by_one"}}, &d); msg != "" {
+		t.Fatal(msg)
+	}
+	// A finished run with a result file, as the runtime records it.
+	result := filepath.Join(t.TempDir(), "result_20240315000000_customers.csv")
+	rows := "firstname;lastname;status_code;error_message;entity_id;line_number;lineage_id\n" +
+		"Ann;Lee;200;;1001;2;lin_1\n" +
+		"Bob;;400;lastname is required;;3;lin_1\n" +
+		"Cid;;400;lastname is required;;4;lin_1\n" +
+		"Dee;Ray;500;\"upstream; timeout\";;5;lin_1\n"
+	if err := os.WriteFile(result, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := time.Now().UTC()
+	run := runstate.Run{ID: "lin_1", OrgID: e.EditorA.Actor.OrgID, FlowID: d.FlowID, FlowName: "one_by_one", Version: 1, Source: "read",
+		FileName: "customers.csv", Status: "Partial", Started: done.Add(-time.Second), Finished: &done, RecordsIn: 4, Delivered: 1, Failed: 3,
+		ResultName: filepath.Base(result), ResultPath: result, StatusCodes: map[string]int64{"200": 1, "400": 2, "500": 1}}
+	if err := e.Store.UpsertRun(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	var lr tools.ListRunsOut
+	if msg := call(t, ed, "list_runs", map[string]any{"flowId": d.FlowID}, &lr); msg != "" || len(lr.Runs) != 1 || lr.Runs[0].Failed != 3 {
+		t.Fatalf("list_runs: %s %+v", msg, lr)
+	}
+	var ex tools.ExplainRunOut
+	if msg := call(t, ed, "explain_run", map[string]any{"runId": "lin_1"}, &ex); msg != "" {
+		t.Fatal(msg)
+	}
+	if ex.ResultRows != 4 || len(ex.Failures) != 2 || ex.Failures[0].Reason != "lastname is required" || ex.Failures[0].Count != 2 ||
+		ex.Failures[0].StatusCode != "400" || fmt.Sprint(ex.Failures[0].Lines) != "[3 4]" || ex.Failures[1].Reason != "upstream; timeout" ||
+		!strings.Contains(ex.Explanation, "2× lastname is required (status 400)") {
+		t.Fatalf("explain_run: %+v", ex)
+	}
+	var rr tools.ResultRowsOut
+	if msg := call(t, ed, "get_result_rows", map[string]any{"runId": "lin_1", "only": "failed", "limit": 2}, &rr); msg != "" {
+		t.Fatal(msg)
+	}
+	if len(rr.Rows) != 2 || rr.Next != 2 || rr.Rows[0]["firstname"] != "Bob" || rr.Columns[0] != "firstname" {
+		t.Fatalf("get_result_rows: %+v", rr)
+	}
+	if msg := call(t, connect(t, e, e.AdminB.Token), "explain_run", map[string]any{"runId": "lin_1"}, nil); !strings.HasPrefix(msg, "not found") {
+		t.Fatalf("org B explain_run: %q", msg)
+	}
+
+	var ev struct {
+		Result any    `json:"result"`
+		Error  string `json:"error"`
+	}
+	call(t, ed, "eval_nifi_expression", map[string]any{"expression": "${filename:substringBefore('.')}.json", "attributes": map[string]string{"filename": "orders.csv"}}, &ev)
+	if ev.Result != "orders.json" || ev.Error != "" {
+		t.Fatalf("nifi: %+v", ev)
+	}
+	call(t, ed, "eval_nifi_expression", map[string]any{"expression": "${source:equals('INSTORE')}", "attributes": map[string]string{"source": "INSTORE"}, "asBoolean": true}, &ev)
+	if ev.Result != true {
+		t.Fatalf("nifi condition: %+v", ev)
+	}
+	call(t, ed, "eval_nifi_expression", map[string]any{"expression": "${nosuchfn()}"}, &ev)
+	if ev.Error == "" {
+		t.Fatalf("nifi error: %+v", ev)
+	}
+	call(t, ed, "eval_jslt", map[string]any{"query": `{"name": .firstname + " " + .lastname, "n": size(.tags)}`, "input": map[string]any{"firstname": "Ann", "lastname": "Lee", "tags": []string{"a", "b"}}}, &ev)
+	if fmt.Sprint(ev.Result) != "map[n:2 name:Ann Lee]" {
+		t.Fatalf("jslt: %+v", ev)
+	}
+	call(t, ed, "eval_jslt", map[string]any{"query": `{"a": }`}, &ev)
+	if !strings.Contains(ev.Error, "invalid query") {
+		t.Fatalf("jslt error: %+v", ev)
+	}
+}
+
+func TestResourcesAndPrompts(t *testing.T) {
+	e := assisttest.New(t)
+	cs := connect(t, e, e.ViewerA.Token)
+	ctx := context.Background()
+	lr, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uris := map[string]bool{}
+	for _, r := range lr.Resources {
+		uris[r.URI] = true
+	}
+	for _, want := range []string{"connectplus://blocks/http_write", "connectplus://templates/bulk_add_customers", tools.SchemaURI} {
+		if !uris[want] {
+			t.Errorf("no resource %s", want)
+		}
+	}
+	rr, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "connectplus://blocks/http_write"})
+	if err != nil || !strings.Contains(rr.Contents[0].Text, "clientSecret") {
+		t.Fatalf("block doc: %v %+v", err, rr)
+	}
+	rr, err = cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "connectplus://templates/bulk_add_customers"})
+	if err != nil || !strings.Contains(rr.Contents[0].Text, "baseDirectory") {
+		t.Fatalf("template doc: %v %+v", err, rr)
+	}
+	lp, err := cs.ListPrompts(ctx, nil)
+	if err != nil || len(lp.Prompts) != 3 {
+		t.Fatalf("prompts: %v %+v", err, lp)
+	}
+	gp, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "add_filter", Arguments: map[string]string{"dataflow": "orders", "condition": "only source INSTORE passes"}})
+	if err != nil || !strings.Contains(gp.Messages[0].Content.(*mcp.TextContent).Text, "only source INSTORE passes") {
+		t.Fatalf("prompt: %v %+v", err, gp)
+	}
 }
