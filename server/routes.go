@@ -59,6 +59,7 @@ func (s *Server) routeTable() []route {
 		tOps    = "operations"
 		tBlocks = "blocks"
 		tEdit   = "editor"
+		tAI     = "assistant"
 	)
 	v := RoleViewer
 	e := RoleEditor
@@ -67,6 +68,8 @@ func (s *Server) routeTable() []route {
 	rts := []route{
 		{method: "GET", path: "/healthz", tag: tOps, summary: "Liveness and database check (public)", public: http.HandlerFunc(s.health), resp: map[string]string{}, status: 200},
 		{method: "GET", path: "/metrics", tag: tOps, summary: "Prometheus metrics (Authorization: Bearer <metrics token>; 404 without a configured token: use the metrics listener)", public: s.apiMetrics(), status: 200, produces: "text/plain"},
+		{method: "POST", path: MCPPath, tag: tAI, summary: "Model Context Protocol server (streamable HTTP, stateless, JSON responses): the assistant tools, resources and prompts. Authorization: Bearer <API token> on every request; the token's organisation and role bound every tool (docs/mcp.md)",
+			public: s.mcpHandler(), status: 200, resp: map[string]any{}, maxBody: previewMaxBody},
 		{method: "GET", path: "/openapi.json", tag: tOps, summary: "This OpenAPI 3.1 document (public)", public: http.HandlerFunc(s.serveOpenAPI), status: 200, resp: map[string]any{}},
 
 		{method: "POST", path: Base + "/auth/login", tag: tAuth, summary: "Password login: sets the session cookie and returns the CSRF token (public, throttled)",

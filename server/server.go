@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/secrets/redact"
@@ -82,6 +83,8 @@ type Server struct {
 	mtoken   string
 	ui       http.Handler
 	blocks   *catalogue
+	// tools is the MCP tool layer served at /mcp.
+	tools *tools.Toolset
 	// previewLimit bounds previews per user.
 	previewLimit *rateLimit
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
@@ -118,6 +121,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("block catalogue: %w", err)
 	}
 	s.blocks = cat
+	if cfg.Service != nil {
+		if s.tools, err = tools.New(tools.Deps{Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
+			return nil, fmt.Errorf("mcp tools: %w", err)
+		}
+	}
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()
