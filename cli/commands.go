@@ -16,6 +16,7 @@ import (
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
 	"github.com/connectplus/connectplus/cli/jsltcmd"
+	"github.com/connectplus/connectplus/cli/mcpcmd"
 	"github.com/connectplus/connectplus/cli/sandboxcmd"
 	"github.com/connectplus/connectplus/cli/servercmd"
 	"github.com/connectplus/connectplus/dataflow"
@@ -31,6 +32,8 @@ func (a *app) extraCommands() []*cobra.Command {
 		exprcmd.NewCommand(), jsltcmd.NewCommand(), sandboxcmd.NewCommand(),
 		servercmd.NewServerCommand(a.serverDeps()),
 		servercmd.NewDemoCommand(a.serverDeps()),
+		mcpcmd.NewCommand(mcpcmd.Deps{Version: a.version, Registry: func() *block.Registry { return a.registry },
+			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}}),
 	}
 	return append(cmds, clientcmd.Commands()...)
 }
