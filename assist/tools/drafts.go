@@ -605,3 +605,15 @@ func (h *handlers) listDataflows(ctx context.Context, _ *mcp.CallToolRequest, in
 	}
 	return nil, out, nil
 }
+
+// Check validates a document text as the validate tool does: the checks
+// submission runs plus the inline-secret rule. The assistant uses it again
+// when a proposal is accepted.
+func (t *Toolset) Check(ctx context.Context, a control.Actor, text, format string) (ValidateOut, error) {
+	h := &handlers{t: t}
+	c, err := h.check(ctx, a, []byte(text), format)
+	if err != nil {
+		return ValidateOut{}, err
+	}
+	return ValidateOut{Valid: c.valid && c.doc != nil, Problems: c.problems}, nil
+}
