@@ -13,6 +13,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/cli/aicmd"
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
 	"github.com/connectplus/connectplus/cli/jsltcmd"
@@ -34,6 +35,7 @@ func (a *app) extraCommands() []*cobra.Command {
 		servercmd.NewDemoCommand(a.serverDeps()),
 		mcpcmd.NewCommand(mcpcmd.Deps{Version: a.version, Registry: func() *block.Registry { return a.registry },
 			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}}),
+		aicmd.NewCommand(),
 	}
 	return append(cmds, clientcmd.Commands()...)
 }

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"github.com/connectplus/connectplus/assist/agent"
+	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/runstate"
@@ -154,6 +156,13 @@ func (s *Server) routeTable() []route {
 			body: ValidateDocumentRequest{}, resp: ValidateDocumentResponse{}, status: 200},
 		{method: "POST", path: Base + "/preview", tag: tEdit, summary: "Live data preview: run an unsaved document on a sample (≤ 5 MB, first maxRecords records, ≤ 20 s) with every API destination replaced by a sandbox and file destinations by a capture; per-block records, failures and HTTP requests. 422 with problems when the document does not validate; 413 over 5 MB; 429 over 10 a minute per user",
 			role: v, handler: s.preview, body: PreviewRequest{}, resp: PreviewResponse{}, status: 200, maxBody: previewMaxBody},
+
+		{method: "GET", path: Base + "/assistant", tag: tAI, summary: "Whether the dataflow assistant has a model configured (Extension Configurations assistant_base_url, assistant_model, secret assistant_api_key), and which",
+			role: v, handler: s.assistantStatus, resp: agent.Status{}, status: 200},
+		{method: "POST", path: Base + "/assistant", tag: tAI, summary: "One chat turn of the dataflow assistant (create from a prompt or template, modify the open Draft, explain, answer): the model drives the MCP tools; proposals are validated (bounded repair rounds) and returned with a diff, never saved. 503 without a configured model; 502 when the model fails; 429 over 20 a minute per user",
+			role: v, handler: s.assistantTurn, body: agent.Request{}, resp: agent.Response{}, status: 200},
+		{method: "POST", path: Base + "/assistant/accept", tag: tAI, summary: "Accept a proposal: validated again and saved as a Draft (a new dataflow, or the open Draft at the proposal's revision); nothing is submitted",
+			role: e, handler: s.assistantAccept, body: tools.Proposal{}, resp: agent.AcceptResult{}, status: 201},
 
 		{method: "GET", path: Base + "/audit", tag: tAudit, summary: "Query the audit log (newest first)", role: ad, handler: s.listAudit, query: auditParams(true), resp: control.Page[store.AuditEntry]{}, status: 200},
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,

@@ -49,6 +49,8 @@ const (
 	DefaultMaxRepairs  = 3
 	DefaultMaxSteps    = 16
 	DefaultCallTimeout = 90 * time.Second
+	// DefaultTurnTimeout bounds a whole turn (every model call and tool).
+	DefaultTurnTimeout = 4 * time.Minute
 	MaxPromptBytes     = 8 << 10
 	// maxToolText bounds one tool result fed to the model.
 	maxToolText = 24 << 10
@@ -78,6 +80,8 @@ type Options struct {
 	HTTP *http.Client
 	// CallTimeout bounds one model call (DefaultCallTimeout when 0).
 	CallTimeout time.Duration
+	// TurnTimeout bounds one turn (DefaultTurnTimeout when 0).
+	TurnTimeout time.Duration
 	MaxRepairs  int
 	MaxSteps    int
 	Logger      *slog.Logger
@@ -99,6 +103,9 @@ func New(o Options) (*Assistant, error) {
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.TurnTimeout <= 0 {
+		o.TurnTimeout = DefaultTurnTimeout
 	}
 	if o.MaxRepairs <= 0 {
 		o.MaxRepairs = DefaultMaxRepairs
@@ -263,6 +270,8 @@ func (as *Assistant) Run(ctx context.Context, a control.Actor, req Request) (*Re
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, as.o.TurnTimeout)
+	defer cancel()
 	proposals := &tools.Proposals{}
 	srv := as.o.Tools.Server(tools.Session{Actor: func(context.Context) (control.Actor, error) { return a, nil }, Proposals: proposals})
 	st, ct := mcp.NewInMemoryTransports()
@@ -536,7 +545,7 @@ func (c *conversation) complete(ctx context.Context) (message, error) {
 	res, err := c.as.o.HTTP.Do(hr)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return message{}, &ModelError{Msg: fmt.Sprintf("the model did not answer within %s", c.as.o.CallTimeout)}
+			return message{}, c.timeout()
 		}
 		return message{}, &ModelError{Msg: "the model endpoint cannot be reached: " + c.as.o.Redactor.String(err.Error())}
 	}
@@ -544,7 +553,7 @@ func (c *conversation) complete(ctx context.Context) (message, error) {
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxReply))
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return message{}, &ModelError{Msg: fmt.Sprintf("the model did not answer within %s", c.as.o.CallTimeout)}
+			return message{}, c.timeout()
 		}
 		return message{}, &ModelError{Msg: "reading the model's answer: " + err.Error()}
 	}
@@ -571,6 +580,10 @@ func (c *conversation) complete(ctx context.Context) (message, error) {
 		}
 	}
 	return msg, nil
+}
+
+func (c *conversation) timeout() error {
+	return &ModelError{Msg: fmt.Sprintf("the model did not answer within %s (a turn may take at most %s)", c.as.o.CallTimeout, c.as.o.TurnTimeout)}
 }
 
 // finish attaches the last proposal and its diff.
