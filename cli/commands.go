@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/cli/aicmd"
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
@@ -20,6 +19,7 @@ import (
 	"github.com/connectplus/connectplus/cli/mcpcmd"
 	"github.com/connectplus/connectplus/cli/sandboxcmd"
 	"github.com/connectplus/connectplus/cli/servercmd"
+	"github.com/connectplus/connectplus/cli/templatecmd"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
@@ -34,9 +34,13 @@ func (a *app) extraCommands() []*cobra.Command {
 		servercmd.NewServerCommand(a.serverDeps()),
 		servercmd.NewDemoCommand(a.serverDeps()),
 		mcpcmd.NewCommand(mcpcmd.Deps{Version: a.version, Registry: func() *block.Registry { return a.registry },
-			Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}}),
+			Validate: dataflow.ValidateOptions{CronCheck: quartz.Check}}),
 		aicmd.NewCommand(),
 	}
+	cmds = append(cmds, templatecmd.Commands(templatecmd.Deps{
+		Registry: func() *block.Registry { return a.registry },
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
+	})...)
 	return append(cmds, clientcmd.Commands()...)
 }
 
@@ -45,7 +49,7 @@ func (a *app) serverDeps() servercmd.Deps {
 		Version:  a.version,
 		Runtime:  a.runtimeFactory,
 		Registry: func() *block.Registry { return a.registry },
-		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	}
 }
 

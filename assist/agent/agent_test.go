@@ -330,11 +330,13 @@ func TestNoSecretReachesTheModel(t *testing.T) {
 		}
 	}
 	withInline, _ := dataflow.Marshal(d, "yaml")
-	cr, err := f.e.Service.CreateDataflow(ctx, f.e.EditorA.Actor, control.CreateFlowInput{Name: "held", Document: string(withInline)})
+	cr, err := f.e.Service.CreateDataflow(ctx, f.e.EditorA.Actor, control.CreateFlowInput{Name: "held", Document: string(doc)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	flowID = cr.Dataflow.ID
+	// As a Draft saved before control refused inline secrets.
+	f.e.SetDocument(t, f.e.EditorA.Actor.OrgID, flowID, 1, string(withInline))
 	// Resolve the secret once, as the runtime does, so the redactor knows
 	// it too.
 	if v, err := f.e.Store.ResolveConfig(ctx, f.e.EditorA.Actor.OrgID, "capillary_client_secret"); err != nil || v != assisttest.SecretValue {

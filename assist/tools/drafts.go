@@ -60,7 +60,7 @@ func inlineSecrets(doc *dataflow.Document, reg *block.Registry) []dataflow.Probl
 				continue
 			}
 			v := b.Config[k]
-			if _, isRef := dataflow.RefName(v); isRef || v == nil || v == "" {
+			if _, isRef := dataflow.RefName(v); isRef || v == nil || v == "" || v == "null" {
 				continue
 			}
 			out = append(out, dataflow.Problem{Path: "blocks[" + strconv.Itoa(i) + "].config." + k,

@@ -51,8 +51,14 @@ func (h *handlers) evalNiFi(ctx context.Context, _ *mcp.CallToolRequest, in Eval
 		}
 		now = func() time.Time { return t }
 	}
-	// block/exprs compiles exactly as blocks and relations do.
-	x, err := exprs.Compiler(loc, now)(in.Expression)
+	// block/exprs compiles exactly as blocks and relations do: a value as
+	// a template, a condition as one Boolean ${...}.
+	step := exprs.NewStep(exprs.Options{Location: loc, Now: now})
+	compile := step.Template
+	if in.AsBoolean {
+		compile = step.Condition
+	}
+	x, err := compile(in.Expression)
 	if err != nil {
 		out.Error = "invalid expression: " + err.Error()
 		return nil, out, nil
@@ -91,8 +97,20 @@ func (h *handlers) evalJSLT(ctx context.Context, _ *mcp.CallToolRequest, in Eval
 	if _, err := h.actor(ctx); err != nil {
 		return nil, out, err
 	}
-	// No module resolver: a query from a client reads no files.
-	x, err := jslt.Compile(in.Query, jslt.WithMaxOutputSize(1<<20))
+	// Without parameters the query compiles as a jslt_transform block's
+	// does (block/exprs); with them, only the given names are variables.
+	// No module resolver either way: a query from a client reads no files.
+	var x *jslt.Expr
+	var err error
+	if len(in.Params) == 0 {
+		x, err = exprs.NewStep(exprs.Options{}).JSLT(in.Query)
+	} else {
+		names := make([]string, 0, len(in.Params))
+		for k := range in.Params {
+			names = append(names, k)
+		}
+		x, err = jslt.Compile(in.Query, jslt.WithVariables(names...), jslt.WithMaxOutputSize(16<<20))
+	}
 	if err != nil {
 		out.Error = "invalid query: " + err.Error()
 		return nil, out, nil

@@ -221,11 +221,11 @@ func TestSecretsNeverLeave(t *testing.T) {
 	e := assisttest.New(t)
 	ad := connect(t, e, e.AdminA.Token)
 	var cfg tools.ListConfigsOut
-	if msg := call(t, ad, "list_configs", map[string]any{}, &cfg); msg != "" || len(cfg.Configs) != 3 {
+	if msg := call(t, ad, "list_configs", map[string]any{}, &cfg); msg != "" || len(cfg.Configs) != 4 {
 		t.Fatalf("list_configs: %s %+v", msg, cfg)
 	}
 	raw, _ := json.Marshal(cfg)
-	if strings.Contains(string(raw), assisttest.SecretValue) || strings.Contains(string(raw), "client-key-1") || strings.Contains(string(raw), "sftp.example.com") {
+	if strings.Contains(string(raw), assisttest.SecretValue) || strings.Contains(string(raw), assisttest.SFTPPassword) || strings.Contains(string(raw), "client-key-1") || strings.Contains(string(raw), "sftp.example.com") {
 		t.Fatalf("list_configs shows values: %s", raw)
 	}
 	// A secret given inline is refused, on create and on update, by
@@ -254,11 +254,9 @@ func TestSecretsNeverLeave(t *testing.T) {
 	if msg := call(t, ad, "update_draft", map[string]any{"flowId": d.FlowID, "revision": g.Revision, "patch": patch}, nil); !strings.Contains(msg, "is a secret") {
 		t.Fatalf("patched inline secret: %q", msg)
 	}
-	// A Draft holding an inline secret (saved through the REST API) is
-	// read back masked, and a patch test cannot probe the value.
-	if _, err := e.Service.SaveDraft(context.Background(), e.AdminA.Actor, d.FlowID, 1, control.SaveInput{Document: inline, Revision: g.Revision}); err != nil {
-		t.Fatal(err)
-	}
+	// A Draft holding an inline secret (saved before control refused
+	// them) is read back masked, and a patch test cannot probe the value.
+	e.SetDocument(t, e.AdminA.Actor.OrgID, d.FlowID, 1, inline)
 	call(t, ad, "get_dataflow", map[string]any{"flowId": d.FlowID}, &g)
 	if strings.Contains(g.Document, assisttest.SecretValue) || !strings.Contains(g.Document, "****") {
 		t.Fatalf("inline secret read back:\n%s", g.Document)
@@ -406,5 +404,41 @@ func TestResourcesAndPrompts(t *testing.T) {
 	gp, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "add_filter", Arguments: map[string]string{"dataflow": "orders", "condition": "only source INSTORE passes"}})
 	if err != nil || !strings.Contains(gp.Messages[0].Content.(*mcp.TextContent).Text, "only source INSTORE passes") {
 		t.Fatalf("prompt: %v %+v", err, gp)
+	}
+}
+
+// The template catalogue (package templates): a Draft from Transaction V2
+// add with its parameters, validated and previewed on its own sample.
+func TestCatalogueTemplate(t *testing.T) {
+	e := assisttest.New(t)
+	ed := connect(t, e, e.EditorA.Token)
+	var lt tools.ListTemplatesOut
+	call(t, ed, "list_templates", map[string]any{}, &lt)
+	found := false
+	for _, ti := range lt.Templates {
+		if ti.Name == "transaction_v2_add" && ti.Category == "Data Ingestion" && ti.Destination != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("transaction_v2_add not listed: %+v", lt)
+	}
+	var ti tools.TemplateInfo
+	if msg := call(t, ed, "describe_template", map[string]any{"name": "transaction_v2_add"}, &ti); msg != "" || ti.Sample == "" || !strings.Contains(ti.Docs, "$param") {
+		t.Fatalf("describe_template: %s %+v", msg, ti)
+	}
+	var d tools.DraftOut
+	if msg := call(t, ed, "create_draft", map[string]any{"template": "transaction_v2_add", "parameters": map[string]string{"name": "bills", "sourceDirectory": "/bills/in"}}, &d); msg != "" {
+		t.Fatal(msg)
+	}
+	if !d.Saved || !d.Valid {
+		t.Fatalf("create_draft: %+v", d)
+	}
+	if msg := call(t, ed, "create_draft", map[string]any{"template": "transaction_v2_add", "parameters": map[string]string{"name": "x", "nope": "1"}}, nil); !strings.Contains(msg, `no parameter "nope"`) {
+		t.Fatalf("unknown parameter: %q", msg)
+	}
+	var p tools.PreviewOut
+	if msg := call(t, ed, "preview", map[string]any{"flowId": d.FlowID, "sample": ti.Sample, "sampleName": ti.SampleName}, &p); msg != "" || !p.Ran {
+		t.Fatalf("preview: %s %+v", msg, p)
 	}
 }
