@@ -26,7 +26,7 @@ type EvalNiFiIn struct {
 
 // EvalOut is an evaluation's result.
 type EvalOut struct {
-	Result any    `json:"result"`
+	Result any    `json:"result" jsonschema:"the value: a string (NiFi EL), a boolean (a condition) or any JSON value (JSLT)"`
 	Error  string `json:"error,omitempty" jsonschema:"why the expression does not compile or fails"`
 }
 

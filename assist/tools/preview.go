@@ -33,7 +33,7 @@ type PreviewOut struct {
 	// Result is the preview: per-block records in and out (by relation),
 	// failures with reasons, HTTP requests the API destinations sent to
 	// the sandbox, result files and counts.
-	Result any `json:"result,omitempty"`
+	Result any `json:"result,omitempty" jsonschema:"the preview: blocks (records in, out by relation, failed, requests), files, counts, warnings"`
 }
 
 // previewDefaultRecords keeps previews small enough for a model's context.

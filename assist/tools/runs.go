@@ -104,7 +104,7 @@ type ExplainRunOut struct {
 	StatusCodes map[string]int64 `json:"statusCodes,omitempty"`
 	Failures    []FailureGroup   `json:"failures" jsonschema:"grouped by status code and reason, most frequent first"`
 	// Blocks are the per-block counters of the run.
-	Blocks any `json:"blocks,omitempty"`
+	Blocks any `json:"blocks,omitempty" jsonschema:"per-block counters of the run"`
 	// ResultRows is how many rows the result file has (-1: no result file).
 	ResultRows  int    `json:"resultRows"`
 	Explanation string `json:"explanation"`

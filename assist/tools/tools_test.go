@@ -442,3 +442,44 @@ func TestCatalogueTemplate(t *testing.T) {
 		t.Fatalf("preview: %s %+v", msg, p)
 	}
 }
+
+// Every property schema of every tool is a JSON object: the TypeScript
+// SDK rejects boolean schemas ("true" for an untyped field), and model
+// endpoints read these as function parameters.
+func TestToolSchemasAreObjects(t *testing.T) {
+	e := assisttest.New(t)
+	cs := connect(t, e, e.ViewerA.Token)
+	lt, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(tool, path string, v any)
+	walk = func(tool, path string, v any) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: %s is %v, not a schema object", tool, path, v)
+			return
+		}
+		for _, key := range []string{"properties", "$defs"} {
+			props, _ := m[key].(map[string]any)
+			for k, p := range props {
+				walk(tool, path+"."+k, p)
+			}
+		}
+		if it, ok := m["items"]; ok {
+			walk(tool, path+"[]", it)
+		}
+	}
+	for _, tl := range lt.Tools {
+		for name, s := range map[string]any{"input": tl.InputSchema, "output": tl.OutputSchema} {
+			if s == nil {
+				t.Errorf("%s has no %s schema", tl.Name, name)
+				continue
+			}
+			b, _ := json.Marshal(s)
+			var v any
+			json.Unmarshal(b, &v)
+			walk(tl.Name, name, v)
+		}
+	}
+}
