@@ -57,7 +57,8 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 	m, err := scheduler.New(scheduler.Options{
 		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
 		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout, Redactor: cfg.Redactor,
-		Owner: "server-" + hex.EncodeToString(sum[:8]),
+		Owner:      "server-" + hex.EncodeToString(sum[:8]),
+		LocalPaths: cfg.LocalPaths,
 	})
 	if err != nil {
 		return nil, nil, err
