@@ -3,29 +3,58 @@ GO      ?= go
 BIN     := bin/connectplus
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-deps check bench demo clean
+.PHONY: build test test-deps check bench bench-compare demo clean web web-deps web-check web-test
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/connectplus
 
 # test installs the real servers the integration tests need (OpenSSH, FTP,
 # versitygw, PostgreSQL, GnuPG) when they are missing, then runs every test.
-test: test-deps
+test: test-deps web-test
 	# -p 1: several suites measure time (rate limits, Retry-After, schedules)
 	# and start real servers; running them one at a time keeps them honest.
 	$(GO) test -p 1 -count=1 -timeout 45m ./...
 
 test-deps:
-	bash .ci/install-deps.sh
+	bash .ci/install-deps.sh --with-chromium
+
+# The web UI (web/): its production build is committed in webui/dist and
+# embedded in the binary, so `go run` needs no Node step.
+web-deps:
+	cd web && npm ci --no-audit --no-fund
+
+web: web-deps
+	cd web && npm run build
+
+# web-check rebuilds the UI and fails when the committed bundle differs
+# from the source, or when the initial JS is over its budget.
+web-check: web
+	@git diff --exit-code --stat -- webui/dist || { echo "webui/dist is stale: run 'make web' and commit it"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- webui/dist); if [ -n "$$untracked" ]; then echo "webui/dist has uncommitted files: $$untracked"; exit 1; fi
+	cd web && npm run budget
+
+web-test: web-deps
+	cd web && npm test
 
 # check is what CI runs before the tests: formatting, vet, tidy modules.
-check:
+check: web-check
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
 bench: build
 	bash bench/run.sh
+
+# bench-compare runs the flagship API job side by side: ours, the hand-written
+# baseline (bench/peers/handwritten) and the Redpanda Connect engine, on the
+# same file, interleaved; fails when their posted record counts differ.
+# ROWS=5000000 N=5 RPC=0 CPUS=0 are passed through.
+ROWS ?= 1000000
+bench-compare:
+	bash bench/compare.sh $(ROWS)
+
+demo:
+	$(GO) run ./cmd/connectplus demo
 
 clean:
 	rm -rf bin

@@ -78,10 +78,16 @@ type Field struct {
 	Advanced            bool     `json:"advanced,omitempty"`
 	Secret              bool     `json:"secret,omitempty"`
 	SupportsExpressions bool     `json:"supportsExpressions,omitempty"`
-	FromConfigs         bool     `json:"fromConfigs,omitempty"`
-	Min                 *float64 `json:"min,omitempty"`
-	Max                 *float64 `json:"max,omitempty"`
-	Example             string   `json:"example,omitempty"`
+	// Lang is the language the value is written in, compiled by the compile
+	// step (CompileConfig); empty with SupportsExpressions means LangNiFi.
+	Lang Lang `json:"lang,omitempty"`
+	// Normalize, when set, rewrites the value before it is compiled, the
+	// way the block reads it (FixDocNameTemplate for file names).
+	Normalize   func(string) string `json:"-"`
+	FromConfigs bool                `json:"fromConfigs,omitempty"`
+	Min         *float64            `json:"min,omitempty"`
+	Max         *float64            `json:"max,omitempty"`
+	Example     string              `json:"example,omitempty"`
 	// Aliases are other keys accepted on input (legacy spellings); the value
 	// is stored under Key.
 	Aliases []string `json:"aliases,omitempty"`
@@ -143,6 +149,8 @@ func (s *Spec) Field(k string) (*Field, bool) {
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// Expr locates the problem inside the field's expression.
+	Expr *TextPos `json:"exprPosition,omitempty"`
 }
 
 func (p Problem) Error() string {

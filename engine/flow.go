@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/fsroot"
 )
@@ -44,8 +45,14 @@ type Options struct {
 	// every process that may resume this flow's files (default: WorkDir,
 	// enough for the in-memory Checkpointer). A resumed lineage verifies its
 	// spool against the checkpoint and fails as a whole if it does not match.
-	StateDir    string
-	Logger      *slog.Logger
+	StateDir string
+	Logger   *slog.Logger
+	// Compiler is the compile step's compiler (config fields written in an
+	// expression language, relation conditions): the same kind dataflow
+	// validation uses. Default: exprs.NewStep in UTC with Now.
+	Compiler *exprs.Step
+	// CompileExpr compiles the NiFi values blocks build at run time
+	// (Env.CompileTemplate). Default: Compiler.Template.
 	CompileExpr func(string) (block.Expr, error)
 	Now         func() time.Time
 	// Sandbox is handed to blocks (API destinations point at it).
@@ -70,6 +77,20 @@ type Options struct {
 	// Redact, when set, cleans every error message written to result files
 	// (the server removes decrypted secret values a connector quoted).
 	Redact func(string) string
+	// Tap, when set, sees every unit a block receives and emits (preview).
+	Tap Tap
+}
+
+// Tap observes units as they pass through blocks, for the live preview.
+// Calls are synchronous and may come from several goroutines at once; a
+// Tap copies what it keeps, because units are reused after the call.
+type Tap interface {
+	// UnitIn: block is about to process u.
+	UnitIn(block string, u *block.Unit)
+	// UnitOut: block emitted u on relation rel (sources emit on success).
+	UnitOut(block, rel string, u *block.Unit)
+	// UnitFailed: block returned err for u.
+	UnitFailed(block string, u *block.Unit, err error)
 }
 
 // Observer receives progress; every method must be quick and must not block.
@@ -159,6 +180,12 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Compiler == nil {
+		opts.Compiler = exprs.NewStep(exprs.Options{Now: opts.Now})
+	}
+	if opts.CompileExpr == nil {
+		opts.CompileExpr = opts.Compiler.Template
+	}
 	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
 	if f.key == "" {
 		f.key = doc.Name
@@ -200,7 +227,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): unknown block type %q", i, b.Name, b.Type))
 			continue
 		}
-		cfg, probs := spec.ParseConfig(b.Config, opts.Resolver)
+		cfg, probs := spec.CompileConfig(b.Config, opts.Resolver, opts.Compiler)
 		for _, p := range probs {
 			problems = append(problems, fmt.Sprintf("blocks[%d].config.%s", i, p.Error()))
 		}
@@ -262,11 +289,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			}
 			on := r.RelationOn()
 			if strings.Contains(on, "${") {
-				if opts.CompileExpr == nil {
-					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d]: conditions need the expression language", i, j))
-					continue
-				}
-				x, err := opts.CompileExpr(on)
+				x, err := opts.Compiler.Condition(on)
 				if err != nil {
 					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d].on: %v", i, j, err))
 					continue
@@ -449,6 +472,9 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		}
 		src.stats.unitsOut.Add(1)
 		l.countBlock(src.name, src.spec.Type, block.RelSuccess, u)
+		if f.opts.Tap != nil {
+			f.opts.Tap.UnitOut(src.name, block.RelSuccess, u)
+		}
 		if err := f.route(f.runCtx, src, &envelope{u: u, lin: l}, block.RelSuccess); err != nil {
 			l.mu.Lock()
 			if l.fileErr == nil {
@@ -502,7 +528,13 @@ func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 	if f.runCtx.Err() != nil {
 		return // stopped: in-flight work is abandoned and resumed later
 	}
+	if f.opts.Tap != nil && !env.shadow {
+		f.opts.Tap.UnitIn(n.name, u)
+	}
 	if n.pass {
+		if f.opts.Tap != nil && !env.shadow {
+			f.opts.Tap.UnitOut(n.name, block.RelSuccess, u)
+		}
 		_ = f.route(f.runCtx, n, env, block.RelSuccess)
 		return
 	}
@@ -522,6 +554,9 @@ func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 		return
 	}
 	n.stats.errors.Add(1)
+	if f.opts.Tap != nil && !env.shadow {
+		f.opts.Tap.UnitFailed(n.name, u, err)
+	}
 	if u.Batch != nil {
 		for i := range u.Batch.Records {
 			r := &u.Batch.Records[i]
@@ -594,6 +629,9 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 	st.unitsOut.Add(1)
 	if !e.env.shadow {
 		l.countBlock(e.n.name, e.n.spec.Type, rel, u)
+		if e.f.opts.Tap != nil {
+			e.f.opts.Tap.UnitOut(e.n.name, rel, u)
+		}
 	}
 	if u.Batch != nil {
 		k := int64(len(u.Batch.Records))
@@ -772,7 +810,9 @@ func (f *Flow) complete(l *lineage) {
 		}
 	}
 	ts := f.now().UTC().Format("20060102150405")
-	res.ResultName = "result_" + ts + "_" + l.item.Name
+	// A zip member's name is its path in the archive (a/cust.csv): the
+	// result file is one file, named after the whole path.
+	res.ResultName = "result_" + ts + "_" + strings.ReplaceAll(l.item.Name, "/", "_")
 	res.ResultRows = rows
 	c := &block.Completion{
 		Status: res.Counts, Err: fileErr, ResultName: res.ResultName, HasResult: err == nil && (rows > 0 || l.report == "all"),

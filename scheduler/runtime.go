@@ -364,7 +364,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		// per-version work directory.
 		StateDir:     filepath.Join(m.opts.DataDir, "state"),
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
-		CompileExpr:  exprs.Compiler(loc, m.opts.Clock.Now),
+		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,
 		Sandbox:      m.opts.Sandbox,
 		FlowKey:      d.Key(),

@@ -201,10 +201,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a control.Actor) err
 	return nil
 }
 
-// PasswordRequest changes the caller's password.
+// PasswordRequest changes the caller's password. RevokeTokens also
+// revokes every API token the caller holds, in every organisation.
 type PasswordRequest struct {
-	OldPassword string `json:"oldPassword"`
-	NewPassword string `json:"newPassword"`
+	OldPassword  string `json:"oldPassword"`
+	NewPassword  string `json:"newPassword"`
+	RevokeTokens bool   `json:"revokeTokens,omitempty"`
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -212,7 +214,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a contro
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.svc.ChangePassword(r.Context(), a, in.OldPassword, in.NewPassword); err != nil {
+	if err := s.svc.ChangePassword(r.Context(), a, in.OldPassword, in.NewPassword, in.RevokeTokens); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -82,6 +82,10 @@ type Server struct {
 	mtoken   string
 	ui       http.Handler
 	blocks   *catalogue
+	// previewLimit bounds previews per user.
+	previewLimit *rateLimit
+	// bodyLimits are per-path body limits above maxBody (the preview's sample).
+	bodyLimits map[string]int64
 }
 
 type metrics struct {
@@ -104,6 +108,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(s.now)
+	s.previewLimit = newRateLimit(previewPerMin, s.now)
 	var reg *block.Registry
 	if cfg.Service != nil {
 		reg = cfg.Service.Registry()
@@ -128,6 +133,12 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.routes = s.routeTable()
+	s.bodyLimits = map[string]int64{}
+	for _, rt := range s.routes {
+		if rt.maxBody > 0 {
+			s.bodyLimits[rt.path] = rt.maxBody
+		}
+	}
 	s.router = s.buildRouter()
 	doc, err := s.openAPI()
 	if err != nil {
@@ -234,7 +245,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			h.Set("Strict-Transport-Security", hstsValue)
 		}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, s.maxBody)
+			limit := s.maxBody
+			if l, ok := s.bodyLimits[r.URL.Path]; ok && l > limit {
+				limit = l
+			}
+			r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		}
 		defer func() {
 			if p := recover(); p != nil {

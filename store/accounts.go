@@ -324,3 +324,23 @@ func (q *Queries) TouchToken(ctx context.Context, id string, at time.Time) error
 	_, err := q.exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, micros(at), id)
 	return err
 }
+
+// ListUserTokens lists every unrevoked token of a user, in every
+// organisation (revoking them all after a compromise).
+func (q *Queries) ListUserTokens(ctx context.Context, userID string) ([]APIToken, error) {
+	rows, err := q.query(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.user_id = ? AND t.revoked_at IS NULL ORDER BY t.org_id, t.created_at, t.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err())
+}

@@ -62,6 +62,10 @@ func newHTTPWrite(c *block.Config, env *block.Env) (block.Block, error) {
 		errs = append(errs, checkBaseURL("oAuthBaseUrl", oauth))
 	}
 	s.tokenURL = tokenURLFor(oauth)
+	// An absolute apiEndPoint ignores apiBaseUrl, so under a sandbox every
+	// URL is rebased too: a preview or --sandbox run never reaches the real
+	// host whatever the endpoint says.
+	s.sandbox = env.Sandbox
 	errs = append(errs, s.templates(c, env, base, "apiEndPoint"))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -82,6 +86,7 @@ func newArya(c *block.Config, env *block.Env) (block.Block, error) {
 		errs = append(errs, checkBaseURL("aryaBaseUrl", tokenBase))
 	}
 	s.tokenURL = tokenURLFor(tokenBase)
+	s.sandbox = env.Sandbox
 	errs = append(errs, s.templates(c, env, base, "apiEndPoint"))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -624,7 +629,7 @@ func (w *writer) newRequest(u *block.Unit, l block.Lookup, recAttrs block.Attrib
 	return &request{method: s.method, url: raw, header: h, body: body, id: id}, nil
 }
 
-// rebase points a webhook URL at the sandbox, keeping path and query, so a
+// rebase points a URL at the sandbox, keeping path and query, so a
 // --sandbox run never calls a real endpoint.
 func rebase(raw, sandbox string) (string, error) {
 	p, err := url.Parse(raw)

@@ -664,3 +664,22 @@ func TestBasicAuth(t *testing.T) {
 		t.Fatalf("authorization %q", got)
 	}
 }
+
+// An absolute apiEndPoint bypasses apiBaseUrl; under a sandbox it must be
+// rebased too, or a preview would post to the real host.
+func TestSandboxRebasesAbsoluteEndpoint(t *testing.T) {
+	real, realTS := newRecorder(t, nil)
+	rc, ts := newRecorder(t, nil)
+	env := testEnv(func(e *block.Env) { e.Sandbox = ts.URL })
+	for _, spec := range []*block.Spec{Spec, AryaSpec} {
+		w := build(t, spec, map[string]string{"apiEndPoint": realTS.URL + "/v2/customers?source=x", "authType": "none", "parseResponse": "false"}, env)
+		process(t, w, &block.Unit{Attrs: block.Attributes{}, Batch: objBatch(t, `{"a":1}`)})
+	}
+	if n := len(real.all()); n != 0 {
+		t.Fatalf("the real host got %d requests", n)
+	}
+	got := rc.all()
+	if len(got) != 2 || got[0].url != "/v2/customers?source=x" {
+		t.Fatalf("sandbox got %+v", got)
+	}
+}

@@ -63,6 +63,11 @@ type RuntimeConfig struct {
 	// LocalPaths returns an organisation's local-path policy (its files
 	// root, the allowed paths, the data directory forbidden).
 	LocalPaths func(orgID string) (*fsroot.Policy, error)
+	// Sandbox, when set, points every API destination at this API sandbox
+	// (connectplus demo).
+	Sandbox string
+	// BlockOptions are passed to every block (e.g. the demo's stabilityWait).
+	BlockOptions map[string]string
 }
 
 // Deps are what the lead wires in.
@@ -84,6 +89,16 @@ type options struct {
 	retention, drainTimeout                                        time.Duration
 	filesRoot                                                      string
 	allowPaths                                                     []string
+	// demo is set by `connectplus demo`.
+	demo *demoHooks
+}
+
+// demoHooks are what `connectplus demo` changes in a server run.
+type demoHooks struct {
+	adminPassword string
+	runtime       RuntimeConfig
+	// ready runs once the API listens (seeding, printing the URL).
+	ready func(ctx context.Context, svc *control.Service, url string) error
 }
 
 // NewServerCommand returns `connectplus server`.
@@ -215,7 +230,11 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy}); err != nil {
+		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy}
+		if o.demo != nil {
+			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
+		}
+		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), rc); err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 	} else {
@@ -226,11 +245,15 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		reg = deps.Registry()
 	}
 	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate, LocalPaths: rules.policy})
-	created, password, err := svc.Bootstrap(ctx, os.Getenv(EnvAdminPassword))
+	bootPassword := os.Getenv(EnvAdminPassword)
+	if o.demo != nil {
+		bootPassword = o.demo.adminPassword
+	}
+	created, password, err := svc.Bootstrap(ctx, bootPassword)
 	if err != nil {
 		return err
 	}
-	if created {
+	if created && o.demo == nil {
 		if os.Getenv(EnvAdminPassword) != "" {
 			fmt.Fprintf(stdout, "First run: created organisation %q and user %q with the password from $%s.\n", control.DefaultOrg, control.BootstrapAdmin, EnvAdminPassword)
 		} else {
@@ -303,6 +326,13 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		}
 		errc <- nil
 	}()
+	if o.demo != nil && o.demo.ready != nil {
+		if err := o.demo.ready(ctx, svc, "http://"+ln.Addr().String()+"/"); err != nil {
+			cancel()
+			_ = hs.Close()
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():

@@ -62,6 +62,9 @@ type config struct {
 	maxDepth  int
 	maxOutput int64
 	zones     func(name string) (*time.Location, error)
+	// variables, when not nil, are the only parameters a query may use
+	// without defining them (WithVariables).
+	variables map[string]bool
 }
 
 // Defaults for the resource bounds. The depth bound keeps recursive
@@ -75,6 +78,20 @@ const (
 // WithModuleResolver supplies the sources of imported modules. Without it
 // any `import` is a compile error.
 func WithModuleResolver(r ModuleResolver) Option { return func(c *config) { c.resolver = r } }
+
+// WithVariables declares the parameters the caller will supply to Apply;
+// a reference to any other variable the query does not define with let is
+// then a compile error ("No such variable"), as in the reference
+// implementation, instead of failing every Apply. Without this option every
+// undefined variable is taken for a parameter.
+func WithVariables(names ...string) Option {
+	return func(c *config) {
+		c.variables = make(map[string]bool, len(names))
+		for _, n := range names {
+			c.variables[n] = true
+		}
+	}
+}
 
 // WithClock sets the clock used by now(). Default time.Now.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.clock = now } }

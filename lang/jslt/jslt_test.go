@@ -438,3 +438,30 @@ func TestForeignValuesDoNotPanic(t *testing.T) {
 		t.Errorf("got %s", s)
 	}
 }
+
+// TestUndefinedVariable: with WithVariables, a variable neither defined by
+// let nor declared is a compile error at its position (issue 13 item 6:
+// $kind used to fail every record at run time).
+func TestUndefinedVariable(t *testing.T) {
+	const q = "let type = \"x\"\n{\"t\": $type, \"k\": $kind}"
+	_, err := Compile(q, WithVariables())
+	var je *Error
+	if !errors.As(err, &je) || je.Line != 2 || je.Column != 19 || je.Msg != "No such variable 'kind'" {
+		t.Fatalf("got %v, want line 2, column 19: No such variable 'kind'", err)
+	}
+	if _, err := Compile(q, WithVariables("kind")); err != nil {
+		t.Fatalf("declared parameter: %v", err)
+	}
+	// Without the option an undefined variable stays a parameter.
+	e, err := Compile(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Apply(nil, nil); err == nil || !strings.Contains(err.Error(), "No such variable 'kind'") {
+		t.Fatalf("apply: got %v", err)
+	}
+	// Variables of functions and for loops are not parameters.
+	if _, err := Compile("def f(a) $a + 1\n[for (.) let v = . f($v)]", WithVariables()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -78,6 +78,8 @@ type config struct {
 	rand      io.Reader
 	maxDepth  int
 	maxResult int
+	// strictBraces makes a ${ without its closing brace a syntax error.
+	strictBraces bool
 }
 
 // DefaultMaxDepth bounds the nesting of embedded expressions.
@@ -154,6 +156,13 @@ func WithMaxResultSize(n int) Option {
 	}
 }
 
+// RejectUnterminated makes a ${ without its closing '}' a syntax error
+// located where the expression goes wrong. NiFi keeps such text literally
+// ("Unescaped $$${5 because no closing brace"), which silently turns a typo
+// such as "${status:equals('paid')" into constant text; Connect+ compiles
+// every property with this option.
+func RejectUnterminated() Option { return func(c *config) { c.strictBraces = true } }
+
 func newConfig(opts []Option) *config {
 	c := &config{
 		loc:       time.UTC,
@@ -201,6 +210,46 @@ func CompileExpression(src string, opts ...Option) (*Expr, error) {
 		return nil, &Error{Offset: 0, Line: 1, Column: 1, Msg: "expected a single ${...} expression", Source: src}
 	}
 	return x, nil
+}
+
+// CompileCondition parses a condition the way NiFi's RouteOnAttribute
+// validates its routing properties: the value must be exactly one ${...}
+// expression (an unterminated ${ is a syntax error, text around it is not
+// allowed) and its result type must be Boolean. A condition that does not
+// yield a Boolean would otherwise route every flow file the same way.
+func CompileCondition(src string, opts ...Option) (*Expr, error) {
+	opts = append(opts[:len(opts):len(opts)], RejectUnterminated())
+	x, err := Compile(src, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if x.root == nil {
+		if x.parts == nil {
+			return nil, &Error{Offset: 0, Line: 1, Column: 1, Msg: "a condition is one ${...} expression, found only text", Source: src}
+		}
+		return nil, &Error{Offset: 0, Line: 1, Column: 1, Msg: "a condition is exactly one ${...} expression, with no text around it", Source: src}
+	}
+	if t := x.Type(); t != TypeBoolean {
+		off := strings.Index(src, "${")
+		line, col := position(src, off)
+		return nil, &Error{Offset: off, Line: line, Column: col, Source: src,
+			Msg: fmt.Sprintf("a condition must yield a Boolean, but this expression yields a %s; end it with a boolean function such as equals('paid'), isEmpty() or notNull()", t)}
+	}
+	return x, nil
+}
+
+// position returns the 1-based line and byte column of offset off in src.
+func position(src string, off int) (line, col int) {
+	line, col = 1, 1
+	for i := 0; i < off && i < len(src); i++ {
+		if src[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
 }
 
 // MustCompile is Compile for values known to be valid; it panics otherwise.

@@ -30,22 +30,15 @@ func (c *compiler) errAt(off int, format string, args ...any) error {
 	if off < 0 {
 		off = 0
 	}
-	line, col := 1, 1
-	for i := 0; i < off; i++ {
-		if c.src[i] == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
+	line, col := position(c.src, off)
 	return &Error{Offset: off, Line: line, Column: col, Msg: fmt.Sprintf(format, args...), Source: c.src}
 }
 
 // template splits text (found at offset base of the source) into literal
 // parts and expressions, applying NiFi's $ escaping: before a complete
 // ${...}, each pair of $ is one literal $, and an even count escapes the
-// expression itself. A ${ without its closing brace is plain text.
+// expression itself. A ${ without its closing brace is plain text, as in
+// NiFi, unless RejectUnterminated is set: then it is a syntax error.
 func (c *compiler) template(text string, base int) ([]part, error) {
 	var parts []part
 	var lit strings.Builder
@@ -87,11 +80,24 @@ func (c *compiler) template(text string, base int) ([]part, error) {
 				continue
 			}
 		}
+		if c.cfg.strictBraces && dollars%2 == 1 && j < len(text) && text[j] == '{' {
+			return nil, c.unterminated(text[j-1:], base+j-1)
+		}
 		lit.WriteString(text[i:j])
 		i = j
 	}
 	flush()
 	return parts, nil
+}
+
+// unterminated explains why the ${ at base has no closing brace: the
+// parser, run over the rest of the value, stops where the expression goes
+// wrong (an unterminated string, a missing '}').
+func (c *compiler) unterminated(rest string, base int) error {
+	if _, err := c.parseExprAt(rest, base); err != nil {
+		return err
+	}
+	return c.errAt(base, "'${' has no closing '}'")
 }
 
 // matchBrace returns the index of the '}' closing the '{' at open, skipping

@@ -1,0 +1,176 @@
+// Shapes of the server's JSON (server/routes.go, store/, control/, runstate/).
+
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  platformAdmin: boolean;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Membership {
+  orgId: string;
+  orgName?: string;
+  userId: string;
+  username?: string;
+  displayName?: string;
+  role: string;
+  createdAt: string;
+}
+
+export interface LoginResponse {
+  user: User;
+  csrfToken: string;
+  expiresAt: string;
+  orgs: Membership[];
+}
+
+export interface Me {
+  userId: string;
+  username: string;
+  orgId: string;
+  role: string;
+  platformAdmin: boolean;
+  orgs: Membership[];
+}
+
+export interface Page<T> {
+  items: T[];
+  next?: string;
+}
+
+export interface Dataflow {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string;
+  tags: string[] | null;
+  status: string;
+  deactivated: boolean;
+  configRevision: number;
+  revision: number;
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  liveVersion: number;
+  latestVersion: number;
+}
+
+export interface Version {
+  id: string;
+  flowId: string;
+  orgId: string;
+  number: number;
+  state: string;
+  document?: string;
+  createdBy: string;
+  updatedBy?: string;
+  submittedBy?: string;
+  approvedBy?: string;
+  rejectedBy?: string;
+  reason?: string;
+  comment?: string;
+  createdAt: string;
+  updatedAt: string;
+  submittedAt?: string;
+  decidedAt?: string;
+  liveAt?: string;
+  revision: number;
+}
+
+export type Role = 'viewer' | 'editor' | 'admin';
+
+const rank: Record<string, number> = { viewer: 1, editor: 2, admin: 3 };
+
+/** atLeast tells whether role grants the minimum role min. */
+export function atLeast(role: string | undefined, min: Role): boolean {
+  return (rank[role ?? ''] ?? 0) >= rank[min];
+}
+
+export interface Problem {
+  path: string;
+  message: string;
+  position?: { line: number; column: number };
+  severity?: string;
+}
+
+export interface CreateResult {
+  dataflow: Dataflow;
+  version: Version;
+  notes?: Problem[] | null;
+}
+
+export interface SaveResult {
+  version: Version;
+  notes?: Problem[] | null;
+}
+
+export interface Run {
+  id: string;
+  orgId: string;
+  flowId: string;
+  flowName: string;
+  versionId: string;
+  version: number;
+  source: string;
+  fileName: string;
+  filePath: string;
+  fileSize: number;
+  status: string;
+  error?: string;
+  started: string;
+  finished?: string;
+  recordsIn: number;
+  delivered: number;
+  filtered: number;
+  failed: number;
+  retryExhausted: number;
+  avgRecordMicros: number;
+  interruptions: number;
+  resultName?: string;
+  resultPath?: string;
+  statusCodes?: Record<string, number>;
+  /** base64 of a JSON array of BlockStats (Go []byte). */
+  blockStats?: string;
+}
+
+export interface BlockStats {
+  name: string;
+  type: string;
+  unitsIn: number;
+  unitsOut: number;
+  recordsIn: number;
+  recordsOut: number;
+  recordsFiltered: number;
+  recordsFailed: number;
+  bytes: number;
+  errors: number;
+  busy: number;
+}
+
+export interface FlowRuntime {
+  flowId: string;
+  status: string;
+  liveVersion: number;
+  inFlight: number;
+  lastPoll?: string;
+  nextRun?: string;
+  draining?: number[];
+  deployment?: string;
+  deployError?: string;
+}
+
+export interface ConfigView {
+  name: string;
+  value: string;
+  isSecret: boolean;
+  revision: number;
+  createdBy: string;
+  updatedBy: string;
+  approvedBy: string;
+  createdAt: string;
+  updatedAt: string;
+  syncedAt?: string;
+}

@@ -1,0 +1,69 @@
+// A small history-API router: the app has a handful of routes, and the
+// server's SPA fallback serves index.html for each of them.
+import { createContext, useContext, useEffect, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
+
+interface Loc {
+  path: string;
+  search: URLSearchParams;
+}
+
+const RouterCtx = createContext<{ loc: Loc; navigate: (to: string, replace?: boolean) => void }>({
+  loc: { path: '/', search: new URLSearchParams() },
+  navigate: () => {},
+});
+
+function current(): Loc {
+  return { path: window.location.pathname, search: new URLSearchParams(window.location.search) };
+}
+
+export function Router({ children }: { children: ReactNode }) {
+  const [loc, setLoc] = useState<Loc>(current);
+  useEffect(() => {
+    const on = () => setLoc(current());
+    window.addEventListener('popstate', on);
+    return () => window.removeEventListener('popstate', on);
+  }, []);
+  const navigate = (to: string, replace = false) => {
+    if (replace) window.history.replaceState(null, '', to);
+    else window.history.pushState(null, '', to);
+    setLoc(current());
+    window.scrollTo?.(0, 0);
+  };
+  return <RouterCtx.Provider value={{ loc, navigate }}>{children}</RouterCtx.Provider>;
+}
+
+export function useLocation(): Loc {
+  return useContext(RouterCtx).loc;
+}
+
+export function useNavigate() {
+  return useContext(RouterCtx).navigate;
+}
+
+/** match returns the named parameters of pattern (":name" segments) in path, or null. */
+export function match(pattern: string, path: string): Record<string, string> | null {
+  const ps = pattern.split('/').filter(Boolean);
+  const xs = path.split('/').filter(Boolean);
+  if (ps.length !== xs.length) return null;
+  const out: Record<string, string> = {};
+  for (let i = 0; i < ps.length; i++) {
+    if (ps[i].startsWith(':')) out[ps[i].slice(1)] = decodeURIComponent(xs[i]);
+    else if (ps[i] !== xs[i]) return null;
+  }
+  return out;
+}
+
+export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+  const navigate = useNavigate();
+  const onClick = (e: MouseEvent<HTMLAnchorElement>) => {
+    rest.onClick?.(e);
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(to);
+  };
+  return (
+    <a href={to} {...rest} onClick={onClick}>
+      {children}
+    </a>
+  );
+}
