@@ -314,10 +314,18 @@ func newEnv(t *testing.T) *env {
 	sess := login(t, e.srv.url(), "admin", adminPassword)
 	// Without the CSRF header a cookie session cannot change anything.
 	noCSRF := &client{t: t, base: sess.base, hc: sess.hc}
-	if b, st := noCSRF.send("POST", "/users", map[string]any{"username": "approver", "password": approverPassword, "role": "admin"}); st != 403 || !strings.Contains(string(b), "csrf_failed") {
+	if b, st := noCSRF.send("POST", "/users", map[string]any{"username": "approver", "role": "admin"}); st != 403 || !strings.Contains(string(b), "csrf_failed") {
 		t.Fatalf("POST /users without CSRF: %d %s", st, b)
 	}
-	sess.do("POST", "/users", map[string]any{"username": "approver", "displayName": "Second admin", "password": approverPassword, "role": "admin"}, 201, nil)
+	// An invitation; the approver redeems its code and sets a password. The
+	// bootstrap admin is a platform administrator, so the admin role needs
+	// no second approval.
+	var inv struct {
+		Code string `json:"code"`
+	}
+	sess.do("POST", "/users", map[string]any{"username": "approver", "displayName": "Second admin", "role": "admin"}, 201, &inv)
+	anon := &client{t: t, base: sess.base, hc: &http.Client{Timeout: 30 * time.Second}}
+	anon.do("POST", "/invitations/accept", map[string]any{"code": inv.Code, "password": approverPassword}, 200, nil)
 	e.admin = sess.withToken("e2e-admin", "admin")
 	e.approver = login(t, e.srv.url(), "approver", approverPassword).withToken("e2e-approver", "admin")
 
