@@ -73,6 +73,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout, Redactor: cfg.Redactor,
 		Owner:   "server-" + hex.EncodeToString(sum[:8]),
 		Sandbox: cfg.Sandbox, BlockOptions: cfg.BlockOptions,
+		LocalPaths: cfg.LocalPaths,
 	})
 	if err != nil {
 		return nil, nil, err

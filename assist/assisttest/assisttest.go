@@ -101,7 +101,11 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.AddUser(ctx, bootB, control.AddUserInput{Username: "bob", Password: Password, Role: control.RoleAdmin}); err != nil {
+	inv, err := svc.Invite(ctx, bootB, control.InviteInput{Username: "bob", Role: control.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AcceptInvitation(ctx, control.AcceptInput{Code: inv.Code, Password: Password}); err != nil {
 		t.Fatal(err)
 	}
 	e.AdminB = e.user(t, "bob", e.OrgB.ID, store.ScopeAdmin)
