@@ -28,7 +28,7 @@ func (s *Server) assistantStatus(w http.ResponseWriter, r *http.Request, a contr
 // assistantTurn runs one chat turn of the canvas panel (or `connectplus ai
 // draft`). It saves nothing: a proposal comes back to be accepted.
 func (s *Server) assistantTurn(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if wait := s.assistantLimit.allow(a.UserID); wait > 0 {
+	if wait := s.assistantLimit.Allow(a.UserID); wait > 0 {
 		he := newHTTPError(http.StatusTooManyRequests, "rate_limited", "at most %d assistant requests a minute; try again in %d s", assistantPerMin, int(wait.Seconds())+1)
 		he.header = http.Header{"Retry-After": {strconv.Itoa(int(wait.Seconds()) + 1)}}
 		return he

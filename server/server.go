@@ -29,6 +29,7 @@ import (
 	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/preview"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/webui"
 )
@@ -88,9 +89,9 @@ type Server struct {
 	tools *tools.Toolset
 	// assistant is the canvas chat panel's model loop over the same tools.
 	assistant      *agent.Assistant
-	assistantLimit *rateLimit
+	assistantLimit *preview.Limiter
 	// previewLimit bounds previews per user.
-	previewLimit *rateLimit
+	previewLimit *preview.Limiter
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
 }
@@ -115,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(s.now)
-	s.previewLimit = newRateLimit(previewPerMin, s.now)
+	s.previewLimit = preview.NewLimiter(previewPerMin, s.now)
 	var reg *block.Registry
 	if cfg.Service != nil {
 		reg = cfg.Service.Registry()
@@ -126,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.blocks = cat
 	if cfg.Service != nil {
-		if s.tools, err = tools.New(tools.Deps{Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
+		if s.tools, err = tools.New(tools.Deps{Previews: s.previewLimit, Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
 			return nil, fmt.Errorf("mcp tools: %w", err)
 		}
 		if s.assistant, err = agent.New(agent.Options{Tools: s.tools, Service: cfg.Service, Resolve: cfg.Service.Store().ResolveConfig,
@@ -134,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("assistant: %w", err)
 		}
 	}
-	s.assistantLimit = newRateLimit(assistantPerMin, s.now)
+	s.assistantLimit = preview.NewLimiter(assistantPerMin, s.now)
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()

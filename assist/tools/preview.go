@@ -51,8 +51,8 @@ func (h *handlers) preview(ctx context.Context, _ *mcp.CallToolRequest, in Previ
 	if len(in.Sample) > preview.MaxSampleBytes {
 		return nil, out, userErr("the sample is %d bytes; a preview takes at most %d (5 MB)", len(in.Sample), preview.MaxSampleBytes)
 	}
-	if wait := h.t.previews.allow(a.UserID); wait > 0 {
-		return nil, out, userErr("at most %d previews a minute; try again in %d s", previewsPerMinute, int(wait.Seconds())+1)
+	if wait := h.t.previews.Allow(a.UserID); wait > 0 {
+		return nil, out, userErr("at most %d previews a minute; try again in %d s", preview.PerMinute, int(wait.Seconds())+1)
 	}
 	var text []byte
 	format := in.Format

@@ -21,9 +21,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/connectplus/connectplus/preview"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -52,6 +52,9 @@ type Deps struct {
 	TempRoot string
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Previews bounds previews per user; the server passes the REST API's
+	// limiter so both share one budget (nil: a limiter of its own).
+	Previews *preview.Limiter
 }
 
 // Toolset builds MCP servers over one control.Service. It is safe for
@@ -61,7 +64,7 @@ type Toolset struct {
 	cache   *mcp.SchemaCache
 	catalog *catalog
 	// previews bounds previews per user, as the REST API does.
-	previews *rateLimit
+	previews *preview.Limiter
 }
 
 // New builds a Toolset.
@@ -86,7 +89,11 @@ func New(d Deps) (*Toolset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Toolset{d: d, cache: mcp.NewSchemaCache(), catalog: cat, previews: newRateLimit(previewsPerMinute, d.Now)}, nil
+	previews := d.Previews
+	if previews == nil {
+		previews = preview.NewLimiter(preview.PerMinute, d.Now)
+	}
+	return &Toolset{d: d, cache: mcp.NewSchemaCache(), catalog: cat, previews: previews}, nil
 }
 
 // ActorFunc resolves who is calling, on every tool call (so a revoked
@@ -248,44 +255,4 @@ func locate(doc *dataflow.Document, path string) (blockName, field string) {
 		field = f
 	}
 	return blockName, field
-}
-
-// rateLimit allows n calls per key per minute (a sliding window).
-type rateLimit struct {
-	mu    sync.Mutex
-	n     int
-	now   func() time.Time
-	calls map[string][]time.Time
-}
-
-const previewsPerMinute = 10
-
-func newRateLimit(n int, now func() time.Time) *rateLimit {
-	return &rateLimit{n: n, now: now, calls: map[string][]time.Time{}}
-}
-
-// allow records a call by key, or returns how long until one is allowed.
-func (l *rateLimit) allow(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	keep := l.calls[key][:0]
-	for _, t := range l.calls[key] {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
-	}
-	if len(keep) >= l.n {
-		l.calls[key] = keep
-		return time.Minute - now.Sub(keep[0])
-	}
-	l.calls[key] = append(keep, now)
-	if len(l.calls) > 10000 {
-		for k, ts := range l.calls {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
-				delete(l.calls, k)
-			}
-		}
-	}
-	return 0
 }
