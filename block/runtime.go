@@ -219,6 +219,17 @@ type LineageEnder interface {
 	EndLineage(ctx context.Context, lineageID string, ok bool) error
 }
 
+// LineageResumer is implemented by processors whose resume state refers to
+// something outside the checkpoint (a records file being assembled on the
+// destination): the engine calls ResumeLineage when an interrupted lineage
+// is picked up again, before any of its units flows, so the block verifies
+// what its state refers to — and can end the lineage even if no unit
+// reaches it again (every record was acknowledged before the interruption).
+// An error fails the lineage as a whole, with the error as the reason.
+type LineageResumer interface {
+	ResumeLineage(ctx context.Context, l Lineage) error
+}
+
 // ErrorAttr is the attribute a failed file unit carries on a failure edge.
 const ErrorAttr = "error.message"
 

@@ -37,6 +37,9 @@ type lineage struct {
 	started     time.Time
 	resumed     bool
 	interrupts  int
+	// completing and ended mirror Checkpoint.Completing and Ended.
+	completing bool
+	ended      bool
 
 	counts    block.Outcomes
 	watermark int64
@@ -298,6 +301,10 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		l.started = cp.Started
 		l.resumed = true
 		l.interrupts = cp.Interruptions + 1
+		l.completing, l.ended = cp.Completing, cp.Ended
+		if cp.Error != "" {
+			l.fileErr = errors.New(cp.Error)
+		}
 	} else {
 		l.id = newID()
 	}
@@ -319,7 +326,9 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 			l.closeSpool()
 			return nil, err
 		}
-		l.fileErr = re
+		if l.fileErr == nil {
+			l.fileErr = re
+		}
 		held = nil
 	}
 	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
@@ -765,8 +774,12 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		LineageID: l.id, Item: l.item, Watermark: l.watermark,
 		Counts: l.counts, Header: l.header,
 		Started: l.started, Interruptions: l.interrupts,
+		Completing: l.completing, Ended: l.ended,
 		States:      make(map[string][]byte, len(l.states)),
 		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+	}
+	if l.completing && l.fileErr != nil {
+		cp.Error = l.fileErr.Error()
 	}
 	for k, v := range l.statusCodes {
 		cp.StatusCodes[k] = v
@@ -792,6 +805,18 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
+	return l.saveLocked(ctx)
+}
+
+// save records the lineage's progress now, whatever has changed (a resume,
+// the steps of completing it). Its spooler must be running.
+func (l *lineage) save(ctx context.Context) error {
+	l.mu.Lock()
+	return l.saveLocked(ctx)
+}
+
+// saveLocked is save with l.mu held; it unlocks it.
+func (l *lineage) saveLocked(ctx context.Context) error {
 	cp, state := l.snapshot()
 	l.mu.Unlock()
 	st := <-state
