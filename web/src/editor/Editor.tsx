@@ -361,7 +361,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     if (readOnly) return;
     push(null);
     setNodes((ns) => autoLayout(ns as unknown as GNode[], edges as unknown as GEdge[]) as FNode[]);
-    setTimeout(() => void rf.fitView({ padding: 0.2 }), 50);
+    setTimeout(() => void rf.fitView({ padding: 0.2, maxZoom: 1 }), 50);
   };
 
   // ---- save ----
@@ -452,7 +452,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const nProblems = problems.filter((p) => p.severity !== 'warning').length;
 
   return (
-    <div className="editor-page" onKeyDown={onKeyDown}>
+    <div className={'editor-page' + (previewOpen ? ' previewing' : '')} onKeyDown={onKeyDown}>
       <Breadcrumbs items={crumbs} />
       <div className="editor-toolbar" role="toolbar" aria-label="Canvas">
         <h1 className="editor-title">
@@ -485,7 +485,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
         <button type="button" onClick={layout} disabled={readOnly}>
           Auto-layout
         </button>
-        <button type="button" onClick={() => void rf.fitView({ padding: 0.2, duration: 200 })}>
+        <button type="button" onClick={() => void rf.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 })}>
           Fit view
         </button>
         <span className="sep" />
@@ -538,8 +538,11 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
               elementsSelectable
               deleteKeyCode={null}
               multiSelectionKeyCode="Shift"
-              fitView
-              fitViewOptions={{ padding: 0.2 }}
+              fitView={init.nodes.length > 0}
+              fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+              defaultViewport={{ x: 40, y: 40, zoom: 1 }}
+              minZoom={0.2}
+              maxZoom={2}
               colorMode="system"
               proOptions={{ hideAttribution: true }}
               defaultEdgeOptions={{ type: 'smoothstep' }}
