@@ -29,10 +29,11 @@ const browser = await chromium.launch({
 let passed = 0;
 let failed = 0;
 let shot = 0;
+let failPage = null;
 const cspViolations = [];
 
-async function newPage(user) {
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+async function newPage(user, colorScheme = 'light') {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, colorScheme });
   const page = await ctx.newPage();
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${user}: ${m.text()}`);
@@ -56,6 +57,8 @@ async function step(name, fn) {
     console.log(`ok   ${name} (${Date.now() - t0} ms)`);
   } catch (e) {
     failed++;
+    // The admin page is the one most steps drive: keep what it showed.
+    if (failPage) await snap(failPage, 'FAILED-' + name.replace(/\W+/g, '-').slice(0, 40)).catch(() => {});
     console.log(`FAIL ${name}: ${e.message.split('\n').slice(0, 6).join('\n     ')}`);
   }
 }
@@ -126,6 +129,7 @@ async function edgeCount(page) {
 }
 
 const admin = await newPage('admin');
+failPage = admin;
 
 await step('admin logs in and sees the dataflow list', async () => {
   await admin.goto(URL + '/');
@@ -181,10 +185,10 @@ await step('connects the four blocks with typed edges', async () => {
 
 await step('fills the forms; a validation error shows on the block and the field, then clears', async () => {
   await selectBlock(admin, 'file_read');
-  await admin.locator('[data-field="sourceDirectory"]').fill('/tmp/connectplus-e2e/in');
+  await admin.locator('[data-field="sourceDirectory"]').fill(`/tmp/connectplus-e2e-${stamp}/in`);
   await admin.locator('[data-field="fileRegex"]').fill('.*\\.csv');
-  await admin.locator('[data-field="processedDirectory"]').fill('/tmp/connectplus-e2e/processed');
-  await admin.locator('[data-field="apiErrorFilePath"]').fill('/tmp/connectplus-e2e/errors');
+  await admin.locator('[data-field="processedDirectory"]').fill(`/tmp/connectplus-e2e-${stamp}/processed`);
+  await admin.locator('[data-field="apiErrorFilePath"]').fill(`/tmp/connectplus-e2e-${stamp}/errors`);
   await selectBlock(admin, 'jslt_transform');
   await admin.locator('[data-field="transformation"]').fill('{ "profiles": [ { "firstName": .firstname, "lastName": .lastname } ] }');
   await selectBlock(admin, 'http_write');
@@ -315,6 +319,35 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
     await admin.waitForTimeout(500);
     await snap(admin, 'run-detail');
   }
+});
+
+await step('dark mode follows the OS', async () => {
+  const dark = await newPage('admin (dark)', 'dark');
+  await login(dark, 'admin');
+  await dark.goto(canvasUrl);
+  await dark.locator('.react-flow__node').first().waitFor();
+  const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g).map(Number);
+  expect(r + g + b < 150, 'body background is not dark: ' + bg);
+  await dark.waitForTimeout(300);
+  await snap(dark, 'dark-canvas');
+  await dark.context().close();
+});
+
+await step('keyboard: the palette adds a block with Enter and undo removes it', async () => {
+  const created = await api(admin, 'POST', '/dataflows', { name: `e2e keyboard ${stamp}` });
+  const id = JSON.parse(created.body).dataflow.id;
+  await admin.goto(`${URL}/dataflows/${id}/versions/1/canvas`);
+  await admin.getByLabel('Search blocks').fill('sftp read');
+  await admin.keyboard.press('Tab');
+  await admin.keyboard.press('Tab');
+  await admin.keyboard.press('Enter');
+  await admin.locator('.react-flow__node').first().waitFor();
+  expect((await admin.locator('.react-flow__node').count()) === 1, 'Enter did not add a block');
+  await admin.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+  await admin.keyboard.press('Control+z');
+  await admin.waitForTimeout(200);
+  expect((await admin.locator('.react-flow__node').count()) === 0, 'undo did not remove the block');
 });
 
 await step('an expired session returns to the login page', async () => {

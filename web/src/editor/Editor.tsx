@@ -1,6 +1,6 @@
 // The canvas editor (lazy-loaded route): palette, canvas, config panel,
 // validation as the user types, Save Draft with optimistic concurrency.
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import {
   Background,
   Controls,
@@ -37,6 +37,7 @@ import {
   handleOf,
   IN_HANDLE,
   newId,
+  outputHandles,
   problemTarget,
   SUCCESS,
   uniqueName,
@@ -411,7 +412,10 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     return () => window.removeEventListener('beforeunload', h);
   }, [dirty]);
 
-  const onKeyDown = (e: KeyboardEvent) => {
+  // Shortcuts work wherever focus is on the page (the canvas pane itself
+  // takes no focus), except in form fields and dialogs.
+  const onKeyDown = (e: globalThis.KeyboardEvent) => {
+    if (window.document.querySelector('dialog[open]')) return;
     const mod = e.ctrlKey || e.metaKey;
     if (mod && e.key.toLowerCase() === 's') {
       e.preventDefault();
@@ -433,6 +437,14 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     }
   };
 
+  const keyHandler = useRef(onKeyDown);
+  keyHandler.current = onKeyDown;
+  useEffect(() => {
+    const h = (e: globalThis.KeyboardEvent) => keyHandler.current(e);
+    window.addEventListener('keydown', h);
+    return () => window.removeEventListener('keydown', h);
+  }, []);
+
   const selectNode = (id: string) => {
     setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id })));
     setEdges((es) => es.map((e) => ({ ...e, selected: false })));
@@ -452,7 +464,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const nProblems = problems.filter((p) => p.severity !== 'warning').length;
 
   return (
-    <div className={'editor-page' + (previewOpen ? ' previewing' : '')} onKeyDown={onKeyDown}>
+    <div className={'editor-page' + (previewOpen ? ' previewing' : '')}>
       <Breadcrumbs items={crumbs} />
       <div className="editor-toolbar" role="toolbar" aria-label="Canvas">
         <h1 className="editor-title">
@@ -564,6 +576,20 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
               readOnly={readOnly}
               names={nodes.filter((n) => n.id !== selectedNodes[0].id).map((n) => n.data.name)}
               onChange={(data, key) => updateNode(selectedNodes[0].id, data, key)}
+              connections={
+                <Connections
+                  node={selectedNodes[0]}
+                  nodes={nodes}
+                  edges={edges}
+                  cat={cat}
+                  readOnly={readOnly}
+                  onConnect={(target, handle) => onConnect({ source: selectedNodes[0].id, sourceHandle: handle, target, targetHandle: IN_HANDLE })}
+                  onRemove={(id) => {
+                    push(null);
+                    setEdges((es) => es.filter((e) => e.id !== id));
+                  }}
+                />
+              }
             />
           ) : selectedEdges.length === 1 && selectedNodes.length === 0 ? (
             <EdgePanel edge={selectedEdges[0]} nodes={nodes} cat={cat} readOnly={readOnly} onChange={(on) => updateEdge(selectedEdges[0].id, on)} />
@@ -662,7 +688,9 @@ function BlockPanel({
   readOnly,
   names,
   onChange,
+  connections,
 }: {
+  connections: ReactNode;
   node: FNode;
   spec?: BlockInfo;
   configs: ConfigView[];
@@ -707,6 +735,7 @@ function BlockPanel({
       ) : (
         <p className="error-box">Unknown block type “{d.type}”: it cannot be configured here.</p>
       )}
+      {connections}
       {spec?.docs && (
         <details>
           <summary>Documentation</summary>
@@ -714,6 +743,81 @@ function BlockPanel({
         </details>
       )}
     </div>
+  );
+}
+
+/** Connections lists a block's outgoing edges and connects it to another
+ * block without dragging (keyboard users), with the same typing rules. */
+function Connections({
+  node,
+  nodes,
+  edges,
+  cat,
+  readOnly,
+  onConnect,
+  onRemove,
+}: {
+  node: FNode;
+  nodes: FNode[];
+  edges: FEdge[];
+  cat: Catalogue;
+  readOnly: boolean;
+  onConnect: (target: string, handle: string) => void;
+  onRemove: (edgeId: string) => void;
+}) {
+  const spec = cat.get(node.data.type);
+  const handles = outputHandles(spec);
+  const [target, setTarget] = useState('');
+  const [handle, setHandle] = useState(handles[0]);
+  const out = edges.filter((e) => e.source === node.id);
+  const others = nodes.filter((n) => n.id !== node.id);
+  const name = (id: string) => nodes.find((n) => n.id === id)?.data.name ?? id.replace(/^missing:/, '');
+  return (
+    <fieldset className="connections">
+      <legend>Connections</legend>
+      {out.length === 0 ? (
+        <p className="hint">No outgoing connection.</p>
+      ) : (
+        <ul>
+          {out.map((e) => (
+            <li key={e.id}>
+              {e.data?.on || 'success'} → <strong>{name(e.target)}</strong>{' '}
+              {!readOnly && (
+                <button type="button" className="link" onClick={() => onRemove(e.id)} aria-label={`Remove the connection to ${name(e.target)}`}>
+                  remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {!readOnly && others.length > 0 && (
+        <div className="row">
+          <label>
+            On
+            <select value={handle} onChange={(e) => setHandle(e.target.value)}>
+              {handles.map((h) => (
+                <option key={h}>{h}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Connect to
+            <select value={target} onChange={(e) => setTarget(e.target.value)}>
+              <option value="">— block —</option>
+              {others.map((n) => (
+                <option key={n.id} value={n.id}>
+                  {n.data.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" disabled={!target} onClick={() => (onConnect(target, handle), setTarget(''))}>
+            Connect
+          </button>
+        </div>
+      )}
+    </fieldset>
   );
 }
 
