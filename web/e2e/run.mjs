@@ -252,6 +252,45 @@ await step('admin2 approves with a reason and makes it Live', async () => {
   await snap(admin, 'flow-page');
 });
 
+await step('pause and start wait for the runtime to confirm', async () => {
+  await admin.goto(flowUrl);
+  const rt = admin.locator('section[aria-label="Runtime"]');
+  await rt.waitFor();
+  await rt.getByRole('button', { name: 'Pause', exact: true }).click();
+  await rt.locator('.badge', { hasText: 'Paused' }).waitFor({ timeout: 15000 });
+  await rt.getByRole('button', { name: 'Start', exact: true }).click();
+  await rt.locator('.badge', { hasText: 'Active' }).waitFor({ timeout: 15000 });
+});
+
+await step('compares two versions', async () => {
+  const versions = admin.locator('table[aria-label="Versions"] tbody tr');
+  if ((await versions.count()) < 2) {
+    // Start a Draft from the Live version to have two.
+    const r = await api(admin, 'PUT', `/dataflows/${flowUrl.split('/').pop()}/draft`, { document: JSON.stringify({ name: flowName, blocks: [] }), format: 'json' });
+    expect(r.status === 200, 'draft: ' + r.body);
+    await admin.reload();
+  }
+  const cmp = admin.locator('section[aria-label="Compare versions"]');
+  await cmp.getByLabel('From').selectOption('1');
+  await cmp.getByLabel('To').selectOption('2');
+  await cmp.getByRole('button', { name: 'Show differences' }).click();
+  await cmp.getByRole('heading', { name: 'v1 → v2' }).waitFor();
+  await snap(admin, 'diff');
+});
+
+await step('imports a YAML document as a new dataflow', async () => {
+  const yaml = readFileSync(new globalThis.URL('../../examples/csv_to_jsonl.yaml', import.meta.url), 'utf8');
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('button', { name: 'Import…' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Import a dataflow' });
+  await dlg.getByLabel('Format').selectOption('yaml');
+  await dlg.getByLabel('Document').fill(yaml);
+  await dlg.getByRole('textbox', { name: 'Name' }).fill(`e2e import ${stamp}`);
+  await snap(admin, 'import');
+  await dlg.getByRole('button', { name: 'Import' }).click();
+  await admin.getByRole('heading', { name: `e2e import ${stamp}`, level: 1 }).waitFor();
+});
+
 await step('a viewer sees disabled controls and a read-only canvas', async () => {
   const viewer = await newPage('viewer');
   await login(viewer, 'viewer');

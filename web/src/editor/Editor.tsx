@@ -22,7 +22,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError, client } from '../api/client';
 import type { ConfigView, Dataflow, Problem, SaveResult, Version } from '../api/types';
 import { useCan, useDebounced } from '../hooks';
-import { useNavigate } from '../router';
+import { Link, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
@@ -162,6 +162,9 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const [previewOpen, setPreviewOpen] = useState(false);
   const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(null);
   const readOnly = !canEdit || version.state !== 'Draft';
+  // Where a read-only version's edits go: the open Draft, or a new one.
+  const versions = useQuery({ queryKey: ['versions', flow.id], enabled: readOnly && canEdit, queryFn: () => client.get<Version[]>(`/dataflows/${flow.id}/versions`) });
+  const openDraft = versions.data?.find((v) => v.state === 'Draft' && v.number !== version.number);
 
   const current: Snapshot = { nodes, edges, meta };
   const document = useMemo(() => toDoc({ nodes, edges, meta }), [nodes, edges, meta]);
@@ -513,12 +516,16 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
           {!canEdit
             ? 'You have view access: the canvas is read-only.'
             : `Version ${version.number} is ${version.state}: only a Draft can be edited.`}
-          {canEdit && version.state !== 'Draft' && version.state !== 'Rejected' && (
+          {canEdit && version.state !== 'Draft' && version.state !== 'Rejected' && versions.data && (
             <>
               {' '}
-              <button type="button" className="link" onClick={() => void saveAsDraft()}>
-                Start a new Draft from this version
-              </button>
+              {openDraft ? (
+                <Link to={`/dataflows/${flow.id}/versions/${openDraft.number}/canvas`}>Open the Draft (v{openDraft.number})</Link>
+              ) : (
+                <button type="button" className="link" onClick={() => void saveAsDraft()}>
+                  Start a new Draft from this version
+                </button>
+              )}
             </>
           )}
         </div>
