@@ -12,12 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
 	"github.com/connectplus/connectplus/cli/jsltcmd"
 	"github.com/connectplus/connectplus/cli/sandboxcmd"
 	"github.com/connectplus/connectplus/cli/servercmd"
+	"github.com/connectplus/connectplus/cli/templatecmd"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
@@ -32,6 +32,10 @@ func (a *app) extraCommands() []*cobra.Command {
 		servercmd.NewServerCommand(a.serverDeps()),
 		servercmd.NewDemoCommand(a.serverDeps()),
 	}
+	cmds = append(cmds, templatecmd.Commands(templatecmd.Deps{
+		Registry: func() *block.Registry { return a.registry },
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
+	})...)
 	return append(cmds, clientcmd.Commands()...)
 }
 
@@ -40,7 +44,7 @@ func (a *app) serverDeps() servercmd.Deps {
 		Version:  a.version,
 		Runtime:  a.runtimeFactory,
 		Registry: func() *block.Registry { return a.registry },
-		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	}
 }
 
@@ -64,6 +68,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout, Redactor: cfg.Redactor,
 		Owner:   "server-" + hex.EncodeToString(sum[:8]),
 		Sandbox: cfg.Sandbox, BlockOptions: cfg.BlockOptions,
+		LocalPaths: cfg.LocalPaths,
 	})
 	if err != nil {
 		return nil, nil, err
