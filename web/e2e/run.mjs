@@ -113,10 +113,13 @@ async function connect(page, from, handle, to) {
   const a = await src.boundingBox();
   const b = await dst.boundingBox();
   await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.waitForTimeout(50);
   await page.mouse.down();
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 10 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 });
+  await page.waitForTimeout(50);
   await page.mouse.up();
+  await page.waitForTimeout(100);
 }
 
 async function selectBlock(page, name) {
@@ -164,8 +167,9 @@ await step('drags file_read → convert_csv_to_json → jslt_transform → http_
 });
 
 await step('refuses a file output into a records input, with the reason', async () => {
-  await connect(admin, 'file_read', 'success', 'jslt_transform');
   const alert = admin.locator('.error-box', { hasText: 'Connection refused' });
+  // A drag the canvas did not take as a connection (no message, no edge) is tried again.
+  for (let i = 0; i < 3 && !(await alert.count()); i++) await connect(admin, 'file_read', 'success', 'jslt_transform');
   await alert.waitFor({ timeout: 3000 });
   const text = await alert.innerText();
   expect(/JSLT takes records but Local File \(Read\) emits files/.test(text), 'reason: ' + text);
@@ -174,21 +178,41 @@ await step('refuses a file output into a records input, with the reason', async 
 });
 
 await step('connects the four blocks with typed edges', async () => {
-  await connect(admin, 'file_read', 'success', 'convert_csv_to_json');
-  await connect(admin, 'convert_csv_to_json', 'success', 'jslt_transform');
-  await connect(admin, 'jslt_transform', 'success', 'http_write');
+  for (const [a, b] of [
+    ['file_read', 'convert_csv_to_json'],
+    ['convert_csv_to_json', 'jslt_transform'],
+    ['jslt_transform', 'http_write'],
+  ]) {
+    const before = await edgeCount(admin);
+    for (let i = 0; i < 3 && (await edgeCount(admin)) === before; i++) await connect(admin, a, 'success', b);
+  }
   await admin.waitForTimeout(200);
   expect((await edgeCount(admin)) === 3, `want 3 edges, have ${await edgeCount(admin)}`);
   await admin.getByRole('button', { name: 'Auto-layout' }).click();
   await admin.waitForTimeout(400);
 });
 
+/** filesRoot is a folder local file blocks may use: CP_FILES, else the
+ * parent of a seeded dataflow's source folder (the demo allows only its
+ * files folder). */
+async function filesRoot(page) {
+  if (process.env.CP_FILES) return process.env.CP_FILES.replace(/\/$/, '');
+  const list = JSON.parse((await api(page, 'GET', '/dataflows?limit=100')).body).items ?? [];
+  for (const f of list) {
+    const v = JSON.parse((await api(page, 'GET', `/dataflows/${f.id}/versions/${f.latestVersion}`)).body);
+    const m = /sourceDirectory: (\/\S+)/.exec(v.document ?? '');
+    if (m) return m[1].replace(/\/[^/]+\/[^/]+\/?$/, '');
+  }
+  return '/tmp/connectplus-e2e';
+}
+
 await step('fills the forms; a validation error shows on the block and the field, then clears', async () => {
+  const root = `${await filesRoot(admin)}/e2e-${stamp}`;
   await selectBlock(admin, 'file_read');
-  await admin.locator('[data-field="sourceDirectory"]').fill(`/tmp/connectplus-e2e-${stamp}/in`);
+  await admin.locator('[data-field="sourceDirectory"]').fill(`${root}/in`);
   await admin.locator('[data-field="fileRegex"]').fill('.*\\.csv');
-  await admin.locator('[data-field="processedDirectory"]').fill(`/tmp/connectplus-e2e-${stamp}/processed`);
-  await admin.locator('[data-field="apiErrorFilePath"]').fill(`/tmp/connectplus-e2e-${stamp}/errors`);
+  await admin.locator('[data-field="processedDirectory"]').fill(`${root}/processed`);
+  await admin.locator('[data-field="apiErrorFilePath"]').fill(`${root}/errors`);
   await selectBlock(admin, 'jslt_transform');
   await admin.locator('[data-field="transformation"]').fill('{ "profiles": [ { "firstName": .firstname, "lastName": .lastname } ] }');
   await selectBlock(admin, 'http_write');
@@ -389,10 +413,18 @@ await step('keyboard: the palette adds a block with Enter and undo removes it', 
   expect((await admin.locator('.react-flow__node').count()) === 0, 'undo did not remove the block');
 });
 
-await step('an expired session returns to the login page', async () => {
-  await admin.context().clearCookies();
+await step('an expired session returns to the login page, then to the same page', async () => {
   await admin.goto(URL + '/dataflows');
-  await admin.getByRole('button', { name: 'Sign in' }).waitFor();
+  await admin.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
+  // The session ends on the server's side (the cookie is gone): the next call answers 401.
+  await admin.context().clearCookies();
+  await admin.getByRole('link', { name: 'Runs' }).click();
+  await admin.getByText('Your session has expired').waitFor({ timeout: 5000 });
+  await snap(admin, 'session-expired');
+  await admin.getByLabel('Username').fill('admin');
+  await admin.getByLabel('Password').fill(PW);
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
 });
 
 await step('no CSP violation or page error', async () => {

@@ -245,6 +245,8 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     for (const e of edges) m.set(e.source, [...(m.get(e.source) ?? []), e.sourceHandle ?? SUCCESS]);
     return m;
   }, [edges]);
+  // Screen readers announce each block by its type and name.
+  const labelledNodes = useMemo(() => nodes.map((n) => ({ ...n, ariaLabel: `${cat.get(n.data.type)?.label ?? n.data.type} block “${n.data.name}”${nodeProblems.get(n.id)?.length ? `, ${nodeProblems.get(n.id)!.length} problem(s)` : ''}` })), [nodes, cat, nodeProblems]);
   const extras = useMemo(() => ({ cat, problems: nodeProblems, usedHandles }), [cat, nodeProblems, usedHandles]);
 
   // ---- canvas changes ----
@@ -544,7 +546,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
         <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} aria-label="Canvas" role="application" aria-roledescription="dataflow canvas">
           <NodeCtx.Provider value={extras}>
             <ReactFlow<FNode, FEdge>
-              nodes={nodes}
+              nodes={labelledNodes}
               edges={edges}
               nodeTypes={nodeTypes}
               onNodesChange={onNodesChange}
