@@ -28,6 +28,7 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/templates"
 	"github.com/connectplus/connectplus/webui"
 )
 
@@ -82,6 +83,8 @@ type Server struct {
 	mtoken   string
 	ui       http.Handler
 	blocks   *catalogue
+	// templates is the embedded template catalogue.
+	templates *templates.Catalogue
 	// previewLimit bounds previews per user.
 	previewLimit *rateLimit
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
@@ -118,6 +121,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("block catalogue: %w", err)
 	}
 	s.blocks = cat
+	if s.templates, err = templates.Load(); err != nil {
+		return nil, err
+	}
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()
