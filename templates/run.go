@@ -86,9 +86,20 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	doc, err := t.Instantiate("", nil)
+	doc, err := t.Instantiate("", t.SampleRun.Parameters)
 	if err != nil {
 		return nil, err
+	}
+	configs := map[string]string{}
+	for name, v := range t.SampleRun.Configs {
+		if f, ok := strings.CutPrefix(v, "file:"); ok {
+			b, err := c.Sample(t, f)
+			if err != nil {
+				return nil, fmt.Errorf("template %s: sampleRun.configs.%s: %w", t.Name, name, err)
+			}
+			v = string(b)
+		}
+		configs[name] = v
 	}
 	if probs := dataflow.Validate(doc, opts.Registry); len(probs) > 0 {
 		return nil, fmt.Errorf("template %s: %w", t.Name, problemsError(probs))
@@ -119,7 +130,7 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	defer cancel()
 	now := func() time.Time { return Clock }
 	flow, err := engine.Compile(doc, engine.Options{
-		Registry: reg, Resolver: placeholderResolver{}, Logger: log, TempRoot: opts.TempRoot,
+		Registry: reg, Resolver: placeholderResolver(configs), Logger: log, TempRoot: opts.TempRoot,
 		CompileExpr: exprs.Compiler(time.UTC, now), Now: now, Sandbox: ts.URL,
 		FlowKey: "template:" + t.Name, MaxLineages: len(samples),
 		BlockOptions: map[string]string{"sandbox.clientKey": runKey, "sandbox.clientSecret": runKey},
@@ -184,11 +195,17 @@ func problemsError(probs []dataflow.Problem) error {
 	return errors.Join(errs...)
 }
 
-// placeholderResolver resolves every Extension Configuration to a
-// placeholder: a sample run never reads a real secret.
-type placeholderResolver struct{}
+// placeholderResolver resolves the sample run's test configurations and
+// every other Extension Configuration to a placeholder: a sample run never
+// reads a real secret.
+type placeholderResolver map[string]string
 
-func (placeholderResolver) Resolve(name string) (string, error) { return "template-test-" + name, nil }
+func (p placeholderResolver) Resolve(name string) (string, error) {
+	if v, ok := p[name]; ok {
+		return v, nil
+	}
+	return "template-test-" + name, nil
+}
 
 // seed sends the setup calls to the sandbox.
 func seed(ctx context.Context, base string, sb *sandbox.Server, calls []SeedCall) error {
@@ -257,7 +274,8 @@ func runRegistry(reg *block.Registry, samples []sampleFile, sink *capture) (*blo
 				if err != nil {
 					return nil, err
 				}
-				return &captureSink{block: env.Block, name: tpl, cap: sink}, nil
+				_, zips := spec.Field("zipFiles")
+				return &captureSink{block: env.Block, name: tpl, zip: zips && c.Bool("zipFiles"), cap: sink}, nil
 			}
 		}
 		if err := out.Register(&spec); err != nil {
@@ -330,6 +348,9 @@ func (s *sampleSource) Finish(_ context.Context, _ block.Item, c *block.Completi
 type captureSink struct {
 	block string
 	name  *block.Template
+	// zip: the destination uploads <name>.zip holding the file; the
+	// capture keeps the file as output/<block>/<name>.zip/<name>.
+	zip bool
 	cap   *capture
 }
 
@@ -357,7 +378,11 @@ func (k *captureSink) Process(ctx context.Context, u *block.Unit, out block.Outp
 		}
 		out.Ack(u, nil)
 	}
-	k.cap.put(k.cap.files, path.Join(k.block, path.Clean("/" + name)[1:]), b)
+	name = path.Clean("/" + name)[1:]
+	if k.zip {
+		name = name + ".zip/" + path.Base(name)
+	}
+	k.cap.put(k.cap.files, path.Join(k.block, name), b)
 	return out.Emit(ctx, block.RelSuccess, u)
 }
 
