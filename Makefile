@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/connectplus
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-deps check bench demo clean web web-deps web-check web-test
+.PHONY: build test test-deps check bench bench-compare demo clean web web-deps web-check web-test
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/connectplus
@@ -44,6 +44,14 @@ check: web-check
 
 bench: build
 	bash bench/run.sh
+
+# bench-compare runs the flagship API job side by side: ours, the hand-written
+# baseline (bench/peers/handwritten) and the Redpanda Connect engine, on the
+# same file, interleaved; fails when their posted record counts differ.
+# ROWS=5000000 N=5 RPC=0 CPUS=0 are passed through.
+ROWS ?= 1000000
+bench-compare:
+	bash bench/compare.sh $(ROWS)
 
 demo:
 	$(GO) run ./cmd/connectplus demo

@@ -15,6 +15,8 @@ type Config struct {
 	spec   *Spec
 	values map[string]string
 	refs   map[string]string // key -> Extension Configuration name
+	// compiled holds the compile step's result per language field.
+	compiled map[string]any
 }
 
 // NewConfig builds a Config directly from values (tests and programmatic use);

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/connectplus/connectplus/fsroot"
 )
 
 // Processor is an executor block: it takes one unit and emits zero or more.
@@ -142,6 +144,11 @@ type Env struct {
 	Sandbox string
 	// Options carries deployment-wide settings (timeouts, host-key policy).
 	Options map[string]string
+	// LocalPaths confines every local file or directory the block reads or
+	// writes (connector directories, key files). The server gives each
+	// organisation its own root and always forbids its data directory; nil
+	// means unconfined with nothing forbidden (tests, programmatic use).
+	LocalPaths *fsroot.Policy
 }
 
 // Log returns a logger for the block, never nil.

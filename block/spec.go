@@ -1,7 +1,7 @@
 // Package block is the contract between the engine and every block type
 // (the implementations live in blocks/<family>); every block package, the
 // engine, dataflow validation and the commands import it, and it imports
-// only jsonv.
+// only jsonv and fsroot.
 //
 // One Spec per block type drives everything about it: config parsing,
 // defaults and validation, the JSON Schema of dataflow documents, the
@@ -78,10 +78,16 @@ type Field struct {
 	Advanced            bool     `json:"advanced,omitempty"`
 	Secret              bool     `json:"secret,omitempty"`
 	SupportsExpressions bool     `json:"supportsExpressions,omitempty"`
-	FromConfigs         bool     `json:"fromConfigs,omitempty"`
-	Min                 *float64 `json:"min,omitempty"`
-	Max                 *float64 `json:"max,omitempty"`
-	Example             string   `json:"example,omitempty"`
+	// Lang is the language the value is written in, compiled by the compile
+	// step (CompileConfig); empty with SupportsExpressions means LangNiFi.
+	Lang Lang `json:"lang,omitempty"`
+	// Normalize, when set, rewrites the value before it is compiled, the
+	// way the block reads it (FixDocNameTemplate for file names).
+	Normalize   func(string) string `json:"-"`
+	FromConfigs bool                `json:"fromConfigs,omitempty"`
+	Min         *float64            `json:"min,omitempty"`
+	Max         *float64            `json:"max,omitempty"`
+	Example     string              `json:"example,omitempty"`
 	// Aliases are other keys accepted on input (legacy spellings); the value
 	// is stored under Key.
 	Aliases []string `json:"aliases,omitempty"`
@@ -109,8 +115,18 @@ type Spec struct {
 	Concurrency int `json:"-"`
 	// Check adds cross-field validation (e.g. password and key are exclusive).
 	Check func(c *Config) []Problem `json:"-"`
+	// LocalPaths lists the values of c that name files or directories on the
+	// local disk, so the server checks them against the organisation's
+	// files root at validation (New checks the resolved values again).
+	LocalPaths func(c *Config) []LocalPath `json:"-"`
 	// New builds a block instance from a validated config.
 	New func(c *Config, env *Env) (Block, error) `json:"-"`
+}
+
+// LocalPath is a configured value naming a local file or directory.
+type LocalPath struct {
+	Key  string // the config key
+	Path string // the value as configured
 }
 
 // Field returns the field with key k.
@@ -133,6 +149,8 @@ func (s *Spec) Field(k string) (*Field, bool) {
 type Problem struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	// Expr locates the problem inside the field's expression.
+	Expr *TextPos `json:"exprPosition,omitempty"`
 }
 
 func (p Problem) Error() string {

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
 	"github.com/connectplus/connectplus/cli/jsltcmd"
@@ -35,7 +34,7 @@ func (a *app) extraCommands() []*cobra.Command {
 	}
 	cmds = append(cmds, templatecmd.Commands(templatecmd.Deps{
 		Registry: func() *block.Registry { return a.registry },
-		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	})...)
 	return append(cmds, clientcmd.Commands()...)
 }
@@ -45,7 +44,7 @@ func (a *app) serverDeps() servercmd.Deps {
 		Version:  a.version,
 		Runtime:  a.runtimeFactory,
 		Registry: func() *block.Registry { return a.registry },
-		Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+		Validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	}
 }
 

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/blocks/filecore"
 	"github.com/connectplus/connectplus/sandbox"
 )
 
@@ -27,7 +30,17 @@ func withInputs(reg *block.Registry, inputs []string, resultDir string) *block.R
 		}
 		wrapped := *s
 		wrapped.New = func(c *block.Config, env *block.Env) (block.Block, error) {
-			return &inputSource{files: inputs, resultDir: resultDir, cfg: c}, nil
+			src := &inputSource{files: inputs, resultDir: resultDir, cfg: c}
+			// The source's Unzip Files applies to --input archives too, with
+			// the same zip-bomb limits.
+			if _, ok := s.Field(filecore.KeyUnzipFiles); ok && c.Bool(filecore.KeyUnzipFiles) {
+				lim, err := filecore.ZipLimitsFrom(c, env)
+				if err != nil {
+					return nil, err
+				}
+				src.unzip, src.zip = true, lim
+			}
+			return src, nil
 		}
 		_ = out.Register(&wrapped)
 	}
@@ -38,7 +51,13 @@ type inputSource struct {
 	files     []string
 	resultDir string
 	cfg       *block.Config
+	unzip     bool
+	zip       filecore.ZipLimits
 }
+
+// memberSep separates an archive from a member in item keys, as in
+// package filecore.
+const memberSep = "!/"
 
 func (s *inputSource) List(context.Context) ([]block.Item, error) {
 	items := make([]block.Item, 0, len(s.files))
@@ -54,19 +73,46 @@ func (s *inputSource) List(context.Context) ([]block.Item, error) {
 		if st.IsDir() {
 			return nil, fmt.Errorf("--input %s is a directory", f)
 		}
+		if s.unzip && filecore.IsZipName(abs) {
+			members, err := filecore.ListLocalZip(abs, s.zip)
+			if err != nil {
+				return nil, fmt.Errorf("--input: %w", err)
+			}
+			for _, m := range members {
+				// Named by the member's path: a/cust.csv and b/cust.csv are
+				// two inputs with two result files.
+				items = append(items, block.Item{Key: abs + memberSep + m.Name, Name: m.Name, Dir: filepath.Dir(abs), Size: m.Size, ModTime: st.ModTime()})
+			}
+			continue
+		}
 		items = append(items, block.Item{Key: abs, Name: filepath.Base(abs), Dir: filepath.Dir(abs), Size: st.Size(), ModTime: st.ModTime()})
 	}
 	return items, nil
 }
 
 func (s *inputSource) Open(_ context.Context, it block.Item) (*block.Unit, error) {
+	if archive, member, ok := strings.Cut(it.Key, memberSep); ok && s.unzip {
+		base := path.Base(member)
+		f := block.NewFile(base, it.Size, func(context.Context) (io.ReadCloser, error) {
+			return filecore.OpenLocalZipMember(archive, member)
+		})
+		f.ModTime = it.ModTime
+		attrs := s.attrs(base, it.Dir, archive, it.Size)
+		attrs[filecore.AttrArchive] = filepath.Base(archive)
+		attrs[filecore.AttrArchiveMember] = member
+		return &block.Unit{Attrs: attrs, File: f}, nil
+	}
 	f, err := block.LocalFile(it.Name, it.Key)
 	if err != nil {
 		return nil, err
 	}
+	return &block.Unit{Attrs: s.attrs(it.Name, it.Dir, it.Key, it.Size), File: f}, nil
+}
+
+func (s *inputSource) attrs(name, dir, abs string, size int64) block.Attributes {
 	attrs := block.Attributes{
-		block.AttrFilename: it.Name, block.AttrPath: it.Dir, block.AttrAbsPath: it.Key,
-		block.AttrFileSize: strconv.FormatInt(it.Size, 10),
+		block.AttrFilename: name, block.AttrPath: dir, block.AttrAbsPath: abs,
+		block.AttrFileSize: strconv.FormatInt(size, 10),
 	}
 	if d := s.cfg.String("File Delimiter"); d != "" {
 		attrs["file.delimiter"] = d
@@ -74,7 +120,7 @@ func (s *inputSource) Open(_ context.Context, it block.Item) (*block.Unit, error
 	if r := s.cfg.String("Report Status Code"); r != "" {
 		attrs["report.status.code"] = r
 	}
-	return &block.Unit{Attrs: attrs, File: f}, nil
+	return attrs
 }
 
 func (s *inputSource) Finish(_ context.Context, it block.Item, c *block.Completion) error {

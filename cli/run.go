@@ -239,7 +239,7 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		// Spools that checkpoints refer to live with the checkpoints: a
 		// temporary directory does not survive the kill a resume follows.
 		TempRoot: fl.workDir, StateDir: filepath.Join(cpDir, "state"),
-		CompileExpr: exprs.Compiler(loc, nil), Sandbox: sandboxURL, Observer: obs,
+		Compiler: exprs.NewStep(exprs.Options{Location: loc}), Sandbox: sandboxURL, Observer: obs,
 		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts, CheckpointInterval: fl.cpInterval,
 	})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block/blockdoc"
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
 )
@@ -25,10 +24,7 @@ func (a *app) loadDoc(path string) (*dataflow.Document, []dataflow.Problem, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	probs := dataflow.ValidateWith(doc, a.registry, dataflow.ValidateOptions{
-		ExprCheck: exprs.Check,
-		CronCheck: quartz.Check,
-	})
+	probs := dataflow.ValidateWith(doc, a.registry, dataflow.ValidateOptions{CronCheck: quartz.Check})
 	return doc, probs, nil
 }
 

@@ -169,12 +169,13 @@ func (s *Service) Login(ctx context.Context, username, password string) (store.U
 }
 
 // NewSession starts a session for a logged-in user. It returns the cookie
-// value (only its hash is stored) and the CSRF token bound to the session.
+// value and the CSRF token bound to the session; only their hashes are
+// stored.
 func (s *Service) NewSession(ctx context.Context, u store.User) (cookie, csrf string, sess store.Session, err error) {
 	cookie = RandomToken(32)
 	csrf = RandomToken(32)
 	now := s.clock()
-	sess = store.Session{IDHash: HashSecret(cookie), UserID: u.ID, CSRFToken: csrf, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	sess = store.Session{IDHash: HashSecret(cookie), UserID: u.ID, CSRFHash: HashSecret(csrf), CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
 	if err := s.st.CreateSession(ctx, sess); err != nil {
 		return "", "", store.Session{}, fmt.Errorf("create session: %w", err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets"
 	"github.com/connectplus/connectplus/store"
@@ -143,22 +144,27 @@ type Options struct {
 	Validate dataflow.ValidateOptions
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// LocalPaths returns an organisation's local-path policy, against which
+	// validation checks every local file and directory a dataflow names
+	// (nil: not checked).
+	LocalPaths func(orgID string) (*fsroot.Policy, error)
 }
 
 // Service is the control plane.
 type Service struct {
-	st   *store.Store
-	kr   *secrets.Keyring
-	reg  *block.Registry
-	ctl  runstate.Controller
-	log  *slog.Logger
-	vopt dataflow.ValidateOptions
-	now  func() time.Time
+	st    *store.Store
+	kr    *secrets.Keyring
+	reg   *block.Registry
+	ctl   runstate.Controller
+	log   *slog.Logger
+	vopt  dataflow.ValidateOptions
+	now   func() time.Time
+	paths func(orgID string) (*fsroot.Policy, error)
 }
 
 // New builds a Service.
 func New(o Options) *Service {
-	s := &Service{st: o.Store, kr: o.Keyring, reg: o.Registry, ctl: o.Controller, log: o.Logger, vopt: o.Validate, now: o.Now}
+	s := &Service{st: o.Store, kr: o.Keyring, reg: o.Registry, ctl: o.Controller, log: o.Logger, vopt: o.Validate, now: o.Now, paths: o.LocalPaths}
 	if s.ctl == nil {
 		s.ctl = NoopController{}
 	}

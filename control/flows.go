@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
 	"github.com/connectplus/connectplus/store"
 )
 
@@ -142,6 +143,9 @@ func (s *Service) CreateDataflow(ctx context.Context, a Actor, in CreateFlowInpu
 		if doc, res.Notes, err = s.DecodeDocument([]byte(in.Document), in.Format); err != nil {
 			return res, err
 		}
+		if err := s.refuseInlineSecrets(doc); err != nil {
+			return res, err
+		}
 		if in.Name == "" {
 			in.Name = doc.Name
 		}
@@ -181,6 +185,9 @@ func (s *Service) CreateDataflow(ctx context.Context, a Actor, in CreateFlowInpu
 			return err
 		}
 		if err := q.CreateVersion(ctx, v); err != nil {
+			return err
+		}
+		if err := q.AddVersionAuthor(ctx, v.ID, a.Username); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, q, a, "dataflow.create", "dataflow", f.ID, nil, flowView(f)); err != nil {
@@ -336,12 +343,20 @@ func (s *Service) ListVersions(ctx context.Context, a Actor, flowID string) ([]s
 	return s.st.ListVersions(ctx, a.OrgID, flowID)
 }
 
-// GetVersion reads a version with its document.
+// GetVersion reads a version with its document and authors.
 func (s *Service) GetVersion(ctx context.Context, a Actor, flowID string, number int) (store.Version, error) {
 	if err := a.require(RoleViewer); err != nil {
 		return store.Version{}, err
 	}
-	return s.st.GetVersion(ctx, a.OrgID, flowID, number)
+	v, err := s.st.GetVersion(ctx, a.OrgID, flowID, number)
+	if err != nil {
+		return v, err
+	}
+	if v.Document, err = s.maskStoredSecrets(v.Document); err != nil {
+		return v, err
+	}
+	v.Authors, err = s.st.VersionAuthors(ctx, v.ID)
+	return v, err
 }
 
 // SaveInput is a new document for a Draft. Revision is the version revision
@@ -373,6 +388,9 @@ func (s *Service) SaveDraft(ctx context.Context, a Actor, flowID string, number 
 	if err != nil {
 		return res, err
 	}
+	if err := s.refuseInlineSecrets(doc); err != nil {
+		return res, err
+	}
 	res.Notes = notes
 	err = s.st.Tx(ctx, func(q *store.Queries) error {
 		f, err := q.GetDataflow(ctx, a.OrgID, flowID)
@@ -398,6 +416,9 @@ func (s *Service) SaveDraft(ctx context.Context, a Actor, flowID string, number 
 			if errors.Is(err, ErrConflict) {
 				return conflict("version %d changed concurrently: reload and reapply your edits", v.Number)
 			}
+			return err
+		}
+		if err := q.AddVersionAuthor(ctx, v.ID, a.Username); err != nil {
 			return err
 		}
 		res.Version = v
@@ -436,6 +457,9 @@ func (s *Service) PutDraft(ctx context.Context, a Actor, flowID string, in SaveI
 	if err != nil {
 		return res, err
 	}
+	if err := s.refuseInlineSecrets(doc); err != nil {
+		return res, err
+	}
 	res.Notes = notes
 	err = s.st.Tx(ctx, func(q *store.Queries) error {
 		f, err := q.GetDataflow(ctx, a.OrgID, flowID)
@@ -455,7 +479,12 @@ func (s *Service) PutDraft(ctx context.Context, a Actor, flowID string, in SaveI
 		}
 		v, err := s.newDraft(ctx, q, a, f, text)
 		res.Version = v
-		return err
+		if err != nil {
+			return err
+		}
+		// The caller wrote this document; an automatic copy (ensureNextDraft)
+		// has no author of its own.
+		return q.AddVersionAuthor(ctx, v.ID, a.Username)
 	})
 	return res, err
 }
@@ -531,6 +560,41 @@ func (s *Service) Check(ctx context.Context, q *store.Queries, orgID string, doc
 			probs = append(probs, dataflow.Problem{Path: ref.Path, Message: fmt.Sprintf("Extension Configuration %q does not exist in this organisation", ref.Name)})
 		}
 	}
+	lp, err := s.checkLocalPaths(orgID, doc)
+	if err != nil {
+		return nil, err
+	}
+	return append(probs, lp...), nil
+}
+
+// checkLocalPaths reports every local file or directory the document names
+// outside the organisation's files root (and the platform administrator's
+// allowed directories). Values from Extension Configurations are checked
+// when the version is deployed, once resolved.
+func (s *Service) checkLocalPaths(orgID string, doc *dataflow.Document) ([]dataflow.Problem, error) {
+	if s.paths == nil {
+		return nil, nil
+	}
+	var pol *fsroot.Policy
+	var probs []dataflow.Problem
+	for i, b := range doc.Blocks {
+		spec, ok := s.reg.Lookup(b.Type)
+		if !ok || spec.LocalPaths == nil {
+			continue
+		}
+		c, _ := spec.ParseConfig(b.Config, nil)
+		for _, lp := range spec.LocalPaths(c) {
+			if pol == nil {
+				var err error
+				if pol, err = s.paths(orgID); err != nil {
+					return nil, fmt.Errorf("local-path policy: %w", err)
+				}
+			}
+			if err := pol.Check(lp.Path); err != nil {
+				probs = append(probs, dataflow.Problem{Path: fmt.Sprintf("blocks[%d].config.%s", i, lp.Key), Message: err.Error()})
+			}
+		}
+	}
 	return probs, nil
 }
 
@@ -601,8 +665,8 @@ func (s *Service) Submit(ctx context.Context, a Actor, flowID string, number int
 }
 
 // Approve approves a version awaiting approval (admins). Maker-checker:
-// nobody approves their own submission, admins included. A reason is
-// required. The next Draft is created as a copy when no work is open.
+// nobody approves a version they submitted or authored (saved any revision
+// of), admins included. A reason is required. The next Draft is created as a copy when no work is open.
 func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number int, reason string) (store.Version, error) {
 	if err := a.require(RoleAdmin); err != nil {
 		return store.Version{}, err
@@ -630,6 +694,15 @@ func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number in
 		if v.SubmittedBy == a.Username {
 			return forbidden("maker-checker: you submitted version %d, so someone else must approve it", v.Number)
 		}
+		authors, err := q.VersionAuthors(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		for _, au := range authors {
+			if au == a.Username {
+				return forbidden("maker-checker: you saved a revision of version %d, so someone else must approve it", v.Number)
+			}
+		}
 		before := versionView(v)
 		now := s.clock()
 		v.State, v.ApprovedBy, v.Reason, v.DecidedAt, v.UpdatedAt = store.StateApproved, a.Username, reason, &now, now
@@ -638,6 +711,8 @@ func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number in
 		}
 		after := versionView(v)
 		after["reason"] = reason
+		after["authors"] = authors
+		after["submittedBy"] = v.SubmittedBy
 		if err := s.audit(ctx, q, a, "version.approve", "version", v.ID, before, after); err != nil {
 			return err
 		}

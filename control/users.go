@@ -221,8 +221,10 @@ func lastAdminCheck(ctx context.Context, q *store.Queries, orgID string) error {
 	return nil
 }
 
-// ChangePassword changes the actor's own password and ends their sessions.
-func (s *Service) ChangePassword(ctx context.Context, a Actor, oldPassword, newPassword string) error {
+// ChangePassword changes the actor's own password and ends their sessions;
+// with revokeTokens it also revokes every API token they hold (after a
+// compromise, the attacker's tokens would otherwise survive the change).
+func (s *Service) ChangePassword(ctx context.Context, a Actor, oldPassword, newPassword string, revokeTokens bool) error {
 	if a.UserID == "" {
 		return ErrUnauthenticated
 	}
@@ -247,6 +249,12 @@ func (s *Service) ChangePassword(ctx context.Context, a Actor, oldPassword, newP
 		if err := q.DeleteUserSessions(ctx, u.ID); err != nil {
 			return err
 		}
-		return s.audit(ctx, q, a, "user.password", "user", u.ID, nil, map[string]any{"password": "****"})
+		n := 0
+		if revokeTokens {
+			if n, err = s.revokeAllTokens(ctx, q, a, u.ID, "password-change"); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, q, a, "user.password", "user", u.ID, nil, map[string]any{"password": "****", "tokensRevoked": n})
 	})
 }

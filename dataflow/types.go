@@ -67,10 +67,18 @@ type Problem struct {
 	Path    string    `json:"path"`
 	Message string    `json:"message"`
 	Pos     *Position `json:"position,omitempty"`
+	// Block names the block a problem under blocks[i] belongs to.
+	Block string `json:"block,omitempty"`
+	// ExprPos locates the problem inside the field's expression (NiFi EL,
+	// JSLT): line and column within the value, counted from 1:1.
+	ExprPos *Position `json:"exprPosition,omitempty"`
 }
 
 func (p Problem) Error() string {
 	loc := p.Path
+	if p.Block != "" {
+		loc += " (" + p.Block + ")"
+	}
 	if p.Pos != nil {
 		loc = itoa(p.Pos.Line) + ":" + itoa(p.Pos.Column) + ": " + loc
 	}

@@ -1,6 +1,7 @@
 package dataflow
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/quartz"
 )
 
@@ -39,10 +41,11 @@ type ValidateOptions struct {
 	// also enforces the 5-minute minimum interval; nil uses quartz.CheckSyntax
 	// (syntax only) — the same parser the scheduler uses.
 	CronCheck func(expr string) error
-	// ExprCheck compiles a relation condition ("${status:equals('paid')}").
-	// The lead plugs in the NiFi EL compiler; nil checks only that the
-	// condition is a balanced ${...} expression.
-	ExprCheck func(expr string) error
+	// Compiler is the compile step's compiler for config fields written in
+	// an expression language and for relation conditions; nil is
+	// exprs.NewStep with default options. The engine compiles with the same
+	// kind of Step, so what validates also builds.
+	Compiler block.Compiler
 }
 
 // Validate checks doc against the registry and returns every problem found.
@@ -57,8 +60,8 @@ func ValidateWith(doc *Document, reg *block.Registry, opts ValidateOptions) []Pr
 	if opts.CronCheck == nil {
 		opts.CronCheck = quartz.CheckSyntax
 	}
-	if opts.ExprCheck == nil {
-		opts.ExprCheck = checkExprShape
+	if opts.Compiler == nil {
+		opts.Compiler = exprs.NewStep(exprs.Options{})
 	}
 	if reg == nil {
 		reg = block.NewRegistry()
@@ -83,11 +86,37 @@ type validator struct {
 }
 
 func (v *validator) add(path, format string, a ...any) {
+	v.addExpr(path, nil, format, a...)
+}
+
+// addExpr adds a problem located inside an expression at in (nil: not in
+// one). Problems under blocks[i] name the block.
+func (v *validator) addExpr(path string, in *block.TextPos, format string, a ...any) {
 	p := Problem{Path: path, Message: fmt.Sprintf(format, a...)}
 	if pos, ok := v.doc.nearestPosition(path); ok {
 		p.Pos = &pos
 	}
+	if in != nil {
+		p.ExprPos = &Position{Line: in.Line, Column: in.Column}
+	}
+	if i, ok := blockIndex(path); ok && i < len(v.doc.Blocks) {
+		p.Block = v.doc.Blocks[i].Name
+	}
 	v.probs = append(v.probs, p)
+}
+
+// blockIndex returns i for a path under blocks[i].
+func blockIndex(path string) (int, bool) {
+	rest, ok := strings.CutPrefix(path, "blocks[")
+	if !ok {
+		return 0, false
+	}
+	end := strings.IndexByte(rest, ']')
+	if end < 0 {
+		return 0, false
+	}
+	i, err := strconv.Atoi(rest[:end])
+	return i, err == nil
 }
 
 // nearestPosition returns the position of path or of its closest ancestor
@@ -214,13 +243,13 @@ func (v *validator) blocks() {
 			continue
 		}
 		v.specs[i] = spec
-		_, probs := spec.ParseConfig(b.Config, nil)
+		_, probs := spec.CompileConfig(b.Config, nil, v.opts.Compiler)
 		for _, p := range probs {
 			path := bp + ".config"
 			if p.Path != "" {
 				path += "." + p.Path
 			}
-			v.add(path, "%s", p.Message)
+			v.addExpr(path, p.Expr, "%s", p.Message)
 		}
 	}
 }
@@ -338,9 +367,14 @@ func (v *validator) checkRelationName(path string, spec *block.Spec, on string) 
 			return
 		}
 	}
-	if strings.HasPrefix(on, "${") {
-		if err := v.opts.ExprCheck(on); err != nil {
-			v.add(path, "invalid relation condition %q: %v", on, err)
+	if strings.Contains(on, "${") {
+		if _, err := v.opts.Compiler.Compile(block.LangNiFiCondition, on); err != nil {
+			var ee *block.ExprError
+			var in *block.TextPos
+			if errors.As(err, &ee) && ee.Pos.Line > 0 {
+				in = &ee.Pos
+			}
+			v.addExpr(path, in, "invalid relation condition %q: %v", on, err)
 		}
 		return
 	}
@@ -429,46 +463,6 @@ func (v *validator) cycles(adj [][]edgeRef) {
 			visit(i)
 		}
 	}
-}
-
-// checkExprShape is the fallback condition check when no NiFi EL compiler is
-// plugged in: one ${...} expression with balanced braces and quotes.
-func checkExprShape(expr string) error {
-	if !strings.HasPrefix(expr, "${") || !strings.HasSuffix(expr, "}") {
-		return fmt.Errorf("a condition is a NiFi expression ${...}")
-	}
-	depth := 0
-	var quote rune
-	for i, r := range expr {
-		switch {
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			}
-		case r == '\'' || r == '"':
-			quote = r
-		case r == '{':
-			depth++
-		case r == '}':
-			depth--
-			if depth == 0 && i != len(expr)-1 {
-				return fmt.Errorf("text after the end of the expression")
-			}
-			if depth < 0 {
-				return fmt.Errorf("unbalanced '}'")
-			}
-		}
-	}
-	if quote != 0 {
-		return fmt.Errorf("unterminated string")
-	}
-	if depth != 0 {
-		return fmt.Errorf("unbalanced '{'")
-	}
-	if strings.TrimSpace(expr[2:len(expr)-1]) == "" {
-		return fmt.Errorf("empty expression")
-	}
-	return nil
 }
 
 // ConfigRef is one Extension Configuration reference in a document.

@@ -43,12 +43,6 @@ func TestValidateRules(t *testing.T) {
 		}
 		return quartz.CheckSyntax(expr)
 	}
-	exprCheck := func(expr string) error {
-		if strings.Contains(expr, "bogus") {
-			return errors.New("unknown function bogus")
-		}
-		return nil
-	}
 	tests := []struct {
 		name string
 		src  string
@@ -90,7 +84,7 @@ func TestValidateRules(t *testing.T) {
 		{"duplicate relation", strings.Replace(miniFlow, "relations: [out]", "relations: [out, {to: out, on: success}]", 1), "blocks[1].relations[1]", at(4, "{to"), "duplicate relation"},
 		{"unknown relation name", strings.Replace(miniFlow, "relations: [out]", "relations: [{to: out, on: retry_exhausted}]", 1), "blocks[1].relations[0].on", at(4, "retry"), `unknown relation "retry_exhausted" for block type convert_csv_to_json`},
 		{"bad condition shape", strings.Replace(miniFlow, "relations: [out]", "relations: [{to: out, on: '${a:equals(1)'}]", 1), "blocks[1].relations[0].on", at(4, "'${"), "invalid relation condition"},
-		{"condition hook", strings.Replace(miniFlow, "relations: [out]", "relations: [{to: out, on: '${a:bogus()}'}]", 1), "blocks[1].relations[0].on", at(4, "'${"), "unknown function bogus"},
+		{"condition hook", strings.Replace(miniFlow, "relations: [out]", "relations: [{to: out, on: '${a:bogus()}'}]", 1), "blocks[1].relations[0].on", at(4, "'${"), "NiFi condition line 1, column 5: unknown function 'bogus'"},
 		{"cycle", strings.Replace(miniFlow, "apiEndPoint: /e}", "apiEndPoint: /e}, relations: [conv]", 1), "blocks[2].relations[0]", at(5, "conv]"), "cycle: conv → out → conv"},
 		{"no source block", "name: t\nblocks:\n  - {type: jslt_transform, name: j, config: {jslt: .}}\n", "blocks", at(3, "- {"), "needs a source block"},
 		{"source with incoming edge", strings.Replace(miniFlow, "relations: [out]", "relations: [out, {to: read, on: failure}]", 1), "blocks[1].relations[1].to", at(4, "read"), "blocks[0] (sftp_read) is a source block"},
@@ -109,7 +103,7 @@ func TestValidateRules(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			probs := ValidateWith(doc, reg, ValidateOptions{CronCheck: failingCron, ExprCheck: exprCheckOr(tc.name, exprCheck)})
+			probs := ValidateWith(doc, reg, ValidateOptions{CronCheck: failingCron})
 			assertProblem(t, probs, tc.path, tc.pos.in(tc.src), tc.msg)
 		})
 	}
@@ -131,14 +125,6 @@ func (l loc) in(src string) *Position {
 		panic(fmt.Sprintf("marker %q not on line %d: %q", l.marker, l.line, lines[l.line-1]))
 	}
 	return &Position{Line: l.line, Column: utf8.RuneCountInString(lines[l.line-1][:i]) + 1}
-}
-
-// exprCheckOr uses the default shape check for the case that tests it.
-func exprCheckOr(name string, f func(string) error) func(string) error {
-	if name == "bad condition shape" {
-		return nil
-	}
-	return f
 }
 
 func assertProblem(t *testing.T, probs []Problem, path string, pos *Position, msg string) {

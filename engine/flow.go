@@ -23,7 +23,9 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
 )
 
 // Options configure a Flow.
@@ -43,8 +45,14 @@ type Options struct {
 	// every process that may resume this flow's files (default: WorkDir,
 	// enough for the in-memory Checkpointer). A resumed lineage verifies its
 	// spool against the checkpoint and fails as a whole if it does not match.
-	StateDir    string
-	Logger      *slog.Logger
+	StateDir string
+	Logger   *slog.Logger
+	// Compiler is the compile step's compiler (config fields written in an
+	// expression language, relation conditions): the same kind dataflow
+	// validation uses. Default: exprs.NewStep in UTC with Now.
+	Compiler *exprs.Step
+	// CompileExpr compiles the NiFi values blocks build at run time
+	// (Env.CompileTemplate). Default: Compiler.Template.
 	CompileExpr func(string) (block.Expr, error)
 	Now         func() time.Time
 	// Sandbox is handed to blocks (API destinations point at it).
@@ -60,6 +68,8 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// BlockOptions are passed to every block as Env.Options.
 	BlockOptions map[string]string
+	// LocalPaths confines the local paths blocks touch (Env.LocalPaths).
+	LocalPaths *fsroot.Policy
 	// ResultDir, when set, keeps a copy of every result file there as
 	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
 	ResultDir string
@@ -170,6 +180,12 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Compiler == nil {
+		opts.Compiler = exprs.NewStep(exprs.Options{Now: opts.Now})
+	}
+	if opts.CompileExpr == nil {
+		opts.CompileExpr = opts.Compiler.Template
+	}
 	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
 	if f.key == "" {
 		f.key = doc.Name
@@ -211,7 +227,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): unknown block type %q", i, b.Name, b.Type))
 			continue
 		}
-		cfg, probs := spec.ParseConfig(b.Config, opts.Resolver)
+		cfg, probs := spec.CompileConfig(b.Config, opts.Resolver, opts.Compiler)
 		for _, p := range probs {
 			problems = append(problems, fmt.Sprintf("blocks[%d].config.%s", i, p.Error()))
 		}
@@ -230,7 +246,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		}
 		env := &block.Env{
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
-			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions,
+			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 		}
 		inst, err := spec.New(cfg, env)
 		if err != nil {
@@ -273,11 +289,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			}
 			on := r.RelationOn()
 			if strings.Contains(on, "${") {
-				if opts.CompileExpr == nil {
-					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d]: conditions need the expression language", i, j))
-					continue
-				}
-				x, err := opts.CompileExpr(on)
+				x, err := opts.Compiler.Condition(on)
 				if err != nil {
 					problems = append(problems, fmt.Sprintf("blocks[%d].relations[%d].on: %v", i, j, err))
 					continue
@@ -798,7 +810,9 @@ func (f *Flow) complete(l *lineage) {
 		}
 	}
 	ts := f.now().UTC().Format("20060102150405")
-	res.ResultName = "result_" + ts + "_" + l.item.Name
+	// A zip member's name is its path in the archive (a/cust.csv): the
+	// result file is one file, named after the whole path.
+	res.ResultName = "result_" + ts + "_" + strings.ReplaceAll(l.item.Name, "/", "_")
 	res.ResultRows = rows
 	c := &block.Completion{
 		Status: res.Counts, Err: fileErr, ResultName: res.ResultName, HasResult: err == nil && (rows > 0 || l.report == "all"),
@@ -1065,7 +1079,8 @@ func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
 		return err
 	}
 	defer rc.Close()
-	f, err := os.Create(dst)
+	// Result files hold customer data: readable by the server's user only.
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}

@@ -855,7 +855,7 @@ func (l *lineage) resultFile(fileErr error) (open func() (io.ReadCloser, error),
 		return nil, 0, err
 	}
 	path := filepath.Join(tmpDir, l.id+".result")
-	out, err := os.Create(path)
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
+	"github.com/connectplus/connectplus/fsroot"
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets/redact"
@@ -50,6 +51,10 @@ type Options struct {
 	DrainTimeout time.Duration
 	// BlockOptions are passed to every block (e.g. stabilityWait).
 	BlockOptions map[string]string
+	// LocalPaths returns the local-path policy of an organisation's
+	// dataflows (its files root; the data directory forbidden). nil leaves
+	// local paths unconfined (tests).
+	LocalPaths func(orgID string) (*fsroot.Policy, error)
 	// Sandbox points API destinations at an API sandbox (demo mode).
 	Sandbox string
 	// MaxFilesPerFlow bounds files in flight per dataflow (2).
@@ -338,6 +343,13 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 			return r
 		}, s)
 	}
+	var paths *fsroot.Policy
+	if m.opts.LocalPaths != nil {
+		var err error
+		if paths, err = m.opts.LocalPaths(d.OrgID); err != nil {
+			return nil, fmt.Errorf("local-path policy: %w", err)
+		}
+	}
 	work := filepath.Join(m.opts.DataDir, "work", safe(d.OrgID), safe(d.FlowID), fmt.Sprintf("v%d", d.Version))
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, err
@@ -352,12 +364,13 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		// per-version work directory.
 		StateDir:     filepath.Join(m.opts.DataDir, "state"),
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
-		CompileExpr:  exprs.Compiler(loc, m.opts.Clock.Now),
+		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,
 		Sandbox:      m.opts.Sandbox,
 		FlowKey:      d.Key(),
 		MaxLineages:  m.opts.MaxFilesPerFlow,
 		BlockOptions: m.opts.BlockOptions,
+		LocalPaths:   paths,
 		ResultDir:    filepath.Join(m.opts.DataDir, "results", safe(d.OrgID), safe(d.FlowID)),
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,

@@ -500,28 +500,14 @@ func TestSecurity(t *testing.T) {
 			tm.admin.must(200, "GET", "/api/v1/audit/export?format=csv", nil, nil)
 			tm.viewer.must(200, "GET", vpath(id, 1, "/export"), nil, nil)
 			tm.viewer.must(200, "GET", vpath(id, 1, "/export?format=json"), nil, nil)
-			// An inline secret in a Draft is masked in exports too.
+			// An inline secret is refused at save, without echoing it
+			// (reads of documents stored before are masked: TestInlineSecrets).
 			var v store.Version
 			tm.editor.must(200, "GET", vpath(id, 1, ""), nil, &v)
 			inline := strings.Replace(flowDoc("Orders", "/in"), "password: {$config: sftp_password}", "password: "+secretValue+"-inline", 1)
-			tm.editor.must(200, "PUT", vpath(id, 1, ""), map[string]any{"document": inline, "revision": v.Revision}, nil)
-			r := tm.viewer.must(200, "GET", vpath(id, 1, "/export"), nil, nil)
-			if !strings.Contains(string(r.body), "****") {
-				t.Fatalf("inline secret not masked: %s", r.body)
+			if r := tm.editor.do("PUT", vpath(id, 1, ""), map[string]any{"document": inline, "revision": v.Revision}); r.code != 400 {
+				t.Fatalf("inline secret saved: %d %s", r.code, r.body)
 			}
-			// Restore a clean draft; never read the inline one back here.
-			tm.editor.must(200, "GET", vpath(id, 1, ""), nil, nil)
-			h.mu.Lock()
-			h.responses.Reset() // the GET above returned the Draft's own text
-			h.mu.Unlock()
-			var v2 store.Version
-			if err := json.Unmarshal(tm.editor.do("GET", vpath(id, 1, ""), nil).body, &v2); err != nil {
-				t.Fatal(err)
-			}
-			tm.editor.must(200, "PUT", vpath(id, 1, ""), map[string]any{"document": flowDoc("Orders", "/in"), "revision": v2.Revision}, nil)
-			h.mu.Lock()
-			h.responses.Reset()
-			h.mu.Unlock()
 			tm.viewer.must(200, "GET", "/api/v1/configs", nil, nil)
 			tm.admin.must(200, "GET", "/api/v1/audit/export", nil, nil)
 			assertNoLeak(t, h, secretValue, h.adminPassword, "editor-Password-1234")

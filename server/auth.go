@@ -58,7 +58,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (control.A
 		}
 		if !safeMethod(r.Method) {
 			got := r.Header.Get(CSRFHeader)
-			if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
+			// The store keeps only the token's hash: compare hashes.
+			if got == "" || subtle.ConstantTimeCompare([]byte(control.HashSecret(got)), []byte(sess.CSRFHash)) != 1 {
 				return a, newHTTPError(http.StatusForbidden, "csrf_failed", "missing or wrong %s header for a cookie-authenticated request", CSRFHeader)
 			}
 		}
@@ -200,10 +201,12 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a control.Actor) err
 	return nil
 }
 
-// PasswordRequest changes the caller's password.
+// PasswordRequest changes the caller's password. RevokeTokens also
+// revokes every API token the caller holds, in every organisation.
 type PasswordRequest struct {
-	OldPassword string `json:"oldPassword"`
-	NewPassword string `json:"newPassword"`
+	OldPassword  string `json:"oldPassword"`
+	NewPassword  string `json:"newPassword"`
+	RevokeTokens bool   `json:"revokeTokens,omitempty"`
 }
 
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -211,7 +214,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a contro
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.svc.ChangePassword(r.Context(), a, in.OldPassword, in.NewPassword); err != nil {
+	if err := s.svc.ChangePassword(r.Context(), a, in.OldPassword, in.NewPassword, in.RevokeTokens); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -166,8 +166,13 @@ type DocumentProblem struct {
 	Path     string             `json:"path"`
 	Message  string             `json:"message"`
 	Position *dataflow.Position `json:"position,omitempty"`
+	// Block names the block of a problem under blocks[i]; ExprPosition is
+	// line and column inside the field's expression (NiFi EL, JSLT).
+	Block        string             `json:"block,omitempty"`
+	ExprPosition *dataflow.Position `json:"exprPosition,omitempty"`
 	// Severity is "error" (the document cannot be submitted) or "warning"
-	// (a note, e.g. from importing a Connect+ export).
+	// (a note, e.g. from importing a Connect+ export, or something valid
+	// but insecure, e.g. plain FTP with credentials).
 	Severity string `json:"severity"`
 }
 
@@ -192,7 +197,7 @@ func toProblems(ps []dataflow.Problem, severity string) []DocumentProblem {
 				pos = &dataflow.Position{Line: line, Column: col}
 			}
 		}
-		out = append(out, DocumentProblem{Path: p.Path, Message: p.Message, Position: pos, Severity: severity})
+		out = append(out, DocumentProblem{Path: p.Path, Message: p.Message, Position: pos, Block: p.Block, ExprPosition: p.ExprPos, Severity: severity})
 	}
 	return out
 }
@@ -219,6 +224,7 @@ func (s *Server) checkDocument(r *http.Request, a control.Actor, text, format st
 		out[i].Message = s.redactor.String(out[i].Message)
 	}
 	out = append(out, toProblems(notes, "warning")...)
+	out = append(out, toProblems(s.svc.Warnings(doc), "warning")...)
 	return doc, out, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/connectplus/connectplus/block/blockdoc"
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
@@ -120,7 +119,7 @@ func TestCatalogueOfEveryBlock(t *testing.T) {
 
 func TestValidateUnsavedDocument(t *testing.T) {
 	h := newHarnessWith(t, sqliteURL(t), harnessOptions{registry: all.Registry(),
-		validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}})
+		validate: dataflow.ValidateOptions{CronCheck: quartz.Check}})
 	tm := h.team()
 	validate := func(c *client, doc, format string) ValidateDocumentResponse {
 		t.Helper()

@@ -165,6 +165,37 @@ func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, a control.Ac
 	return nil
 }
 
+// ResetPasswordRequest is an admin-forced password reset.
+type ResetPasswordRequest struct {
+	NewPassword string `json:"newPassword"`
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in ResetPasswordRequest
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if err := s.svc.ResetPassword(r.Context(), a, chi.URLParam(r, "userID"), in.NewPassword); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// RevokedTokens says how many tokens POST /tokens/revoke-all revoked.
+type RevokedTokens struct {
+	Revoked int `json:"revoked"`
+}
+
+func (s *Server) revokeAllTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	n, err := s.svc.RevokeMyTokens(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, RevokedTokens{Revoked: n})
+	return nil
+}
+
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	ts, err := s.svc.ListTokens(r.Context(), a, r.URL.Query().Get("all") == "true")
 	if err != nil {
@@ -350,8 +381,13 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, a control.Ac
 		return err
 	}
 	w.Header().Set("ETag", etag(v.Revision))
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, s.versionView(v))
 	return nil
+}
+
+// versionView adds the document's warnings to a version.
+func (s *Server) versionView(v store.Version) VersionView {
+	return VersionView{Version: v, Warnings: s.svc.DocumentWarnings(v.Document)}
 }
 
 func (s *Server) saveVersion(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -384,7 +420,13 @@ func (s *Server) validateVersion(w http.ResponseWriter, r *http.Request, a contr
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ValidateResponse{Valid: len(probs) == 0, Problems: probs})
+	// ValidateVersion has read the version already (and 404s for another
+	// organisation's), so this second read only fetches the text.
+	v, err := s.svc.GetVersion(r.Context(), a, chi.URLParam(r, "flowID"), n)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ValidateResponse{Valid: len(probs) == 0, Problems: probs, Warnings: s.svc.DocumentWarnings(v.Document)})
 	return nil
 }
 
@@ -399,7 +441,7 @@ func (s *Server) versionAction(w http.ResponseWriter, r *http.Request, fn func(f
 		return err
 	}
 	w.Header().Set("ETag", etag(v.Revision))
-	writeJSON(w, http.StatusOK, v)
+	writeJSON(w, http.StatusOK, s.versionView(v))
 	return nil
 }
 

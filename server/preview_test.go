@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
@@ -20,7 +19,7 @@ import (
 // then the error statuses the route promises.
 func TestPreviewRoute(t *testing.T) {
 	h := newHarnessWith(t, sqliteURL(t), harnessOptions{registry: all.Registry(),
-		validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}})
+		validate: dataflow.ValidateOptions{CronCheck: quartz.Check}})
 	tm := h.team()
 	var hits atomic.Int64
 	real := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))

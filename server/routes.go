@@ -74,7 +74,7 @@ func (s *Server) routeTable() []route {
 			public: http.HandlerFunc(s.login), body: LoginRequest{}, resp: LoginResponse{}, status: 200},
 		{method: "POST", path: Base + "/auth/logout", tag: tAuth, summary: "End the session", role: v, handler: s.logout, status: 204},
 		{method: "GET", path: Base + "/auth/me", tag: tAuth, summary: "The caller, their role and organisations", role: v, handler: s.me, resp: MeResponse{}, status: 200},
-		{method: "POST", path: Base + "/auth/password", tag: tAuth, summary: "Change the caller's password (ends their sessions)", role: v, handler: s.changePassword, body: PasswordRequest{}, status: 204},
+		{method: "POST", path: Base + "/auth/password", tag: tAuth, summary: "Change the caller's password (ends their sessions; revokeTokens: also revokes all their API tokens)", role: v, handler: s.changePassword, body: PasswordRequest{}, status: 204},
 
 		{method: "GET", path: Base + "/orgs", tag: tOrgs, summary: "Organisations the caller belongs to", role: v, handler: s.listOrgs, resp: []store.Membership{}, status: 200},
 		{method: "POST", path: Base + "/orgs", tag: tOrgs, summary: "Create an organisation (platform administrators)", role: v, handler: s.createOrg, body: control.CreateOrgInput{}, resp: store.Org{}, status: 201},
@@ -83,11 +83,14 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/users", tag: tUsers, summary: "Members of the organisation and their roles", role: v, handler: s.listUsers, resp: []store.Membership{}, status: 200},
 		{method: "POST", path: Base + "/users", tag: tUsers, summary: "Create a user or add an existing one to the organisation", role: ad, handler: s.addUser, body: control.AddUserInput{}, resp: store.Membership{}, status: 201},
 		{method: "PUT", path: Base + "/users/{userID}/role", tag: tUsers, summary: "Change a member's role", role: ad, handler: s.setRole, body: RoleRequest{}, resp: store.Membership{}, status: 200},
+		{method: "POST", path: Base + "/users/{userID}/password", tag: tUsers, summary: "Force a member's password reset: ends their sessions and revokes all their API tokens (not admins, nor members of organisations you do not administer, unless platform administrator)",
+			role: ad, handler: s.resetPassword, body: ResetPasswordRequest{}, status: 204},
 		{method: "DELETE", path: Base + "/users/{userID}", tag: tUsers, summary: "Remove a member from the organisation", role: ad, handler: s.removeUser, status: 204},
 
 		{method: "GET", path: Base + "/tokens", tag: tTokens, summary: "The caller's API tokens (admins: all=true for everyone's)", role: v, handler: s.listTokens,
 			query: []param{{name: "all", desc: "true: every token of the organisation (admins)"}}, resp: []store.APIToken{}, status: 200},
 		{method: "POST", path: Base + "/tokens", tag: tTokens, summary: "Create an API token; the secret is shown once", role: v, handler: s.createToken, body: control.CreateTokenInput{}, resp: TokenCreated{}, status: 201},
+		{method: "POST", path: Base + "/tokens/revoke-all", tag: tTokens, summary: "Revoke every API token of the caller, in every organisation", role: v, handler: s.revokeAllTokens, resp: RevokedTokens{}, status: 200},
 		{method: "DELETE", path: Base + "/tokens/{tokenID}", tag: tTokens, summary: "Revoke an API token (own; admins: anyone's)", role: v, handler: s.revokeToken, status: 204},
 
 		{method: "GET", path: Base + "/dataflows", tag: tFlows, summary: "List dataflows", role: v, handler: s.listFlows,
@@ -108,16 +111,16 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: Base + "/dataflows/{flowID}/sync", tag: tCfg, summary: "Sync: re-resolve this dataflow's Extension Configuration references", role: e, handler: s.syncFlow, resp: control.SyncResult{}, status: 200},
 
 		{method: "GET", path: Base + "/dataflows/{flowID}/versions", tag: tVers, summary: "List versions (newest first)", role: v, handler: s.listVersions, resp: []store.Version{}, status: 200},
-		{method: "GET", path: fv, tag: tVers, summary: "Read a version with its document (ETag: its revision)", role: v, handler: s.getVersion, resp: store.Version{}, status: 200},
+		{method: "GET", path: fv, tag: tVers, summary: "Read a version with its document (ETag: its revision)", role: v, handler: s.getVersion, resp: VersionView{}, status: 200},
 		{method: "PUT", path: fv, tag: tVers, summary: "Save a Draft's document (If-Match or revision; 409 when someone saved first)", role: e, handler: s.saveVersion,
 			body: control.SaveInput{}, resp: control.SaveResult{}, status: 200},
 		{method: "POST", path: fv + "/validate", tag: tVers, summary: "Validate a version without changing it", role: v, handler: s.validateVersion, resp: ValidateResponse{}, status: 200},
-		{method: "POST", path: fv + "/submit", tag: tVers, summary: "Send a Draft for approval (only when it validates)", role: e, handler: s.submit, resp: store.Version{}, status: 200},
+		{method: "POST", path: fv + "/submit", tag: tVers, summary: "Send a Draft for approval (only when it validates)", role: e, handler: s.submit, resp: VersionView{}, status: 200},
 		{method: "POST", path: fv + "/approve", tag: tVers, summary: "Approve (admins; never your own submission; reason required)", role: ad, handler: s.approve,
-			body: DecisionRequest{}, resp: store.Version{}, status: 200},
-		{method: "POST", path: fv + "/reject", tag: tVers, summary: "Reject (admins; comment required)", role: ad, handler: s.reject, body: DecisionRequest{}, resp: store.Version{}, status: 200},
-		{method: "POST", path: fv + "/edit", tag: tVers, summary: "Reopen a Rejected version as the Draft", role: e, handler: s.reopen, resp: store.Version{}, status: 200},
-		{method: "POST", path: fv + "/live", tag: tVers, summary: "Make an Approved version Live (older one: rollback)", role: ad, handler: s.live, resp: store.Version{}, status: 200},
+			body: DecisionRequest{}, resp: VersionView{}, status: 200},
+		{method: "POST", path: fv + "/reject", tag: tVers, summary: "Reject (admins; comment required)", role: ad, handler: s.reject, body: DecisionRequest{}, resp: VersionView{}, status: 200},
+		{method: "POST", path: fv + "/edit", tag: tVers, summary: "Reopen a Rejected version as the Draft", role: e, handler: s.reopen, resp: VersionView{}, status: 200},
+		{method: "POST", path: fv + "/live", tag: tVers, summary: "Make an Approved version Live (older one: rollback)", role: ad, handler: s.live, resp: VersionView{}, status: 200},
 		{method: "GET", path: fv + "/export", tag: tVers, summary: "Download a version's document", role: v, handler: s.export,
 			query: []param{{name: "format", desc: "yaml (default) or json"}, {name: "filename", desc: "download name: letters, digits, spaces, ._- only"}}, status: 200, produces: "application/yaml"},
 
@@ -203,9 +206,18 @@ type (
 	CommentRequest struct {
 		Comment string `json:"comment,omitempty"`
 	}
-	// ValidateResponse lists a version's problems.
+	// ValidateResponse lists a version's problems, and its warnings: what
+	// is valid but insecure (plain FTP, unverified host keys), shown so
+	// they are decided on, not discovered in the runtime log.
 	ValidateResponse struct {
 		Valid    bool               `json:"valid"`
 		Problems []dataflow.Problem `json:"problems"`
+		Warnings []dataflow.Problem `json:"warnings"`
+	}
+	// VersionView is a version with its document's warnings, so whoever
+	// reads it — the approver above all — sees them.
+	VersionView struct {
+		store.Version
+		Warnings []dataflow.Problem `json:"warnings"`
 	}
 )

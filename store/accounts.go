@@ -51,12 +51,12 @@ type Membership struct {
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
-// Session is a logged-in browser session; only the hash of its cookie value
-// is stored.
+// Session is a logged-in browser session; only the hashes of its cookie
+// value and of its CSRF token are stored.
 type Session struct {
 	IDHash    string
 	UserID    string
-	CSRFToken string
+	CSRFHash  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -221,8 +221,8 @@ func (q *Queries) ListMemberships(ctx context.Context, orgID, userID string) ([]
 
 // CreateSession stores a session.
 func (q *Queries) CreateSession(ctx context.Context, s Session) error {
-	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, s.CSRFToken, micros(s.CreatedAt), micros(s.ExpiresAt))
+	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, s.CSRFHash, micros(s.CreatedAt), micros(s.ExpiresAt))
 	return err
 }
 
@@ -230,8 +230,8 @@ func (q *Queries) CreateSession(ctx context.Context, s Session) error {
 func (q *Queries) GetSession(ctx context.Context, idHash string, now time.Time) (Session, error) {
 	var s Session
 	var ca, ea int64
-	err := q.row(ctx, `SELECT id_hash, user_id, csrf_token, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`,
-		idHash, micros(now)).Scan(&s.IDHash, &s.UserID, &s.CSRFToken, &ca, &ea)
+	err := q.row(ctx, `SELECT id_hash, user_id, csrf_hash, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`,
+		idHash, micros(now)).Scan(&s.IDHash, &s.UserID, &s.CSRFHash, &ca, &ea)
 	s.CreatedAt, s.ExpiresAt = fromMicros(ca), fromMicros(ea)
 	return s, mapErr(err)
 }
@@ -323,4 +323,24 @@ func (q *Queries) RevokeToken(ctx context.Context, orgID, id string, at time.Tim
 func (q *Queries) TouchToken(ctx context.Context, id string, at time.Time) error {
 	_, err := q.exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, micros(at), id)
 	return err
+}
+
+// ListUserTokens lists every unrevoked token of a user, in every
+// organisation (revoking them all after a compromise).
+func (q *Queries) ListUserTokens(ctx context.Context, userID string) ([]APIToken, error) {
+	rows, err := q.query(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE t.user_id = ? AND t.revoked_at IS NULL ORDER BY t.org_id, t.created_at, t.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err())
 }

@@ -58,6 +58,9 @@ type Version struct {
 	DecidedAt   *time.Time `json:"decidedAt,omitempty"`
 	LiveAt      *time.Time `json:"liveAt,omitempty"`
 	Revision    int64      `json:"revision"`
+	// Authors are the users who saved any revision of the version (filled
+	// in by single-version reads): none of them may approve it.
+	Authors []string `json:"authors,omitempty"`
 }
 
 // FlowFilter selects dataflows of one organisation.
@@ -371,6 +374,33 @@ func (q *Queries) FlowsReferencing(ctx context.Context, orgID, text string) ([]s
 			return nil, err
 		}
 		out = append(out, id)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// AddVersionAuthor records that username saved a revision of a version
+// (maker-checker: authors never approve it). Recording twice is a no-op.
+func (q *Queries) AddVersionAuthor(ctx context.Context, versionID, username string) error {
+	_, err := q.exec(ctx, `INSERT INTO version_authors (version_id, username) VALUES (?, ?) ON CONFLICT (version_id, username) DO NOTHING`,
+		versionID, username)
+	return err
+}
+
+// VersionAuthors lists the usernames that saved a revision of a version,
+// sorted.
+func (q *Queries) VersionAuthors(ctx context.Context, versionID string) ([]string, error) {
+	rows, err := q.query(ctx, `SELECT username FROM version_authors WHERE version_id = ? ORDER BY username`, versionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
 	}
 	return out, mapErr(rows.Err())
 }

@@ -100,6 +100,9 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 				return nil, fmt.Errorf("store: %w", err)
 			}
 		}
+		if err := privateSQLiteFiles(path, true); err != nil {
+			return nil, err
+		}
 		// WAL lets readers run beside the writer; busy_timeout makes writers
 		// queue instead of failing; _txlock=immediate takes the write lock at
 		// BEGIN so two read-then-write transactions cannot deadlock on lock
@@ -121,11 +124,57 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
+	if s.dialect == SQLite {
+		// The first connection made the WAL and shared-memory files (SQLite
+		// gives them the database's mode); an older server may have left
+		// them world-readable.
+		path, _ := sqlitePath(rawURL)
+		if err := privateSQLiteFiles(path, false); err != nil {
+			s.db.Close()
+			return nil, err
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// privateSQLiteFiles makes the database file and its companions (WAL,
+// shared memory, rollback journal) readable by the server's user only: they
+// hold password hashes, session hashes and encrypted secrets. With create,
+// a missing database file is created empty with mode 0600 first, so SQLite
+// never makes it with the process umask (0644).
+func privateSQLiteFiles(path string, create bool) error {
+	if path == ":memory:" || strings.HasPrefix(path, ":memory:") {
+		return nil
+	}
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		switch {
+		case err == nil:
+			f.Close()
+		case !errors.Is(err, fs.ErrExist):
+			return fmt.Errorf("store: create %s: %w", path, err)
+		}
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		st, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if !st.Mode().IsRegular() || st.Mode().Perm() == 0o600 {
+			continue
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			return fmt.Errorf("store: make %s private (0600): %w", p, err)
+		}
+	}
+	return nil
 }
 
 func sqlitePath(raw string) (string, error) {

@@ -1,31 +1,113 @@
 // Package exprs adapts the expression languages to the block contract: it is
-// the one place that decides how NiFi EL is compiled for blocks and relations.
+// the one place that decides how NiFi EL and JSLT are compiled for blocks
+// and relations. Its Step is the block.Compiler of the compile step that
+// dataflow validation and the engine share.
 package exprs
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/lang/jslt"
 	"github.com/connectplus/connectplus/lang/nifiel"
 )
 
-// Compiler returns a block.Env.CompileExpr function evaluating NiFi EL in
-// the given time zone (nil: UTC) with the given clock (nil: system clock).
-func Compiler(loc *time.Location, now func() time.Time) func(string) (block.Expr, error) {
-	var opts []nifiel.Option
-	if loc != nil {
-		opts = append(opts, nifiel.WithLocation(loc))
+// Options configure a Step.
+type Options struct {
+	// Location is the time zone of NiFi dates (nil: UTC).
+	Location *time.Location
+	// Now is the clock of NiFi's now() and JSLT's now() (nil: system clock).
+	Now func() time.Time
+}
+
+// Step compiles the languages of block config fields and relation
+// conditions. Compile errors are *block.ExprError with the position inside
+// the expression. A Step is safe for concurrent use.
+type Step struct {
+	nifi []nifiel.Option
+	jslt []jslt.Option
+}
+
+// NewStep returns a Step. Every NiFi value is compiled with
+// nifiel.RejectUnterminated: a ${ without its '}' is a typo, never text.
+// JSLT queries get no parameters from blocks, so an undefined variable is a
+// compile error.
+func NewStep(o Options) *Step {
+	s := &Step{nifi: []nifiel.Option{nifiel.RejectUnterminated()}, jslt: []jslt.Option{jslt.WithVariables()}}
+	if o.Location != nil {
+		s.nifi = append(s.nifi, nifiel.WithLocation(o.Location))
 	}
-	if now != nil {
-		opts = append(opts, nifiel.WithClock(now))
+	if o.Now != nil {
+		s.nifi = append(s.nifi, nifiel.WithClock(o.Now))
+		s.jslt = append(s.jslt, jslt.WithClock(o.Now))
 	}
-	return func(src string) (block.Expr, error) {
-		x, err := nifiel.Compile(src, opts...)
-		if err != nil {
-			return nil, err
+	return s
+}
+
+// Compile implements block.Compiler: NiFi languages yield a block.Expr,
+// JSLT a *jslt.Expr.
+func (s *Step) Compile(lang block.Lang, src string) (any, error) {
+	switch lang {
+	case block.LangNiFi:
+		return s.Template(src)
+	case block.LangNiFiCondition:
+		return s.Condition(src)
+	case block.LangJSLT:
+		return s.JSLT(src)
+	}
+	return nil, fmt.Errorf("no compiler for language %q", lang)
+}
+
+// Template compiles a property value: text with embedded ${...}.
+func (s *Step) Template(src string) (block.Expr, error) {
+	x, err := nifiel.Compile(src, s.nifi...)
+	if err != nil {
+		return nil, nifiError(block.LangNiFi, err)
+	}
+	return expr{x}, nil
+}
+
+// Condition compiles a filter or relation condition: one ${...} with a
+// Boolean result.
+func (s *Step) Condition(src string) (block.Expr, error) {
+	x, err := nifiel.CompileCondition(src, s.nifi...)
+	if err != nil {
+		return nil, nifiError(block.LangNiFiCondition, err)
+	}
+	return expr{x}, nil
+}
+
+// JSLT compiles a JSLT query.
+func (s *Step) JSLT(src string) (*jslt.Expr, error) {
+	x, err := jslt.Compile(src, s.jslt...)
+	if err != nil {
+		var je *jslt.Error
+		if errors.As(err, &je) {
+			return nil, &block.ExprError{Lang: block.LangJSLT, Pos: block.TextPos{Line: je.Line, Column: je.Column}, Msg: je.Msg}
 		}
-		return expr{x}, nil
+		return nil, &block.ExprError{Lang: block.LangJSLT, Msg: err.Error()}
 	}
+	return x, nil
+}
+
+// ExprFunc is Template as a block.Env.CompileExpr.
+func (s *Step) ExprFunc() func(string) (block.Expr, error) { return s.Template }
+
+func nifiError(lang block.Lang, err error) error {
+	var ne *nifiel.Error
+	if errors.As(err, &ne) {
+		return &block.ExprError{Lang: lang, Pos: block.TextPos{Line: ne.Line, Column: ne.Column}, Msg: ne.Msg}
+	}
+	return &block.ExprError{Lang: lang, Msg: err.Error()}
+}
+
+// Compiler returns a block.Env.CompileExpr function evaluating NiFi EL in
+// the given time zone (nil: UTC) with the given clock (nil: system clock):
+// the Template of NewStep.
+func Compiler(loc *time.Location, now func() time.Time) func(string) (block.Expr, error) {
+	return NewStep(Options{Location: loc, Now: now}).Template
 }
 
 type expr struct{ x *nifiel.Expr }
@@ -33,8 +115,9 @@ type expr struct{ x *nifiel.Expr }
 func (e expr) EvalString(l block.Lookup) (string, error) { return e.x.EvalString(l) }
 func (e expr) EvalBool(l block.Lookup) (bool, error)     { return e.x.EvalBool(l) }
 
-// Check compiles src and reports a compile error (dataflow validation hook).
+// Check compiles a relation condition and reports a compile error (the
+// dataflow validation hook).
 func Check(src string) error {
-	_, err := nifiel.Compile(src)
+	_, err := NewStep(Options{}).Condition(src)
 	return err
 }

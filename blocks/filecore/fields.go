@@ -20,6 +20,8 @@ const (
 	KeyProcessedDirectory = "processedDirectory"
 	KeyAPIErrorFilePath   = "apiErrorFilePath"
 	KeyUnzipFiles         = "unzipFiles"
+	KeyUnzipMaxSizeMB     = "unzipMaxSizeMB"
+	KeyUnzipMaxRatio      = "unzipMaxRatio"
 	KeyFileDelimiter      = "File Delimiter"
 	KeyReportStatusCode   = "Report Status Code"
 	KeyStabilityWait      = "stabilityWait"
@@ -42,7 +44,8 @@ const (
 	// OptRetryAttempts and OptRetryBackoff tune network retries.
 	OptRetryAttempts = "file.retryAttempts"
 	OptRetryBackoff  = "file.retryBackoff"
-	// OptMaxUnzipBytes caps the uncompressed size of one archive.
+	// OptMaxUnzipBytes is a deployment-wide ceiling on the uncompressed
+	// size of one archive: a block's Unzip Size Limit cannot exceed it.
 	OptMaxUnzipBytes = "file.maxUnzipBytes"
 )
 
@@ -62,7 +65,11 @@ func SourceFields() []block.Field {
 		{Key: KeyAPIErrorFilePath, Label: "API Error Filepath", Type: block.TypeString, Required: true, FromConfigs: true,
 			Description: "Where the result file `result_<timestamp>_<file>` is written, and where a file that failed as a whole is moved.", Example: "/APAC2Cluster/Errors"},
 		{Key: KeyUnzipFiles, Label: "Unzip Files", Type: block.TypeBool, Default: "false", Advanced: true,
-			Description: "Unzips incoming .zip files: every file in the archive becomes a separate input (archives expanding beyond the zip-bomb limits, or with entry names that escape the directory, are rejected to the error location)."},
+			Description: "Unzips incoming .zip files: every file in the archive becomes a separate input, named by its path inside the archive (archives expanding beyond the zip-bomb limits below, or with entry names that escape the directory, are rejected to the error location)."},
+		{Key: KeyUnzipMaxSizeMB, Label: "Unzip Size Limit (MB)", Type: block.TypeInt, Default: strconv.Itoa(DefaultUnzipMaxSizeMB), Advanced: true, Min: block.Bound(1),
+			Description: "Zip bomb protection: an archive whose files together expand to more than this many megabytes is rejected."},
+		{Key: KeyUnzipMaxRatio, Label: "Unzip Ratio Limit", Type: block.TypeNumber, Default: strconv.Itoa(DefaultUnzipMaxRatio), Advanced: true, Min: block.Bound(1),
+			Description: "Zip bomb protection: an archive holding a file (over 1 MiB) that expands more than this many times its compressed size is rejected. Text exports compress 5-30:1, very repetitive ones a few hundred to one; deflate bombs reach about 1000:1."},
 		{Key: KeySearchRecursively, Label: "Search Directory Recursively", Type: block.TypeBool, Default: "false", Advanced: true,
 			Description: "Also pick up files in subdirectories of the source directory (the processed and error directories are skipped)."},
 		{Key: KeyFileDelimiter, Label: "File Delimiter", Type: block.TypeString, Required: true, Default: ",", Advanced: true,
@@ -103,13 +110,9 @@ func SourceConfigFrom(c *block.Config, env *block.Env) (SourceConfig, error) {
 	if err != nil {
 		return SourceConfig{}, err
 	}
-	lim := DefaultZipLimits
-	if v := option(env, OptMaxUnzipBytes); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return SourceConfig{}, fmt.Errorf("option %s: %q is not a positive byte count", OptMaxUnzipBytes, v)
-		}
-		lim.MaxTotal = n
+	lim, err := ZipLimitsFrom(c, env)
+	if err != nil {
+		return SourceConfig{}, err
 	}
 	return SourceConfig{
 		Dir:           c.String(KeySourceDirectory),
@@ -126,6 +129,26 @@ func SourceConfigFrom(c *block.Config, env *block.Env) (SourceConfig, error) {
 		Zip:           lim,
 		SpoolDir:      envWorkDir(env),
 	}, nil
+}
+
+// ZipLimitsFrom reads a source's unzip limits: the block's Unzip Size
+// Limit and Unzip Ratio Limit, the size capped by the deployment option
+// OptMaxUnzipBytes when set.
+func ZipLimitsFrom(c *block.Config, env *block.Env) (ZipLimits, error) {
+	lim := DefaultZipLimits
+	lim.MaxTotal = int64(c.Int(KeyUnzipMaxSizeMB, DefaultUnzipMaxSizeMB)) << 20
+	lim.MaxRatio = c.Float(KeyUnzipMaxRatio, DefaultUnzipMaxRatio)
+	if v := option(env, OptMaxUnzipBytes); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return ZipLimits{}, fmt.Errorf("option %s: %q is not a positive byte count", OptMaxUnzipBytes, v)
+		}
+		if n < lim.MaxTotal {
+			lim.MaxTotal = n
+			lim.TotalSetting = "the deployment option " + OptMaxUnzipBytes
+		}
+	}
+	return lim, nil
 }
 
 // SinkConfigFrom reads the shared sink fields.

@@ -9,13 +9,30 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
+
+	"github.com/connectplus/connectplus/fsroot"
 )
 
-// LocalFS is the local disk. Paths are OS paths written with slashes.
-type LocalFS struct{}
+// LocalFS is the local disk. Paths are OS paths written with slashes. Every
+// operation goes through a fsroot.Policy, which re-checks the path at the
+// moment of use (os.Root), so a symbolic link planted after validation
+// cannot lead a read, a write or a move out of the allowed directories.
+type LocalFS struct{ p *fsroot.Policy }
 
-// NewLocalFS returns the local-disk FS.
-func NewLocalFS() *LocalFS { return &LocalFS{} }
+// NewLocalFS returns the local-disk FS without confinement.
+func NewLocalFS() *LocalFS {
+	p, _ := fsroot.Unconfined() // nothing forbidden: cannot fail
+	return &LocalFS{p: p}
+}
+
+// NewConfinedFS returns the local-disk FS confined by p (nil: none).
+func NewConfinedFS(p *fsroot.Policy) *LocalFS {
+	if p == nil {
+		return NewLocalFS()
+	}
+	return &LocalFS{p: p}
+}
 
 // Describe implements Describer.
 func (*LocalFS) Describe() string { return "local disk" }
@@ -28,7 +45,7 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 	root := filepath.FromSlash(dir)
 	var out []Entry
 	if !recursive {
-		des, err := os.ReadDir(root)
+		des, err := l.p.ReadDir(root)
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", dir, err)
 		}
@@ -36,15 +53,16 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 			if !de.Type().IsRegular() {
 				continue
 			}
-			if e, ok := localEntry(filepath.Join(root, de.Name())); ok {
+			if e, ok := l.entry(filepath.Join(root, de.Name())); ok {
 				out = append(out, e)
 			}
 		}
 		return out, nil
 	}
 	// WalkDir does not follow symbolic links, so a link cannot lead the
-	// walk outside the configured directory.
-	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+	// walk outside the configured directory; forbidden directories are
+	// skipped.
+	err := l.p.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 		if err != nil {
 			if p == root {
 				return err
@@ -55,7 +73,7 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 			return ctx.Err()
 		}
 		if de.Type().IsRegular() {
-			if e, ok := localEntry(p); ok {
+			if e, ok := l.entry(p); ok {
 				out = append(out, e)
 			}
 		}
@@ -68,8 +86,8 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 	return out, nil
 }
 
-func localEntry(p string) (Entry, bool) {
-	st, err := os.Lstat(p)
+func (l *LocalFS) entry(p string) (Entry, bool) {
+	st, err := l.p.Lstat(p)
 	if err != nil || !st.Mode().IsRegular() {
 		return Entry{}, false
 	}
@@ -78,24 +96,39 @@ func localEntry(p string) (Entry, bool) {
 
 // Open implements FS. Only regular files are opened (no links).
 func (l *LocalFS) Open(_ context.Context, p string) (io.ReadCloser, error) {
-	st, err := os.Lstat(filepath.FromSlash(p))
+	st, err := l.p.Lstat(filepath.FromSlash(p))
 	if err != nil {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("open %s: not a regular file", p)
 	}
-	return os.Open(filepath.FromSlash(p))
+	return l.openRegular(p)
+}
+
+// openRegular opens p and makes sure what was opened is a regular file
+// (the name may have been swapped for a link or a FIFO since the Lstat).
+func (l *LocalFS) openRegular(p string) (*os.File, error) {
+	f, err := l.p.OpenFile(filepath.FromSlash(p), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: not a regular file", p)
+	}
+	return f, nil
 }
 
 // OpenReaderAt implements ReaderAtOpener.
 func (l *LocalFS) OpenReaderAt(_ context.Context, p string) (ReaderAtCloser, error) {
-	return os.Open(filepath.FromSlash(p))
+	return l.openRegular(p)
 }
 
 type localWriter struct {
 	f    *os.File
 	path string
+	fs   *LocalFS
 }
 
 func (w *localWriter) Write(b []byte) (int, error) { return w.f.Write(b) }
@@ -114,16 +147,17 @@ func (w *localWriter) Close() error {
 
 func (w *localWriter) Abort() error {
 	w.f.Close()
-	return os.Remove(w.f.Name())
+	return w.fs.p.Remove(filepath.FromSlash(w.path))
 }
 
-// Create implements FS.
+// Create implements FS. Files are private to the server's user: outputs
+// and result files hold customer data.
 func (l *LocalFS) Create(_ context.Context, p string) (Writer, error) {
-	f, err := os.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := l.p.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &localWriter{f: f, path: p}, nil
+	return &localWriter{f: f, path: p, fs: l}, nil
 }
 
 type appendWriter struct{ localWriter }
@@ -133,7 +167,7 @@ func (w *appendWriter) Abort() error { return w.f.Close() }
 
 // OpenAppend implements Appender.
 func (l *LocalFS) OpenAppend(_ context.Context, p string, offset int64) (Writer, error) {
-	f, err := os.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE, 0o644)
+	f, err := l.p.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +179,7 @@ func (l *LocalFS) OpenAppend(_ context.Context, p string, offset int64) (Writer,
 		f.Close()
 		return nil, err
 	}
-	return &appendWriter{localWriter{f: f, path: p}}, nil
+	return &appendWriter{localWriter{f: f, path: p, fs: l}}, nil
 }
 
 // Rename implements FS. Without overwrite it uses link+unlink, which fails
@@ -153,33 +187,39 @@ func (l *LocalFS) OpenAppend(_ context.Context, p string, offset int64) (Writer,
 func (l *LocalFS) Rename(_ context.Context, oldPath, newPath string, overwrite bool) error {
 	o, n := filepath.FromSlash(oldPath), filepath.FromSlash(newPath)
 	if overwrite {
-		return os.Rename(o, n)
+		return l.p.Rename(o, n)
 	}
-	if err := os.Link(o, n); err != nil {
+	if err := l.p.Link(o, n); err != nil {
 		var le *os.LinkError
 		if errors.As(err, &le) && errors.Is(le.Err, fs.ErrExist) {
 			return fmt.Errorf("rename %s to %s: %w", oldPath, newPath, fs.ErrExist)
 		}
-		// File systems without hard links: fall back to check-then-rename.
-		if _, serr := os.Lstat(n); serr == nil {
+		if errors.Is(err, fsroot.ErrOutside) {
+			return err
+		}
+		// File systems without hard links, or two roots: fall back to
+		// check-then-rename.
+		if _, serr := l.p.Lstat(n); serr == nil {
 			return fmt.Errorf("rename %s to %s: %w", oldPath, newPath, fs.ErrExist)
 		}
-		return os.Rename(o, n)
+		return l.p.Rename(o, n)
 	}
-	return os.Remove(o)
+	return l.p.Remove(o)
 }
 
 // Remove implements FS.
-func (l *LocalFS) Remove(_ context.Context, p string) error { return os.Remove(filepath.FromSlash(p)) }
+func (l *LocalFS) Remove(_ context.Context, p string) error {
+	return l.p.Remove(filepath.FromSlash(p))
+}
 
-// MkdirAll implements FS.
+// MkdirAll implements FS. Directories are private to the server's user.
 func (l *LocalFS) MkdirAll(_ context.Context, dir string) error {
-	return os.MkdirAll(filepath.FromSlash(dir), 0o755)
+	return l.p.MkdirAll(filepath.FromSlash(dir), 0o700)
 }
 
 // Stat implements FS.
 func (l *LocalFS) Stat(_ context.Context, p string) (Entry, error) {
-	st, err := os.Stat(filepath.FromSlash(p))
+	st, err := l.p.Stat(filepath.FromSlash(p))
 	if err != nil {
 		return Entry{}, err
 	}

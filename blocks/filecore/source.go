@@ -28,6 +28,7 @@ const (
 	AttrOKPresent      = "ok.companion.present"
 	AttrOKName         = "ok.companion.name"
 	AttrArchive        = "segment.original.filename" // NiFi UnpackContent's name for the archive
+	AttrArchiveMember  = "zip.entry.path"            // the member's path inside the archive
 	lastModifiedLayout = "2006-01-02T15:04:05-0700"  // NiFi's yyyy-MM-dd'T'HH:mm:ssZ
 )
 
@@ -378,7 +379,9 @@ func (s *Source) expand(ctx context.Context, e Entry) ([]block.Item, error) {
 	items := make([]block.Item, 0, len(names))
 	for _, n := range names {
 		m := a.members[n]
-		items = append(items, block.Item{Key: e.Path + memberSep + n, Name: path.Base(n), Dir: e.Dir(), Size: m.size, ModTime: e.ModTime})
+		// The name keeps the member's path: a/cust.csv and b/cust.csv are
+		// two inputs with two results (the filename attribute is the base).
+		items = append(items, block.Item{Key: e.Path + memberSep + n, Name: n, Dir: e.Dir(), Size: m.size, ModTime: e.ModTime})
 	}
 	return items, nil
 }
@@ -495,7 +498,7 @@ func (s *Source) Open(ctx context.Context, it block.Item) (*block.Unit, error) {
 		return nil, badErr
 	}
 	attrs := block.Attributes{
-		block.AttrFilename: it.Name,
+		block.AttrFilename: path.Base(it.Name),
 		block.AttrPath:     it.Dir,
 		block.AttrAbsPath:  it.Key,
 		block.AttrFileSize: strconv.FormatInt(it.Size, 10),
@@ -518,8 +521,9 @@ func (s *Source) Open(ctx context.Context, it block.Item) (*block.Unit, error) {
 		}
 		attrs[block.AttrAbsPath] = archivePath
 		attrs[AttrArchive] = path.Base(archivePath)
+		attrs[AttrArchiveMember] = member
 		size := a.members[member].size
-		f = block.NewFile(it.Name, size, func(ctx context.Context) (io.ReadCloser, error) {
+		f = block.NewFile(path.Base(it.Name), size, func(ctx context.Context) (io.ReadCloser, error) {
 			return s.openMember(ctx, a, member)
 		})
 	} else {
@@ -630,7 +634,12 @@ func (s *Source) Finish(ctx context.Context, it block.Item, c *block.Completion)
 		if failed {
 			dest = s.cfg.ErrorDir
 		}
-		if dest != path.Dir(entry.Path) {
+		if !Within(entry.Path, s.cfg.Dir) {
+			// Only files this source listed are ever moved: an item from
+			// elsewhere (a claim of an older version with another
+			// sourceDirectory) is left where it is.
+			errs = append(errs, fmt.Errorf("not moving %q: it is not in the source directory %q", entry.Path, s.cfg.Dir))
+		} else if dest != path.Dir(entry.Path) {
 			companion := ""
 			if s.cfg.OKSuffix != "" {
 				companion = s.companionOf(entry)

@@ -17,7 +17,7 @@ const DefaultCondition = "${header_value:notNull()}"
 
 var conditionField = block.Field{
 	Key: "filterCondition", Label: "Filter Condition", Type: block.TypeText, Required: true,
-	Default: DefaultCondition, SupportsExpressions: true,
+	Default: DefaultCondition, SupportsExpressions: true, Lang: block.LangNiFiCondition,
 	Description: "NiFi Expression Language condition evaluated per record (record fields, header_value and the unit's attributes are visible); records where it is false are filtered. Example: ${header_value:equals('paid'):or(${header_value:equals('refunded')})}",
 }
 
@@ -51,15 +51,13 @@ type filter struct {
 }
 
 func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
-	src := c.String("filterCondition")
-	if env.CompileExpr == nil {
-		return nil, fmt.Errorf("filterCondition needs the expression language")
-	}
-	x, err := env.CompileExpr(src)
+	// The compile step compiled the condition (one boolean ${...}, as NiFi's
+	// RouteOnAttribute requires); validation ran the same step.
+	x, err := c.Expr("filterCondition")
 	if err != nil {
-		return nil, fmt.Errorf("filterCondition %q: %w", src, err)
+		return nil, err
 	}
-	return &filter{name: env.Block, src: src, cond: x}, nil
+	return &filter{name: env.Block, src: c.String("filterCondition"), cond: x}, nil
 }
 
 // lookup is reused across the records of a batch so evaluation does not

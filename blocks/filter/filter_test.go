@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
@@ -23,11 +24,11 @@ func (c *capture) Progress(int64)          {}
 
 func build(t *testing.T, cond string) block.Processor {
 	t.Helper()
-	cfg, probs := Spec.ParseConfig(map[string]any{"filterCondition": cond}, nil)
+	cfg, probs := Spec.CompileConfig(map[string]any{"filterCondition": cond}, nil, exprs.NewStep(exprs.Options{}))
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	b, err := Spec.New(cfg, &block.Env{Block: "filter", CompileExpr: exprs.Compiler(nil, nil)})
+	b, err := Spec.New(cfg, &block.Env{Block: "filter"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,14 +81,42 @@ func TestFilterFileUnitsAndBadConditions(t *testing.T) {
 	if len(c.byRel[block.RelSuccess]) != 1 || len(c.byRel[block.RelFiltered]) != 1 {
 		t.Fatalf("file units: %v", c.byRel)
 	}
-	cfg, _ := Spec.ParseConfig(map[string]any{"filterCondition": "${status:noSuchFunction()}"}, nil)
-	if _, err := Spec.New(cfg, &block.Env{CompileExpr: exprs.Compiler(nil, nil)}); err == nil {
-		t.Fatal("a broken condition must be refused when the block is built")
+	cfg, probs := Spec.CompileConfig(map[string]any{"filterCondition": "${status:noSuchFunction()}"}, nil, exprs.NewStep(exprs.Options{}))
+	if len(probs) != 1 || probs[0].Expr == nil || *probs[0].Expr != (block.TextPos{Line: 1, Column: 10}) {
+		t.Fatalf("a broken condition must be a located compile problem, got %+v", probs)
+	}
+	if _, err := Spec.New(cfg, &block.Env{}); err == nil {
+		t.Fatal("a block whose condition did not compile must not build")
+	}
+}
+
+// TestConditionTyposAreCompileProblems: issue 13 item 2 — these used to
+// compile into constant text (or a String) and filter every record while
+// the run reported success.
+func TestConditionTyposAreCompileProblems(t *testing.T) {
+	step := exprs.NewStep(exprs.Options{})
+	for cond, want := range map[string]string{
+		"${header_value:equals('paid')":      "NiFi condition line 1, column 30: expected '}'",
+		"${header_value:equals('paid)}":      "NiFi condition line 1, column 23: unterminated string literal",
+		"${header_value:toUpper()}":          "NiFi condition line 1, column 1: a condition must yield a Boolean, but this expression yields a String",
+		"${header_value:equalz('paid')}":     "unknown function 'equalz'",
+		"${header_value:equals('paid','x')}": "function 'equals' takes",
+	} {
+		for _, spec := range []*block.Spec{Spec, HiddenSpec} {
+			_, probs := spec.CompileConfig(map[string]any{"filterCondition": cond}, nil, step)
+			if len(probs) != 1 || probs[0].Path != "filterCondition" || !strings.Contains(probs[0].Message, want) || probs[0].Expr == nil {
+				t.Errorf("%s %s: got %+v, want %q", spec.Type, cond, probs, want)
+			}
+		}
 	}
 }
 
 func BenchmarkFilter(b *testing.B) {
-	p, _ := Spec.New(block.NewConfig(Spec, map[string]string{"filterCondition": "${status:equals('paid'):or(${status:equals('refunded')})}"}), &block.Env{CompileExpr: exprs.Compiler(nil, nil)})
+	cfg := block.NewConfig(Spec, map[string]string{"filterCondition": "${status:equals('paid'):or(${status:equals('refunded')})}"})
+	if probs := cfg.CompileWith(exprs.NewStep(exprs.Options{})); len(probs) > 0 {
+		b.Fatal(probs)
+	}
+	p, _ := Spec.New(cfg, &block.Env{})
 	hdr := block.NewHeader([]string{"bill", "status"})
 	batch := &block.Batch{Header: hdr}
 	for i := 0; i < 100; i++ {

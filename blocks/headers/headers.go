@@ -56,7 +56,7 @@ var Spec = &block.Spec{
 			Example:     "TAmount,bill_name,BillID"},
 		{Key: "outputFileDelimiter", Label: "Output File Delimiter", Type: block.TypeString, Required: true, Default: ",",
 			Description: "One character separating output fields, e.g. | , & % or \\t (tab). Letters and digits cannot be delimiters."},
-		{Key: "outputFileName", Label: "Output Filename", Type: block.TypeString, Required: true, Default: "${filename}", SupportsExpressions: true,
+		{Key: "outputFileName", Label: "Output Filename", Type: block.TypeString, Required: true, Default: "${filename}", SupportsExpressions: true, Normalize: block.FixDocNameTemplate,
 			Description: "Name of the output file (NiFi Expression Language), e.g. merge_${now():format('yyyy-MM-dd')}.csv. A file name only: directories are rejected. Must match the destination block's file name."},
 		{Key: "headersMapping", Label: "Header Mapping", Type: block.TypeText, Required: true, Default: "{}",
 			Description: `JSON object {"<output header>": <value>}; a value is an input column name (rename), hdr{Col}, const{value} or exp{…} (SpEL), e.g. {"TAmount":"t_amount","Net":exp{hdr{Amount} - hdr{Discount}}}.`},

@@ -93,7 +93,7 @@ var (
 		Description: "HTTP codes that make the whole destination wait (Retry-After honoured) before retrying; they do not consume Max Retries."}
 	fMaxRetries = block.Field{Key: "maxRetries", Label: "Max Retries", Type: block.TypeInt, Advanced: true, Default: "3", Min: block.Bound(0), Max: block.Bound(100),
 		Description: "Retries after a recoverable code or network error; then the records fail with the last status (retry exhausted)."}
-	fAdditionalHeaders = block.Field{Key: "additionalHeaders", Label: "Additional Headers", Type: block.TypeJSON, Advanced: true, SupportsExpressions: true,
+	fAdditionalHeaders = block.Field{Key: "additionalHeaders", Label: "Additional Headers", Type: block.TypeJSON, Advanced: true, SupportsExpressions: true, Lang: block.LangNiFiJSON,
 		Example:     `{"X-CAP-BADGES-MIGRATION": "migration", "X-Cap-Id": "$userId"}`,
 		Description: "JSON object of extra request headers; values may reference attributes ($name or ${name})."}
 	fRate = block.Field{Key: "rate", Label: "Rate", Type: block.TypeInt, Required: true, Advanced: true, Default: "1000", Min: block.Bound(1),

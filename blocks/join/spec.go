@@ -111,7 +111,7 @@ func nJoinSpec(n int, typ, label string) *block.Spec {
 		)
 	}
 	fields = append(fields,
-		block.Field{Key: keyOutput, Label: "Output Filename", Type: block.TypeString, Required: true, SupportsExpressions: true,
+		block.Field{Key: keyOutput, Label: "Output Filename", Type: block.TypeString, Required: true, SupportsExpressions: true, Normalize: fixDocNameTemplate,
 			Description: "Name of the joined file (NiFi Expression Language over the last arriving file's attributes), e.g. merged_${now():format('yyyy-MM-dd')}.csv; the doc form merged_now():format('yyyy-MM-dd').csv is accepted."},
 		block.Field{Key: keyUseCase, Label: "File Join Use Case", Type: block.TypeEnum, Default: UseCaseNone, Enum: []string{UseCaseNone, UseCaseLineItem},
 			Description: "TRANSACTION_LINE_ITEM: file 1 holds bills (one row per key) and file 2 their line items; each line item gets its bill's columns. A repeated bill key keeps its first row (the others are dropped and counted in join.duplicate.keys) instead of multiplying line items."},

@@ -39,7 +39,7 @@ var FileJoinSpec = &block.Spec{
 			Description: `Column names of headerless files by table number, '|'-separated: {"1": "col1|col2|col3", "2": "colA|colB"}.`},
 		{Key: "joinQuery", Label: "Join Query", Type: block.TypeText, Required: true,
 			Description: "SQLite SELECT over table1, table2, …, e.g. SELECT table1.*, table2.* FROM table1 INNER JOIN table2 ON table1.col = table2.col."},
-		{Key: "outputFilename", Label: "Output Filename", Type: block.TypeString, Default: "joined_output.csv", SupportsExpressions: true,
+		{Key: "outputFilename", Label: "Output Filename", Type: block.TypeString, Default: "joined_output.csv", SupportsExpressions: true, Normalize: fixDocNameTemplate,
 			Description: "Name of the output (NiFi Expression Language), e.g. merg_${now():format('yyyy-MM-dd')}.csv."},
 		{Key: "includeHeader", Label: "Include Header", Type: block.TypeBool, Default: "true",
 			Description: "Write the query's column names as the first row."},

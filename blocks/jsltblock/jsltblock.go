@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/lang/jslt"
@@ -20,11 +22,11 @@ const QueryAttrPrefix = "http.query."
 var Spec = &block.Spec{
 	Type: "jslt_transform", Label: "JSLT", Class: block.ClassExecutor, Category: "Transformation",
 	LegacyTypes: []string{"transform_to_customer", "transform_to_transaction", "retro_template", "goodwill_points_issue"},
-	Description: "Transforms records with a JSLT query (Schibsted JSLT). With \"Send each record separately\" true (default) the query sees one record and its result is that record's payload; false: it sees the batch as an array and must loop (`[ for (.) { … } ]`, the loop at the beginning); an array result of the same length maps element i to record i, any other result becomes one payload for the whole batch. A record whose transform raises an error fails with the JSLT message and line; the rest continue. Query parameters and Attributes whose value names a source column are resolved per record, others are constants; attributes are visible downstream (http_write path parameters `$name` and headers), query parameters are appended to the API URL.",
+	Description: "Transforms records with a JSLT query (Schibsted JSLT). With \"Send each record separately\" true (default) the query sees one record and its result is that record's payload; false: it sees the batch as an array and must loop (`[ for (.) { … } ]`, the loop at the beginning); an array result of the same length maps element i to record i, any other result becomes one payload for the whole batch. A record whose transform raises an error fails with its input line, the field the failing call read and the JSLT message and line; the rest continue (in bulk mode the failing records are isolated and the query runs again over the others). Blank or padded numbers: number(trim(.x), null) — see docs/EXPRESSIONS.md. Query parameters and Attributes whose value names a source column are resolved per record, others are constants; attributes are visible downstream (http_write path parameters `$name` and headers), query parameters are appended to the API URL.",
 	Input:       block.KindRecords, Output: block.KindRecords,
 	Concurrency: 1,
 	Fields: []block.Field{
-		{Key: "transformation", Label: "JSLT Transformation", Type: block.TypeText, Required: true,
+		{Key: "transformation", Label: "JSLT Transformation", Type: block.TypeText, Required: true, Lang: block.LangJSLT,
 			Description: "The JSLT query, e.g. { \"profiles\": [ { \"firstName\": .firstname } ] }"},
 		{Key: "sendEachRecordSeparately", Label: "Send each record separately", Type: block.TypeBool, Default: "true",
 			Aliases:     []string{"Send each record separately"},
@@ -66,10 +68,12 @@ func parseKV(c *block.Config, key string) ([]kv, error) {
 }
 
 func newBlock(c *block.Config, env *block.Env) (block.Block, error) {
-	x, err := jslt.Compile(c.String("transformation"), jslt.WithClock(env.Clock))
-	if err != nil {
-		return nil, fmt.Errorf("transformation: %w", err)
+	// The compile step compiled the query; validation ran the same step.
+	x, ok := c.Compiled("transformation").(*jslt.Expr)
+	if !ok {
+		return nil, fmt.Errorf("transformation: the query was not compiled (build blocks from Spec.CompileConfig)")
 	}
+	var err error
 	t := &transform{name: env.Block, expr: x, separate: c.Bool("sendEachRecordSeparately")}
 	if t.query, err = parseKV(c, "queryParameters"); err != nil {
 		return nil, err
@@ -113,6 +117,69 @@ func errMessage(err error) string {
 	return "jslt: " + err.Error()
 }
 
+// recordMessage is a record's failure reason: the input line, the field
+// the failing call read (when it reads one directly) and the JSLT error,
+// e.g. "input line 5, field bill_amount: jslt: line 5, column 19:
+// number(abc) failed: not a number".
+func (t *transform) recordMessage(r *block.Record, err error) string {
+	where := "record " + strconv.FormatInt(r.Seq, 10)
+	if r.Line > 0 {
+		where = "input line " + strconv.FormatInt(r.Line, 10)
+	}
+	var je *jslt.Error
+	if errors.As(err, &je) && je.Module == "" && je.Line > 0 {
+		if field := callField(t.expr.String(), je.Line, je.Column); field != "" {
+			where += ", field " + field
+		}
+	}
+	return where + ": " + errMessage(err)
+}
+
+// callField returns the input field read by the call at line:col of query
+// when its first argument is a plain field access: number(.bill_amount)
+// gives bill_amount. Anything else gives "".
+func callField(query string, line, col int) string {
+	off := 0
+	for l := 1; l < line; l++ {
+		nl := strings.IndexByte(query[off:], '\n')
+		if nl < 0 {
+			return ""
+		}
+		off += nl + 1
+	}
+	off += col - 1
+	if off < 0 || off >= len(query) {
+		return ""
+	}
+	rest := query[off:]
+	i := 0
+	for i < len(rest) && (isIdent(rest[i]) || rest[i] == ':') {
+		i++
+	}
+	if i == 0 || i >= len(rest) || rest[i] != '(' {
+		return ""
+	}
+	arg := strings.TrimLeft(rest[i+1:], " \t\r\n")
+	if !strings.HasPrefix(arg, ".") {
+		return ""
+	}
+	j := 1
+	for j < len(arg) && isIdent(arg[j]) {
+		j++
+	}
+	if j == 1 {
+		return ""
+	}
+	if tail := strings.TrimLeft(arg[j:], " \t\r\n"); tail == "" || (tail[0] != ',' && tail[0] != ')') {
+		return ""
+	}
+	return arg[1:j]
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
 func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output) error {
 	b := u.Batch
 	for i := range b.Records {
@@ -129,7 +196,7 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 		res, err := t.expr.Apply(in, nil)
 		r := b.Records[i]
 		if err != nil {
-			r.Fail(t.name, 0, errMessage(err))
+			r.Fail(t.name, 0, t.recordMessage(&r, err))
 			failed = append(failed, r)
 			continue
 		}
@@ -152,7 +219,10 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 	return out.Emit(ctx, block.RelFailure, bad)
 }
 
-// bulk applies the query to the whole batch as one array.
+// bulk applies the query to the whole batch as one array. When that
+// fails, the records that fail on their own are isolated (failed with their
+// line, field and message) and the query runs again over the others, so
+// one bad value does not fail the good records of its batch.
 func (t *transform) bulk(ctx context.Context, u *block.Unit, out block.Output) error {
 	b := u.Batch
 	b.Values()
@@ -162,7 +232,31 @@ func (t *transform) bulk(ctx context.Context, u *block.Unit, out block.Output) e
 	}
 	res, err := t.expr.Apply(in, nil)
 	if err != nil {
-		return errors.New(errMessage(err))
+		var keep, failed []block.Record
+		for _, r := range b.Records {
+			if _, rerr := t.expr.Apply([]any{r.Value}, nil); rerr != nil {
+				r.Fail(t.name, 0, t.recordMessage(&r, rerr))
+				failed = append(failed, r)
+				continue
+			}
+			keep = append(keep, r)
+		}
+		if len(failed) == 0 {
+			// Only the batch as a whole fails (an aggregate, a size check):
+			// no record is to blame.
+			return errors.New(errMessage(err))
+		}
+		bad := u.Derive()
+		bad.Batch = b.With(failed)
+		if err := out.Emit(ctx, block.RelFailure, bad); err != nil {
+			return err
+		}
+		if len(keep) == 0 {
+			return nil
+		}
+		good := u.Derive()
+		good.Batch = b.With(keep)
+		return t.bulk(ctx, good, out)
 	}
 	if arr, ok := res.([]any); ok && len(arr) == len(b.Records) {
 		for i := range b.Records {

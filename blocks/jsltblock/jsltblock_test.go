@@ -2,10 +2,12 @@ package jsltblock
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/jsonv"
 )
 
@@ -20,7 +22,7 @@ func (c *capture) Progress(int64)          {}
 
 func build(t testing.TB, cfg map[string]any) block.Processor {
 	t.Helper()
-	c, probs := Spec.ParseConfig(cfg, nil)
+	c, probs := Spec.CompileConfig(cfg, nil, exprs.NewStep(exprs.Options{}))
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
@@ -98,10 +100,20 @@ func TestAggregatingBulkQueryBecomesOnePayload(t *testing.T) {
 }
 
 func TestCompileErrorHasPosition(t *testing.T) {
-	c, _ := Spec.ParseConfig(map[string]any{"transformation": "{\"a\": .b"}, nil)
-	_, err := Spec.New(c, &block.Env{})
-	if err == nil || !strings.Contains(err.Error(), "line") {
-		t.Fatalf("want a positioned compile error, got %v", err)
+	step := exprs.NewStep(exprs.Options{})
+	for src, want := range map[string]block.TextPos{
+		"{\"a\": .b":                {Line: 1, Column: 9},
+		"{\"a\": numbr(.b)}":        {Line: 1, Column: 7},
+		"{\"a\": number()}":         {Line: 1, Column: 7},
+		"let k = 1\n{\"a\": $kind}": {Line: 2, Column: 7}, // item 6: caught at compile time
+	} {
+		c, probs := Spec.CompileConfig(map[string]any{"transformation": src}, nil, step)
+		if len(probs) != 1 || probs[0].Path != "transformation" || probs[0].Expr == nil || *probs[0].Expr != want || !strings.HasPrefix(probs[0].Message, "JSLT line ") {
+			t.Errorf("%q: got %+v, want a problem at %v", src, probs, want)
+		}
+		if _, err := Spec.New(c, &block.Env{}); err == nil {
+			t.Errorf("%q: built a block whose query did not compile", src)
+		}
 	}
 }
 
@@ -121,4 +133,85 @@ func BenchmarkBulkCustomers(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+}
+
+// The transformation of examples/add_transactions.yaml.
+const txQuery = `[ for (.) {
+    "billNumber": .bill_number,
+    "billDate": .bill_date,
+    "type": "REGULAR",
+    "billAmount": number(.bill_amount),
+    "discount": number(.discount, 0)
+} ]`
+
+func transactions(amounts ...string) *block.Unit {
+	b := &block.Batch{Header: block.NewHeader([]string{"bill_number", "bill_date", "bill_amount", "discount"})}
+	for i, a := range amounts {
+		b.Records = append(b.Records, block.Record{Seq: int64(i + 1), Line: int64(i + 2), Cols: []string{"BN" + strconv.Itoa(i+1), "2024-01-01", a, ""}})
+	}
+	return &block.Unit{Attrs: block.Attributes{}, Batch: b}
+}
+
+// TestBulkIsolatesTheFailingRecord: issue 13 item 5. One bill_amount of
+// "abc" used to fail all 9 rows of its batch with a reason naming no
+// record; now that row fails with its input line and field, and the 8
+// others are transformed as one batch.
+func TestBulkIsolatesTheFailingRecord(t *testing.T) {
+	p := build(t, map[string]any{"transformation": txQuery, "sendEachRecordSeparately": "false"})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	if err := p.Process(context.Background(), transactions("10", "20", "30", "abc", "50", "60", "70", "80", "90"), c); err != nil {
+		t.Fatal(err)
+	}
+	ok, bad := c.byRel[block.RelSuccess], c.byRel[block.RelFailure]
+	if len(ok) != 1 || len(ok[0].Batch.Records) != 8 || len(bad) != 1 || len(bad[0].Batch.Records) != 1 {
+		t.Fatalf("ok %d bad %d", len(ok), len(bad))
+	}
+	r := bad[0].Batch.Records[0]
+	const want = "input line 5, field bill_amount: jslt: line 5, column 19: number(abc) failed: not a number"
+	if r.Outcome.Status != block.Failed || r.Outcome.Message != want || r.Line != 5 {
+		t.Fatalf("failed record: line %d %q, want %q", r.Line, r.Outcome.Message, want)
+	}
+	for i, r := range ok[0].Batch.Records {
+		if got := string(jsonv.Marshal(r.Value)); !strings.Contains(got, `"billAmount":`) || r.Outcome.Status == block.Failed {
+			t.Fatalf("record %d: %s", i, got)
+		}
+	}
+	if got := string(jsonv.Marshal(ok[0].Batch.Records[3].Value)); got != `{"billNumber":"BN5","billDate":"2024-01-01","type":"REGULAR","billAmount":50,"discount":0}` {
+		t.Fatalf("the good records keep their order and values: %s", got)
+	}
+}
+
+// TestBulkWholeBatchErrorStillFailsTheBatch: an error no single record
+// causes fails the batch as before.
+func TestBulkWholeBatchErrorStillFailsTheBatch(t *testing.T) {
+	p := build(t, map[string]any{"transformation": `if (size(.) > 1) error("at most one row") else [for (.) .bill_number]`, "sendEachRecordSeparately": "false"})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	if err := p.Process(context.Background(), transactions("1", "2"), c); err == nil || !strings.Contains(err.Error(), "at most one row") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestPerRecordReasonNamesLineAndField: the same reason in per-record mode.
+func TestPerRecordReasonNamesLineAndField(t *testing.T) {
+	p := build(t, map[string]any{"transformation": `{"billAmount": number(.bill_amount)}`})
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	if err := p.Process(context.Background(), transactions("1", ""), c); err != nil {
+		t.Fatal(err)
+	}
+	bad := c.byRel[block.RelFailure]
+	if len(bad) != 1 || bad[0].Batch.Records[0].Outcome.Message != "input line 3, field bill_amount: jslt: line 1, column 16: number() failed: not a number" {
+		t.Fatalf("%+v", bad)
+	}
+}
+
+func TestCallField(t *testing.T) {
+	q := "{\n  \"a\": number(.bill_amount),\n  \"b\": number( .x , 0),\n  \"c\": number(.a.b),\n  \"d\": trim(.x) }"
+	for _, tc := range []struct {
+		line, col int
+		want      string
+	}{{2, 8, "bill_amount"}, {3, 8, "x"}, {4, 8, ""}, {5, 1, ""}, {9, 1, ""}} {
+		if got := callField(q, tc.line, tc.col); got != tc.want {
+			t.Errorf("%d:%d: got %q, want %q", tc.line, tc.col, got, tc.want)
+		}
+	}
 }

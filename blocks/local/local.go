@@ -7,17 +7,13 @@ package local
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/filecore"
+	"github.com/connectplus/connectplus/fsroot"
 )
-
-// OptRoot is the Env option that confines both blocks to one directory
-// tree: every configured directory must lie inside it.
-const OptRoot = "local.root"
 
 // ReadSpec is file_read.
 var ReadSpec = &block.Spec{
@@ -35,7 +31,8 @@ var ReadSpec = &block.Spec{
 		probs := filecore.CheckNoDotDot(c, filecore.KeySourceDirectory, filecore.KeyProcessedDirectory, filecore.KeyAPIErrorFilePath)
 		return append(probs, filecore.CheckSourceDirs(c)...)
 	},
-	New: newRead,
+	LocalPaths: pathsOf(filecore.KeySourceDirectory, filecore.KeyProcessedDirectory, filecore.KeyAPIErrorFilePath),
+	New:        newRead,
 }
 
 // WriteSpec is file_write. Its output is the written file (KindFile), so
@@ -53,40 +50,55 @@ var WriteSpec = &block.Spec{
 	Check: func(c *block.Config) []block.Problem {
 		return filecore.CheckNoDotDot(c, filecore.KeyRemotePath)
 	},
-	New: newWrite,
+	LocalPaths: pathsOf(filecore.KeyRemotePath),
+	New:        newWrite,
 }
 
 // Register adds file_read and file_write.
 func Register(r *block.Registry) { r.MustRegister(ReadSpec, WriteSpec) }
 
-func newPool(env *block.Env) *filecore.Pool {
-	return filecore.NewPool(func(context.Context) (filecore.FS, error) { return filecore.NewLocalFS(), nil }, filecore.RetryFrom(env), env.Log())
+// pathsOf lists the configured (non-empty) values of keys as local paths.
+func pathsOf(keys ...string) func(c *block.Config) []block.LocalPath {
+	return func(c *block.Config) []block.LocalPath {
+		var out []block.LocalPath
+		for _, k := range keys {
+			if v := strings.TrimSpace(c.String(k)); v != "" {
+				out = append(out, block.LocalPath{Key: k, Path: v})
+			}
+		}
+		return out
+	}
 }
 
-// checkRoot enforces OptRoot.
-func checkRoot(env *block.Env, dirs map[string]string) error {
-	root := ""
-	if env != nil && env.Options != nil {
-		root = env.Options[OptRoot]
-	}
-	if root == "" {
+func policy(env *block.Env) *fsroot.Policy {
+	if env == nil {
 		return nil
 	}
-	absRoot, err := filepath.Abs(root)
-	if err != nil {
-		return err
+	return env.LocalPaths
+}
+
+func newPool(env *block.Env) *filecore.Pool {
+	p := policy(env)
+	return filecore.NewPool(func(context.Context) (filecore.FS, error) { return filecore.NewConfinedFS(p), nil }, filecore.RetryFrom(env), env.Log())
+}
+
+// resolve checks the configured directories (Extension Configurations now
+// resolved) against the policy and makes them absolute: relative paths
+// lie in the organisation's files root. Every later operation checks again.
+func resolve(env *block.Env, dirs ...*string) error {
+	p := policy(env)
+	if p == nil {
+		return nil
 	}
-	for key, d := range dirs {
-		if strings.TrimSpace(d) == "" {
+	for _, d := range dirs {
+		if strings.TrimSpace(*d) == "" {
 			continue
 		}
-		abs, err := filepath.Abs(d)
+		abs, err := p.Resolve(strings.TrimSpace(*d))
 		if err != nil {
 			return err
 		}
-		if !filecore.Within(filepath.ToSlash(abs), filepath.ToSlash(absRoot)) {
-			return fmt.Errorf("%s %q is outside the allowed local root %q", key, d, root)
-		}
+		*d = filepath.ToSlash(abs)
 	}
 	return nil
 }
@@ -96,9 +108,7 @@ func newRead(c *block.Config, env *block.Env) (block.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRoot(env, map[string]string{
-		filecore.KeySourceDirectory: cfg.Dir, filecore.KeyProcessedDirectory: cfg.ProcessedDir, filecore.KeyAPIErrorFilePath: cfg.ErrorDir,
-	}); err != nil {
+	if err := resolve(env, &cfg.Dir, &cfg.ProcessedDir, &cfg.ErrorDir, &cfg.ResultDir); err != nil {
 		return nil, err
 	}
 	return filecore.NewSource(newPool(env), cfg, env), nil
@@ -109,7 +119,7 @@ func newWrite(c *block.Config, env *block.Env) (block.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRoot(env, map[string]string{filecore.KeyRemotePath: cfg.Dir}); err != nil {
+	if err := resolve(env, &cfg.Dir); err != nil {
 		return nil, err
 	}
 	return filecore.NewSink(newPool(env), cfg, env)

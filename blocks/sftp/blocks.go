@@ -99,7 +99,16 @@ var ReadSpec = &block.Spec{
 		probs := checkConn(c, KeyPassword, true)
 		return append(probs, filecore.CheckSourceDirs(c)...)
 	},
-	New: newRead,
+	LocalPaths: keyFile,
+	New:        newRead,
+}
+
+// keyFile lists private_key_path when it names a key file on local disk.
+func keyFile(c *block.Config) []block.LocalPath {
+	if p, ok := remote.KeyPath(c.String(KeyPrivateKey)); ok {
+		return []block.LocalPath{{Key: KeyPrivateKey, Path: p}}
+	}
+	return nil
 }
 
 // WriteSpec is sftp_write. Its output is the uploaded file (KindFile), so
@@ -117,6 +126,7 @@ var WriteSpec = &block.Spec{
 	Output:      block.KindFile,
 	Fields:      append(connFields(KeyHostname, KeyUsername, KeyPassword, true), filecore.SinkFields()...),
 	Check:       func(c *block.Config) []block.Problem { return checkConn(c, KeyPassword, true) },
+	LocalPaths:  keyFile,
 	New:         newWrite,
 }
 
@@ -177,9 +187,13 @@ func checkConn(c *block.Config, passKey string, withKey bool) []block.Problem {
 	if withKey {
 		_, keyRef := c.Ref(KeyPrivateKey)
 		hasKey = c.Has(KeyPrivateKey) || keyRef
+		// A key file is not read here: validation does no I/O, and the file
+		// is read through the local-path policy when the block is built.
 		if v := c.String(KeyPrivateKey); c.Has(KeyPrivateKey) {
-			if _, err := remote.LoadKey(v); err != nil {
-				probs = append(probs, block.Problem{Path: KeyPrivateKey, Message: err.Error()})
+			if _, isPath := remote.KeyPath(v); !isPath {
+				if _, err := remote.LoadKey(v, nil); err != nil {
+					probs = append(probs, block.Problem{Path: KeyPrivateKey, Message: err.Error()})
+				}
 			}
 		}
 	}
@@ -222,7 +236,7 @@ func buildConn(c *block.Config, env *block.Env, hostKey, userKey, passKey string
 		Log:          env.Log(),
 	}
 	if withKey {
-		key, err := remote.LoadKey(c.String(KeyPrivateKey))
+		key, err := remote.LoadKey(c.String(KeyPrivateKey), env.LocalPaths)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", KeyPrivateKey, err)
 		}

@@ -246,7 +246,7 @@ var commonDatabricksFields = []block.Field{
 		Description: "How often the run's state is checked (Go duration); Connect+ checks every minute."},
 	{Key: "parameterStyle", Label: "Parameter Style", Type: block.TypeEnum, Default: "notebook_params", Enum: []string{"notebook_params", "job_parameters"}, Advanced: true,
 		Description: "How parameters are passed to run-now: notebook_params (notebook widgets) or job_parameters (job-level parameters)."},
-	{Key: "jobParameters", Label: "Job Parameters", Type: block.TypeJSON, Advanced: true,
+	{Key: "jobParameters", Label: "Job Parameters", Type: block.TypeJSON, Advanced: true, Lang: block.LangNiFiJSON,
 		Description: "Extra parameters as a JSON object of strings; values may use NiFi Expression Language over the unit's attributes, e.g. {\"file\": \"${filename}\"}."},
 }
 

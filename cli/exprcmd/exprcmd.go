@@ -23,6 +23,7 @@ type options struct {
 	attrs     []string
 	attrsJSON string
 	showType  bool
+	condition bool
 	tz        string
 	now       string
 }
@@ -43,7 +44,11 @@ Attributes come from --attrs-json (a JSON object; "-" reads standard input) and 
 
 The command fails, printing the error, when NiFi would reject the expression (a syntax
 error, an unknown function, a type that cannot be converted) or fail evaluating it (an
-unparseable date, a division by zero, invalid JSON for jsonPath, ...).
+unparseable date, a division by zero, invalid JSON for jsonPath, ...). As in every
+Connect+ block, a ${ without its closing } is a syntax error, not literal text.
+
+--condition compiles EXPR the way a filter or relation condition is compiled: exactly one
+${...} expression whose result is a Boolean; it prints whether the condition holds.
 
 Quote EXPR in single quotes so the shell leaves ${...} alone.`,
 		Example: `  connectplus expr '${status:equals("paid"):or(${status:equals("refunded")})}' --attr status=paid
@@ -51,7 +56,8 @@ Quote EXPR in single quotes so the shell leaves ${...} alone.`,
   connectplus expr '${bill_date:toDate("yyyy-MM-dd HH:mm:ss"):format("yyyyMMdd")}' --attr 'bill_date=2024-03-15 13:45:10'
   connectplus expr '${now():toNumber():minus(31536000000):format("yyyy")}' --tz Asia/Kolkata
   connectplus expr '${amount:toDecimal():multiply(1.18)}' --attr amount=100 --type
-  connectplus expr '${customer:jsonPath("$.mobile")}' --attrs-json record.json`,
+  connectplus expr '${customer:jsonPath("$.mobile")}' --attrs-json record.json
+  connectplus expr --condition '${header_value:equals("paid")}' --attr header_value=paid`,
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -62,6 +68,7 @@ Quote EXPR in single quotes so the shell leaves ${...} alone.`,
 	f.StringArrayVarP(&o.attrs, "attr", "a", nil, "attribute as NAME=VALUE (repeatable; the value may contain '=' and ',')")
 	f.StringVar(&o.attrsJSON, "attrs-json", "", `file holding a JSON object of attributes ("-" for standard input)`)
 	f.BoolVarP(&o.showType, "type", "t", false, "also print the result's type (String, Number, Decimal, Date, Boolean, Instant or Null)")
+	f.BoolVar(&o.condition, "condition", false, "compile EXPR as a filter condition (one ${...} yielding a Boolean) and print whether it holds")
 	f.StringVar(&o.tz, "tz", "UTC", "time zone for dates when the expression names none (a region such as Europe/Paris, UTC or GMT+05:30)")
 	f.StringVar(&o.now, "now", "", "fix the time now() returns, as RFC 3339 (2024-03-15T13:45:10Z); default the current time")
 	return cmd
@@ -76,7 +83,9 @@ func run(stdout io.Writer, stdin io.Reader, src string, o *options) error {
 	if !ok {
 		return fmt.Errorf("unknown time zone %q", o.tz)
 	}
-	opts := []nifiel.Option{nifiel.WithLocation(loc)}
+	// Blocks compile with RejectUnterminated (package block/exprs): the
+	// command shows what a block would do.
+	opts := []nifiel.Option{nifiel.WithLocation(loc), nifiel.RejectUnterminated()}
 	if o.now != "" {
 		t, err := time.Parse(time.RFC3339Nano, o.now)
 		if err != nil {
@@ -87,7 +96,11 @@ func run(stdout io.Writer, stdin io.Reader, src string, o *options) error {
 	if h, err := os.Hostname(); err == nil {
 		opts = append(opts, nifiel.WithHostname(h))
 	}
-	x, err := nifiel.Compile(src, opts...)
+	compile := nifiel.Compile
+	if o.condition {
+		compile = nifiel.CompileCondition
+	}
+	x, err := compile(src, opts...)
 	if err != nil {
 		return fmt.Errorf("invalid expression: %w", err)
 	}

@@ -46,6 +46,8 @@ func TestExpr(t *testing.T) {
 		{"date rendering", "", []string{"${now()}", "--now", "2024-03-15T13:45:10Z"}, "Fri Mar 15 13:45:10 UTC 2024\n"},
 		{"escape", "", []string{"$${x}"}, "${x}\n"},
 		{"value with equals and comma", "", []string{"${q}", "--attr", "q=a=b,c"}, "a=b,c\n"},
+		{"condition", "", []string{"--condition", "${header_value:equals('paid')}", "--attr", "header_value=paid"}, "true\n"},
+		{"dollar without brace", "", []string{"price $5"}, "price $5\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -74,6 +76,11 @@ func TestExprFailures(t *testing.T) {
 		{"bad now", []string{"${now()}", "--now", "yesterday"}, "--now"},
 		{"missing file", []string{"${a}", "--attrs-json", "/nonexistent/attrs.json"}, "reading --attrs-json"},
 		{"no expression", []string{}, "accepts 1 arg"},
+		// Issue 13 item 2: these used to be echoed back as literal text.
+		{"unterminated", []string{"${header_value:equals('paid')", "--attr", "header_value=paid"}, "line 1, column 30): expected '}' to close the expression"},
+		{"unterminated string", []string{"${header_value:equals('paid)}", "--attr", "header_value=paid"}, "line 1, column 23): unterminated string literal"},
+		{"condition not boolean", []string{"--condition", "${header_value:toUpper()}"}, "a condition must yield a Boolean, but this expression yields a String"},
+		{"condition with text", []string{"--condition", "x${a:isEmpty()}"}, "no text around it"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/connectplus/connectplus/block"
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
@@ -18,7 +17,7 @@ import (
 
 func deps() Deps {
 	reg := all.Registry()
-	return Deps{Registry: func() *block.Registry { return reg }, Validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check}}
+	return Deps{Registry: func() *block.Registry { return reg }, Validate: dataflow.ValidateOptions{CronCheck: quartz.Check}}
 }
 
 // run executes one of the commands with args and returns stdout, stderr.

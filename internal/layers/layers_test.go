@@ -22,19 +22,19 @@ var layerOrder = []struct {
 	name     string
 	packages []string
 }{
-	{"entry points", []string{"cmd/...", "bench/cmd/...", "e2e"}},
+	{"entry points", []string{"cmd/...", "bench/cmd/...", "bench/peers/...", "e2e"}},
 	{"commands", []string{"cli", "cli/..."}},
 	{"http", []string{"server", "webui"}},
-	{"use cases and runtime", []string{"control", "scheduler", "preview", "templates"}},
+	{"use cases and runtime", []string{"control", "scheduler", "preview", "templates", "assist/..."}},
 	{"persistence", []string{"store"}},
 	{"executor", []string{"engine"}},
 	{"block implementations", []string{"blocks/..."}},
 	{"contract and document", []string{"block", "block/...", "dataflow"}},
-	{"foundations", []string{"format/...", "lang/...", "jsonv", "examples", "quartz", "secrets", "secrets/...", "runstate", "runstate/...", "sandbox", "bench/gen"}},
+	{"foundations", []string{"format/...", "lang/...", "jsonv", "examples", "quartz", "secrets", "secrets/...", "runstate", "runstate/...", "sandbox", "bench/gen", "fsroot"}},
 }
 
 // testOnly may be imported only from _test.go files.
-var testOnly = []string{"internal/testenv", "blocks/filecore/filecoretest"}
+var testOnly = []string{"internal/testenv", "blocks/filecore/filecoretest", "assist/assisttest"}
 
 // pure packages do no I/O: they are languages and document models that the
 // UI, validation and the engine share.

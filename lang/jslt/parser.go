@@ -149,6 +149,9 @@ func (u *unit) parseUnit(module bool) {
 	for u.tok.kind == tLet || u.tok.kind == tDef {
 		if u.tok.kind == tLet {
 			name, p, n := u.parseLetParts(rootCtx)
+			if _, dup := u.globals[name]; dup {
+				panic(p.errorf("Duplicate variable declaration %s", name))
+			}
 			slot := u.c.newGlobal()
 			u.globals[name] = slot
 			u.lets = append(u.lets, letBinding{ref: varRef{slot: slot}, value: n, name: name, pos: p})
@@ -227,6 +230,10 @@ func (u *unit) parseImport() {
 	name := u.unquote(st)
 	u.expect(tAs)
 	prefix := u.expect(tIdent).text
+	if name == experimentalURI {
+		u.imports[prefix] = u.c.newExperimentalModule()
+		return
+	}
 	if u.c.cfg.resolver == nil {
 		panic(st.pos.errorf("Cannot import '%s': no module resolver configured", name))
 	}
@@ -263,6 +270,9 @@ func (u *unit) parseLets() []letBinding {
 	var lets []letBinding
 	for u.tok.kind == tLet {
 		name, p, n := u.parseLetParts(u.mc)
+		if _, dup := u.scopes[len(u.scopes)-1][name]; dup {
+			panic(p.errorf("Duplicate variable declaration %s", name))
+		}
 		ref := u.declare(name)
 		lets = append(lets, letBinding{ref: ref, value: n, name: name, pos: p})
 	}
@@ -546,6 +556,12 @@ func (u *unit) parseCall(t token) node {
 		f, ok := m.funcs[name]
 		if !ok {
 			panic(t.pos.errorf("No such function '%s' in module '%s'", name, prefix))
+		}
+		if mf, ok := f.(*macroFunc); ok {
+			if len(args) < mf.min || len(args) > mf.max {
+				panic(t.pos.errorf("Macro '%s' needs %d-%d arguments, got %d", t.text, mf.min, mf.max, len(args)))
+			}
+			return mf.build(args, t.pos)
 		}
 		u.bind(call, f)
 		return call

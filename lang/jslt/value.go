@@ -307,8 +307,10 @@ func parseNumber(s string) (any, bool) {
 		return nil, false
 	}
 	i := 0
+	sign := 1.0
 	if s[0] == '-' {
 		i = 1
+		sign = -1
 	}
 	digits := func() int {
 		start := i
@@ -317,34 +319,72 @@ func parseNumber(s string) (any, bool) {
 		}
 		return i - start
 	}
-	if digits() == 0 {
-		return nil, false
-	}
+	intDigits := digits()
 	if i == len(s) {
+		if intDigits == 0 {
+			return nil, false
+		}
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return n, true
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		return f, err == nil
 	}
+	// The reference accepts a missing integer part (".5", "-.5E2") and
+	// computes the value as (int + frac/10^digits) * sign * 10^exp, which
+	// is reproduced here so results agree to the last bit.
+	var intPart float64
+	if intDigits > 0 {
+		n, err := strconv.ParseInt(s[i-intDigits:i], 10, 64)
+		if err != nil {
+			return parseFloatFallback(s)
+		}
+		intPart = float64(n)
+	}
+	value := intPart * sign
 	if s[i] == '.' {
 		i++
-		if digits() == 0 {
+		fstart := i
+		nd := digits()
+		if nd == 0 {
 			return nil, false
 		}
+		frac, err := strconv.ParseInt(s[fstart:i], 10, 64)
+		if err != nil {
+			return parseFloatFallback(s)
+		}
+		value = (intPart + float64(frac)/math.Pow10(nd)) * sign
+		if i == len(s) {
+			return value, true
+		}
+	} else if intDigits == 0 {
+		return nil, false
 	}
-	if i < len(s) {
-		if s[i] != 'e' && s[i] != 'E' {
-			return nil, false
+	if s[i] != 'e' && s[i] != 'E' {
+		return nil, false
+	}
+	i++
+	expSign := 1
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		if s[i] == '-' {
+			expSign = -1
 		}
 		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if digits() == 0 || i != len(s) {
-			return nil, false
-		}
 	}
+	estart := i
+	if digits() == 0 || i != len(s) {
+		return nil, false
+	}
+	exp, err := strconv.Atoi(s[estart:])
+	if err != nil {
+		return parseFloatFallback(s)
+	}
+	return value * math.Pow10(exp*expSign), true
+}
+
+// parseFloatFallback parses numbers too long for the reference's long
+// arithmetic, which it would reject with a Java exception.
+func parseFloatFallback(s string) (any, bool) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil && !math.IsInf(f, 0) {
 		return nil, false

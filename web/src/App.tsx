@@ -1,10 +1,18 @@
-import { Suspense, useEffect } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { useAuth } from './auth';
 import { match, useLocation, useNavigate } from './router';
 import { Shell } from './Shell';
 import { LoginPage } from './pages/Login';
 import { DataflowsPage } from './pages/Dataflows';
+import { FlowPage } from './pages/Flow';
+import { VersionPage } from './pages/Version';
+import { RunPage, RunsPage } from './pages/Runs';
+import { ConfigsPage } from './pages/Configs';
+import { AuditPage, TokensPage, UsersPage } from './pages/Admin';
 import { Spinner } from './ui/common';
+
+// The canvas editor (React Flow, dagre) is its own chunk, loaded on first use.
+const EditorRoute = lazy(() => import('./editor/Editor'));
 
 export function App() {
   const { me, loading } = useAuth();
@@ -25,7 +33,17 @@ export function App() {
 }
 
 function Routes({ path }: { path: string }) {
+  let m: Record<string, string> | null;
   if (match('/dataflows', path)) return <DataflowsPage />;
+  if ((m = match('/dataflows/:id/versions/:n/canvas', path))) return <EditorRoute key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
+  if ((m = match('/dataflows/:id/versions/:n', path))) return <VersionPage key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
+  if ((m = match('/dataflows/:id', path))) return <FlowPage key={m.id} flowId={m.id} />;
+  if (match('/runs', path)) return <RunsPage />;
+  if ((m = match('/runs/:id', path))) return <RunPage key={m.id} runId={m.id} />;
+  if (match('/configs', path)) return <ConfigsPage />;
+  if (match('/users', path)) return <UsersPage />;
+  if (match('/tokens', path)) return <TokensPage />;
+  if (match('/audit', path)) return <AuditPage />;
   return <NotFound />;
 }
 

@@ -29,13 +29,26 @@ type sink struct {
 	requests, records atomic.Int64
 	mu                sync.Mutex
 	cache             map[int][]byte
+	// dump, when set, receives every bulk body followed by a newline, so a
+	// benchmark can compare what two programs posted (not used when timing).
+	dumpMu sync.Mutex
+	dump   io.Writer
 }
 
 func main() {
 	addr := flag.String("listen", "127.0.0.1:0", "address to listen on (loopback)")
 	portFile := flag.String("addr-file", "", "write the listening address to this file")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile until SIGTERM/SIGINT")
+	dumpFile := flag.String("dump", "", "append every bulk body and a newline to this file (for output checks, not timing)")
 	flag.Parse()
+	s := &sink{cache: map[int][]byte{}}
+	if *dumpFile != "" {
+		f, err := os.Create(*dumpFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		s.dump = f
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -61,7 +74,6 @@ func main() {
 		}
 	}
 	fmt.Fprintln(os.Stderr, "sink listening on", ln.Addr())
-	s := &sink{cache: map[int][]byte{}}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -102,6 +114,11 @@ func (s *sink) serve(c net.Conn) {
 			writeResponse(bw, 200, b)
 		default:
 			n := countElements(body)
+			if s.dump != nil {
+				s.dumpMu.Lock()
+				_, _ = s.dump.Write(append(body, '\n'))
+				s.dumpMu.Unlock()
+			}
 			s.requests.Add(1)
 			s.records.Add(int64(n))
 			writeResponse(bw, 200, s.answer(n))

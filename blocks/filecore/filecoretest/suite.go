@@ -50,6 +50,7 @@ func Run(t *testing.T, h Harness) {
 		{"RecordsAppendResumePublish", testRecords},
 		{"UnzipEntries", testUnzip},
 		{"UnzipBombAndTraversal", testZipBomb},
+		{"UnzipLimitsConfigurable", testZipLimitsConfigurable},
 		{"MissingDirectories", testMissingDirs},
 	}
 	for _, tc := range tests {
@@ -625,11 +626,15 @@ func makeZip(t *testing.T, entries map[string][]byte) []byte {
 }
 
 func testUnzip(t *testing.T, f *fixture) {
-	f.put(t, "in/batch.zip", makeZip(t, map[string][]byte{"one.csv": []byte("1\n"), "dir/two.csv": []byte("2\n"), "__MACOSX/._one.csv": []byte("junk")}))
+	// Two members share a base name in different folders (issue 13 item 8:
+	// both were reported as cust.csv).
+	f.put(t, "in/batch.zip", makeZip(t, map[string][]byte{"one.csv": []byte("1\n"), "a/cust.csv": []byte("a\n"), "b/cust.csv": []byte("b\n"), "__MACOSX/._one.csv": []byte("junk")}))
 	s := f.source(t, func(c *filecore.SourceConfig) { c.Unzip = true; c.Pattern = regexp.MustCompile(`^(?:.*\.zip)$`) })
 	defer s.Close()
 	items := f.listStable(t, s)
-	if got := names(items); !equal(got, []string{"two.csv", "one.csv"}) && !equal(got, []string{"one.csv", "two.csv"}) {
+	got := names(items)
+	sort.Strings(got)
+	if !equal(got, []string{"a/cust.csv", "b/cust.csv", "one.csv"}) {
 		t.Fatalf("entries %v", got)
 	}
 	contents := map[string]string{}
@@ -639,21 +644,20 @@ func testUnzip(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 		contents[it.Name] = readUnit(t, f.ctx, u)
-		if u.Attrs[filecore.AttrArchive] != "batch.zip" {
+		if u.Attrs[filecore.AttrArchive] != "batch.zip" || u.Attrs[filecore.AttrArchiveMember] != it.Name || u.Attrs[block.AttrFilename] != path.Base(it.Name) {
 			t.Fatalf("attrs %v", u.Attrs)
 		}
 	}
-	if contents["one.csv"] != "1\n" || contents["two.csv"] != "2\n" {
+	if contents["one.csv"] != "1\n" || contents["a/cust.csv"] != "a\n" || contents["b/cust.csv"] != "b\n" {
 		t.Fatalf("contents %v", contents)
 	}
-	if err := s.Finish(f.ctx, items[0], &block.Completion{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := f.read(t, "in/batch.zip"); !ok {
-		t.Fatal("archive moved before all its entries finished")
-	}
-	if err := s.Finish(f.ctx, items[1], &block.Completion{}); err != nil {
-		t.Fatal(err)
+	for i, it := range items {
+		if err := s.Finish(f.ctx, it, &block.Completion{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := f.read(t, "in/batch.zip"); !ok && i < len(items)-1 {
+			t.Fatal("archive moved before all its entries finished")
+		}
 	}
 	if _, ok := f.read(t, "done/batch.zip"); !ok {
 		t.Fatalf("archive not moved to processed: %v", f.files(t))
@@ -687,6 +691,40 @@ func testZipBomb(t *testing.T, f *fixture) {
 		if _, ok := f.read(t, n); !ok {
 			t.Fatalf("%s not moved to the error dir: %v", n, f.files(t))
 		}
+	}
+}
+
+// testZipLimitsConfigurable: the ratio and size limits come from the
+// source's settings and the errors name the setting to change (issue 13
+// item 8: a 338:1 export was refused by a fixed 200:1 limit).
+func testZipLimitsConfigurable(t *testing.T, f *fixture) {
+	repetitive := []byte(strings.Repeat("2024-01-01,STORE_0001,PAID,0.00\n", 80000)) // ~2.6 MB, a few hundred to one
+	f.put(t, "in/export.zip", makeZip(t, map[string][]byte{"export.csv": repetitive}))
+	list := func(lim filecore.ZipLimits) error {
+		s := f.source(t, func(c *filecore.SourceConfig) {
+			c.Unzip, c.Zip = true, lim
+			c.Pattern = regexp.MustCompile(`^(?:.*\.zip)$`)
+		})
+		defer s.Close()
+		items := f.listStable(t, s)
+		if len(items) != 1 {
+			t.Fatalf("items %v", names(items))
+		}
+		_, err := s.Open(f.ctx, items[0])
+		return err
+	}
+	if err := list(filecore.DefaultZipLimits); err != nil {
+		t.Fatalf("default limits refuse a repetitive export: %v", err)
+	}
+	strict := filecore.DefaultZipLimits
+	strict.MaxRatio = 50
+	if err := list(strict); err == nil || !strings.Contains(err.Error(), "above the 50:1 limit") || !strings.Contains(err.Error(), "raise Unzip Ratio Limit ("+filecore.KeyUnzipMaxRatio+")") {
+		t.Fatalf("ratio: got %v", err)
+	}
+	small := filecore.DefaultZipLimits
+	small.MaxTotal = 1 << 20
+	if err := list(small); err == nil || !strings.Contains(err.Error(), "more than 1 MB") || !strings.Contains(err.Error(), "raise Unzip Size Limit ("+filecore.KeyUnzipMaxSizeMB+")") {
+		t.Fatalf("size: got %v", err)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/blocks/filecore"
+	"github.com/connectplus/connectplus/fsroot"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -96,9 +97,25 @@ func (c *Conn) Dial(ctx context.Context) (filecore.FS, error) {
 	return c.dialSFTP(ctx)
 }
 
-// loadKey accepts a PEM private key, its Base64 encoding (how Connect+
-// stores keys) or a path to a key file (spec: "private_key_path").
-func LoadKey(v string) ([]byte, error) {
+// maxKeyFile bounds a private key file: keys are a few KiB, and the field
+// must not become a way to read a large file into memory.
+const maxKeyFile = 1 << 20
+
+// KeyPath reports whether a private_key_path value names a key file (an
+// absolute path) rather than holding the key (PEM or its Base64).
+func KeyPath(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "null" || strings.Contains(v, "-----BEGIN") || !filepath.IsAbs(v) {
+		return "", false
+	}
+	return v, true
+}
+
+// LoadKey accepts a PEM private key, its Base64 encoding (how Connect+
+// stores keys) or a path to a key file (spec: "private_key_path"). A key
+// file is read through p, the local-path policy (nil: unconfined), so it
+// must lie in the organisation's files root on the server.
+func LoadKey(v string, p *fsroot.Policy) ([]byte, error) {
 	v = strings.TrimSpace(v)
 	if v == "" || v == "null" {
 		return nil, nil
@@ -118,10 +135,24 @@ func LoadKey(v string) ([]byte, error) {
 		}
 		return nil, errors.New("the Base64 private key does not decode to a PEM key: include the -----BEGIN ... PRIVATE KEY----- and -----END ... PRIVATE KEY----- lines before encoding")
 	}
-	if filepath.IsAbs(v) {
-		b, err := os.ReadFile(v)
+	if path, ok := KeyPath(v); ok {
+		if p == nil {
+			var err error
+			if p, err = fsroot.Unconfined(); err != nil {
+				return nil, err
+			}
+		}
+		f, err := p.Open(path)
 		if err != nil {
 			return nil, fmt.Errorf("read private key file: %w", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+		if err != nil {
+			return nil, fmt.Errorf("read private key file: %w", err)
+		}
+		if len(b) > maxKeyFile {
+			return nil, fmt.Errorf("private key file %s is larger than %d bytes: not a key", path, maxKeyFile)
 		}
 		return b, nil
 	}

@@ -161,3 +161,16 @@ export interface FlowRuntime {
   deployment?: string;
   deployError?: string;
 }
+
+export interface ConfigView {
+  name: string;
+  value: string;
+  isSecret: boolean;
+  revision: number;
+  createdBy: string;
+  updatedBy: string;
+  approvedBy: string;
+  createdAt: string;
+  updatedAt: string;
+  syncedAt?: string;
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of the flagship API job (issue 22):
+#   CSV → convert_csv_to_json groupSize 100 → jslt_transform bulk →
+#   filter_on_condition paid → http_write bulk, to the loopback sink
+# run by three programs on the same generated file, interleaved, N reps each:
+#   ours         connectplus run examples/add_transactions.yaml (result file and
+#                checkpoints on, as a user runs it)
+#   handwritten  bench/peers/handwritten, the same job written by hand
+#   rpc          the Redpanda Connect engine (github.com/redpanda-data/benthos/v4,
+#                pinned below, built in a scratch module) on bench/peers/rpc-map-http.yaml
+# Each run gets a fresh sink; the records it counted are the "posted" column.
+# Prints one table (medians, min–max, ratios, peak RSS) and exits 1 when the
+# programs' posted record counts differ.
+#
+# Usage: bench/compare.sh [ROWS]          (default 1000000)
+# Environment: N=3 reps; RPC=0 skips the Redpanda Connect engine (RPC_N=reps for
+# it alone, it is ~10× slower); RPC_VERSION=v4.78.0; CPUS=0 runs every program
+# under taskset -c CPUS; PGO=off builds ours without default.pgo; KEEP=1 keeps
+# the work directory; DATA=bench/data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${1:-1000000}
+N=${N:-3}
+RPC=${RPC:-1}
+RPC_N=${RPC_N:-$N}
+RPC_VERSION=${RPC_VERSION:-v4.78.0}
+DATA=${DATA:-bench/data}
+PGO=${PGO:-auto}
+WORK=$(mktemp -d /tmp/connectplus-compare-XXXX)
+trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"' EXIT
+[ -x /usr/bin/time ] || { echo "compare.sh needs GNU time at /usr/bin/time (apt-get install time)"; exit 1; }
+PIN=()
+[ -z "${CPUS:-}" ] || PIN=(taskset -c "$CPUS")
+
+echo "building ours, the hand-written baseline, the sink and the generator…" >&2
+go build -pgo="$PGO" -o "$WORK/connectplus" ./cmd/connectplus
+go build -o "$WORK/handwritten" ./bench/peers/handwritten
+go build -o "$WORK/sink" ./bench/cmd/sink
+go build -o "$WORK/gencsv" ./bench/cmd/gencsv
+
+peers=(ours handwritten)
+if [ "$RPC" = 1 ]; then
+  echo "building the Redpanda Connect engine $RPC_VERSION in a scratch module…" >&2
+  mod="$WORK/rpc-module"; mkdir -p "$mod"
+  if (cd "$mod" && go mod init scratch/rpc >/dev/null 2>&1 &&
+      go get "github.com/redpanda-data/benthos/v4@$RPC_VERSION" >"$WORK/rpc-build.log" 2>&1 &&
+      GOFLAGS=-mod=mod go build -o "$WORK/rpc" github.com/redpanda-data/benthos/v4/cmd/benthos >>"$WORK/rpc-build.log" 2>&1); then
+    peers+=(rpc)
+  else
+    echo "the Redpanda Connect engine $RPC_VERSION could not be built here; comparing ours with handwritten only:" >&2
+    tail -5 "$WORK/rpc-build.log" >&2
+  fi
+fi
+
+mkdir -p "$DATA"
+FILE="$DATA/tx$ROWS.csv"
+[ -s "$FILE" ] || "$WORK/gencsv" -rows "$ROWS" -o "$FILE"
+cat "$FILE" > /dev/null # warm the page cache
+
+# The flow: the example pointed at the sink, with a rate limit above its speed.
+flow="$WORK/flow.yaml"
+sed -e "s#/tmp/connectplus-demo#$WORK/demo#g" -e 's#https://eu.api.capillarytech.com#${SINK_URL}#g' \
+  examples/add_transactions.yaml > "$flow.in"
+sed -i 's#^      apiEndPoint: /v2/transactions/bulk#      apiEndPoint: /v2/transactions/bulk\n      rate: "100000000"\n      period: "1"\n      timeUnit: SECONDS#' "$flow.in"
+
+# run PEER REP: one timed run against a fresh sink; appends to $WORK/results.
+run() {
+  local peer=$1 rep=$2 d="$WORK/run-$1-$2"
+  mkdir -p "$d"
+  GOGC=1000 "$WORK/sink" -addr-file "$d/addr" 2>/dev/null &
+  local sink=$!
+  for _ in $(seq 100); do [ -s "$d/addr" ] && break; sleep 0.05; done
+  local url="http://$(cat "$d/addr")"
+  local cmd
+  case $peer in
+    ours)
+      sed "s#\${SINK_URL}#$url#g" "$flow.in" > "$d/flow.yaml"
+      cmd=("$WORK/connectplus" run "$d/flow.yaml" --input "$FILE" --result-dir "$d" --checkpoint-dir "$d/cp"
+        --work-dir "$d" --no-progress --config capillary_client_key=bench --config capillary_client_secret=bench) ;;
+    handwritten) cmd=("$WORK/handwritten" -in "$FILE" -url "$url") ;;
+    rpc) cmd=(env IN="$FILE" URL="$url/v2/transactions/bulk" "$WORK/rpc" -c bench/peers/rpc-map-http.yaml) ;;
+  esac
+  local rc=0
+  /usr/bin/time -f "%e %U %S %M" -o "$d/time" "${PIN[@]}" "${cmd[@]}" > "$d/out" 2>&1 || rc=$?
+  local posted
+  posted=$(curl -s "$url/stats" | sed 's/.*"records":\([0-9]*\).*/\1/')
+  kill "$sink" 2>/dev/null || true
+  wait "$sink" 2>/dev/null || true
+  if [ "$rc" != 0 ]; then
+    echo "$peer rep $rep exited $rc:" >&2; tail -20 "$d/out" >&2
+  fi
+  read -r wall user sys kb < <(tail -1 "$d/time")
+  echo "$peer $rep $wall $user $sys $kb $posted $rc" >> "$WORK/results"
+  printf '  %-12s rep %d: %6.2f s wall, %6.2f s CPU, %6.1f MB peak RSS, %s records posted\n' \
+    "$peer" "$rep" "$wall" "$(echo "$user + $sys" | bc -l)" "$(echo "$kb / 1024" | bc -l)" "$posted" >&2
+  rm -rf "$d"
+}
+
+echo "$ROWS rows ($(du -h "$FILE" | cut -f1)), $N reps interleaved$([ ${#PIN[@]} = 0 ] || echo ", taskset -c $CPUS")" >&2
+: > "$WORK/results"
+for rep in $(seq "$N"); do
+  for p in "${peers[@]}"; do
+    if [ "$p" = rpc ] && [ "$rep" -gt "$RPC_N" ]; then continue; fi
+    run "$p" "$rep"
+  done
+done
+
+# The table: medians (min–max) per peer, ratios of medians and of paired reps.
+awk -v rows="$ROWS" -v date="$(date -u +%Y-%m-%d)" '
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
+    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+  }
+  function minv(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] < m) m = a[i]; return m }
+  function maxv(a, n,   i, m) { m = a[1]; for (i = 2; i <= n; i++) if (a[i] > m) m = a[i]; return m }
+  {
+    p = $1; k = ++n[p]; if (!(p in seen)) { seen[p] = 1; order[++np] = p }
+    wall[p, k] = $3; cpu[p, k] = $4 + $5; rss[p, k] = $6 / 1024; posted[p, k] = $7; rc[p, k] = $8
+    w[p, $2] = $3
+  }
+  END {
+    printf "\n%s, %d rows, flagship API job, %s\n\n", date, rows, "medians (min–max) of interleaved reps"
+    printf "| program | reps | wall s | CPU s | peak RSS MB | records posted | records/s |\n|---|---|---|---|---|---|---|\n"
+    bad = 0
+    for (i = 1; i <= np; i++) {
+      p = order[i]
+      for (k = 1; k <= n[p]; k++) { a[k] = wall[p, k] } ; mw[p] = median(a, n[p]); lo = minv(a, n[p]); hi = maxv(a, n[p])
+      for (k = 1; k <= n[p]; k++) { a[k] = cpu[p, k] } ; mc = median(a, n[p])
+      for (k = 1; k <= n[p]; k++) { a[k] = rss[p, k] } ; mr = median(a, n[p]); rhi = maxv(a, n[p])
+      counts = ""
+      for (k = 1; k <= n[p]; k++) {
+        if (posted[p, k] != posted[order[1], 1] || rc[p, k] != 0) bad = 1
+        if (index(" " counts " ", " " posted[p, k] " ") == 0) counts = counts (counts == "" ? "" : " ") posted[p, k]
+      }
+      printf "| %s | %d | %.2f (%.2f–%.2f) | %.2f | %.1f (max %.1f) | %s | %.0fk |\n", p, n[p], mw[p], lo, hi, mc, mr, rhi, counts, rows / mw[p] / 1000
+    }
+    printf "\n"
+    if (("ours" in mw) && ("handwritten" in mw)) {
+      m = 0; for (k = 1; k <= n["ours"]; k++) if ((("handwritten", k) in w) && w["handwritten", k] > 0) a[++m] = w["ours", k] / w["handwritten", k]
+      printf "ours / handwritten: %.2f× (ratio of medians), %.2f× (median of paired reps)\n", mw["ours"] / mw["handwritten"], median(a, m)
+    }
+    if (("ours" in mw) && ("rpc" in mw)) {
+      m = 0; for (k = 1; k <= n["rpc"]; k++) if (("ours", k) in w) a[++m] = w["rpc", k] / w["ours", k]
+      printf "rpc / ours:         %.1f× (ratio of medians), %.1f× (median of paired reps)\n", mw["rpc"] / mw["ours"], median(a, m)
+    }
+    if (bad) { printf "\nFAIL: record counts differ between programs or reps, or a program failed\n"; exit 1 }
+    printf "records posted: equal across every program and rep\n"
+  }' "$WORK/results"

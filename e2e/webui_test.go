@@ -1,0 +1,105 @@
+//go:build webe2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestWebUI runs the browser end-to-end suite (web/e2e/run.mjs: playwright-core
+// driving Debian's Chromium) against `connectplus demo` on a loopback port:
+// log in, build a dataflow on the canvas, validate, preview, save; submit as
+// one admin, see the approval refused, approve as the second, make Live, run
+// and download the result; a viewer cannot edit; a 409 on concurrent save.
+// Screenshots go to $CP_SCREENSHOTS (default: the test's temp dir).
+// `make test` installs Chromium and the web dependencies first. Until the
+// browser suite is green it runs with -tags webe2e:
+//
+//	CP_SCREENSHOTS=/tmp/shots go test -tags webe2e -run TestWebUI ./e2e/
+func TestWebUI(t *testing.T) {
+	web, err := filepath.Abs("../web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, need := range []string{"/usr/bin/chromium", filepath.Join(web, "node_modules", "playwright-core")} {
+		if _, err := os.Stat(need); err != nil {
+			t.Fatalf("%s is missing: run `make test` (it installs Chromium and runs npm ci in web/)", need)
+		}
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatal("node is not installed (Node 20 is needed for the browser tests)")
+	}
+	out := os.Getenv("CP_SCREENSHOTS")
+	if out == "" {
+		out = t.TempDir()
+	}
+	const pw = "webui-e2e-password"
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	demo := exec.CommandContext(ctx, serverBin, "demo", "--listen", freeAddr(t), "--data-dir", t.TempDir(), "--password", pw)
+	stdout, err := demo.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), "demo.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo.Stderr = logf
+	if err := demo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = demo.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = demo.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = demo.Process.Kill()
+		}
+	}()
+	urlRE := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/$`)
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if urlRE.MatchString(sc.Text()) {
+				found <- sc.Text()
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	var url string
+	select {
+	case url = <-found:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the demo printed no URL; log:\n%s", tail(logf.Name(), 40))
+	}
+	run := exec.CommandContext(ctx, node, "e2e/run.mjs")
+	run.Dir = web
+	run.Env = append(os.Environ(), "CP_URL="+url, "CP_PASSWORD="+pw, "CP_OUT="+out)
+	res, err := run.CombinedOutput()
+	t.Logf("browser suite (screenshots in %s):\n%s", out, res)
+	if err != nil {
+		t.Fatalf("browser suite failed: %v\ndemo log:\n%s", err, tail(logf.Name(), 40))
+	}
+	shots, _ := filepath.Glob(filepath.Join(out, "*.png"))
+	if len(shots) < 5 {
+		t.Fatalf("only %d screenshots in %s", len(shots), out)
+	}
+	if !strings.Contains(string(res), "ok ") {
+		t.Fatal("the browser suite reported no passing step")
+	}
+}

@@ -1,0 +1,333 @@
+// Browser end-to-end test of the Connect+ UI against a running server
+// (`connectplus demo`: users admin, admin2, editor, viewer with one password).
+//
+//   CP_URL=http://127.0.0.1:8080 CP_PASSWORD=… CP_OUT=/tmp/shots [CP_SAMPLE=file.csv] node e2e/run.mjs
+//
+// It drives Debian's Chromium (CP_CHROMIUM, default /usr/bin/chromium)
+// through playwright-core and saves a screenshot per step in CP_OUT.
+import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const URL = (process.env.CP_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const PW = process.env.CP_PASSWORD;
+const OUT = process.env.CP_OUT ?? 'e2e-out';
+const SAMPLE = process.env.CP_SAMPLE
+  ? readFileSync(process.env.CP_SAMPLE, 'utf8')
+  : 'firstname,lastname,mobile,email\nAnn,Lee,919876543210,ann@example.com\nBob,Kay,,bob@example.com\n';
+if (!PW) {
+  console.error('CP_PASSWORD is required');
+  process.exit(2);
+}
+mkdirSync(OUT, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CP_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+let passed = 0;
+let failed = 0;
+let shot = 0;
+const cspViolations = [];
+
+async function newPage(user) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${user}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => cspViolations.push(`${user}: page error ${e.message}`));
+  return page;
+}
+
+async function snap(page, name) {
+  shot++;
+  const file = join(OUT, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.message.split('\n').slice(0, 6).join('\n     ')}`);
+  }
+}
+
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function login(page, user, org) {
+  await page.goto(URL + '/');
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(PW);
+  if (org) await page.getByLabel(/Organisation/).fill(org);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
+}
+
+async function logout(page) {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+}
+
+/** api calls the API from the page, with its session and CSRF token. */
+async function api(page, method, path, body) {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const m = document.cookie.match(/(?:^|;\s*)cp_csrf=([^;]+)/);
+      const r = await fetch('/api/v1' + path, {
+        method,
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': m ? decodeURIComponent(m[1]) : '' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, body: await r.text() };
+    },
+    { method, path, body },
+  );
+}
+
+const stamp = Date.now().toString(36);
+const flowName = `e2e flow ${stamp}`;
+let flowUrl = '';
+let canvasUrl = '';
+
+// Drops a palette block on the canvas at (x, y) relative to the canvas.
+async function dropBlock(page, type, x, y) {
+  await page.locator(`.palette-item[data-type="${type}"]`).dragTo(page.locator('.canvas .react-flow__pane'), { targetPosition: { x, y } });
+}
+
+async function connect(page, from, handle, to) {
+  const src = page.locator(`.react-flow__node:has([data-block="${from}"]) .react-flow__handle.source[data-handleid="${handle}"]`);
+  const dst = page.locator(`.react-flow__node:has([data-block="${to}"]) .react-flow__handle.target`);
+  const a = await src.boundingBox();
+  const b = await dst.boundingBox();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 5 });
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 5 });
+  await page.mouse.up();
+}
+
+async function selectBlock(page, name) {
+  await page.locator(`.react-flow__node:has([data-block="${name}"]) .block-head`).click();
+  await page.locator('.side-panel h2').first().waitFor();
+}
+
+async function edgeCount(page) {
+  return page.locator('.react-flow__edge').count();
+}
+
+const admin = await newPage('admin');
+
+await step('admin logs in and sees the dataflow list', async () => {
+  await admin.goto(URL + '/');
+  await admin.getByRole('button', { name: 'Sign in' }).waitFor();
+  await snap(admin, 'login');
+  await login(admin, 'admin');
+  await admin.locator('table[aria-label="Dataflows"] tbody tr').first().waitFor();
+  await admin.waitForTimeout(500);
+  await snap(admin, 'dataflows');
+});
+
+await step('creates a blank dataflow and opens the canvas', async () => {
+  await admin.getByRole('button', { name: 'New dataflow' }).click();
+  await admin.getByRole('dialog').getByLabel(/Name/).fill(flowName);
+  await admin.getByRole('dialog').getByLabel(/Tags/).fill('e2e');
+  await admin.getByRole('button', { name: 'Create and open the canvas' }).click();
+  await admin.locator('.palette').waitFor();
+  canvasUrl = admin.url();
+  flowUrl = canvasUrl.replace(/\/versions\/\d+\/canvas$/, '');
+  expect(/\/versions\/1\/canvas$/.test(canvasUrl), 'not on the canvas: ' + canvasUrl);
+});
+
+await step('drags file_read → convert_csv_to_json → jslt_transform → http_write from the palette', async () => {
+  await admin.getByLabel('Search blocks').fill('');
+  await dropBlock(admin, 'file_read', 80, 120);
+  await dropBlock(admin, 'convert_csv_to_json', 360, 120);
+  await dropBlock(admin, 'jslt_transform', 80, 320);
+  await dropBlock(admin, 'http_write', 360, 320);
+  await admin.waitForTimeout(300);
+  expect((await admin.locator('.react-flow__node').count()) === 4, 'want 4 blocks on the canvas');
+  await snap(admin, 'canvas-blocks');
+});
+
+await step('refuses a file output into a records input, with the reason', async () => {
+  await connect(admin, 'file_read', 'success', 'jslt_transform');
+  const alert = admin.locator('.error-box', { hasText: 'Connection refused' });
+  await alert.waitFor({ timeout: 3000 });
+  const text = await alert.innerText();
+  expect(/JSLT takes records but Local File \(Read\) emits files/.test(text), 'reason: ' + text);
+  expect((await edgeCount(admin)) === 0, 'an edge was drawn');
+  await snap(admin, 'connection-refused');
+});
+
+await step('connects the four blocks with typed edges', async () => {
+  await connect(admin, 'file_read', 'success', 'convert_csv_to_json');
+  await connect(admin, 'convert_csv_to_json', 'success', 'jslt_transform');
+  await connect(admin, 'jslt_transform', 'success', 'http_write');
+  await admin.waitForTimeout(200);
+  expect((await edgeCount(admin)) === 3, `want 3 edges, have ${await edgeCount(admin)}`);
+  await admin.getByRole('button', { name: 'Auto-layout' }).click();
+  await admin.waitForTimeout(400);
+});
+
+await step('fills the forms; a validation error shows on the block and the field, then clears', async () => {
+  await selectBlock(admin, 'file_read');
+  await admin.locator('[data-field="sourceDirectory"]').fill('/tmp/connectplus-e2e/in');
+  await admin.locator('[data-field="fileRegex"]').fill('.*\\.csv');
+  await admin.locator('[data-field="processedDirectory"]').fill('/tmp/connectplus-e2e/processed');
+  await admin.locator('[data-field="apiErrorFilePath"]').fill('/tmp/connectplus-e2e/errors');
+  await selectBlock(admin, 'jslt_transform');
+  await admin.locator('[data-field="transformation"]').fill('{ "profiles": [ { "firstName": .firstname, "lastName": .lastname } ] }');
+  await selectBlock(admin, 'http_write');
+  await admin.locator('[data-field="clientKey"]').fill('my-client-key');
+  await admin.locator('select[data-field="clientSecret"]').selectOption('capillary_client_secret');
+  // apiEndPoint is still empty: the block and the field show the problem.
+  const fieldProblem = admin.locator('.field.has-problem:has([data-field="apiEndPoint"]) .field-problems');
+  await fieldProblem.waitFor({ timeout: 5000 });
+  await admin.locator('.react-flow__node:has([data-block="http_write"]) .problem-count').waitFor();
+  await snap(admin, 'validation-error');
+  await admin.locator('[data-field="apiEndPoint"]').fill('/v2/customers');
+  await admin.locator('.validity.good').waitFor({ timeout: 5000 });
+  expect((await admin.locator('.react-flow__node .problem-count').count()) === 0, 'problems left on blocks');
+  await snap(admin, 'valid');
+});
+
+await step('previews the unsaved canvas over a sample', async () => {
+  await admin.getByRole('button', { name: 'Preview', exact: true }).click();
+  await admin.locator('.preview-panel textarea').fill(SAMPLE);
+  await admin.getByRole('button', { name: 'Run preview' }).click();
+  await admin.locator('.preview-result').waitFor({ timeout: 20000 });
+  const tabs = admin.locator('.preview-result [role=tab]');
+  expect((await tabs.count()) >= 4, 'want a tab per block');
+  await admin.locator('.preview-result [role=tab]', { hasText: 'http_write' }).click();
+  await admin.waitForTimeout(200);
+  await snap(admin, 'preview');
+  await admin.getByRole('button', { name: 'Close the preview' }).click();
+});
+
+await step('saves the Draft', async () => {
+  await admin.getByRole('button', { name: 'Save Draft' }).click();
+  await admin.getByText('All changes saved').waitFor({ timeout: 5000 });
+  await snap(admin, 'saved');
+});
+
+await step('admin submits; approving their own submission is refused', async () => {
+  await admin.goto(flowUrl + '/versions/1');
+  await admin.getByRole('button', { name: 'Submit for approval' }).click();
+  await admin.getByText(/Submitted for approval/).waitFor();
+  await admin.getByLabel(/Reason for approving/).fill('looks right');
+  await admin.getByRole('button', { name: 'Approve', exact: true }).click();
+  const refusal = admin.locator('.error-box', { hasText: 'Refused' });
+  await refusal.waitFor({ timeout: 5000 });
+  expect(/own|same|another|other/i.test(await refusal.innerText()), 'refusal: ' + (await refusal.innerText()));
+  await snap(admin, 'approval-refused');
+});
+
+await step('admin2 approves with a reason and makes it Live', async () => {
+  await logout(admin);
+  await login(admin, 'admin2');
+  await admin.goto(flowUrl + '/versions/1');
+  await admin.getByLabel(/Reason for approving/).fill('reviewed by a second admin');
+  await admin.getByRole('button', { name: 'Approve', exact: true }).click();
+  await admin.getByText(/Approved: version 1 is Approved/).waitFor();
+  await admin.getByRole('button', { name: 'Make Live' }).click();
+  await admin.getByText(/version 1 is Live/).waitFor();
+  await snap(admin, 'live');
+  await admin.goto(flowUrl);
+  await admin.locator('section[aria-label="Runtime"]').waitFor();
+  await admin.waitForTimeout(500);
+  await snap(admin, 'flow-page');
+});
+
+await step('a viewer sees disabled controls and a read-only canvas', async () => {
+  const viewer = await newPage('viewer');
+  await login(viewer, 'viewer');
+  expect((await viewer.getByRole('button', { name: 'New dataflow' }).count()) === 0, 'viewer can create');
+  await viewer.goto(flowUrl);
+  await viewer.locator('section[aria-label="Runtime"]').waitFor();
+  for (const b of ['Pause', 'Stop', 'Start', 'Run now']) {
+    expect(await viewer.getByRole('button', { name: b, exact: true }).isDisabled(), `${b} is enabled for a viewer`);
+  }
+  await snap(viewer, 'viewer-flow');
+  await viewer.goto(flowUrl + '/versions/1/canvas');
+  await viewer.locator('.readonly-banner').waitFor();
+  expect(await viewer.locator('.palette-item').first().isDisabled(), 'palette enabled for a viewer');
+  expect((await viewer.getByRole('button', { name: 'Save Draft' }).count()) === 0, 'Save Draft shown to a viewer');
+  await selectBlock(viewer, 'http_write');
+  expect(await viewer.locator('[data-field="apiEndPoint"]').isDisabled(), 'form editable for a viewer');
+  await snap(viewer, 'viewer-canvas');
+  await viewer.context().close();
+});
+
+await step('a concurrent save shows who saved first and offers a reload', async () => {
+  // A Draft two people open at once.
+  const created = await api(admin, 'POST', '/dataflows', { name: `e2e conflict ${stamp}` });
+  expect(created.status === 201, 'create: ' + created.body);
+  const id = JSON.parse(created.body).dataflow.id;
+  const url = `${URL}/dataflows/${id}/versions/1/canvas`;
+  const editor = await newPage('editor');
+  await login(editor, 'editor');
+  await admin.goto(url);
+  await editor.goto(url);
+  await admin.locator('.palette').waitFor();
+  await editor.locator('.palette').waitFor();
+  await admin.locator('.palette-item[data-type="file_read"]').click();
+  await editor.locator('.palette-item[data-type="sftp_read"]').click();
+  await admin.getByRole('button', { name: 'Save Draft' }).click();
+  await admin.getByText('All changes saved').waitFor();
+  await editor.getByRole('button', { name: 'Save Draft' }).click();
+  const dlg = editor.getByRole('dialog', { name: 'Someone saved first' });
+  await dlg.waitFor({ timeout: 5000 });
+  expect(/admin2/.test(await dlg.innerText()), 'dialog does not name admin2: ' + (await dlg.innerText()));
+  await snap(editor, 'conflict');
+  await dlg.getByRole('button', { name: 'Reload their version' }).click();
+  await editor.locator('.react-flow__node:has([data-block="file_read"])').waitFor();
+  await editor.context().close();
+});
+
+await step('runs, configurations, users, tokens and audit pages load', async () => {
+  for (const [path, heading] of [
+    ['/runs', 'Runs'],
+    ['/configs', 'Extension Configurations'],
+    ['/users', 'Users'],
+    ['/tokens', 'API tokens'],
+    ['/audit', 'Audit log'],
+  ]) {
+    await admin.goto(URL + path);
+    await admin.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    await admin.waitForTimeout(400);
+    await snap(admin, path.slice(1));
+  }
+  await admin.goto(URL + '/runs');
+  const first = admin.locator('table[aria-label="Runs"] tbody tr a').first();
+  if (await first.count()) {
+    await first.click();
+    await admin.getByRole('heading', { name: 'Per block' }).waitFor();
+    await admin.waitForTimeout(500);
+    await snap(admin, 'run-detail');
+  }
+});
+
+await step('an expired session returns to the login page', async () => {
+  await admin.context().clearCookies();
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('button', { name: 'Sign in' }).waitFor();
+});
+
+await step('no CSP violation or page error', async () => {
+  expect(cspViolations.length === 0, cspViolations.join('\n'));
+});
+
+await browser.close();
+console.log(`screenshots in ${OUT}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,219 @@
+import { useEffect, useState } from 'react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { client } from '../api/client';
+import type { Dataflow, FlowRuntime, Page, Run, Version } from '../api/types';
+import { useCan } from '../hooks';
+import { Link } from '../router';
+import { Breadcrumbs, ErrorBox, fmtTime, Spinner, StateBadge } from '../ui/common';
+import { RunsTable } from './Runs';
+
+/** The status each runtime operation leads to. */
+const target: Record<string, string | null> = { pause: 'Paused', stop: 'Stopped', start: 'Active', 'run-now': null };
+
+export function FlowPage({ flowId }: { flowId: string }) {
+  const flow = useQuery({ queryKey: ['dataflow', flowId], queryFn: () => client.get<Dataflow>(`/dataflows/${flowId}`) });
+  const versions = useQuery({ queryKey: ['versions', flowId], queryFn: () => client.get<Version[]>(`/dataflows/${flowId}/versions`) });
+  const runs = useQuery({ queryKey: ['runs', 'flow', flowId], queryFn: () => client.get<Page<Run>>(`/runs?flowId=${flowId}&limit=10`) });
+  if (flow.error) return <ErrorBox error={flow.error} />;
+  if (!flow.data) return <Spinner />;
+  const f = flow.data;
+  return (
+    <div>
+      <Breadcrumbs items={[{ label: 'Dataflows', to: '/dataflows' }, { label: f.name }]} />
+      <div className="row">
+        <h1>{f.name}</h1>
+        <StateBadge state={f.status} />
+        {f.deactivated && <span className="badge">deactivated</span>}
+        {(f.tags ?? []).map((t) => (
+          <span className="tag" key={t}>
+            {t}
+          </span>
+        ))}
+      </div>
+      {f.description && <p>{f.description}</p>}
+      <p className="hint">
+        Live version: {f.liveVersion ? <Link to={`/dataflows/${f.id}/versions/${f.liveVersion}`}>v{f.liveVersion}</Link> : 'none'} · latest v{f.latestVersion} · created by {f.createdBy}{' '}
+        {fmtTime(f.createdAt)}
+      </p>
+      <RuntimeControls flow={f} />
+      <h2>Versions</h2>
+      <ErrorBox error={versions.error} />
+      {versions.data && <VersionsTable flowId={flowId} versions={versions.data} />}
+      {versions.data && versions.data.length > 1 && <DiffView flowId={flowId} versions={versions.data} />}
+      <div className="row">
+        <h2>Recent runs</h2>
+        <Link to={`/runs?flowId=${flowId}`}>All runs of this dataflow</Link>
+      </div>
+      <ErrorBox error={runs.error} />
+      {runs.data && <RunsTable runs={runs.data.items} showFlow={false} />}
+    </div>
+  );
+}
+
+export function VersionsTable({ flowId, versions }: { flowId: string; versions: Version[] }) {
+  return (
+    <table className="grid" aria-label="Versions">
+      <thead>
+        <tr>
+          <th>Version</th>
+          <th>State</th>
+          <th>Created</th>
+          <th>Last saved</th>
+          <th>Submitted</th>
+          <th>Decided</th>
+          <th>Open</th>
+        </tr>
+      </thead>
+      <tbody>
+        {versions.map((v) => (
+          <tr key={v.id}>
+            <td>
+              <Link to={`/dataflows/${flowId}/versions/${v.number}`}>v{v.number}</Link>
+            </td>
+            <td>
+              <StateBadge state={v.state} />
+            </td>
+            <td>
+              {v.createdBy} · {fmtTime(v.createdAt)}
+            </td>
+            <td>
+              {v.updatedBy || '—'} · {fmtTime(v.updatedAt)}
+            </td>
+            <td>{v.submittedBy ? `${v.submittedBy} · ${fmtTime(v.submittedAt)}` : '—'}</td>
+            <td>
+              {v.approvedBy ? `approved by ${v.approvedBy}` : v.rejectedBy ? `rejected by ${v.rejectedBy}` : '—'}
+              {v.reason && <div className="hint">reason: {v.reason}</div>}
+              {v.comment && <div className="hint">comment: {v.comment}</div>}
+            </td>
+            <td>
+              <Link to={`/dataflows/${flowId}/versions/${v.number}/canvas`}>{v.state === 'Draft' ? 'Edit on canvas' : 'View canvas'}</Link>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+interface DiffResult {
+  from: number;
+  to: number;
+  text: string;
+  changes: Record<string, unknown>;
+}
+
+export function DiffView({ flowId, versions, initialFrom, initialTo }: { flowId: string; versions: Version[]; initialFrom?: number; initialTo?: number }) {
+  const nums = versions.map((v) => v.number).sort((a, b) => a - b);
+  const [from, setFrom] = useState(initialFrom ?? nums[Math.max(0, nums.length - 2)]);
+  const [to, setTo] = useState(initialTo ?? nums[nums.length - 1]);
+  const [shown, setShown] = useState<[number, number] | null>(null);
+  const diff = useQuery({
+    queryKey: ['diff', flowId, shown],
+    enabled: shown !== null,
+    queryFn: () => client.get<DiffResult>(`/dataflows/${flowId}/diff?from=${shown![0]}&to=${shown![1]}`),
+  });
+  return (
+    <section aria-label="Compare versions">
+      <h2>Compare versions</h2>
+      <div className="toolbar">
+        <label>
+          From
+          <select value={from} onChange={(e) => setFrom(Number(e.target.value))}>
+            {nums.map((n) => (
+              <option key={n} value={n}>
+                v{n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          To
+          <select value={to} onChange={(e) => setTo(Number(e.target.value))}>
+            {nums.map((n) => (
+              <option key={n} value={n}>
+                v{n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={() => setShown([from, to])}>
+          Show differences
+        </button>
+      </div>
+      <ErrorBox error={diff.error} />
+      {diff.data && (
+        <div>
+          <h3>
+            v{diff.data.from} → v{diff.data.to}
+          </h3>
+          {diff.data.text.trim() ? <pre className="diff">{diff.data.text}</pre> : <p>The two versions are the same.</p>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function RuntimeControls({ flow }: { flow: Dataflow }) {
+  const canOperate = useCan('editor');
+  const qc = useQueryClient();
+  const [pending, setPending] = useState<{ op: string; want: string | null; since: number } | null>(null);
+  const status = useQuery({
+    queryKey: ['status', flow.id],
+    queryFn: () => client.get<FlowRuntime>(`/dataflows/${flow.id}/status`),
+    // Poll while an operation waits for the runtime to confirm.
+    refetchInterval: pending ? 1000 : 15000,
+  });
+  const op = useMutation({
+    mutationFn: (o: string) => client.post<FlowRuntime>(`/dataflows/${flow.id}/${o}`),
+    onMutate: (o) => setPending({ op: o, want: target[o], since: Date.now() }),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['status', flow.id] }),
+    onError: () => setPending(null),
+  });
+  const st = status.data;
+  useEffect(() => {
+    if (!pending || !st) return;
+    const confirmed = pending.want ? st.status === pending.want && !(pending.want === 'Active' && st.deployment === 'Deploying') : Date.now() - pending.since > 1500;
+    if (confirmed || Date.now() - pending.since > 30000) {
+      setPending(null);
+      void qc.invalidateQueries({ queryKey: ['dataflow', flow.id] });
+      void qc.invalidateQueries({ queryKey: ['dataflows'] });
+      void qc.invalidateQueries({ queryKey: ['runs'] });
+    }
+  }, [st, pending, qc, flow.id]);
+  const busy = pending !== null || op.isPending;
+  const s = st?.status ?? flow.status;
+  return (
+    <section className="card runtime" aria-label="Runtime">
+      <div className="row">
+        <strong>Runtime</strong>
+        <StateBadge state={s} />
+        {st?.deployment && <span className="badge">{st.deployment}</span>}
+        <span className="hint">
+          {st ? `${st.inFlight} file(s) in flight · last poll ${fmtTime(st.lastPoll)} · next run ${fmtTime(st.nextRun)}` : ''}
+          {st?.draining?.length ? ` · draining v${st.draining.join(', v')}` : ''}
+        </span>
+        <span className="spacer" />
+        {pending && (
+          <span role="status" className="hint">
+            {pending.op === 'run-now' ? 'Asking the source to poll…' : `Waiting for the runtime to confirm ${pending.want}…`}
+          </span>
+        )}
+        <button type="button" disabled={!canOperate || busy || s === 'Paused' || s === 'Stopped'} onClick={() => op.mutate('pause')}>
+          Pause
+        </button>
+        <button type="button" className="danger" disabled={!canOperate || busy || s === 'Stopped'} onClick={() => op.mutate('stop')}>
+          Stop
+        </button>
+        <button type="button" disabled={!canOperate || busy || s === 'Active'} onClick={() => op.mutate('start')}>
+          Start
+        </button>
+        <button type="button" disabled={!canOperate || busy || !flow.liveVersion} onClick={() => op.mutate('run-now')} title={flow.liveVersion ? '' : 'No Live version to run'}>
+          Run now
+        </button>
+      </div>
+      {st?.deployError && <div className="error-box">Deployment failed: {st.deployError}</div>}
+      <ErrorBox error={op.error} />
+      <ErrorBox error={status.error} />
+    </section>
+  );
+}
