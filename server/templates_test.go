@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
@@ -16,7 +15,7 @@ import (
 
 func templateHarness(t *testing.T) *harness {
 	return newHarnessWith(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"), harnessOptions{
-		registry: all.Registry(), validate: dataflow.ValidateOptions{ExprCheck: exprs.Check, CronCheck: quartz.Check},
+		registry: all.Registry(), validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	})
 }
 
