@@ -126,13 +126,22 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	if err != nil {
 		return nil, err
 	}
+	// One file at a time keeps the order the sandbox sees them (entity
+	// ids, duplicates across files) the same on every run; a join must
+	// hold all the files of its set at once.
+	lineages := 1
+	for _, typ := range t.Blocks {
+		if strings.HasSuffix(typ, "_join") {
+			lineages = len(samples)
+		}
+	}
 	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	now := func() time.Time { return Clock }
 	flow, err := engine.Compile(doc, engine.Options{
 		Registry: reg, Resolver: placeholderResolver(configs), Logger: log, TempRoot: opts.TempRoot,
 		CompileExpr: exprs.Compiler(time.UTC, now), Now: now, Sandbox: ts.URL,
-		FlowKey: "template:" + t.Name, MaxLineages: len(samples),
+		FlowKey: "template:" + t.Name, MaxLineages: lineages,
 		BlockOptions: map[string]string{"sandbox.clientKey": runKey, "sandbox.clientSecret": runKey},
 	})
 	if err != nil {
