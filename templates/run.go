@@ -360,7 +360,7 @@ type captureSink struct {
 	// zip: the destination uploads <name>.zip holding the file; the
 	// capture keeps the file as output/<block>/<name>.zip/<name>.
 	zip bool
-	cap   *capture
+	cap *capture
 }
 
 func (k *captureSink) Process(ctx context.Context, u *block.Unit, out block.Output) error {
