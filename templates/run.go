@@ -167,12 +167,12 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	sort.SliceStable(runs, func(i, j int) bool { return order[runs[i].Name] < order[runs[j].Name] })
 	out.Files["run.json"] = jsonFile(runs)
 	for name, b := range sink.results {
-		out.Files["results/"+name] = normaliseResult(b)
+		out.Files["results/"+name] = NormaliseResult(b)
 	}
 	for name, b := range sink.files {
 		out.Files["output/"+name] = b
 	}
-	out.Files["entities.json"] = entitiesFile(sb.Entities(""))
+	out.Files["entities.json"] = EntitiesGolden(sb.Entities(""))
 	return out, nil
 }
 
@@ -395,8 +395,9 @@ func (k *captureSink) Process(ctx context.Context, u *block.Unit, out block.Outp
 	return out.Emit(ctx, block.RelSuccess, u)
 }
 
-// normaliseResult replaces the lineage ids (random per run) of a result file.
-func normaliseResult(b []byte) []byte {
+// NormaliseResult replaces the lineage ids (random per run) of a result
+// file, as the goldens keep them.
+func NormaliseResult(b []byte) []byte {
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	if len(lines) == 0 {
 		return b
@@ -436,7 +437,9 @@ type entityView struct {
 	Body       json.RawMessage   `json:"body"`
 }
 
-func entitiesFile(es []*sandbox.Entity) []byte {
+// EntitiesGolden renders sandbox entities as the goldens' entities.json
+// keeps them (receipt times left out).
+func EntitiesGolden(es []*sandbox.Entity) []byte {
 	views := make([]entityView, 0, len(es))
 	for _, e := range es {
 		var body bytes.Buffer
