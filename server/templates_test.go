@@ -87,6 +87,14 @@ func TestTemplateInstantiate(t *testing.T) {
 	if !warned {
 		t.Errorf("no warning for the missing sftp_password: %+v", rr.Problems)
 	}
+	// The gallery's preview: the rendered document on the template's sample.
+	var d TemplateDetail
+	tm.viewer.must(200, "GET", "/api/v1/templates/transaction_v2_add", nil, &d)
+	var pv PreviewResponse
+	tm.viewer.must(200, "POST", "/api/v1/preview", map[string]any{"document": rr.Document, "format": "yaml", "sample": d.SampleFiles[0].Content, "sampleName": d.SampleFiles[0].Name}, &pv)
+	if pv.Result == nil || len(pv.Files) != 1 || pv.Counts.In != 8 || pv.Counts.Failed != 3 || pv.Counts.Filtered != 1 {
+		t.Fatalf("preview of the sample: %+v", pv.Result)
+	}
 	r := tm.viewer.do("POST", "/api/v1/templates/transaction_v2_add/render", map[string]any{"parameters": map[string]string{"decryptEnabled": "maybe", "colour": "red"}})
 	if r.code != 422 || !strings.Contains(string(r.body), "decryptEnabled") || !strings.Contains(string(r.body), `no parameter \"colour\"`) {
 		t.Fatalf("bad values: %d %s", r.code, r.body)
