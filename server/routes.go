@@ -62,6 +62,7 @@ func (s *Server) routeTable() []route {
 		tBlocks = "blocks"
 		tEdit   = "editor"
 		tAI     = "assistant"
+		tTmpl   = "templates"
 	)
 	v := RoleViewer
 	e := RoleEditor
@@ -178,6 +179,12 @@ func (s *Server) routeTable() []route {
 			role: v, handler: s.assistantTurn, body: agent.Request{}, resp: agent.Response{}, status: 200},
 		{method: "POST", path: Base + "/assistant/accept", tag: tAI, summary: "Accept a proposal: validated again and saved as a Draft (a new dataflow, or the open Draft at the proposal's revision); nothing is submitted",
 			role: e, handler: s.assistantAccept, body: tools.Proposal{}, resp: agent.AcceptResult{}, status: 201},
+		{method: "GET", path: Base + "/templates", tag: tTmpl, summary: "The template catalogue: every template's category, destination, blocks, parameters and sample names", role: v, handler: s.listTemplates, resp: TemplatesResponse{}, status: 200},
+		{method: "GET", path: Base + "/templates/{name}", tag: tTmpl, summary: "One template: parameters, flow with placeholders, sample files and the outcome of its sample run (golden result files, sandbox entities)", role: v, handler: s.getTemplate, resp: TemplateDetail{}, status: 200},
+		{method: "POST", path: Base + "/templates/{name}/render", tag: tTmpl, summary: "The document a template makes with parameter values (defaults for the rest), checked as creating it would; 422 with problems on bad values", role: v, handler: s.postTemplateRender,
+			body: TemplateRenderRequest{}, resp: TemplateRenderResponse{}, status: 200},
+		{method: "POST", path: Base + "/templates/{name}/instantiate", tag: tTmpl, summary: "Copy a template into the organisation: create a dataflow (version 1, Draft) from it with parameter values; 422 with problems when the document does not validate (missing Extension Configurations are warnings)", role: e, handler: s.postTemplateInstantiate,
+			body: TemplateInstantiateRequest{}, resp: TemplateInstantiateResponse{}, status: 201},
 
 		{method: "GET", path: Base + "/audit", tag: tAudit, summary: "Query the audit log (newest first)", role: ad, handler: s.listAudit, query: auditParams(true), resp: control.Page[store.AuditEntry]{}, status: 200},
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,

@@ -31,6 +31,7 @@ import (
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/preview"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/templates"
 	"github.com/connectplus/connectplus/webui"
 )
 
@@ -90,6 +91,8 @@ type Server struct {
 	// assistant is the canvas chat panel's model loop over the same tools.
 	assistant      *agent.Assistant
 	assistantLimit *preview.Limiter
+	// templates is the embedded template catalogue.
+	templates *templates.Catalogue
 	// previewLimit bounds previews per user.
 	previewLimit *preview.Limiter
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
@@ -136,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.assistantLimit = preview.NewLimiter(assistantPerMin, s.now)
+	if s.templates, err = templates.Load(); err != nil {
+		return nil, err
+	}
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()
