@@ -111,6 +111,11 @@ func newModBase(key string, line, col int, mode modifyMode) (modBase, error) {
 	default:
 		return b, errorAt(line, col, "%s: the key %q is not valid here (literal keys, wildcards and [index] only)", mode.name(), key)
 	}
+	if a, ok := pe.(*arrayPE); ok {
+		if _, explicit := a.explicitIndex(); !explicit {
+			return b, errorAt(line, col, "%s: only explicit array indexes ([0], [1] …) are valid keys, got %s", mode.name(), a.canonical())
+		}
+	}
 	b.pe = pe
 	return b, nil
 }
@@ -173,10 +178,7 @@ func newModComposite(key string, line, col int, n *node, mode modifyMode, fns ma
 			c.addLiteral(p.key, ch)
 		case *arrayPE:
 			hasList = true
-			idx, ok := p.explicitIndex()
-			if !ok {
-				return nil, errorAt(line, col, "%s: only explicit array indexes ([0], [1] …) are valid keys, got %s", mode.name(), p.canonical())
-			}
+			idx, _ := p.explicitIndex() // newModBase refused the others
 			if !childChecks(ch) && idx > c.maxIndex {
 				c.maxIndex = idx
 			}
