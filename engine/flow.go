@@ -248,6 +248,9 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 		}
+		if opts.Resolver != nil {
+			env.Resolve = opts.Resolver.Resolve
+		}
 		inst, err := spec.New(cfg, env)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): %v", i, b.Name, err))
@@ -437,6 +440,10 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		release()
 		_ = f.opts.Checkpointer.Release(ctx, f.key, it)
 		return false, err
+	}
+	if stream, ok := src.src.(block.Stream); ok {
+		f.runWindow(ctx, src, stream, it, l)
+		return true, nil
 	}
 	var u *block.Unit
 	if l.fileErr == nil {
