@@ -248,6 +248,9 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 		}
+		if opts.Resolver != nil {
+			env.Resolve = opts.Resolver.Resolve
+		}
 		inst, err := spec.New(cfg, env)
 		if err != nil {
 			problems = append(problems, fmt.Sprintf("blocks[%d] (%s): %v", i, b.Name, err))
@@ -446,6 +449,10 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		if err := l.save(ctx); err != nil {
 			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
 		}
+	}
+	if stream, ok := src.src.(block.Stream); ok {
+		f.runWindow(ctx, src, stream, it, l)
+		return true, nil
 	}
 	var u *block.Unit
 	switch {

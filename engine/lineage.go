@@ -920,7 +920,16 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 	}
 	cp.SpoolSize, cp.Held = st.size, st.held
 	cp.Spool = &st.check
-	return l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
+	if err := l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp); err != nil {
+		return err
+	}
+	if st, ok := l.source.src.(block.Stream); ok {
+		// Only what a stored checkpoint counts may be committed upstream:
+		// after a crash the window resumes with these counts, and every
+		// record past the commit is read again (at-least-once).
+		st.Ended(ctx, l.item, cp.Watermark)
+	}
+	return nil
 }
 
 // resultFile builds the result file from the spool: a header row, the rows
