@@ -179,6 +179,9 @@ type Env struct {
 	// organisation its own root and always forbids its data directory; nil
 	// means unconfined with nothing forbidden (tests, programmatic use).
 	LocalPaths *fsroot.Policy
+	// Calls, when set, receives every API call destination blocks make
+	// (observability); nil records nothing.
+	Calls CallRecorder
 }
 
 // Log returns a logger for the block, never nil.

@@ -79,6 +79,9 @@ type Options struct {
 	Redact func(string) string
 	// Tap, when set, sees every unit a block receives and emits (preview).
 	Tap Tap
+	// Calls, when set, is handed to every block (Env.Calls) to receive the
+	// API calls destinations make.
+	Calls block.CallRecorder
 }
 
 // Tap observes units as they pass through blocks, for the live preview.
@@ -247,6 +250,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
+			Calls: opts.Calls,
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve
@@ -822,6 +826,7 @@ func (f *Flow) complete(l *lineage) {
 	for k, v := range l.statusCodes {
 		res.StatusCodes[k] = v
 	}
+	res.Errors, res.Warnings = errorList(l.errors), l.warnings
 	fileErr := l.fileErr
 	l.mu.Unlock()
 	switch {

@@ -64,6 +64,8 @@ type lineage struct {
 	rowBuf      []byte
 	extraKeys   []string
 	statusCodes map[int]int64
+	errors      map[errorKey]int64
+	warnings    int64
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
 	priorWM     int64
 	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
@@ -391,6 +393,8 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		for k, v := range cp.StatusCodes {
 			l.statusCodes[k] = v
 		}
+		l.errors = errorMap(cp.Errors)
+		l.warnings = cp.Warnings
 		l.header = cp.Header
 		l.started = cp.Started
 		l.resumed = true
@@ -723,6 +727,9 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	switch o.Status {
 	case block.Delivered:
 		l.counts.Delivered++
+		if o.Code != 0 && o.Code/100 != 2 {
+			l.warnings++
+		}
 	case block.Filtered:
 		l.counts.Filtered++
 	default:
@@ -730,6 +737,10 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if o.RetryExhausted {
 			l.counts.RetryExhausted++
 		}
+		if l.errors == nil {
+			l.errors = map[errorKey]int64{}
+		}
+		countError(l.errors, o)
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
@@ -871,6 +882,7 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		Completing: l.completing, Ended: l.ended,
 		States:      make(map[string][]byte, len(l.states)),
 		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+		Errors:      errorList(l.errors), Warnings: l.warnings,
 	}
 	if l.completing && l.fileErr != nil {
 		cp.Error = l.fileErr.Error()
