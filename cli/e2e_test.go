@@ -396,11 +396,18 @@ func TestKillResume(t *testing.T) {
 							_ = cmd.Process.Signal(syscall.SIGKILL)
 							<-exited
 							done = true
+							if st := cmd.ProcessState; st != nil && st.Exited() {
+								// It finished between the check and the
+								// kill: the kill proves nothing.
+								early = fmt.Sprintf("run %d finished before its kill landed (target %d, from %d): %s", attempt, target, from, out.String())
+								continue
+							}
 							if watermark(cpDir) == 0 {
 								// The checkpoint is gone: the run completed
 								// the file (and forgot it, --input; or marked
 								// it done) before the kill landed, which
-								// interrupted nothing. Counting it made the
+								// interrupted nothing even though the process
+								// was still alive. Counting it made the
 								// report's interruptions look lost.
 								early = fmt.Sprintf("run %d completed the file before the kill landed (target %d, from %d)", attempt, target, from)
 								continue

@@ -38,8 +38,12 @@ type Checkpoint struct {
 	Counts block.Outcomes `json:"counts"`
 	// StatusCodes counts terminal records by status code.
 	StatusCodes map[int]int64 `json:"statusCodes,omitempty"`
-	Header      []string      `json:"header,omitempty"`
-	Started     time.Time     `json:"started"`
+	// Errors and Warnings carry LineageResult's error summary across a
+	// resume (absent in checkpoints written before they existed).
+	Errors   []ErrorCount `json:"errors,omitempty"`
+	Warnings int64        `json:"warnings,omitempty"`
+	Header   []string     `json:"header,omitempty"`
+	Started  time.Time    `json:"started"`
 	// Interruptions counts how many times the lineage was resumed.
 	Interruptions int `json:"interruptions"`
 	// Completing is set by the checkpoint saved once every record is

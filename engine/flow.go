@@ -79,6 +79,9 @@ type Options struct {
 	Redact func(string) string
 	// Tap, when set, sees every unit a block receives and emits (preview).
 	Tap Tap
+	// Calls, when set, is handed to every block (Env.Calls) to receive the
+	// API calls destinations make.
+	Calls block.CallRecorder
 }
 
 // Tap observes units as they pass through blocks, for the live preview.
@@ -247,6 +250,10 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
+			Calls: opts.Calls,
+		}
+		if opts.Resolver != nil {
+			env.Resolve = opts.Resolver.Resolve
 		}
 		inst, err := spec.New(cfg, env)
 		if err != nil {
@@ -446,6 +453,10 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		if err := l.save(ctx); err != nil {
 			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
 		}
+	}
+	if stream, ok := src.src.(block.Stream); ok {
+		f.runWindow(ctx, src, stream, it, l)
+		return true, nil
 	}
 	var u *block.Unit
 	switch {
@@ -815,6 +826,7 @@ func (f *Flow) complete(l *lineage) {
 	for k, v := range l.statusCodes {
 		res.StatusCodes[k] = v
 	}
+	res.Errors, res.Warnings = errorList(l.errors), l.warnings
 	fileErr := l.fileErr
 	l.mu.Unlock()
 	switch {
