@@ -316,7 +316,10 @@ func TestKillResume(t *testing.T) {
 			}
 			flow := exampleIn(t, "csv_to_jsonl.yaml", runDir)
 			cpDir := filepath.Join(runDir, "cp")
-			args := []string{"run", flow, "--checkpoint-dir", cpDir, "--no-progress", "--checkpoint-interval", "20ms"}
+			// Progress is saved often enough for the kill loop to see a
+			// resumed run's progress before it completes the file (at 20 ms
+			// a run often completed the rest between two saves).
+			args := []string{"run", flow, "--checkpoint-dir", cpDir, "--no-progress", "--checkpoint-interval", "5ms"}
 			input, resultDir := filepath.Join(runDir, "big.csv"), runDir
 			if mode == "directory" {
 				input, resultDir = filepath.Join(runDir, "in", "big.csv"), filepath.Join(runDir, "errors")
