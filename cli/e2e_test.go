@@ -382,8 +382,14 @@ func TestKillResume(t *testing.T) {
 							time.Sleep(time.Duration(killed*3) * time.Millisecond)
 							_ = cmd.Process.Signal(syscall.SIGKILL)
 							<-exited
-							killed++
 							done = true
+							if st := cmd.ProcessState; st != nil && st.Exited() {
+								// It finished between the check and the
+								// kill: the kill proves nothing.
+								early = fmt.Sprintf("run %d finished before its kill landed (target %d, from %d): %s", attempt, target, from, out.String())
+								continue
+							}
+							killed++
 						}
 						time.Sleep(time.Millisecond)
 					}

@@ -25,6 +25,7 @@ import (
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/filecore"
 	"github.com/connectplus/connectplus/engine"
+	"github.com/connectplus/connectplus/fsroot"
 )
 
 type runFlags struct {
@@ -45,6 +46,8 @@ type runFlags struct {
 	cpInterval    time.Duration
 	cpuProfile    string
 	memProfile    string
+	dataDir       string
+	filesRoot     string
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -88,9 +91,32 @@ record of a file failed).`,
 	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s); overrides the dataflow, 0 means no wait")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
 	f.DurationVar(&fl.cpInterval, "checkpoint-interval", 250*time.Millisecond, "how often progress is saved; after a kill, records delivered since the last save are sent again")
+	f.StringVar(&fl.dataDir, "data-dir", "", "a Connect+ server data directory this run must never touch: local file blocks and key files in it are refused (./"+defaultServerDataDir+" always is)")
+	f.StringVar(&fl.filesRoot, "files-root", "", "confine local file blocks and key files to this directory, relative paths resolving there (default: anywhere but a data directory)")
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
 	f.StringVar(&fl.memProfile, "memprofile", "", "write an allocation profile of the run to this file")
 	return cmd
+}
+
+// defaultServerDataDir is `connectplus server`'s default --data-dir.
+const defaultServerDataDir = ".connectplus-data"
+
+// runPolicy is the local-path policy of a run: one user on their own
+// machine, so unconfined unless --files-root says otherwise, but never a
+// server's data directory (its master key, database and result files).
+func runPolicy(fl *runFlags) (*fsroot.Policy, error) {
+	forbidden := []string{defaultServerDataDir}
+	if fl.dataDir != "" {
+		forbidden = append(forbidden, fl.dataDir)
+	}
+	if fl.filesRoot != "" {
+		p, err := fsroot.New(fsroot.Config{Home: fl.filesRoot, Forbidden: forbidden})
+		if err != nil {
+			return nil, fmt.Errorf("--files-root: %w", err)
+		}
+		return p, nil
+	}
+	return fsroot.Unconfined(forbidden...)
 }
 
 // sandboxResolver stands in a placeholder for Extension Configurations that
@@ -233,6 +259,10 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		// wait (it used to be ignored at 0 and set under a key no source read).
 		blockOpts[filecore.OptStabilityWaitOverride] = fl.stability.String()
 	}
+	paths, err := runPolicy(fl)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
 	absPath, _ := filepath.Abs(path)
 	flow, err := engine.Compile(doc, engine.Options{
 		Registry: reg, Resolver: resolver, Checkpointer: cps, Logger: logger,
@@ -241,6 +271,7 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		TempRoot: fl.workDir, StateDir: filepath.Join(cpDir, "state"),
 		Compiler: exprs.NewStep(exprs.Options{Location: loc}), Sandbox: sandboxURL, Observer: obs,
 		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts, CheckpointInterval: fl.cpInterval,
+		LocalPaths: paths,
 	})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}

@@ -45,7 +45,7 @@ func TestSecretsNeverLeakFromFailingConnectors(t *testing.T) {
 	s3 := testenv.S3(t)
 	gpg := testenv.GPG(t)
 	pgpKey := gpg.GenerateKey("Leak Test <leak@example.com>", "ed25519", "the-right-passphrase")
-	localRoot := t.TempDir()
+	localRoot := e.localDir
 
 	secretValues := map[string]string{
 		// A loopback address nothing listens on: "cannot reach the server".

@@ -61,6 +61,11 @@ func (s *Server) openAPI() ([]byte, error) {
 			resp["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.resp))}}
 		}
 		responses := map[string]any{strconv.Itoa(rt.status): resp, "default": errResp("error")}
+		if rt.public != nil {
+			// Explicitly no authentication (an empty requirement list), so
+			// a public route is a visible decision, not an omission.
+			op["security"], op["x-public"] = []any{}, true
+		}
 		if rt.public == nil {
 			op["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}}
 			responses["401"] = errResp("not authenticated")

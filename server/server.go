@@ -25,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/assist/agent"
+	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/secrets/redact"
@@ -85,6 +87,11 @@ type Server struct {
 	blocks   *catalogue
 	// templates is the embedded template catalogue.
 	templates *templates.Catalogue
+	// tools is the MCP tool layer served at /mcp.
+	tools *tools.Toolset
+	// assistant is the canvas chat panel's model loop over the same tools.
+	assistant      *agent.Assistant
+	assistantLimit *rateLimit
 	// previewLimit bounds previews per user.
 	previewLimit *rateLimit
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
@@ -124,6 +131,16 @@ func New(cfg Config) (*Server, error) {
 	if s.templates, err = templates.Load(); err != nil {
 		return nil, err
 	}
+	if cfg.Service != nil {
+		if s.tools, err = tools.New(tools.Deps{Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
+			return nil, fmt.Errorf("mcp tools: %w", err)
+		}
+		if s.assistant, err = agent.New(agent.Options{Tools: s.tools, Service: cfg.Service, Resolve: cfg.Service.Store().ResolveConfig,
+			Logger: s.log, Redactor: cfg.Redactor}); err != nil {
+			return nil, fmt.Errorf("assistant: %w", err)
+		}
+	}
+	s.assistantLimit = newRateLimit(assistantPerMin, s.now)
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()

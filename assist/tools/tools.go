@@ -39,7 +39,8 @@ const ServerName = "connectplus"
 // Deps are what the tools work over.
 type Deps struct {
 	Service *control.Service
-	// Templates are the dataflow templates (nil: the bundled examples).
+	// Templates are the dataflow templates (nil: DefaultTemplates, the
+	// template catalogue and the bundled examples).
 	Templates TemplateSource
 	// Redactor removes decrypted secret values from every message a tool
 	// returns (nil: none registered).
@@ -75,7 +76,11 @@ func New(d Deps) (*Toolset, error) {
 		d.Now = time.Now
 	}
 	if d.Templates == nil {
-		d.Templates = ExampleTemplates{}
+		src, err := DefaultTemplates()
+		if err != nil {
+			return nil, err
+		}
+		d.Templates = src
 	}
 	cat, err := newCatalog(d.Service.Registry())
 	if err != nil {
@@ -91,6 +96,12 @@ type ActorFunc func(ctx context.Context) (control.Actor, error)
 // Session configures one MCP server.
 type Session struct {
 	Actor ActorFunc
+	// Proposals, when set, puts the write tools in proposal mode (the
+	// in-product assistant): create_draft and update_draft validate the
+	// document and record it here instead of saving it; the user accepts
+	// or rejects it afterwards. Invalid proposals are refused with their
+	// problems, which is what the model repairs.
+	Proposals *Proposals
 }
 
 // Server builds the MCP server of one session.

