@@ -384,6 +384,60 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
   }
 });
 
+await step('an admin invites a user, who accepts, signs in and changes their password', async () => {
+  const who = `e2e${stamp}`;
+  await admin.goto(URL + '/users');
+  await admin.getByRole('button', { name: 'Invite a user' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Invite a user' });
+  await dlg.getByLabel(/Username/).fill(who);
+  await dlg.getByLabel('Role').selectOption('viewer');
+  await dlg.getByRole('button', { name: 'Create the invitation' }).click();
+  const code = await dlg.getByLabel('Invitation code').inputValue();
+  expect(code.length > 8, 'no invitation code');
+  await snap(admin, 'invitation');
+  await dlg.getByRole('button', { name: 'Done' }).click();
+  const guest = await newPage(who);
+  await guest.goto(URL + '/');
+  await guest.getByRole('button', { name: 'I have an invitation code' }).click();
+  await guest.getByLabel('Invitation code').fill(code);
+  const first = PW + '-1';
+  await guest.getByLabel(/^Password/).fill(first);
+  await guest.getByRole('button', { name: 'Accept' }).click();
+  await guest.getByText(/You joined/).waitFor();
+  await guest.getByLabel('Password').fill(first);
+  await guest.getByRole('button', { name: 'Sign in' }).click();
+  await guest.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
+  await guest.getByRole('button', { name: 'Change password' }).click();
+  const pw = guest.getByRole('dialog', { name: 'Change password' });
+  await pw.getByLabel('Current password').fill(first);
+  await pw.getByLabel('New password', { exact: true }).fill(PW + '-2');
+  await pw.getByLabel('Repeat the new password').fill(PW + '-2');
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await guest.getByRole('button', { name: 'Sign in' }).waitFor();
+  await guest.getByLabel('Username').fill(who);
+  await guest.getByLabel('Password').fill(PW + '-2');
+  await guest.getByRole('button', { name: 'Sign in' }).click();
+  await guest.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
+  await guest.context().close();
+});
+
+await step('every form control and button has an accessible name', async () => {
+  const unnamed = [];
+  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit']) {
+    await admin.goto(URL + path);
+    await admin.waitForTimeout(700);
+    if (path.endsWith('/canvas')) await selectBlock(admin, 'http_write');
+    const found = await admin.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => el.type !== 'hidden' && !el.closest('[aria-hidden="true"]'))
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.getAttribute('title') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+        .map((el) => el.outerHTML.slice(0, 100)),
+    );
+    unnamed.push(...found.map((f) => `${path}: ${f}`));
+  }
+  expect(unnamed.length === 0, unnamed.join('\n'));
+});
+
 await step('dark mode follows the OS', async () => {
   const dark = await newPage('admin (dark)', 'dark');
   await login(dark, 'admin');
