@@ -461,6 +461,12 @@ await step('keyboard: the palette adds a block with Enter and undo removes it', 
   await admin.keyboard.press('Enter');
   await admin.locator('.react-flow__node').first().waitFor();
   expect((await admin.locator('.react-flow__node').count()) === 1, 'Enter did not add a block');
+  // Leaving with unsaved changes asks first; dismissing stays on the canvas.
+  let asked = '';
+  admin.once('dialog', (d) => ((asked = d.message()), d.dismiss()));
+  await admin.locator('.breadcrumbs a', { hasText: 'Dataflows' }).click();
+  await admin.waitForTimeout(200);
+  expect(/unsaved changes/.test(asked) && admin.url().endsWith('/canvas'), 'left a canvas with unsaved changes without asking');
   await admin.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
   await admin.keyboard.press('Control+z');
   await admin.waitForTimeout(200);

@@ -22,7 +22,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError, client } from '../api/client';
 import type { ConfigView, Dataflow, Problem, SaveResult, Version } from '../api/types';
 import { useCan, useDebounced } from '../hooks';
-import { Link, useNavigate } from '../router';
+import { Link, useBlockNavigation, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
@@ -438,6 +438,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     }
   };
 
+  useBlockNavigation(dirty && !readOnly, 'Leave the canvas? Your unsaved changes will be lost.');
   useEffect(() => {
     if (!dirty) return;
     const h = (e: BeforeUnloadEvent) => e.preventDefault();
