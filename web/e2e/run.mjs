@@ -303,7 +303,9 @@ await step('compares two versions', async () => {
 });
 
 await step('imports a YAML document as a new dataflow', async () => {
-  const yaml = readFileSync(new globalThis.URL('../../examples/csv_to_jsonl.yaml', import.meta.url), 'utf8');
+  // The example's folders moved under the folder this server lets dataflows use.
+  const root = `${await filesRoot(admin)}/import-${stamp}`;
+  const yaml = readFileSync(new globalThis.URL('../../examples/csv_to_jsonl.yaml', import.meta.url), 'utf8').replaceAll('/tmp/connectplus-demo', root);
   await admin.goto(URL + '/dataflows');
   await admin.getByRole('button', { name: 'Import…' }).click();
   const dlg = admin.getByRole('dialog', { name: 'Import a dataflow' });
@@ -359,6 +361,22 @@ await step('a concurrent save shows who saved first and offers a reload', async 
   await dlg.getByRole('button', { name: 'Reload their version' }).click();
   await editor.locator('.react-flow__node:has([data-block="file_read"])').waitFor();
   await editor.context().close();
+});
+
+await step('a rejected version shows the comment and can be reopened', async () => {
+  // The dataflow the import step made is a valid Draft.
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('link', { name: `e2e import ${stamp}` }).click();
+  await admin.getByRole('link', { name: 'v1', exact: true }).first().click();
+  await admin.getByRole('button', { name: 'Submit for approval' }).click();
+  await admin.getByText(/Submitted for approval/).waitFor();
+  await admin.getByLabel(/Comment for rejecting/).fill('use the team folder');
+  await admin.getByRole('button', { name: 'Reject', exact: true }).click();
+  await admin.getByText(/Rejected: version 1 is Rejected/).waitFor();
+  await admin.getByText('Comment: use the team folder').waitFor();
+  await snap(admin, 'rejected');
+  await admin.getByRole('button', { name: 'Reopen for editing' }).click();
+  await admin.getByText(/Reopened as the Draft/).waitFor();
 });
 
 await step('runs, configurations, users, tokens and audit pages load', async () => {
