@@ -40,15 +40,19 @@ type feed struct {
 	served []FeedPage
 }
 
+// FeedItem is one record of the feed, its fields in this order.
+type FeedItem struct {
+	ID        int64  `json:"id"`
+	Customer  string `json:"customer"`
+	Rating    int64  `json:"rating"`
+	Comment   string `json:"comment"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
 // FeedRecord returns record id (1-based) of the feed.
-func FeedRecord(id int64) map[string]any {
-	return map[string]any{
-		"id":        id,
-		"customer":  "cust-" + strconv.FormatInt(id, 10),
-		"rating":    1 + (id*7)%5,
-		"comment":   "feedback " + strconv.FormatInt(id, 10),
-		"updatedAt": feedEpoch.Add(time.Duration(id) * time.Minute).Format(time.RFC3339),
-	}
+func FeedRecord(id int64) FeedItem {
+	return FeedItem{ID: id, Customer: "cust-" + strconv.FormatInt(id, 10), Rating: 1 + (id*7)%5,
+		Comment: "feedback " + strconv.FormatInt(id, 10), UpdatedAt: FeedUpdatedAt(id).Format(time.RFC3339)}
 }
 
 // FeedUpdatedAt is the updatedAt of record id.
