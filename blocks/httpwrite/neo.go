@@ -38,7 +38,7 @@ func neoFields() []block.Field {
 		{Key: "Authorization", Label: "Authorization", Type: block.TypeString, Secret: true, Aliases: []string{"authorization"},
 			Description: "Value of the Authorization header sent to Neo, when the Neo dataflow wants one (secret Extension Configuration); else the OAuth token authenticates."},
 		fClientKey, fClientSecret, fAPIBaseURL, fOAuthBaseURL, fAuthType, fBearerToken,
-		fAdditionalHeaders, fConnectTimeout, fResponseTimeout, fConcurrency, fYieldRetries, fRetryBackoff, fMaxRetryBackoff,
+		fAdditionalHeaders, fRate, fPeriod, fTimeUnit, fConnectTimeout, fResponseTimeout, fConcurrency, fYieldRetries, fRetryBackoff, fMaxRetryBackoff,
 	}
 }
 
@@ -110,6 +110,7 @@ func newNeo(c *block.Config, env *block.Env) (block.Block, error) {
 		}
 	}
 	errs = append(errs, s.tuning(c, "connectTimeout", "responseTimeout"), s.authFrom(c, env, c.String("authType")))
+	s.perSecond = perSecond(c.Int("rate", 1000), c.Int("period", 1), c.String("timeUnit"))
 	base := resolvePlaceholders(c.String("apiBaseUrl"), env)
 	oauth := resolvePlaceholders(c.String("oAuthBaseUrl"), env)
 	if env.Sandbox != "" {
