@@ -47,6 +47,8 @@ func (s *Server) routes() {
 	s.handle("POST /v1/rewards/issue", routeAPI, entities(singleOrBulk, rewardIssue))
 
 	s.feedRoutes()
+	s.templateRoutes()
+
 	s.handle("POST /x/neo/{name...}", routeAPI, s.handleNeo)
 	s.handle("PUT /x/neo/{name...}", routeAPI, s.handleNeo)
 
