@@ -185,7 +185,9 @@ func parseMapping(v any) ([]mappingRow, error) {
 func orderedMapping(s string) ([]mappingRow, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
-	bad := func(err error) ([]mappingRow, error) { return nil, fmt.Errorf("the mapping is not a JSON object: %v", err) }
+	bad := func(err error) ([]mappingRow, error) {
+		return nil, fmt.Errorf("the mapping is not a JSON object: %v", err)
+	}
 	if _, err := dec.Token(); err != nil {
 		return bad(err)
 	}
