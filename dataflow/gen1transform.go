@@ -255,6 +255,8 @@ func (n *payloadNode) jslt(indent string) string {
 	return b.String()
 }
 
+var nonWordRE = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func jsltField(h string) string {
@@ -327,16 +329,38 @@ func (im *importer) expandGen1Transform(b importedBlock, taken map[string]bool) 
 		im.add(path, "Gen-1 transform %q: time zone %q is not needed: dates keep their wall time and the API reads them in the org's zone", b.original, tz)
 	}
 
-	// The payload, and the computed columns SpEL expressions need.
+	// The payload, and the computed columns SpEL expressions need. With a
+	// transform_header_data step the columns the payload reads are written
+	// by it, under names without spaces (its rule), so the JSLT reads those.
+	needHeaders := headerless
+	for _, r := range rows {
+		if src := strings.TrimSpace(r.source); strings.HasPrefix(src, "exp{") || strings.HasPrefix(src, "exp(") {
+			needHeaders = true
+		}
+	}
 	root := &payloadNode{}
 	var exprCols [][2]string // column name, exp{…}
-	var refs []string
-	seenRef := map[string]bool{}
-	ref := func(h string) {
-		if !seenRef[h] {
-			seenRef[h] = true
-			refs = append(refs, h)
+	var refs []string        // input headers read, in order
+	outName := map[string]string{}
+	usedOut := map[string]bool{}
+	ref := func(h string) string {
+		if n, ok := outName[h]; ok {
+			return n
 		}
+		n := h
+		if needHeaders && strings.ContainsAny(h, " ,\"") {
+			n = strings.Trim(nonWordRE.ReplaceAllString(h, "_"), "_")
+			if n == "" {
+				n = "col"
+			}
+		}
+		for base, k := n, 2; usedOut[n]; k++ {
+			n = base + "_" + strconv.Itoa(k)
+		}
+		usedOut[n] = true
+		outName[h] = n
+		refs = append(refs, h)
+		return n
 	}
 	for _, r := range rows {
 		segs := strings.Split(r.field, ".")
@@ -353,7 +377,7 @@ func (im *importer) expandGen1Transform(b importedBlock, taken map[string]bool) 
 		}
 	}
 	if filterHeader != "" {
-		ref(filterHeader)
+		filterHeader = ref(filterHeader)
 	}
 
 	var chain []importedBlock
@@ -372,11 +396,12 @@ func (im *importer) expandGen1Transform(b importedBlock, taken map[string]bool) 
 		return nb
 	}
 	delim := text("delimiter")
-	if len(exprCols) > 0 || headerless {
-		order := append([]string(nil), refs...)
+	if needHeaders {
+		var order []string
 		mapping := map[string]any{}
 		for _, h := range refs {
-			mapping[h] = h
+			order = append(order, outName[h])
+			mapping[outName[h]] = h
 		}
 		for _, ec := range exprCols {
 			order = append(order, ec[0])
@@ -457,7 +482,7 @@ func (im *importer) expandGen1Transform(b importedBlock, taken map[string]bool) 
 }
 
 // leafExpr is the JSLT for one mapped API field.
-func leafExpr(r mappingRow, field string, dateFormat map[string]string, exprCols *[][2]string, ref func(string)) string {
+func leafExpr(r mappingRow, field string, dateFormat map[string]string, exprCols *[][2]string, ref func(string) string) string {
 	src := strings.TrimSpace(r.source)
 	if m := constRE.FindStringSubmatch(src); m != nil {
 		q, _ := json.Marshal(m[1])
@@ -468,8 +493,7 @@ func leafExpr(r mappingRow, field string, dateFormat map[string]string, exprCols
 		col = "expr_" + strconv.Itoa(len(*exprCols)+1)
 		*exprCols = append(*exprCols, [2]string{col, src})
 	} else {
-		col = src
-		ref(col)
+		col = ref(src)
 	}
 	x := jsltField(col)
 	if f, ok := dateFormat[field]; ok {

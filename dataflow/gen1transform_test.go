@@ -48,9 +48,12 @@ func TestImportExpandsGen1TransformData(t *testing.T) {
 		t.Fatalf("relations %v %v %v %v", rel(0), rel(1), rel(3), rel(4))
 	}
 	hdr := doc.Blocks[1].Config
-	if hdr["inputFileDelimiter"] != "|" || hdr["outputHeadersOrder"] != "Bill No,amount,bill_date,mobile,sku,status,expr_1" ||
+	if hdr["inputFileDelimiter"] != "|" || hdr["outputHeadersOrder"] != "Bill_No,amount,bill_date,mobile,sku,status,expr_1" ||
 		!strings.Contains(hdr["headersMapping"].(string), `"expr_1":"exp{hdr{amount} * 1}"`) {
 		t.Fatalf("headers block %v", hdr)
+	}
+	if !strings.Contains(hdr["headersMapping"].(string), `"Bill_No":"Bill No"`) {
+		t.Fatalf("a header with a space is written under a name without: %v", hdr)
 	}
 	if cc := doc.Blocks[2].Config; cc["groupSize"] != "50" || cc["header_value"] != "status" || cc["File Delimiter"] != nil {
 		t.Fatalf("convert block %v", cc)
@@ -60,7 +63,7 @@ func TestImportExpandsGen1TransformData(t *testing.T) {
 	}
 	q := doc.Blocks[4].Config["transformation"].(string)
 	for _, want := range []string{
-		`"billNumber": get-key(., "Bill No")`, `"type": "REGULAR"`, `"source": "INSTORE"`, `"identifierValue": .mobile`,
+		`"billNumber": .Bill_No`, `"type": "REGULAR"`, `"source": "INSTORE"`, `"identifierValue": .mobile`,
 		`"billingDate": if (.bill_date) format-time(parse-time(.bill_date, "dd/MM/yyyy HH:mm:ss"), "yyyy-MM-dd'T'HH:mm:ss") else null`,
 		`"lineItemsV2": [{`, `"itemCode": .sku`, `"amount": .expr_1`, `"extendedFields": {`, `"currencyCode": "INR"`,
 	} {
@@ -84,5 +87,18 @@ func TestImportKeepsAMigratedJSLT(t *testing.T) {
 	doc, _ := ImportConnectPlus([]byte(`{"name":"x","blocks":[{"name":"t","type":"transform_to_customer","config":{"transformation":"."}}]}`), testRegistry(t))
 	if len(doc.Blocks) != 1 || doc.Blocks[0].Config["transformation"] != "." {
 		t.Fatalf("blocks %+v", doc.Blocks)
+	}
+}
+
+// Without a headers step the JSLT reads the file's header names as they are.
+func TestImportGen1TransformWithoutExpressions(t *testing.T) {
+	doc, _ := ImportConnectPlus([]byte(`{"name":"x","blocks":[{"name":"t","type":"transform_to_customer",
+	  "config":{"Field Mapping":[{"apiField":"profiles[].identifiers[].value","fileHeader":"Mobile No"},{"apiField":"profiles[].source","fileHeader":"const{INSTORE}"}]}}]}`), testRegistry(t))
+	if len(doc.Blocks) != 2 || doc.Blocks[0].Type != "convert_csv_to_json" || doc.Blocks[0].Name != "t" || doc.Blocks[1].Name != "t_jslt" {
+		t.Fatalf("blocks %+v", doc.Blocks)
+	}
+	q := doc.Blocks[1].Config["transformation"].(string)
+	if !strings.Contains(q, `"value": get-key(., "Mobile No")`) || !strings.Contains(q, `"profiles": [{`) || !strings.Contains(q, `"source": "INSTORE"`) {
+		t.Fatalf("JSLT:\n%s", q)
 	}
 }
