@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/rewards/issue", routeAPI, entities(singleOrBulk, rewardIssue))
 
 	s.feedRoutes()
+	s.irisRoutes()
 	s.templateRoutes()
 
 	s.handle("POST /x/neo/{name...}", routeAPI, s.handleNeo)
