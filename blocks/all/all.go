@@ -20,6 +20,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/pgp"
 	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
+	"github.com/connectplus/connectplus/blocks/script"
 	"github.com/connectplus/connectplus/blocks/sftp"
 	"github.com/connectplus/connectplus/blocks/validate"
 	"github.com/connectplus/connectplus/blocks/xml"
@@ -45,6 +46,7 @@ func Registry() *block.Registry {
 		joltblock.Register,
 		local.Register,
 		s3.Register,
+		script.Register,
 		sftp.Register,
 		validate.Register,
 	} {
