@@ -14,6 +14,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/join"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/okfile"
 	"github.com/connectplus/connectplus/blocks/pgp"
@@ -36,6 +37,7 @@ func Registry() *block.Registry {
 		httpwrite.Register,
 		join.Register,
 		jsoncsv.Register,
+		kafka.Register,
 		okfile.Register,
 		pgp.Register,
 		related.Register,
