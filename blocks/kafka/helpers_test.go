@@ -300,3 +300,49 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// kill stops the flow at once: records in flight are abandoned, as when
+// the dataflow is stopped or its process ends.
+func (r *running) kill() []engine.LineageResult {
+	r.f.Stop()
+	r.cancel()
+	<-r.done
+	return r.f.Close()
+}
+
+// streamDoc is kafka_topic_read (extra config merged in) -> test_sink.
+func streamDoc(name, addr, topic string, extra map[string]any) *dataflow.Document {
+	cfg := map[string]any{"topics": topic, "brokers": addr, "windowDuration": "1s", "batchSize": 50, "revocationWait": "5s"}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	return &dataflow.Document{Name: name, Blocks: []dataflow.Block{
+		{Type: "kafka_topic_read", Name: "read", Config: cfg, Relations: []dataflow.Relation{{To: "sink"}}},
+		{Type: "test_sink", Name: "sink"},
+	}}
+}
+
+func newSink(flow string, s *sink) *sink {
+	sinks.Store(flow+"/sink", s)
+	return s
+}
+
+func numbered(topic string, from, to int) []*kgo.Record {
+	var out []*kgo.Record
+	for i := from; i < to; i++ {
+		out = append(out, &kgo.Record{Topic: topic, Key: []byte(fmt.Sprintf("k%d", i)), Value: []byte(fmt.Sprintf(`{"n":%d}`, i))})
+	}
+	return out
+}
+
+func groupMembers(t testing.TB, addr, group string) int {
+	t.Helper()
+	adm := kadm.NewClient(client(t, addr))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gs, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(gs[group].Members)
+}

@@ -150,7 +150,17 @@ func (t *tracker) inflight(only map[string][]int32) int {
 		if only != nil && !contains(only[k.topic], k.partition) {
 			continue
 		}
-		n += len(p.q) - p.head
+		n += p.notEnded()
+	}
+	return n
+}
+
+func (p *partState) notEnded() int {
+	n := 0
+	for _, e := range p.q[p.head:] {
+		if !e.done {
+			n++
+		}
 	}
 	return n
 }
@@ -164,7 +174,7 @@ func (t *tracker) drop(only map[string][]int32) int {
 		if only != nil && !contains(only[k.topic], k.partition) {
 			continue
 		}
-		abandoned += len(p.q) - p.head
+		abandoned += p.notEnded()
 		p.dropped = true
 		p.q = nil
 		delete(t.parts, k)
