@@ -2,10 +2,12 @@ package kafka
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/dataflow"
 )
 
 // Field keys (spec §2.2.3, §2.2.4, §2.5.6, §2.5.7).
@@ -304,4 +306,17 @@ func newWrite(typ, topicKey string, c *block.Config, env *block.Env) (block.Bloc
 		linger: time.Duration(c.Int(KeyLinger, 5)) * time.Millisecond, batchBytes: int32(c.Int(KeyBatchBytes, 1<<20)),
 		timeout: c.Duration(KeyTimeout, 2*time.Minute),
 	}}, nil
+}
+
+// UsesKafka reports whether a dataflow has a Kafka block (run --sandbox
+// then starts a sandbox broker for it).
+func UsesKafka(doc *dataflow.Document) bool {
+	for _, b := range doc.Blocks {
+		for _, s := range []*block.Spec{ReadSpec, EventReadSpec, WriteSpec, EventWriteSpec} {
+			if b.Type == s.Type || slices.Contains(s.LegacyTypes, b.Type) {
+				return true
+			}
+		}
+	}
+	return false
 }
