@@ -27,6 +27,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/webui"
 )
@@ -59,6 +60,8 @@ type Config struct {
 	// Redactor removes decrypted secret values from error messages before
 	// they are answered (a conflict names the host a secret points at).
 	Redactor *redact.Redactor
+	// Obs answers the observability routes (nil: they answer 503).
+	Obs *obs.Querier
 	// UI serves the web application at / (every GET or HEAD that no API
 	// route matches, except the reserved paths; see webui.Reserved). Nil
 	// serves the bundle embedded in package webui.
@@ -86,6 +89,7 @@ type Server struct {
 	previewLimit *rateLimit
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
+	obs        *obs.Querier
 }
 
 type metrics struct {
@@ -97,7 +101,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
