@@ -30,6 +30,8 @@ const (
 	LangNiFiJSON Lang = "nifi-json"
 	// LangJSLT: a JSLT query.
 	LangJSLT Lang = "jslt"
+	// LangJOLT: a JOLT chain specification (bazaarvoice/jolt).
+	LangJOLT Lang = "jolt"
 )
 
 // Language returns what the compile step compiles f's value as.
@@ -82,6 +84,8 @@ func langName(l Lang) string {
 		return "NiFi expression"
 	case LangJSLT:
 		return "JSLT"
+	case LangJOLT:
+		return "JOLT"
 	}
 	return string(l)
 }

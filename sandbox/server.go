@@ -151,6 +151,7 @@ const (
 	routeAPI   routeKind = iota // auth + faults + rate limit
 	routeToken                  // faults only when configured for its path
 	routeAdmin                  // /_sandbox: none of the above
+	routeOpen                   // faults + rate limit, no Capillary token (webhooks, Databricks check their own)
 )
 
 type statusWriter struct {
@@ -189,7 +190,7 @@ func (s *Server) handle(pattern string, kind routeKind, h apiHandler) {
 				st.recordRequest(pattern, sw.status)
 			}
 		}()
-		if kind == routeAPI && s.limiter != nil {
+		if (kind == routeAPI || kind == routeOpen) && s.limiter != nil {
 			if ok, wait := s.limiter.allow(); !ok {
 				st.recordFault("rate_limited")
 				writeTooMany(sw, wait, "Rate limit exceeded")

@@ -503,7 +503,8 @@ func (m *Manager) deployLocked(r *runner) {
 		if r.status == runstate.StatusPaused {
 			f.Drain()
 		}
-		if r.pending && r.status == runstate.StatusActive {
+		// A stream starts consuming as soon as it is deployed.
+		if (r.pending || f.Streaming()) && r.status == runstate.StatusActive {
 			r.pending = false
 			m.triggerLocked(r, true)
 		}
@@ -531,10 +532,16 @@ func (m *Manager) triggerLocked(r *runner, force bool) {
 	go func() {
 		defer m.bg.Done()
 		for {
-			if _, err := f.Poll(m.ctx); err != nil && m.ctx.Err() == nil {
-				m.log.Warn("polling sources", "flow", r.dep.FlowName, "err", err)
+			if f.Streaming() {
+				// A stream runs continuously, window after window, until
+				// it is paused, stopped or replaced; ticks do not apply.
+				f.PollStream(m.ctx, time.Second)
+			} else {
+				if _, err := f.Poll(m.ctx); err != nil && m.ctx.Err() == nil {
+					m.log.Warn("polling sources", "flow", r.dep.FlowName, "err", err)
+				}
+				_ = f.WaitIdle(m.ctx)
 			}
-			_ = f.WaitIdle(m.ctx)
 			m.mu.Lock()
 			again := r.pending && r.flow == f && r.status == runstate.StatusActive && m.ctx.Err() == nil
 			if !again {
@@ -585,6 +592,11 @@ func (m *Manager) applyStatusLocked(r *runner, status string) {
 			m.deployLocked(r)
 		} else if r.flow != nil {
 			r.flow.Resume()
+			if r.flow.Streaming() {
+				// A resumed stream fetches again now, not at a tick.
+				r.status = status
+				m.triggerLocked(r, true)
+			}
 		}
 	}
 	r.status = status

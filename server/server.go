@@ -25,10 +25,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/assist/agent"
+	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/obs"
+	"github.com/connectplus/connectplus/preview"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/templates"
 	"github.com/connectplus/connectplus/webui"
 )
 
@@ -85,8 +89,15 @@ type Server struct {
 	mtoken   string
 	ui       http.Handler
 	blocks   *catalogue
+	// tools is the MCP tool layer served at /mcp.
+	tools *tools.Toolset
+	// assistant is the canvas chat panel's model loop over the same tools.
+	assistant      *agent.Assistant
+	assistantLimit *preview.Limiter
+	// templates is the embedded template catalogue.
+	templates *templates.Catalogue
 	// previewLimit bounds previews per user.
-	previewLimit *rateLimit
+	previewLimit *preview.Limiter
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
 	obs        *obs.Querier
@@ -112,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(s.now)
-	s.previewLimit = newRateLimit(previewPerMin, s.now)
+	s.previewLimit = preview.NewLimiter(previewPerMin, s.now)
 	var reg *block.Registry
 	if cfg.Service != nil {
 		reg = cfg.Service.Registry()
@@ -122,6 +133,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("block catalogue: %w", err)
 	}
 	s.blocks = cat
+	if cfg.Service != nil {
+		if s.tools, err = tools.New(tools.Deps{Previews: s.previewLimit, Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
+			return nil, fmt.Errorf("mcp tools: %w", err)
+		}
+		if s.assistant, err = agent.New(agent.Options{Tools: s.tools, Service: cfg.Service, Resolve: cfg.Service.Store().ResolveConfig,
+			Logger: s.log, Redactor: cfg.Redactor}); err != nil {
+			return nil, fmt.Errorf("assistant: %w", err)
+		}
+	}
+	s.assistantLimit = preview.NewLimiter(assistantPerMin, s.now)
+	if s.templates, err = templates.Load(); err != nil {
+		return nil, err
+	}
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()

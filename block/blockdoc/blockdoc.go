@@ -52,6 +52,8 @@ func Write(w io.Writer, s *block.Spec) {
 			notes = append(notes, "NiFi EL in JSON values")
 		case block.LangJSLT:
 			notes = append(notes, "JSLT")
+		case block.LangJOLT:
+			notes = append(notes, "JOLT")
 		}
 		if len(f.Enum) > 0 {
 			notes = append(notes, "one of "+strings.Join(f.Enum, "|"))

@@ -1,5 +1,5 @@
 // Package exprs adapts the expression languages to the block contract: it is
-// the one place that decides how NiFi EL and JSLT are compiled for blocks
+// the one place that decides how NiFi EL, JSLT and JOLT are compiled for blocks
 // and relations. Its Step is the block.Compiler of the compile step that
 // dataflow validation and the engine share.
 package exprs
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/lang/jolt"
 	"github.com/connectplus/connectplus/lang/jslt"
 	"github.com/connectplus/connectplus/lang/nifiel"
 )
@@ -47,7 +48,7 @@ func NewStep(o Options) *Step {
 }
 
 // Compile implements block.Compiler: NiFi languages yield a block.Expr,
-// JSLT a *jslt.Expr.
+// JSLT a *jslt.Expr, JOLT a *jolt.Transform.
 func (s *Step) Compile(lang block.Lang, src string) (any, error) {
 	switch lang {
 	case block.LangNiFi:
@@ -56,6 +57,8 @@ func (s *Step) Compile(lang block.Lang, src string) (any, error) {
 		return s.Condition(src)
 	case block.LangJSLT:
 		return s.JSLT(src)
+	case block.LangJOLT:
+		return JOLT(src)
 	}
 	return nil, fmt.Errorf("no compiler for language %q", lang)
 }
@@ -88,6 +91,19 @@ func (s *Step) JSLT(src string) (*jslt.Expr, error) {
 			return nil, &block.ExprError{Lang: block.LangJSLT, Pos: block.TextPos{Line: je.Line, Column: je.Column}, Msg: je.Msg}
 		}
 		return nil, &block.ExprError{Lang: block.LangJSLT, Msg: err.Error()}
+	}
+	return x, nil
+}
+
+// JOLT compiles a JOLT chain specification.
+func JOLT(src string) (*jolt.Transform, error) {
+	x, err := jolt.Compile(src)
+	if err != nil {
+		var je *jolt.Error
+		if errors.As(err, &je) {
+			return nil, &block.ExprError{Lang: block.LangJOLT, Pos: block.TextPos{Line: je.Line, Column: je.Column}, Msg: je.Msg}
+		}
+		return nil, &block.ExprError{Lang: block.LangJOLT, Msg: err.Error()}
 	}
 	return x, nil
 }

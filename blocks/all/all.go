@@ -12,6 +12,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/headers"
 	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/blocks/join"
+	"github.com/connectplus/connectplus/blocks/joltblock"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
 	"github.com/connectplus/connectplus/blocks/local"
@@ -41,6 +42,7 @@ func Registry() *block.Registry {
 		related.Register,
 		xml.Register,
 		jsltblock.Register,
+		joltblock.Register,
 		local.Register,
 		s3.Register,
 		sftp.Register,

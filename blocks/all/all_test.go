@@ -17,6 +17,7 @@ func TestCatalogue(t *testing.T) {
 		"databricks_job_trigger_and_status_check", "jslt_transform", "ok_file_3", "split_json", "transform_header_data",
 		"credential_aware_ftp_listing", "arya_call", "merge_content", "fetch_related_files", "decrypt_related_files",
 		"file_join", "webhook_write", "json_to_csv_converter", "file_read", "file_write", "validate_records",
+		"jolt_transform",
 	} {
 		if _, ok := r.Lookup(typ); !ok {
 			t.Errorf("block type %s is not registered", typ)

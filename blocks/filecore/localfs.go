@@ -171,9 +171,27 @@ func (w *appendWriter) Abort() error { return w.f.Close() }
 
 // OpenAppend implements Appender.
 func (l *LocalFS) OpenAppend(_ context.Context, p string, offset int64) (Writer, error) {
-	f, err := l.p.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	flags := os.O_WRONLY | syscall.O_NOFOLLOW
+	if offset == 0 {
+		flags |= os.O_CREATE
+	}
+	f, err := l.p.OpenFile(filepath.FromSlash(p), flags, 0o600)
+	if IsNotExist(err) && offset > 0 {
+		return nil, shortAppend(p, 0, offset)
+	}
 	if err != nil {
 		return nil, err
+	}
+	// Truncate would extend a file shorter than offset with NUL bytes: a
+	// hole where acknowledged records should be. Refuse instead.
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size() < offset {
+		f.Close()
+		return nil, shortAppend(p, st.Size(), offset)
 	}
 	if err := f.Truncate(offset); err != nil {
 		f.Close()
