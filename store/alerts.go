@@ -544,3 +544,24 @@ func (q *Queries) GetFlowNotifications(ctx context.Context, orgID, flowID string
 	n.Definition, n.UpdatedAt = json.RawMessage(def), fromMicros(at)
 	return n, nil
 }
+
+// ListOrgs lists every organisation (the alert evaluator seeds each one's
+// default rules).
+func (q *Queries) ListOrgs(ctx context.Context) ([]Org, error) {
+	rows, err := q.query(ctx, `SELECT id, name, time_zone, created_at FROM orgs ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Org
+	for rows.Next() {
+		var o Org
+		var at int64
+		if err := rows.Scan(&o.ID, &o.Name, &o.TimeZone, &at); err != nil {
+			return nil, mapErr(err)
+		}
+		o.CreatedAt = fromMicros(at)
+		out = append(out, o)
+	}
+	return out, mapErr(rows.Err())
+}
