@@ -39,7 +39,8 @@ type SMTPConfig struct {
 	Username string
 	Password string
 	From     string
-	// TLSConfig overrides the TLS settings (tests: a private CA).
+	// TLSConfig overrides the TLS settings (a private CA); channels with
+	// their own relay inherit it, with their host as ServerName.
 	TLSConfig *tls.Config
 	// Timeout bounds connecting and each command (30 s).
 	Timeout time.Duration

@@ -311,7 +311,7 @@ func (s *Service) send(ctx context.Context, ch Channel, orgID string, n Notice, 
 	case KindEmail:
 		cfg := s.opts.SMTP
 		if ch.Settings.SMTPHost != "" {
-			cfg = SMTPConfig{Host: ch.Settings.SMTPHost, Port: ch.Settings.SMTPPort, TLS: ch.Settings.TLS, Username: ch.Settings.Username, Password: secret, From: ch.Settings.From}
+			cfg = s.channelRelay(ch.Settings, secret)
 		} else if ch.Settings.From != "" {
 			cfg.From = ch.Settings.From
 		}
@@ -346,6 +346,18 @@ func (s *Service) send(ctx context.Context, ch Channel, orgID string, n Notice, 
 		})
 	}
 	return 0, fmt.Errorf("unknown channel kind %q", ch.Kind)
+}
+
+// channelRelay is an email channel's own relay. It keeps the server
+// relay's TLS settings (a private CA the operator trusts), with the
+// channel's host as the name to verify.
+func (s *Service) channelRelay(st ChannelSettings, password string) SMTPConfig {
+	cfg := SMTPConfig{Host: st.SMTPHost, Port: st.SMTPPort, TLS: st.TLS, Username: st.Username, Password: password, From: st.From, Timeout: s.opts.SMTP.Timeout}
+	if base := s.opts.SMTP.TLSConfig; base != nil {
+		cfg.TLSConfig = base.Clone()
+		cfg.TLSConfig.ServerName = st.SMTPHost
+	}
+	return cfg
 }
 
 type webhookAttachment struct {

@@ -417,7 +417,7 @@ func (s *Service) sendReport(ctx context.Context, orgID string, r Report, from, 
 			if err != nil {
 				return err
 			}
-			cfg = SMTPConfig{Host: ch.Settings.SMTPHost, Port: ch.Settings.SMTPPort, TLS: ch.Settings.TLS, Username: ch.Settings.Username, Password: pw, From: ch.Settings.From}
+			cfg = s.channelRelay(ch.Settings, pw)
 		}
 	}
 	body := n.Description + "\n\n--\n" + text.String()
