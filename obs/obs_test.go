@@ -130,10 +130,10 @@ func TestRecorderToQueries(t *testing.T) {
 	}
 	clk.Set(clk.Now().Add(time.Minute))
 	rec.LineageDone(dep, engine.LineageResult{ID: "L1", Source: "read", Status: engine.StatusPartial,
-		Counts:   block.Outcomes{In: 10, Delivered: 8, Failed: 2, RetryExhausted: 2},
-		Blocks:   []engine.BlockCounts{{Name: "read", In: 1, Out: 1}, {Name: "post", In: 10, Out: 8, Failed: 2}},
-		Errors:   []engine.ErrorCount{{Block: "post", Code: 503, Message: "Service Unavailable", Count: 2}},
-		Started:  clk.Now().Add(-time.Minute), Finished: clk.Now()})
+		Counts:  block.Outcomes{In: 10, Delivered: 8, Failed: 2, RetryExhausted: 2},
+		Blocks:  []engine.BlockCounts{{Name: "read", In: 1, Out: 1}, {Name: "post", In: 10, Out: 8, Failed: 2}},
+		Errors:  []engine.ErrorCount{{Block: "post", Code: 503, Message: "Service Unavailable", Count: 2}},
+		Started: clk.Now().Add(-time.Minute), Finished: clk.Now()})
 	if err := rec.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
