@@ -102,6 +102,11 @@ type Duration time.Duration
 // MarshalJSON writes "10m0s".
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
+// JSONSchema describes the JSON form for the OpenAPI document.
+func (Duration) JSONSchema() map[string]any {
+	return map[string]any{"type": "string", "description": "Go duration, e.g. 10m, 24h", "examples": []string{"10m"}}
+}
+
 // UnmarshalJSON reads a Go duration string ("10m", "24h").
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string

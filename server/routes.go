@@ -191,6 +191,7 @@ func (s *Server) routeTable() []route {
 			query: append(auditParams(false), param{name: "format", desc: "jsonl (default) or csv"}), status: 200, produces: "application/x-ndjson"},
 	}
 	rts = append(rts, s.obsRoutes()...)
+	rts = append(rts, s.alertRoutes()...)
 	return rts
 }
 

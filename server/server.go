@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/assist/agent"
 	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
@@ -66,6 +67,8 @@ type Config struct {
 	Redactor *redact.Redactor
 	// Obs answers the observability routes (nil: they answer 503).
 	Obs *obs.Querier
+	// Alerts answers the alert, issue and report routes (nil: 503).
+	Alerts *alerts.Service
 	// UI serves the web application at / (every GET or HEAD that no API
 	// route matches, except the reserved paths; see webui.Reserved). Nil
 	// serves the bundle embedded in package webui.
@@ -101,6 +104,7 @@ type Server struct {
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
 	obs        *obs.Querier
+	alerts     *alerts.Service
 }
 
 type metrics struct {
@@ -112,7 +116,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
