@@ -107,6 +107,36 @@ type Source interface {
 	Finish(ctx context.Context, it Item, c *Completion) error
 }
 
+// Stream is implemented by sources that read an unbounded stream (a Kafka
+// consumer group) instead of listing files. Each Item such a source lists is
+// a window of the stream — a time span or a number of records — and becomes
+// one lineage, so run records, result files, counts and alerts work as they
+// do for a file. The engine does not call Open for a stream: it calls Next
+// until the window closes, routing every unit with back-pressure (while
+// downstream is full Next is not called, so the source fetches nothing
+// more), then Finish once every record of the window has ended.
+type Stream interface {
+	Source
+	// Next waits a short while (well under a second) for the window's next
+	// records and returns them as one unit of records numbered seq, seq+1,
+	// ... (Record.Seq, assigned in that order), or a nil unit when nothing
+	// arrived yet. It returns io.EOF once the window is closed. Records the
+	// source already knows are bad (unparseable, oversize) come with
+	// Outcome.Status Failed and their reason: the engine ends them there.
+	Next(ctx context.Context, it Item, seq int64) (*Unit, error)
+	// Pause stops fetching while the flow drains (Pause, a version switch);
+	// a consumer stays in its group. Resume fetches again.
+	Pause()
+	Resume()
+	// Ended tells the source that every record of window it numbered upTo
+	// or less has ended — delivered, filtered or failed — and that the
+	// lineage's checkpoint saying so is stored: the source may now commit
+	// their positions upstream. A call may arrive after Finish for the
+	// same window (a checkpoint racing the completion): Finish already
+	// covered it.
+	Ended(ctx context.Context, it Item, upTo int64)
+}
+
 // Expr is a compiled expression evaluated against attributes.
 type Expr interface {
 	EvalString(attrs Lookup) (string, error)
@@ -124,6 +154,10 @@ type Env struct {
 	// Flow and Block name the dataflow and block (for logs and paths).
 	Flow  string
 	Block string
+	// FlowID identifies the deployment stably across restarts (the server's
+	// organisation/dataflow id; a run's document name and path): what
+	// ${neoDataflowId} names, e.g. a Kafka consumer group.
+	FlowID string
 	// Logger is structured; never log secrets.
 	Logger *slog.Logger
 	// WorkDir is a private scratch directory (spills, temp files). It may
@@ -144,11 +178,18 @@ type Env struct {
 	Sandbox string
 	// Options carries deployment-wide settings (timeouts, host-key policy).
 	Options map[string]string
+	// Resolve, when set, resolves an Extension Configuration by name, for
+	// blocks whose connection is a named group of configurations (a Kafka
+	// connection) rather than fields of their own.
+	Resolve func(name string) (string, error)
 	// LocalPaths confines every local file or directory the block reads or
 	// writes (connector directories, key files). The server gives each
 	// organisation its own root and always forbids its data directory; nil
 	// means unconfined with nothing forbidden (tests, programmatic use).
 	LocalPaths *fsroot.Policy
+	// Calls, when set, receives every API call destination blocks make
+	// (observability); nil records nothing.
+	Calls CallRecorder
 }
 
 // Log returns a logger for the block, never nil.
@@ -217,6 +258,17 @@ func (t *Template) Source() string { return t.src }
 // moves the file. ok is false when the lineage failed as a whole.
 type LineageEnder interface {
 	EndLineage(ctx context.Context, lineageID string, ok bool) error
+}
+
+// LineageResumer is implemented by processors whose resume state refers to
+// something outside the checkpoint (a records file being assembled on the
+// destination): the engine calls ResumeLineage when an interrupted lineage
+// is picked up again, before any of its units flows, so the block verifies
+// what its state refers to — and can end the lineage even if no unit
+// reaches it again (every record was acknowledged before the interruption).
+// An error fails the lineage as a whole, with the error as the reason.
+type LineageResumer interface {
+	ResumeLineage(ctx context.Context, l Lineage) error
 }
 
 // ErrorAttr is the attribute a failed file unit carries on a failure edge.

@@ -35,9 +35,11 @@ func (a *app) validateCmd() *cobra.Command {
 		Short: "Check dataflow documents and report every problem with its location",
 		Long: `Validate parses each dataflow document (YAML or JSON) and checks it against the block
 catalogue: unknown types and fields, missing required fields, wrong types, bad enum values,
-invalid regular expressions and expressions, dangling relations, cycles, and blocks wired
-file-to-records without a converter. Every problem is reported at once, with its path
-(blocks[2].config.fileRegex) and, for YAML, line:column.
+invalid regular expressions, dangling relations, cycles, and blocks wired file-to-records
+without a converter. It compiles every NiFi expression, filter and relation condition and
+JSLT query with the compile step run uses, so what validates also runs. Every problem is
+reported at once, with its path (blocks[2].config.fileRegex), its block, for YAML the
+line:column of the field, and for an expression the line:column inside it.
 
 Exit status is 0 when every document is valid, 1 otherwise.`,
 		Example: "  connectplus validate examples/*.yaml\n  connectplus validate --json flow.yaml",

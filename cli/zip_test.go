@@ -51,6 +51,12 @@ func TestInputZipHonoursUnzipFiles(t *testing.T) {
 		"a/cust.csv": "id,name\n1,Ann\n2,Bob\n",
 		"b/cust.csv": "id,name\n3,Cid\n",
 	})
+	// Without unzipFiles the converter says what the file is instead of
+	// blaming its encoding.
+	plain := mutateExample(t, "csv_to_jsonl.yaml", t.TempDir())
+	if rep, _, _ := runJSON(t, "run", plain, "--input", archive, "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp0"), "--no-progress"); len(rep.Files) != 1 || !strings.Contains(rep.Files[0].Error, "customers.zip is a zip archive, not CSV: set Unzip Files (unzipFiles: true)") {
+		t.Fatalf("without unzipFiles: %+v", rep)
+	}
 	flow := mutateExample(t, "csv_to_jsonl.yaml", dir, "      fileRegex: '.*\\.csv'\n", "      fileRegex: '.*\\.zip'\n      unzipFiles: \"true\"\n")
 	if rep := validateJSON(t, flow); !rep.Valid {
 		t.Fatalf("validate: %+v", rep)

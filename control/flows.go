@@ -591,7 +591,11 @@ func (s *Service) checkLocalPaths(orgID string, doc *dataflow.Document) ([]dataf
 				}
 			}
 			if err := pol.Check(lp.Path); err != nil {
-				probs = append(probs, dataflow.Problem{Path: fmt.Sprintf("blocks[%d].config.%s", i, lp.Key), Message: err.Error()})
+				p := dataflow.Problem{Path: fmt.Sprintf("blocks[%d].config.%s", i, lp.Key), Message: err.Error(), Block: b.Name}
+				if pos, ok := doc.PositionOf(p.Path); ok {
+					p.Pos = &pos
+				}
+				probs = append(probs, p)
 			}
 		}
 	}

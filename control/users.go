@@ -79,88 +79,21 @@ func (s *Service) Members(ctx context.Context, a Actor) ([]store.Membership, err
 	return s.st.ListMemberships(ctx, a.OrgID, "")
 }
 
-// AddUserInput adds a user to the organisation. A new username needs a
-// password; an existing user is added by name without one.
-type AddUserInput struct {
-	Username    string `json:"username"`
-	DisplayName string `json:"displayName,omitempty"`
-	Password    string `json:"password,omitempty"`
-	Role        string `json:"role"`
-}
-
-// AddUser creates a user (or takes an existing one) and gives them a role in
-// the organisation (admins only).
-func (s *Service) AddUser(ctx context.Context, a Actor, in AddUserInput) (store.Membership, error) {
-	if err := a.require(RoleAdmin); err != nil {
-		return store.Membership{}, err
-	}
-	if !usernameRE.MatchString(in.Username) {
-		return store.Membership{}, invalid("username", "username must be 1-100 letters, digits or _.@+- and start with a letter or digit")
-	}
-	if err := checkText("displayName", in.DisplayName, 200, false); err != nil {
-		return store.Membership{}, err
-	}
-	if !ValidRole(in.Role) {
-		return store.Membership{}, invalid("role", "role must be viewer, editor or admin")
-	}
-	now := s.clock()
-	var hash string
-	if in.Password != "" {
-		if err := checkPasswordPolicy(in.Password); err != nil {
-			return store.Membership{}, err
-		}
-		var err error
-		if hash, err = HashPassword(in.Password); err != nil {
-			return store.Membership{}, err
-		}
-	}
-	var out store.Membership
-	err := s.st.Tx(ctx, func(q *store.Queries) error {
-		u, err := q.GetUserByName(ctx, in.Username)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			if hash == "" {
-				return invalid("password", "a new user needs a password")
-			}
-			u = store.User{ID: store.NewID("usr"), Username: in.Username, DisplayName: in.DisplayName, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-			if err := q.CreateUser(ctx, u); err != nil {
-				return err
-			}
-			if err := s.audit(ctx, q, a, "user.create", "user", u.ID, nil, map[string]any{"username": u.Username}); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		default:
-			if hash != "" {
-				return conflict("user %q exists; add them without a password", in.Username)
-			}
-			if _, err := q.GetMembership(ctx, a.OrgID, u.ID); err == nil {
-				return fmt.Errorf("%w: %q is already a member", ErrDuplicate, in.Username)
-			}
-		}
-		if err := q.UpsertMembership(ctx, store.Membership{OrgID: a.OrgID, UserID: u.ID, Role: in.Role, CreatedAt: now}); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, q, a, "member.add", "user", u.ID, nil, map[string]any{"username": u.Username, "role": in.Role}); err != nil {
-			return err
-		}
-		out, err = q.GetMembership(ctx, a.OrgID, u.ID)
-		return err
-	})
-	return out, err
-}
-
 // SetRole changes a member's role (admins only). The last admin of an
-// organisation cannot be demoted.
-func (s *Service) SetRole(ctx context.Context, a Actor, userID, role string) (store.Membership, error) {
+// organisation cannot be demoted. Making someone an admin is a grant:
+// unless the actor is a platform administrator it only records a pending
+// RoleRequest (returned, with the membership unchanged) that another admin
+// decides (ApproveRoleRequest), so one admin cannot create the second admin
+// that maker-checker asks for.
+func (s *Service) SetRole(ctx context.Context, a Actor, userID, role string) (store.Membership, *store.RoleRequest, error) {
 	if err := a.require(RoleAdmin); err != nil {
-		return store.Membership{}, err
+		return store.Membership{}, nil, err
 	}
 	if !ValidRole(role) {
-		return store.Membership{}, invalid("role", "role must be viewer, editor or admin")
+		return store.Membership{}, nil, invalid("role", "role must be viewer, editor or admin")
 	}
 	var out store.Membership
+	var req *store.RoleRequest
 	err := s.st.Tx(ctx, func(q *store.Queries) error {
 		m, err := q.GetMembership(ctx, a.OrgID, userID)
 		if err != nil {
@@ -171,15 +104,24 @@ func (s *Service) SetRole(ctx context.Context, a Actor, userID, role string) (st
 				return err
 			}
 		}
+		if role == RoleAdmin && m.Role != RoleAdmin && !a.PlatformAdmin {
+			r, err := s.requestGrant(ctx, q, a, store.RoleRequest{UserID: userID, Username: m.Username, Role: role})
+			req, out = &r, m
+			return err
+		}
 		nm := m
 		nm.Role = role
 		if err := q.UpsertMembership(ctx, nm); err != nil {
 			return err
 		}
 		out = nm
-		return s.audit(ctx, q, a, "member.role", "user", userID, map[string]any{"username": m.Username, "role": m.Role}, map[string]any{"username": m.Username, "role": role})
+		after := map[string]any{"username": m.Username, "role": role}
+		if role == RoleAdmin && m.Role != RoleAdmin {
+			after["grantedBy"], after["platformAdmin"] = a.Username, true
+		}
+		return s.audit(ctx, q, a, "member.role", "user", userID, map[string]any{"username": m.Username, "role": m.Role}, after)
 	})
-	return out, err
+	return out, req, err
 }
 
 // RemoveMember takes a user out of the organisation (admins only).

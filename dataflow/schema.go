@@ -236,6 +236,9 @@ func fieldSchema(f *block.Field) (omap, error) {
 	if f.SupportsExpressions {
 		s = append(s, kv{"x-supportsExpressions", true})
 	}
+	if l := f.Language(); l != block.LangNone {
+		s = append(s, kv{"x-lang", string(l)})
+	}
 	if f.FromConfigs {
 		s = append(s, kv{"x-fromConfigs", true})
 	}

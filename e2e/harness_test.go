@@ -59,9 +59,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServer runs the binary on dataDir (SQLite) and waits for /healthz.
-// A restart passes the same dataDir and addr.
-func startServer(t *testing.T, dataDir, addr string) *serverProc {
+// startServer runs the binary on dataDir (SQLite) with extra flags and
+// waits for /healthz. A restart passes the same dataDir, addr and flags.
+func startServer(t *testing.T, dataDir, addr string, extra ...string) *serverProc {
 	t.Helper()
 	if addr == "" {
 		addr = freeAddr(t)
@@ -81,7 +81,7 @@ func startServer(t *testing.T, dataDir, addr string) *serverProc {
 		}
 	}
 	env = append(env, "CONNECTPLUS_ADMIN_PASSWORD="+adminPassword)
-	s.cmd = exec.Command(serverBin, "server", "--listen", addr, "--data-dir", dataDir, "--log-format", "json", "--metrics-listen", "127.0.0.1:0")
+	s.cmd = exec.Command(serverBin, append([]string{"server", "--listen", addr, "--data-dir", dataDir, "--log-format", "json", "--metrics-listen", "127.0.0.1:0"}, extra...)...)
 	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// The server must not outlive a killed test binary.
@@ -172,6 +172,7 @@ type client struct {
 	base  string
 	token string
 	csrf  string
+	org   string // X-Connectplus-Org when set
 	hc    *http.Client
 }
 
@@ -226,6 +227,9 @@ func (c *client) send(method, path string, body any, hdr ...string) ([]byte, int
 	} else if c.csrf != "" {
 		req.Header.Set("X-CSRF-Token", c.csrf)
 	}
+	if c.org != "" {
+		req.Header.Set("X-Connectplus-Org", c.org)
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -274,11 +278,15 @@ func (c *client) withToken(name, scope string) *client {
 // ---- the environment: SFTP server, API sandbox, server, two admins ----
 
 type env struct {
-	t        *testing.T
-	sshd     *testenv.SSHServer
-	sb       *sandbox.Server
-	sbURL    string
-	dataDir  string
+	t       *testing.T
+	sshd    *testenv.SSHServer
+	sb      *sandbox.Server
+	sbURL   string
+	dataDir string
+	// localDir is the directory the server allows local file blocks in
+	// (--allow-path); srvArgs are the server's extra flags, for restarts.
+	localDir string
+	srvArgs  []string
 	srv      *serverProc
 	admin    *client // user "admin": the maker
 	approver *client // user "approver": the checker
@@ -296,7 +304,9 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(hts.Close)
 	e.sb, e.sbURL = sb, hts.URL
 	e.dataDir = t.TempDir()
-	e.srv = startServer(t, e.dataDir, "")
+	e.localDir = t.TempDir()
+	e.srvArgs = []string{"--allow-path", e.localDir}
+	e.srv = startServer(t, e.dataDir, "", e.srvArgs...)
 	e.connect()
 
 	// The second administrator, created through the API with a session
@@ -304,10 +314,18 @@ func newEnv(t *testing.T) *env {
 	sess := login(t, e.srv.url(), "admin", adminPassword)
 	// Without the CSRF header a cookie session cannot change anything.
 	noCSRF := &client{t: t, base: sess.base, hc: sess.hc}
-	if b, st := noCSRF.send("POST", "/users", map[string]any{"username": "approver", "password": approverPassword, "role": "admin"}); st != 403 || !strings.Contains(string(b), "csrf_failed") {
+	if b, st := noCSRF.send("POST", "/users", map[string]any{"username": "approver", "role": "admin"}); st != 403 || !strings.Contains(string(b), "csrf_failed") {
 		t.Fatalf("POST /users without CSRF: %d %s", st, b)
 	}
-	sess.do("POST", "/users", map[string]any{"username": "approver", "displayName": "Second admin", "password": approverPassword, "role": "admin"}, 201, nil)
+	// An invitation; the approver redeems its code and sets a password. The
+	// bootstrap admin is a platform administrator, so the admin role needs
+	// no second approval.
+	var inv struct {
+		Code string `json:"code"`
+	}
+	sess.do("POST", "/users", map[string]any{"username": "approver", "displayName": "Second admin", "role": "admin"}, 201, &inv)
+	anon := &client{t: t, base: sess.base, hc: &http.Client{Timeout: 30 * time.Second}}
+	anon.do("POST", "/invitations/accept", map[string]any{"code": inv.Code, "password": approverPassword}, 200, nil)
 	e.admin = sess.withToken("e2e-admin", "admin")
 	e.approver = login(t, e.srv.url(), "approver", approverPassword).withToken("e2e-approver", "admin")
 

@@ -80,7 +80,7 @@ func TestKill9ResumesAfterLastCheckpoint(t *testing.T) {
 	if err := os.Rename(src, hold); err != nil {
 		t.Fatal(err)
 	}
-	e.srv = startServer(t, e.dataDir, e.srv.addr)
+	e.srv = startServer(t, e.dataDir, e.srv.addr, e.srvArgs...)
 	e.connect()
 	var r runstate.Run
 	e.waitFor("the run to be marked Interrupted", 20*time.Second, func() (bool, string) {
@@ -202,7 +202,7 @@ func TestKill9LoopResultFile(t *testing.T) {
 		e.srv.kill()
 		// The restarted server runs the tick it missed at once: the file
 		// resumes without run-now.
-		e.srv = startServer(t, e.dataDir, e.srv.addr)
+		e.srv = startServer(t, e.dataDir, e.srv.addr, e.srvArgs...)
 		e.connect()
 	}
 	r := e.waitRuns(f, 120*time.Second, "customers.csv")["customers.csv"]

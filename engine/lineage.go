@@ -37,6 +37,9 @@ type lineage struct {
 	started     time.Time
 	resumed     bool
 	interrupts  int
+	// completing and ended mirror Checkpoint.Completing and Ended.
+	completing bool
+	ended      bool
 
 	counts    block.Outcomes
 	watermark int64
@@ -61,6 +64,8 @@ type lineage struct {
 	rowBuf      []byte
 	extraKeys   []string
 	statusCodes map[int]int64
+	errors      map[errorKey]int64
+	warnings    int64
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
 	priorWM     int64
 	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
@@ -388,10 +393,16 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		for k, v := range cp.StatusCodes {
 			l.statusCodes[k] = v
 		}
+		l.errors = errorMap(cp.Errors)
+		l.warnings = cp.Warnings
 		l.header = cp.Header
 		l.started = cp.Started
 		l.resumed = true
 		l.interrupts = cp.Interruptions + 1
+		l.completing, l.ended = cp.Completing, cp.Ended
+		if cp.Error != "" {
+			l.fileErr = errors.New(cp.Error)
+		}
 	} else {
 		l.id = newID()
 	}
@@ -413,7 +424,9 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 			l.closeSpool()
 			return nil, err
 		}
-		l.fileErr = re
+		if l.fileErr == nil {
+			l.fileErr = re
+		}
 		held = nil
 	}
 	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
@@ -714,6 +727,9 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	switch o.Status {
 	case block.Delivered:
 		l.counts.Delivered++
+		if o.Code != 0 && o.Code/100 != 2 {
+			l.warnings++
+		}
 	case block.Filtered:
 		l.counts.Filtered++
 	default:
@@ -721,6 +737,10 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if o.RetryExhausted {
 			l.counts.RetryExhausted++
 		}
+		if l.errors == nil {
+			l.errors = map[errorKey]int64{}
+		}
+		countError(l.errors, o, l.flow.opts.Redact)
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
@@ -859,8 +879,18 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		LineageID: l.id, Item: l.item, Watermark: l.watermark,
 		Counts: l.counts, Header: l.header,
 		Started: l.started, Interruptions: l.interrupts,
+		Completing: l.completing, Ended: l.ended,
 		States:      make(map[string][]byte, len(l.states)),
 		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+		Errors:      errorList(l.errors), Warnings: l.warnings,
+	}
+	if l.completing && l.fileErr != nil {
+		// Stored in the checkpoint (the database, under the server): a
+		// connector error may quote a resolved secret.
+		cp.Error = l.fileErr.Error()
+		if red := l.flow.opts.Redact; red != nil {
+			cp.Error = red(cp.Error)
+		}
 	}
 	for k, v := range l.statusCodes {
 		cp.StatusCodes[k] = v
@@ -886,6 +916,18 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
+	return l.saveLocked(ctx)
+}
+
+// save records the lineage's progress now, whatever has changed (a resume,
+// the steps of completing it). Its spooler must be running.
+func (l *lineage) save(ctx context.Context) error {
+	l.mu.Lock()
+	return l.saveLocked(ctx)
+}
+
+// saveLocked is save with l.mu held; it unlocks it.
+func (l *lineage) saveLocked(ctx context.Context) error {
 	cp, state := l.snapshot()
 	l.mu.Unlock()
 	st := <-state
@@ -895,7 +937,16 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 	}
 	cp.SpoolSize, cp.Held = st.size, st.held
 	cp.Spool = &st.check
-	return l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
+	if err := l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp); err != nil {
+		return err
+	}
+	if st, ok := l.source.src.(block.Stream); ok {
+		// Only what a stored checkpoint counts may be committed upstream:
+		// after a crash the window resumes with these counts, and every
+		// record past the commit is read again (at-least-once).
+		st.Ended(ctx, l.item, cp.Watermark)
+	}
+	return nil
 }
 
 // resultFile builds the result file from the spool: a header row, the rows

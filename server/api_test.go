@@ -30,7 +30,7 @@ func (h *harness) team() team {
 	h.t.Helper()
 	admin := h.login("admin", h.adminPassword)
 	for _, u := range []struct{ name, role string }{{"admin2", "admin"}, {"editor", "editor"}, {"editor2", "editor"}, {"viewer", "viewer"}} {
-		admin.must(201, "POST", "/api/v1/users", map[string]string{"username": u.name, "password": u.name + "-Password-1234", "role": u.role}, nil)
+		h.addUser(admin, u.name, u.name+"-Password-1234", u.role)
 	}
 	return team{
 		admin:   admin,
@@ -545,7 +545,7 @@ func TestSecurity(t *testing.T) {
 			}
 			adminOther := h.login("admin", h.adminPassword)
 			adminOther.org = org.ID
-			adminOther.must(201, "POST", "/api/v1/users", map[string]string{"username": "outsider", "password": "outsider-Password-1234", "role": "admin"}, nil)
+			h.addUser(adminOther, "outsider", "outsider-Password-1234", "admin")
 			out := h.login("outsider", "outsider-Password-1234")
 			var page control.Page[store.Dataflow]
 			out.must(200, "GET", "/api/v1/dataflows", nil, &page)
@@ -613,7 +613,7 @@ func TestSecurity(t *testing.T) {
 		})
 
 		t.Run("login throttling", func(t *testing.T) {
-			tm.admin.must(201, "POST", "/api/v1/users", map[string]string{"username": "victim", "password": "victim-Password-1234", "role": "viewer"}, nil)
+			h.addUser(tm.admin, "victim", "victim-Password-1234", "viewer")
 			for i := 0; i < 5; i++ {
 				r := h.anon().do("POST", "/api/v1/auth/login", map[string]string{"username": "victim", "password": "wrong-guess"})
 				if r.code != 401 {
@@ -834,14 +834,35 @@ func TestSecurity(t *testing.T) {
 			if r := tm.admin.do("PUT", "/api/v1/users/"+viewerID+"/role", map[string]string{"role": "root"}); r.code != 400 {
 				t.Fatalf("bad role: %d", r.code)
 			}
-			if r := tm.admin.do("POST", "/api/v1/users", map[string]string{"username": "weak", "password": "short", "role": "viewer"}); r.code != 400 {
-				t.Fatalf("weak password: %d", r.code)
+			var weak control.InvitationCreated
+			tm.admin.must(201, "POST", "/api/v1/users", map[string]string{"username": "weak", "role": "viewer"}, &weak)
+			if r := h.anon().do("POST", "/api/v1/invitations/accept", map[string]string{"code": weak.Code, "password": "short"}); r.code != 400 || r.errCode(t) != "validation_failed" {
+				t.Fatalf("weak password: %d %s", r.code, r.body)
 			}
 			tm.admin.must(200, "PUT", "/api/v1/users/"+adminID+"/role", map[string]string{"role": "viewer"}, nil) // admin2 remains
 			a2 := tm.admin2
 			var me MeResponse
 			a2.must(200, "GET", "/api/v1/auth/me", nil, &me)
-			a2.must(200, "PUT", "/api/v1/users/"+adminID+"/role", map[string]string{"role": "admin"}, nil)
+			// admin2 is no platform administrator: promoting waits for a
+			// second admin, and there is none now.
+			var rc RoleChange
+			a2.must(202, "PUT", "/api/v1/users/"+adminID+"/role", map[string]string{"role": "admin"}, &rc)
+			if rc.RoleRequest == nil || rc.Membership.Role != "viewer" {
+				t.Fatalf("promotion applied at once: %+v", rc)
+			}
+			if r := a2.do("POST", "/api/v1/role-requests/"+rc.RoleRequest.ID+"/approve", nil); r.code != 403 {
+				t.Fatalf("requester approves own grant: %d %s", r.code, r.body)
+			}
+			// Restore through the store: the platform administrator is
+			// outside the org's admins now, which is the point.
+			m, err := h.st.GetMembership(context.Background(), me.OrgID, adminID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Role = "admin"
+			if err := h.st.UpsertMembership(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
 			a2.must(204, "DELETE", "/api/v1/users/"+viewerID, nil, nil)
 			if r := h.anon().do("POST", "/api/v1/auth/login", map[string]string{"username": "viewer", "password": "viewer-Password-1234"}); r.code == 200 {
 				t.Fatalf("removed member still logs into the org: %d", r.code)

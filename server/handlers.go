@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -132,16 +133,23 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a control.Act
 }
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	var in control.AddUserInput
+	var in control.InviteInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	m, err := s.svc.AddUser(r.Context(), a, in)
+	res, err := s.svc.Invite(r.Context(), a, in)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, m)
+	writeJSON(w, http.StatusCreated, res)
 	return nil
+}
+
+// RoleChange answers PUT /users/{userID}/role: the membership, and the
+// pending request when the admin role waits for another admin (202).
+type RoleChange struct {
+	Membership  store.Membership   `json:"membership"`
+	RoleRequest *store.RoleRequest `json:"roleRequest,omitempty"`
 }
 
 func (s *Server) setRole(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -149,11 +157,99 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request, a control.Actor
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	m, err := s.svc.SetRole(r.Context(), a, chi.URLParam(r, "userID"), in.Role)
+	m, req, err := s.svc.SetRole(r.Context(), a, chi.URLParam(r, "userID"), in.Role)
 	if err != nil {
 		return err
 	}
+	status := http.StatusOK
+	if req != nil {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, RoleChange{Membership: m, RoleRequest: req})
+	return nil
+}
+
+func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	is, err := s.svc.ListInvitations(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(is))
+	return nil
+}
+
+func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	if err := s.svc.RevokeInvitation(r.Context(), a, chi.URLParam(r, "invitationID")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// acceptInvitation is public: the code is the credential. Failures are
+// throttled per client address like logins, since a code for an existing
+// account is redeemed with that account's password.
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
+	var in control.AcceptInput
+	if err := decode(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key := "invitation|" + clientIP(r)
+	if wait := s.throttle.wait(key); wait > 0 {
+		he := newHTTPError(http.StatusTooManyRequests, "too_many_attempts", "too many failed attempts; try again in %d seconds", secs(wait))
+		he.header = http.Header{"Retry-After": {strconv.Itoa(secs(wait))}}
+		s.fail(w, r, he)
+		return
+	}
+	m, err := s.svc.AcceptInvitation(r.Context(), in)
+	if errors.Is(err, control.ErrInvitation) {
+		s.throttle.failure(key)
+		s.fail(w, r, newHTTPError(http.StatusBadRequest, "invalid_invitation", "%s", control.ErrInvitation.Error()))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.throttle.success(key)
+	if info := infoFrom(r.Context()); info != nil {
+		info.user, info.org = m.Username, m.OrgID
+	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) listRoleRequests(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	rs, err := s.svc.ListRoleRequests(r.Context(), a, r.URL.Query().Get("status"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, nonNil(rs))
+	return nil
+}
+
+func (s *Server) approveRoleRequest(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in CommentRequest
+	if err := optionalBody(r, &in); err != nil {
+		return err
+	}
+	rr, err := s.svc.ApproveRoleRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rr)
+	return nil
+}
+
+func (s *Server) rejectRoleRequest(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	var in CommentRequest
+	if err := optionalBody(r, &in); err != nil {
+		return err
+	}
+	if err := s.svc.RejectRoleRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

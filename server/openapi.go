@@ -61,6 +61,11 @@ func (s *Server) openAPI() ([]byte, error) {
 			resp["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.resp))}}
 		}
 		responses := map[string]any{strconv.Itoa(rt.status): resp, "default": errResp("error")}
+		if rt.public != nil {
+			// Explicitly no authentication (an empty requirement list), so
+			// a public route is a visible decision, not an omission.
+			op["security"], op["x-public"] = []any{}, true
+		}
 		if rt.public == nil {
 			op["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}}
 			responses["401"] = errResp("not authenticated")
@@ -117,7 +122,16 @@ func schemaName(t reflect.Type) string {
 	return strings.NewReplacer("[", "_", "]", "", ",", "_", "*", "").Replace(n)
 }
 
+// jsonSchemaer is a type that encodes itself unlike its Go kind (a
+// duration written as "10m") and says so.
+type jsonSchemaer interface{ JSONSchema() map[string]any }
+
+var jsonSchemaerType = reflect.TypeFor[jsonSchemaer]()
+
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
+	if t.Implements(jsonSchemaerType) {
+		return reflect.Zero(t).Interface().(jsonSchemaer).JSONSchema()
+	}
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}

@@ -43,8 +43,19 @@ func Write(w io.Writer, s *block.Spec) {
 		if f.FromConfigs {
 			notes = append(notes, "from Extension Configurations")
 		}
-		if f.SupportsExpressions {
+		switch f.Language() {
+		case block.LangNiFi:
 			notes = append(notes, "NiFi EL")
+		case block.LangNiFiCondition:
+			notes = append(notes, "NiFi EL condition (Boolean)")
+		case block.LangNiFiJSON:
+			notes = append(notes, "NiFi EL in JSON values")
+		case block.LangJSLT:
+			notes = append(notes, "JSLT")
+		case block.LangJOLT:
+			notes = append(notes, "JOLT")
+		case block.LangJavaScript:
+			notes = append(notes, "JavaScript")
 		}
 		if len(f.Enum) > 0 {
 			notes = append(notes, "one of "+strings.Join(f.Enum, "|"))

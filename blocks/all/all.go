@@ -12,13 +12,16 @@ import (
 	"github.com/connectplus/connectplus/blocks/headers"
 	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/blocks/join"
+	"github.com/connectplus/connectplus/blocks/joltblock"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/okfile"
 	"github.com/connectplus/connectplus/blocks/pgp"
 	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
+	"github.com/connectplus/connectplus/blocks/script"
 	"github.com/connectplus/connectplus/blocks/sftp"
 	"github.com/connectplus/connectplus/blocks/validate"
 	"github.com/connectplus/connectplus/blocks/xml"
@@ -36,13 +39,16 @@ func Registry() *block.Registry {
 		httpwrite.Register,
 		join.Register,
 		jsoncsv.Register,
+		kafka.Register,
 		okfile.Register,
 		pgp.Register,
 		related.Register,
 		xml.Register,
 		jsltblock.Register,
+		joltblock.Register,
 		local.Register,
 		s3.Register,
+		script.Register,
 		sftp.Register,
 		validate.Register,
 	} {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -240,6 +241,11 @@ func (b *Block) prepare(rd *csvio.Reader, u *block.Unit) (*parser, error) {
 	row, err := rd.Read()
 	if err == io.EOF {
 		return nil, errors.New("the file is empty: no header row")
+	}
+	// A zip archive read as text fails as "invalid UTF-8" or as garbage
+	// rows: say what it is instead of blaming the encoding.
+	if name := u.Attrs[block.AttrFilename]; (err != nil && strings.EqualFold(path.Ext(name), ".zip")) || (err == nil && len(row.Fields) > 0 && strings.HasPrefix(row.Fields[0], "PK\x03\x04")) {
+		return nil, fmt.Errorf("%s is a zip archive, not CSV: set Unzip Files (unzipFiles: true) on the source block", name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("header row: %w", err)

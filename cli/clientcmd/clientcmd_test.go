@@ -107,7 +107,11 @@ func TestClientAgainstServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []struct{ name, role string }{{"editor", "editor"}, {"admin2", "admin"}} {
-		if _, err := svc.AddUser(ctx, admin, control.AddUserInput{Username: u.name, Password: u.name + "-Password-1234", Role: u.role}); err != nil {
+		inv, err := svc.Invite(ctx, admin, control.InviteInput{Username: u.name, Role: u.role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.AcceptInvitation(ctx, control.AcceptInput{Code: inv.Code, Password: u.name + "-Password-1234"}); err != nil {
 			t.Fatal(err)
 		}
 	}

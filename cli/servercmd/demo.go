@@ -108,10 +108,15 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password string, s
 	defer shs.Close()
 	sandboxURL := "http://" + sln.Addr().String()
 
+	// The dataflows' folders sit beside the server's data directory, never
+	// in it: no dataflow may touch the data directory (docs/SECURITY.md).
+	// The demo, as its platform administrator, allows them for every
+	// organisation.
 	files := filepath.Join(dataDir, "files")
 	o := options{
-		listen: addr, dataDir: dataDir, logFormat: "text", metricsListen: "",
-		retention: 7 * 24 * time.Hour, drainTimeout: 10 * time.Second,
+		listen: addr, dataDir: filepath.Join(dataDir, "data"), logFormat: "text", metricsListen: "",
+		allowPaths: []string{files},
+		retention:  7 * 24 * time.Hour, drainTimeout: 10 * time.Second,
 		demo: &demoHooks{
 			adminPassword: password,
 			runtime: RuntimeConfig{Sandbox: sandboxURL, BlockOptions: map[string]string{

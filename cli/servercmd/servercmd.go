@@ -24,7 +24,10 @@ import (
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/fsroot"
+	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/scheduler"
 	"github.com/connectplus/connectplus/secrets"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/server"
@@ -59,11 +62,17 @@ type RuntimeConfig struct {
 	// Redactor knows every secret the store decrypted; the runtime uses it
 	// for the errors it reports outside the log (deployment status).
 	Redactor *redact.Redactor
+	// LocalPaths returns an organisation's local-path policy (its files
+	// root, the allowed paths, the data directory forbidden).
+	LocalPaths func(orgID string) (*fsroot.Policy, error)
 	// Sandbox, when set, points every API destination at this API sandbox
 	// (connectplus demo).
 	Sandbox string
 	// BlockOptions are passed to every block (e.g. the demo's stabilityWait).
 	BlockOptions map[string]string
+	// Metrics receives every deployment's lineage events and API calls
+	// (the observability recorder).
+	Metrics scheduler.MetricsSink
 }
 
 // Deps are what the lead wires in.
@@ -83,6 +92,9 @@ type options struct {
 	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
 	metricsListen, metricsToken                                    string
 	retention, drainTimeout                                        time.Duration
+	minuteRetention, requestLogRetention                           time.Duration
+	filesRoot                                                      string
+	allowPaths                                                     []string
 	// demo is set by `connectplus demo`.
 	demo *demoHooks
 }
@@ -115,6 +127,12 @@ Secret Extension Configurations are encrypted with a master key read from --mast
 ` + secrets.EnvMasterKey + `, else generated into the data directory (mode 0600) on first run.
 Back that key up: secrets cannot be recovered without it.
 
+Local file blocks (file_read, file_write) and key files reach only the organisation's own
+directory, --files-root/<organisation id> (relative paths resolve there), and the directories a
+platform administrator lists with --allow-path; without --files-root they reach only those. The
+data directory, the master key and the database are never reachable. The data directory and
+everything in it are made private (0700/0600) at every start.
+
 On first run an organisation "default" and a user "admin" are created; the password is
 ` + EnvAdminPassword + ` when set, else generated and printed once to stdout.`,
 		Example: `  connectplus server
@@ -140,6 +158,10 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key file")
 	pf.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "how long run records and result files are kept")
+	f.StringVar(&o.filesRoot, "files-root", "", "base directory of the organisations' local files: each organisation's file blocks and key files are confined to <files-root>/<organisation id>")
+	f.StringArrayVar(&o.allowPaths, "allow-path", nil, "absolute directory every organisation's local file blocks may also use (repeatable; platform administrators only; never the data directory)")
+	f.DurationVar(&o.minuteRetention, "metrics-minute-retention", 3*24*time.Hour, "how long per-minute observability metrics are kept (hour and day roll-ups are kept --retention)")
+	f.DurationVar(&o.requestLogRetention, "request-log-retention", 7*24*time.Hour, "how long the stored API calls of runs (drill-down) are kept")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
@@ -158,8 +180,8 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // openAll prepares the data directory, keyring and store. The store
 // registers every secret it decrypts with red (nil: none).
 func openAll(ctx context.Context, o options, log *slog.Logger, red *redact.Redactor) (*store.Store, *secrets.Keyring, error) {
-	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data directory: %w", err)
+	if err := privateDataDir(o.dataDir); err != nil {
+		return nil, nil, err
 	}
 	kr, generated, err := secrets.Load(secrets.LoadOptions{KeyFile: o.masterKeyFile, DataDir: o.dataDir})
 	if err != nil {
@@ -200,16 +222,25 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	red := redact.New()
 	red.Add(o.metricsToken)
 	log = slog.New(red.Handler(log.Handler()))
+	rules, err := newPathRules(o)
+	if err != nil {
+		return err
+	}
+	if rules.base == "" && len(rules.allow) == 0 {
+		log.Info("no --files-root or --allow-path: local file blocks cannot be used")
+	}
 	st, kr, err := openAll(ctx, o, log, red)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
+	rec := obs.NewRecorder(obs.Options{Store: st, Logger: log.With("component", "metrics"), Redactor: red,
+		Retention: o.retention, MinuteRetention: o.minuteRetention, RequestRetention: o.requestLogRetention})
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red}
+		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
 		}
@@ -223,7 +254,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if deps.Registry != nil {
 		reg = deps.Registry()
 	}
-	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate})
+	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate, LocalPaths: rules.policy})
 	bootPassword := os.Getenv(EnvAdminPassword)
 	if o.demo != nil {
 		bootPassword = o.demo.adminPassword
@@ -244,8 +275,9 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if mc, ok := ctl.(interface{ Collectors() []prometheus.Collector }); ok {
 		collectors = mc.Collectors()
 	}
+	collectors = append(collectors, rec.Collectors()...)
 	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
-		MetricsToken: o.metricsToken})
+		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st)})
 	if err != nil {
 		return err
 	}
@@ -278,6 +310,15 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
+	// The recorder flushes metrics every few seconds, prunes them hourly,
+	// and flushes once more when the server stops.
+	recDone := make(chan struct{})
+	go func() {
+		defer close(recDone)
+		if err := rec.Run(ctx); err != nil {
+			log.Warn("metrics", "err", err)
+		}
+	}()
 	if runRuntime != nil {
 		go func() {
 			if err := runRuntime(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -325,6 +366,10 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	}
 	if ms != nil {
 		_ = ms.Shutdown(shutCtx)
+	}
+	select {
+	case <-recDone:
+	case <-shutCtx.Done():
 	}
 	log.Info("stopped")
 	return runErr

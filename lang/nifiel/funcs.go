@@ -81,27 +81,31 @@ func init() {
 		"isJson":           {0, 0, subjRequired, false, buildIsJSON},
 
 		// String manipulation
-		"toUpper":             {0, 0, subjRequired, false, strMap(strings.ToUpper)},
-		"toLower":             {0, 0, subjRequired, false, strMap(strings.ToLower)},
-		"trim":                {0, 0, subjRequired, false, strMap(javaTrim)},
-		"substring":           {1, 2, subjRequired, false, buildSubstring},
-		"substringBefore":     {1, 1, subjRequired, false, strCut(substringBefore)},
-		"substringBeforeLast": {1, 1, subjRequired, false, strCut(substringBeforeLast)},
-		"substringAfter":      {1, 1, subjRequired, false, strCut(substringAfter)},
-		"substringAfterLast":  {1, 1, subjRequired, false, strCut(substringAfterLast)},
-		"getDelimitedField":   {1, 5, subjRequired, false, buildGetDelimitedField},
-		"append":              {1, 1, subjRequired, false, buildAppend(false)},
-		"prepend":             {1, 1, subjRequired, false, buildAppend(true)},
-		"replace":             {2, 2, subjRequired, false, buildReplace},
-		"replaceFirst":        {2, 2, subjRequired, false, buildReplaceRegex(false)},
-		"replaceAll":          {2, 2, subjRequired, false, buildReplaceRegex(true)},
-		"replaceNull":         {1, 1, subjRequired, false, buildReplaceNull},
-		"replaceEmpty":        {1, 1, subjRequired, false, buildReplaceEmpty},
-		"length":              {0, 0, subjRequired, false, buildLength},
-		"evaluateELString":    {0, 0, subjRequired, false, buildEvaluateELString},
-		"repeat":              {1, 2, subjRequired, false, buildRepeat},
-		"padLeft":             {1, 2, subjRequired, false, buildPad(true)},
-		"padRight":            {1, 2, subjRequired, false, buildPad(false)},
+		"toUpper":              {0, 0, subjRequired, false, strMap(strings.ToUpper)},
+		"toLower":              {0, 0, subjRequired, false, strMap(strings.ToLower)},
+		"trim":                 {0, 0, subjRequired, false, strMap(javaTrim)},
+		"substring":            {1, 2, subjRequired, false, buildSubstring},
+		"substringBefore":      {1, 1, subjRequired, false, strCut(substringBefore)},
+		"substringBeforeLast":  {1, 1, subjRequired, false, strCut(substringBeforeLast)},
+		"substringAfter":       {1, 1, subjRequired, false, strCut(substringAfter)},
+		"substringAfterLast":   {1, 1, subjRequired, false, strCut(substringAfterLast)},
+		"getDelimitedField":    {1, 5, subjRequired, false, buildGetDelimitedField},
+		"append":               {1, 1, subjRequired, false, buildAppend(false)},
+		"prepend":              {1, 1, subjRequired, false, buildAppend(true)},
+		"replace":              {2, 2, subjRequired, false, buildReplace},
+		"replaceFirst":         {2, 2, subjRequired, false, buildReplaceRegex(false)},
+		"replaceAll":           {2, 2, subjRequired, false, buildReplaceRegex(true)},
+		"replaceByPattern":     {1, 1, subjRequired, false, buildReplaceByPattern},
+		"replaceNull":          {1, 1, subjRequired, false, buildReplaceNull},
+		"replaceEmpty":         {1, 1, subjRequired, false, buildReplaceEmpty},
+		"length":               {0, 0, subjRequired, false, buildLength},
+		"evaluateELString":     {0, 0, subjRequired, false, buildEvaluateELString},
+		"repeat":               {1, 2, subjRequired, false, buildRepeat},
+		"padLeft":              {1, 2, subjRequired, false, buildPad(true)},
+		"padRight":             {1, 2, subjRequired, false, buildPad(false)},
+		"unique":               {1, 1, subjRequired, false, listFunc(uniqueFields)},
+		"compactDelimitedList": {1, 1, subjRequired, false, listFunc(compactFields)},
+		"trimDelimitedList":    {1, 1, subjRequired, false, listFunc(trimFields)},
 
 		// Encode / decode
 		"escapeJson":    {0, 0, subjRequired, false, strMap(escapeJSON)},
@@ -149,13 +153,19 @@ func init() {
 		"math":      {1, 2, subjOptional, false, buildMath},
 
 		// Dates
-		"format":        {1, 2, subjRequired, false, buildFormat},
-		"toDate":        {0, 2, subjRequired, false, buildToDate},
-		"now":           {0, 0, subjNone, false, buildNow},
-		"toInstant":     {0, 2, subjRequired, false, buildToInstant},
-		"formatInstant": {1, 2, subjRequired, false, buildFormatInstant},
-		"toMicros":      {0, 0, subjRequired, false, buildEpoch(1e3)},
-		"toNanos":       {0, 0, subjRequired, false, buildEpoch(1)},
+		"format":               {1, 2, subjRequired, false, buildFormat},
+		"toDate":               {0, 2, subjRequired, false, buildToDate},
+		"now":                  {0, 0, subjNone, false, buildNow},
+		"toInstant":            {0, 2, subjRequired, false, buildToInstant},
+		"formatInstant":        {1, 2, subjRequired, false, buildFormatInstant},
+		"toMicros":             {0, 0, subjRequired, false, buildEpoch(1e3)},
+		"toNanos":              {0, 0, subjRequired, false, buildEpoch(1)},
+		"isValidInstant":       {0, 0, subjRequired, false, buildIsValidInstant},
+		"isValidDate":          {1, 2, subjRequired, false, buildIsValidDate},
+		"plusDuration":         {1, 2, subjRequired, false, buildDateDuration(1)},
+		"minusDuration":        {1, 2, subjRequired, false, buildDateDuration(-1)},
+		"plusInstantDuration":  {1, 1, subjRequired, false, buildInstantDuration(1)},
+		"minusInstantDuration": {1, 1, subjRequired, false, buildInstantDuration(-1)},
 
 		// Type coercion
 		"toString":  {0, 0, subjRequired, false, func(c *call) (node, error) { return toStr(c.subj), nil }},
@@ -266,7 +276,11 @@ func strCut(f func(s, sep string) string) func(*call) (node, error) {
 	}
 }
 
+// An empty separator leaves the subject whole, as NiFi's evaluators do.
 func substringBefore(s, sep string) string {
+	if sep == "" {
+		return s
+	}
 	if i := strings.Index(s, sep); i >= 0 {
 		return s[:i]
 	}
@@ -281,6 +295,9 @@ func substringBeforeLast(s, sep string) string {
 }
 
 func substringAfter(s, sep string) string {
+	if sep == "" {
+		return s
+	}
 	if i := strings.Index(s, sep); i >= 0 {
 		return s[i+len(sep):]
 	}
@@ -288,7 +305,7 @@ func substringAfter(s, sep string) string {
 }
 
 func substringAfterLast(s, sep string) string {
-	if i := strings.LastIndex(s, sep); i >= 0 {
+	if i := strings.LastIndex(s, sep); i >= 0 && i < len(s) {
 		return s[i+len(sep):]
 	}
 	return s

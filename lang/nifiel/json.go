@@ -1000,7 +1000,10 @@ func buildIsJSON(c *call) (node, error) {
 		if err != nil || !ok {
 			return false, err == nil, err
 		}
+		// IsJsonEvaluator: only an object or an array counts, not a bare
+		// JSON scalar such as "text", 12 or true.
 		t := javaTrim(s)
-		return t != "" && json.Valid([]byte(t)), true, nil
+		possible := len(t) >= 2 && (t[0] == '{' && t[len(t)-1] == '}' || t[0] == '[' && t[len(t)-1] == ']')
+		return possible && json.Valid([]byte(t)), true, nil
 	}), nil
 }

@@ -133,7 +133,7 @@ func TestStructureAndEscaping(t *testing.T) {
 		{"${filename:append('${abc}')}", "a brand new filename.txtxyz", TypeString},
 		{"${filename:append('$${abc}')}", "a brand new filename.txt${abc}", TypeString},
 		{`${literal('it\'s'):append("\t|\n")}`, "it's\t|\n", TypeString},
-		{`${literal('a\\d')}`, `a\\d`, TypeString},
+		{`${literal('a\\d')}`, `a\d`, TypeString}, // an escaped backslash is one backslash, as in NiFi
 		{`${literal('a\d')}`, `a\d`, TypeString},
 		{"a${abc}b${abc}c", "axyzbxyzc", TypeString},
 		{"${literal(${literal(${literal('deep')})})}", "deep", TypeString},

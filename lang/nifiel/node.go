@@ -206,8 +206,8 @@ func parseNumber(s string) (Value, numberKind, error) {
 		return Null, wholeNumber, fmt.Errorf("number %q is out of range of a long", t)
 	}
 	if isDecimalText(t) {
-		f, err := strconv.ParseFloat(strings.TrimPrefix(t, "+"), 64)
-		if err != nil && !isRangeErr(err) {
+		f, err := parseJavaDouble(t)
+		if err != nil {
 			return Null, notNumber, nil
 		}
 		return DecimalValue(f), decimalNumber, nil
@@ -284,6 +284,9 @@ func isDecimalText(t string) bool {
 	if t == "NaN" || t == "Infinity" {
 		return true
 	}
+	if len(t) > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') {
+		return isHexFloatText(t[2:])
+	}
 	i := 0
 	digits := func() int {
 		s := i
@@ -323,6 +326,72 @@ func isDecimalText(t string) bool {
 		return true
 	}
 	return false
+}
+
+// isHexFloatText matches the hexadecimal alternatives of NumberParsing's
+// DOUBLE_PATTERN after the 0x: digits with an optional '.' and fraction
+// and a binary exponent, or a fraction alone with an optional exponent.
+func isHexFloatText(t string) bool {
+	i := 0
+	hexDigits := func() int {
+		s := i
+		for i < len(t) && isHex(t[i]) {
+			i++
+		}
+		return i - s
+	}
+	intDigits := hexDigits()
+	fracDigits := -1
+	if i < len(t) && t[i] == '.' {
+		i++
+		fracDigits = hexDigits()
+	}
+	hasExp := false
+	if i < len(t) && (t[i] == 'p' || t[i] == 'P') {
+		i++
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		s := i
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+		}
+		if i == s {
+			return false
+		}
+		hasExp = true
+	}
+	if i != len(t) {
+		return false
+	}
+	if intDigits > 0 {
+		return hasExp
+	}
+	return fracDigits > 0
+}
+
+// parseJavaDouble is Double.parseDouble for text isDecimalText accepted:
+// decimal and hexadecimal literals with optional sign, NaN and Infinity.
+func parseJavaDouble(t string) (float64, error) {
+	body := strings.TrimLeft(t, "+-")
+	neg := strings.HasPrefix(t, "-")
+	var f float64
+	switch body {
+	case "NaN":
+		return math.NaN(), nil
+	case "Infinity":
+		f = math.Inf(1)
+	default:
+		var err error
+		f, err = strconv.ParseFloat(body, 64)
+		if err != nil && !isRangeErr(err) {
+			return 0, err
+		}
+	}
+	if neg {
+		f = -f
+	}
+	return f, nil
 }
 
 // javaTrim removes leading and trailing characters <= ' ', as String.trim does.

@@ -521,9 +521,11 @@ func (p *exprParser) stringLiteral() (strNode, error) {
 			case 't':
 				b.WriteByte('\t')
 			case '\\':
-				// NiFi keeps an escaped backslash doubled, so regular
-				// expressions written for Java keep their meaning.
-				b.WriteString(`\\`)
+				// An escaped backslash is one backslash, as NiFi's tests
+				// (TestQuery.testReplaceAllWithOddNumberOfBackslashPairs,
+				// testWithBackSlashes) require: replace('\\', '/') replaces
+				// single backslashes and replaceAll('\\\\', '/') matches one.
+				b.WriteByte('\\')
 			default:
 				b.WriteByte('\\')
 				b.WriteByte(nc)
