@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -25,7 +26,8 @@ var IrisSpec = &block.Spec{
 	Description: "Calls Iris's " + IrisReloadPath + " for each uploaded file so the Engage+ audience list of the same name reloads from it. The list must already exist in Audience Manager, named without spaces (FTP_Test, not FTP Test). " +
 		"The request names the list (Audience Name, by default the folder the file was uploaded to, as Gen-1 named objects <audience_Group_Name>/${filename}) and the file; POST sends them as JSON, GET as query parameters. " +
 		"5xx answers and network errors are retried; any other failure fails the file with Iris's message.",
-	Input: block.KindFile, Output: block.KindFile,
+	// Its output is the API call (spec §2.6): nothing follows it.
+	Input: block.KindFile, Output: block.KindNone,
 	Fields: []block.Field{
 		{Key: "apiMethod", Label: "API Method", Type: block.TypeEnum, Required: true, Default: "POST", Enum: []string{"POST", "GET"}},
 		{Key: "apiUrl", Label: "Remote API URL", Type: block.TypeString, Required: true, Default: "/", SupportsExpressions: true,
@@ -33,8 +35,8 @@ var IrisSpec = &block.Spec{
 			Description: IrisReloadPath + " (relative to the API Base URL), or a Gen-1 full cluster URL such as https://eucrm.cc.capillarytech.com/iris" + IrisReloadPath + ". The [R] default / means " + IrisReloadPath + "."},
 		{Key: "orgIdHeader", Label: "X_CAP_ORG", Type: block.TypeString, Required: true, FromConfigs: true, Example: "100458",
 			Description: "The org id, sent as the X_CAP_ORG header."},
-		{Key: "capillaryToken", Label: "X_CAP_CT", Type: block.TypeString, Required: true, FromConfigs: true,
-			Description: "Sent as the X_CAP_CT header. \"If you do not have a token, enter any string\" (the Gen-2 form calls it the Capillary cluster identifier)."},
+		{Key: "capillaryToken", Label: "X_CAP_CT", Type: block.TypeString, FromConfigs: true,
+			Description: "Sent as the X_CAP_CT header when set: an opaque token, optional in practice (\"If you do not have a token, enter any string\"; the Gen-2 form calls it the Capillary cluster identifier)."},
 		{Key: "audienceName", Label: "Audience Name", Type: block.TypeString, Default: "${path:substringAfterLast('/')}", SupportsExpressions: true, Advanced: true,
 			Description: "The Engage+ list to reload; NiFi EL over the uploaded file's attributes (filename, path, absolute.path)."},
 		{Key: "apiBaseUrl", Label: "API Base URL", Type: block.TypeString, Required: true, Advanced: true, Default: "{intouch_url}",
@@ -46,6 +48,7 @@ var IrisSpec = &block.Spec{
 
 type iris struct {
 	name   string
+	log    *slog.Logger
 	s      *settings
 	d      *destination
 	target *textTemplate
@@ -88,7 +91,7 @@ func newIris(c *block.Config, env *block.Env) (block.Block, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &iris{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock), list: list,
+	return &iris{name: env.Block, log: env.Log(), s: s, d: newDestination(s, env.Log(), env.Clock), list: list,
 		org: strings.TrimSpace(c.String("orgIdHeader")), token: c.String("capillaryToken")}, nil
 }
 
@@ -117,7 +120,10 @@ func (b *iris) Process(ctx context.Context, u *block.Unit, out block.Output) err
 	}
 	params := [][2]string{{"audienceName", list}, {"fileName", u.Attrs[block.AttrFilename]}, {"filePath", u.Attrs[block.AttrAbsPath]}}
 	// Header names are kept as Iris spells them (with underscores).
-	h := http.Header{"Accept": {"application/json"}, "X_CAP_ORG": {b.org}, "X_CAP_CT": {b.token}}
+	h := http.Header{"Accept": {"application/json"}, "X_CAP_ORG": {b.org}}
+	if b.token != "" {
+		h["X_CAP_CT"] = []string{b.token}
+	}
 	req := &request{method: b.s.method, header: h, id: u.Attrs[block.AttrLineageID]}
 	if b.s.sendBody {
 		body := jsonv.NewObject(len(params))
@@ -141,9 +147,6 @@ func (b *iris) Process(ctx context.Context, u *block.Unit, out block.Output) err
 	if res.status/100 != 2 {
 		return fmt.Errorf("audience reload of %q: %s", list, shortBody(res.bytes(), res.status))
 	}
-	nu := u.Derive()
-	nu.File = u.File
-	nu.Attrs["iris.audience"] = list
-	nu.Attrs["iris.status.code"] = fmt.Sprint(res.status)
-	return out.Emit(ctx, block.RelSuccess, nu)
+	b.log.Info("audience reload triggered", "audience", list, "file", u.Attrs[block.AttrFilename], "status", res.status)
+	return nil
 }
