@@ -15,6 +15,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/joltblock"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/okfile"
 	"github.com/connectplus/connectplus/blocks/pgp"
@@ -38,6 +39,7 @@ func Registry() *block.Registry {
 		httpwrite.Register,
 		join.Register,
 		jsoncsv.Register,
+		kafka.Register,
 		okfile.Register,
 		pgp.Register,
 		related.Register,
