@@ -201,7 +201,7 @@ func withAdvanced(f block.Field) block.Field {
 }
 
 // Register adds http_write, arya_call, webhook_write, http_read,
-// neo_transformer and neo_transformer_v2 to r.
+// neo_transformer, neo_transformer_v2 and iris_ftp_audience_refresh to r.
 func Register(r *block.Registry) {
-	r.MustRegister(Spec, AryaSpec, WebhookSpec, ReadSpec, NeoSpec, NeoV2Spec)
+	r.MustRegister(Spec, AryaSpec, WebhookSpec, ReadSpec, NeoSpec, NeoV2Spec, IrisSpec)
 }
