@@ -344,7 +344,9 @@ func (r *reader) unit(ctx context.Context, w *window, recs []*kgo.Record, seq in
 	}
 	w.records += len(recs)
 	r.mu.Unlock()
-	return &block.Unit{Attrs: block.Attributes{"kafka.group": r.cfg.group}, Batch: batch}
+	// filename names the window, so file destinations (${filename}) write
+	// one file per window.
+	return &block.Unit{Attrs: block.Attributes{"kafka.group": r.cfg.group, block.AttrFilename: w.item.Name}, Batch: batch}
 }
 
 // record builds one record: the message as its value, its position and
