@@ -115,7 +115,7 @@ type results struct {
 
 func (r *results) LineageStarted(string, block.Item, string, bool) {}
 func (r *results) Progress(int64)                                  {}
-func (r *results) Records(int64) {}
+func (r *results) Records(int64)                                   {}
 func (r *results) LineageDone(res engine.LineageResult) {
 	r.mu.Lock()
 	r.done = append(r.done, res)
