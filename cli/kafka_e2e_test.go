@@ -20,7 +20,7 @@ import (
 
 // kafkaSandbox runs `connectplus sandbox --kafka` as its own process, so it
 // outlives the runs a test kills, and returns the API URL and broker.
-func kafkaSandbox(t *testing.T, bin string, extra ...string) (api, broker string) {
+func kafkaSandbox(t testing.TB, bin string, extra ...string) (api, broker string) {
 	t.Helper()
 	args := append([]string{"sandbox", "--listen", "127.0.0.1:0", "--kafka", "127.0.0.1:0", "--client-key", "k", "--client-secret", "s"}, extra...)
 	cmd := exec.Command(bin, args...)
