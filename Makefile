@@ -3,20 +3,26 @@ GO      ?= go
 BIN     := bin/connectplus
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-deps check bench bench-compare demo clean web web-deps web-check web-test
+.PHONY: build test test-deps check bench bench-compare demo clean web web-deps web-check web-test mcp-node-deps
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/connectplus
 
 # test installs the real servers the integration tests need (OpenSSH, FTP,
 # versitygw, PostgreSQL, GnuPG) when they are missing, then runs every test.
-test: test-deps web-test
+test: test-deps web-test mcp-node-deps
 	# -p 1: several suites measure time (rate limits, Retry-After, schedules)
 	# and start real servers; running them one at a time keeps them honest.
 	$(GO) test -p 1 -count=1 -timeout 45m ./...
 
 test-deps:
 	bash .ci/install-deps.sh --with-chromium
+
+# mcp-node-deps installs the official TypeScript MCP SDK (pinned in
+# mcp/node-test/package-lock.json) that cli/mcpcmd's TestNodeSDK drives the
+# stdio and HTTP MCP servers with.
+mcp-node-deps:
+	cd mcp/node-test && npm ci --no-audit --no-fund
 
 # The web UI (web/): its production build is committed in webui/dist and
 # embedded in the binary, so `go run` needs no Node step.

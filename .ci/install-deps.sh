@@ -122,4 +122,22 @@ if [ "$SKIP_VERSITYGW" = 0 ]; then
 	fi
 fi
 
+# mailpit (SMTP server with an API to read messages back, for the alert
+# email tests), built from the Go module proxy like versitygw.
+MAILPIT_VERSION="${MAILPIT_VERSION:-v1.33.1}"
+if [ -n "${MAILPIT_BIN:-}" ] && [ -x "${MAILPIT_BIN}" ]; then
+	log "mailpit present at $MAILPIT_BIN"
+elif command -v go >/dev/null 2>&1; then
+	gobin="$(go env GOPATH)/bin"
+	if [ -x "$gobin/mailpit" ]; then
+		log "mailpit present at $gobin/mailpit"
+	else
+		log "building mailpit $MAILPIT_VERSION into $gobin"
+		mkdir -p "$gobin"
+		t0=$(date +%s.%N)
+		GOBIN="$gobin" GOFLAGS=-buildvcs=false go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
+		log "mailpit build took $(elapsed "$t0")s"
+	fi
+fi
+
 log "done in $(elapsed "$start")s"

@@ -16,7 +16,8 @@
 # Environment: N=3 reps; RPC=0 skips the Redpanda Connect engine (RPC_N=reps for
 # it alone, it is ~10× slower); RPC_VERSION=v4.78.0; CPUS=0 runs every program
 # under taskset -c CPUS; PGO=off builds ours without default.pgo; KEEP=1 keeps
-# the work directory; DATA=bench/data.
+# the work directory; DATA=bench/data; BASE=path/to/another/connectplus adds it
+# as program "base" (e.g. a build of main, for before/after figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
@@ -39,6 +40,7 @@ go build -o "$WORK/sink" ./bench/cmd/sink
 go build -o "$WORK/gencsv" ./bench/cmd/gencsv
 
 peers=(ours handwritten)
+[ -z "${BASE:-}" ] || peers+=(base)
 if [ "$RPC" = 1 ]; then
   echo "building the Redpanda Connect engine $RPC_VERSION in a scratch module…" >&2
   mod="$WORK/rpc-module"; mkdir -p "$mod"
@@ -73,9 +75,11 @@ run() {
   local url="http://$(cat "$d/addr")"
   local cmd
   case $peer in
-    ours)
+    ours|base)
+      local bin="$WORK/connectplus"
+      [ "$peer" = ours ] || bin=$BASE
       sed "s#\${SINK_URL}#$url#g" "$flow.in" > "$d/flow.yaml"
-      cmd=("$WORK/connectplus" run "$d/flow.yaml" --input "$FILE" --result-dir "$d" --checkpoint-dir "$d/cp"
+      cmd=("$bin" run "$d/flow.yaml" --input "$FILE" --result-dir "$d" --checkpoint-dir "$d/cp"
         --work-dir "$d" --no-progress --config capillary_client_key=bench --config capillary_client_secret=bench) ;;
     handwritten) cmd=("$WORK/handwritten" -in "$FILE" -url "$url") ;;
     rpc) cmd=(env IN="$FILE" URL="$url/v2/transactions/bulk" "$WORK/rpc" -c bench/peers/rpc-map-http.yaml) ;;
@@ -138,6 +142,10 @@ awk -v rows="$ROWS" -v date="$(date -u +%Y-%m-%d)" '
     if (("ours" in mw) && ("handwritten" in mw)) {
       m = 0; for (k = 1; k <= n["ours"]; k++) if ((("handwritten", k) in w) && w["handwritten", k] > 0) a[++m] = w["ours", k] / w["handwritten", k]
       printf "ours / handwritten: %.2f× (ratio of medians), %.2f× (median of paired reps)\n", mw["ours"] / mw["handwritten"], median(a, m)
+    }
+    if (("base" in mw) && ("ours" in mw)) {
+      m = 0; for (k = 1; k <= n["ours"]; k++) if (("base", k) in w) a[++m] = w["ours", k] / w["base", k]
+      printf "ours / base:        %.2f× (ratio of medians), %.2f× (median of paired reps)\n", mw["ours"] / mw["base"], median(a, m)
     }
     if (("ours" in mw) && ("rpc" in mw)) {
       m = 0; for (k = 1; k <= n["rpc"]; k++) if (("ours", k) in w) a[++m] = w["rpc", k] / w["ours", k]

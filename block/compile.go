@@ -30,6 +30,10 @@ const (
 	LangNiFiJSON Lang = "nifi-json"
 	// LangJSLT: a JSLT query.
 	LangJSLT Lang = "jslt"
+	// LangJOLT: a JOLT chain specification (bazaarvoice/jolt).
+	LangJOLT Lang = "jolt"
+	// LangJavaScript: a script defining function transform(records, context).
+	LangJavaScript Lang = "javascript"
 )
 
 // Language returns what the compile step compiles f's value as.
@@ -82,6 +86,10 @@ func langName(l Lang) string {
 		return "NiFi expression"
 	case LangJSLT:
 		return "JSLT"
+	case LangJOLT:
+		return "JOLT"
+	case LangJavaScript:
+		return "JavaScript"
 	}
 	return string(l)
 }

@@ -187,6 +187,9 @@ type Env struct {
 	// organisation its own root and always forbids its data directory; nil
 	// means unconfined with nothing forbidden (tests, programmatic use).
 	LocalPaths *fsroot.Policy
+	// Calls, when set, receives every API call destination blocks make
+	// (observability); nil records nothing.
+	Calls CallRecorder
 }
 
 // Log returns a logger for the block, never nil.
@@ -255,6 +258,17 @@ func (t *Template) Source() string { return t.src }
 // moves the file. ok is false when the lineage failed as a whole.
 type LineageEnder interface {
 	EndLineage(ctx context.Context, lineageID string, ok bool) error
+}
+
+// LineageResumer is implemented by processors whose resume state refers to
+// something outside the checkpoint (a records file being assembled on the
+// destination): the engine calls ResumeLineage when an interrupted lineage
+// is picked up again, before any of its units flows, so the block verifies
+// what its state refers to — and can end the lineage even if no unit
+// reaches it again (every record was acknowledged before the interruption).
+// An error fails the lineage as a whole, with the error as the reason.
+type LineageResumer interface {
+	ResumeLineage(ctx context.Context, l Lineage) error
 }
 
 // ErrorAttr is the attribute a failed file unit carries on a failure edge.

@@ -12,9 +12,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/cli/aicmd"
 	"github.com/connectplus/connectplus/cli/clientcmd"
 	"github.com/connectplus/connectplus/cli/exprcmd"
 	"github.com/connectplus/connectplus/cli/jsltcmd"
+	"github.com/connectplus/connectplus/cli/mcpcmd"
 	"github.com/connectplus/connectplus/cli/sandboxcmd"
 	"github.com/connectplus/connectplus/cli/servercmd"
 	"github.com/connectplus/connectplus/cli/templatecmd"
@@ -31,6 +33,9 @@ func (a *app) extraCommands() []*cobra.Command {
 		exprcmd.NewCommand(), jsltcmd.NewCommand(), sandboxcmd.NewCommand(),
 		servercmd.NewServerCommand(a.serverDeps()),
 		servercmd.NewDemoCommand(a.serverDeps()),
+		mcpcmd.NewCommand(mcpcmd.Deps{Version: a.version, Registry: func() *block.Registry { return a.registry },
+			Validate: dataflow.ValidateOptions{CronCheck: quartz.Check}}),
+		aicmd.NewCommand(),
 	}
 	cmds = append(cmds, templatecmd.Commands(templatecmd.Deps{
 		Registry: func() *block.Registry { return a.registry },
@@ -69,6 +74,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		Owner:   "server-" + hex.EncodeToString(sum[:8]),
 		Sandbox: cfg.Sandbox, BlockOptions: cfg.BlockOptions,
 		LocalPaths: cfg.LocalPaths,
+		Metrics:    cfg.Metrics,
 	})
 	if err != nil {
 		return nil, nil, err

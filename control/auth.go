@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -72,8 +73,13 @@ func CheckPassword(hash, password string) bool {
 }
 
 // dummyHash makes a login for an unknown user cost the same as for a known
-// one, so timing does not reveal which usernames exist.
-var dummyHash, _ = HashPassword("connectplus-timing-equaliser")
+// one, so timing does not reveal which usernames exist. It is computed on
+// first use, not at init: every process (connectplus run too) would
+// otherwise pay an argon2id hash, ~20 MB and tens of milliseconds, at start.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("connectplus-timing-equaliser")
+	return h
+})
 
 func checkPasswordPolicy(pw string) error {
 	if len([]rune(pw)) < MinPasswordLength {
@@ -156,7 +162,7 @@ func (s *Service) Bootstrap(ctx context.Context, adminPassword string) (created 
 func (s *Service) Login(ctx context.Context, username, password string) (store.User, error) {
 	u, err := s.st.GetUserByName(ctx, username)
 	if errors.Is(err, store.ErrNotFound) {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		return store.User{}, ErrUnauthenticated
 	}
 	if err != nil {

@@ -37,14 +37,14 @@ func newOrgEnv(t *testing.T) *orgEnv {
 	e.srv = startServer(t, e.dataDir, "", "--files-root", e.files)
 	e.admin = login(t, e.srv.url(), "admin", adminPassword)
 	e.admin.do("GET", "/org", nil, 200, &e.orgA)
-	e.admin.do("POST", "/users", map[string]any{"username": "alice", "password": "alice-E2E-password-1", "role": "admin"}, 201, nil)
+	e.invite(e.admin, "alice", "admin", "alice-E2E-password-1")
 	e.admin.do("POST", "/orgs", map[string]any{"name": "org-b"}, 201, &e.orgB)
-	// The platform administrator created org B and is its admin: they add
-	// org B's people.
+	// The platform administrator created org B and is its admin: they
+	// invite org B's people.
 	asB := *e.admin
 	asB.org = e.orgB.ID
-	asB.do("POST", "/users", map[string]any{"username": "bob", "password": "bob-E2E-password-123", "role": "editor"}, 201, nil)
-	asB.do("POST", "/users", map[string]any{"username": "carol", "password": "carol-E2E-password-1", "role": "admin"}, 201, nil)
+	e.invite(&asB, "bob", "editor", "bob-E2E-password-123")
+	e.invite(&asB, "carol", "admin", "carol-E2E-password-1")
 	e.alice = login(t, e.srv.url(), "alice", "alice-E2E-password-1")
 	e.bob = login(t, e.srv.url(), "bob", "bob-E2E-password-123")
 	e.bob.org = e.orgB.ID
@@ -58,7 +58,19 @@ func newOrgEnv(t *testing.T) *orgEnv {
 	return e
 }
 
-// flow is file_read → file_write with the given config values (YAML
+// invite has c invite username with role; the invitee redeems the code
+// with password.
+func (e *orgEnv) invite(c *client, username, role, password string) {
+	e.t.Helper()
+	var inv struct {
+		Code string `json:"code"`
+	}
+	c.do("POST", "/users", map[string]any{"username": username, "role": role}, 201, &inv)
+	anon := &client{t: e.t, base: c.base, hc: &http.Client{Timeout: 30 * time.Second}}
+	anon.do("POST", "/invitations/accept", map[string]any{"code": inv.Code, "password": password}, 200, nil)
+}
+
+// flowDoc is file_read → file_write with the given config values (YAML
 // scalars or {$config: name}).
 func flowDoc(name, src, done, errDir, dst string) string {
 	return fmt.Sprintf(`name: %s

@@ -38,10 +38,24 @@ type Checkpoint struct {
 	Counts block.Outcomes `json:"counts"`
 	// StatusCodes counts terminal records by status code.
 	StatusCodes map[int]int64 `json:"statusCodes,omitempty"`
-	Header      []string      `json:"header,omitempty"`
-	Started     time.Time     `json:"started"`
+	// Errors and Warnings carry LineageResult's error summary across a
+	// resume (absent in checkpoints written before they existed).
+	Errors   []ErrorCount `json:"errors,omitempty"`
+	Warnings int64        `json:"warnings,omitempty"`
+	Header   []string     `json:"header,omitempty"`
+	Started  time.Time    `json:"started"`
 	// Interruptions counts how many times the lineage was resumed.
 	Interruptions int `json:"interruptions"`
+	// Completing is set by the checkpoint saved once every record is
+	// terminal, before the blocks end the lineage (a file destination
+	// publishes its output then): a run resuming it sends nothing again and
+	// does not read the file; it only finishes the lineage. Error is the
+	// reason the lineage failed as a whole, if it did.
+	Completing bool   `json:"completing,omitempty"`
+	Error      string `json:"error,omitempty"`
+	// Ended is set once every block ended the lineage without error: a run
+	// resuming it only writes the result file and completes the claim.
+	Ended bool `json:"ended,omitempty"`
 }
 
 // SpoolCheck fingerprints the acknowledged prefix of a lineage's result

@@ -229,6 +229,16 @@ func TestRunAccountsForEveryRecordAndWritesResult(t *testing.T) {
 			if r.Counts.In != 1000 || r.Counts.Failed != 200 || r.Counts.Delivered != 800 || r.Status != StatusPartial {
 				t.Fatalf("a.csv: %+v %s", r.Counts, r.Status)
 			}
+			var n int64
+			for _, e := range r.Errors {
+				if e.Block == "" || e.Message == "" {
+					t.Fatalf("error summary entry without block or message: %+v", e)
+				}
+				n += e.Count
+			}
+			if n != r.Counts.Failed {
+				t.Fatalf("error summary counts %d failures of %d: %+v", n, r.Counts.Failed, r.Errors)
+			}
 		case "b.csv":
 			if r.Counts.In != 5 || r.Counts.Delivered != 5 || r.Status != StatusSuccess {
 				t.Fatalf("b.csv: %+v %s", r.Counts, r.Status)

@@ -79,6 +79,9 @@ type Options struct {
 	Redact func(string) string
 	// Tap, when set, sees every unit a block receives and emits (preview).
 	Tap Tap
+	// Calls, when set, is handed to every block (Env.Calls) to receive the
+	// API calls destinations make.
+	Calls block.CallRecorder
 }
 
 // Tap observes units as they pass through blocks, for the live preview.
@@ -247,6 +250,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
+			Calls: opts.Calls,
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve
@@ -441,12 +445,26 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 		_ = f.opts.Checkpointer.Release(ctx, f.key, it)
 		return false, err
 	}
+	if l.resumed {
+		f.resumeBlocks(ctx, l)
+		// Counted now rather than at the first periodic checkpoint, which a
+		// run killed early never reaches: the next resume would count this
+		// interruption again as the first.
+		if err := l.save(ctx); err != nil {
+			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
+		}
+	}
 	if stream, ok := src.src.(block.Stream); ok {
 		f.runWindow(ctx, src, stream, it, l)
 		return true, nil
 	}
 	var u *block.Unit
-	if l.fileErr == nil {
+	switch {
+	case l.completing:
+		// Every record was terminal before the interruption: nothing is
+		// read or sent again, only the lineage's completion is left.
+		f.log.Info("file resumes its completion", "flow", f.key, "file", it.Key, "lineage", l.id)
+	case l.fileErr == nil:
 		u, err = src.src.Open(ctx, it)
 		if err != nil {
 			// Opening failed (vanished file, permissions): the lineage fails as
@@ -454,8 +472,9 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 			l.fileErr = fmt.Errorf("open %s: %w", it.Key, err)
 			u = nil
 		}
-	} else {
-		// It cannot resume (its result spool does not match the checkpoint).
+	default:
+		// It cannot resume (its result spool or a block's output does not
+		// match the checkpoint).
 		f.log.Error("file cannot resume", "flow", f.key, "file", it.Key, "lineage", l.id, "err", l.fileErr)
 	}
 	f.mu.Lock()
@@ -495,6 +514,30 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 	l.mu.Unlock()
 	f.maybeComplete(l)
 	return true, nil
+}
+
+// resumeBlocks lets the blocks whose resume state refers to something
+// outside the checkpoint verify it (block.LineageResumer) before any unit of
+// the resumed lineage flows; a failure fails the lineage as a whole. Blocks
+// that already ended the lineage before the interruption are not asked.
+func (f *Flow) resumeBlocks(ctx context.Context, l *lineage) {
+	if l.ended {
+		return
+	}
+	for _, n := range f.nodes {
+		r, ok := n.inst.(block.LineageResumer)
+		if !ok {
+			continue
+		}
+		if err := r.ResumeLineage(ctx, lineageView{l}); err != nil {
+			f.log.Error("block cannot resume the file", "flow", f.key, "block", n.name, "file", l.item.Key, "lineage", l.id, "err", err)
+			l.mu.Lock()
+			if l.fileErr == nil {
+				l.fileErr = &resumeError{msg: fmt.Sprintf("cannot resume %s: block %s: %v", l.item.Name, n.name, err)}
+			}
+			l.mu.Unlock()
+		}
+	}
 }
 
 // work is a block's worker loop.
@@ -783,6 +826,7 @@ func (f *Flow) complete(l *lineage) {
 	for k, v := range l.statusCodes {
 		res.StatusCodes[k] = v
 	}
+	res.Errors, res.Warnings = errorList(l.errors), l.warnings
 	fileErr := l.fileErr
 	l.mu.Unlock()
 	switch {
@@ -795,11 +839,35 @@ func (f *Flow) complete(l *lineage) {
 	default:
 		res.Status = StatusSuccess
 	}
+	// Every record is terminal: saying so before the blocks end the lineage
+	// (a file destination publishes its output then) means a run resuming
+	// after a kill from here on sends nothing again — and does not continue
+	// an output that was already published, which left a hole of NUL bytes.
+	l.mu.Lock()
+	first := !l.completing
+	l.completing = true
+	ended := l.ended
+	l.mu.Unlock()
+	if first {
+		if err := l.save(ctx); err != nil {
+			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
+		}
+	}
 	var endErrs []error
-	for _, n := range f.nodes {
-		if le, ok := n.inst.(block.LineageEnder); ok {
-			if err := le.EndLineage(ctx, l.id, fileErr == nil); err != nil {
-				endErrs = append(endErrs, fmt.Errorf("block %s: %w", n.name, err))
+	if !ended {
+		for _, n := range f.nodes {
+			if le, ok := n.inst.(block.LineageEnder); ok {
+				if err := le.EndLineage(ctx, l.id, fileErr == nil); err != nil {
+					endErrs = append(endErrs, fmt.Errorf("block %s: %w", n.name, err))
+				}
+			}
+		}
+		if len(endErrs) == 0 {
+			l.mu.Lock()
+			l.ended = true
+			l.mu.Unlock()
+			if err := l.save(ctx); err != nil {
+				f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
 			}
 		}
 	}

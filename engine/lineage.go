@@ -37,6 +37,9 @@ type lineage struct {
 	started     time.Time
 	resumed     bool
 	interrupts  int
+	// completing and ended mirror Checkpoint.Completing and Ended.
+	completing bool
+	ended      bool
 
 	counts    block.Outcomes
 	watermark int64
@@ -61,6 +64,8 @@ type lineage struct {
 	rowBuf      []byte
 	extraKeys   []string
 	statusCodes map[int]int64
+	errors      map[errorKey]int64
+	warnings    int64
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
 	priorWM     int64
 	blocks      []BlockCounts // per-block counters for this lineage, in first-seen order
@@ -119,34 +124,37 @@ const maxHeld = 200_000
 func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]struct{}) {
 	l.spoolCh = make(chan spoolJob, 64)
 	l.spoolDone = make(chan struct{})
-	held := make(map[int64]HeldRow, len(restored))
+	w := &heldWindow{next: next}
 	for _, h := range restored {
-		held[h.Seq] = h
+		w.put(h.Seq, heldEntry{pre: true, row: h.Row, line: h.Line, skip: h.Skip})
 	}
 	// Records done before a restart whose rows are not held were written
 	// out of order then: skip them when the sequence reaches them.
 	early := map[int64]bool{}
 	for s := range done {
-		if _, ok := held[s]; !ok {
+		if !w.has(s) {
 			early[s] = true
 		}
 	}
-	write := func(h HeldRow) {
-		if !h.Skip {
-			l.writeRow(h.Line, []byte(h.Row))
+	write := func(e *heldEntry) {
+		switch {
+		case e.skip:
+		case e.pre:
+			l.writeRow(e.line, []byte(e.row))
+		default:
+			l.writeRow(e.rec.line, l.encodeRow(&e.rec))
 		}
 	}
 	drain := func() {
 		for {
-			if h, ok := held[next]; ok {
-				write(h)
-				delete(held, next)
-				next++
+			if e := w.first(); e != nil {
+				write(e)
+				w.advance()
 				continue
 			}
-			if early[next] {
-				delete(early, next)
-				next++
+			if len(early) > 0 && early[w.next] {
+				delete(early, w.next)
+				w.advance()
 				continue
 			}
 			return
@@ -158,26 +166,42 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 			if !rec.skip {
 				l.writeRow(rec.line, l.encodeRow(rec))
 			}
-		case rec.seq < next || early[rec.seq]:
-			// Already written (a duplicate outcome): never twice.
-		case rec.seq == next:
+		case rec.seq < w.next || (len(early) > 0 && early[rec.seq]):
+			// Already written or waiting (a duplicate outcome): never twice.
+		case rec.seq == w.next:
 			if !rec.skip {
 				l.writeRow(rec.line, l.encodeRow(rec))
 			}
-			next++
+			w.advance()
 			drain()
-		case len(held) >= maxHeld:
+		case w.n >= maxHeld || rec.seq-w.next >= 4*maxHeld:
 			if !rec.skip {
 				l.writeRow(rec.line, l.encodeRow(rec))
 			}
 			early[rec.seq] = true
 		default:
-			h := HeldRow{Seq: rec.seq, Line: rec.line, Skip: rec.skip}
-			if !rec.skip {
-				h.Row = string(l.encodeRow(rec))
-			}
-			held[rec.seq] = h
+			// The outcome is kept, not its encoded row: most rows wait
+			// only until the records before them are delivered, and
+			// encoding them once, when written, spares a copy each.
+			w.put(rec.seq, heldEntry{rec: *rec, skip: rec.skip})
 		}
+	}
+	heldRows := func() []HeldRow {
+		rows := make([]HeldRow, 0, w.n)
+		w.each(func(seq int64, e *heldEntry) {
+			h := HeldRow{Seq: seq, Skip: e.skip}
+			switch {
+			case e.pre:
+				h.Line, h.Row = e.line, e.row
+			default:
+				h.Line = e.rec.line
+				if !e.skip {
+					h.Row = string(l.encodeRow(&e.rec))
+				}
+			}
+			rows = append(rows, h)
+		})
+		return rows
 	}
 	go func() {
 		defer close(l.spoolDone)
@@ -187,27 +211,102 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 			}
 			if job.barrier != nil {
 				l.flushSpool()
-				st := spoolState{size: l.spoolSize, held: make([]HeldRow, 0, len(held)), err: l.spoolErr,
+				job.barrier <- spoolState{size: l.spoolSize, held: heldRows(), err: l.spoolErr,
 					check: SpoolCheck{CRC32C: l.spoolCRC, Rows: l.rows, IndexCRC32C: l.indexCRC}}
-				for _, h := range held {
-					st.held = append(st.held, h)
-				}
-				sort.Slice(st.held, func(i, j int) bool { return st.held[i].Seq < st.held[j].Seq })
-				job.barrier <- st
 			}
 		}
 		// Every record is terminal by now, so nothing should be waiting;
-		// if something is, it is written rather than lost.
-		rest := make([]HeldRow, 0, len(held))
-		for _, h := range held {
-			rest = append(rest, h)
-		}
-		sort.Slice(rest, func(i, j int) bool { return rest[i].Seq < rest[j].Seq })
-		for _, h := range rest {
-			write(h)
-		}
+		// if something is, it is written (in sequence order) rather than lost.
+		w.each(func(_ int64, e *heldEntry) { write(e) })
 		l.flushSpool()
 	}()
+}
+
+// heldEntry is a result row waiting in a heldWindow: an outcome still to be
+// encoded, or (restored from a checkpoint) the encoded row itself.
+type heldEntry struct {
+	set  bool
+	skip bool   // terminal but not reported: nothing to write
+	pre  bool   // row and line are the encoded row (restored)
+	line int64  // pre only
+	row  string // pre only
+	rec  spoolRec
+}
+
+// heldWindow holds the rows that wait for earlier records, indexed by
+// sequence number from next (the next row the spool expects): a ring rather
+// than a map, because in a running pipeline most rows pass through here
+// (filtered rows finish before their batch's delivered ones, parallel
+// destinations acknowledge out of order) and the window stays short.
+type heldWindow struct {
+	next int64
+	buf  []heldEntry // ring, a power of two long; slots outside the span are zero
+	head int         // slot of seq next
+	span int         // seqs next … next+span-1 may be set
+	n    int         // entries set
+}
+
+func (w *heldWindow) at(i int) *heldEntry { return &w.buf[(w.head+i)&(len(w.buf)-1)] }
+
+func (w *heldWindow) has(seq int64) bool {
+	i := seq - w.next
+	return i >= 0 && i < int64(w.span) && w.at(int(i)).set
+}
+
+func (w *heldWindow) put(seq int64, e heldEntry) {
+	i := int(seq - w.next)
+	if i < 0 {
+		return
+	}
+	if i >= len(w.buf) {
+		size := max(len(w.buf), 16)
+		for size <= i {
+			size *= 2
+		}
+		nb := make([]heldEntry, size)
+		for j := 0; j < w.span; j++ {
+			nb[j] = *w.at(j)
+		}
+		w.buf, w.head = nb, 0
+	}
+	e.set = true
+	if i >= w.span || !w.at(i).set {
+		w.n++
+	}
+	*w.at(i) = e
+	w.span = max(w.span, i+1)
+}
+
+// first returns the entry for next, or nil when that row has not arrived.
+func (w *heldWindow) first() *heldEntry {
+	if w.span > 0 && w.at(0).set {
+		return w.at(0)
+	}
+	return nil
+}
+
+// advance moves past next (written, or skipped).
+func (w *heldWindow) advance() {
+	w.next++
+	if w.span == 0 {
+		return
+	}
+	e := w.at(0)
+	if e.set {
+		w.n--
+	}
+	*e = heldEntry{} // release its columns for the collector
+	w.head = (w.head + 1) & (len(w.buf) - 1)
+	w.span--
+}
+
+// each calls f for every entry set, in sequence order.
+func (w *heldWindow) each(f func(seq int64, e *heldEntry)) {
+	for i := 0; i < w.span; i++ {
+		if e := w.at(i); e.set {
+			f(w.next+int64(i), e)
+		}
+	}
 }
 
 // flushPendingLocked hands collected rows to the spooler. Caller holds mu.
@@ -294,10 +393,16 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		for k, v := range cp.StatusCodes {
 			l.statusCodes[k] = v
 		}
+		l.errors = errorMap(cp.Errors)
+		l.warnings = cp.Warnings
 		l.header = cp.Header
 		l.started = cp.Started
 		l.resumed = true
 		l.interrupts = cp.Interruptions + 1
+		l.completing, l.ended = cp.Completing, cp.Ended
+		if cp.Error != "" {
+			l.fileErr = errors.New(cp.Error)
+		}
 	} else {
 		l.id = newID()
 	}
@@ -319,7 +424,9 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 			l.closeSpool()
 			return nil, err
 		}
-		l.fileErr = re
+		if l.fileErr == nil {
+			l.fileErr = re
+		}
 		held = nil
 	}
 	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
@@ -620,6 +727,9 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	switch o.Status {
 	case block.Delivered:
 		l.counts.Delivered++
+		if o.Code != 0 && o.Code/100 != 2 {
+			l.warnings++
+		}
 	case block.Filtered:
 		l.counts.Filtered++
 	default:
@@ -627,6 +737,10 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if o.RetryExhausted {
 			l.counts.RetryExhausted++
 		}
+		if l.errors == nil {
+			l.errors = map[errorKey]int64{}
+		}
+		countError(l.errors, o, l.flow.opts.Redact)
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
@@ -765,8 +879,18 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		LineageID: l.id, Item: l.item, Watermark: l.watermark,
 		Counts: l.counts, Header: l.header,
 		Started: l.started, Interruptions: l.interrupts,
+		Completing: l.completing, Ended: l.ended,
 		States:      make(map[string][]byte, len(l.states)),
 		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+		Errors:      errorList(l.errors), Warnings: l.warnings,
+	}
+	if l.completing && l.fileErr != nil {
+		// Stored in the checkpoint (the database, under the server): a
+		// connector error may quote a resolved secret.
+		cp.Error = l.fileErr.Error()
+		if red := l.flow.opts.Redact; red != nil {
+			cp.Error = red(cp.Error)
+		}
 	}
 	for k, v := range l.statusCodes {
 		cp.StatusCodes[k] = v
@@ -792,6 +916,18 @@ func (l *lineage) checkpoint(ctx context.Context) error {
 		l.mu.Unlock()
 		return nil
 	}
+	return l.saveLocked(ctx)
+}
+
+// save records the lineage's progress now, whatever has changed (a resume,
+// the steps of completing it). Its spooler must be running.
+func (l *lineage) save(ctx context.Context) error {
+	l.mu.Lock()
+	return l.saveLocked(ctx)
+}
+
+// saveLocked is save with l.mu held; it unlocks it.
+func (l *lineage) saveLocked(ctx context.Context) error {
 	cp, state := l.snapshot()
 	l.mu.Unlock()
 	st := <-state

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -363,5 +364,257 @@ func TestBlocksGetDurableStateDir(t *testing.T) {
 	}
 	if st, err := os.Stat(seen[0].StateDir); err != nil || !st.IsDir() {
 		t.Fatalf("state dir: %v", err)
+	}
+}
+
+// frozen copies the checkpoint and state directories as they are at this
+// moment into new ones, with every claim's process gone: what the next run
+// finds after a SIGKILL at this point. Nothing the "killed" run does later
+// reaches the copies.
+func frozen(t *testing.T, cpDir, stateDir, to string) (string, string) {
+	t.Helper()
+	cp2, state2 := filepath.Join(to, "cp"), filepath.Join(to, "state")
+	if err := os.CopyFS(cp2, os.DirFS(cpDir)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(state2, os.DirFS(stateDir)); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(cp2, "*.json"))
+	c2 := &FileCheckpointer{Dir: cp2}
+	for _, p := range files {
+		c, err := c2.read(p)
+		if err != nil || c == nil {
+			t.Fatalf("claim %s: %v", p, err)
+		}
+		c.PID = 0
+		if err := c2.write(p, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cp2, state2
+}
+
+// endingSink is the test sink with a destination's lineage hooks: onEnd
+// runs when the engine ends a lineage (the moment a file destination
+// publishes its output), and the calls are counted.
+type endingSink struct {
+	*sink
+	mu      sync.Mutex
+	onEnd   func()
+	ends    int
+	resumes int
+}
+
+func (e *endingSink) EndLineage(context.Context, string, bool) error {
+	e.mu.Lock()
+	e.ends++
+	fn := e.onEnd
+	e.onEnd = nil
+	e.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	return nil
+}
+
+func (e *endingSink) ResumeLineage(context.Context, block.Lineage) error {
+	e.mu.Lock()
+	e.resumes++
+	e.mu.Unlock()
+	return nil
+}
+
+// finishingSource runs onFinish before the source finishes a file (moves
+// it, writes its result file).
+type finishingSource struct {
+	*memSource
+	onFinish func()
+}
+
+func (s *finishingSource) Finish(ctx context.Context, it block.Item, c *block.Completion) error {
+	if fn := s.onFinish; fn != nil {
+		s.onFinish = nil
+		fn()
+	}
+	return s.memSource.Finish(ctx, it, c)
+}
+
+func endingRegistry(src block.Source, es *endingSink) *block.Registry {
+	r := block.NewRegistry()
+	r.MustRegister(
+		&block.Spec{Type: "mem_read", Label: "mem", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return src, nil }},
+		&block.Spec{Type: "lines", Label: "lines", Class: block.ClassExecutor, Input: block.KindFile, Output: block.KindRecords,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return &lines{batch: 10}, nil }},
+		&block.Spec{Type: "sink", Label: "sink", Class: block.ClassExecutor, Input: block.KindRecords, Output: block.KindRecords,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return es, nil }},
+	)
+	return r
+}
+
+// TestKilledWhileCompletingResumesOnlyTheCompletion: a run is killed while
+// it completes a file — right when the destination ends the lineage
+// (publishes its output), or later, when the source finishes the file. The
+// next run resumes the lineage as interrupted once, sends no record again,
+// does not even read the file, writes the whole result file, and ends the
+// destination's lineage only if it had not ended already. Before, the last
+// checkpoint was the last periodic one: its records were sent again, and a
+// file destination continued an output it had already published (a hole of
+// NUL bytes followed by the re-sent rows: TestKillResume's "17000 lines").
+func TestKilledWhileCompletingResumesOnlyTheCompletion(t *testing.T) {
+	for _, at := range []string{"end", "finish"} {
+		t.Run(at, func(t *testing.T) {
+			dir := t.TempDir()
+			cpDir, stateDir := filepath.Join(dir, "cp"), filepath.Join(dir, "state")
+			cps, err := NewFileCheckpointer(cpDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cp2, state2 string
+			kill := func() { cp2, state2 = frozen(t, cpDir, stateDir, filepath.Join(dir, "killed")) }
+			mem := &memSource{files: map[string]string{"big.csv": genFile(2000, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+			src := &finishingSource{memSource: mem}
+			es := &endingSink{sink: &sink{delivered: map[string]int{}}}
+			if at == "end" {
+				es.onEnd = kill
+			} else {
+				src.onFinish = kill
+			}
+			// No periodic checkpoint: only what the engine saves on purpose.
+			opts := Options{Registry: endingRegistry(src, es), Checkpointer: cps, TempRoot: dir, StateDir: stateDir, CheckpointInterval: time.Hour}
+			f, err := Compile(testDoc(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.RunOnce(context.Background()); err != nil || cp2 == "" {
+				t.Fatalf("first run: %v (killed: %v)", err, cp2 != "")
+			}
+
+			mem2 := &memSource{files: mem.files, finished: map[string]*block.Completion{}, results: map[string]string{}}
+			es2 := &endingSink{sink: &sink{delivered: map[string]int{}}}
+			cps2 := &FileCheckpointer{Dir: cp2}
+			opts2 := Options{Registry: endingRegistry(&finishingSource{memSource: mem2}, es2), Checkpointer: cps2, TempRoot: dir, StateDir: state2, CheckpointInterval: time.Hour}
+			f2, err := Compile(testDoc(), opts2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := f2.RunOnce(context.Background())
+			if err != nil || len(res) != 1 {
+				t.Fatalf("resumed: %+v %v", res, err)
+			}
+			r := res[0]
+			if !r.Resumed || r.Interruptions != 1 || r.Status != StatusSuccess || r.Counts.Delivered != 2000 || r.ResultRows != 2000 {
+				t.Fatalf("resumed result: %+v", r)
+			}
+			if n := len(es2.delivered); n != 0 {
+				t.Fatalf("%d acknowledged records sent again", n)
+			}
+			for _, b := range r.Blocks {
+				if b.Name == "conv" && b.In > 0 {
+					t.Fatalf("the file was read again: %+v", r.Blocks)
+				}
+			}
+			wantEnds := map[string]int{"end": 1, "finish": 0}[at]
+			if es2.ends != wantEnds || es2.resumes != wantEnds {
+				t.Fatalf("resumed run ended the lineage %d times, resumed it %d times; want %d", es2.ends, es2.resumes, wantEnds)
+			}
+			rows := strings.Split(strings.TrimSuffix(mem2.results["big.csv"], "\n"), "\n")[1:]
+			if len(rows) != 2000 || strings.Contains(mem2.results["big.csv"], "\x00") {
+				t.Fatalf("result file has %d rows", len(rows))
+			}
+			if left, _ := filepath.Glob(filepath.Join(state2, "lineages", "*")); len(left) != 0 {
+				t.Fatalf("spool kept after completion: %v", left)
+			}
+		})
+	}
+}
+
+// TestInterruptionCountedBeforeFirstCheckpoint: a resumed run killed before
+// its first periodic checkpoint still counts its interruption, so the next
+// resume reports two. Before, the claim kept the old checkpoint and the
+// next run counted one again.
+func TestInterruptionCountedBeforeFirstCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	cpDir, stateDir := filepath.Join(dir, "cp"), filepath.Join(dir, "state")
+	cps, err := NewFileCheckpointer(cpDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"big.csv": genFile(2000, 0)}
+	src := &memSource{files: files, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	sk := &sink{delivered: map[string]int{}, delay: time.Millisecond}
+	opts := Options{Registry: testRegistry(src, sk, 10), Checkpointer: cps, TempRoot: dir, StateDir: stateDir, CheckpointInterval: 5 * time.Millisecond}
+	stopMidFile(t, opts, sk, cps, 300)
+
+	// The second run is killed as soon as it opens the file, before any
+	// periodic checkpoint (there is none for an hour).
+	var cp2, state2 string
+	src2 := &finishingSource{memSource: &memSource{files: files, finished: map[string]*block.Completion{}, results: map[string]string{}}}
+	opened := &openHook{finishingSource: src2, onOpen: func() { cp2, state2 = frozen(t, cpDir, stateDir, filepath.Join(dir, "killed")) }}
+	reg := testRegistry(src, sk, 10)
+	reg.MustRegister(&block.Spec{Type: "hook_read", Label: "hook", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
+		New: func(*block.Config, *block.Env) (block.Block, error) { return opened, nil }})
+	doc := testDoc()
+	doc.Blocks[0].Type = "hook_read"
+	f, err := Compile(doc, Options{Registry: reg, Checkpointer: cps, TempRoot: dir, StateDir: stateDir, CheckpointInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.RunOnce(context.Background()); err != nil || cp2 == "" {
+		t.Fatalf("second run: %v", err)
+	}
+
+	src3 := &memSource{files: files, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	f3, err := Compile(testDoc(), Options{Registry: testRegistry(src3, &sink{delivered: map[string]int{}}, 10), Checkpointer: &FileCheckpointer{Dir: cp2},
+		TempRoot: dir, StateDir: state2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f3.RunOnce(context.Background())
+	if err != nil || len(res) != 1 || !res[0].Resumed || res[0].Interruptions != 2 || res[0].ResultRows != 2000 {
+		t.Fatalf("after two interruptions: %+v %v", res, err)
+	}
+}
+
+// openHook runs onOpen when the source opens a file.
+type openHook struct {
+	*finishingSource
+	onOpen func()
+}
+
+func (s *openHook) Open(ctx context.Context, it block.Item) (*block.Unit, error) {
+	if fn := s.onOpen; fn != nil {
+		s.onOpen = nil
+		fn()
+	}
+	return s.finishingSource.Open(ctx, it)
+}
+
+// TestWorkDirKilledWhileRemovingIsSwept: a process killed while it removed
+// its work directory (after it completed its files) left the directory
+// without its lock file, which every later sweep took for an old version's
+// and kept for a day (TestKillResume: "work directories after 5 kills: [two]").
+// The directory is renamed before it is removed, and such a half-removed
+// one is removed by the next Compile; a flow leaves nothing behind.
+func TestWorkDirKilledWhileRemovingIsSwept(t *testing.T) {
+	root := t.TempDir()
+	half := filepath.Join(root, tempGonePrefix+tempWorkPrefix+"killed")
+	if err := os.MkdirAll(filepath.Join(half, "blocks", "conv"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src := &memSource{files: map[string]string{"a.csv": genFile(10, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	f, err := Compile(testDoc(), Options{Registry: testRegistry(src, &sink{delivered: map[string]int{}}, 10), TempRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(half); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("half-removed work directory after Compile: %v", err)
+	}
+	if _, err := f.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Fatalf("left in the temporary root: %v", left)
 	}
 }

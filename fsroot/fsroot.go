@@ -190,15 +190,22 @@ func (p *Policy) refuse(path, why string) error {
 	return fmt.Errorf("%w: %q %s", ErrOutside, path, why)
 }
 
-// locate places path in the policy or says why it may not be used.
-func (p *Policy) locate(path string) (location, error) { return p.place(path, false) }
+// locate places path in the policy for an operation, or says why it may
+// not be used.
+func (p *Policy) locate(path string) (location, error) { return p.place(path, false, false) }
 
 // locateLink is locate for operations on a name itself (rename, remove,
 // lstat): a final symbolic link is not followed, so only its directory
 // must resolve inside the root.
-func (p *Policy) locateLink(path string) (location, error) { return p.place(path, true) }
+func (p *Policy) locateLink(path string) (location, error) { return p.place(path, true, false) }
 
-func (p *Policy) place(path string, nofollow bool) (location, error) {
+// place places path in the policy. thorough (validation) resolves symbolic
+// links on the path's longest existing prefix to report a link out of the
+// root as a problem; an operation in a root skips that (a dozen lstat
+// calls a file): os.Root refuses such a link when the operation walks the
+// path, and no forbidden path lies under a root (New). Unconfined, the
+// resolved path is what the forbidden paths are compared with.
+func (p *Policy) place(path string, nofollow, thorough bool) (location, error) {
 	if strings.ContainsRune(path, 0) {
 		return location{}, p.refuse(path, "contains a NUL byte")
 	}
@@ -223,14 +230,26 @@ func (p *Policy) place(path string, nofollow bool) (location, error) {
 	default:
 		return location{}, p.refuse(path, "is relative and there is no files root to resolve it against")
 	}
-	resolved := resolvePrefix(abs)
-	if nofollow && abs != string(filepath.Separator) {
-		resolved = filepath.Join(resolvePrefix(filepath.Dir(abs)), filepath.Base(abs))
-	}
-	for _, f := range p.forbidden {
-		if within(abs, f) || within(resolved, f) {
-			return location{}, p.refuse(path, "is inside the server's own files (data directory, keys, database), which no dataflow may touch")
+	resolvedPath, haveResolved := "", false
+	resolved := func() string {
+		if !haveResolved {
+			resolvedPath, haveResolved = resolvePrefix(abs), true
+			if nofollow && abs != string(filepath.Separator) {
+				resolvedPath = filepath.Join(resolvePrefix(filepath.Dir(abs)), filepath.Base(abs))
+			}
 		}
+		return resolvedPath
+	}
+	forbidden := func(withLinks bool) error {
+		for _, f := range p.forbidden {
+			if within(abs, f) || withLinks && within(resolved(), f) {
+				return p.refuse(path, "is inside the server's own files (data directory, keys, database), which no dataflow may touch")
+			}
+		}
+		return nil
+	}
+	if err := forbidden(thorough || p.unconfined); err != nil {
+		return location{}, err
 	}
 	if p.unconfined {
 		return location{abs: abs}, nil
@@ -240,8 +259,8 @@ func (p *Policy) place(path string, nofollow bool) (location, error) {
 		if !within(abs, r.given) && !within(abs, r.resolved) {
 			continue
 		}
-		if !within(resolved, r.resolved) {
-			return location{}, p.refuse(path, "resolves through a symbolic link to "+resolved+", outside "+r.given)
+		if thorough && !within(resolved(), r.resolved) {
+			return location{}, p.refuse(path, "resolves through a symbolic link to "+resolved()+", outside "+r.given)
 		}
 		base := r.given
 		if !within(abs, base) {
@@ -255,10 +274,13 @@ func (p *Policy) place(path string, nofollow bool) (location, error) {
 	}
 	// A path outside every root lexically may still reach one through a
 	// symbolic link it names; it is judged by where it resolves to.
+	if err := forbidden(true); err != nil {
+		return location{}, err
+	}
 	for i := range p.roots {
 		r := &p.roots[i]
-		if within(resolved, r.resolved) {
-			rel, err := filepath.Rel(r.resolved, resolved)
+		if within(resolved(), r.resolved) {
+			rel, err := filepath.Rel(r.resolved, resolved())
 			if err == nil && (filepath.IsLocal(rel) || rel == ".") {
 				return location{abs: abs, root: r, rel: rel}, nil
 			}
@@ -270,7 +292,7 @@ func (p *Policy) place(path string, nofollow bool) (location, error) {
 // Resolve returns the absolute form of path (relative paths are resolved
 // against the home directory) once it passes Check.
 func (p *Policy) Resolve(path string) (string, error) {
-	l, err := p.locate(path)
+	l, err := p.place(path, false, true)
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +301,7 @@ func (p *Policy) Resolve(path string) (string, error) {
 
 // Check reports whether path may be used.
 func (p *Policy) Check(path string) error {
-	_, err := p.locate(path)
+	_, err := p.place(path, false, true)
 	return err
 }
 
@@ -386,7 +408,7 @@ func (p *Policy) Stat(name string) (fs.FileInfo, error) { return p.stat(name, fa
 func (p *Policy) Lstat(name string) (fs.FileInfo, error) { return p.stat(name, true) }
 
 func (p *Policy) stat(name string, lstat bool) (fs.FileInfo, error) {
-	l, err := p.place(name, lstat)
+	l, err := p.place(name, lstat, false)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,10 @@ package jsonv
 import (
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRoundTripKeepsOrderAndNumberKinds(t *testing.T) {
@@ -166,5 +168,45 @@ func TestBoxString(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _ = BoxString(&cols[0]) }); n != 0 {
 		t.Fatalf("allocs %v", n)
+	}
+}
+
+// TestAppendStringWordPath checks the 8-bytes-at-a-time path against the
+// byte-at-a-time encoding: every byte value at every offset of a 17-byte
+// string, and random strings mixing escapes, multi-byte and invalid UTF-8.
+func TestAppendStringWordPath(t *testing.T) {
+	// ref encodes each rune (or invalid byte) on its own, so the word path
+	// never applies; its output must equal the whole string's.
+	ref := func(s string) string {
+		b := []byte{'"'}
+		for i := 0; i < len(s); {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			one := AppendString(nil, s[i:i+size])
+			b = append(b, one[1:len(one)-1]...)
+			i += size
+		}
+		return string(append(b, '"'))
+	}
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 17; pos++ {
+			buf := []byte("abcdefghijklmnopq")
+			buf[pos] = byte(c)
+			s := string(buf)
+			if got, want := string(AppendString(nil, s)), ref(s); got != want {
+				t.Fatalf("byte %#x at %d: got %s, want %s", c, pos, got, want)
+			}
+		}
+	}
+	alphabet := []string{"a", "Z", " ", "~", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "é", "\u2028", "\xff", "€"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 2000; n++ {
+		var sb strings.Builder
+		for k := r.IntN(40); k > 0; k-- {
+			sb.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		s := sb.String()
+		if got, want := string(AppendString(nil, s)), ref(s); got != want {
+			t.Fatalf("%q: got %s, want %s", s, got, want)
+		}
 	}
 }

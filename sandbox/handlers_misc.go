@@ -434,12 +434,15 @@ func request(c *entityCtx, raw json.RawMessage) entityResult {
 		c.st.receiveLocked("")
 		return c.reject(*e)
 	}
+	if in.Type.V == "TRANSACTION" {
+		return retro(c, raw)
+	}
 	typ, value, source := in.resolve(c.r)
 	key := "request|" + in.BaseType.V + "|" + source + "|" + typ + "|" + value + "|" + in.NewValue.V
 	c.st.receiveLocked(key)
 	var errs []apiError
 	if in.Type.V != "CUSTOMER" {
-		errs = append(errs, invalid("type must be CUSTOMER, got %q", in.Type.V))
+		errs = append(errs, invalid("type must be CUSTOMER or TRANSACTION, got %q", in.Type.V))
 	}
 	switch in.BaseType.V {
 	case "CHANGE_IDENTIFIER":

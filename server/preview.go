@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
@@ -40,53 +38,14 @@ const (
 	// previewMaxBody leaves room for a 5 MB sample escaped in JSON and a
 	// 4 MB document.
 	previewMaxBody = 16 << 20
-	previewPerMin  = 10
+	previewPerMin  = preview.PerMinute
 )
-
-// rateLimit allows n calls per user per minute (a sliding window).
-type rateLimit struct {
-	mu    sync.Mutex
-	n     int
-	now   func() time.Time
-	calls map[string][]time.Time
-}
-
-func newRateLimit(n int, now func() time.Time) *rateLimit {
-	return &rateLimit{n: n, now: now, calls: map[string][]time.Time{}}
-}
-
-// allow records a call by key, or returns how long until one is allowed.
-func (l *rateLimit) allow(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	keep := l.calls[key][:0]
-	for _, t := range l.calls[key] {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
-	}
-	if len(keep) >= l.n {
-		l.calls[key] = keep
-		return time.Minute - now.Sub(keep[0])
-	}
-	l.calls[key] = append(keep, now)
-	// Forget idle users so the map stays small.
-	if len(l.calls) > 10000 {
-		for k, ts := range l.calls {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
-				delete(l.calls, k)
-			}
-		}
-	}
-	return 0
-}
 
 // preview runs an unsaved document on a sample with every destination
 // replaced by the sandbox or a capture. Missing Extension Configurations
 // are warnings here (the preview uses placeholders), not errors.
 func (s *Server) preview(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if wait := s.previewLimit.allow(a.UserID); wait > 0 {
+	if wait := s.previewLimit.Allow(a.UserID); wait > 0 {
 		he := newHTTPError(http.StatusTooManyRequests, "rate_limited", "at most %d previews a minute; try again in %d s", previewPerMin, int(wait.Seconds())+1)
 		he.header = http.Header{"Retry-After": {strconv.Itoa(int(wait.Seconds()) + 1)}}
 		return he

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 
+	"github.com/connectplus/connectplus/assist/agent"
+	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/runstate"
@@ -59,6 +61,8 @@ func (s *Server) routeTable() []route {
 		tOps    = "operations"
 		tBlocks = "blocks"
 		tEdit   = "editor"
+		tAI     = "assistant"
+		tTmpl   = "templates"
 	)
 	v := RoleViewer
 	e := RoleEditor
@@ -67,6 +71,8 @@ func (s *Server) routeTable() []route {
 	rts := []route{
 		{method: "GET", path: "/healthz", tag: tOps, summary: "Liveness and database check (public)", public: http.HandlerFunc(s.health), resp: map[string]string{}, status: 200},
 		{method: "GET", path: "/metrics", tag: tOps, summary: "Prometheus metrics (Authorization: Bearer <metrics token>; 404 without a configured token: use the metrics listener)", public: s.apiMetrics(), status: 200, produces: "text/plain"},
+		{method: "POST", path: MCPPath, tag: tAI, summary: "Model Context Protocol server (streamable HTTP, stateless, JSON responses): the assistant tools, resources and prompts. Authorization: Bearer <API token> on every request; the token's organisation and role bound every tool (docs/mcp.md)",
+			public: s.mcpHandler(), status: 200, resp: map[string]any{}, maxBody: previewMaxBody},
 		{method: "GET", path: "/openapi.json", tag: tOps, summary: "This OpenAPI 3.1 document (public)", public: http.HandlerFunc(s.serveOpenAPI), status: 200, resp: map[string]any{}},
 
 		{method: "POST", path: Base + "/auth/login", tag: tAuth, summary: "Password login: sets the session cookie and returns the CSRF token (public, throttled)",
@@ -167,10 +173,25 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: Base + "/preview", tag: tEdit, summary: "Live data preview: run an unsaved document on a sample (≤ 5 MB, first maxRecords records, ≤ 20 s) with every API destination replaced by a sandbox and file destinations by a capture; per-block records, failures and HTTP requests. 422 with problems when the document does not validate; 413 over 5 MB; 429 over 10 a minute per user",
 			role: v, handler: s.preview, body: PreviewRequest{}, resp: PreviewResponse{}, status: 200, maxBody: previewMaxBody},
 
+		{method: "GET", path: Base + "/assistant", tag: tAI, summary: "Whether the dataflow assistant has a model configured (Extension Configurations assistant_base_url, assistant_model, secret assistant_api_key), and which",
+			role: v, handler: s.assistantStatus, resp: agent.Status{}, status: 200},
+		{method: "POST", path: Base + "/assistant", tag: tAI, summary: "One chat turn of the dataflow assistant (create from a prompt or template, modify the open Draft, explain, answer): the model drives the MCP tools; proposals are validated (bounded repair rounds) and returned with a diff, never saved. 503 without a configured model; 502 when the model fails; 429 over 20 a minute per user",
+			role: v, handler: s.assistantTurn, body: agent.Request{}, resp: agent.Response{}, status: 200},
+		{method: "POST", path: Base + "/assistant/accept", tag: tAI, summary: "Accept a proposal: validated again and saved as a Draft (a new dataflow, or the open Draft at the proposal's revision); nothing is submitted",
+			role: e, handler: s.assistantAccept, body: tools.Proposal{}, resp: agent.AcceptResult{}, status: 201},
+		{method: "GET", path: Base + "/templates", tag: tTmpl, summary: "The template catalogue: every template's category, destination, blocks, parameters and sample names", role: v, handler: s.listTemplates, resp: TemplatesResponse{}, status: 200},
+		{method: "GET", path: Base + "/templates/{name}", tag: tTmpl, summary: "One template: parameters, flow with placeholders, sample files and the outcome of its sample run (golden result files, sandbox entities)", role: v, handler: s.getTemplate, resp: TemplateDetail{}, status: 200},
+		{method: "POST", path: Base + "/templates/{name}/render", tag: tTmpl, summary: "The document a template makes with parameter values (defaults for the rest), checked as creating it would; 422 with problems on bad values", role: v, handler: s.postTemplateRender,
+			body: TemplateRenderRequest{}, resp: TemplateRenderResponse{}, status: 200},
+		{method: "POST", path: Base + "/templates/{name}/instantiate", tag: tTmpl, summary: "Copy a template into the organisation: create a dataflow (version 1, Draft) from it with parameter values; 422 with problems when the document does not validate (missing Extension Configurations are warnings)", role: e, handler: s.postTemplateInstantiate,
+			body: TemplateInstantiateRequest{}, resp: TemplateInstantiateResponse{}, status: 201},
+
 		{method: "GET", path: Base + "/audit", tag: tAudit, summary: "Query the audit log (newest first)", role: ad, handler: s.listAudit, query: auditParams(true), resp: control.Page[store.AuditEntry]{}, status: 200},
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,
 			query: append(auditParams(false), param{name: "format", desc: "jsonl (default) or csv"}), status: 200, produces: "application/x-ndjson"},
 	}
+	rts = append(rts, s.obsRoutes()...)
+	rts = append(rts, s.alertRoutes()...)
 	return rts
 }
 

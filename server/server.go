@@ -25,9 +25,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/alerts"
+	"github.com/connectplus/connectplus/assist/agent"
+	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/obs"
+	"github.com/connectplus/connectplus/preview"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/templates"
 	"github.com/connectplus/connectplus/webui"
 )
 
@@ -59,6 +65,10 @@ type Config struct {
 	// Redactor removes decrypted secret values from error messages before
 	// they are answered (a conflict names the host a secret points at).
 	Redactor *redact.Redactor
+	// Obs answers the observability routes (nil: they answer 503).
+	Obs *obs.Querier
+	// Alerts answers the alert, issue and report routes (nil: 503).
+	Alerts *alerts.Service
 	// UI serves the web application at / (every GET or HEAD that no API
 	// route matches, except the reserved paths; see webui.Reserved). Nil
 	// serves the bundle embedded in package webui.
@@ -82,10 +92,19 @@ type Server struct {
 	mtoken   string
 	ui       http.Handler
 	blocks   *catalogue
+	// tools is the MCP tool layer served at /mcp.
+	tools *tools.Toolset
+	// assistant is the canvas chat panel's model loop over the same tools.
+	assistant      *agent.Assistant
+	assistantLimit *preview.Limiter
+	// templates is the embedded template catalogue.
+	templates *templates.Catalogue
 	// previewLimit bounds previews per user.
-	previewLimit *rateLimit
+	previewLimit *preview.Limiter
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
+	obs        *obs.Querier
+	alerts     *alerts.Service
 }
 
 type metrics struct {
@@ -97,7 +116,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -108,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(s.now)
-	s.previewLimit = newRateLimit(previewPerMin, s.now)
+	s.previewLimit = preview.NewLimiter(previewPerMin, s.now)
 	var reg *block.Registry
 	if cfg.Service != nil {
 		reg = cfg.Service.Registry()
@@ -118,6 +137,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("block catalogue: %w", err)
 	}
 	s.blocks = cat
+	if cfg.Service != nil {
+		if s.tools, err = tools.New(tools.Deps{Previews: s.previewLimit, Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
+			return nil, fmt.Errorf("mcp tools: %w", err)
+		}
+		if s.assistant, err = agent.New(agent.Options{Tools: s.tools, Service: cfg.Service, Resolve: cfg.Service.Store().ResolveConfig,
+			Logger: s.log, Redactor: cfg.Redactor}); err != nil {
+			return nil, fmt.Errorf("assistant: %w", err)
+		}
+	}
+	s.assistantLimit = preview.NewLimiter(assistantPerMin, s.now)
+	if s.templates, err = templates.Load(); err != nil {
+		return nil, err
+	}
 	s.ui = cfg.UI
 	if s.ui == nil {
 		ui, err := webui.New()

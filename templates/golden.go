@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -158,4 +159,17 @@ func splitLines(s string) []string {
 		return nil
 	}
 	return strings.Split(s, "\n")
+}
+
+// ExpectedRuns reads run.json from golden files (see Catalogue.Expected).
+func (t *Template) ExpectedRuns(expected map[string][]byte) ([]FileRun, error) {
+	var runs []FileRun
+	b, ok := expected["run.json"]
+	if !ok {
+		return nil, fmt.Errorf("template %s has no run.json golden", t.Name)
+	}
+	if err := json.Unmarshal(b, &runs); err != nil {
+		return nil, fmt.Errorf("template %s: run.json: %w", t.Name, err)
+	}
+	return runs, nil
 }

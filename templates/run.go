@@ -24,10 +24,10 @@ import (
 	"github.com/connectplus/connectplus/sandbox"
 )
 
-// Clock is the fixed time of every sample run: result file names, NiFi
-// now() in output names and dates derived from it are the same on every
-// run, so they can be compared with the goldens.
-var Clock = time.Date(2025, 1, 15, 10, 30, 0, 0, time.UTC)
+// SampleClock is the fixed time of every sample run: result file names,
+// NiFi now() in output names and dates derived from it are the same on
+// every run, so they can be compared with the goldens.
+func SampleClock() time.Time { return time.Date(2025, 1, 15, 10, 30, 0, 0, time.UTC) }
 
 // RunOptions configure Run.
 type RunOptions struct {
@@ -86,16 +86,27 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	doc, err := t.Instantiate("", nil)
+	doc, err := t.Instantiate("", t.SampleRun.Parameters)
 	if err != nil {
 		return nil, err
+	}
+	configs := map[string]string{}
+	for name, v := range t.SampleRun.Configs {
+		if f, ok := strings.CutPrefix(v, "file:"); ok {
+			b, err := c.Sample(t, f)
+			if err != nil {
+				return nil, fmt.Errorf("template %s: sampleRun.configs.%s: %w", t.Name, name, err)
+			}
+			v = string(b)
+		}
+		configs[name] = v
 	}
 	if probs := dataflow.Validate(doc, opts.Registry); len(probs) > 0 {
 		return nil, fmt.Errorf("template %s: %w", t.Name, problemsError(probs))
 	}
 	serialise(doc, opts.Registry)
 
-	sb := sandbox.New(sandbox.Config{ClientKey: runKey, ClientSecret: runKey, StrictCustomers: t.Sandbox.StrictCustomers, Now: func() time.Time { return Clock }})
+	sb := sandbox.New(sandbox.Config{ClientKey: runKey, ClientSecret: runKey, StrictCustomers: t.Sandbox.StrictCustomers, Now: SampleClock})
 	ts := httptest.NewServer(sb)
 	defer ts.Close()
 	if err := seed(ctx, ts.URL, sb, t.Sandbox.Seed); err != nil {
@@ -115,13 +126,22 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	if err != nil {
 		return nil, err
 	}
+	// One file at a time keeps the order the sandbox sees them (entity
+	// ids, duplicates across files) the same on every run; a join must
+	// hold all the files of its set at once.
+	lineages := 1
+	for _, typ := range t.Blocks {
+		if strings.HasSuffix(typ, "_join") {
+			lineages = len(samples)
+		}
+	}
 	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	now := func() time.Time { return Clock }
+	now := SampleClock
 	flow, err := engine.Compile(doc, engine.Options{
-		Registry: reg, Resolver: placeholderResolver{}, Logger: log, TempRoot: opts.TempRoot,
+		Registry: reg, Resolver: placeholderResolver(configs), Logger: log, TempRoot: opts.TempRoot,
 		CompileExpr: exprs.Compiler(time.UTC, now), Now: now, Sandbox: ts.URL,
-		FlowKey: "template:" + t.Name, MaxLineages: len(samples),
+		FlowKey: "template:" + t.Name, MaxLineages: lineages,
 		BlockOptions: map[string]string{"sandbox.clientKey": runKey, "sandbox.clientSecret": runKey},
 	})
 	if err != nil {
@@ -147,12 +167,12 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	sort.SliceStable(runs, func(i, j int) bool { return order[runs[i].Name] < order[runs[j].Name] })
 	out.Files["run.json"] = jsonFile(runs)
 	for name, b := range sink.results {
-		out.Files["results/"+name] = normaliseResult(b)
+		out.Files["results/"+name] = NormaliseResult(b)
 	}
 	for name, b := range sink.files {
 		out.Files["output/"+name] = b
 	}
-	out.Files["entities.json"] = entitiesFile(sb.Entities(""))
+	out.Files["entities.json"] = EntitiesGolden(sb.Entities(""))
 	return out, nil
 }
 
@@ -184,11 +204,17 @@ func problemsError(probs []dataflow.Problem) error {
 	return errors.Join(errs...)
 }
 
-// placeholderResolver resolves every Extension Configuration to a
-// placeholder: a sample run never reads a real secret.
-type placeholderResolver struct{}
+// placeholderResolver resolves the sample run's test configurations and
+// every other Extension Configuration to a placeholder: a sample run never
+// reads a real secret.
+type placeholderResolver map[string]string
 
-func (placeholderResolver) Resolve(name string) (string, error) { return "template-test-" + name, nil }
+func (p placeholderResolver) Resolve(name string) (string, error) {
+	if v, ok := p[name]; ok {
+		return v, nil
+	}
+	return "template-test-" + name, nil
+}
 
 // seed sends the setup calls to the sandbox.
 func seed(ctx context.Context, base string, sb *sandbox.Server, calls []SeedCall) error {
@@ -206,11 +232,35 @@ func seed(ctx context.Context, base string, sb *sandbox.Server, calls []SeedCall
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode/100 != 2 || bytes.Contains(body, []byte(`"code":`)) && !bytes.Contains(body, []byte(`"errors":[]`)) {
+		var v any
+		if resp.StatusCode/100 != 2 || json.Unmarshal(body, &v) != nil || hasErrors(v) {
 			return fmt.Errorf("%s %s: %d %s", c.Method, c.Path, resp.StatusCode, body)
 		}
 	}
 	return nil
+}
+
+// hasErrors reports whether a sandbox answer holds a non-empty "errors"
+// list anywhere (bulk answers carry one per entity).
+func hasErrors(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			if l, ok := c.([]any); ok && k == "errors" && len(l) > 0 {
+				return true
+			}
+			if hasErrors(c) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range x {
+			if hasErrors(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 type sampleFile struct {
@@ -257,7 +307,8 @@ func runRegistry(reg *block.Registry, samples []sampleFile, sink *capture) (*blo
 				if err != nil {
 					return nil, err
 				}
-				return &captureSink{block: env.Block, name: tpl, cap: sink}, nil
+				_, zips := spec.Field("zipFiles")
+				return &captureSink{block: env.Block, name: tpl, zip: zips && c.Bool("zipFiles"), cap: sink}, nil
 			}
 		}
 		if err := out.Register(&spec); err != nil {
@@ -279,7 +330,7 @@ func (s *sampleSource) List(context.Context) ([]block.Item, error) {
 	for i, f := range s.files {
 		// Distinct, increasing times keep the listing order (sources
 		// process by modification time, then name).
-		items[i] = block.Item{Key: "sample/" + f.name, Name: f.name, Dir: "sample", Size: int64(len(f.data)), ModTime: Clock.Add(time.Duration(i-len(s.files)) * time.Minute)}
+		items[i] = block.Item{Key: "sample/" + f.name, Name: f.name, Dir: "sample", Size: int64(len(f.data)), ModTime: SampleClock().Add(time.Duration(i-len(s.files)) * time.Minute)}
 	}
 	return items, nil
 }
@@ -330,7 +381,10 @@ func (s *sampleSource) Finish(_ context.Context, _ block.Item, c *block.Completi
 type captureSink struct {
 	block string
 	name  *block.Template
-	cap   *capture
+	// zip: the destination uploads <name>.zip holding the file; the
+	// capture keeps the file as output/<block>/<name>.zip/<name>.
+	zip bool
+	cap *capture
 }
 
 func (k *captureSink) Process(ctx context.Context, u *block.Unit, out block.Output) error {
@@ -357,12 +411,17 @@ func (k *captureSink) Process(ctx context.Context, u *block.Unit, out block.Outp
 		}
 		out.Ack(u, nil)
 	}
-	k.cap.put(k.cap.files, path.Join(k.block, path.Clean("/" + name)[1:]), b)
+	name = path.Clean("/" + name)[1:]
+	if k.zip {
+		name = name + ".zip/" + path.Base(name)
+	}
+	k.cap.put(k.cap.files, path.Join(k.block, name), b)
 	return out.Emit(ctx, block.RelSuccess, u)
 }
 
-// normaliseResult replaces the lineage ids (random per run) of a result file.
-func normaliseResult(b []byte) []byte {
+// NormaliseResult replaces the lineage ids (random per run) of a result
+// file, as the goldens keep them.
+func NormaliseResult(b []byte) []byte {
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	if len(lines) == 0 {
 		return b
@@ -402,7 +461,9 @@ type entityView struct {
 	Body       json.RawMessage   `json:"body"`
 }
 
-func entitiesFile(es []*sandbox.Entity) []byte {
+// EntitiesGolden renders sandbox entities as the goldens' entities.json
+// keeps them (receipt times left out).
+func EntitiesGolden(es []*sandbox.Entity) []byte {
 	views := make([]entityView, 0, len(es))
 	for _, e := range es {
 		var body bytes.Buffer

@@ -82,6 +82,15 @@ type SandboxSetup struct {
 	Seed []SeedCall `json:"seed,omitempty" yaml:"seed,omitempty"`
 }
 
+// SampleRun changes how the sample run (Run, connectplus templates test)
+// differs from the defaults: parameter values (e.g. decryption on for an
+// encrypted sample) and Extension Configuration values (test keys, never
+// real ones; "file:NAME" reads NAME from the template's sample/ folder).
+type SampleRun struct {
+	Parameters map[string]string `json:"parameters,omitempty" yaml:"parameters,omitempty"`
+	Configs    map[string]string `json:"configs,omitempty" yaml:"configs,omitempty"`
+}
+
 // SeedCall is one API request sent to the sandbox before a run.
 type SeedCall struct {
 	Method string `json:"method" yaml:"method"`
@@ -104,6 +113,8 @@ type Template struct {
 	Spec       string       `json:"spec,omitempty"`
 	Parameters []Parameter  `json:"parameters"`
 	Sandbox    SandboxSetup `json:"sandbox"`
+	// SampleRun is how the sample run sets the template up.
+	SampleRun SampleRun `json:"sampleRun"`
 	// Blocks are the block types of the flow, in document order.
 	Blocks []string `json:"blocks"`
 	// Samples are the sample input file names (in sample/), processed in
@@ -123,6 +134,7 @@ type templateFile struct {
 	Spec        string       `yaml:"spec"`
 	Parameters  []Parameter  `yaml:"parameters"`
 	Sandbox     SandboxSetup `yaml:"sandbox"`
+	SampleRun   SampleRun    `yaml:"sampleRun"`
 	Samples     []string     `yaml:"samples"`
 	Flow        yaml.Node    `yaml:"flow"`
 }
@@ -184,7 +196,7 @@ func loadOne(fsys fs.FS, dir string) (*Template, error) {
 	t := &Template{
 		Name: dir, Label: tf.Label, Category: tf.Category, Description: strings.TrimSpace(tf.Description),
 		Destination: tf.Destination, Spec: tf.Spec, Parameters: tf.Parameters, Sandbox: tf.Sandbox,
-		Samples: tf.Samples, flow: &tf.Flow, root: dir,
+		SampleRun: tf.SampleRun, Samples: tf.Samples, flow: &tf.Flow, root: dir,
 	}
 	if t.Parameters == nil {
 		t.Parameters = []Parameter{}
@@ -260,6 +272,16 @@ func (t *Template) check(fsys fs.FS) error {
 	for _, s := range t.Samples {
 		if _, err := fs.Stat(fsys, path.Join(t.root, "sample", s)); err != nil {
 			bad("sample %s: %v", s, err)
+		}
+	}
+	if _, err := t.Values(t.SampleRun.Parameters); err != nil {
+		bad("sampleRun.parameters: %v", err)
+	}
+	for name, v := range t.SampleRun.Configs {
+		if f, ok := strings.CutPrefix(v, "file:"); ok {
+			if _, err := fs.Stat(fsys, path.Join(t.root, "sample", f)); err != nil {
+				bad("sampleRun.configs.%s: %v", name, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/jsonv"
+	"github.com/connectplus/connectplus/lang/jslt"
 )
 
 // TestCatalogueLoads: every folder is a well-formed template whose default
@@ -73,5 +75,69 @@ func TestValuesAndInstantiate(t *testing.T) {
 	dec, _ := doc.BlockByName("decrypt_data")
 	if doc.Name != "eu_tx" || dec.Config["isEnabled"] != "true" {
 		t.Errorf("%s %v", doc.Name, dec.Config)
+	}
+}
+
+// TestTransactionDateFormats: every transaction date format of the January
+// 2022 release (seed 002), with its documented sample, is offered by the
+// transaction templates and becomes the ISO 8601 billingDate.
+func TestTransactionDateFormats(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := map[string]struct{ value, want string }{
+		"yyyy-MM-dd HH:mm:ss":        {"2022-02-03 19:00:00", "2022-02-03T19:00:00Z"},
+		"dd-MM-yyyy HH:mm:ss":        {"03-02-2022 19:00:00", "2022-02-03T19:00:00Z"},
+		"dd/MM/yyyy HH:mm:ss":        {"03/02/2022 19:00:00", "2022-02-03T19:00:00Z"},
+		"yyyy-MM-dd HH:mm:ss X":      {"2017-05-11 15:46:48 Z", "2017-05-11T15:46:48Z"},
+		"yyyy-MM-dd HH:mm:ss.SSSXXX": {"2022-02-03 12:08:56.235-07:00", "2022-02-03T19:08:56Z"},
+		"dd-MMM-yy HH:mm:ss":         {"03-Feb-22 19:00:00", "2022-02-03T19:00:00Z"},
+		"M/d/yy HH:mm:ss":            {"2/3/22 19:00:00", "2022-02-03T19:00:00Z"},
+		"d/M/yy HH:mm:ss":            {"3/2/22 19:00:00", "2022-02-03T19:00:00Z"},
+	}
+	checked := 0
+	for _, tp := range c.All() {
+		var param *Parameter
+		for i, p := range tp.Parameters {
+			if p.Name == "transactionDateFormat" {
+				param = &tp.Parameters[i]
+			}
+		}
+		if param == nil {
+			continue
+		}
+		if len(param.Options) != len(samples) {
+			t.Errorf("%s offers %v", tp.Name, param.Options)
+		}
+		for _, f := range param.Options {
+			s, ok := samples[f]
+			if !ok {
+				t.Errorf("%s: format %q is not one of the release's", tp.Name, f)
+				continue
+			}
+			doc, err := tp.Instantiate("", map[string]string{"transactionDateFormat": f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := doc.BlockByName("transform_data")
+			x, err := jslt.Compile(b.Config["transformation"].(string))
+			if err != nil {
+				t.Fatalf("%s %s: %v", tp.Name, f, err)
+			}
+			in, _ := jsonv.ParseString(`[{"bill_date":"` + s.value + `","bill_amount":"1","discount":"0","gross_amount":"1","mobile":"919800000001","bill_number":"B1"}]`)
+			out, err := x.Apply(in, nil)
+			if err != nil {
+				t.Fatalf("%s %s: %v", tp.Name, f, err)
+			}
+			got := jsonv.Marshal(out)
+			if !strings.Contains(string(got), `"billingDate":"`+s.want+`"`) {
+				t.Errorf("%s %s: %s", tp.Name, f, got)
+			}
+			checked++
+		}
+	}
+	if checked < 3*len(samples) {
+		t.Errorf("only %d checks: the transaction templates lost their date format", checked)
 	}
 }

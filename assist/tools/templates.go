@@ -21,6 +21,10 @@ type TemplateParam struct {
 	Description string `json:"description"`
 	Required    bool   `json:"required,omitempty"`
 	Default     string `json:"default,omitempty"`
+	// Type is string, text, integer, boolean or enum.
+	Type    string   `json:"type,omitempty"`
+	Secret  bool     `json:"secret,omitempty" jsonschema:"the value is the name of an Extension Configuration"`
+	Options []string `json:"options,omitempty"`
 }
 
 // TemplateInfo describes one template.
@@ -28,6 +32,8 @@ type TemplateInfo struct {
 	Name        string          `json:"name"`
 	Title       string          `json:"title"`
 	Description string          `json:"description"`
+	Category    string          `json:"category"`
+	Destination string          `json:"destination,omitempty" jsonschema:"the API or file destination it delivers to"`
 	Tags        []string        `json:"tags,omitempty"`
 	Blocks      []string        `json:"blocks" jsonschema:"block types, in document order"`
 	Parameters  []TemplateParam `json:"parameters"`
@@ -52,7 +58,7 @@ type TemplateSource interface {
 var ErrNoTemplate = errors.New("no such template")
 
 // ExampleTemplates serves the bundled example dataflows (package examples)
-// as templates. Parameters: name, description, and baseDirectory, which
+// as templates of category "Example". Parameters: name, description, and baseDirectory, which
 // replaces the examples' directory root (examples.DemoRoot) in every path.
 type ExampleTemplates struct{}
 
@@ -75,11 +81,11 @@ func (ExampleTemplates) load(name string) (TemplateInfo, []byte, error) {
 	if err != nil {
 		return ti, nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	ti = TemplateInfo{Name: name, Title: doc.Name, Description: doc.Description, Tags: doc.Tags, Blocks: []string{},
+	ti = TemplateInfo{Name: name, Title: doc.Name, Description: doc.Description, Category: "Example", Tags: doc.Tags, Blocks: []string{},
 		Parameters: []TemplateParam{
-			{Name: "name", Description: "name of the new dataflow (unique in the organisation)", Required: true},
-			{Name: "description", Description: "its description", Default: doc.Description},
-			{Name: "baseDirectory", Description: "directory root of every path the template reads and writes (replaces " + examples.DemoRoot + ")", Default: examples.DemoRoot},
+			{Name: "name", Description: "name of the new dataflow (unique in the organisation)", Required: true, Type: "string"},
+			{Name: "description", Description: "its description", Default: doc.Description, Type: "string"},
+			{Name: "baseDirectory", Description: "directory root of every path the template reads and writes (replaces " + examples.DemoRoot + ")", Default: examples.DemoRoot, Type: "string"},
 		}}
 	for _, b := range doc.Blocks {
 		ti.Blocks = append(ti.Blocks, b.Type)

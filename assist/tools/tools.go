@@ -21,9 +21,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/connectplus/connectplus/preview"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -39,7 +39,8 @@ const ServerName = "connectplus"
 // Deps are what the tools work over.
 type Deps struct {
 	Service *control.Service
-	// Templates are the dataflow templates (nil: the bundled examples).
+	// Templates are the dataflow templates (nil: DefaultTemplates, the
+	// template catalogue and the bundled examples).
 	Templates TemplateSource
 	// Redactor removes decrypted secret values from every message a tool
 	// returns (nil: none registered).
@@ -51,6 +52,9 @@ type Deps struct {
 	TempRoot string
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
+	// Previews bounds previews per user; the server passes the REST API's
+	// limiter so both share one budget (nil: a limiter of its own).
+	Previews *preview.Limiter
 }
 
 // Toolset builds MCP servers over one control.Service. It is safe for
@@ -60,7 +64,7 @@ type Toolset struct {
 	cache   *mcp.SchemaCache
 	catalog *catalog
 	// previews bounds previews per user, as the REST API does.
-	previews *rateLimit
+	previews *preview.Limiter
 }
 
 // New builds a Toolset.
@@ -75,13 +79,21 @@ func New(d Deps) (*Toolset, error) {
 		d.Now = time.Now
 	}
 	if d.Templates == nil {
-		d.Templates = ExampleTemplates{}
+		src, err := DefaultTemplates()
+		if err != nil {
+			return nil, err
+		}
+		d.Templates = src
 	}
 	cat, err := newCatalog(d.Service.Registry())
 	if err != nil {
 		return nil, err
 	}
-	return &Toolset{d: d, cache: mcp.NewSchemaCache(), catalog: cat, previews: newRateLimit(previewsPerMinute, d.Now)}, nil
+	previews := d.Previews
+	if previews == nil {
+		previews = preview.NewLimiter(preview.PerMinute, d.Now)
+	}
+	return &Toolset{d: d, cache: mcp.NewSchemaCache(), catalog: cat, previews: previews}, nil
 }
 
 // ActorFunc resolves who is calling, on every tool call (so a revoked
@@ -91,6 +103,12 @@ type ActorFunc func(ctx context.Context) (control.Actor, error)
 // Session configures one MCP server.
 type Session struct {
 	Actor ActorFunc
+	// Proposals, when set, puts the write tools in proposal mode (the
+	// in-product assistant): create_draft and update_draft validate the
+	// document and record it here instead of saving it; the user accepts
+	// or rejects it afterwards. Invalid proposals are refused with their
+	// problems, which is what the model repairs.
+	Proposals *Proposals
 }
 
 // Server builds the MCP server of one session.
@@ -237,44 +255,4 @@ func locate(doc *dataflow.Document, path string) (blockName, field string) {
 		field = f
 	}
 	return blockName, field
-}
-
-// rateLimit allows n calls per key per minute (a sliding window).
-type rateLimit struct {
-	mu    sync.Mutex
-	n     int
-	now   func() time.Time
-	calls map[string][]time.Time
-}
-
-const previewsPerMinute = 10
-
-func newRateLimit(n int, now func() time.Time) *rateLimit {
-	return &rateLimit{n: n, now: now, calls: map[string][]time.Time{}}
-}
-
-// allow records a call by key, or returns how long until one is allowed.
-func (l *rateLimit) allow(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	keep := l.calls[key][:0]
-	for _, t := range l.calls[key] {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
-	}
-	if len(keep) >= l.n {
-		l.calls[key] = keep
-		return time.Minute - now.Sub(keep[0])
-	}
-	l.calls[key] = append(keep, now)
-	if len(l.calls) > 10000 {
-		for k, ts := range l.calls {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
-				delete(l.calls, k)
-			}
-		}
-	}
-	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/headers"
 	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/blocks/join"
+	"github.com/connectplus/connectplus/blocks/joltblock"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
 	"github.com/connectplus/connectplus/blocks/kafka"
@@ -20,6 +21,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/pgp"
 	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
+	"github.com/connectplus/connectplus/blocks/script"
 	"github.com/connectplus/connectplus/blocks/sftp"
 	"github.com/connectplus/connectplus/blocks/validate"
 	"github.com/connectplus/connectplus/blocks/xml"
@@ -43,8 +45,10 @@ func Registry() *block.Registry {
 		related.Register,
 		xml.Register,
 		jsltblock.Register,
+		joltblock.Register,
 		local.Register,
 		s3.Register,
+		script.Register,
 		sftp.Register,
 		validate.Register,
 	} {

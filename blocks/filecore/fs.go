@@ -8,6 +8,7 @@ package filecore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -77,8 +78,20 @@ type AtomicCreator interface {
 // last acknowledged offset after a crash.
 type Appender interface {
 	// OpenAppend opens path for writing at offset, creating it when
-	// missing and truncating anything after offset.
+	// missing and truncating anything after offset. A file shorter than
+	// offset is never extended (that would leave a hole of NUL bytes where
+	// acknowledged data was): the error wraps ErrShortAppend.
 	OpenAppend(ctx context.Context, path string, offset int64) (Writer, error)
+}
+
+// ErrShortAppend: a file to continue holds fewer bytes than were
+// acknowledged (it was removed or replaced since).
+var ErrShortAppend = errors.New("holds fewer bytes than were acknowledged")
+
+// shortAppend is OpenAppend's error for a file shorter than offset. It is
+// permanent: retrying cannot bring the bytes back.
+func shortAppend(p string, size, offset int64) error {
+	return Permanent(fmt.Errorf("cannot continue %s: it %w (%d bytes, %d acknowledged)", p, ErrShortAppend, size, offset))
 }
 
 // ReaderAtCloser is random access to a file (zip archives need it).

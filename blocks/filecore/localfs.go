@@ -53,7 +53,7 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 			if !de.Type().IsRegular() {
 				continue
 			}
-			if e, ok := l.entry(filepath.Join(root, de.Name())); ok {
+			if e, ok := entryOf(filepath.Join(root, de.Name()), de); ok {
 				out = append(out, e)
 			}
 		}
@@ -73,7 +73,7 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 			return ctx.Err()
 		}
 		if de.Type().IsRegular() {
-			if e, ok := l.entry(p); ok {
+			if e, ok := entryOf(p, de); ok {
 				out = append(out, e)
 			}
 		}
@@ -86,8 +86,12 @@ func (l *LocalFS) List(ctx context.Context, dir string, recursive bool) ([]Entry
 	return out, nil
 }
 
-func (l *LocalFS) entry(p string) (Entry, bool) {
-	st, err := l.p.Lstat(p)
+// entryOf describes a listed directory entry. The directory was opened
+// through the policy; the entry's own metadata comes from an lstat of the
+// name in it (no link is followed), one system call per file: re-placing
+// every listed name in the policy cost 0.1 ms a file.
+func entryOf(p string, de fs.DirEntry) (Entry, bool) {
+	st, err := de.Info()
 	if err != nil || !st.Mode().IsRegular() {
 		return Entry{}, false
 	}
@@ -167,9 +171,27 @@ func (w *appendWriter) Abort() error { return w.f.Close() }
 
 // OpenAppend implements Appender.
 func (l *LocalFS) OpenAppend(_ context.Context, p string, offset int64) (Writer, error) {
-	f, err := l.p.OpenFile(filepath.FromSlash(p), os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	flags := os.O_WRONLY | syscall.O_NOFOLLOW
+	if offset == 0 {
+		flags |= os.O_CREATE
+	}
+	f, err := l.p.OpenFile(filepath.FromSlash(p), flags, 0o600)
+	if IsNotExist(err) && offset > 0 {
+		return nil, shortAppend(p, 0, offset)
+	}
 	if err != nil {
 		return nil, err
+	}
+	// Truncate would extend a file shorter than offset with NUL bytes: a
+	// hole where acknowledged records should be. Refuse instead.
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Size() < offset {
+		f.Close()
+		return nil, shortAppend(p, st.Size(), offset)
 	}
 	if err := f.Truncate(offset); err != nil {
 		f.Close()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"os"
@@ -82,16 +83,30 @@ type part struct {
 	remote string // remote part path (Appender file systems)
 	spool  string // local spool path (other file systems)
 	offset int64  // bytes written and acknowledged
+	crc    uint32 // CRC-32C of those bytes
 	w      Writer
 	gen    FS
 	local  *os.File
+	// err: the resume state could not be verified; the lineage cannot
+	// continue this file (the engine fails it with this reason).
+	err error
+	// published: the interrupted run had already published the file with
+	// every acknowledged record; nothing is left to write.
+	published bool
 }
 
 // partState is the resume state acknowledged with each batch.
 type partState struct {
 	Name   string `json:"name"`
 	Offset int64  `json:"offset"`
+	// CRC32C fingerprints the Offset bytes, so a resume continues the
+	// records file only if it holds what was acknowledged (nil in states
+	// written before it existed: then only the size is checked).
+	CRC32C *uint32 `json:"crc32c,omitempty"`
 }
+
+// castagnoli is the CRC-32C table (hardware-accelerated on amd64 and arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // NewSink builds a Sink; the caller owns the pool.
 func NewSink(pool *Pool, cfg SinkConfig, env *block.Env) (*Sink, error) {
@@ -354,33 +369,262 @@ func shortHash(s string) string {
 	return hex.EncodeToString(h[:6])
 }
 
-// appendRecords writes a batch as JSON Lines to the lineage's part file and
-// acknowledges it with the file's new length as resume state.
-func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, out block.Output) error {
-	key := lineageKey(u, name)
-	s.mu.Lock()
-	p := s.parts[key]
-	if p == nil {
-		p = &part{name: name}
-		if u.Lineage != nil && u.Lineage.Resumed() {
-			if st := u.Lineage.State(s.cfg.Block); len(st) > 0 {
-				var ps partState
-				if err := json.Unmarshal(st, &ps); err != nil {
-					s.mu.Unlock()
-					return fmt.Errorf("resume state of %s: %w", s.cfg.Block, err)
-				}
-				p.offset = ps.Offset
-				if ps.Name != "" {
-					p.name = ps.Name
-				}
-			}
-		}
-		s.parts[key] = p
-	}
-	s.mu.Unlock()
+// partPath is the hidden name a lineage's records file has on an Appender
+// file system until it is published.
+func (s *Sink) partPath(name, key string) string {
+	return Join(s.cfg.Dir, path.Dir(name), "."+path.Base(name)+partMarker+shortHash(key))
+}
 
+// spoolPath is the local file holding a lineage's records on file systems
+// that cannot append.
+func (s *Sink) spoolPath(key string) string {
+	dir := s.cfg.SpoolDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "filecore-records-"+shortHash(s.cfg.Block+"\x00"+key)+".jsonl")
+}
+
+// ResumeLineage implements block.LineageResumer: an interrupted lineage's
+// records file is verified against the resume state (size and CRC-32C) before
+// anything is added to it, and is published when the lineage ends even if no
+// batch reaches this block again.
+func (s *Sink) ResumeLineage(ctx context.Context, l block.Lineage) error {
+	st := l.State(s.cfg.Block)
+	if len(st) == 0 {
+		return nil // nothing acknowledged here: nothing to continue
+	}
+	var ps partState
+	if err := json.Unmarshal(st, &ps); err != nil {
+		return fmt.Errorf("resume state of %s: %w", s.cfg.Block, err)
+	}
+	if ps.Name == "" {
+		return nil
+	}
+	p, err := s.partFor(ctx, l.ID(), ps.Name, l)
+	if err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.err
+}
+
+// partFor returns the lineage's records file, continuing (and verifying)
+// the one its resume state describes the first time a resumed lineage is
+// seen.
+func (s *Sink) partFor(ctx context.Context, key, name string, lin block.Lineage) (*part, error) {
+	s.mu.Lock()
+	if p := s.parts[key]; p != nil {
+		s.mu.Unlock()
+		return p, nil
+	}
+	p := &part{name: name}
+	var want *uint32
+	resume := false
+	if lin != nil && lin.Resumed() {
+		if st := lin.State(s.cfg.Block); len(st) > 0 {
+			var ps partState
+			if err := json.Unmarshal(st, &ps); err != nil {
+				s.mu.Unlock()
+				return nil, fmt.Errorf("resume state of %s: %w", s.cfg.Block, err)
+			}
+			p.offset, want, resume = ps.Offset, ps.CRC32C, true
+			if ps.Name != "" {
+				p.name = ps.Name
+			}
+		}
+	}
+	// Verification reads the file: other lineages need not wait for it,
+	// this one's later batches do (they lock p).
+	p.mu.Lock()
+	s.parts[key] = p
+	s.mu.Unlock()
+	defer p.mu.Unlock()
+	if resume {
+		if err := s.pool.Do(ctx, "verify records file", func(fs FS) error { return s.verifyPart(ctx, fs, p, key, want) }); err != nil {
+			p.err = s.explain(err, Join(s.cfg.Dir, path.Dir(p.name)))
+		}
+	}
+	return p, nil
+}
+
+// verifyPart checks that the records file a resumed lineage continues holds
+// the acknowledged bytes (at least Offset of them, with the acknowledged
+// CRC-32C), and opens it for appending at Offset. A file that is gone may
+// have been published by the interrupted run (killed between publishing it
+// and recording the lineage as done): if the published file holds exactly
+// the acknowledged bytes, the part is done. Anything else fails loudly: a
+// resumed run never continues a file that lost acknowledged records.
+func (s *Sink) verifyPart(ctx context.Context, fs FS, p *part, key string, want *uint32) error {
+	check := func(what string, crc uint32, size int64) error {
+		if size < p.offset {
+			return Permanent(fmt.Errorf("cannot resume the records file %s: %s %w (%d bytes, %d acknowledged)", p.name, what, ErrShortAppend, size, p.offset))
+		}
+		if want != nil && crc != *want {
+			return Permanent(fmt.Errorf("cannot resume the records file %s: %s does not hold the acknowledged records (CRC-32C %08x, acknowledged %08x)", p.name, what, crc, *want))
+		}
+		p.crc = crc
+		return nil
+	}
+	gone := func(what string) error {
+		return Permanent(fmt.Errorf("cannot resume the records file %s: %s is gone and no published file holds the %d acknowledged bytes (%w)", p.name, what, p.offset, ErrShortAppend))
+	}
+	ap, appends := fs.(Appender)
+	if !appends {
+		spool := s.spoolPath(key)
+		crc, size, err := localPrefixCRC(spool, p.offset)
+		if err == nil {
+			if err := check("its local spool "+spool, crc, size); err != nil {
+				return err
+			}
+			p.spool = spool
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return Permanent(fmt.Errorf("read spool %s: %w", spool, err))
+		}
+		if ok, err := s.published(ctx, fs, p, want); ok || err != nil {
+			return err
+		}
+		if p.offset > 0 {
+			return gone(spool)
+		}
+		return nil
+	}
+	remote := s.partPath(p.name, key)
+	crc, size, err := prefixCRC(ctx, fs, remote, p.offset)
+	if err != nil && !IsNotExist(err) {
+		return err
+	}
+	if IsNotExist(err) {
+		if ok, err := s.published(ctx, fs, p, want); ok || err != nil {
+			return err
+		}
+		if p.offset > 0 {
+			return gone(remote)
+		}
+		if err := s.prepareDir(ctx, fs, path.Dir(remote)); err != nil {
+			return err
+		}
+	} else if err := check(remote, crc, size); err != nil {
+		return err
+	}
+	// Opening at Offset drops what the interrupted run wrote after the
+	// acknowledgement: those records are sent again.
+	w, err := ap.OpenAppend(ctx, remote, p.offset)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", remote, err)
+	}
+	p.remote, p.w, p.gen = remote, w, fs
+	return nil
+}
+
+// published reports whether the records file was already published with
+// exactly the acknowledged bytes (marking p published), looking where
+// EndLineage puts it: the name, or under RENAME a numbered variant; under
+// IGNORE any existing file counts (the publication is skipped then anyway).
+func (s *Sink) published(ctx context.Context, fs FS, p *part, want *uint32) (bool, error) {
+	dir := Join(s.cfg.Dir, path.Dir(p.name))
+	base := path.Base(p.name)
+	if s.cfg.Zip {
+		// The published file is an archive: its bytes are not the records'.
+		return false, nil
+	}
+	for n := 0; n < 10000; n++ {
+		cand := base
+		if n > 0 {
+			if s.cfg.Conflict != ConflictRename {
+				break
+			}
+			cand = strconv.Itoa(n) + "." + base
+		}
+		e, err := fs.Stat(ctx, Join(dir, cand))
+		if IsNotExist(err) {
+			break
+		}
+		if err != nil {
+			return false, err
+		}
+		if s.cfg.Conflict == ConflictIgnore {
+			p.published = true
+			return true, nil
+		}
+		if e.Size != p.offset {
+			continue
+		}
+		crc, _, err := prefixCRC(ctx, fs, Join(dir, cand), p.offset)
+		if err != nil {
+			return false, err
+		}
+		if want == nil || crc == *want {
+			p.crc, p.published = crc, true
+			s.log.Info("file sink: records file was published before the interruption", "path", Join(dir, cand), "bytes", p.offset)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// prefixCRC returns the CRC-32C of the first n bytes of the file at p and
+// its size (when shorter than n, nothing is read).
+func prefixCRC(ctx context.Context, fs FS, p string, n int64) (uint32, int64, error) {
+	e, err := fs.Stat(ctx, p)
+	if err != nil {
+		return 0, 0, err
+	}
+	if e.Size < n || n == 0 {
+		return 0, e.Size, nil
+	}
+	rc, err := fs.Open(ctx, p)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rc.Close()
+	h := crc32.New(castagnoli)
+	if _, err := io.CopyN(h, rc, n); err != nil {
+		return 0, 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	return h.Sum32(), e.Size, nil
+}
+
+// localPrefixCRC is prefixCRC for a local file.
+func localPrefixCRC(p string, n int64) (uint32, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	if st.Size() < n || n == 0 {
+		return 0, st.Size(), nil
+	}
+	h := crc32.New(castagnoli)
+	if _, err := io.CopyN(h, f, n); err != nil {
+		return 0, 0, err
+	}
+	return h.Sum32(), st.Size(), nil
+}
+
+// appendRecords writes a batch as JSON Lines to the lineage's part file and
+// acknowledges it with the file's new length and checksum as resume state.
+func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, out block.Output) error {
+	key := lineageKey(u, name)
+	p, err := s.partFor(ctx, key, name, u.Lineage)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return p.err
+	}
+	if p.published {
+		return Permanent(fmt.Errorf("the records file %s was published before the interruption with %d bytes; records cannot be added to it", p.name, p.offset))
+	}
 	b := u.Batch
 	buf := make([]byte, 0, 256*len(b.Records))
 	for i := range b.Records {
@@ -392,8 +636,7 @@ func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, ou
 		buf = append(buf, '\n')
 	}
 	dir := Join(s.cfg.Dir, path.Dir(p.name))
-	partName := "." + path.Base(p.name) + partMarker + shortHash(key)
-	err := s.pool.Do(ctx, "append records", func(fs FS) error {
+	err = s.pool.Do(ctx, "append records", func(fs FS) error {
 		ap, ok := fs.(Appender)
 		if !ok {
 			return s.appendSpool(p, key, buf)
@@ -402,7 +645,7 @@ func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, ou
 			if err := s.prepareDir(ctx, fs, dir); err != nil {
 				return err
 			}
-			p.remote = Join(dir, partName)
+			p.remote = s.partPath(p.name, key)
 			w, err := ap.OpenAppend(ctx, p.remote, p.offset)
 			if err != nil {
 				return fmt.Errorf("open %s: %w", p.remote, err)
@@ -420,7 +663,9 @@ func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, ou
 		return s.explain(err, dir)
 	}
 	p.offset += int64(len(buf))
-	st, _ := json.Marshal(partState{Name: p.name, Offset: p.offset})
+	p.crc = crc32.Update(p.crc, castagnoli, buf)
+	crc := p.crc
+	st, _ := json.Marshal(partState{Name: p.name, Offset: p.offset, CRC32C: &crc})
 	out.Ack(u, st)
 	return nil
 }
@@ -428,15 +673,18 @@ func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, ou
 // appendSpool appends to a local spool file (file systems without append).
 func (s *Sink) appendSpool(p *part, key string, buf []byte) error {
 	if p.local == nil {
-		dir := s.cfg.SpoolDir
-		if dir == "" {
-			dir = os.TempDir()
-		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(s.spoolPath(key)), 0o700); err != nil {
 			return Permanent(err)
 		}
-		p.spool = filepath.Join(dir, "filecore-records-"+shortHash(s.cfg.Block+"\x00"+key)+".jsonl")
-		f, err := os.OpenFile(p.spool, os.O_RDWR|os.O_CREATE, 0o600)
+		p.spool = s.spoolPath(key)
+		flags := os.O_RDWR
+		if p.offset == 0 {
+			flags |= os.O_CREATE
+		}
+		f, err := os.OpenFile(p.spool, flags, 0o600)
+		if errors.Is(err, os.ErrNotExist) {
+			return Permanent(fmt.Errorf("cannot resume: %d bytes were acknowledged but the local spool %s is gone", p.offset, p.spool))
+		}
 		if err != nil {
 			return Permanent(err)
 		}
@@ -477,22 +725,43 @@ func (s *Sink) EndLineage(ctx context.Context, lineageID string, ok bool) error 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.err != nil || p.published {
+		// Unverifiable: left where it is (the lineage failed with the
+		// reason). Published: done before the interruption.
+		return nil
+	}
 	if !ok {
 		s.log.Warn("file sink: lineage failed; publishing the records it delivered", "lineage", lineageID, "file", p.name)
 	}
-	if p.local != nil {
-		if err := p.local.Sync(); err != nil {
+	if p.spool != "" {
+		if p.local != nil {
+			if err := p.local.Sync(); err != nil {
+				p.local.Close()
+				return fmt.Errorf("sync spool %s: %w", p.spool, err)
+			}
 			p.local.Close()
-			return fmt.Errorf("sync spool %s: %w", p.spool, err)
+			p.local = nil
 		}
-		p.local.Close()
-		p.local = nil
-		spool := p.spool
-		_, _, err := s.upload(ctx, p.name, func(context.Context) (io.ReadCloser, error) { return os.Open(spool) })
+		// Only the acknowledged bytes: a resumed lineage's spool may hold
+		// rows the interrupted run wrote after its last acknowledgement.
+		spool, n := p.spool, p.offset
+		_, _, err := s.upload(ctx, p.name, func(context.Context) (io.ReadCloser, error) {
+			f, err := os.Open(spool)
+			if err != nil {
+				return nil, err
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.LimitReader(f, n), f}, nil
+		})
 		if err == nil {
 			os.Remove(spool)
 		}
 		return err
+	}
+	if p.remote == "" {
+		return nil // nothing was written
 	}
 	if p.w != nil {
 		err := p.w.Close()

@@ -48,6 +48,9 @@ type filter struct {
 	name string
 	src  string
 	cond block.Expr
+	// msg is every filtered record's message, built once: per record it
+	// was an allocation for each filtered row.
+	msg string
 }
 
 func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
@@ -57,7 +60,7 @@ func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &filter{name: env.Block, src: c.String("filterCondition"), cond: x}, nil
+	return &filter{name: env.Block, src: c.String("filterCondition"), cond: x, msg: "filtered by " + env.Block}, nil
 }
 
 // lookup is reused across the records of a batch so evaluation does not
@@ -92,7 +95,7 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 		case ok:
 			keep = append(keep, r)
 		default:
-			r.Outcome = block.Outcome{Status: block.Filtered, Block: f.name, Message: "filtered by " + f.name}
+			r.Outcome = block.Outcome{Status: block.Filtered, Block: f.name, Message: f.msg}
 			dropped = append(dropped, r)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/jsonv"
@@ -27,11 +28,18 @@ type writer struct {
 	// raw parses bulk answers without a value tree; nil when a path is
 	// outside the raw subset.
 	raw *rawParser
+	// calls receives every finished request (nil: none); endpoint is the
+	// destination's label for it.
+	calls    block.CallRecorder
+	endpoint string
 }
 
 func newWriter(s *settings, env *block.Env) *writer {
 	log := env.Log()
 	w := &writer{name: env.Block, s: s, d: newDestination(s, log, env.Clock), log: log}
+	if env != nil && env.Calls != nil {
+		w.calls, w.endpoint = env.Calls, endpointLabel(s)
+	}
 	if s.parse && s.bulk && s.respSplit != nil {
 		w.raw, _ = newRawParser(s, s.respSplit.String())
 	}
@@ -260,7 +268,11 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		failAll(recs, failedOutcome(0, err.Error()))
 		return nil
 	}
+	started := time.Now()
 	res, err := w.d.send(ctx, req)
+	if err == nil {
+		w.recordCall(u, req, &res, started, recs[0].Seq, n)
+	}
 	w.releaseBody(bufp)
 	defer res.release()
 	if err != nil {
@@ -528,7 +540,11 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 		w.releaseBody(bufp)
 		return failedOutcome(0, err.Error()), nil
 	}
+	started := time.Now()
 	res, err := w.d.send(ctx, req)
+	if err == nil {
+		w.recordCall(u, req, &res, started, r.Seq, 1)
+	}
 	w.releaseBody(bufp)
 	defer res.release()
 	if err != nil {

@@ -44,6 +44,9 @@ const (
 // (spec §2.4.14).
 const DefaultPollInterval = time.Minute
 
+// sandboxPollInterval bounds the status-check interval under a sandbox.
+const sandboxPollInterval = 20 * time.Millisecond
+
 type runState struct {
 	LifeCycle string `json:"life_cycle_state"`
 	Result    string `json:"result_state"`
@@ -224,7 +227,7 @@ func parseJobID(s string) (int64, error) {
 	return id, nil
 }
 
-func newJobsClient(c *block.Config, urlKey, tokenKey string) (*jobsClient, error) {
+func newJobsClient(c *block.Config, env *block.Env, urlKey, tokenKey string) (*jobsClient, error) {
 	base, err := jobsBase(c.String(urlKey))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", urlKey, err)
@@ -232,6 +235,14 @@ func newJobsClient(c *block.Config, urlKey, tokenKey string) (*jobsClient, error
 	interval := c.Duration("pollInterval", DefaultPollInterval)
 	if interval <= 0 {
 		interval = DefaultPollInterval
+	}
+	if env != nil && env.Sandbox != "" {
+		// Under a sandbox (connectplus run --sandbox, template sample
+		// runs) the jobs API is the sandbox's, whose runs end at once: the
+		// real host is never called and nobody waits a minute per check.
+		u, _ := url.Parse(base)
+		base = strings.TrimRight(env.Sandbox, "/") + u.Path
+		interval = min(interval, sandboxPollInterval)
 	}
 	return &jobsClient{
 		base: base, token: c.String(tokenKey), interval: interval,
@@ -328,7 +339,7 @@ func newJobs(c *block.Config, env *block.Env) (block.Block, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := newJobsClient(c, "dataBricksUrl", "dataBricksToken")
+	cl, err := newJobsClient(c, env, "dataBricksUrl", "dataBricksToken")
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +425,7 @@ func newValidation(c *block.Config, env *block.Env) (block.Block, error) {
 	if b.jobID, err = parseJobID(c.String("jobId")); err != nil {
 		return nil, err
 	}
-	if b.client, err = newJobsClient(c, "dataBricksUrl", "dataBricksToken"); err != nil {
+	if b.client, err = newJobsClient(c, env, "dataBricksUrl", "dataBricksToken"); err != nil {
 		return nil, err
 	}
 	if b.params, err = compileParams(c, env); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/sandbox"
 )
 
 // jobsDouble is a contract double of the two Databricks Jobs API 2.1
@@ -273,5 +274,37 @@ func TestValidationBlock(t *testing.T) {
 	}
 	if nu.Attrs[AttrOutputTable] != "output_customers_lin1" || nu.Attrs[AttrResultState] != "SUCCESS" {
 		t.Fatalf("attrs %v", nu.Attrs)
+	}
+}
+
+// TestJobsUnderSandbox: with env.Sandbox the block calls the sandbox's
+// jobs API (never the configured host) and checks at once, not every
+// minute; the sandbox's failing job ids fail the file.
+func TestJobsUnderSandbox(t *testing.T) {
+	sb, ts := sandbox.NewTestServer(sandbox.Config{})
+	defer ts.Close()
+	for _, c := range []struct {
+		job  string
+		fail bool
+	}{{"42", false}, {"901", true}} {
+		cfg := block.NewConfig(JobsSpec, map[string]string{
+			"jobId": c.job, "maxRetries": "3", "dataBricksProcessedFilesPath": "/processed/", "dataBricksToken": "dapi-x",
+			"dataBricksUrl": "https://capillary-scrum.cloud.databricks.com/api/2.1/jobs",
+		})
+		b, err := JobsSpec.New(cfg, &block.Env{Block: "Databricks", CompileExpr: exprs.Compiler(nil, nil), Sandbox: ts.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := &fakeOut{}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = b.(block.Processor).Process(ctx, fileUnit("tx.csv", "a\n1\n"), out)
+		cancel()
+		if c.fail != (err != nil) {
+			t.Fatalf("job %s: %v", c.job, err)
+		}
+	}
+	runs := sb.Entities(sandbox.KindDatabricksRun)
+	if len(runs) != 2 || runs[0].Attributes["filename"] != "tx.csv" {
+		t.Fatalf("runs %+v", runs)
 	}
 }

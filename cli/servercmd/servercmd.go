@@ -25,7 +25,9 @@ import (
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/fsroot"
+	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/scheduler"
 	"github.com/connectplus/connectplus/secrets"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/server"
@@ -68,6 +70,9 @@ type RuntimeConfig struct {
 	Sandbox string
 	// BlockOptions are passed to every block (e.g. the demo's stabilityWait).
 	BlockOptions map[string]string
+	// Metrics receives every deployment's lineage events and API calls
+	// (the observability recorder).
+	Metrics scheduler.MetricsSink
 }
 
 // Deps are what the lead wires in.
@@ -87,6 +92,7 @@ type options struct {
 	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
 	metricsListen, metricsToken                                    string
 	retention, drainTimeout                                        time.Duration
+	minuteRetention, requestLogRetention                           time.Duration
 	filesRoot                                                      string
 	allowPaths                                                     []string
 	// demo is set by `connectplus demo`.
@@ -154,6 +160,8 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "how long run records and result files are kept")
 	f.StringVar(&o.filesRoot, "files-root", "", "base directory of the organisations' local files: each organisation's file blocks and key files are confined to <files-root>/<organisation id>")
 	f.StringArrayVar(&o.allowPaths, "allow-path", nil, "absolute directory every organisation's local file blocks may also use (repeatable; platform administrators only; never the data directory)")
+	f.DurationVar(&o.minuteRetention, "metrics-minute-retention", 3*24*time.Hour, "how long per-minute observability metrics are kept (hour and day roll-ups are kept --retention)")
+	f.DurationVar(&o.requestLogRetention, "request-log-retention", 7*24*time.Hour, "how long the stored API calls of runs (drill-down) are kept")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
@@ -227,10 +235,12 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 
+	rec := obs.NewRecorder(obs.Options{Store: st, Logger: log.With("component", "metrics"), Redactor: red,
+		Retention: o.retention, MinuteRetention: o.minuteRetention, RequestRetention: o.requestLogRetention})
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy}
+		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
 		}
@@ -265,8 +275,9 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if mc, ok := ctl.(interface{ Collectors() []prometheus.Collector }); ok {
 		collectors = mc.Collectors()
 	}
+	collectors = append(collectors, rec.Collectors()...)
 	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
-		MetricsToken: o.metricsToken})
+		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st)})
 	if err != nil {
 		return err
 	}
@@ -299,6 +310,15 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
+	// The recorder flushes metrics every few seconds, prunes them hourly,
+	// and flushes once more when the server stops.
+	recDone := make(chan struct{})
+	go func() {
+		defer close(recDone)
+		if err := rec.Run(ctx); err != nil {
+			log.Warn("metrics", "err", err)
+		}
+	}()
 	if runRuntime != nil {
 		go func() {
 			if err := runRuntime(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -346,6 +366,10 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	}
 	if ms != nil {
 		_ = ms.Shutdown(shutCtx)
+	}
+	select {
+	case <-recDone:
+	case <-shutCtx.Done():
 	}
 	log.Info("stopped")
 	return runErr

@@ -204,13 +204,13 @@ func columnsOf(header []string) (cols, error) {
 // 1 MiB, tracking quote parity so a quoted newline never ends a row.
 func split(r io.Reader, carry []byte, emit func(int, []byte)) error {
 	const target = 1 << 20
-	buf := make([]byte, 0, 2*target)
+	buf := make([]byte, 0, target+128<<10)
 	buf = append(buf, carry...)
 	seq := 0
 	eof := false
 	for {
 		for !eof && len(buf) < target {
-			if cap(buf)-len(buf) < 64<<10 {
+			if cap(buf)-len(buf) < 32<<10 {
 				nb := make([]byte, len(buf), 2*cap(buf))
 				copy(nb, buf)
 				buf = nb
@@ -264,7 +264,8 @@ func split(r io.Reader, carry []byte, emit func(int, []byte)) error {
 		if eof {
 			return nil
 		}
-		next := make([]byte, 0, 2*target)
+		// The emitted block keeps its bytes; the rest starts a new buffer.
+		next := make([]byte, 0, target+128<<10)
 		buf = append(next, buf[cut:]...)
 	}
 }
@@ -279,13 +280,13 @@ type converter struct {
 // convert turns a block into one JSON array body per group.
 func (c *converter) convert(data []byte) [][]byte {
 	var bodies [][]byte
-	body := make([]byte, 0, 40<<10)
+	body := make([]byte, 0, 32<<10)
 	body = append(body, '[')
 	inGroup, kept := 0, 0
 	flush := func() {
 		if kept > 0 {
 			bodies = append(bodies, append(body, ']'))
-			body = make([]byte, 0, 40<<10)
+			body = make([]byte, 0, 32<<10)
 			body = append(body, '[')
 		}
 		inGroup, kept = 0, 0

@@ -8,8 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -48,6 +51,8 @@ func Run(t *testing.T, h Harness) {
 		{"ConflictStrategies", testConflicts},
 		{"ZipOutputAndHostileName", testZipOutput},
 		{"RecordsAppendResumePublish", testRecords},
+		{"RecordsResumeNeverLeavesHole", testRecordsPartLost},
+		{"RecordsKilledWhilePublishing", testRecordsKilledPublishing},
 		{"UnzipEntries", testUnzip},
 		{"UnzipBombAndTraversal", testZipBomb},
 		{"UnzipLimitsConfigurable", testZipLimitsConfigurable},
@@ -600,6 +605,120 @@ func testRecords(t *testing.T, f *fixture) {
 	}
 	if got := f.mustRead(t, "out/recs.jsonl"); got != want {
 		t.Fatalf("existing records file changed")
+	}
+}
+
+// testRecordsPartLost: a lineage resumes with a resume state whose records
+// file is gone (removed, or kept in a place that did not survive). The
+// sink must refuse to continue it: before, the local and SFTP file systems
+// extended the new, empty part file to the acknowledged length with NUL
+// bytes, and the published output was a hole followed by the later rows.
+func testRecordsPartLost(t *testing.T, f *fixture) {
+	cfg := filecore.SinkConfig{Conflict: filecore.ConflictReplace, CreateDir: true, Block: "w"}
+	s := f.sink(t, cfg)
+	attrs := block.Attributes{block.AttrFilename: "lost.jsonl"}
+	out := &Output{}
+	b1 := &block.Unit{Attrs: attrs, Lineage: &Lineage{LineageID: "L1"}, Batch: Batch([]string{"id"}, []string{"1"}, []string{"2"})}
+	if err := s.Process(f.ctx, b1, out); err != nil {
+		t.Fatal(err)
+	}
+	state1 := out.LastState()
+	s.Close() // the process dies
+	// What the state refers to is lost: the part file on the server, or
+	// the local spool of a file system that cannot append.
+	for _, n := range f.files(t) {
+		if strings.Contains(n, ".part-") {
+			if err := f.pool.Do(f.ctx, "remove", func(fs filecore.FS) error { return fs.Remove(f.ctx, f.p(n)) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	spools, _ := filepath.Glob(filepath.Join(filepath.FromSlash(f.state), "filecore-records-*"))
+	for _, sp := range spools {
+		if err := os.Remove(sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := f.sink(t, cfg)
+	b2 := &block.Unit{Attrs: attrs, Lineage: &Lineage{LineageID: "L1", IsResumed: true, States: map[string][]byte{"w": state1}},
+		Batch: Batch([]string{"id"}, []string{"3"})}
+	err := s2.Process(f.ctx, b2, &Output{})
+	if err == nil || !strings.Contains(err.Error(), "acknowledged") {
+		t.Fatalf("resumed without the acknowledged records: %v", err)
+	}
+	for _, n := range f.files(t) {
+		if data, ok := f.read(t, n); ok && bytes.IndexByte(data, 0) >= 0 {
+			t.Fatalf("%s holds NUL bytes: %q", n, data)
+		}
+	}
+}
+
+// testRecordsKilledPublishing: the process is killed while the lineage
+// ends — before or after the sink published its records file — and the
+// lineage resumes from the state of the last acknowledgement (the engine
+// checkpoints it before ending the lineage) with nothing left to send. The
+// resumed sink publishes the file if it was not yet, leaves it alone if it
+// was, and never turns it into NUL bytes followed by re-sent rows (which is
+// what a resume from an earlier state used to produce after a publish: now
+// it fails loudly and the published file stays as it was).
+func testRecordsKilledPublishing(t *testing.T, f *fixture) {
+	cfg := filecore.SinkConfig{Conflict: filecore.ConflictReplace, CreateDir: true, Block: "w"}
+	want := `{"id":"1"}` + "\n" + `{"id":"2"}` + "\n" + `{"id":"3"}` + "\n"
+	for _, published := range []bool{false, true} {
+		name := fmt.Sprintf("k%v.jsonl", published)
+		attrs := block.Attributes{block.AttrFilename: name}
+		s := f.sink(t, cfg)
+		out := &Output{}
+		lin := &Lineage{LineageID: "K" + name}
+		for _, b := range []*block.Batch{Batch([]string{"id"}, []string{"1"}, []string{"2"}), Batch([]string{"id"}, []string{"3"})} {
+			if err := s.Process(f.ctx, &block.Unit{Attrs: attrs, Lineage: lin, Batch: b}, out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		early, final := out.Acks[0].State, out.LastState()
+		if published {
+			if err := s.EndLineage(f.ctx, lin.LineageID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close() // killed
+		s2 := f.sink(t, cfg)
+		r, ok := any(s2).(block.LineageResumer)
+		if !ok {
+			t.Fatal("the sink does not verify a resumed lineage (block.LineageResumer)")
+		}
+		lin2 := &Lineage{LineageID: lin.LineageID, IsResumed: true, States: map[string][]byte{"w": final}}
+		if err := r.ResumeLineage(f.ctx, lin2); err != nil {
+			t.Fatalf("published=%v: resume: %v", published, err)
+		}
+		if err := s2.EndLineage(f.ctx, lin.LineageID, true); err != nil {
+			t.Fatalf("published=%v: end: %v", published, err)
+		}
+		if got := f.mustRead(t, "out/"+name); got != want {
+			t.Fatalf("published=%v: records file %q, want %q", published, got, want)
+		}
+		for _, n := range f.files(t) {
+			if strings.Contains(n, ".part-") {
+				t.Fatalf("part file left: %v", f.files(t))
+			}
+		}
+		if !published {
+			continue
+		}
+		// A resume from the earlier acknowledgement finds the file
+		// published with more than it acknowledged: it refuses.
+		s3 := f.sink(t, cfg)
+		lin3 := &Lineage{LineageID: lin.LineageID, IsResumed: true, States: map[string][]byte{"w": early}}
+		err := s3.Process(f.ctx, &block.Unit{Attrs: attrs, Lineage: lin3, Batch: Batch([]string{"id"}, []string{"3"})}, &Output{})
+		if err == nil || !strings.Contains(err.Error(), "acknowledged") {
+			t.Fatalf("resumed from an earlier state after the publish: %v", err)
+		}
+		if err := s3.EndLineage(f.ctx, lin.LineageID, false); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.mustRead(t, "out/"+name); got != want {
+			t.Fatalf("published records file changed to %q", got)
+		}
 	}
 }
 

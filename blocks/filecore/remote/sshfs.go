@@ -157,9 +157,27 @@ func (f *sftpFS) Create(ctx context.Context, p string) (filecore.Writer, error) 
 }
 
 func (f *sftpFS) OpenAppend(ctx context.Context, p string, offset int64) (filecore.Writer, error) {
-	file, err := f.c.OpenFile(p, os.O_WRONLY|os.O_CREATE)
+	flags := os.O_WRONLY
+	if offset == 0 {
+		flags |= os.O_CREATE
+	}
+	file, err := f.c.OpenFile(p, flags)
 	if err != nil {
+		if offset > 0 && errors.Is(mapErr("open", p, err), fs.ErrNotExist) {
+			return nil, filecore.Permanent(fmt.Errorf("cannot continue %s: it %w (missing, %d bytes acknowledged)", p, filecore.ErrShortAppend, offset))
+		}
 		return nil, mapErr("open", p, err)
+	}
+	// Never extend a file shorter than offset: that would be a hole of NUL
+	// bytes where acknowledged records should be.
+	st, err := file.Stat()
+	if err != nil {
+		file.Close()
+		return nil, mapErr("stat", p, err)
+	}
+	if st.Size() < offset {
+		file.Close()
+		return nil, filecore.Permanent(fmt.Errorf("cannot continue %s: it %w (%d bytes, %d acknowledged)", p, filecore.ErrShortAppend, st.Size(), offset))
 	}
 	if err := file.Truncate(offset); err != nil {
 		file.Close()

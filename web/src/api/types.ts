@@ -78,6 +78,8 @@ export interface Version {
   decidedAt?: string;
   liveAt?: string;
   revision: number;
+  /** warnings: valid but insecure settings (plain FTP, unverified host keys), for the approver. */
+  warnings?: Problem[] | null;
 }
 
 export type Role = 'viewer' | 'editor' | 'admin';
@@ -136,18 +138,20 @@ export interface Run {
   blockStats?: string;
 }
 
+/** One block's counts in a run (the run's blockStats: in/out/filtered/failed;
+ * engine counters spell them recordsIn/recordsOut/…). */
 export interface BlockStats {
   name: string;
   type: string;
-  unitsIn: number;
-  unitsOut: number;
-  recordsIn: number;
-  recordsOut: number;
-  recordsFiltered: number;
-  recordsFailed: number;
-  bytes: number;
-  errors: number;
-  busy: number;
+  in?: number;
+  out?: number;
+  filtered?: number;
+  failed?: number;
+  recordsIn?: number;
+  recordsOut?: number;
+  recordsFiltered?: number;
+  recordsFailed?: number;
+  errors?: number;
 }
 
 export interface FlowRuntime {

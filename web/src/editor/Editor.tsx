@@ -1,6 +1,6 @@
 // The canvas editor (lazy-loaded route): palette, canvas, config panel,
 // validation as the user types, Save Draft with optimistic concurrency.
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import {
   Background,
   Controls,
@@ -22,7 +22,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError, client } from '../api/client';
 import type { ConfigView, Dataflow, Problem, SaveResult, Version } from '../api/types';
 import { useCan, useDebounced } from '../hooks';
-import { useNavigate } from '../router';
+import { Link, useBlockNavigation, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
@@ -37,6 +37,7 @@ import {
   handleOf,
   IN_HANDLE,
   newId,
+  outputHandles,
   problemTarget,
   SUCCESS,
   uniqueName,
@@ -112,6 +113,17 @@ export default function EditorRoute({ flowId, number }: { flowId: string; number
   );
 }
 
+const CLIPBOARD = 'connectplus.clipboard';
+
+function readClipboard(): { nodes: FNode[]; edges: FEdge[] } | null {
+  try {
+    const t = sessionStorage.getItem(CLIPBOARD);
+    return t ? (JSON.parse(t) as { nodes: FNode[]; edges: FEdge[] }) : null;
+  } catch {
+    return null;
+  }
+}
+
 function initialGraph(doc: Doc): Snapshot {
   const g = docToGraph(doc);
   let nodes = g.nodes;
@@ -159,8 +171,13 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const [saveError, setSaveError] = useState<unknown>(null);
   const [conflict, setConflict] = useState<{ by: string; at: string; message: string; revision: number } | null>(null);
   const [previewOpen, setPreviewOpen] = useState(false);
-  const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(null);
+  // The clipboard lives in sessionStorage, so blocks copied in one dataflow
+  // paste into another (same tab).
+  const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(readClipboard());
   const readOnly = !canEdit || version.state !== 'Draft';
+  // Where a read-only version's edits go: the open Draft, or a new one.
+  const versions = useQuery({ queryKey: ['versions', flow.id], enabled: readOnly && canEdit, queryFn: () => client.get<Version[]>(`/dataflows/${flow.id}/versions`) });
+  const openDraft = versions.data?.find((v) => v.state === 'Draft' && v.number !== version.number);
 
   const current: Snapshot = { nodes, edges, meta };
   const document = useMemo(() => toDoc({ nodes, edges, meta }), [nodes, edges, meta]);
@@ -241,6 +258,8 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     for (const e of edges) m.set(e.source, [...(m.get(e.source) ?? []), e.sourceHandle ?? SUCCESS]);
     return m;
   }, [edges]);
+  // Screen readers announce each block by its type and name.
+  const labelledNodes = useMemo(() => nodes.map((n) => ({ ...n, ariaLabel: `${cat.get(n.data.type)?.label ?? n.data.type} block “${n.data.name}”${nodeProblems.get(n.id)?.length ? `, ${nodeProblems.get(n.id)!.length} problem(s)` : ''}` })), [nodes, cat, nodeProblems]);
   const extras = useMemo(() => ({ cat, problems: nodeProblems, usedHandles }), [cat, nodeProblems, usedHandles]);
 
   // ---- canvas changes ----
@@ -333,6 +352,11 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     if (!selectedNodes.length) return;
     const ids = new Set(selectedNodes.map((n) => n.id));
     clipboard.current = { nodes: structuredClone(selectedNodes), edges: structuredClone(edges.filter((e) => ids.has(e.source) && ids.has(e.target))) };
+    try {
+      sessionStorage.setItem(CLIPBOARD, JSON.stringify(clipboard.current));
+    } catch {
+      // Storage full or disabled: the copy still works within this canvas.
+    }
     setMessage({ kind: 'info', text: `Copied ${selectedNodes.length} block${selectedNodes.length > 1 ? 's' : ''}.` });
   };
   const paste = () => {
@@ -361,7 +385,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     if (readOnly) return;
     push(null);
     setNodes((ns) => autoLayout(ns as unknown as GNode[], edges as unknown as GEdge[]) as FNode[]);
-    setTimeout(() => void rf.fitView({ padding: 0.2 }), 50);
+    setTimeout(() => void rf.fitView({ padding: 0.2, maxZoom: 1 }), 50);
   };
 
   // ---- save ----
@@ -404,6 +428,17 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     }
   };
 
+  const reopen = async () => {
+    setSaveError(null);
+    try {
+      await client.post<Version>(`/dataflows/${flow.id}/versions/${version.number}/edit`);
+      onReload();
+    } catch (e) {
+      setSaveError(e);
+    }
+  };
+
+  useBlockNavigation(dirty && !readOnly, 'Leave the canvas? Your unsaved changes will be lost.');
   useEffect(() => {
     if (!dirty) return;
     const h = (e: BeforeUnloadEvent) => e.preventDefault();
@@ -411,7 +446,10 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     return () => window.removeEventListener('beforeunload', h);
   }, [dirty]);
 
-  const onKeyDown = (e: KeyboardEvent) => {
+  // Shortcuts work wherever focus is on the page (the canvas pane itself
+  // takes no focus), except in form fields and dialogs.
+  const onKeyDown = (e: globalThis.KeyboardEvent) => {
+    if (window.document.querySelector('dialog[open]')) return;
     const mod = e.ctrlKey || e.metaKey;
     if (mod && e.key.toLowerCase() === 's') {
       e.preventDefault();
@@ -433,6 +471,14 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     }
   };
 
+  const keyHandler = useRef(onKeyDown);
+  keyHandler.current = onKeyDown;
+  useEffect(() => {
+    const h = (e: globalThis.KeyboardEvent) => keyHandler.current(e);
+    window.addEventListener('keydown', h);
+    return () => window.removeEventListener('keydown', h);
+  }, []);
+
   const selectNode = (id: string) => {
     setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === id })));
     setEdges((es) => es.map((e) => ({ ...e, selected: false })));
@@ -452,7 +498,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const nProblems = problems.filter((p) => p.severity !== 'warning').length;
 
   return (
-    <div className="editor-page" onKeyDown={onKeyDown}>
+    <div className={'editor-page' + (previewOpen ? ' previewing' : '')}>
       <Breadcrumbs items={crumbs} />
       <div className="editor-toolbar" role="toolbar" aria-label="Canvas">
         <h1 className="editor-title">
@@ -485,7 +531,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
         <button type="button" onClick={layout} disabled={readOnly}>
           Auto-layout
         </button>
-        <button type="button" onClick={() => void rf.fitView({ padding: 0.2, duration: 200 })}>
+        <button type="button" onClick={() => void rf.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 })}>
           Fit view
         </button>
         <span className="sep" />
@@ -501,12 +547,24 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
           {!canEdit
             ? 'You have view access: the canvas is read-only.'
             : `Version ${version.number} is ${version.state}: only a Draft can be edited.`}
-          {canEdit && version.state !== 'Draft' && version.state !== 'Rejected' && (
+          {canEdit && version.state === 'Rejected' && (
             <>
               {' '}
-              <button type="button" className="link" onClick={() => void saveAsDraft()}>
-                Start a new Draft from this version
+              <button type="button" className="link" onClick={() => void reopen()}>
+                Reopen it for editing
               </button>
+            </>
+          )}
+          {canEdit && version.state !== 'Draft' && version.state !== 'Rejected' && versions.data && (
+            <>
+              {' '}
+              {openDraft ? (
+                <Link to={`/dataflows/${flow.id}/versions/${openDraft.number}/canvas`}>Open the Draft (v{openDraft.number})</Link>
+              ) : (
+                <button type="button" className="link" onClick={() => void saveAsDraft()}>
+                  Start a new Draft from this version
+                </button>
+              )}
             </>
           )}
         </div>
@@ -525,7 +583,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
         <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} aria-label="Canvas" role="application" aria-roledescription="dataflow canvas">
           <NodeCtx.Provider value={extras}>
             <ReactFlow<FNode, FEdge>
-              nodes={nodes}
+              nodes={labelledNodes}
               edges={edges}
               nodeTypes={nodeTypes}
               onNodesChange={onNodesChange}
@@ -538,8 +596,11 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
               elementsSelectable
               deleteKeyCode={null}
               multiSelectionKeyCode="Shift"
-              fitView
-              fitViewOptions={{ padding: 0.2 }}
+              fitView={init.nodes.length > 0}
+              fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
+              defaultViewport={{ x: 40, y: 40, zoom: 1 }}
+              minZoom={0.2}
+              maxZoom={2}
               colorMode="system"
               proOptions={{ hideAttribution: true }}
               defaultEdgeOptions={{ type: 'smoothstep' }}
@@ -561,6 +622,20 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
               readOnly={readOnly}
               names={nodes.filter((n) => n.id !== selectedNodes[0].id).map((n) => n.data.name)}
               onChange={(data, key) => updateNode(selectedNodes[0].id, data, key)}
+              connections={
+                <Connections
+                  node={selectedNodes[0]}
+                  nodes={nodes}
+                  edges={edges}
+                  cat={cat}
+                  readOnly={readOnly}
+                  onConnect={(target, handle) => onConnect({ source: selectedNodes[0].id, sourceHandle: handle, target, targetHandle: IN_HANDLE })}
+                  onRemove={(id) => {
+                    push(null);
+                    setEdges((es) => es.filter((e) => e.id !== id));
+                  }}
+                />
+              }
             />
           ) : selectedEdges.length === 1 && selectedNodes.length === 0 ? (
             <EdgePanel edge={selectedEdges[0]} nodes={nodes} cat={cat} readOnly={readOnly} onChange={(on) => updateEdge(selectedEdges[0].id, on)} />
@@ -659,7 +734,9 @@ function BlockPanel({
   readOnly,
   names,
   onChange,
+  connections,
 }: {
+  connections: ReactNode;
   node: FNode;
   spec?: BlockInfo;
   configs: ConfigView[];
@@ -704,6 +781,7 @@ function BlockPanel({
       ) : (
         <p className="error-box">Unknown block type “{d.type}”: it cannot be configured here.</p>
       )}
+      {connections}
       {spec?.docs && (
         <details>
           <summary>Documentation</summary>
@@ -711,6 +789,81 @@ function BlockPanel({
         </details>
       )}
     </div>
+  );
+}
+
+/** Connections lists a block's outgoing edges and connects it to another
+ * block without dragging (keyboard users), with the same typing rules. */
+function Connections({
+  node,
+  nodes,
+  edges,
+  cat,
+  readOnly,
+  onConnect,
+  onRemove,
+}: {
+  node: FNode;
+  nodes: FNode[];
+  edges: FEdge[];
+  cat: Catalogue;
+  readOnly: boolean;
+  onConnect: (target: string, handle: string) => void;
+  onRemove: (edgeId: string) => void;
+}) {
+  const spec = cat.get(node.data.type);
+  const handles = outputHandles(spec);
+  const [target, setTarget] = useState('');
+  const [handle, setHandle] = useState(handles[0]);
+  const out = edges.filter((e) => e.source === node.id);
+  const others = nodes.filter((n) => n.id !== node.id);
+  const name = (id: string) => nodes.find((n) => n.id === id)?.data.name ?? id.replace(/^missing:/, '');
+  return (
+    <fieldset className="connections">
+      <legend>Connections</legend>
+      {out.length === 0 ? (
+        <p className="hint">No outgoing connection.</p>
+      ) : (
+        <ul>
+          {out.map((e) => (
+            <li key={e.id}>
+              {e.data?.on || 'success'} → <strong>{name(e.target)}</strong>{' '}
+              {!readOnly && (
+                <button type="button" className="link" onClick={() => onRemove(e.id)} aria-label={`Remove the connection to ${name(e.target)}`}>
+                  remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {!readOnly && others.length > 0 && (
+        <div className="row">
+          <label>
+            On
+            <select value={handle} onChange={(e) => setHandle(e.target.value)}>
+              {handles.map((h) => (
+                <option key={h}>{h}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Connect to
+            <select value={target} onChange={(e) => setTarget(e.target.value)}>
+              <option value="">— block —</option>
+              {others.map((n) => (
+                <option key={n.id} value={n.id}>
+                  {n.data.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="button" disabled={!target} onClick={() => (onConnect(target, handle), setTarget(''))}>
+            Connect
+          </button>
+        </div>
+      )}
+    </fieldset>
   );
 }
 

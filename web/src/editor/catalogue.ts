@@ -79,11 +79,13 @@ export interface PaletteGroup {
 
 /** paletteGroups groups the non-deprecated blocks matching q by category (catalogue order). */
 export function paletteGroups(blocks: BlockInfo[], q: string, showDeprecated = false): PaletteGroup[] {
-  const needle = q.trim().toLowerCase();
+  // Every word of the query must appear in the label, type, category or description.
+  const words = q.toLowerCase().split(/[\s_()]+/).filter(Boolean);
   const groups: PaletteGroup[] = [];
   for (const b of blocks) {
     if (b.deprecated && !showDeprecated) continue;
-    if (needle && ![b.label, b.type, b.category, b.description].some((s) => s.toLowerCase().includes(needle))) continue;
+    const hay = [b.label, b.type, b.type.replace(/_/g, ' '), b.category, b.description].join(' ').toLowerCase();
+    if (!words.every((w) => hay.includes(w))) continue;
     let g = groups.find((x) => x.category === b.category);
     if (!g) groups.push((g = { category: b.category, blocks: [] }));
     g.blocks.push(b);

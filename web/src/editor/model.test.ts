@@ -118,6 +118,9 @@ describe('helpers', () => {
     expect(groups.map((g) => g.category)).toEqual([...new Set(blocks.filter((b) => !b.deprecated).map((b) => b.category))]);
     const found = paletteGroups(blocks, 'jslt');
     expect(found.flatMap((g) => g.blocks.map((b) => b.type))).toEqual(['jslt_transform']);
+    expect(paletteGroups(blocks, 'sftp read').flatMap((g) => g.blocks.map((b) => b.type))[0]).toBe('sftp_read');
+    expect(paletteGroups(blocks, 'file_read').flatMap((g) => g.blocks.map((b) => b.type))).toContain('file_read');
+    expect(paletteGroups(blocks, 'no such block at all')).toEqual([]);
     expect(paletteGroups(blocks, 'csv').flatMap((g) => g.blocks.map((b) => b.type))).toContain('convert_csv_to_json');
   });
 });

@@ -208,14 +208,10 @@ export function RunPage({ runId }: { runId: string }) {
             <tr>
               <th>Block</th>
               <th>Type</th>
-              <th className="num">Units in</th>
-              <th className="num">Units out</th>
-              <th className="num">Records in</th>
-              <th className="num">Records out</th>
+              <th className="num">In</th>
+              <th className="num">Out</th>
               <th className="num">Filtered</th>
               <th className="num">Failed</th>
-              <th className="num">Errors</th>
-              <th className="num">Busy (ms)</th>
             </tr>
           </thead>
           <tbody>
@@ -225,14 +221,10 @@ export function RunPage({ runId }: { runId: string }) {
                 <td>
                   <code>{s.type}</code>
                 </td>
-                <td className="num">{s.unitsIn}</td>
-                <td className="num">{s.unitsOut}</td>
-                <td className="num">{s.recordsIn}</td>
-                <td className="num">{s.recordsOut}</td>
-                <td className="num">{s.recordsFiltered}</td>
-                <td className="num">{s.recordsFailed}</td>
-                <td className="num">{s.errors}</td>
-                <td className="num">{Math.round(s.busy / 1e6)}</td>
+                <td className="num">{s.in ?? s.recordsIn ?? 0}</td>
+                <td className="num">{s.out ?? s.recordsOut ?? 0}</td>
+                <td className="num">{s.filtered ?? s.recordsFiltered ?? 0}</td>
+                <td className="num">{s.failed ?? s.recordsFailed ?? 0}</td>
               </tr>
             ))}
           </tbody>
