@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers used by internal/testenv (OpenSSH sshd, pyftpdlib,
-# vsftpd, PostgreSQL, GnuPG, versitygw). Idempotent and non-interactive: when
+# vsftpd, PostgreSQL, GnuPG, versitygw) and kcat. Idempotent and non-interactive: when
 # everything is already present it returns in well under a second.
 #
 # Usage: .ci/install-deps.sh [--with-chromium] [--skip-versitygw]
@@ -59,6 +59,7 @@ declare -A PROBE=(
 	[openssl]=/usr/bin/openssl
 	[passwd]=/usr/sbin/chpasswd
 	[ca-certificates]=/etc/ssl/certs/ca-certificates.crt
+	[kcat]=/usr/bin/kcat
 )
 if [ "$WITH_CHROMIUM" = 1 ]; then
 	PROBE[chromium]=/usr/bin/chromium

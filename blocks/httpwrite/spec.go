@@ -124,7 +124,7 @@ var (
 var Spec = &block.Spec{
 	Type: "http_write", Label: "API request", Class: block.ClassExecutor, Category: "Destination",
 	Description: "Sends records to an HTTP API (Capillary, Neo or third party) with OAuth, rate limiting, retries and per-record response parsing. Delivered records are acknowledged and passed on success; failed ones leave on failure with status_code, error_message and entity_id.",
-	LegacyTypes: []string{"intouch_transaction_v2", "retro_destination", "neo_transformer", "neo_transformer_v2", "neo_transformer_iteration"},
+	LegacyTypes: []string{"intouch_transaction_v2", "retro_destination"},
 	Input:       block.KindRecords, Output: block.KindRecords,
 	Concurrency: 4,
 	Fields: []block.Field{
@@ -200,5 +200,8 @@ func withAdvanced(f block.Field) block.Field {
 	return f
 }
 
-// Register adds http_write, arya_call and webhook_write to r.
-func Register(r *block.Registry) { r.MustRegister(Spec, AryaSpec, WebhookSpec) }
+// Register adds http_write, arya_call, webhook_write, http_read,
+// neo_transformer and neo_transformer_v2 to r.
+func Register(r *block.Registry) {
+	r.MustRegister(Spec, AryaSpec, WebhookSpec, ReadSpec, NeoSpec, NeoV2Spec)
+}

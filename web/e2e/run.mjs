@@ -303,7 +303,9 @@ await step('compares two versions', async () => {
 });
 
 await step('imports a YAML document as a new dataflow', async () => {
-  const yaml = readFileSync(new globalThis.URL('../../examples/csv_to_jsonl.yaml', import.meta.url), 'utf8');
+  // The example's folders moved under the folder this server lets dataflows use.
+  const root = `${await filesRoot(admin)}/import-${stamp}`;
+  const yaml = readFileSync(new globalThis.URL('../../examples/csv_to_jsonl.yaml', import.meta.url), 'utf8').replaceAll('/tmp/connectplus-demo', root);
   await admin.goto(URL + '/dataflows');
   await admin.getByRole('button', { name: 'Import…' }).click();
   const dlg = admin.getByRole('dialog', { name: 'Import a dataflow' });
@@ -361,6 +363,22 @@ await step('a concurrent save shows who saved first and offers a reload', async 
   await editor.context().close();
 });
 
+await step('a rejected version shows the comment and can be reopened', async () => {
+  // The dataflow the import step made is a valid Draft.
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('link', { name: `e2e import ${stamp}` }).click();
+  await admin.getByRole('link', { name: 'v1', exact: true }).first().click();
+  await admin.getByRole('button', { name: 'Submit for approval' }).click();
+  await admin.getByText(/Submitted for approval/).waitFor();
+  await admin.getByLabel(/Comment for rejecting/).fill('use the team folder');
+  await admin.getByRole('button', { name: 'Reject', exact: true }).click();
+  await admin.getByText(/Rejected: version 1 is Rejected/).waitFor();
+  await admin.getByText('Comment: use the team folder').waitFor();
+  await snap(admin, 'rejected');
+  await admin.getByRole('button', { name: 'Reopen for editing' }).click();
+  await admin.getByText(/Reopened as the Draft/).waitFor();
+});
+
 await step('runs, configurations, users, tokens and audit pages load', async () => {
   for (const [path, heading] of [
     ['/runs', 'Runs'],
@@ -382,6 +400,60 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
     await admin.waitForTimeout(500);
     await snap(admin, 'run-detail');
   }
+});
+
+await step('an admin invites a user, who accepts, signs in and changes their password', async () => {
+  const who = `e2e${stamp}`;
+  await admin.goto(URL + '/users');
+  await admin.getByRole('button', { name: 'Invite a user' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Invite a user' });
+  await dlg.getByLabel(/Username/).fill(who);
+  await dlg.getByLabel('Role').selectOption('viewer');
+  await dlg.getByRole('button', { name: 'Create the invitation' }).click();
+  const code = await dlg.getByLabel('Invitation code').inputValue();
+  expect(code.length > 8, 'no invitation code');
+  await snap(admin, 'invitation');
+  await dlg.getByRole('button', { name: 'Done' }).click();
+  const guest = await newPage(who);
+  await guest.goto(URL + '/');
+  await guest.getByRole('button', { name: 'I have an invitation code' }).click();
+  await guest.getByLabel('Invitation code').fill(code);
+  const first = PW + '-1';
+  await guest.getByLabel(/^Password/).fill(first);
+  await guest.getByRole('button', { name: 'Accept' }).click();
+  await guest.getByText(/You joined/).waitFor();
+  await guest.getByLabel('Password').fill(first);
+  await guest.getByRole('button', { name: 'Sign in' }).click();
+  await guest.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
+  await guest.getByRole('button', { name: 'Change password' }).click();
+  const pw = guest.getByRole('dialog', { name: 'Change password' });
+  await pw.getByLabel('Current password').fill(first);
+  await pw.getByLabel('New password', { exact: true }).fill(PW + '-2');
+  await pw.getByLabel('Repeat the new password').fill(PW + '-2');
+  await pw.getByRole('button', { name: 'Change password' }).click();
+  await guest.getByRole('button', { name: 'Sign in' }).waitFor();
+  await guest.getByLabel('Username').fill(who);
+  await guest.getByLabel('Password').fill(PW + '-2');
+  await guest.getByRole('button', { name: 'Sign in' }).click();
+  await guest.getByRole('heading', { name: 'Dataflows', level: 1 }).waitFor();
+  await guest.context().close();
+});
+
+await step('every form control and button has an accessible name', async () => {
+  const unnamed = [];
+  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit']) {
+    await admin.goto(URL + path);
+    await admin.waitForTimeout(700);
+    if (path.endsWith('/canvas')) await selectBlock(admin, 'http_write');
+    const found = await admin.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => el.type !== 'hidden' && !el.closest('[aria-hidden="true"]'))
+        .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !el.getAttribute('title') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+        .map((el) => el.outerHTML.slice(0, 100)),
+    );
+    unnamed.push(...found.map((f) => `${path}: ${f}`));
+  }
+  expect(unnamed.length === 0, unnamed.join('\n'));
 });
 
 await step('dark mode follows the OS', async () => {
@@ -407,6 +479,12 @@ await step('keyboard: the palette adds a block with Enter and undo removes it', 
   await admin.keyboard.press('Enter');
   await admin.locator('.react-flow__node').first().waitFor();
   expect((await admin.locator('.react-flow__node').count()) === 1, 'Enter did not add a block');
+  // Leaving with unsaved changes asks first; dismissing stays on the canvas.
+  let asked = '';
+  admin.once('dialog', (d) => ((asked = d.message()), d.dismiss()));
+  await admin.locator('.breadcrumbs a', { hasText: 'Dataflows' }).click();
+  await admin.waitForTimeout(200);
+  expect(/unsaved changes/.test(asked) && admin.url().endsWith('/canvas'), 'left a canvas with unsaved changes without asking');
   await admin.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
   await admin.keyboard.press('Control+z');
   await admin.waitForTimeout(200);

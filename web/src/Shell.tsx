@@ -91,6 +91,7 @@ function PasswordDialog({ open, onClose }: { open: boolean; onClose: () => void 
   const [oldPassword, setOld] = useState('');
   const [newPassword, setNew] = useState('');
   const [confirm, setConfirm] = useState('');
+  const [revokeTokens, setRevokeTokens] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -99,7 +100,7 @@ function PasswordDialog({ open, onClose }: { open: boolean; onClose: () => void 
       return;
     }
     try {
-      await client.post('/auth/password', { oldPassword, newPassword });
+      await client.post('/auth/password', { oldPassword, newPassword, revokeTokens: revokeTokens || undefined });
       onClose();
       // Changing the password ends the user's sessions: sign in again.
       await logout();
@@ -122,6 +123,9 @@ function PasswordDialog({ open, onClose }: { open: boolean; onClose: () => void 
         <label>
           Repeat the new password
           <input type="password" autoComplete="new-password" required value={confirm} onChange={(e) => setConfirm(e.target.value)} />
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={revokeTokens} onChange={(e) => setRevokeTokens(e.target.checked)} /> Also revoke all my API tokens
         </label>
         <p className="hint">You will be signed out everywhere and sign in again with the new password.</p>
         <div className="actions">

@@ -1,15 +1,18 @@
 // A small history-API router: the app has a handful of routes, and the
 // server's SPA fallback serves index.html for each of them.
-import { createContext, useContext, useEffect, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
 
 interface Loc {
   path: string;
   search: URLSearchParams;
 }
 
-const RouterCtx = createContext<{ loc: Loc; navigate: (to: string, replace?: boolean) => void }>({
+type Blocker = () => boolean;
+
+const RouterCtx = createContext<{ loc: Loc; navigate: (to: string, replace?: boolean) => void; block: (b: Blocker | null) => void }>({
   loc: { path: '/', search: new URLSearchParams() },
   navigate: () => {},
+  block: () => {},
 });
 
 function current(): Loc {
@@ -18,18 +21,25 @@ function current(): Loc {
 
 export function Router({ children }: { children: ReactNode }) {
   const [loc, setLoc] = useState<Loc>(current);
+  // A page with unsaved work may refuse a navigation (the editor asks first).
+  const blocker = useRef<Blocker | null>(null);
   useEffect(() => {
     const on = () => setLoc(current());
     window.addEventListener('popstate', on);
     return () => window.removeEventListener('popstate', on);
   }, []);
   const navigate = (to: string, replace = false) => {
+    if (blocker.current && !blocker.current()) return;
+    blocker.current = null;
     if (replace) window.history.replaceState(null, '', to);
     else window.history.pushState(null, '', to);
     setLoc(current());
     window.scrollTo?.(0, 0);
   };
-  return <RouterCtx.Provider value={{ loc, navigate }}>{children}</RouterCtx.Provider>;
+  const block = useCallback((b: Blocker | null) => {
+    blocker.current = b;
+  }, []);
+  return <RouterCtx.Provider value={{ loc, navigate, block }}>{children}</RouterCtx.Provider>;
 }
 
 export function useLocation(): Loc {
@@ -38,6 +48,16 @@ export function useLocation(): Loc {
 
 export function useNavigate() {
   return useContext(RouterCtx).navigate;
+}
+
+/** useBlockNavigation asks confirm() before an in-app navigation while when is true. */
+export function useBlockNavigation(when: boolean, message: string) {
+  const { block } = useContext(RouterCtx);
+  useEffect(() => {
+    if (!when) return;
+    block(() => window.confirm(message));
+    return () => block(null);
+  }, [when, message, block]);
 }
 
 /** match returns the named parameters of pattern (":name" segments) in path, or null. */

@@ -78,6 +78,8 @@ export interface Version {
   decidedAt?: string;
   liveAt?: string;
   revision: number;
+  /** warnings: valid but insecure settings (plain FTP, unverified host keys), for the approver. */
+  warnings?: Problem[] | null;
 }
 
 export type Role = 'viewer' | 'editor' | 'admin';

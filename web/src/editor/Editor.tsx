@@ -22,7 +22,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError, client } from '../api/client';
 import type { ConfigView, Dataflow, Problem, SaveResult, Version } from '../api/types';
 import { useCan, useDebounced } from '../hooks';
-import { Link, useNavigate } from '../router';
+import { Link, useBlockNavigation, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
@@ -113,6 +113,17 @@ export default function EditorRoute({ flowId, number }: { flowId: string; number
   );
 }
 
+const CLIPBOARD = 'connectplus.clipboard';
+
+function readClipboard(): { nodes: FNode[]; edges: FEdge[] } | null {
+  try {
+    const t = sessionStorage.getItem(CLIPBOARD);
+    return t ? (JSON.parse(t) as { nodes: FNode[]; edges: FEdge[] }) : null;
+  } catch {
+    return null;
+  }
+}
+
 function initialGraph(doc: Doc): Snapshot {
   const g = docToGraph(doc);
   let nodes = g.nodes;
@@ -160,7 +171,9 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const [saveError, setSaveError] = useState<unknown>(null);
   const [conflict, setConflict] = useState<{ by: string; at: string; message: string; revision: number } | null>(null);
   const [previewOpen, setPreviewOpen] = useState(false);
-  const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(null);
+  // The clipboard lives in sessionStorage, so blocks copied in one dataflow
+  // paste into another (same tab).
+  const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(readClipboard());
   const readOnly = !canEdit || version.state !== 'Draft';
   // Where a read-only version's edits go: the open Draft, or a new one.
   const versions = useQuery({ queryKey: ['versions', flow.id], enabled: readOnly && canEdit, queryFn: () => client.get<Version[]>(`/dataflows/${flow.id}/versions`) });
@@ -339,6 +352,11 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     if (!selectedNodes.length) return;
     const ids = new Set(selectedNodes.map((n) => n.id));
     clipboard.current = { nodes: structuredClone(selectedNodes), edges: structuredClone(edges.filter((e) => ids.has(e.source) && ids.has(e.target))) };
+    try {
+      sessionStorage.setItem(CLIPBOARD, JSON.stringify(clipboard.current));
+    } catch {
+      // Storage full or disabled: the copy still works within this canvas.
+    }
     setMessage({ kind: 'info', text: `Copied ${selectedNodes.length} block${selectedNodes.length > 1 ? 's' : ''}.` });
   };
   const paste = () => {
@@ -410,6 +428,17 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
     }
   };
 
+  const reopen = async () => {
+    setSaveError(null);
+    try {
+      await client.post<Version>(`/dataflows/${flow.id}/versions/${version.number}/edit`);
+      onReload();
+    } catch (e) {
+      setSaveError(e);
+    }
+  };
+
+  useBlockNavigation(dirty && !readOnly, 'Leave the canvas? Your unsaved changes will be lost.');
   useEffect(() => {
     if (!dirty) return;
     const h = (e: BeforeUnloadEvent) => e.preventDefault();
@@ -518,6 +547,14 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
           {!canEdit
             ? 'You have view access: the canvas is read-only.'
             : `Version ${version.number} is ${version.state}: only a Draft can be edited.`}
+          {canEdit && version.state === 'Rejected' && (
+            <>
+              {' '}
+              <button type="button" className="link" onClick={() => void reopen()}>
+                Reopen it for editing
+              </button>
+            </>
+          )}
           {canEdit && version.state !== 'Draft' && version.state !== 'Rejected' && versions.data && (
             <>
               {' '}

@@ -8,24 +8,66 @@ import { Breadcrumbs, ErrorBox, fmtTime, Modal, saveBlob, Spinner } from '../ui/
 
 const roles = ['viewer', 'editor', 'admin'];
 
+interface Invitation {
+  id: string;
+  username: string;
+  displayName?: string;
+  role: string;
+  status: string;
+  invitedBy: string;
+  approvedBy?: string;
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt?: string;
+}
+
+interface RoleRequest {
+  id: string;
+  username: string;
+  role: string;
+  status: string;
+  requestedBy: string;
+  decidedBy?: string;
+  comment?: string;
+  createdAt: string;
+  decidedAt?: string;
+}
+
 export function UsersPage() {
   const isAdmin = useCan('admin');
   const { me } = useAuth();
   const qc = useQueryClient();
   const users = useQuery({ queryKey: ['users'], queryFn: () => client.get<Membership[]>('/users') });
-  const [adding, setAdding] = useState(false);
+  const invitations = useQuery({ queryKey: ['invitations'], enabled: isAdmin, queryFn: () => client.get<Invitation[]>('/invitations') });
+  const roleRequests = useQuery({ queryKey: ['role-requests'], enabled: isAdmin, queryFn: () => client.get<RoleRequest[]>('/role-requests?status=Pending') });
+  const [inviting, setInviting] = useState(false);
+  const [resetting, setResetting] = useState<Membership | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const refresh = () => {
+    void qc.invalidateQueries({ queryKey: ['users'] });
+    void qc.invalidateQueries({ queryKey: ['invitations'] });
+    void qc.invalidateQueries({ queryKey: ['role-requests'] });
+  };
   const setRole = useMutation({
-    mutationFn: ({ id, role }: { id: string; role: string }) => client.put(`/users/${id}/role`, { role }),
-    onMutate: () => setError(null),
+    mutationFn: ({ id, role }: { id: string; role: string }) => client.put<{ membership: Membership; roleRequest?: RoleRequest }>(`/users/${id}/role`, { role }),
+    onMutate: () => (setError(null), setNotice(null)),
     onError: setError,
-    onSettled: () => void qc.invalidateQueries({ queryKey: ['users'] }),
+    onSuccess: (r) => r?.roleRequest && setNotice(`Making ${r.roleRequest.username} an admin waits for another administrator's approval.`),
+    onSettled: refresh,
   });
   const remove = useMutation({
     mutationFn: (id: string) => client.del(`/users/${id}`),
     onMutate: () => setError(null),
     onError: setError,
-    onSettled: () => void qc.invalidateQueries({ queryKey: ['users'] }),
+    onSettled: refresh,
+  });
+  const revokeInvite = useMutation({ mutationFn: (id: string) => client.del(`/invitations/${id}`), onError: setError, onSettled: refresh });
+  const decide = useMutation({
+    mutationFn: ({ id, action }: { id: string; action: 'approve' | 'reject' }) => client.post(`/role-requests/${id}/${action}`, {}),
+    onMutate: () => setError(null),
+    onError: setError,
+    onSettled: refresh,
   });
   return (
     <div>
@@ -34,13 +76,18 @@ export function UsersPage() {
         <h1>Users</h1>
         <span className="spacer" />
         {isAdmin && (
-          <button type="button" className="primary" onClick={() => setAdding(true)}>
-            Add a user
+          <button type="button" className="primary" onClick={() => setInviting(true)}>
+            Invite a user
           </button>
         )}
       </div>
       <ErrorBox error={users.error} />
       <ErrorBox error={error} title="Refused" />
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
       {users.isLoading ? (
         <Spinner />
       ) : (
@@ -72,11 +119,16 @@ export function UsersPage() {
                 </td>
                 <td>{fmtTime(u.createdAt)}</td>
                 {isAdmin && (
-                  <td>
+                  <td className="row">
                     {u.userId !== me?.userId && (
-                      <button type="button" className="danger" onClick={() => window.confirm(`Remove ${u.username} from the organisation?`) && remove.mutate(u.userId)}>
-                        Remove
-                      </button>
+                      <>
+                        <button type="button" onClick={() => setResetting(u)}>
+                          Reset password
+                        </button>
+                        <button type="button" className="danger" onClick={() => window.confirm(`Remove ${u.username} from the organisation?`) && remove.mutate(u.userId)}>
+                          Remove
+                        </button>
+                      </>
                     )}
                   </td>
                 )}
@@ -85,24 +137,161 @@ export function UsersPage() {
           </tbody>
         </table>
       )}
-      <AddUserDialog open={adding} onClose={() => setAdding(false)} />
+      {isAdmin && (roleRequests.data?.length ?? 0) > 0 && (
+        <>
+          <h2>Admin grants waiting for a second administrator</h2>
+          <table className="grid" aria-label="Role requests">
+            <thead>
+              <tr>
+                <th>User</th>
+                <th>Role</th>
+                <th>Requested</th>
+                <th>Decision</th>
+              </tr>
+            </thead>
+            <tbody>
+              {roleRequests.data!.map((r) => (
+                <tr key={r.id}>
+                  <td>{r.username}</td>
+                  <td>{r.role}</td>
+                  <td>
+                    {r.requestedBy} · {fmtTime(r.createdAt)}
+                  </td>
+                  <td className="row">
+                    <button type="button" className="primary" onClick={() => decide.mutate({ id: r.id, action: 'approve' })}>
+                      Approve
+                    </button>
+                    <button type="button" className="danger" onClick={() => decide.mutate({ id: r.id, action: 'reject' })}>
+                      Reject
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      {isAdmin && (invitations.data?.length ?? 0) > 0 && (
+        <>
+          <h2>Invitations</h2>
+          <table className="grid" aria-label="Invitations">
+            <thead>
+              <tr>
+                <th>Username</th>
+                <th>Role</th>
+                <th>Status</th>
+                <th>Invited</th>
+                <th>Expires</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {invitations.data!.map((i) => (
+                <tr key={i.id}>
+                  <td>{i.username}</td>
+                  <td>{i.role}</td>
+                  <td>{i.status}</td>
+                  <td>
+                    {i.invitedBy} · {fmtTime(i.createdAt)}
+                  </td>
+                  <td>{fmtTime(i.expiresAt)}</td>
+                  <td>
+                    {!i.acceptedAt && i.status !== 'Revoked' && (
+                      <button type="button" className="danger" onClick={() => revokeInvite.mutate(i.id)}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <InviteDialog open={inviting} onClose={() => setInviting(false)} />
+      <ResetDialog member={resetting} onClose={() => setResetting(null)} />
     </div>
   );
 }
 
-function AddUserDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+function InviteDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const qc = useQueryClient();
   const [username, setUsername] = useState('');
   const [displayName, setDisplayName] = useState('');
-  const [password, setPassword] = useState('');
   const [role, setRole] = useState('viewer');
+  const [created, setCreated] = useState<{ code: string; username: string; waiting: boolean } | null>(null);
   const m = useMutation({
-    mutationFn: () => client.post('/users', { username, displayName: displayName || undefined, password: password || undefined, role }),
-    onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: ['users'] });
+    mutationFn: () => client.post<{ code: string; invitation: Invitation; roleRequest?: RoleRequest }>('/users', { username, displayName: displayName || undefined, role }),
+    onSuccess: (r) => {
+      void qc.invalidateQueries({ queryKey: ['invitations'] });
+      void qc.invalidateQueries({ queryKey: ['role-requests'] });
+      setCreated({ code: r.code, username, waiting: !!r.roleRequest });
       setUsername('');
-      setPassword('');
       setDisplayName('');
+    },
+  });
+  const close = () => {
+    setCreated(null);
+    onClose();
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    m.mutate();
+  };
+  return (
+    <Modal title="Invite a user" open={open} onClose={close}>
+      {created ? (
+        <div className="stack">
+          <p>
+            Give <strong>{created.username}</strong> this one-time code out of band. They redeem it on the sign-in page (“I have an invitation code”). It is not shown again.
+          </p>
+          <label>
+            Invitation code
+            <input readOnly className="code" value={created.code} onFocus={(e) => e.target.select()} />
+          </label>
+          {created.waiting && <p className="notice">The admin role waits for another administrator’s approval before the code can be redeemed.</p>}
+          <div className="actions">
+            <button type="button" className="primary" onClick={close}>
+              Done
+            </button>
+          </div>
+        </div>
+      ) : (
+        <form className="stack" onSubmit={submit}>
+          <ErrorBox error={m.error} />
+          <label>
+            Username <span className="req">*</span>
+            <input required value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
+          </label>
+          <label>
+            Display name
+            <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
+          </label>
+          <label>
+            Role
+            <select value={role} onChange={(e) => setRole(e.target.value)}>
+              {roles.map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+          </label>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={m.isPending}>
+              Create the invitation
+            </button>
+          </div>
+        </form>
+      )}
+    </Modal>
+  );
+}
+
+function ResetDialog({ member, onClose }: { member: Membership | null; onClose: () => void }) {
+  const [pw, setPw] = useState('');
+  const m = useMutation({
+    mutationFn: () => client.post(`/users/${member!.userId}/password`, { newPassword: pw }),
+    onSuccess: () => {
+      setPw('');
       onClose();
     },
   });
@@ -111,32 +300,17 @@ function AddUserDialog({ open, onClose }: { open: boolean; onClose: () => void }
     m.mutate();
   };
   return (
-    <Modal title="Add a user" open={open} onClose={onClose}>
+    <Modal title={`Reset the password of ${member?.username ?? ''}`} open={member !== null} onClose={onClose}>
       <form className="stack" onSubmit={submit}>
         <ErrorBox error={m.error} />
+        <p className="hint">Ends their sessions and revokes all their API tokens.</p>
         <label>
-          Username <span className="req">*</span>
-          <input required value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
-        </label>
-        <label>
-          Display name
-          <input value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
-        </label>
-        <label>
-          Password <span className="hint">(for a new user; at least 12 characters)</span>
-          <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
-        </label>
-        <label>
-          Role
-          <select value={role} onChange={(e) => setRole(e.target.value)}>
-            {roles.map((r) => (
-              <option key={r}>{r}</option>
-            ))}
-          </select>
+          New password <span className="hint">(at least 12 characters)</span>
+          <input type="password" required autoComplete="new-password" value={pw} onChange={(e) => setPw(e.target.value)} />
         </label>
         <div className="actions">
-          <button type="submit" className="primary" disabled={m.isPending}>
-            Add
+          <button type="submit" className="danger" disabled={m.isPending}>
+            Reset the password
           </button>
         </div>
       </form>
@@ -178,6 +352,10 @@ export function TokensPage() {
     mutationFn: (id: string) => client.del(`/tokens/${id}`),
     onSettled: () => void qc.invalidateQueries({ queryKey: ['tokens'] }),
   });
+  const revokeAll = useMutation({
+    mutationFn: () => client.post<{ revoked: number }>('/tokens/revoke-all'),
+    onSettled: () => void qc.invalidateQueries({ queryKey: ['tokens'] }),
+  });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create.mutate();
@@ -210,6 +388,18 @@ export function TokensPage() {
       </form>
       <ErrorBox error={create.error} />
       <ErrorBox error={revoke.error} />
+      <ErrorBox error={revokeAll.error} />
+      {revokeAll.data && (
+        <p className="success" role="status">
+          Revoked {revokeAll.data.revoked} token(s).
+        </p>
+      )}
+      <div className="row">
+        <span className="spacer" />
+        <button type="button" className="danger" onClick={() => window.confirm('Revoke every API token of yours, in every organisation?') && revokeAll.mutate()}>
+          Revoke all my tokens
+        </button>
+      </div>
       {isAdmin && (
         <label className="inline">
           <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> Everyone’s tokens

@@ -10,7 +10,126 @@ import { RunsTable } from './Runs';
 /** The status each runtime operation leads to. */
 const target: Record<string, string | null> = { pause: 'Paused', stop: 'Stopped', start: 'Active', 'run-now': null };
 
+interface Summary {
+  runs: number;
+  recordsIn: number;
+  delivered: number;
+  filtered: number;
+  failed: number;
+  retryExhausted: number;
+  accuracyPct: number;
+  byStatus?: Record<string, number>;
+  statusCodes?: Record<string, number>;
+}
+
+function SummaryCard({ flowId }: { flowId: string }) {
+  const [win, setWin] = useState('24h');
+  const q = useQuery({ queryKey: ['summary', flowId, win], queryFn: () => client.get<Summary>(`/dataflows/${flowId}/summary?window=${win}`) });
+  const s = q.data;
+  return (
+    <section className="card summary" aria-label="Performance summary">
+      <div className="row">
+        <strong>Performance</strong>
+        <label>
+          <span className="visually-hidden">Window</span>
+          <select aria-label="Summary window" value={win} onChange={(e) => setWin(e.target.value)}>
+            <option value="24h">last 24 hours</option>
+            <option value="168h">last 7 days</option>
+            <option value="720h">last 30 days</option>
+          </select>
+        </label>
+        {s && (
+          <span>
+            {s.runs} run(s) · {s.recordsIn} records in · {s.delivered} delivered · {s.filtered} filtered · {s.failed} failed
+            {s.retryExhausted ? ` · ${s.retryExhausted} out of retries` : ''} · accuracy {s.recordsIn ? s.accuracyPct.toFixed(1) + ' %' : '—'}
+          </span>
+        )}
+      </div>
+      {s?.statusCodes && Object.keys(s.statusCodes).length > 0 && (
+        <p className="hint">
+          HTTP status codes:{' '}
+          {Object.entries(s.statusCodes)
+            .map(([c, n]) => `${c}: ${n}`)
+            .join(' · ')}
+        </p>
+      )}
+      <ErrorBox error={q.error} />
+    </section>
+  );
+}
+
+/** DetailsForm renames, describes or tags a dataflow (admins; If-Match on its revision). */
+function DetailsForm({ flow }: { flow: Dataflow }) {
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState(flow.name);
+  const [description, setDescription] = useState(flow.description);
+  const [tags, setTags] = useState((flow.tags ?? []).join(', '));
+  const m = useMutation({
+    mutationFn: () =>
+      client.patch<Dataflow>(
+        `/dataflows/${flow.id}`,
+        {
+          name,
+          description,
+          tags: tags
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+          revision: flow.revision,
+        },
+        { 'If-Match': `"r${flow.revision}"` },
+      ),
+    onSuccess: () => {
+      setOpen(false);
+      void qc.invalidateQueries({ queryKey: ['dataflow', flow.id] });
+      void qc.invalidateQueries({ queryKey: ['dataflows'] });
+    },
+  });
+  if (!open)
+    return (
+      <p>
+        <button type="button" onClick={() => (setName(flow.name), setDescription(flow.description), setTags((flow.tags ?? []).join(', ')), setOpen(true))}>
+          Edit name, description and tags
+        </button>
+      </p>
+    );
+  return (
+    <form
+      className="card stack details-form"
+      aria-label="Dataflow details"
+      onSubmit={(e) => {
+        e.preventDefault();
+        m.mutate();
+      }}
+    >
+      <ErrorBox error={m.error} />
+      <label>
+        Name <span className="req">*</span>
+        <input required value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Description
+        <input value={description} onChange={(e) => setDescription(e.target.value)} />
+      </label>
+      <label>
+        Tags <span className="hint">(comma-separated)</span>
+        <input value={tags} onChange={(e) => setTags(e.target.value)} />
+      </label>
+      <div className="actions">
+        <button type="button" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+        <button type="submit" className="primary" disabled={m.isPending}>
+          Save details
+        </button>
+      </div>
+    </form>
+  );
+}
+
 export function FlowPage({ flowId }: { flowId: string }) {
+  const isAdmin = useCan('admin');
   const flow = useQuery({ queryKey: ['dataflow', flowId], queryFn: () => client.get<Dataflow>(`/dataflows/${flowId}`) });
   const versions = useQuery({ queryKey: ['versions', flowId], queryFn: () => client.get<Version[]>(`/dataflows/${flowId}/versions`) });
   const runs = useQuery({ queryKey: ['runs', 'flow', flowId], queryFn: () => client.get<Page<Run>>(`/runs?flowId=${flowId}&limit=10`) });
@@ -36,6 +155,8 @@ export function FlowPage({ flowId }: { flowId: string }) {
         {fmtTime(f.createdAt)}
       </p>
       <RuntimeControls flow={f} />
+      <SummaryCard flowId={flowId} />
+      {isAdmin && <DetailsForm flow={f} />}
       <h2>Versions</h2>
       <ErrorBox error={versions.error} />
       {versions.data && <VersionsTable flowId={flowId} versions={versions.data} />}

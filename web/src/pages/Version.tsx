@@ -15,6 +15,7 @@ export function VersionPage({ flowId, number }: { flowId: string; number: number
   const version = useQuery({ queryKey: ['version', flowId, number], queryFn: () => client.get<Version>(`/dataflows/${flowId}/versions/${number}`) });
   const versions = useQuery({ queryKey: ['versions', flowId], queryFn: () => client.get<Version[]>(`/dataflows/${flowId}/versions`) });
   const [problems, setProblems] = useState<Problem[] | null>(null);
+  const [warnings, setWarnings] = useState<Problem[] | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [reason, setReason] = useState('');
   const [comment, setComment] = useState('');
@@ -38,8 +39,11 @@ export function VersionPage({ flowId, number }: { flowId: string; number: number
     },
   });
   const validate = useMutation({
-    mutationFn: () => client.post<{ valid: boolean; problems: Problem[] }>(`/dataflows/${flowId}/versions/${number}/validate`),
-    onSuccess: (r) => setProblems(r.problems ?? []),
+    mutationFn: () => client.post<{ valid: boolean; problems: Problem[]; warnings?: Problem[] }>(`/dataflows/${flowId}/versions/${number}/validate`),
+    onSuccess: (r) => {
+      setProblems(r.problems ?? []);
+      setWarnings(r.warnings ?? []);
+    },
   });
   const exportAs = async (format: 'yaml' | 'json') => {
     const r = await client.raw('GET', `/dataflows/${flowId}/versions/${number}/export?format=${format}`);
@@ -100,6 +104,12 @@ export function VersionPage({ flowId, number }: { flowId: string; number: number
           </>
         )}
       </dl>
+      {(v.warnings?.length ?? 0) > 0 && (
+        <div className="notice" role="note">
+          <strong>Warnings</strong> (valid, but decide on them before approving):
+          <ProblemsList problems={v.warnings!.map((w) => ({ ...w, severity: 'warning' }))} />
+        </div>
+      )}
       {done && (
         <p className="success" role="status">
           {done}
@@ -162,6 +172,7 @@ export function VersionPage({ flowId, number }: { flowId: string; number: number
         )}
         <ErrorBox error={validate.error} />
         {problems && (problems.length === 0 ? <p className="success">No problems: the version is valid.</p> : <ProblemsList problems={problems} />)}
+        {warnings && warnings.length > 0 && <ProblemsList problems={warnings.map((w) => ({ ...w, severity: 'warning' }))} />}
       </section>
       <h2>Document</h2>
       <pre className="document" aria-label="Document (YAML)">
