@@ -9,7 +9,9 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
+import { createRequire } from 'node:module';
 
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const URL = (process.env.CP_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const PW = process.env.CP_PASSWORD;
 const OUT = process.env.CP_OUT ?? 'e2e-out';
@@ -33,8 +35,8 @@ let shot = 0;
 let failPage = null;
 const cspViolations = [];
 
-async function newPage(user, colorScheme = 'light') {
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, colorScheme });
+async function newPage(user, colorScheme = 'light', bypassCSP = false) {
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, colorScheme, bypassCSP });
   const page = await ctx.newPage();
   page.on('console', (m) => {
     if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${user}: ${m.text()}`);
@@ -576,6 +578,76 @@ await step('every form control and button has an accessible name', async () => {
     unnamed.push(...found.map((f) => `${path}: ${f}`));
   }
   expect(unnamed.length === 0, unnamed.join('\n'));
+});
+
+/** axe runs axe-core (injected from node_modules) on the page and returns its
+ * violations, each with the first few elements it names. */
+async function axe(page) {
+  if (!(await page.evaluate(() => !!window.axe))) await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, count: v.nodes.length, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+}
+
+await step('axe-core: no serious or critical accessibility violation on any page', async () => {
+  // The UI's CSP forbids the inline script addScriptTag makes: this context
+  // bypasses it (the other contexts keep checking for CSP violations).
+  const p = await newPage('admin (axe)', 'light', true);
+  const found = [];
+  const check = async (label) => {
+    await p.waitForTimeout(500);
+    for (const v of await axe(p)) found.push({ page: label, ...v });
+  };
+  const base = flowUrl.replace(URL, '');
+  await p.goto(URL + '/');
+  await p.getByRole('button', { name: 'Sign in' }).waitFor();
+  await check('login');
+  await login(p, 'admin');
+  await p.locator('table[aria-label="Dataflows"] tbody tr').first().waitFor();
+  await check('dataflows');
+  await p.getByRole('button', { name: 'New dataflow' }).click();
+  await p.getByRole('dialog').waitFor();
+  await check('new dataflow dialog');
+  await p.keyboard.press('Escape');
+  await p.goto(URL + base);
+  await p.locator('section[aria-label="Runtime"]').waitFor();
+  await check('dataflow');
+  await p.goto(URL + base + '/versions/1');
+  await p.getByRole('heading', { level: 1 }).first().waitFor();
+  await check('version');
+  await p.goto(URL + base + '/versions/1/canvas');
+  await p.locator('.react-flow__node').first().waitFor();
+  await check('canvas');
+  await selectBlock(p, 'http_write');
+  await check('canvas with a block selected');
+  await p.getByRole('button', { name: 'Preview', exact: true }).click();
+  await p.locator('.preview-panel textarea').fill(SAMPLE);
+  await p.getByRole('button', { name: 'Run preview' }).click();
+  await p.locator('.preview-result').waitFor({ timeout: 20000 });
+  await check('canvas preview');
+  for (const [path, heading] of [
+    ['/runs', 'Runs'],
+    ['/configs', 'Extension Configurations'],
+    ['/users', 'Users'],
+    ['/tokens', 'API tokens'],
+    ['/audit', 'Audit log'],
+  ]) {
+    await p.goto(URL + path);
+    await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    await check(path.slice(1));
+  }
+  await p.goto(URL + '/runs');
+  await p.locator('table[aria-label="Runs"] tbody tr a').first().click();
+  await p.getByRole('heading', { name: 'Per block' }).waitFor();
+  await check('run detail');
+  await p.context().close();
+  const byImpact = {};
+  for (const v of found) byImpact[v.impact] = (byImpact[v.impact] ?? 0) + 1;
+  console.log(`     axe: ${found.length} violations (${Object.entries(byImpact).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) over 15 views`);
+  for (const v of found) console.log(`     axe: ${v.page}: ${v.impact} ${v.id} (${v.count}): ${v.help} — ${v.targets.join(' | ')}`);
+  const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.length === 0, bad.map((v) => `${v.page}: ${v.id}: ${v.help} — ${v.targets.join(' | ')}`).join('\n'));
 });
 
 await step('dark mode follows the OS', async () => {
