@@ -708,8 +708,9 @@ function Palette({ blocks, readOnly, onAdd }: { blocks: BlockInfo[]; readOnly: b
                     e.dataTransfer.effectAllowed = 'copy';
                   }}
                   onClick={() => onAdd(b.type)}
-                  aria-label={`Add ${b.label} (${b.type})`}
                 >
+                  {/* The visible text is the accessible name (WCAG 2.5.3), with the verb for screen readers. */}
+                  <span className="visually-hidden">Add </span>
                   <span className="pi-label">{b.label}</span>
                   <span className="pi-type">
                     {b.type}
@@ -785,7 +786,7 @@ function BlockPanel({
       {spec?.docs && (
         <details>
           <summary>Documentation</summary>
-          <pre className="docs">{spec.docs}</pre>
+          <pre className="docs" tabIndex={0}>{spec.docs}</pre>
         </details>
       )}
     </div>
