@@ -25,6 +25,10 @@ var notThroughServer = map[string]string{
 	// sample run (connectplus templates test) and the s3 block's tests
 	// cover it.
 	"ftp_to_s3": "needs an S3 server",
+	// Its source is a Kafka topic, not an SFTP folder: the sample run
+	// feeds it through the sandbox broker, and scheduler's
+	// TestStreamRunsLive runs a Kafka dataflow Live under the runtime.
+	"ingest_kafka_stream_in_api": "a stream: reads a Kafka topic, not an SFTP folder",
 }
 
 // TestTemplatesThroughServer runs the catalogue the way a brand does: each
