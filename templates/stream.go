@@ -25,7 +25,9 @@ import (
 
 // isStream reports whether a source spec reads a stream: its output is
 // records, not files.
-func isStream(s *block.Spec) bool { return s.Class == block.ClassSource && s.Output == block.KindRecords }
+func isStream(s *block.Spec) bool {
+	return s.Class == block.ClassSource && s.Output == block.KindRecords
+}
 
 // streamTopics returns the first topic of every stream source of doc.
 func streamTopics(doc *dataflow.Document, reg *block.Registry) []string {
