@@ -29,6 +29,10 @@ var notThroughServer = map[string]string{
 	// Its source is the API (http_read), not an SFTP folder: no sample file
 	// can be dropped; blocks/httpwrite runs it against the sandbox feed.
 	"pull_data_from_api": "pulls from the API, not from SFTP",
+	// Its source is a Kafka topic, not an SFTP folder: the sample run
+	// feeds it through the sandbox broker, and scheduler's
+	// TestStreamRunsLive runs a Kafka dataflow Live under the runtime.
+	"ingest_kafka_stream_in_api": "a stream: reads a Kafka topic, not an SFTP folder",
 }
 
 // TestTemplatesThroughServer runs the catalogue the way a brand does: each
