@@ -320,6 +320,47 @@ await step('imports a YAML document as a new dataflow', async () => {
   await admin.getByRole('heading', { name: `e2e import ${stamp}`, level: 1 }).waitFor();
 });
 
+await step('template gallery: "Transaction V2 add" filled in, previewed over its sample, created as a valid Draft', async () => {
+  const cat = JSON.parse((await api(admin, 'GET', '/templates')).body);
+  const t = cat.templates.find((x) => x.label === 'Transaction V2 add');
+  expect(t, 'no "Transaction V2 add" in ' + cat.templates.map((x) => x.label).join(', '));
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('button', { name: 'New dataflow' }).click();
+  await admin.getByRole('button', { name: 'start from a template' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'New dataflow from a template' });
+  for (const c of cat.categories) if (cat.templates.some((x) => x.category === c)) await dlg.getByRole('heading', { name: c, level: 3 }).waitFor();
+  await dlg.getByLabel('Search templates').fill('transaction v2');
+  await dlg.locator('.template-card').first().waitFor();
+  expect((await dlg.locator('.template-card').count()) < cat.templates.length, 'the search did not narrow the cards');
+  await snap(admin, 'template-gallery');
+  await dlg.locator(`.template-card[data-template="${t.name}"]`).click();
+  await dlg.getByRole('heading', { name: 'Transaction V2 add', level: 3 }).waitFor();
+  await dlg.getByLabel(/^Name/).fill(`e2e template ${stamp}`);
+  const param = (n) => dlg.locator(`[data-param="${n}"]`);
+  await param('sftpHost').fill('sftp.brand.example');
+  await param('sftpUser').fill('brand');
+  await param('sourceDirectory').fill('/brand/transactions/in');
+  await param('transactionDateFormat').selectOption('dd-MM-yyyy HH:mm:ss');
+  // Secrets are pickers of Extension Configurations, never text boxes.
+  for (const n of t.parameters.filter((p) => p.secret).map((p) => p.name)) {
+    expect((await param(n).evaluate((el) => el.tagName)) === 'SELECT', `${n} is not a picker`);
+  }
+  await param('sftpPassword').selectOption('capillary_client_secret');
+  await param('clientKey').selectOption('capillary_client_key');
+  await param('clientSecret').selectOption('capillary_client_secret');
+  await dlg.getByRole('button', { name: 'Preview sample' }).click();
+  const counts = dlg.locator('.preview-counts');
+  await counts.waitFor({ timeout: 30000 });
+  expect(/\d+ in, \d+ delivered/.test(await counts.innerText()), 'counts: ' + (await counts.innerText()));
+  await snap(admin, 'template-preview');
+  await dlg.getByRole('button', { name: 'Create from the template' }).click();
+  await admin.locator('.palette').waitFor({ timeout: 10000 });
+  expect(/\/versions\/1\/canvas$/.test(admin.url()), 'not on the new Draft canvas: ' + admin.url());
+  await admin.locator('.react-flow__node').nth(t.blocks.length - 1).waitFor();
+  await admin.locator('.validity.good').waitFor({ timeout: 10000 });
+  await snap(admin, 'template-draft');
+});
+
 /** bigFlow is a valid dataflow of n blocks in a grid: file_read →
  * convert_csv_to_json → a chain of jslt_transform → file_write. */
 function bigFlow(name, n, root) {
