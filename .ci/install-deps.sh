@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers used by internal/testenv (OpenSSH sshd, pyftpdlib,
-# vsftpd, PostgreSQL, GnuPG, versitygw). Idempotent and non-interactive: when
+# vsftpd, PostgreSQL, GnuPG, versitygw) and kcat. Idempotent and non-interactive: when
 # everything is already present it returns in well under a second.
 #
 # Usage: .ci/install-deps.sh [--with-chromium] [--skip-versitygw]
@@ -59,6 +59,7 @@ declare -A PROBE=(
 	[openssl]=/usr/bin/openssl
 	[passwd]=/usr/sbin/chpasswd
 	[ca-certificates]=/etc/ssl/certs/ca-certificates.crt
+	[kcat]=/usr/bin/kcat
 )
 if [ "$WITH_CHROMIUM" = 1 ]; then
 	PROBE[chromium]=/usr/bin/chromium
@@ -118,6 +119,24 @@ if [ "$SKIP_VERSITYGW" = 0 ]; then
 			GOBIN="$gobin" GOFLAGS=-buildvcs=false go install "github.com/versity/versitygw/cmd/versitygw@$VGW_VERSION"
 			log "versitygw build took $(elapsed "$t0")s"
 		fi
+	fi
+fi
+
+# mailpit (SMTP server with an API to read messages back, for the alert
+# email tests), built from the Go module proxy like versitygw.
+MAILPIT_VERSION="${MAILPIT_VERSION:-v1.33.1}"
+if [ -n "${MAILPIT_BIN:-}" ] && [ -x "${MAILPIT_BIN}" ]; then
+	log "mailpit present at $MAILPIT_BIN"
+elif command -v go >/dev/null 2>&1; then
+	gobin="$(go env GOPATH)/bin"
+	if [ -x "$gobin/mailpit" ]; then
+		log "mailpit present at $gobin/mailpit"
+	else
+		log "building mailpit $MAILPIT_VERSION into $gobin"
+		mkdir -p "$gobin"
+		t0=$(date +%s.%N)
+		GOBIN="$gobin" GOFLAGS=-buildvcs=false go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
+		log "mailpit build took $(elapsed "$t0")s"
 	fi
 fi
 

@@ -32,6 +32,8 @@ const (
 	LangJSLT Lang = "jslt"
 	// LangJOLT: a JOLT chain specification (bazaarvoice/jolt).
 	LangJOLT Lang = "jolt"
+	// LangJavaScript: a script defining function transform(records, context).
+	LangJavaScript Lang = "javascript"
 )
 
 // Language returns what the compile step compiles f's value as.
@@ -86,6 +88,8 @@ func langName(l Lang) string {
 		return "JSLT"
 	case LangJOLT:
 		return "JOLT"
+	case LangJavaScript:
+		return "JavaScript"
 	}
 	return string(l)
 }

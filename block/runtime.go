@@ -124,6 +124,10 @@ type Stream interface {
 	// source already knows are bad (unparseable, oversize) come with
 	// Outcome.Status Failed and their reason: the engine ends them there.
 	Next(ctx context.Context, it Item, seq int64) (*Unit, error)
+	// Pause stops fetching while the flow drains (Pause, a version switch);
+	// a consumer stays in its group. Resume fetches again.
+	Pause()
+	Resume()
 	// Ended tells the source that every record of window it numbered upTo
 	// or less has ended — delivered, filtered or failed — and that the
 	// lineage's checkpoint saying so is stored: the source may now commit
@@ -150,6 +154,10 @@ type Env struct {
 	// Flow and Block name the dataflow and block (for logs and paths).
 	Flow  string
 	Block string
+	// FlowID identifies the deployment stably across restarts (the server's
+	// organisation/dataflow id; a run's document name and path): what
+	// ${neoDataflowId} names, e.g. a Kafka consumer group.
+	FlowID string
 	// Logger is structured; never log secrets.
 	Logger *slog.Logger
 	// WorkDir is a private scratch directory (spills, temp files). It may

@@ -74,6 +74,7 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		Owner:   "server-" + hex.EncodeToString(sum[:8]),
 		Sandbox: cfg.Sandbox, BlockOptions: cfg.BlockOptions,
 		LocalPaths: cfg.LocalPaths,
+		Metrics:    cfg.Metrics,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,8 +25,10 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/filecore"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/fsroot"
+	"github.com/connectplus/connectplus/sandbox"
 )
 
 type runFlags struct {
@@ -48,6 +51,9 @@ type runFlags struct {
 	memProfile    string
 	dataDir       string
 	filesRoot     string
+	kafkaBroker   string
+	idleExit      time.Duration
+	drainTimeout  time.Duration
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -64,6 +70,12 @@ Extension Configuration references ({"$config": "name"}) are resolved from --con
 name=value flags, a --configs YAML/JSON file of name: value pairs, or the environment
 variable CONNECTPLUS_CONFIG_<NAME> (name upper-cased, non-alphanumerics as _).
 
+A dataflow reading a stream (kafka_topic_read, event_notification_read) runs until it is
+interrupted (Ctrl-C, SIGTERM: the open window closes and in-flight records finish, up to
+--drain-timeout) or, with --idle-exit, until no message arrived for that long. Each window
+of the stream is reported like a file. Offsets are committed only after their records
+ended, so a killed run loses nothing: the next run reads the uncommitted messages again.
+
 Exit status: 0 every file succeeded (or nothing to do); 1 the run could not start;
 3 partial success (some records failed); 4 failure (a file failed as a whole, or every
 record of a file failed).`,
@@ -79,7 +91,10 @@ record of a file failed).`,
 	f := cmd.Flags()
 	f.StringSliceVar(&fl.inputs, "input", nil, "process these local files instead of listing the source (repeatable); they are left in place")
 	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input)")
-	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox")
+	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox, and every Kafka block at an in-process Kafka-compatible broker (topics created on demand)")
+	f.StringVar(&fl.kafkaBroker, "kafka-broker", "", "with --sandbox: use this sandbox broker (e.g. one `connectplus sandbox --kafka` serves) instead of starting one")
+	f.DurationVar(&fl.idleExit, "idle-exit", 0, "stream dataflows: stop once no message arrived for this long after the last one (0: run until interrupted); before the first message the run waits this long plus a minute, the time a group may take to drop a member killed earlier")
+	f.DurationVar(&fl.drainTimeout, "drain-timeout", 30*time.Second, "stream dataflows: how long in-flight records get to finish when the run is stopped")
 	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims, progress and the result spools of interrupted files are kept (default: ~/.cache/connectplus/checkpoints)")
 	f.StringVar(&fl.workDir, "work-dir", "", "where each run makes its scratch directory, removed at exit (one left by a killed run is removed by the next run; default: the system temporary directory). Result spools that resuming needs are kept under --checkpoint-dir")
 	f.StringArrayVar(&fl.configs, "config", nil, "Extension Configuration value, name=value (repeatable)")
@@ -189,6 +204,15 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		// file size; the collector works harder only when it nears this.
 		debug.SetMemoryLimit(150 << 20)
 	}
+	if os.Getenv("GOGC") == "" {
+		// A streaming run's live heap is ~10 MB (the batches in flight),
+		// so the process-wide target of ten times live data mostly grew
+		// free heap: RSS sat at the 150 MB limit. Four times keeps a
+		// 1M-row API flow near 80 MB (of which ~28 MB is the binary's own
+		// pages) for a few percent more CPU in the collector; flows that
+		// hold more (sorts, joins) still get up to the limit above.
+		debug.SetGCPercent(300)
+	}
 	level := slog.LevelWarn
 	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("--log-level: %w", err)}
@@ -248,6 +272,19 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 	}
 	obs := &runObserver{}
 	blockOpts := map[string]string{}
+	if fl.sandbox && kafka.UsesKafka(doc) {
+		addr := fl.kafkaBroker
+		if addr == "" {
+			kb, err := sandbox.StartKafka(sandbox.KafkaConfig{Addr: "127.0.0.1:0"})
+			if err != nil {
+				return &exitError{code: ExitError, err: fmt.Errorf("sandbox: %w", err)}
+			}
+			defer kb.Close()
+			addr = kb.Addr()
+			fmt.Fprintf(a.stderr, "Kafka sandbox broker listening on %s (Kafka blocks point there; try: kcat -P -b %s -t TOPIC)\n", addr, addr)
+		}
+		blockOpts[kafka.OptSandboxBroker] = addr
+	}
 	var resolver block.Resolver = res
 	if fl.sandbox {
 		blockOpts["sandbox.clientKey"] = sandboxCredentials
@@ -296,7 +333,13 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
 	start := time.Now()
-	results, runErr := flow.RunOnce(ctx)
+	var results []engine.LineageResult
+	var runErr error
+	if flow.Streaming() {
+		results, runErr = runStream(ctx, flow, obs, fl)
+	} else {
+		results, runErr = flow.RunOnce(ctx)
+	}
 	elapsed := time.Since(start)
 	if bar != nil {
 		_ = bar.Finish()
@@ -434,4 +477,51 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// runStream runs a stream dataflow until ctx ends (Ctrl-C) or, with
+// --idle-exit, until no record ended for that long; then the open window
+// closes and in-flight records get --drain-timeout to finish. The flow is
+// not bound to ctx: an interrupt drains instead of abandoning.
+func runStream(ctx context.Context, flow *engine.Flow, obs *runObserver, fl *runFlags) ([]engine.LineageResult, error) {
+	if err := flow.Start(context.WithoutCancel(ctx)); err != nil {
+		flow.Close()
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if fl.idleExit > 0 {
+		go func() {
+			last, since := obs.records.Load(), time.Now()
+			// Before the first record the consumer may be waiting for its
+			// group to drop a member that was killed (its session timeout).
+			wait := fl.idleExit + time.Minute
+			t := time.NewTicker(min(fl.idleExit/4, time.Second))
+			defer t.Stop()
+			for {
+				select {
+				case <-sctx.Done():
+					return
+				case <-t.C:
+				}
+				if n := obs.records.Load(); n != last {
+					last, since, wait = n, time.Now(), fl.idleExit
+				} else if time.Since(since) >= wait {
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	flow.PollStream(sctx, time.Second)
+	flow.Drain()
+	wctx, wcancel := context.WithTimeout(context.Background(), fl.drainTimeout)
+	defer wcancel()
+	werr := flow.WaitIdle(wctx)
+	flow.Stop()
+	res := flow.Close()
+	if werr != nil {
+		return res, fmt.Errorf("stopping the stream: records still in flight after %s are read again by the next run", fl.drainTimeout)
+	}
+	return res, nil
 }

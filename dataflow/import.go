@@ -156,7 +156,17 @@ func (im *importer) document(top map[string]any) *Document {
 	}
 	im.rename(blocks)
 	im.chainIfUnconnected(blocks)
+	taken := map[string]bool{}
 	for _, b := range blocks {
+		taken[b.Name] = true
+	}
+	for _, b := range blocks {
+		if isGen1Transform(b.rawType, b.Config) {
+			for _, nb := range im.expandGen1Transform(b, taken) {
+				doc.Blocks = append(doc.Blocks, nb.Block)
+			}
+			continue
+		}
 		doc.Blocks = append(doc.Blocks, b.Block)
 	}
 	return doc
@@ -165,6 +175,7 @@ func (im *importer) document(top map[string]any) *Document {
 type importedBlock struct {
 	Block
 	original string
+	rawType  string // the type as exported
 	order    float64
 	hasOrder bool
 	path     string // where the block is in the imported document
@@ -255,8 +266,7 @@ func boolish(v any) (bool, bool) {
 }
 
 // gen1Transforms are Gen-1 transform types that Connect+ expands into
-// convert_csv_to_json + jslt_transform; the expansion needs the mapping,
-// which the export does not carry in a usable form.
+// convert_csv_to_json + jslt_transform (see gen1transform.go).
 var gen1Transforms = []string{"transform_to_", "transfrom_csv_to_rewards", "retro_template", "goodwill_points_issue", "barocde_generate"}
 
 func (im *importer) block(m map[string]any, path string) importedBlock {
@@ -264,8 +274,9 @@ func (im *importer) block(m map[string]any, path string) importedBlock {
 	b.original = str(m, "name", "blockName")
 	b.Name = b.original
 	typ := str(m, "type", "blockType", "id")
-	b.Type = typ
+	b.Type, b.rawType = typ, typ
 	var spec *block.Spec
+	unknownType := ""
 	if typ == "" {
 		im.add(path+".type", "block %q has no type", b.original)
 	} else if im.reg != nil {
@@ -273,16 +284,10 @@ func (im *importer) block(m map[string]any, path string) importedBlock {
 			spec = s
 			b.Type = s.Type
 		} else {
-			msg := fmt.Sprintf("unknown block type %q", typ)
-			for _, p := range gen1Transforms {
-				if strings.HasPrefix(typ, p) {
-					msg = fmt.Sprintf("Gen-1 transform type %q has no direct Gen-2 equivalent: rebuild it as convert_csv_to_json + jslt_transform", typ)
-				}
+			unknownType = fmt.Sprintf("unknown block type %q", typ)
+			if s := im.reg.Suggest(typ); s != "" {
+				unknownType += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			if s := im.reg.Suggest(typ); s != "" && !strings.HasPrefix(msg, "Gen-1") {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-			im.add(path+".type", "%s", msg)
 		}
 	}
 	for _, k := range []string{"order", "blockOrder"} {
@@ -343,6 +348,11 @@ func (im *importer) block(m map[string]any, path string) importedBlock {
 	}
 	if len(cfg) > 0 {
 		b.Config = cfg
+	}
+	// A Gen-1 Transform Data block is expanded into its Gen-2 chain later
+	// (expandGen1Transform), so its type is not reported as unknown.
+	if unknownType != "" && !isGen1Transform(typ, cfg) {
+		im.add(path+".type", "%s", unknownType)
 	}
 	if p, ok := m["position"].(map[string]any); ok {
 		x, xok := number(p["x"])

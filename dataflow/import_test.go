@@ -164,7 +164,7 @@ func TestImportShapes(t *testing.T) {
 		{"no blocks", `{"name": "x"}`, "blocks", "no blocks list", nil},
 		{"no name", `{"blocks": []}`, "name", "no dataflow name", nil},
 		{"block without type", `{"name":"x","blocks":[{"name":"a"}]}`, "blocks[0].type", "has no type", nil},
-		{"gen-1 transform", `{"name":"x","blocks":[{"name":"a","type":"transform_to_customer"}]}`, "blocks[0].type", "rebuild it as convert_csv_to_json + jslt_transform", nil},
+		{"gen-1 transform", `{"name":"x","blocks":[{"name":"a","type":"transform_to_customer"}]}`, "blocks[0].type", "became convert_csv_to_json → jslt_transform", nil},
 		{"unexpressible schedule", `{"name":"x","schedule":{"cronFrequencyInSeconds":7200},"blocks":[]}`, "schedule", "cannot be expressed", nil},
 		{"top-level edges", `{"name":"x","blocks":[{"name":"a","type":"sftp_read"},{"name":"b","type":"convert_csv_to_json"}],"edges":[{"from":"a","to":"b","relation":"failure"},{"from":"zz","to":"b"}]}`,
 			"edges[1]", `edge from unknown block "zz"`, func(d *Document) bool {

@@ -248,7 +248,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			return nil, err
 		}
 		env := &block.Env{
-			Flow: doc.Name, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
+			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 			Calls: opts.Calls,
 		}
@@ -966,11 +966,18 @@ func (f *Flow) checkpointAll(ctx context.Context) {
 	}
 }
 
-// Drain stops picking up new files; in-flight files finish (Pause).
-func (f *Flow) Drain() { f.draining.Store(true) }
+// Drain stops picking up new files; in-flight files finish (Pause). A
+// stream's open window closes and its source stops fetching.
+func (f *Flow) Drain() {
+	f.draining.Store(true)
+	f.eachStream(block.Stream.Pause)
+}
 
 // Resume allows picking up files again after Drain.
-func (f *Flow) Resume() { f.draining.Store(false) }
+func (f *Flow) Resume() {
+	f.draining.Store(false)
+	f.eachStream(block.Stream.Resume)
+}
 
 // Active returns how many files are in flight.
 func (f *Flow) Active() int {

@@ -21,6 +21,14 @@ func (f *Flow) Streaming() bool {
 	return false
 }
 
+func (f *Flow) eachStream(fn func(block.Stream)) {
+	for _, n := range f.sources {
+		if st, ok := n.src.(block.Stream); ok {
+			fn(st)
+		}
+	}
+}
+
 // runWindow runs one window of a stream source as lineage l: it asks the
 // source for units until the window closes, the flow drains (Pause, a new
 // version) or stops, routing each with back-pressure. The lineage completes

@@ -88,6 +88,9 @@ func (s *memStream) Finish(_ context.Context, it block.Item, c *block.Completion
 	return nil
 }
 
+func (s *memStream) Pause()  {}
+func (s *memStream) Resume() {}
+
 var _ block.Stream = (*memStream)(nil)
 
 func TestStreamWindowsAreLineages(t *testing.T) {

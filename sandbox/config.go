@@ -59,6 +59,9 @@ type Config struct {
 	RateLimit RateLimitConfig
 	// Now is the clock for token expiry; tests move it forward instead of sleeping.
 	Now func() time.Time
+	// FeedSize is how many records the paginated feed (/x/feed/{style})
+	// starts with; 0 means DefaultFeedSize.
+	FeedSize int
 }
 
 // RateLimitConfig is a token bucket over all API requests.
@@ -87,6 +90,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.FeedSize <= 0 {
+		c.FeedSize = DefaultFeedSize
 	}
 	if c.RateLimit.RequestsPerSecond > 0 && c.RateLimit.Burst < 1 {
 		c.RateLimit.Burst = 1

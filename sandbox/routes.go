@@ -46,6 +46,8 @@ func (s *Server) routes() {
 	s.handle("PUT /v1/rewards/update", routeAPI, entities(singleOrBulk, rewardUpdate))
 	s.handle("POST /v1/rewards/issue", routeAPI, entities(singleOrBulk, rewardIssue))
 
+	s.feedRoutes()
+	s.irisRoutes()
 	s.templateRoutes()
 
 	s.handle("POST /x/neo/{name...}", routeAPI, s.handleNeo)

@@ -25,6 +25,7 @@ type Server struct {
 	faults  atomic.Pointer[injector]
 	limiter *rateLimiter
 	st      atomic.Pointer[store]
+	feed    feed
 	bufs    sync.Pool
 
 	closeOnce sync.Once
@@ -49,6 +50,7 @@ func New(cfg Config) *Server {
 	}
 	s.faults.Store(newInjector(cfg.Faults))
 	s.st.Store(newStore(cfg.CountOnly, cfg.Now()))
+	s.feed.size = int64(cfg.FeedSize)
 	if cfg.RateLimit.RequestsPerSecond > 0 {
 		s.limiter = newRateLimiter(cfg.RateLimit)
 	}
@@ -86,7 +88,10 @@ func (s *Server) Entities(kind string) []*Entity {
 }
 
 // Reset forgets every entity and counter; tokens stay valid and faults stay.
-func (s *Server) Reset() { s.st.Store(newStore(s.cfg.CountOnly, s.cfg.Now())) }
+func (s *Server) Reset() {
+	s.st.Store(newStore(s.cfg.CountOnly, s.cfg.Now()))
+	s.resetFeed()
+}
 
 // SetFaults replaces the fault configuration at runtime.
 func (s *Server) SetFaults(f FaultConfig) error {

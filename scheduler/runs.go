@@ -22,6 +22,9 @@ type runObserver struct {
 
 func (o *runObserver) LineageStarted(_ string, it block.Item, lineageID string, resumed bool) {
 	ctx := context.WithoutCancel(o.m.ctx)
+	if o.m.opts.Metrics != nil {
+		o.m.opts.Metrics.LineageStarted(o.dep, resumed)
+	}
 	r := runstate.Run{
 		ID: lineageID, OrgID: o.dep.OrgID, FlowID: o.dep.FlowID, FlowName: o.dep.FlowName,
 		VersionID: o.dep.VersionID, Version: o.dep.Version,
@@ -39,13 +42,20 @@ func (o *runObserver) LineageStarted(_ string, it block.Item, lineageID string, 
 	}
 }
 
-func (o *runObserver) Progress(int64) {}
+func (o *runObserver) Progress(bytes int64) {
+	if o.m.opts.Metrics != nil {
+		o.m.opts.Metrics.Progress(o.dep, bytes)
+	}
+}
 
 func (o *runObserver) Records(int64) {}
 
 func (o *runObserver) LineageDone(res engine.LineageResult) {
 	ctx := context.WithoutCancel(o.m.ctx)
 	o.m.metrics.observe(o.dep.OrgID, o.dep.FlowID, res)
+	if o.m.opts.Metrics != nil {
+		o.m.opts.Metrics.LineageDone(o.dep, res)
+	}
 	fin := res.Finished
 	r := runstate.Run{
 		ID: res.ID, OrgID: o.dep.OrgID, FlowID: o.dep.FlowID, FlowName: o.dep.FlowName,

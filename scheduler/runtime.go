@@ -62,6 +62,19 @@ type Options struct {
 	// Redactor removes decrypted secret values from the deployment errors
 	// the status shows (nil: none).
 	Redactor *redact.Redactor
+	// Metrics, when set, also receives every deployment's lineage events
+	// and the API calls its blocks make (the observability recorder).
+	Metrics MetricsSink
+}
+
+// MetricsSink is what the runtime reports to observability. Every method
+// must be quick and must not block.
+type MetricsSink interface {
+	LineageStarted(d runstate.Deployment, resumed bool)
+	Progress(d runstate.Deployment, bytes int64)
+	LineageDone(d runstate.Deployment, r engine.LineageResult)
+	// Calls is handed to the deployment's blocks (block.Env.Calls).
+	Calls(d runstate.Deployment) block.CallRecorder
 }
 
 // Manager runs Live dataflows. It implements runstate.Controller.
@@ -354,6 +367,10 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, err
 	}
+	var calls block.CallRecorder
+	if m.opts.Metrics != nil {
+		calls = m.opts.Metrics.Calls(d)
+	}
 	f, err := engine.Compile(doc, engine.Options{
 		Registry:     m.opts.Registry,
 		Resolver:     orgResolver{ctx: m.ctx, repo: m.opts.Repo, org: d.OrgID},
@@ -374,6 +391,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		ResultDir:    filepath.Join(m.opts.DataDir, "results", safe(d.OrgID), safe(d.FlowID)),
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,
+		Calls:        calls,
 	})
 	if err != nil {
 		return nil, err

@@ -106,6 +106,15 @@ func TestAuthzMatrix(t *testing.T) {
 	if err := h.st.UpsertRun(ctx, run); err != nil {
 		t.Fatal(err)
 	}
+	// A stored API call of the run, for the drill-down routes.
+	if err := h.st.WriteMetrics(ctx, store.MetricsBatch{Requests: []store.RequestLog{{OrgID: run.OrgID, FlowID: run.FlowID, LineageID: run.ID,
+		RequestID: run.ID + "-1", Block: "write", Endpoint: "POST https://api.example.com/v2/customers", Method: "POST", At: time.Now(), Status: 200}}}); err != nil {
+		t.Fatal(err)
+	}
+	calls, err := h.st.ListRequests(ctx, store.RequestFilter{OrgID: run.OrgID, LineageID: run.ID})
+	if err != nil || len(calls) != 1 {
+		t.Fatalf("stored call: %v %v", calls, err)
+	}
 	editor2 := h.login("editor2", "editor2-Password-1234")
 	tokenClient(h, editor2, "target", "write")
 	var tokens []store.APIToken
@@ -119,10 +128,11 @@ func TestAuthzMatrix(t *testing.T) {
 
 	fx := fixture{
 		own: map[string]string{"flowID": flow.Dataflow.ID, "number": "1", "name": "sftp_host", "userID": editor2ID, "tokenID": tokens[0].ID,
-			"runID": run.ID, "requestID": cr.ID, "roleRequestID": rc.RoleRequest.ID, "invitationID": inv.Invitation.ID, "type": "src_read"},
+			"runID": run.ID, "requestID": cr.ID, "roleRequestID": rc.RoleRequest.ID, "invitationID": inv.Invitation.ID, "type": "src_read",
+			"callID": fmt.Sprint(calls[0].ID)},
 		missing: map[string]string{"flowID": "flw_000000000000000000000000", "number": "1", "name": "no_such_entry", "userID": "usr_000000000000000000000000",
 			"tokenID": "tok_000000000000000000000000", "runID": "run_none", "requestID": "cfr_000000000000000000000000", "roleRequestID": "rrq_000000000000000000000000",
-			"invitationID": "inv_000000000000000000000000", "type": "src_read"},
+			"invitationID": "inv_000000000000000000000000", "type": "src_read", "callID": "999999999"},
 	}
 	fx.secrets = []string{flow.Dataflow.ID, flow.Dataflow.OrgID, "MatrixFlow-A", run.ID, "matrix_only_a", cr.ID, tokens[0].ID, inv.Invitation.ID, rc.RoleRequest.ID, editor2ID, secretValue}
 

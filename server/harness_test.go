@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/internal/testenv"
+	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets"
 	"github.com/connectplus/connectplus/store"
@@ -205,7 +207,8 @@ func newHarnessWith(t *testing.T, url string, o harnessOptions) *harness {
 		t.Fatalf("bootstrap: %v %v", created, err)
 	}
 	h.adminPassword = pw
-	h.srv, err = New(Config{Service: h.svc, Logger: log, Version: "test", Now: h.clock.Now})
+	h.srv, err = New(Config{Service: h.svc, Logger: log, Version: "test", Now: h.clock.Now, Obs: obs.NewQuerier(st),
+		Alerts: alerts.New(alerts.Options{Store: st, Now: h.clock.Now})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,7 +122,16 @@ func schemaName(t reflect.Type) string {
 	return strings.NewReplacer("[", "_", "]", "", ",", "_", "*", "").Replace(n)
 }
 
+// jsonSchemaer is a type that encodes itself unlike its Go kind (a
+// duration written as "10m") and says so.
+type jsonSchemaer interface{ JSONSchema() map[string]any }
+
+var jsonSchemaerType = reflect.TypeFor[jsonSchemaer]()
+
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
+	if t.Implements(jsonSchemaerType) {
+		return reflect.Zero(t).Interface().(jsonSchemaer).JSONSchema()
+	}
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}

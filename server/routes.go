@@ -190,6 +190,8 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,
 			query: append(auditParams(false), param{name: "format", desc: "jsonl (default) or csv"}), status: 200, produces: "application/x-ndjson"},
 	}
+	rts = append(rts, s.obsRoutes()...)
+	rts = append(rts, s.alertRoutes()...)
 	return rts
 }
 

@@ -25,10 +25,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/assist/agent"
 	"github.com/connectplus/connectplus/assist/tools"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/control"
+	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/preview"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/templates"
@@ -63,6 +65,10 @@ type Config struct {
 	// Redactor removes decrypted secret values from error messages before
 	// they are answered (a conflict names the host a secret points at).
 	Redactor *redact.Redactor
+	// Obs answers the observability routes (nil: they answer 503).
+	Obs *obs.Querier
+	// Alerts answers the alert, issue and report routes (nil: 503).
+	Alerts *alerts.Service
 	// UI serves the web application at / (every GET or HEAD that no API
 	// route matches, except the reserved paths; see webui.Reserved). Nil
 	// serves the bundle embedded in package webui.
@@ -97,6 +103,8 @@ type Server struct {
 	previewLimit *preview.Limiter
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
+	obs        *obs.Querier
+	alerts     *alerts.Service
 }
 
 type metrics struct {
@@ -108,7 +116,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

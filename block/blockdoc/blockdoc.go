@@ -54,6 +54,8 @@ func Write(w io.Writer, s *block.Spec) {
 			notes = append(notes, "JSLT")
 		case block.LangJOLT:
 			notes = append(notes, "JOLT")
+		case block.LangJavaScript:
+			notes = append(notes, "JavaScript")
 		}
 		if len(f.Enum) > 0 {
 			notes = append(notes, "one of "+strings.Join(f.Enum, "|"))

@@ -1,5 +1,5 @@
 // Package exprs adapts the expression languages to the block contract: it is
-// the one place that decides how NiFi EL, JSLT and JOLT are compiled for blocks
+// the one place that decides how NiFi EL, JSLT, JOLT and JavaScript are compiled for blocks
 // and relations. Its Step is the block.Compiler of the compile step that
 // dataflow validation and the engine share.
 package exprs
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/lang/javascript"
 	"github.com/connectplus/connectplus/lang/jolt"
 	"github.com/connectplus/connectplus/lang/jslt"
 	"github.com/connectplus/connectplus/lang/nifiel"
@@ -48,7 +49,8 @@ func NewStep(o Options) *Step {
 }
 
 // Compile implements block.Compiler: NiFi languages yield a block.Expr,
-// JSLT a *jslt.Expr, JOLT a *jolt.Transform.
+// JSLT a *jslt.Expr, JOLT a *jolt.Transform, JavaScript a
+// *javascript.Program.
 func (s *Step) Compile(lang block.Lang, src string) (any, error) {
 	switch lang {
 	case block.LangNiFi:
@@ -59,6 +61,8 @@ func (s *Step) Compile(lang block.Lang, src string) (any, error) {
 		return s.JSLT(src)
 	case block.LangJOLT:
 		return JOLT(src)
+	case block.LangJavaScript:
+		return JavaScript(src)
 	}
 	return nil, fmt.Errorf("no compiler for language %q", lang)
 }
@@ -104,6 +108,22 @@ func JOLT(src string) (*jolt.Transform, error) {
 			return nil, &block.ExprError{Lang: block.LangJOLT, Pos: block.TextPos{Line: je.Line, Column: je.Column}, Msg: je.Msg}
 		}
 		return nil, &block.ExprError{Lang: block.LangJOLT, Msg: err.Error()}
+	}
+	return x, nil
+}
+
+// ScriptFunction is the function a JavaScript field must define.
+const ScriptFunction = "transform"
+
+// JavaScript compiles a script_transform script.
+func JavaScript(src string) (*javascript.Program, error) {
+	x, err := javascript.Compile(src, ScriptFunction)
+	if err != nil {
+		var se *javascript.Error
+		if errors.As(err, &se) {
+			return nil, &block.ExprError{Lang: block.LangJavaScript, Pos: block.TextPos{Line: se.Line, Column: se.Column}, Msg: se.Msg}
+		}
+		return nil, &block.ExprError{Lang: block.LangJavaScript, Msg: err.Error()}
 	}
 	return x, nil
 }

@@ -15,11 +15,13 @@ import (
 	"github.com/connectplus/connectplus/blocks/joltblock"
 	"github.com/connectplus/connectplus/blocks/jsltblock"
 	"github.com/connectplus/connectplus/blocks/jsoncsv"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/okfile"
 	"github.com/connectplus/connectplus/blocks/pgp"
 	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
+	"github.com/connectplus/connectplus/blocks/script"
 	"github.com/connectplus/connectplus/blocks/sftp"
 	"github.com/connectplus/connectplus/blocks/validate"
 	"github.com/connectplus/connectplus/blocks/xml"
@@ -37,6 +39,7 @@ func Registry() *block.Registry {
 		httpwrite.Register,
 		join.Register,
 		jsoncsv.Register,
+		kafka.Register,
 		okfile.Register,
 		pgp.Register,
 		related.Register,
@@ -45,6 +48,7 @@ func Registry() *block.Registry {
 		joltblock.Register,
 		local.Register,
 		s3.Register,
+		script.Register,
 		sftp.Register,
 		validate.Register,
 	} {

@@ -17,13 +17,16 @@ func TestCatalogue(t *testing.T) {
 		"databricks_job_trigger_and_status_check", "jslt_transform", "ok_file_3", "split_json", "transform_header_data",
 		"credential_aware_ftp_listing", "arya_call", "merge_content", "fetch_related_files", "decrypt_related_files",
 		"file_join", "webhook_write", "json_to_csv_converter", "file_read", "file_write", "validate_records",
-		"jolt_transform",
+		"jolt_transform", "http_read", "neo_transformer", "neo_transformer_v2", "script_transform",
+		"iris_ftp_audience_refresh",
+		"kafka_topic_read", "event_notification_read", "kafka_topic_write", "event_publish_kafka",
 	} {
 		if _, ok := r.Lookup(typ); !ok {
 			t.Errorf("block type %s is not registered", typ)
 		}
 	}
-	for _, legacy := range []string{"sftp_pull", "s3_pull", "csv_json_neo_transformer", "cron_base_trigger"} {
+	for _, legacy := range []string{"sftp_pull", "s3_pull", "csv_json_neo_transformer", "cron_base_trigger", "neo_transformer_iteration",
+		"kafka_connect_to_source", "kafka_connect_to_source_tracing", "kafka_connect_to_destination"} {
 		if _, ok := r.Lookup(legacy); !ok {
 			t.Errorf("legacy type %s does not map to a Gen-2 block", legacy)
 		}

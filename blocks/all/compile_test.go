@@ -20,6 +20,7 @@ func TestExpressionFieldsDeclareTheirLanguage(t *testing.T) {
 		"filter_on_condition_hidden":              {"filterCondition": block.LangNiFiCondition},
 		"jslt_transform":                          {"transformation": block.LangJSLT},
 		"jolt_transform":                          {"joltTransformation": block.LangJOLT},
+		"script_transform":                        {"script": block.LangJavaScript},
 		"http_write":                              {"additionalHeaders": block.LangNiFiJSON, "apiEndPoint": block.LangNiFi},
 		"databricks_job_trigger_and_status_check": {"jobParameters": block.LangNiFiJSON},
 		"transform_header_data":                   {"outputFileName": block.LangNiFi},
@@ -50,6 +51,7 @@ func TestCompileStepChecksEveryLanguageField(t *testing.T) {
 		block.LangNiFiJSON:      `{"X-File": "${filename:equalz('a')}"}`,
 		block.LangJSLT:          `{"a": $undefined}`,
 		block.LangJOLT:          `[{"operation": "shift", "spec": {"a": "b.*"}}]`,
+		block.LangJavaScript:    "function transform(r) { return r.; }",
 	}
 	n := 0
 	for _, s := range Registry().Specs() {

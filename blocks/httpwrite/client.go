@@ -144,6 +144,8 @@ type result struct {
 	err       error
 	exhausted bool
 	attempts  int
+	// header is the final answer's headers (http_read follows its Link).
+	header http.Header
 }
 
 func (r *result) release() {
@@ -213,7 +215,7 @@ func (d *destination) send(ctx context.Context, req *request) (result, error) {
 			}
 			return res, ctx.Err()
 		}
-		res.status, res.body, res.err = status, body, nil
+		res.status, res.body, res.err, res.header = status, body, nil, hdr
 		if d.log.Enabled(ctx, slog.LevelDebug) {
 			d.log.Debug("api request", "request_id", req.id, "method", req.method, "url", redactURL(req.url),
 				"attempt", res.attempts, "status", status, "err", err)

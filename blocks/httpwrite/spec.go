@@ -1,6 +1,9 @@
-// Package httpwrite holds the API destination blocks: http_write (Capillary
-// and third-party APIs with OAuth), arya_call (Intouch user onboarding) and
-// webhook_write (any webhook with basic auth). All three are thin
+// Package httpwrite holds the HTTP API blocks: the destinations http_write
+// (Capillary and third-party APIs with OAuth), arya_call (Intouch user
+// onboarding), webhook_write (any webhook with basic auth) and
+// iris_ftp_audience_refresh, the Neo transformation steps neo_transformer
+// and neo_transformer_v2, and the pull-from-API source http_read (read.go).
+// The destinations are thin
 // configurations of one machinery, in the shape of OpenTelemetry's
 // exporterhelper: a plain sender (build request, send, parse response) wrapped
 // by a shared rate limiter, a destination-wide "not before" gate for yielding
@@ -124,7 +127,7 @@ var (
 var Spec = &block.Spec{
 	Type: "http_write", Label: "API request", Class: block.ClassExecutor, Category: "Destination",
 	Description: "Sends records to an HTTP API (Capillary, Neo or third party) with OAuth, rate limiting, retries and per-record response parsing. Delivered records are acknowledged and passed on success; failed ones leave on failure with status_code, error_message and entity_id.",
-	LegacyTypes: []string{"intouch_transaction_v2", "retro_destination", "neo_transformer", "neo_transformer_v2", "neo_transformer_iteration"},
+	LegacyTypes: []string{"intouch_transaction_v2", "retro_destination"},
 	Input:       block.KindRecords, Output: block.KindRecords,
 	Concurrency: 4,
 	Fields: []block.Field{
@@ -200,5 +203,8 @@ func withAdvanced(f block.Field) block.Field {
 	return f
 }
 
-// Register adds http_write, arya_call and webhook_write to r.
-func Register(r *block.Registry) { r.MustRegister(Spec, AryaSpec, WebhookSpec) }
+// Register adds http_write, arya_call, webhook_write, http_read,
+// neo_transformer, neo_transformer_v2 and iris_ftp_audience_refresh to r.
+func Register(r *block.Registry) {
+	r.MustRegister(Spec, AryaSpec, WebhookSpec, ReadSpec, NeoSpec, NeoV2Spec, IrisSpec)
+}

@@ -24,7 +24,7 @@ var Spec = &block.Spec{
 	LegacyTypes: []string{"transform_to_customer", "transform_to_transaction", "retro_template", "goodwill_points_issue"},
 	Description: "Transforms records with a JSLT query (Schibsted JSLT). With \"Send each record separately\" true (default) the query sees one record and its result is that record's payload; false: it sees the batch as an array and must loop (`[ for (.) { … } ]`, the loop at the beginning); an array result of the same length maps element i to record i, any other result becomes one payload for the whole batch. A record whose transform raises an error fails with its input line, the field the failing call read and the JSLT message and line; the rest continue (in bulk mode the failing records are isolated and the query runs again over the others). Blank or padded numbers: number(trim(.x), null) — see docs/EXPRESSIONS.md. Query parameters and Attributes whose value names a source column are resolved per record, others are constants; attributes are visible downstream (http_write path parameters `$name` and headers), query parameters are appended to the API URL.",
 	Input:       block.KindRecords, Output: block.KindRecords,
-	Concurrency: 1,
+	Concurrency: 2,
 	Fields: []block.Field{
 		{Key: "transformation", Label: "JSLT Transformation", Type: block.TypeText, Required: true, Lang: block.LangJSLT,
 			Description: "The JSLT query, e.g. { \"profiles\": [ { \"firstName\": .firstname } ] }"},

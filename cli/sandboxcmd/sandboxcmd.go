@@ -30,6 +30,9 @@ type options struct {
 	faults          []string
 	rateLimit       float64
 	rateBurst       int
+	kafka           string
+	kafkaData       string
+	kafkaParts      int
 }
 
 // NewCommand returns the sandbox command.
@@ -67,10 +70,18 @@ request stores nothing):
   --faults /v2/transactions/bulk:429=0.5      a rule for one path (replaces the global rule there)
   --faults seed=42                            seed of the fault generator (deterministic runs)
   --faults @faults.json | --faults '{"global":{"rate429":0.2}}'   full JSON config
-Change them at runtime with POST /_sandbox/faults.`,
+Change them at runtime with POST /_sandbox/faults.
+
+Kafka (--kafka 127.0.0.1:PORT): also serve an in-process Kafka-compatible broker
+(franz-go's kfake) on that loopback address, with topics created on demand, no
+authentication. Point a Kafka block's brokers (or connectplus run --sandbox
+--kafka-broker) at it, and produce or consume with any client, e.g.
+  kcat -P -b 127.0.0.1:9092 -t orders -K: <<<'k1:{"id":1}'
+  kcat -C -b 127.0.0.1:9092 -t orders.out -e -f '%k %h %s\n'`,
 		Example: `  connectplus sandbox
   connectplus sandbox --listen 127.0.0.1:9300 --faults 429=0.2,5xx=0.05 --faults seed=7
   connectplus sandbox --store=false --client-key K --client-secret S   # benchmark mode
+  connectplus sandbox --kafka 127.0.0.1:9092                             # also a Kafka broker
   curl -s -X POST localhost:9300/v3/oauth/token/generate -d '{"key":"sandbox-key","secret":"sandbox-secret"}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -93,6 +104,9 @@ Change them at runtime with POST /_sandbox/faults.`,
 	f.StringArrayVar(&o.faults, "faults", nil, "fault rule, repeatable (see above)")
 	f.Float64Var(&o.rateLimit, "rate-limit", 0, "server-side limit in requests/second over all API calls, answered with 429 (0 = off)")
 	f.IntVar(&o.rateBurst, "rate-burst", 1, "burst size of --rate-limit")
+	f.StringVar(&o.kafka, "kafka", "", "also serve a Kafka-compatible broker on this loopback host:port (port 0 picks one)")
+	f.StringVar(&o.kafkaData, "kafka-data", "", "keep the broker's topics, offsets and groups in this directory across restarts (default: in memory)")
+	f.IntVar(&o.kafkaParts, "kafka-partitions", 3, "partitions of topics created on demand")
 	return cmd
 }
 
@@ -139,6 +153,17 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "  stats: %s/_sandbox/stats  entities: %s/_sandbox/entities?kind=transaction\n", url, url)
 	if !cfg.Faults.Global.IsZero() || len(cfg.Faults.Endpoints) > 0 {
 		fmt.Fprintf(out, "  faults: %+v\n", cfg.Faults)
+	}
+	if o.kafka != "" {
+		kb, err := sandbox.StartKafka(sandbox.KafkaConfig{Addr: o.kafka, DataDir: o.kafkaData, Partitions: o.kafkaParts})
+		if err != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			return err
+		}
+		defer kb.Close()
+		fmt.Fprintf(out, "Kafka sandbox broker listening on %s (topics created on demand, %d partitions)\n", kb.Addr(), o.kafkaParts)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/connectplus/connectplus/internal/testenv"
 )
 
 // syncBuffer lets the test read the command's output while it runs.
@@ -144,6 +146,49 @@ func TestHelpMentionsEndpointsAndFaults(t *testing.T) {
 	for _, want := range []string{"/v2/transactions/bulk", "--faults", "Retry-After", "--store", "/_sandbox/stats"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
+		}
+	}
+}
+
+// TestSandboxKafkaBroker: --kafka serves a broker on loopback that an
+// independent client (kcat) produces to and consumes from, with topics
+// created on demand.
+func TestSandboxKafkaBroker(t *testing.T) {
+	cmd := NewCommand()
+	out := &syncBuffer{}
+	cmd.SetOut(out)
+	cmd.SetErr(out)
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--kafka", "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	re := regexp.MustCompile(`Kafka sandbox broker listening on (\S+)`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && addr == ""; time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		cancel()
+		t.Fatalf("no Kafka address in output: %s", out.String())
+	}
+	testenv.KcatProduce(t, addr, "demo", []string{"k1\t{\"hello\":\"kafka\"}"}, "h=v")
+	got := testenv.KcatConsume(t, addr, "demo", 1, 30*time.Second)
+	if len(got) != 1 || got[0].Key != "k1" || got[0].Payload != `{"hello":"kafka"}` || got[0].Headers["h"] != "v" {
+		t.Fatalf("consumed %+v", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"10.1.2.3:9092", "127.0.0.1", "127.0.0.1:99999"} {
+		cmd := NewCommand()
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--kafka", bad})
+		if err := cmd.ExecuteContext(context.Background()); err == nil {
+			t.Errorf("--kafka %s: expected an error", bad)
 		}
 	}
 }

@@ -20,12 +20,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/fsroot"
+	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/scheduler"
 	"github.com/connectplus/connectplus/secrets"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/server"
@@ -35,6 +38,10 @@ import (
 // EnvAdminPassword sets the first-run admin password (else one is generated
 // and printed once).
 const EnvAdminPassword = "CONNECTPLUS_ADMIN_PASSWORD"
+
+// EnvSMTPPassword is the mail relay's password (kept out of the process
+// list).
+const EnvSMTPPassword = "CONNECTPLUS_SMTP_PASSWORD"
 
 // EnvMetricsToken is the default of --metrics-token (an environment
 // variable keeps the token out of the process list).
@@ -68,6 +75,9 @@ type RuntimeConfig struct {
 	Sandbox string
 	// BlockOptions are passed to every block (e.g. the demo's stabilityWait).
 	BlockOptions map[string]string
+	// Metrics receives every deployment's lineage events and API calls
+	// (the observability recorder).
+	Metrics scheduler.MetricsSink
 }
 
 // Deps are what the lead wires in.
@@ -87,8 +97,14 @@ type options struct {
 	listen, dataDir, db, masterKeyFile, tlsCert, tlsKey, logFormat string
 	metricsListen, metricsToken                                    string
 	retention, drainTimeout                                        time.Duration
-	filesRoot                                                      string
-	allowPaths                                                     []string
+	minuteRetention, requestLogRetention                           time.Duration
+	// Alerts: the mail relay, links and evaluation period.
+	smtpHost, smtpTLS, smtpUser, smtpFrom, publicURL string
+	smtpPort                                         int
+	alertInterval                                    time.Duration
+	alertsPrivateTargets                             bool
+	filesRoot                                        string
+	allowPaths                                       []string
 	// demo is set by `connectplus demo`.
 	demo *demoHooks
 }
@@ -154,6 +170,16 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "how long run records and result files are kept")
 	f.StringVar(&o.filesRoot, "files-root", "", "base directory of the organisations' local files: each organisation's file blocks and key files are confined to <files-root>/<organisation id>")
 	f.StringArrayVar(&o.allowPaths, "allow-path", nil, "absolute directory every organisation's local file blocks may also use (repeatable; platform administrators only; never the data directory)")
+	f.DurationVar(&o.minuteRetention, "metrics-minute-retention", 3*24*time.Hour, "how long per-minute observability metrics are kept (hour and day roll-ups are kept --retention)")
+	f.DurationVar(&o.requestLogRetention, "request-log-retention", 7*24*time.Hour, "how long the stored API calls of runs (drill-down) are kept")
+	f.StringVar(&o.smtpHost, "smtp-host", "", "mail relay for alert emails and summary reports (email channels may name their own)")
+	f.IntVar(&o.smtpPort, "smtp-port", 587, "mail relay port")
+	f.StringVar(&o.smtpTLS, "smtp-tls", "starttls", "mail relay TLS: starttls, tls (implicit, port 465) or none (a relay on this host only)")
+	f.StringVar(&o.smtpUser, "smtp-username", "", "mail relay username (the password is read from $"+EnvSMTPPassword+")")
+	f.StringVar(&o.smtpFrom, "smtp-from", "", "From address of alert emails and reports")
+	f.StringVar(&o.publicURL, "public-url", "", "the address users reach the web UI at, for links in notifications (default: the listen address)")
+	f.DurationVar(&o.alertInterval, "alert-interval", time.Minute, "how often alert rules are evaluated")
+	f.BoolVar(&o.alertsPrivateTargets, "alerts-allow-private-targets", false, "let Slack and webhook channels reach loopback and private addresses (off: a channel URL cannot probe the server's network)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
@@ -227,10 +253,29 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 
+	smtpPassword := os.Getenv(EnvSMTPPassword)
+	red.Add(smtpPassword)
+	publicURL := o.publicURL
+	if publicURL == "" {
+		scheme := "http"
+		if o.tlsCert != "" {
+			scheme = "https"
+		}
+		publicURL = scheme + "://" + o.listen
+	}
+	var svc *control.Service // set below; the validation rule runs after start-up
+	al := alerts.New(alerts.Options{Store: st, Logger: log.With("component", "alerts"), EvalInterval: o.alertInterval, BaseURL: publicURL,
+		Owner: alertOwner(o.dataDir), Redactor: red, AllowPrivateTargets: o.alertsPrivateTargets || o.demo != nil,
+		SMTP: alerts.SMTPConfig{Host: o.smtpHost, Port: o.smtpPort, TLS: o.smtpTLS, Username: o.smtpUser, Password: smtpPassword, From: o.smtpFrom},
+		Validate: func(ctx context.Context, orgID, flowID string) (int, error) {
+			return validationProblems(ctx, svc, orgID, flowID)
+		}})
+	rec := obs.NewRecorder(obs.Options{Store: st, Logger: log.With("component", "metrics"), Redactor: red,
+		Retention: o.retention, MinuteRetention: o.minuteRetention, RequestRetention: o.requestLogRetention, OnLineage: al.FileProcessed})
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
-		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy}
+		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
 		}
@@ -244,7 +289,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if deps.Registry != nil {
 		reg = deps.Registry()
 	}
-	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate, LocalPaths: rules.policy})
+	svc = control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate, LocalPaths: rules.policy})
 	bootPassword := os.Getenv(EnvAdminPassword)
 	if o.demo != nil {
 		bootPassword = o.demo.adminPassword
@@ -265,8 +310,9 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if mc, ok := ctl.(interface{ Collectors() []prometheus.Collector }); ok {
 		collectors = mc.Collectors()
 	}
+	collectors = append(collectors, rec.Collectors()...)
 	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
-		MetricsToken: o.metricsToken})
+		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st), Alerts: al})
 	if err != nil {
 		return err
 	}
@@ -299,6 +345,22 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
+	// The recorder flushes metrics every few seconds, prunes them hourly,
+	// and flushes once more when the server stops.
+	recDone := make(chan struct{})
+	go func() {
+		defer close(recDone)
+		if err := rec.Run(ctx); err != nil {
+			log.Warn("metrics", "err", err)
+		}
+	}()
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		if err := al.Run(ctx); err != nil {
+			log.Warn("alerts", "err", err)
+		}
+	}()
 	if runRuntime != nil {
 		go func() {
 			if err := runRuntime(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -347,6 +409,12 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if ms != nil {
 		_ = ms.Shutdown(shutCtx)
 	}
+	for _, done := range []chan struct{}{recDone, alertsDone} {
+		select {
+		case <-done:
+		case <-shutCtx.Done():
+		}
+	}
 	log.Info("stopped")
 	return runErr
 }
@@ -377,4 +445,32 @@ and revisions do not change. Afterwards the old key can be removed.`,
 			return nil
 		},
 	}
+}
+
+// validationProblems counts the validation problems of a dataflow's Live
+// version (else its newest): the Dataflow Validation alert.
+func validationProblems(ctx context.Context, svc *control.Service, orgID, flowID string) (int, error) {
+	if svc == nil {
+		return 0, errors.New("the control plane is not started")
+	}
+	st := svc.Store()
+	v, err := st.VersionInState(ctx, orgID, flowID, "Live")
+	if err != nil {
+		vs, lerr := st.ListVersions(ctx, orgID, flowID)
+		if lerr != nil {
+			return 0, lerr
+		}
+		if len(vs) == 0 {
+			return 0, nil
+		}
+		v = vs[0]
+	}
+	probs, err := svc.ValidateVersion(ctx, control.Actor{UserID: "system", Username: "system", OrgID: orgID, Role: control.RoleViewer}, flowID, v.Number)
+	return len(probs), err
+}
+
+// alertOwner names this server in alert evaluation claims.
+func alertOwner(dataDir string) string {
+	h, _ := os.Hostname()
+	return "server-" + h + ":" + dataDir
 }

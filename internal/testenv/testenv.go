@@ -1,5 +1,6 @@
 // Package testenv starts real servers (OpenSSH sshd, pyftpdlib, versitygw,
-// PostgreSQL) and a throwaway GnuPG home for tests.
+// PostgreSQL) and a throwaway GnuPG home for tests, and drives kcat (an
+// independent Kafka client) against the brokers tests start.
 //
 // Every server listens on a free 127.0.0.1 port, runs in its own process
 // group and is stopped (together with any child it forked) by t.Cleanup.
