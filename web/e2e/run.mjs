@@ -320,6 +320,66 @@ await step('imports a YAML document as a new dataflow', async () => {
   await admin.getByRole('heading', { name: `e2e import ${stamp}`, level: 1 }).waitFor();
 });
 
+await step('template gallery: "Transaction V2 add" filled in, previewed over its sample, created as a valid Draft', async () => {
+  const cat = JSON.parse((await api(admin, 'GET', '/templates')).body);
+  const t = cat.templates.find((x) => x.label === 'Transaction V2 add');
+  expect(t, 'no "Transaction V2 add" in ' + cat.templates.map((x) => x.label).join(', '));
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('button', { name: 'New dataflow' }).click();
+  await admin.getByRole('button', { name: 'start from a template' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'New dataflow from a template' });
+  for (const c of cat.categories) if (cat.templates.some((x) => x.category === c)) await dlg.getByRole('heading', { name: c, level: 3 }).waitFor();
+  await dlg.getByLabel('Search templates').fill('transaction v2');
+  await dlg.locator('.template-card').first().waitFor();
+  expect((await dlg.locator('.template-card').count()) < cat.templates.length, 'the search did not narrow the cards');
+  await snap(admin, 'template-gallery');
+  await dlg.locator(`.template-card[data-template="${t.name}"]`).click();
+  await dlg.getByRole('heading', { name: 'Transaction V2 add', level: 3 }).waitFor();
+  await dlg.getByLabel(/^Name/).fill(`e2e template ${stamp}`);
+  const param = (n) => dlg.locator(`[data-param="${n}"]`);
+  await param('sftpHost').fill('sftp.brand.example');
+  await param('sftpUser').fill('brand');
+  await param('sourceDirectory').fill('/brand/transactions/in');
+  await param('transactionDateFormat').selectOption('dd-MM-yyyy HH:mm:ss');
+  // Secrets are pickers of Extension Configurations, never text boxes.
+  for (const n of t.parameters.filter((p) => p.secret).map((p) => p.name)) {
+    expect((await param(n).evaluate((el) => el.tagName)) === 'SELECT', `${n} is not a picker`);
+  }
+  await param('sftpPassword').selectOption('capillary_client_secret');
+  await param('clientKey').selectOption('capillary_client_key');
+  await param('clientSecret').selectOption('capillary_client_secret');
+  await dlg.getByRole('button', { name: 'Preview sample' }).click();
+  const counts = dlg.locator('.preview-counts');
+  await counts.waitFor({ timeout: 30000 });
+  expect(/\d+ in, \d+ delivered/.test(await counts.innerText()), 'counts: ' + (await counts.innerText()));
+  await snap(admin, 'template-preview');
+  await dlg.getByRole('button', { name: 'Create from the template' }).click();
+  await admin.locator('.palette').waitFor({ timeout: 10000 });
+  expect(/\/versions\/1\/canvas$/.test(admin.url()), 'not on the new Draft canvas: ' + admin.url());
+  await admin.locator('.react-flow__node').nth(t.blocks.length - 1).waitFor();
+  await admin.locator('.validity.good').waitFor({ timeout: 10000 });
+  await snap(admin, 'template-draft');
+});
+
+await step('the canvas assistant says plainly that no model is configured', async () => {
+  const st = JSON.parse((await api(admin, 'GET', '/assistant')).body);
+  expect(st.configured === false, 'the demo has a model configured: ' + JSON.stringify(st));
+  await admin.goto(canvasUrl);
+  await admin.locator('.react-flow__node').first().waitFor();
+  await admin.getByRole('button', { name: 'Assistant', exact: true }).click();
+  const panel = admin.getByRole('region', { name: 'Assistant' });
+  const off = panel.locator('.assistant-off');
+  await off.waitFor({ timeout: 5000 });
+  const text = await off.innerText();
+  expect(/not configured/.test(text) && text.includes(st.message), 'panel says: ' + text);
+  expect((await panel.getByRole('button', { name: 'Send' }).count()) === 0, 'a Send button without a model');
+  const box = await panel.boundingBox();
+  const vp = admin.viewportSize();
+  expect(box.x + box.width > vp.width - 40 && box.y + box.height > vp.height - 40, 'the panel is not at the bottom right');
+  await snap(admin, 'assistant-not-configured');
+  await panel.getByRole('button', { name: 'Close the assistant' }).click();
+});
+
 /** bigFlow is a valid dataflow of n blocks in a grid: file_read →
  * convert_csv_to_json → a chain of jslt_transform → file_write. */
 function bigFlow(name, n, root) {
@@ -595,7 +655,9 @@ await step('axe-core: no serious or critical accessibility violation on any page
   // bypasses it (the other contexts keep checking for CSP violations).
   const p = await newPage('admin (axe)', 'light', true);
   const found = [];
+  let views = 0;
   const check = async (label) => {
+    views++;
     await p.waitForTimeout(500);
     for (const v of await axe(p)) found.push({ page: label, ...v });
   };
@@ -609,6 +671,12 @@ await step('axe-core: no serious or critical accessibility violation on any page
   await p.getByRole('button', { name: 'New dataflow' }).click();
   await p.getByRole('dialog').waitFor();
   await check('new dataflow dialog');
+  await p.getByRole('button', { name: 'start from a template' }).click();
+  await p.locator('.template-card').first().waitFor();
+  await check('template gallery');
+  await p.locator('.template-card').first().click();
+  await p.locator('[data-param]').first().waitFor();
+  await check('template form');
   await p.keyboard.press('Escape');
   await p.goto(URL + base);
   await p.locator('section[aria-label="Runtime"]').waitFor();
@@ -626,6 +694,9 @@ await step('axe-core: no serious or critical accessibility violation on any page
   await p.getByRole('button', { name: 'Run preview' }).click();
   await p.locator('.preview-result').waitFor({ timeout: 20000 });
   await check('canvas preview');
+  await p.getByRole('button', { name: 'Assistant', exact: true }).click();
+  await p.locator('.assistant-off').waitFor();
+  await check('canvas assistant');
   for (const [path, heading] of [
     ['/runs', 'Runs'],
     ['/configs', 'Extension Configurations'],
@@ -644,7 +715,7 @@ await step('axe-core: no serious or critical accessibility violation on any page
   await p.context().close();
   const byImpact = {};
   for (const v of found) byImpact[v.impact] = (byImpact[v.impact] ?? 0) + 1;
-  console.log(`     axe: ${found.length} violations (${Object.entries(byImpact).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) over 15 views`);
+  console.log(`     axe: ${found.length} violations (${Object.entries(byImpact).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) over ${views} views`);
   for (const v of found) console.log(`     axe: ${v.page}: ${v.impact} ${v.id} (${v.count}): ${v.help} — ${v.targets.join(' | ')}`);
   const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(bad.length === 0, bad.map((v) => `${v.page}: ${v.id}: ${v.help} — ${v.targets.join(' | ')}`).join('\n'));
