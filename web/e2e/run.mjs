@@ -329,6 +329,12 @@ await step('template gallery: "Transaction V2 add" filled in, previewed over its
   await admin.getByRole('button', { name: 'start from a template' }).click();
   const dlg = admin.getByRole('dialog', { name: 'New dataflow from a template' });
   for (const c of cat.categories) if (cat.templates.some((x) => x.category === c)) await dlg.getByRole('heading', { name: c, level: 3 }).waitFor();
+  // The gallery shows exactly the catalogue the API serves (which the Go
+  // tests compare with the embedded catalogue and the CLI listing).
+  await dlg.locator('.template-card').first().waitFor();
+  const shown = (await dlg.locator('.template-card').evaluateAll((els) => els.map((e) => e.getAttribute('data-template')))).sort();
+  const served = cat.templates.map((x) => x.name).sort();
+  expect(JSON.stringify(shown) === JSON.stringify(served), `the gallery shows ${shown.length} templates, the API ${served.length}: ${shown.join(',')} vs ${served.join(',')}`);
   await dlg.getByLabel('Search templates').fill('transaction v2');
   await dlg.locator('.template-card').first().waitFor();
   expect((await dlg.locator('.template-card').count()) < cat.templates.length, 'the search did not narrow the cards');
