@@ -193,8 +193,13 @@ func (r *reader) List(ctx context.Context) ([]block.Item, error) {
 	r.mu.Lock()
 	if r.cur != nil {
 		// The engine stopped feeding it (the flow drained): it finishes
-		// with what it has.
+		// with what it has. One that never got a record may never have
+		// started (drained while waiting for a lineage slot): forget it;
+		// a Finish for it, if it did start, finds nothing to commit.
 		r.cur.closed = true
+		if r.cur.records == 0 {
+			delete(r.windows, r.cur.item.Key)
+		}
 		r.cur = nil
 	}
 	for len(r.leftover) > 0 {
