@@ -50,6 +50,9 @@ type Options struct {
 	RequestsPerLineage int
 	// Redactor removes decrypted secret values from what is stored.
 	Redactor *redact.Redactor
+	// OnLineage, when set, is told of every completed file too (alerts:
+	// file notifications, after-each-run reports). It must not block.
+	OnLineage func(d runstate.Deployment, r engine.LineageResult)
 }
 
 // Recorder accumulates runtime events into per-minute metrics.
@@ -179,6 +182,9 @@ func (r *Recorder) Progress(d runstate.Deployment, bytes int64) {
 // error summary to the minute it finished in.
 func (r *Recorder) LineageDone(d runstate.Deployment, res engine.LineageResult) {
 	r.prom.lineage(d, res)
+	if r.opts.OnLineage != nil {
+		r.opts.OnLineage(d, res)
+	}
 	m := minuteOf(r.opts.Now())
 	r.mu.Lock()
 	defer r.mu.Unlock()

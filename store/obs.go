@@ -344,17 +344,23 @@ func (s *Store) PruneMetrics(ctx context.Context, now time.Time, r MetricsRetent
 	var total int64
 	keep := map[int64]time.Duration{ResMinute: r.Minute, ResHour: r.Hour, ResDay: r.Day}
 	for _, table := range []string{"obs_counts", "obs_http", "obs_errors"} {
-		for _, res := range Resolutions {
-			if keep[res] <= 0 {
-				continue
+		orgs, err := s.metricOrgs(ctx, table)
+		if err != nil {
+			return total, fmt.Errorf("store: prune %s: %w", table, err)
+		}
+		for _, org := range orgs {
+			for _, res := range Resolutions {
+				if keep[res] <= 0 {
+					continue
+				}
+				// A bucket is kept while any of it is inside the window.
+				cut := now.Add(-keep[res]).UTC().Unix() - res
+				n, err := s.execCount(ctx, `DELETE FROM `+table+` WHERE org_id = ? AND res = ? AND at <= ?`, org, res, cut)
+				if err != nil {
+					return total, fmt.Errorf("store: prune %s: %w", table, err)
+				}
+				total += n
 			}
-			// A bucket is kept while any of it is inside the window.
-			cut := now.Add(-keep[res]).UTC().Unix() - res
-			n, err := s.execCount(ctx, `DELETE FROM `+table+` WHERE res = ? AND at <= ?`, res, cut)
-			if err != nil {
-				return total, fmt.Errorf("store: prune %s: %w", table, err)
-			}
-			total += n
 		}
 	}
 	if r.Requests > 0 {
@@ -365,6 +371,30 @@ func (s *Store) PruneMetrics(ctx context.Context, now time.Time, r MetricsRetent
 		total += n
 	}
 	return total, nil
+}
+
+// metricOrgs lists the organisations with rows in a metric table, seeking
+// from one to the next along the primary key (a skip scan) instead of
+// reading every row.
+func (q *Queries) metricOrgs(ctx context.Context, table string) ([]string, error) {
+	rows, err := q.query(ctx, `WITH RECURSIVE o(id) AS (
+			SELECT MIN(org_id) FROM `+table+`
+			UNION ALL
+			SELECT (SELECT MIN(org_id) FROM `+table+` WHERE org_id > o.id) FROM o WHERE o.id IS NOT NULL)
+		SELECT id FROM o WHERE id IS NOT NULL`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 func (q *Queries) execCount(ctx context.Context, query string, args ...any) (int64, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -138,6 +139,14 @@ func TestMetricsWriteQueryPrune(t *testing.T) {
 		// Pruning at 12:00 with minutes kept 1 h: minute rows before 11:00
 		// go, 11:00.. stay; hour and day rows stay.
 		now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+		eleven := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC).Unix()
+		newer := func() (n int) {
+			if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM obs_counts WHERE res = 60 AND at >= `+fmt.Sprint(eleven)).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := newer()
 		if _, err := s.PruneMetrics(ctx, now, MetricsRetention{Minute: time.Hour, Hour: 30 * 24 * time.Hour, Day: 30 * 24 * time.Hour, Requests: time.Hour}); err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +156,9 @@ func TestMetricsWriteQueryPrune(t *testing.T) {
 		}
 		if want := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC).Unix(); oldest != want {
 			t.Fatalf("oldest minute after prune %s, want 11:00", time.Unix(oldest, 0).UTC())
+		}
+		if after := newer(); after != before || before != 30*3 {
+			t.Fatalf("pruning removed newer minute rows: %d before, %d after", before, after)
 		}
 		if rows, _ := s.SumCounts(ctx, hourly); len(rows) != 1 || rows[0].RecordsIn != 1800 {
 			t.Fatalf("hour rows after pruning minutes: %+v", rows)

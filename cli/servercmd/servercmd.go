@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/all"
 	"github.com/connectplus/connectplus/control"
@@ -37,6 +38,10 @@ import (
 // EnvAdminPassword sets the first-run admin password (else one is generated
 // and printed once).
 const EnvAdminPassword = "CONNECTPLUS_ADMIN_PASSWORD"
+
+// EnvSMTPPassword is the mail relay's password (kept out of the process
+// list).
+const EnvSMTPPassword = "CONNECTPLUS_SMTP_PASSWORD"
 
 // EnvMetricsToken is the default of --metrics-token (an environment
 // variable keeps the token out of the process list).
@@ -93,8 +98,13 @@ type options struct {
 	metricsListen, metricsToken                                    string
 	retention, drainTimeout                                        time.Duration
 	minuteRetention, requestLogRetention                           time.Duration
-	filesRoot                                                      string
-	allowPaths                                                     []string
+	// Alerts: the mail relay, links and evaluation period.
+	smtpHost, smtpTLS, smtpUser, smtpFrom, publicURL string
+	smtpPort                                         int
+	alertInterval                                    time.Duration
+	alertsPrivateTargets                             bool
+	filesRoot                                        string
+	allowPaths                                       []string
 	// demo is set by `connectplus demo`.
 	demo *demoHooks
 }
@@ -162,6 +172,14 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.StringArrayVar(&o.allowPaths, "allow-path", nil, "absolute directory every organisation's local file blocks may also use (repeatable; platform administrators only; never the data directory)")
 	f.DurationVar(&o.minuteRetention, "metrics-minute-retention", 3*24*time.Hour, "how long per-minute observability metrics are kept (hour and day roll-ups are kept --retention)")
 	f.DurationVar(&o.requestLogRetention, "request-log-retention", 7*24*time.Hour, "how long the stored API calls of runs (drill-down) are kept")
+	f.StringVar(&o.smtpHost, "smtp-host", "", "mail relay for alert emails and summary reports (email channels may name their own)")
+	f.IntVar(&o.smtpPort, "smtp-port", 587, "mail relay port")
+	f.StringVar(&o.smtpTLS, "smtp-tls", "starttls", "mail relay TLS: starttls, tls (implicit, port 465) or none (a relay on this host only)")
+	f.StringVar(&o.smtpUser, "smtp-username", "", "mail relay username (the password is read from $"+EnvSMTPPassword+")")
+	f.StringVar(&o.smtpFrom, "smtp-from", "", "From address of alert emails and reports")
+	f.StringVar(&o.publicURL, "public-url", "", "the address users reach the web UI at, for links in notifications (default: the listen address)")
+	f.DurationVar(&o.alertInterval, "alert-interval", time.Minute, "how often alert rules are evaluated")
+	f.BoolVar(&o.alertsPrivateTargets, "alerts-allow-private-targets", false, "let Slack and webhook channels reach loopback and private addresses (off: a channel URL cannot probe the server's network)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
@@ -235,8 +253,25 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 
+	smtpPassword := os.Getenv(EnvSMTPPassword)
+	red.Add(smtpPassword)
+	publicURL := o.publicURL
+	if publicURL == "" {
+		scheme := "http"
+		if o.tlsCert != "" {
+			scheme = "https"
+		}
+		publicURL = scheme + "://" + o.listen
+	}
+	var svc *control.Service // set below; the validation rule runs after start-up
+	al := alerts.New(alerts.Options{Store: st, Logger: log.With("component", "alerts"), EvalInterval: o.alertInterval, BaseURL: publicURL,
+		Owner: alertOwner(o.dataDir), Redactor: red, AllowPrivateTargets: o.alertsPrivateTargets || o.demo != nil,
+		SMTP: alerts.SMTPConfig{Host: o.smtpHost, Port: o.smtpPort, TLS: o.smtpTLS, Username: o.smtpUser, Password: smtpPassword, From: o.smtpFrom},
+		Validate: func(ctx context.Context, orgID, flowID string) (int, error) {
+			return validationProblems(ctx, svc, orgID, flowID)
+		}})
 	rec := obs.NewRecorder(obs.Options{Store: st, Logger: log.With("component", "metrics"), Redactor: red,
-		Retention: o.retention, MinuteRetention: o.minuteRetention, RequestRetention: o.requestLogRetention})
+		Retention: o.retention, MinuteRetention: o.minuteRetention, RequestRetention: o.requestLogRetention, OnLineage: al.FileProcessed})
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	if deps.Runtime != nil {
@@ -254,7 +289,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if deps.Registry != nil {
 		reg = deps.Registry()
 	}
-	svc := control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate, LocalPaths: rules.policy})
+	svc = control.New(control.Options{Store: st, Keyring: kr, Registry: reg, Controller: ctl, Logger: log, Validate: deps.Validate, LocalPaths: rules.policy})
 	bootPassword := os.Getenv(EnvAdminPassword)
 	if o.demo != nil {
 		bootPassword = o.demo.adminPassword
@@ -277,7 +312,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	}
 	collectors = append(collectors, rec.Collectors()...)
 	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
-		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st)})
+		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st), Alerts: al})
 	if err != nil {
 		return err
 	}
@@ -317,6 +352,13 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		defer close(recDone)
 		if err := rec.Run(ctx); err != nil {
 			log.Warn("metrics", "err", err)
+		}
+	}()
+	alertsDone := make(chan struct{})
+	go func() {
+		defer close(alertsDone)
+		if err := al.Run(ctx); err != nil {
+			log.Warn("alerts", "err", err)
 		}
 	}()
 	if runRuntime != nil {
@@ -367,9 +409,11 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if ms != nil {
 		_ = ms.Shutdown(shutCtx)
 	}
-	select {
-	case <-recDone:
-	case <-shutCtx.Done():
+	for _, done := range []chan struct{}{recDone, alertsDone} {
+		select {
+		case <-done:
+		case <-shutCtx.Done():
+		}
 	}
 	log.Info("stopped")
 	return runErr
@@ -401,4 +445,32 @@ and revisions do not change. Afterwards the old key can be removed.`,
 			return nil
 		},
 	}
+}
+
+// validationProblems counts the validation problems of a dataflow's Live
+// version (else its newest): the Dataflow Validation alert.
+func validationProblems(ctx context.Context, svc *control.Service, orgID, flowID string) (int, error) {
+	if svc == nil {
+		return 0, errors.New("the control plane is not started")
+	}
+	st := svc.Store()
+	v, err := st.VersionInState(ctx, orgID, flowID, "Live")
+	if err != nil {
+		vs, lerr := st.ListVersions(ctx, orgID, flowID)
+		if lerr != nil {
+			return 0, lerr
+		}
+		if len(vs) == 0 {
+			return 0, nil
+		}
+		v = vs[0]
+	}
+	probs, err := svc.ValidateVersion(ctx, control.Actor{UserID: "system", Username: "system", OrgID: orgID, Role: control.RoleViewer}, flowID, v.Number)
+	return len(probs), err
+}
+
+// alertOwner names this server in alert evaluation claims.
+func alertOwner(dataDir string) string {
+	h, _ := os.Hostname()
+	return "server-" + h + ":" + dataDir
 }

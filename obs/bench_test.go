@@ -1,0 +1,214 @@
+package obs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/connectplus/connectplus/store"
+)
+
+// benchFlows × benchDays of per-minute activity: every dataflow runs every
+// minute with a source, a converter and an API block (three block rows, the
+// dataflow total and one endpoint row per minute), and 10 % of its minutes
+// have an error message.
+const (
+	benchFlows = 200
+	benchDays  = 30
+)
+
+// seedBench writes what the recorder stores for that activity under the
+// default retention: minute rows for the last 3 days, hour and day rows for
+// all 30 days. Rows are inserted directly (the roll-ups computed here, as
+// the additive upserts would leave them): going through WriteMetrics would
+// take tens of minutes of upserts for the same final rows.
+func seedBench(b *testing.B, st *store.Store, now time.Time, minuteDays int) {
+	b.Helper()
+	ctx := context.Background()
+	db := st.DB()
+	countCols := "org_id, flow_id, block, res, at, units_in, units_out, records_in, records_out, filtered, failed, warnings, retry_exhausted, bytes, files, files_failed, files_partial, busy_us"
+	var hcols []string
+	for i := 0; i < store.LatencyBuckets; i++ {
+		hcols = append(hcols, fmt.Sprintf("h%02d", i))
+	}
+	httpCols := "org_id, flow_id, block, endpoint, res, at, calls, s2xx, s3xx, s4xx, s5xx, no_answer, attempts, exhausted, latency_us, " + strings.Join(hcols, ", ")
+	ph := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+	queries := [3]string{
+		"INSERT INTO obs_counts (" + countCols + ") VALUES (" + ph(18) + ")",
+		"INSERT INTO obs_http (" + httpCols + ") VALUES (" + ph(15+store.LatencyBuckets) + ")",
+		"INSERT INTO obs_errors (org_id, flow_id, block, code, message, res, at, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	}
+	var tx *sql.Tx
+	var stmts [3]*sql.Stmt
+	begin := func() {
+		var err error
+		if tx, err = db.BeginTx(ctx, nil); err != nil {
+			b.Fatal(err)
+		}
+		for i, q := range queries {
+			if stmts[i], err = tx.PrepareContext(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	begin()
+	rows := 0
+	exec := func(k int, args ...any) {
+		if _, err := stmts[k].ExecContext(ctx, args...); err != nil {
+			b.Fatal(err)
+		}
+		rows++
+		if rows%200000 == 0 {
+			if err := tx.Commit(); err != nil {
+				b.Fatal(err)
+			}
+			begin()
+		}
+	}
+	end := now.Truncate(time.Minute).Unix()
+	start := end - benchDays*86400
+	minuteFrom := end - int64(minuteDays)*86400
+	rng := rand.New(rand.NewPCG(1, 2))
+	for f := 0; f < benchFlows; f++ {
+		flow := fmt.Sprintf("flw_bench_%03d", f)
+		type acc struct {
+			in, out, failed int64
+			hist            [store.LatencyBuckets]int64
+			lat             int64
+			errs            int64
+		}
+		hours := map[int64]*acc{}
+		days := map[int64]*acc{}
+		for at := start; at < end; at += 60 {
+			in := int64(50 + rng.IntN(100))
+			failed := int64(0)
+			if rng.IntN(10) == 0 {
+				failed = int64(1 + rng.IntN(5))
+			}
+			var a acc
+			a.in, a.out, a.failed = in, in-failed, failed
+			for i := int64(0); i < in; i++ {
+				d := time.Duration(5+rng.IntN(200)) * time.Millisecond
+				a.hist[store.LatencyBucket(d)]++
+				a.lat += d.Microseconds()
+			}
+			if failed > 0 {
+				a.errs = failed
+			}
+			for _, m := range []struct {
+				res int64
+				to  map[int64]*acc
+			}{{3600, hours}, {86400, days}} {
+				k := at - at%m.res
+				t := m.to[k]
+				if t == nil {
+					t = &acc{}
+					m.to[k] = t
+				}
+				t.in, t.out, t.failed, t.lat, t.errs = t.in+a.in, t.out+a.out, t.failed+a.failed, t.lat+a.lat, t.errs+a.errs
+				for i := range t.hist {
+					t.hist[i] += a.hist[i]
+				}
+			}
+			if at >= minuteFrom {
+				write(exec, flow, 60, at, a.in, a.out, a.failed, a.lat, a.hist, a.errs)
+			}
+		}
+		for _, m := range []struct {
+			res int64
+			to  map[int64]*acc
+		}{{3600, hours}, {86400, days}} {
+			for at, a := range m.to {
+				write(exec, flow, m.res, at, a.in, a.out, a.failed, a.lat, a.hist, a.errs)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d rows", rows)
+}
+
+func write(exec func(int, ...any), flow string, res, at, in, out, failed, lat int64, hist [store.LatencyBuckets]int64, errs int64) {
+	exec(0, "org_bench", flow, "", res, at, 1, 1, in, out, 0, failed, 0, failed, in*120, 1, 0, boolI(failed > 0), in*900)
+	exec(0, "org_bench", flow, "read", res, at, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	exec(0, "org_bench", flow, "convert", res, at, 1, in, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	exec(0, "org_bench", flow, "post", res, at, in, out, 0, 0, 0, failed, 0, 0, 0, 0, 0, 0, 0)
+	args := []any{"org_bench", flow, "post", "POST https://api.example.com/v2/customers", res, at, in, out, 0, 0, failed, 0, in, failed, lat}
+	for _, h := range hist {
+		args = append(args, h)
+	}
+	exec(1, args...)
+	if errs > 0 {
+		exec(2, "org_bench", flow, "post", 503, "Service Unavailable", res, at, errs)
+	}
+}
+
+func boolI(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func dbBytes(b *testing.B, st *store.Store, path string) int64 {
+	b.Helper()
+	if _, err := st.DB().Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		b.Fatal(err)
+	}
+	var n int64
+	for _, p := range []string{path, path + "-wal"} {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// BenchmarkSnapshot24h: the System Snapshot over the last 24 hours of 200
+// dataflows with 30 days of per-minute activity, on SQLite, stored under
+// the default retention (minute rows 3 days, hour and day rows 30 days).
+// It reports the database size and the bytes per dataflow per day, and
+// fails if they pass the documented bound (docs/observability.md).
+func BenchmarkSnapshot24h(b *testing.B) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "bench.sqlite")
+	st, err := store.Open(ctx, "sqlite://"+path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC()
+	t0 := time.Now()
+	seedBench(b, st, now, 3)
+	if _, err := st.DB().Exec(`VACUUM`); err != nil {
+		b.Fatal(err)
+	}
+	size := dbBytes(b, st, path)
+	perFlowDay := float64(size) / benchFlows / benchDays
+	b.Logf("seeded in %v: %d bytes (%.1f MB), %.0f bytes per dataflow per day", time.Since(t0).Round(time.Second), size, float64(size)/1e6, perFlowDay)
+	// The bound docs/observability.md states.
+	const maxPerFlowDay = 160 << 10
+	if perFlowDay > maxPerFlowDay {
+		b.Fatalf("%.0f bytes per dataflow per day, over the stated %d", perFlowDay, maxPerFlowDay)
+	}
+	q := NewQuerier(st)
+	w := Window{From: now.Add(-24 * time.Hour), To: now}
+	var s Snapshot
+	for b.Loop() {
+		if s, err = q.Snapshot(ctx, "org_bench", nil, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if s.Dataflows != benchFlows || s.ProcessedUnits == 0 || s.Latency.P95 == nil {
+		b.Fatalf("snapshot %+v", s)
+	}
+	b.ReportMetric(float64(size), "db-bytes")
+	b.ReportMetric(perFlowDay, "B/flow-day")
+}
