@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +152,30 @@ blocks:
 		if c != 1 || n < 0 || n >= 70 {
 			t.Errorf("message %d delivered %d times", n, c)
 		}
+	}
+}
+
+// TestSharedConsumerGroupRefused: two Live dataflows of an organisation in
+// one literal consumer group would split its messages; the default group
+// (${neoDataflowId}) is each dataflow's own.
+func TestSharedConsumerGroupRefused(t *testing.T) {
+	repo := memrepo.New()
+	m, err := New(Options{Repo: repo, Registry: block.NewRegistry(), DataDir: t.TempDir(), Owner: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := func(group string) []byte {
+		return []byte(fmt.Sprintf("name: k\nblocks:\n  - type: kafka_topic_read\n    name: read\n    config: {topics: t, groupId: %q}\n", group))
+	}
+	repo.PutDeployment(runstate.Deployment{OrgID: "o1", FlowID: "f1", FlowName: "first", VersionID: "v1", Version: 1, Document: doc("shared"), Status: runstate.StatusActive})
+	err = m.CheckSourceConflict(context.Background(), "o1", "f2", doc("shared"))
+	if err == nil || !strings.Contains(err.Error(), `Kafka consumer group "shared"`) || !strings.Contains(err.Error(), "race for messages") {
+		t.Fatalf("shared group: %v", err)
+	}
+	if err := m.CheckSourceConflict(context.Background(), "o1", "f2", doc("${neoDataflowId}")); err != nil {
+		t.Fatalf("the default group is the dataflow's own: %v", err)
+	}
+	if err := m.CheckSourceConflict(context.Background(), "o1", "f1", doc("shared")); err != nil {
+		t.Fatalf("a new version of the same dataflow keeps its group: %v", err)
 	}
 }
