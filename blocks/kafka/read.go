@@ -169,19 +169,18 @@ func (r *reader) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close commits what ended and leaves the group (Stop).
+// Close commits what ended and leaves the group (Stop). The client is
+// closed, not dropped: a Next still polling (the engine's polling
+// goroutine outlives Close by a moment) gets ErrClientClosed.
 func (r *reader) Close() error {
-	if r.cl == nil {
+	if r.cl == nil || !r.closing.CompareAndSwap(false, true) {
 		return nil
 	}
-	r.closing.Store(true)
 	close(r.stop)
 	<-r.stopped
 	r.cl.Close() // leaves the group; onRevoked commits nothing more
-	r.cl = nil
 	if r.dlq != nil {
 		r.dlq.Close()
-		r.dlq = nil
 	}
 	return nil
 }
