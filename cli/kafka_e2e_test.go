@@ -271,6 +271,13 @@ blocks:
 	if len(report.Files) != 1 || report.Files[0].Counts.In != 41 || report.Files[0].Counts.Delivered != 40 || report.Files[0].Counts.Failed != 1 {
 		t.Fatalf("report %+v", report.Files)
 	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "cp", "results", "*_result_*_points_*"))
+	if len(kept) != 1 {
+		t.Fatalf("kept result files %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); !strings.Contains(string(b), "not valid JSON") || strings.Count(string(b), "\n") != 42 {
+		t.Errorf("result file:\n%s", b)
+	}
 	out := testenv.KcatConsume(t, kb.Addr(), "points.out", 40, 30*time.Second)
 	for _, m := range out {
 		var v struct{ CustomerID string }
