@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/connectplus
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-deps check bench bench-compare demo clean web web-deps web-check web-test mcp-node-deps
+.PHONY: build test test-deps check bench bench-compare bench-server bench-big pgo-profile demo clean web web-deps web-check web-test mcp-node-deps
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/connectplus
@@ -58,6 +58,24 @@ bench: build
 ROWS ?= 1000000
 bench-compare:
 	bash bench/compare.sh $(ROWS)
+
+# bench-server: the same job as a Live dataflow under connectplus server
+# (file dropped in its source folder) against connectplus run.
+bench-server:
+	bash bench/server.sh $(ROWS)
+
+# bench-big: the 50M-row (~6.7 GB) run, ours and the hand-written baseline
+# once each; not part of CI (needs ~30 GB of disk and several minutes).
+bench-big:
+	RPC=0 N=1 bash bench/compare.sh 50000000
+
+# pgo-profile writes bench/data/default.pgo from CPU profiles of the
+# flagship; copy it to cmd/connectplus/default.pgo to build with it (see the
+# README's performance section for what it gave).
+pgo-profile:
+	PGO=off bash bench/profile.sh 1000000 bench/data/pgo-1
+	PGO=off bash bench/profile.sh 1000000 bench/data/pgo-2
+	$(GO) tool pprof -proto bench/data/pgo-1/cpu.pprof bench/data/pgo-2/cpu.pprof > bench/data/default.pgo
 
 demo:
 	$(GO) run ./cmd/connectplus demo

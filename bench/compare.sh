@@ -17,7 +17,10 @@
 # it alone, it is ~10× slower); RPC_VERSION=v4.78.0; CPUS=0 runs every program
 # under taskset -c CPUS; PGO=off builds ours without default.pgo; KEEP=1 keeps
 # the work directory; DATA=bench/data; BASE=path/to/another/connectplus adds it
-# as program "base" (e.g. a build of main, for before/after figures).
+# as program "base" (e.g. a build of main, for before/after figures);
+# COSTS=1 adds ours without the per-record result rows (Report Status Code:
+# failure, so only failures are written: "ours-noresult") and with checkpoints
+# saved once an hour instead of four times a second ("ours-nocheckpoint").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
@@ -41,6 +44,7 @@ go build -o "$WORK/gencsv" ./bench/cmd/gencsv
 
 peers=(ours handwritten)
 [ -z "${BASE:-}" ] || peers+=(base)
+[ "${COSTS:-0}" = 0 ] || peers+=(ours-noresult ours-nocheckpoint)
 if [ "$RPC" = 1 ]; then
   echo "building the Redpanda Connect engine $RPC_VERSION in a scratch module…" >&2
   mod="$WORK/rpc-module"; mkdir -p "$mod"
@@ -75,11 +79,13 @@ run() {
   local url="http://$(cat "$d/addr")"
   local cmd
   case $peer in
-    ours|base)
-      local bin="$WORK/connectplus"
-      [ "$peer" = ours ] || bin=$BASE
+    ours|base|ours-noresult|ours-nocheckpoint)
+      local bin="$WORK/connectplus" extra=()
+      [ "$peer" != base ] || bin=$BASE
       sed "s#\${SINK_URL}#$url#g" "$flow.in" > "$d/flow.yaml"
-      cmd=("$bin" run "$d/flow.yaml" --input "$FILE" --result-dir "$d" --checkpoint-dir "$d/cp"
+      [ "$peer" != ours-noresult ] || sed -i "s#^      fileRegex: .*#&\n      Report Status Code: failure#" "$d/flow.yaml"
+      [ "$peer" != ours-nocheckpoint ] || extra=(--checkpoint-interval 1h)
+      cmd=("$bin" run "${extra[@]}" "$d/flow.yaml" --input "$FILE" --result-dir "$d" --checkpoint-dir "$d/cp"
         --work-dir "$d" --no-progress --config capillary_client_key=bench --config capillary_client_secret=bench) ;;
     handwritten) cmd=("$WORK/handwritten" -in "$FILE" -url "$url") ;;
     rpc) cmd=(env IN="$FILE" URL="$url/v2/transactions/bulk" "$WORK/rpc" -c bench/peers/rpc-map-http.yaml) ;;

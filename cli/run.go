@@ -93,7 +93,7 @@ record of a file failed).`,
 	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input)")
 	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox, and every Kafka block at an in-process Kafka-compatible broker (topics created on demand)")
 	f.StringVar(&fl.kafkaBroker, "kafka-broker", "", "with --sandbox: use this sandbox broker (e.g. one `connectplus sandbox --kafka` serves) instead of starting one")
-	f.DurationVar(&fl.idleExit, "idle-exit", 0, "stream dataflows: stop once no message arrived for this long (0: run until interrupted)")
+	f.DurationVar(&fl.idleExit, "idle-exit", 0, "stream dataflows: stop once no message arrived for this long after the last one (0: run until interrupted); before the first message the run waits this long plus a minute, the time a group may take to drop a member killed earlier")
 	f.DurationVar(&fl.drainTimeout, "drain-timeout", 30*time.Second, "stream dataflows: how long in-flight records get to finish when the run is stopped")
 	f.StringVar(&fl.checkpointDir, "checkpoint-dir", "", "where claims, progress and the result spools of interrupted files are kept (default: ~/.cache/connectplus/checkpoints)")
 	f.StringVar(&fl.workDir, "work-dir", "", "where each run makes its scratch directory, removed at exit (one left by a killed run is removed by the next run; default: the system temporary directory). Result spools that resuming needs are kept under --checkpoint-dir")
@@ -203,6 +203,15 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		// One run streams: keep the heap (and so RSS) small, whatever the
 		// file size; the collector works harder only when it nears this.
 		debug.SetMemoryLimit(150 << 20)
+	}
+	if os.Getenv("GOGC") == "" {
+		// A streaming run's live heap is ~10 MB (the batches in flight),
+		// so the process-wide target of ten times live data mostly grew
+		// free heap: RSS sat at the 150 MB limit. Four times keeps a
+		// 1M-row API flow near 80 MB (of which ~28 MB is the binary's own
+		// pages) for a few percent more CPU in the collector; flows that
+		// hold more (sorts, joins) still get up to the limit above.
+		debug.SetGCPercent(300)
 	}
 	level := slog.LevelWarn
 	if err := level.UnmarshalText([]byte(fl.logLevel)); err != nil {
@@ -484,6 +493,9 @@ func runStream(ctx context.Context, flow *engine.Flow, obs *runObserver, fl *run
 	if fl.idleExit > 0 {
 		go func() {
 			last, since := obs.records.Load(), time.Now()
+			// Before the first record the consumer may be waiting for its
+			// group to drop a member that was killed (its session timeout).
+			wait := fl.idleExit + time.Minute
 			t := time.NewTicker(min(fl.idleExit/4, time.Second))
 			defer t.Stop()
 			for {
@@ -492,9 +504,9 @@ func runStream(ctx context.Context, flow *engine.Flow, obs *runObserver, fl *run
 					return
 				case <-t.C:
 				}
-				if n := obs.records.Load(); n != last || flow.Active() > 0 && n == 0 {
-					last, since = n, time.Now()
-				} else if time.Since(since) >= fl.idleExit {
+				if n := obs.records.Load(); n != last {
+					last, since, wait = n, time.Now(), fl.idleExit
+				} else if time.Since(since) >= wait {
 					cancel()
 					return
 				}

@@ -24,7 +24,15 @@ var notThroughServer = map[string]string{
 	// S3 needs the versitygw gateway, which the test machines lack; the
 	// sample run (connectplus templates test) and the s3 block's tests
 	// cover it.
-	"ftp_to_s3": "needs an S3 server",
+	"ftp_to_s3":                 "needs an S3 server",
+	"audience_reload_from_sftp": "needs an S3 server",
+	// Its source is the API (http_read), not an SFTP folder: no sample file
+	// can be dropped; blocks/httpwrite runs it against the sandbox feed.
+	"pull_data_from_api": "pulls from the API, not from SFTP",
+	// Its source is a Kafka topic, not an SFTP folder: the sample run
+	// feeds it through the sandbox broker, and scheduler's
+	// TestStreamRunsLive runs a Kafka dataflow Live under the runtime.
+	"ingest_kafka_stream_in_api": "a stream: reads a Kafka topic, not an SFTP folder",
 }
 
 // TestTemplatesThroughServer runs the catalogue the way a brand does: each

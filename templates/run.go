@@ -19,6 +19,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/sandbox"
@@ -138,17 +139,40 @@ func (c *Catalogue) Run(ctx context.Context, t *Template, opts RunOptions) (*Out
 	runCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	now := SampleClock
+	blockOpts := map[string]string{"sandbox.clientKey": runKey, "sandbox.clientSecret": runKey}
+	topics := streamTopics(doc, opts.Registry)
+	messages := 0
+	if len(topics) > 0 {
+		kb, n, err := startSampleStream(runCtx, topics, samples)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", t.Name, err)
+		}
+		defer kb.Close()
+		blockOpts[kafka.OptSandboxBroker], messages = kb.Addr(), n
+	}
 	flow, err := engine.Compile(doc, engine.Options{
 		Registry: reg, Resolver: placeholderResolver(configs), Logger: log, TempRoot: opts.TempRoot,
 		CompileExpr: exprs.Compiler(time.UTC, now), Now: now, Sandbox: ts.URL,
 		FlowKey: "template:" + t.Name, MaxLineages: lineages,
-		BlockOptions: map[string]string{"sandbox.clientKey": runKey, "sandbox.clientSecret": runKey},
+		BlockOptions: blockOpts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", t.Name, err)
 	}
 	defer flow.Close()
-	results, runErr := flow.RunOnce(runCtx)
+	var results []engine.LineageResult
+	var runErr error
+	if flow.Streaming() {
+		var sources []string
+		for _, b := range doc.Blocks {
+			if s, ok := opts.Registry.Lookup(b.Type); ok && isStream(s) {
+				sources = append(sources, b.Name)
+			}
+		}
+		results, runErr = runSampleStream(runCtx, flow, sources, messages)
+	} else {
+		results, runErr = flow.RunOnce(runCtx)
+	}
 	if runErr != nil {
 		return nil, fmt.Errorf("template %s: run: %w", t.Name, runErr)
 	}
@@ -291,6 +315,19 @@ func runRegistry(reg *block.Registry, samples []sampleFile, sink *capture) (*blo
 	for _, s := range reg.Specs() {
 		spec := *s
 		switch {
+		case isStream(s):
+			// The real block, reading the samples from the sandbox broker.
+			spec.New = func(c *block.Config, env *block.Env) (block.Block, error) {
+				b, err := s.New(c, env)
+				if err != nil {
+					return nil, err
+				}
+				st, ok := b.(block.Stream)
+				if !ok {
+					return nil, fmt.Errorf("templates: %s outputs records but is not a stream source", s.Type)
+				}
+				return streamCapture{Stream: st, cap: sink}, nil
+			}
 		case s.Class == block.ClassSource && s.Output != block.KindNone:
 			spec.New = func(c *block.Config, _ *block.Env) (block.Block, error) {
 				return &sampleSource{files: samples, cfg: c, cap: sink}, nil

@@ -18,6 +18,7 @@ func TestCatalogue(t *testing.T) {
 		"credential_aware_ftp_listing", "arya_call", "merge_content", "fetch_related_files", "decrypt_related_files",
 		"file_join", "webhook_write", "json_to_csv_converter", "file_read", "file_write", "validate_records",
 		"jolt_transform", "http_read", "neo_transformer", "neo_transformer_v2", "script_transform",
+		"iris_ftp_audience_refresh",
 		"kafka_topic_read", "event_notification_read", "kafka_topic_write", "event_publish_kafka",
 	} {
 		if _, ok := r.Lookup(typ); !ok {

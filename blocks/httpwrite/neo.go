@@ -23,7 +23,7 @@ import (
 func neoFields() []block.Field {
 	return []block.Field{
 		{Key: "neoDataflow", Label: "Enter url", Type: block.TypeString, Required: true, SupportsExpressions: true,
-			Aliases: []string{"Enter url", "enterUrl", "url"}, Example: "customer_feedback_transform",
+			Aliases: []string{"Enter url", "enterUrl", "url", "apiEndPoint"}, Example: "customer_feedback_transform",
 			Description: "The Neo dataflow: its name (called at /x/neo/<name>), a path such as /x/neo/<name>, or a full URL. NiFi expressions see the unit's attributes."},
 		{Key: "splitResponse", Label: "Split Response", Type: block.TypeBool, Default: "true", Aliases: []string{"Split Response"},
 			Description: "true: an array answer is one response per element (element i becomes record i when the counts match); false: the whole answer is one response."},

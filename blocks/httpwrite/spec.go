@@ -1,6 +1,9 @@
-// Package httpwrite holds the API destination blocks: http_write (Capillary
-// and third-party APIs with OAuth), arya_call (Intouch user onboarding) and
-// webhook_write (any webhook with basic auth). All three are thin
+// Package httpwrite holds the HTTP API blocks: the destinations http_write
+// (Capillary and third-party APIs with OAuth), arya_call (Intouch user
+// onboarding), webhook_write (any webhook with basic auth) and
+// iris_ftp_audience_refresh, the Neo transformation steps neo_transformer
+// and neo_transformer_v2, and the pull-from-API source http_read (read.go).
+// The destinations are thin
 // configurations of one machinery, in the shape of OpenTelemetry's
 // exporterhelper: a plain sender (build request, send, parse response) wrapped
 // by a shared rate limiter, a destination-wide "not before" gate for yielding
@@ -201,7 +204,7 @@ func withAdvanced(f block.Field) block.Field {
 }
 
 // Register adds http_write, arya_call, webhook_write, http_read,
-// neo_transformer and neo_transformer_v2 to r.
+// neo_transformer, neo_transformer_v2 and iris_ftp_audience_refresh to r.
 func Register(r *block.Registry) {
-	r.MustRegister(Spec, AryaSpec, WebhookSpec, ReadSpec, NeoSpec, NeoV2Spec)
+	r.MustRegister(Spec, AryaSpec, WebhookSpec, ReadSpec, NeoSpec, NeoV2Spec, IrisSpec)
 }

@@ -44,9 +44,7 @@ func TestTopicToTopic(t *testing.T) {
 	}}
 	run := startFlow(t, doc, engine.Options{Logger: testLogger(t)})
 	out := consumeAll(t, addr, "orders.out", n, 30*time.Second)
-	waitFor(t, 10*time.Second, "every record ended", func() bool { return run.res.ended() >= n+3 })
-	res := run.stop(t)
-	_ = res
+	run.stop(t)
 
 	seen := map[string]bool{}
 	for _, r := range out {

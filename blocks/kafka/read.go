@@ -61,6 +61,7 @@ type readConfig struct {
 	revokeWait    time.Duration
 	resultDir     string
 	fetchMaxBytes int32
+	session       time.Duration
 }
 
 // reader is a consumer-group member feeding windows of its topics to the
@@ -125,6 +126,8 @@ func (r *reader) Start(ctx context.Context) error {
 		kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
+		kgo.SessionTimeout(r.cfg.session),
+		kgo.HeartbeatInterval(min(3*time.Second, r.cfg.session/3)),
 		kgo.FetchMaxBytes(r.cfg.fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(min(r.cfg.fetchMaxBytes, 1<<20)),
 		kgo.FetchMaxWait(500*time.Millisecond),
@@ -341,7 +344,9 @@ func (r *reader) unit(ctx context.Context, w *window, recs []*kgo.Record, seq in
 	}
 	w.records += len(recs)
 	r.mu.Unlock()
-	return &block.Unit{Attrs: block.Attributes{"kafka.group": r.cfg.group}, Batch: batch}
+	// filename names the window, so file destinations (${filename}) write
+	// one file per window.
+	return &block.Unit{Attrs: block.Attributes{"kafka.group": r.cfg.group, block.AttrFilename: w.item.Name}, Batch: batch}
 }
 
 // record builds one record: the message as its value, its position and

@@ -29,6 +29,7 @@ const (
 	KeyRevokeWait    = "revocationWait"
 	KeyResultDir     = "resultDirectory"
 	KeyFetchMaxBytes = "fetchMaxBytes"
+	KeySession       = "sessionTimeout"
 
 	KeyAcks        = "acks"
 	KeyIdempotent  = "idempotent"
@@ -86,8 +87,10 @@ func streamFields() []block.Field {
 			Description: "When a rebalance takes partitions away, records of them in flight get this long to end so their positions are committed; the rest are left to the new owner, which reads them again."},
 		{Key: KeyResultDir, Label: "Result file directory", Type: block.TypeString, Advanced: true, FromConfigs: true,
 			Description: "Local directory each lineage's result file is also written to (the server keeps every result file for download regardless)."},
-		{Key: KeyFetchMaxBytes, Label: "Fetch size", Type: block.TypeInt, Advanced: true, Default: "8388608", Min: block.Bound(65536),
-			Description: "Most bytes one fetch brings; with one fetch buffered at a time it bounds the memory a slow destination can make the consumer hold."},
+		{Key: KeySession, Label: "Session timeout", Type: block.TypeString, Advanced: true, Default: "45s",
+			Description: "How long the group waits for a member that stopped heartbeating (a crashed process) before its partitions move to the others; 6s to 5m on most brokers."},
+		{Key: KeyFetchMaxBytes, Label: "Fetch size", Type: block.TypeInt, Advanced: true, Default: "1048576", Min: block.Bound(65536),
+			Description: "Most bytes one fetch brings (compressed: decompressed batches can be several times larger); with one fetch buffered at a time it bounds the memory a slow destination can make the consumer hold."},
 	}
 }
 
@@ -111,6 +114,7 @@ func checkRead(topicsKey string) func(c *block.Config) []block.Problem {
 		probs = append(probs, checkConnFields(c)...)
 		probs = append(probs, checkDuration(c, KeyWindow)...)
 		probs = append(probs, checkDuration(c, KeyRevokeWait)...)
+		probs = append(probs, checkDuration(c, KeySession)...)
 		return probs
 	}
 }
@@ -273,7 +277,8 @@ func newRead(typ, topicsKey string, c *block.Config, env *block.Env) (block.Bloc
 		startAt:       c.String(KeyStartFrom),
 		revokeWait:    c.Duration(KeyRevokeWait, 20*time.Second),
 		resultDir:     strings.TrimSpace(c.String(KeyResultDir)),
-		fetchMaxBytes: int32(c.Int(KeyFetchMaxBytes, 8<<20)),
+		fetchMaxBytes: int32(c.Int(KeyFetchMaxBytes, 1<<20)),
+		session:       c.Duration(KeySession, 45*time.Second),
 	}
 	if cfg.resultDir != "" && env != nil && env.LocalPaths != nil {
 		if err := env.LocalPaths.Check(cfg.resultDir); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/examples"
 	"github.com/connectplus/connectplus/sandbox"
@@ -107,6 +108,13 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password string, s
 	go func() { _ = shs.Serve(sln) }()
 	defer shs.Close()
 	sandboxURL := "http://" + sln.Addr().String()
+	// And a Kafka-compatible broker every Kafka block uses instead of its
+	// configured connection, so stream dataflows run with nothing else.
+	kb, err := sandbox.StartKafka(sandbox.KafkaConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	defer kb.Close()
 
 	// The dataflows' folders sit beside the server's data directory, never
 	// in it: no dataflow may touch the data directory (docs/SECURITY.md).
@@ -121,7 +129,8 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password string, s
 			adminPassword: password,
 			runtime: RuntimeConfig{Sandbox: sandboxURL, BlockOptions: map[string]string{
 				// Files dropped into a demo folder are picked up at once.
-				"file.stabilityWait": "1s",
+				"file.stabilityWait":   "1s",
+				kafka.OptSandboxBroker: kb.Addr(),
 			}},
 			ready: func(ctx context.Context, svc *control.Service, url string) error {
 				if err := seedDemo(ctx, svc, password, files, sb); err != nil {
@@ -131,6 +140,7 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password string, s
 				fmt.Fprintf(stdout, "Users: admin, admin2 (administrators), editor, viewer — password: %s\n", password)
 				fmt.Fprintf(stdout, "Local files: %s (drop CSV files into the */in folders)\n", files)
 				fmt.Fprintf(stdout, "API sandbox: %s (every API destination posts here)\n", sandboxURL)
+				fmt.Fprintf(stdout, "Kafka sandbox broker: %s (every Kafka block uses it; e.g. kcat -P -b %s -t TOPIC)\n", kb.Addr(), kb.Addr())
 				fmt.Fprintln(stdout, "Stop with Ctrl-C.")
 				return nil
 			},

@@ -24,6 +24,7 @@ import type { ConfigView, Dataflow, Problem, SaveResult, Version } from '../api/
 import { useCan, useDebounced } from '../hooks';
 import { Link, useBlockNavigation, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
+import { AssistantPanel } from './AssistantPanel';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
 import { ConfigForm, type FieldProblem } from './ConfigForm';
@@ -578,6 +579,12 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
         </div>
       )}
       <ErrorBox error={saveError} title="Not saved" />
+      <AssistantPanel
+        flowId={flow.id}
+        canAccept={canEdit}
+        dirty={dirty && !readOnly}
+        onAccepted={(r) => (r.flowId === flow.id && r.version === version.number ? onReload() : navigate(`/dataflows/${r.flowId}/versions/${r.version}/canvas`))}
+      />
       <div className={'editor-body' + (previewOpen ? ' with-preview' : '')}>
         <Palette blocks={blocks} readOnly={readOnly} onAdd={(t) => addBlock(t)} />
         <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} aria-label="Canvas" role="application" aria-roledescription="dataflow canvas">
@@ -708,8 +715,9 @@ function Palette({ blocks, readOnly, onAdd }: { blocks: BlockInfo[]; readOnly: b
                     e.dataTransfer.effectAllowed = 'copy';
                   }}
                   onClick={() => onAdd(b.type)}
-                  aria-label={`Add ${b.label} (${b.type})`}
                 >
+                  {/* The visible text is the accessible name (WCAG 2.5.3), with the verb for screen readers. */}
+                  <span className="visually-hidden">Add </span>
                   <span className="pi-label">{b.label}</span>
                   <span className="pi-type">
                     {b.type}
@@ -785,7 +793,7 @@ function BlockPanel({
       {spec?.docs && (
         <details>
           <summary>Documentation</summary>
-          <pre className="docs">{spec.docs}</pre>
+          <pre className="docs" tabIndex={0}>{spec.docs}</pre>
         </details>
       )}
     </div>

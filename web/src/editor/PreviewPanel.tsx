@@ -220,13 +220,13 @@ function PreviewResultView({ r }: { r: PreviewResult }) {
                         {q.status ? <span className="hint"> → sandbox answered {q.status}</span> : null}
                       </summary>
                       {q.headers && (
-                        <pre>
+                        <pre tabIndex={0}>
                           {Object.entries(q.headers)
                             .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : v}`)
                             .join('\n')}
                         </pre>
                       )}
-                      {q.body && <pre>{pretty(q.body)}</pre>}
+                      {q.body && <pre tabIndex={0}>{pretty(q.body)}</pre>}
                     </details>
                   ))}
                 </>
@@ -271,7 +271,7 @@ function Units({ title, units = [] }: { title: string; units?: (Unit & { relatio
             {u.kind}
             {u.name ? ' · ' + u.name : ''}
           </div>
-          {json ? <pre>{JSON.stringify(u.kind === 'records' ? u.records : u.text, null, 2)}</pre> : u.kind === 'records' ? <RecordTable records={u.records ?? []} /> : <pre>{u.text}</pre>}
+          {json ? <pre tabIndex={0}>{JSON.stringify(u.kind === 'records' ? u.records : u.text, null, 2)}</pre> : u.kind === 'records' ? <RecordTable records={u.records ?? []} /> : <pre tabIndex={0}>{u.text}</pre>}
         </div>
       ))}
     </div>

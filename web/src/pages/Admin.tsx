@@ -582,7 +582,7 @@ export function AuditPage() {
                   {(e.before !== undefined || e.after !== undefined) && (
                     <details>
                       <summary>before / after</summary>
-                      <pre>{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
+                      <pre tabIndex={0}>{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
                     </details>
                   )}
                 </td>

@@ -5,6 +5,7 @@ import type { CreateResult, Dataflow, Page, Run, Version } from '../api/types';
 import { useCan, useDebounced } from '../hooks';
 import { Link, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
+import { TemplateGallery } from './Templates';
 
 type SortKey = 'name' | 'status' | 'updated' | 'live';
 
@@ -238,6 +239,11 @@ function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void })
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [tags, setTags] = useState('');
+  const [fromTemplate, setFromTemplate] = useState(false);
+  const close = () => {
+    setFromTemplate(false);
+    onClose();
+  };
   const m = useMutation({
     mutationFn: () => client.post<CreateResult>('/dataflows', { name, description: description || undefined, tags: splitTags(tags) }),
     onSuccess: (r) => {
@@ -251,7 +257,10 @@ function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void })
     m.mutate();
   };
   return (
-    <Modal title="New dataflow" open={open} onClose={onClose}>
+    <Modal title={fromTemplate ? 'New dataflow from a template' : 'New dataflow'} open={open} onClose={close} wide={fromTemplate}>
+      {fromTemplate ? (
+        <TemplateGallery onClose={close} />
+      ) : (
       <form className="stack" onSubmit={submit}>
         <ErrorBox error={m.error} />
         <label>
@@ -271,7 +280,15 @@ function CreateDialog({ open, onClose }: { open: boolean; onClose: () => void })
             Create and open the canvas
           </button>
         </div>
+        <p>
+          Or{' '}
+          <button type="button" className="link" onClick={() => setFromTemplate(true)}>
+            start from a template
+          </button>{' '}
+          (a ready-made dataflow you fill in).
+        </p>
       </form>
+      )}
     </Modal>
   );
 }

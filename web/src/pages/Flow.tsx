@@ -267,7 +267,7 @@ export function DiffView({ flowId, versions, initialFrom, initialTo }: { flowId:
           <h3>
             v{diff.data.from} → v{diff.data.to}
           </h3>
-          {diff.data.text.trim() ? <pre className="diff">{diff.data.text}</pre> : <p>The two versions are the same.</p>}
+          {diff.data.text.trim() ? <pre className="diff" tabIndex={0}>{diff.data.text}</pre> : <p>The two versions are the same.</p>}
         </div>
       )}
     </section>

@@ -175,7 +175,7 @@ export function VersionPage({ flowId, number }: { flowId: string; number: number
         {warnings && warnings.length > 0 && <ProblemsList problems={warnings.map((w) => ({ ...w, severity: 'warning' }))} />}
       </section>
       <h2>Document</h2>
-      <pre className="document" aria-label="Document (YAML)">
+      <pre className="document" aria-label="Document (YAML)" tabIndex={0}>
         {v.document}
       </pre>
       {versions.data && versions.data.length > 1 && <DiffView flowId={flowId} versions={versions.data} initialTo={v.number} initialFrom={versions.data.find((x) => x.number < v.number)?.number ?? v.number} />}
