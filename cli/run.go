@@ -209,9 +209,10 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		// A streaming run's live heap is ~10 MB (the batches in flight),
 		// so the process-wide target of ten times live data mostly grew
 		// free heap: RSS sat at the 150 MB limit. Four times keeps a
-		// 1M-row API flow near 80 MB (of which ~28 MB is the binary's own
-		// pages) for a few percent more CPU in the collector; flows that
-		// hold more (sorts, joins) still get up to the limit above.
+		// 1M-row API flow near 85-95 MB (~28 MB of it the binary's own
+		// pages) but costs ~12% more CPU (README, Performance): GOGC=1000
+		// buys the speed back. Flows that hold more (sorts, joins) still
+		// get up to the limit above.
 		debug.SetGCPercent(300)
 	}
 	level := slog.LevelWarn
