@@ -75,14 +75,28 @@ func seedBench(b *testing.B, st *store.Store, now time.Time, minuteDays int) {
 	start := end - benchDays*86400
 	minuteFrom := end - int64(minuteDays)*86400
 	rng := rand.New(rand.NewPCG(1, 2))
+	type acc struct {
+		in, out, failed int64
+		hist            [store.LatencyBuckets]int64
+		lat             int64
+		errs            int64
+	}
+	add := func(to map[int64]*acc, k int64, a *acc) {
+		t := to[k]
+		if t == nil {
+			t = &acc{}
+			to[k] = t
+		}
+		t.in, t.out, t.failed, t.lat, t.errs = t.in+a.in, t.out+a.out, t.failed+a.failed, t.lat+a.lat, t.errs+a.errs
+		for i := range t.hist {
+			t.hist[i] += a.hist[i]
+		}
+	}
+	// The organisation's aggregate rows (store.AllFlows), as WriteMetrics
+	// adds them.
+	org := map[int64]map[int64]*acc{60: {}, 3600: {}, 86400: {}}
 	for f := 0; f < benchFlows; f++ {
 		flow := fmt.Sprintf("flw_bench_%03d", f)
-		type acc struct {
-			in, out, failed int64
-			hist            [store.LatencyBuckets]int64
-			lat             int64
-			errs            int64
-		}
 		hours := map[int64]*acc{}
 		days := map[int64]*acc{}
 		for at := start; at < end; at += 60 {
@@ -101,22 +115,12 @@ func seedBench(b *testing.B, st *store.Store, now time.Time, minuteDays int) {
 			if failed > 0 {
 				a.errs = failed
 			}
-			for _, m := range []struct {
-				res int64
-				to  map[int64]*acc
-			}{{3600, hours}, {86400, days}} {
-				k := at - at%m.res
-				t := m.to[k]
-				if t == nil {
-					t = &acc{}
-					m.to[k] = t
-				}
-				t.in, t.out, t.failed, t.lat, t.errs = t.in+a.in, t.out+a.out, t.failed+a.failed, t.lat+a.lat, t.errs+a.errs
-				for i := range t.hist {
-					t.hist[i] += a.hist[i]
-				}
-			}
+			add(hours, at-at%3600, &a)
+			add(days, at-at%86400, &a)
+			add(org[3600], at-at%3600, &a)
+			add(org[86400], at-at%86400, &a)
 			if at >= minuteFrom {
+				add(org[60], at, &a)
 				write(exec, flow, 60, at, a.in, a.out, a.failed, a.lat, a.hist, a.errs)
 			}
 		}
@@ -127,6 +131,11 @@ func seedBench(b *testing.B, st *store.Store, now time.Time, minuteDays int) {
 			for at, a := range m.to {
 				write(exec, flow, m.res, at, a.in, a.out, a.failed, a.lat, a.hist, a.errs)
 			}
+		}
+	}
+	for res, m := range org {
+		for at, a := range m {
+			writeOrg(exec, res, at, a.in, a.out, a.failed, a.lat, a.hist, a.errs)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -147,6 +156,18 @@ func write(exec func(int, ...any), flow string, res, at, in, out, failed, lat in
 	exec(1, args...)
 	if errs > 0 {
 		exec(2, "org_bench", flow, "post", 503, "Service Unavailable", res, at, errs)
+	}
+}
+
+func writeOrg(exec func(int, ...any), res, at, in, out, failed, lat int64, hist [store.LatencyBuckets]int64, errs int64) {
+	exec(0, "org_bench", store.AllFlows, "", res, at, benchFlows, benchFlows, in, out, 0, failed, 0, failed, in*120, benchFlows, 0, 0, in*900)
+	args := []any{"org_bench", store.AllFlows, store.AllFlows, store.AllFlows, res, at, in, out, 0, 0, failed, 0, in, failed, lat}
+	for _, h := range hist {
+		args = append(args, h)
+	}
+	exec(1, args...)
+	if errs > 0 {
+		exec(2, "org_bench", store.AllFlows, "post", 503, "Service Unavailable", res, at, errs)
 	}
 }
 
@@ -206,7 +227,7 @@ func BenchmarkSnapshot24h(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if s.Dataflows != benchFlows || s.ProcessedUnits == 0 || s.Latency.P95 == nil {
+	if s.Files < benchFlows*24*60-benchFlows*60 || s.ProcessedUnits == 0 || s.Latency.P95 == nil {
 		b.Fatalf("snapshot %+v", s)
 	}
 	b.ReportMetric(float64(size), "db-bytes")

@@ -182,8 +182,6 @@ type Snapshot struct {
 	Calls        int64   `json:"calls"`
 	Calls4xx     int64   `json:"calls4xx"`
 	Calls5xx     int64   `json:"calls5xx"`
-	// Dataflows is how many dataflows had activity in the window.
-	Dataflows int `json:"dataflows"`
 }
 
 func pct(n, d int64) *float64 {
@@ -198,6 +196,11 @@ func pct(n, d int64) *float64 {
 func (q *Querier) Snapshot(ctx context.Context, orgID string, flowIDs []string, w Window) (Snapshot, error) {
 	s := Snapshot{Window: w}
 	total := ""
+	if len(flowIDs) == 0 {
+		// The organisation's aggregate rows: one per bucket, whatever the
+		// number of dataflows.
+		flowIDs = []string{store.AllFlows}
+	}
 	f := store.MetricFilter{OrgID: orgID, FlowIDs: flowIDs, Block: &total, From: w.From, To: w.To}
 	rows, err := q.st.SumCounts(ctx, f)
 	if err != nil {
@@ -216,7 +219,6 @@ func (q *Querier) Snapshot(ctx context.Context, orgID string, flowIDs []string, 
 		s.FilesPartial += r.FilesPartial
 		s.BytesRead += r.Bytes
 	}
-	s.Dataflows = len(rows)
 	f.Block = nil
 	hs, err := q.st.SumHTTP(ctx, f)
 	if err != nil {
@@ -275,6 +277,9 @@ type Series struct {
 // when empty) over w; block, when set, narrows to one block.
 func (q *Querier) Series(ctx context.Context, orgID string, flowIDs []string, block *string, w Window, step time.Duration) (Series, error) {
 	out := Series{Window: w, Step: step.String()}
+	if len(flowIDs) == 0 && block == nil {
+		flowIDs = []string{store.AllFlows}
+	}
 	pts, err := q.st.Series(ctx, store.MetricFilter{OrgID: orgID, FlowIDs: flowIDs, Block: block, From: w.From, To: w.To}, step)
 	if err != nil {
 		return out, err

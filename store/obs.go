@@ -282,6 +282,69 @@ func TruncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
+// AllFlows is the dataflow id of an organisation's aggregate series: the
+// dataflow totals, the calls of every endpoint and the error summary of all
+// its dataflows together, written beside theirs so that organisation-wide
+// figures (the System Snapshot) read one row per bucket instead of one per
+// dataflow. Queries over "every dataflow" (MetricFilter.FlowIDs empty)
+// leave these rows out; ask for them with FlowIDs = [AllFlows].
+const AllFlows = "*"
+
+// withOrgTotals adds the organisation aggregates of a batch's points.
+func withOrgTotals(b MetricsBatch) MetricsBatch {
+	type ck struct {
+		org string
+		at  int64
+	}
+	counts := map[ck]*Counts{}
+	calls := map[ck]*HTTPCounts{}
+	type ek struct {
+		org, block, msg string
+		code            int
+		at              int64
+	}
+	errs := map[ek]int64{}
+	out := b
+	out.Counts = append([]CountsPoint(nil), b.Counts...)
+	out.HTTP = append([]HTTPPoint(nil), b.HTTP...)
+	out.Errors = append([]ErrorPoint(nil), b.Errors...)
+	for _, p := range b.Counts {
+		if p.Block != "" || p.FlowID == AllFlows {
+			continue
+		}
+		k := ck{p.OrgID, bucketStart(p.At, ResMinute)}
+		if counts[k] == nil {
+			counts[k] = &Counts{}
+		}
+		counts[k].Add(p.C)
+	}
+	for _, p := range b.HTTP {
+		if p.FlowID == AllFlows {
+			continue
+		}
+		k := ck{p.OrgID, bucketStart(p.At, ResMinute)}
+		if calls[k] == nil {
+			calls[k] = &HTTPCounts{}
+		}
+		calls[k].Add(p.H)
+	}
+	for _, p := range b.Errors {
+		if p.FlowID != AllFlows {
+			errs[ek{p.OrgID, p.Block, p.Message, p.Code, bucketStart(p.At, ResMinute)}] += p.Count
+		}
+	}
+	for k, c := range counts {
+		out.Counts = append(out.Counts, CountsPoint{MetricKey: MetricKey{OrgID: k.org, FlowID: AllFlows}, At: time.Unix(k.at, 0), C: *c})
+	}
+	for k, h := range calls {
+		out.HTTP = append(out.HTTP, HTTPPoint{MetricKey: MetricKey{OrgID: k.org, FlowID: AllFlows, Block: AllFlows}, Endpoint: AllFlows, At: time.Unix(k.at, 0), H: *h})
+	}
+	for k, n := range errs {
+		out.Errors = append(out.Errors, ErrorPoint{MetricKey: MetricKey{OrgID: k.org, FlowID: AllFlows, Block: k.block}, Code: k.code, Message: k.msg, At: time.Unix(k.at, 0), Count: n})
+	}
+	return out
+}
+
 // WriteMetrics adds a batch to every resolution in one transaction. The
 // upserts add to what a bucket holds, so batches from several servers (or
 // a retried flush that failed before commit) compose.
@@ -289,6 +352,7 @@ func (s *Store) WriteMetrics(ctx context.Context, b MetricsBatch) error {
 	if b.Empty() {
 		return nil
 	}
+	b = withOrgTotals(b)
 	err := s.Tx(ctx, func(q *Queries) error {
 		for _, p := range b.Counts {
 			for _, res := range Resolutions {
@@ -406,7 +470,8 @@ func (q *Queries) execCount(ctx context.Context, query string, args ...any) (int
 }
 
 // MetricFilter selects metric rows: an organisation, optionally some of
-// its dataflows and one block, and a half-open window [From, To).
+// its dataflows (or its aggregate, AllFlows) and one block, and a
+// half-open window [From, To).
 type MetricFilter struct {
 	OrgID   string
 	FlowIDs []string // empty: every dataflow of the organisation
@@ -465,6 +530,9 @@ func (f MetricFilter) where(seg segment) (string, []any) {
 		for _, id := range f.FlowIDs {
 			args = append(args, id)
 		}
+	} else {
+		b.WriteString(" AND flow_id <> ?")
+		args = append(args, AllFlows)
 	}
 	if f.Block != nil {
 		b.WriteString(" AND block = ?")

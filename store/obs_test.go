@@ -88,6 +88,12 @@ func TestMetricsWriteQueryPrune(t *testing.T) {
 		if len(rows) != 1 || rows[0].RecordsIn != 2*90*10 || rows[0].Failed != 2*90 || rows[0].Files != 180 {
 			t.Fatalf("sum over 90 min: %+v", rows)
 		}
+		// The organisation aggregate holds the same totals in one series.
+		agg := win
+		agg.FlowIDs = []string{AllFlows}
+		if rows, err := s.SumCounts(ctx, agg); err != nil || len(rows) != 1 || rows[0].RecordsIn != 2*90*10 || rows[0].FlowID != AllFlows {
+			t.Fatalf("organisation aggregate: %+v %v", rows, err)
+		}
 		// A window of 10:15 .. 10:45 reads minute rows only.
 		part := win
 		part.From, part.To = t0.Add(15*time.Minute-30*time.Second), t0.Add(45*time.Minute-30*time.Second)
@@ -157,7 +163,7 @@ func TestMetricsWriteQueryPrune(t *testing.T) {
 		if want := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC).Unix(); oldest != want {
 			t.Fatalf("oldest minute after prune %s, want 11:00", time.Unix(oldest, 0).UTC())
 		}
-		if after := newer(); after != before || before != 30*3 {
+		if after := newer(); after != before || before != 30*5 { // 3 series and 2 organisation aggregates
 			t.Fatalf("pruning removed newer minute rows: %d before, %d after", before, after)
 		}
 		if rows, _ := s.SumCounts(ctx, hourly); len(rows) != 1 || rows[0].RecordsIn != 1800 {
