@@ -95,3 +95,35 @@ func TestTopicToTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestEventNotificationToEventPublish: event_notification_read on two
+// event topics -> event_publish_kafka, keyed by the event's topic, with
+// only the traceable id as header (the write side's default).
+func TestEventNotificationToEventPublish(t *testing.T) {
+	_, addr := cluster(t)
+	topics(t, addr, 2, "transactionAdded", "customerUpdated", "events.out")
+	prod := client(t, addr)
+	for i := 0; i < 20; i++ {
+		topic := []string{"transactionAdded", "customerUpdated"}[i%2]
+		produce(t, prod, &kgo.Record{Topic: topic, Value: []byte(fmt.Sprintf(`{"eventId":"ev%d"}`, i)),
+			Headers: []kgo.RecordHeader{{Key: "traceable_id", Value: []byte(fmt.Sprintf("tr%d", i))}, {Key: "other", Value: []byte("x")}}})
+	}
+	doc := &dataflow.Document{Name: "events", Blocks: []dataflow.Block{
+		{Type: "event_notification_read", Name: "read", Config: map[string]any{"kafkaTopics": "transactionAdded,customerUpdated", "brokers": addr, "windowDuration": "1s"},
+			Relations: []dataflow.Relation{{To: "publish"}}},
+		{Type: "event_publish_kafka", Name: "publish", Config: map[string]any{"kafkaTopics": "events.out", "brokers": addr, "kafkakey": "${kafka.topic}"}},
+	}}
+	run := startFlow(t, doc, engine.Options{})
+	out := consumeAll(t, addr, "events.out", 20, 30*time.Second)
+	run.stop(t)
+	for _, r := range out {
+		var v struct{ EventID string }
+		_ = json.Unmarshal(r.Value, &v)
+		var n int
+		fmt.Sscanf(v.EventID, "ev%d", &n)
+		want := []string{"transactionAdded", "customerUpdated"}[n%2]
+		if string(r.Key) != want || len(r.Headers) != 1 || r.Headers[0].Key != "traceable_id" || string(r.Headers[0].Value) != fmt.Sprintf("tr%d", n) {
+			t.Errorf("%s: key %q headers %v", v.EventID, r.Key, r.Headers)
+		}
+	}
+}

@@ -112,3 +112,35 @@ func TestPauseKeepsGroupStopLeaves(t *testing.T) {
 		t.Errorf("%d duplicates across pause and resume", d)
 	}
 }
+
+// TestBackPressurePausesFetching: while the destination takes nothing, the
+// source hands on no more than the engine's queues hold — the rest of the
+// topic stays in Kafka, not in memory — and nothing is committed past what
+// ended; once the destination moves, everything arrives.
+func TestBackPressurePausesFetching(t *testing.T) {
+	_, addr := cluster(t)
+	topics(t, addr, 3, "bp")
+	prod := client(t, addr)
+	const n = 20000
+	produce(t, prod, numbered("bp", 0, n)...)
+	gate := make(chan struct{})
+	s := newSink("bp", &sink{gate: gate})
+	r := startFlow(t, streamDoc("bp", addr, "bp", map[string]any{"batchSize": 50}), engine.Options{QueueSize: 4})
+	handed := func() int64 { return blockDone(r.f, "read") }
+	waitFor(t, 20*time.Second, "the first unit", func() bool { return handed() > 0 })
+	// Give the source every chance to run ahead.
+	time.Sleep(time.Second)
+	// In the destination's queue (4 units), in its Process (1), and one
+	// unit blocked in the source's Emit: 6 units of 50.
+	if h := handed(); h > 6*50 {
+		t.Fatalf("the source handed on %d messages while the destination took none, more than its queues hold (300)", h)
+	}
+	for p, o := range committed(t, addr, "bp") {
+		if o > 0 {
+			t.Fatalf("partition %d committed to %d before anything ended", p, o)
+		}
+	}
+	close(gate)
+	waitFor(t, 60*time.Second, "every message once the destination moves", func() bool { return s.distinct() == n })
+	r.stop(t)
+}

@@ -218,6 +218,7 @@ type sink struct {
 	order []string
 	fail  bool
 	delay time.Duration
+	gate  chan struct{} // when set, every unit waits for it to close
 }
 
 var sinks sync.Map // block name -> *sink, set by tests
@@ -234,6 +235,13 @@ var sinkSpec = &block.Spec{
 }
 
 func (s *sink) Process(ctx context.Context, u *block.Unit, out block.Output) error {
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if s.delay > 0 {
 		select {
 		case <-time.After(s.delay):
