@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/connectplus/connectplus/internal/testenv"
+	"github.com/connectplus/connectplus/sandbox"
 )
 
 // kafkaSandbox runs `connectplus sandbox --kafka` as its own process, so it
@@ -220,5 +221,68 @@ func TestKafkaKillResume(t *testing.T) {
 	}
 	if strings.Contains(fmt.Sprint(got[""]), "1") {
 		t.Errorf("messages without an id reached the sandbox")
+	}
+}
+
+// TestRunSandboxKafka: `run --sandbox` points every Kafka block at the
+// sandbox broker whatever connection the dataflow names (here one whose
+// Extension Configurations do not exist), runs the stream until it is
+// idle, and reports its window like a file.
+func TestRunSandboxKafka(t *testing.T) {
+	kb, err := sandbox.StartKafka(sandbox.KafkaConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kb.Close()
+	var lines []string
+	for i := 0; i < 40; i++ {
+		lines = append(lines, fmt.Sprintf("c%d\t{\"customerId\":\"c%d\",\"points\":%d}", i, i, i*10))
+	}
+	lines = append(lines, "bad\tnot json")
+	testenv.KcatProduce(t, kb.Addr(), "points", lines)
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "flow.yaml")
+	doc := `name: points_relay
+blocks:
+  - type: kafka_topic_read
+    name: read
+    config: {topics: points, kafkaConnectionService: brand-kafka, windowDuration: 1m}
+    relations: [write]
+  - type: kafka_topic_write
+    name: write
+    config: {topics: points.out, kafkaConnectionService: brand-kafka, kafkakey: "${customerId}"}
+`
+	if err := os.WriteFile(flow, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "run", flow, "--sandbox", "--kafka-broker", kb.Addr(), "--idle-exit", "2s",
+		"--checkpoint-dir", filepath.Join(dir, "cp"), "--json")
+	if code != ExitPartial {
+		t.Fatalf("exit %d (want %d: one message is not JSON)\n%s\n%s", code, ExitPartial, stdout, stderr)
+	}
+	var report struct {
+		Files []struct {
+			Counts struct{ In, Delivered, Failed int64 }
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(report.Files) != 1 || report.Files[0].Counts.In != 41 || report.Files[0].Counts.Delivered != 40 || report.Files[0].Counts.Failed != 1 {
+		t.Fatalf("report %+v", report.Files)
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "cp", "results", "*_result_*_points_*"))
+	if len(kept) != 1 {
+		t.Fatalf("kept result files %v", kept)
+	}
+	if b, _ := os.ReadFile(kept[0]); !strings.Contains(string(b), "not valid JSON") || strings.Count(string(b), "\n") != 42 {
+		t.Errorf("result file:\n%s", b)
+	}
+	out := testenv.KcatConsume(t, kb.Addr(), "points.out", 40, 30*time.Second)
+	for _, m := range out {
+		var v struct{ CustomerID string }
+		if err := json.Unmarshal([]byte(m.Payload), &v); err != nil || m.Key != v.CustomerID {
+			t.Errorf("message %q key %q", m.Payload, m.Key)
+		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/filecore"
 	"github.com/connectplus/connectplus/blocks/kafka"
+	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
 	"github.com/connectplus/connectplus/fsroot"
 	"github.com/connectplus/connectplus/sandbox"
@@ -90,7 +91,7 @@ record of a file failed).`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&fl.inputs, "input", nil, "process these local files instead of listing the source (repeatable); they are left in place")
-	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input)")
+	f.StringVar(&fl.resultDir, "result-dir", "", "with --input: where result files go (default: next to each input); for a stream dataflow: where each window's result file is kept (default: results/ under --checkpoint-dir)")
 	f.BoolVar(&fl.sandbox, "sandbox", false, "point every API destination at an in-process Capillary API sandbox, and every Kafka block at an in-process Kafka-compatible broker (topics created on demand)")
 	f.StringVar(&fl.kafkaBroker, "kafka-broker", "", "with --sandbox: use this sandbox broker (e.g. one `connectplus sandbox --kafka` serves) instead of starting one")
 	f.DurationVar(&fl.idleExit, "idle-exit", 0, "stream dataflows: stop once no message arrived for this long after the last one (0: run until interrupted); before the first message the run waits this long plus a minute, the time a group may take to drop a member killed earlier")
@@ -301,6 +302,15 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		return &exitError{code: ExitError, err: err}
 	}
 	absPath, _ := filepath.Abs(path)
+	// A stream's windows have no source folder to write their result
+	// files to (unless the block names a resultDirectory): they are kept.
+	keep := ""
+	if streamDoc(reg, doc) {
+		keep = fl.resultDir
+		if keep == "" {
+			keep = filepath.Join(cpDir, "results")
+		}
+	}
 	flow, err := engine.Compile(doc, engine.Options{
 		Registry: reg, Resolver: resolver, Checkpointer: cps, Logger: logger,
 		// Spools that checkpoints refer to live with the checkpoints: a
@@ -308,7 +318,7 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		TempRoot: fl.workDir, StateDir: filepath.Join(cpDir, "state"),
 		Compiler: exprs.NewStep(exprs.Options{Location: loc}), Sandbox: sandboxURL, Observer: obs,
 		FlowKey: doc.Name + "@" + absPath, MaxLineages: fl.maxFiles, BlockOptions: blockOpts, CheckpointInterval: fl.cpInterval,
-		LocalPaths: paths,
+		LocalPaths: paths, ResultDir: keep,
 	})
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
@@ -404,7 +414,11 @@ func (a *app) printSummary(results []engine.LineageResult, stats []engine.BlockS
 		if r.FinishError != "" {
 			fmt.Fprintf(w, "  finishing: %s\n", r.FinishError)
 		}
-		fmt.Fprintf(w, "  result file: %s (%d rows)\n", r.ResultName, r.ResultRows)
+		if r.ResultPath != "" {
+			fmt.Fprintf(w, "  result file: %s (%d rows)\n", r.ResultPath, r.ResultRows)
+		} else {
+			fmt.Fprintf(w, "  result file: %s (%d rows)\n", r.ResultName, r.ResultRows)
+		}
 	}
 	if len(stats) > 0 {
 		fmt.Fprintln(w)
@@ -524,4 +538,15 @@ func runStream(ctx context.Context, flow *engine.Flow, obs *runObserver, fl *run
 		return res, fmt.Errorf("stopping the stream: records still in flight after %s are read again by the next run", fl.drainTimeout)
 	}
 	return res, nil
+}
+
+// streamDoc reports whether a dataflow reads a stream: a source block whose
+// output is records (kafka_topic_read, event_notification_read).
+func streamDoc(reg *block.Registry, doc *dataflow.Document) bool {
+	for _, b := range doc.Blocks {
+		if s, ok := reg.Lookup(b.Type); ok && s.Class == block.ClassSource && s.Output == block.KindRecords {
+			return true
+		}
+	}
+	return false
 }

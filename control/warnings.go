@@ -8,6 +8,7 @@ import (
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/filecore/remote"
+	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/dataflow"
 )
 
@@ -43,6 +44,27 @@ func (s *Service) Warnings(doc *dataflow.Document) []dataflow.Problem {
 			out = append(out, dataflow.Problem{Path: path(at),
 				Message: "plain FTP: the username, the password and the data cross the network in clear; use SFTP, or FTPS (ftpsMode explicit or implicit)"})
 		}
+		out = append(out, kafkaWarnings(spec, b.Config, path)...)
+	}
+	return out
+}
+
+// kafkaWarnings covers the Kafka blocks' own connection fields (a named
+// connection's values are Extension Configurations, not in the document).
+func kafkaWarnings(spec *block.Spec, cfg map[string]any, path func(string) string) []dataflow.Problem {
+	if !has(spec, kafka.KeyProtocol) {
+		return nil
+	}
+	var out []dataflow.Problem
+	if truthy(cfg[kafka.KeyInsecure]) {
+		out = append(out, dataflow.Problem{Path: path(kafka.KeyInsecure),
+			Message: "sslInsecure is true: the Kafka brokers' certificates are not verified, so a man-in-the-middle can read the credentials and the messages; trust their CA with sslCaCertificate instead"})
+	}
+	proto, _ := value(spec, cfg, kafka.KeyProtocol).(string)
+	mech, _ := value(spec, cfg, kafka.KeyMechanism).(string)
+	if proto == kafka.ProtoSASLPlaintext && mech == kafka.MechPlain {
+		out = append(out, dataflow.Problem{Path: path(kafka.KeyProtocol),
+			Message: "SASL_PLAINTEXT with PLAIN: the Kafka password and the messages cross the network in clear; use SASL_SSL, or a SCRAM mechanism at least"})
 	}
 	return out
 }

@@ -62,6 +62,7 @@ type lineage struct {
 	lastLine    int64
 	sorted      bool
 	rowBuf      []byte
+	pair        [16]byte // writeRow's index entry (spooler goroutine only)
 	extraKeys   []string
 	statusCodes map[int]int64
 	errors      map[errorKey]int64
@@ -765,8 +766,21 @@ func statusText(o *block.Outcome) (code, msg string) {
 	if o.Code == 0 {
 		return "", o.Message
 	}
+	if o.Code > 0 && o.Code < len(codeTexts) {
+		return codeTexts[o.Code], o.Message
+	}
 	return strconv.Itoa(o.Code), o.Message
 }
+
+// codeTexts holds the decimal text of every HTTP status code, so the result
+// row of each delivered record does not format (and allocate) "200" anew.
+// Read-only after init.
+var codeTexts = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
 
 func (l *lineage) wantRow(o *block.Outcome) bool {
 	switch l.report {
@@ -842,7 +856,9 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 // writeRow appends an encoded row to the spool and its (line, offset) to
 // the index, keeping the running checksums a checkpoint records.
 func (l *lineage) writeRow(line int64, row []byte) {
-	var pair [16]byte
+	// The pair lives in the lineage: a local array escaped through the
+	// writer and cost an allocation per result row.
+	pair := &l.pair
 	binary.LittleEndian.PutUint64(pair[:8], uint64(line))
 	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
 	if _, err := l.indexW.Write(pair[:]); err != nil && l.spoolErr == nil {

@@ -144,6 +144,12 @@ func watches(doc *dataflow.Document, resolve func(v any) string) []watch {
 		if d := clean(resolve(b.Config["apiErrorFilePath"])); d != "" {
 			out = append(out, watch{kind: "error folder", key: server + d, desc: fmt.Sprintf("%s %s (block %s)", server, d, b.Name)})
 		}
+		// Two dataflows in one Kafka consumer group split its messages
+		// between them. The default group, ${neoDataflowId}, is the
+		// dataflow's own; only a literal group can be shared.
+		if g := resolve(b.Config["groupId"]); g != "" && !strings.Contains(g, "${") {
+			out = append(out, watch{kind: "Kafka consumer group", key: "kafka-group:" + g, desc: fmt.Sprintf("%q (block %s)", g, b.Name)})
+		}
 	}
 	return out
 }
@@ -188,12 +194,19 @@ func (m *Manager) CheckSourceConflict(ctx context.Context, orgID, flowID string,
 		for _, w := range watches(other, resolve) {
 			for _, x := range mine {
 				if w.kind == x.kind && w.key == x.key {
-					return fmt.Errorf("%w: %s %s is already used by Live dataflow %q; two dataflows on one %s race for files", ErrConflict, x.kind, x.desc, d.FlowName, x.kind)
+					return fmt.Errorf("%w: %s %s is already used by Live dataflow %q; two dataflows on one %s race for %s", ErrConflict, x.kind, x.desc, d.FlowName, x.kind, raceFor(x.kind))
 				}
 			}
 		}
 	}
 	return nil
+}
+
+func raceFor(kind string) string {
+	if strings.HasPrefix(kind, "Kafka") {
+		return "messages"
+	}
+	return "files"
 }
 
 // ErrConflict marks a refused go-live.

@@ -75,7 +75,7 @@ func connFields(connDefault string) []block.Field {
 			Description: "Comma-separated host:port list (Gen-1). When set, the block's own connection fields are used instead of the named connection."},
 		{Key: KeyProtocol, Label: "Security Protocol", Type: block.TypeEnum, Advanced: true, Default: ProtoPlaintext, Aliases: []string{"security.protocol"},
 			Enum:        []string{ProtoPlaintext, ProtoSSL, ProtoSASLPlaintext, ProtoSASLSSL},
-			Description: "PLAINTEXT, SSL (TLS), SASL_PLAINTEXT (SASL without TLS: the password is protected only by SCRAM) or SASL_SSL."},
+			Description: "PLAINTEXT, SSL (TLS), SASL_PLAINTEXT (SASL without TLS: with PLAIN the password crosses the network in clear) or SASL_SSL."},
 		{Key: KeyMechanism, Label: "SASL Mechanism", Type: block.TypeEnum, Advanced: true, Default: MechPlain, Aliases: []string{"sasl.mechanism"},
 			Enum:        []string{MechPlain, MechSCRAM256, MechSCRAM512, MechGSSAPI},
 			Description: "For SASL_PLAINTEXT and SASL_SSL. GSSAPI (Kerberos) is not supported."},

@@ -169,19 +169,18 @@ func (r *reader) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close commits what ended and leaves the group (Stop).
+// Close commits what ended and leaves the group (Stop). The client is
+// closed, not dropped: a Next still polling (the engine's polling
+// goroutine outlives Close by a moment) gets ErrClientClosed.
 func (r *reader) Close() error {
-	if r.cl == nil {
+	if r.cl == nil || !r.closing.CompareAndSwap(false, true) {
 		return nil
 	}
-	r.closing.Store(true)
 	close(r.stop)
 	<-r.stopped
 	r.cl.Close() // leaves the group; onRevoked commits nothing more
-	r.cl = nil
 	if r.dlq != nil {
 		r.dlq.Close()
-		r.dlq = nil
 	}
 	return nil
 }
@@ -193,8 +192,13 @@ func (r *reader) List(ctx context.Context) ([]block.Item, error) {
 	r.mu.Lock()
 	if r.cur != nil {
 		// The engine stopped feeding it (the flow drained): it finishes
-		// with what it has.
+		// with what it has. One that never got a record may never have
+		// started (drained while waiting for a lineage slot): forget it;
+		// a Finish for it, if it did start, finds nothing to commit.
 		r.cur.closed = true
+		if r.cur.records == 0 {
+			delete(r.windows, r.cur.item.Key)
+		}
 		r.cur = nil
 	}
 	for len(r.leftover) > 0 {

@@ -487,12 +487,30 @@ func TestGPGCleanupStopsAgent(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("GNUPGHOME %s not removed: %v", dir, err)
 	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cmdline, []byte("gpg-agent")) && bytes.Contains(cmdline, []byte(dir)) {
-			t.Fatalf("gpg-agent for %s still running (pid %s)", dir, e.Name())
+	// The agent exits asynchronously after `gpgconf --kill`: give it a few
+	// seconds (a loaded machine schedules it late); a zombie has exited.
+	running := func() string {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+			if err != nil || !bytes.Contains(cmdline, []byte("gpg-agent")) || !bytes.Contains(cmdline, []byte(dir)) {
+				continue
+			}
+			if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+				if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+					continue
+				}
+			}
+			return e.Name()
 		}
+		return ""
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pid := running(); pid != ""; pid = running() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gpg-agent for %s still running (pid %s)", dir, pid)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
