@@ -13,12 +13,14 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/examples"
@@ -40,7 +42,7 @@ const demoLive = "bulk_add_customers"
 // NewDemoCommand returns `connectplus demo`: the server with everything a
 // newcomer needs to try the product, in one command.
 func NewDemoCommand(deps Deps) *cobra.Command {
-	var listen, dataDir, password string
+	var listen, dataDir, password, smtpAddr string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Try Connect+ in the browser: a server with sample users, dataflows and an in-process API sandbox",
@@ -61,17 +63,18 @@ It prints the URL on its own line. Stop it with Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, deps, listen, dataDir, password, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runDemo(ctx, deps, listen, dataDir, password, smtpAddr, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (a free port is used when it is taken)")
 	f.StringVar(&dataDir, "data-dir", "", "keep the demo's database and files here (default: a temporary directory, removed on exit)")
 	f.StringVar(&password, "password", "", "password of every demo user (default: generated and printed)")
+	f.StringVar(&smtpAddr, "smtp", "", "host:port of a local SMTP server (e.g. mailpit's 127.0.0.1:1025) that alert emails and reports go to, without TLS")
 	return cmd
 }
 
-func runDemo(ctx context.Context, deps Deps, listen, dataDir, password string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr string, stdout, stderr io.Writer) error {
 	if dataDir == "" {
 		tmp, err := os.MkdirTemp("", "connectplus-demo-*")
 		if err != nil {
@@ -121,10 +124,24 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password string, s
 	// The demo, as its platform administrator, allows them for every
 	// organisation.
 	files := filepath.Join(dataDir, "files")
+	var smtpHost string
+	var smtpPort int
+	if smtpAddr != "" {
+		h, p, err := net.SplitHostPort(smtpAddr)
+		if err != nil {
+			return fmt.Errorf("--smtp: %w", err)
+		}
+		if smtpPort, err = strconv.Atoi(p); err != nil {
+			return fmt.Errorf("--smtp: port %q", p)
+		}
+		smtpHost = h
+	}
 	o := options{
+		smtpHost: smtpHost, smtpPort: smtpPort,
 		listen: addr, dataDir: filepath.Join(dataDir, "data"), logFormat: "text", metricsListen: "",
 		allowPaths: []string{files},
 		retention:  7 * 24 * time.Hour, drainTimeout: 10 * time.Second,
+		smtpTLS: alerts.TLSNone, smtpFrom: "connectplus-demo@localhost",
 		demo: &demoHooks{
 			adminPassword: password,
 			runtime: RuntimeConfig{Sandbox: sandboxURL, BlockOptions: map[string]string{
