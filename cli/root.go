@@ -74,7 +74,8 @@ SFTP/FTP/S3 and from APIs into a loyalty/CRM platform's APIs, with dataflows mad
 
 Run a dataflow once from a file:     connectplus run examples/bulk_add_customers.yaml --sandbox
 Check a dataflow document:           connectplus validate flow.yaml
-See the block catalogue:             connectplus blocks [TYPE]`,
+See the block catalogue:             connectplus blocks [TYPE]
+Start from a template:               connectplus templates; connectplus new NAME --template T`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

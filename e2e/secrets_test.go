@@ -350,7 +350,10 @@ func TestSecretsNeverLeakFromFailingConnectors(t *testing.T) {
 					t.Errorf("%s: the result file does not show the redacted secret: %s", c.name, answers[len(answers)-1])
 				}
 			}
-			if c.quotes && !strings.Contains(r.Error, redactedMarker) {
+			// leak-records-write fails record by record (the reasons are in
+			// the result file, checked above); nothing was delivered, so
+			// nothing is published and the run has no file-level error.
+			if c.quotes && c.name != "leak-records-write" && !strings.Contains(r.Error, redactedMarker) {
 				t.Errorf("%s: the run error does not show the redacted secret: %q", c.name, r.Error)
 			}
 		}

@@ -1,5 +1,3 @@
-//go:build webe2e
-
 package e2e
 
 import (
@@ -21,10 +19,9 @@ import (
 // one admin, see the approval refused, approve as the second, make Live, run
 // and download the result; a viewer cannot edit; a 409 on concurrent save.
 // Screenshots go to $CP_SCREENSHOTS (default: the test's temp dir).
-// `make test` installs Chromium and the web dependencies first. Until the
-// browser suite is green it runs with -tags webe2e:
+// `make test` installs Chromium and the web dependencies first; alone:
 //
-//	CP_SCREENSHOTS=/tmp/shots go test -tags webe2e -run TestWebUI ./e2e/
+//	CP_SCREENSHOTS=/tmp/shots go test -run TestWebUI ./e2e/
 func TestWebUI(t *testing.T) {
 	web, err := filepath.Abs("../web")
 	if err != nil {

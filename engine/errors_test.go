@@ -12,9 +12,9 @@ import (
 func TestErrorSummaryBounded(t *testing.T) {
 	m := map[errorKey]int64{}
 	for i := 0; i < 1000; i++ {
-		countError(m, &block.Outcome{Status: block.Failed, Block: "api", Code: 400, Message: fmt.Sprintf("customer %d not found", i)})
+		countError(m, &block.Outcome{Status: block.Failed, Block: "api", Code: 400, Message: fmt.Sprintf("customer %d not found", i)}, nil)
 	}
-	countError(m, &block.Outcome{Status: block.Failed, Block: "api", Code: 400, Message: "customer 3 not found"})
+	countError(m, &block.Outcome{Status: block.Failed, Block: "api", Code: 400, Message: "customer 3 not found"}, nil)
 	list := errorList(m)
 	if len(list) != MaxLineageErrors+1 {
 		t.Fatalf("%d distinct entries", len(list))

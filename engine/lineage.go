@@ -740,7 +740,7 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if l.errors == nil {
 			l.errors = map[errorKey]int64{}
 		}
-		countError(l.errors, o)
+		countError(l.errors, o, l.flow.opts.Redact)
 	}
 	l.statusCodes[o.Code]++
 	if l.wantRow(o) {
@@ -885,7 +885,12 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		Errors:      errorList(l.errors), Warnings: l.warnings,
 	}
 	if l.completing && l.fileErr != nil {
+		// Stored in the checkpoint (the database, under the server): a
+		// connector error may quote a resolved secret.
 		cp.Error = l.fileErr.Error()
+		if red := l.flow.opts.Redact; red != nil {
+			cp.Error = red(cp.Error)
+		}
 	}
 	for k, v := range l.statusCodes {
 		cp.StatusCodes[k] = v

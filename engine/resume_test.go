@@ -590,3 +590,31 @@ func (s *openHook) Open(ctx context.Context, it block.Item) (*block.Unit, error)
 	}
 	return s.finishingSource.Open(ctx, it)
 }
+
+// TestWorkDirKilledWhileRemovingIsSwept: a process killed while it removed
+// its work directory (after it completed its files) left the directory
+// without its lock file, which every later sweep took for an old version's
+// and kept for a day (TestKillResume: "work directories after 5 kills: [two]").
+// The directory is renamed before it is removed, and such a half-removed
+// one is removed by the next Compile; a flow leaves nothing behind.
+func TestWorkDirKilledWhileRemovingIsSwept(t *testing.T) {
+	root := t.TempDir()
+	half := filepath.Join(root, tempGonePrefix+tempWorkPrefix+"killed")
+	if err := os.MkdirAll(filepath.Join(half, "blocks", "conv"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src := &memSource{files: map[string]string{"a.csv": genFile(10, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	f, err := Compile(testDoc(), Options{Registry: testRegistry(src, &sink{delivered: map[string]int{}}, 10), TempRoot: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(half); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("half-removed work directory after Compile: %v", err)
+	}
+	if _, err := f.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(root); len(left) != 0 {
+		t.Fatalf("left in the temporary root: %v", left)
+	}
+}

@@ -114,9 +114,14 @@ type errorKey struct {
 	code       int
 }
 
-// countError adds one failed record to errs.
-func countError(errs map[errorKey]int64, o *block.Outcome) {
+// countError adds one failed record to errs. The summary is stored (in
+// checkpoints and run records), so its messages are redacted like the
+// result file's: a connector error may quote a resolved secret.
+func countError(errs map[errorKey]int64, o *block.Outcome, redact func(string) string) {
 	msg := o.Message
+	if redact != nil && msg != "" {
+		msg = redact(msg)
+	}
 	if len(msg) > 300 {
 		msg = strings.ToValidUTF8(msg[:300], "")
 	}

@@ -13,6 +13,13 @@ import (
 // tempWorkPrefix names the default work directories.
 const tempWorkPrefix = "connectplus-work-"
 
+// tempGonePrefix names a default work directory being removed: remove
+// renames it first, so a process killed halfway through the removal (the
+// lock file already deleted, the rest not) leaves a directory every sweep
+// knows to be abandoned rather than one without a lock, which looks like an
+// old version's and was kept for a day.
+const tempGonePrefix = "connectplus-removing-"
+
 // tempWorkLock is the file inside a default work directory that its process
 // holds an exclusive flock on: the kernel releases it when the process dies,
 // however it dies, so a later process can tell an abandoned directory from
@@ -65,7 +72,12 @@ func newTempWork(root string, log *slog.Logger) (*tempWork, error) {
 
 // remove deletes the directory, then lets go of its lock.
 func (t *tempWork) remove() {
-	_ = os.RemoveAll(t.dir)
+	gone := filepath.Join(filepath.Dir(t.dir), tempGonePrefix+filepath.Base(t.dir))
+	if err := os.Rename(t.dir, gone); err == nil {
+		_ = os.RemoveAll(gone)
+	} else {
+		_ = os.RemoveAll(t.dir)
+	}
 	t.lock.Close()
 }
 
@@ -73,6 +85,13 @@ func (t *tempWork) remove() {
 // process holds. Errors are ignored: sweeping is housekeeping, and another
 // user's directories are simply not ours to remove.
 func sweepTempWork(root string, log *slog.Logger) {
+	// Directories whose removal a killed process left unfinished.
+	gone, _ := filepath.Glob(filepath.Join(root, tempGonePrefix+tempWorkPrefix+"*"))
+	for _, d := range gone {
+		if st, err := os.Lstat(d); err == nil && st.IsDir() {
+			_ = os.RemoveAll(d)
+		}
+	}
 	dirs, _ := filepath.Glob(filepath.Join(root, tempWorkPrefix+"*"))
 	for _, d := range dirs {
 		if abandonedWork(d) {
