@@ -589,6 +589,11 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
     await admin.getByRole('heading', { name: 'Per block' }).waitFor();
     await admin.waitForTimeout(500);
     await snap(admin, 'run-detail');
+    const dlButton = admin.getByRole('button', { name: /^Download/ });
+    if (await dlButton.count()) {
+      const [dl] = await Promise.all([admin.waitForEvent('download'), dlButton.click()]);
+      expect(/\.csv$/.test(dl.suggestedFilename()), 'result download named ' + dl.suggestedFilename());
+    }
   }
 });
 
