@@ -211,7 +211,23 @@ func (b *Batch) Value(i int) any {
 	if r.Value == nil && b.Header != nil {
 		r.Value = b.rowObject(r.Cols)
 	}
+	r.decode()
 	return r.Value
+}
+
+// decode turns a pre-encoded value (jsonv.RawJSON, see ValueEncoder) into
+// the value tree it stands for, for the readers that look inside values.
+// The encoding is jsonv.Append's, so the tree encodes back to the same
+// bytes; a value that does not parse (never produced by a ValueEncoder) is
+// left as it is.
+func (r *Record) decode() {
+	raw, ok := r.Value.(jsonv.RawJSON)
+	if !ok {
+		return
+	}
+	if v, err := jsonv.Parse(raw); err == nil {
+		r.Value = v
+	}
 }
 
 // Values builds every record's value at once: the objects and their members
@@ -314,6 +330,7 @@ func (l RecordLookup) Get(name string) (string, bool) {
 	if c := l.Batch.HeaderValueCol; c > 0 && name == AttrHeaderValue && c <= len(r.Cols) {
 		return r.Cols[c-1], true
 	}
+	r.decode()
 	if r.Value == nil && l.Batch.Header != nil {
 		if i := l.Batch.Header.Index(name); i >= 0 && i < len(r.Cols) {
 			return r.Cols[i], true
@@ -336,6 +353,7 @@ func (l RecordLookup) Get(name string) (string, bool) {
 func (l RecordLookup) Range(f func(k, v string) bool) {
 	seen := map[string]bool{}
 	r := &l.Batch.Records[l.Index]
+	r.decode()
 	for k, v := range r.Attrs {
 		seen[k] = true
 		if !f(k, v) {

@@ -63,6 +63,11 @@ func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
 	return &filter{name: env.Block, src: c.String("filterCondition"), cond: x, msg: "filtered by " + env.Block}, nil
 }
 
+// OpaqueValues implements block.OpaqueValues: conditions read records
+// through block.RecordLookup, which decodes pre-encoded values, and kept
+// records go on unchanged.
+func (f *filter) OpaqueValues() bool { return true }
+
 // lookup is reused across the records of a batch so evaluation does not
 // allocate per record.
 type lookup struct{ block.RecordLookup }

@@ -50,6 +50,13 @@ func newWriter(s *settings, env *block.Env) *writer {
 // the block keeps at most this many requests in flight whatever it gets.
 func (w *writer) Concurrency() int { return w.s.concurrency }
 
+// OpaqueValues implements block.OpaqueValues: bodies are the records'
+// values encoded (Batch.AppendJSON, AppendRecordJSON), endpoints and headers
+// read records through block.RecordLookup, and delivered records go on with
+// their values untouched. Splitting a record by requestSplitPath looks
+// inside the value, so that configuration does not qualify.
+func (w *writer) OpaqueValues() bool { return w.s.reqSplit == nil }
+
 // Close releases idle connections.
 func (w *writer) Close() error {
 	w.d.close()
