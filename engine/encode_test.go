@@ -85,8 +85,8 @@ func TestEncodedValuesOnlyWhenEverythingDownstreamEncodes(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if enc.allowed != tc.want {
-				t.Fatalf("encoded values allowed: %v, want %v", enc.allowed, tc.want)
+			if enc.allowed != tc.want || (len(f.EncodingBlocks()) == 1) != tc.want {
+				t.Fatalf("encoded values allowed: %v (%v), want %v", enc.allowed, f.EncodingBlocks(), tc.want)
 			}
 		})
 	}

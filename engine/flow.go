@@ -118,6 +118,8 @@ type Flow struct {
 	nodes   []*node
 	byName  map[string]*node
 	sources []*node
+	// encoding names the ValueEncoder blocks allowed to encode.
+	encoding []string
 
 	runCtx    context.Context
 	cancel    context.CancelFunc
@@ -335,9 +337,14 @@ func (f *Flow) allowEncodedValues() {
 		}
 		if opaqueDownstream(n.edges[block.RelSuccess]) {
 			enc.EncodeValues()
+			f.encoding = append(f.encoding, n.name)
 		}
 	}
 }
+
+// EncodingBlocks names the blocks that hand on pre-encoded record values
+// (block.ValueEncoder), in document order.
+func (f *Flow) EncodingBlocks() []string { return f.encoding }
 
 // opaqueDownstream reports whether every node reachable from start, on any
 // relation, reads record values only as block.OpaqueValues allows.

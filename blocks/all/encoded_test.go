@@ -155,6 +155,9 @@ blocks:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if enc := f.EncodingBlocks(); tap != (len(enc) == 0) || !tap && enc[0] != "transform" {
+		t.Fatalf("blocks encoding values: %v (with a tap: %v)", enc, tap)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := f.RunOnce(ctx)
