@@ -1,6 +1,9 @@
 package jslt
 
 import (
+	"math"
+	"strconv"
+
 	"github.com/connectplus/connectplus/jsonv"
 )
 
@@ -278,10 +281,11 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 				break
 			}
 			s := w.cols[p.col]
-			n, parsed := parseNum(s)
+			var parsed bool
+			if dst, parsed = appendNumber(dst, s); parsed {
+				break
+			}
 			switch {
-			case parsed:
-				dst = n.appendJSON(dst)
 			case p.fallback && p.lit != nil:
 				dst = append(dst, p.lit...)
 			case p.fallback:
@@ -308,4 +312,89 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 		return dst[:start], false
 	}
 	return append(dst, '}'), true
+}
+
+// pow10 holds the powers of ten that are exact doubles.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// appendNumber appends number(s) encoded as jsonv.Append encodes it, or
+// returns false when s is not a number. Plain decimals of up to 15 digits
+// (amounts, counts) skip the float formatting: when the value JSLT computes
+// for s (parseNum) is the double nearest to s, the shortest text that
+// reads back as it is s itself without redundant zeros, because two
+// decimals of at most 15 significant digits never share a double. The
+// others go through parseNum and jsonv.AppendFloat.
+func appendNumber(dst []byte, s string) ([]byte, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && s[0] == '-' {
+		i, neg = 1, true
+	}
+	intStart := i
+	var ip uint64
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		ip = ip*10 + uint64(s[i]-'0')
+		i++
+	}
+	intEnd := i
+	digits := intEnd - intStart
+	if digits == 0 || digits > 15 {
+		return slowNumber(dst, s)
+	}
+	if i == len(s) {
+		// An integer: parseNum's ParseInt gives this value.
+		n := int64(ip)
+		if neg {
+			n = -n
+		}
+		return strconv.AppendInt(dst, n, 10), true
+	}
+	if s[i] != '.' {
+		return slowNumber(dst, s)
+	}
+	i++
+	fracStart := i
+	var frac uint64
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		frac = frac*10 + uint64(s[i]-'0')
+		i++
+	}
+	nd := i - fracStart
+	if i != len(s) || nd == 0 || digits+nd > 15 {
+		return slowNumber(dst, s)
+	}
+	// parseNum's arithmetic, to the bit.
+	sign := 1.0
+	if neg {
+		sign = -1
+	}
+	value := (float64(ip) + float64(frac)/math.Pow10(nd)) * sign
+	nearest := float64(ip*uint64(pow10[nd])+frac) / pow10[nd] * sign
+	if value != nearest || value == 0 || math.Abs(value) < 1e-6 {
+		return slowNumber(dst, s)
+	}
+	if neg {
+		dst = append(dst, '-')
+	}
+	j := intStart
+	for j < intEnd-1 && s[j] == '0' {
+		j++
+	}
+	dst = append(dst, s[j:intEnd]...)
+	f := s[fracStart:]
+	for len(f) > 0 && f[len(f)-1] == '0' {
+		f = f[:len(f)-1]
+	}
+	if f != "" {
+		dst = append(dst, '.')
+		dst = append(dst, f...)
+	}
+	return dst, true
+}
+
+func slowNumber(dst []byte, s string) ([]byte, bool) {
+	n, ok := parseNum(s)
+	if !ok {
+		return dst, false
+	}
+	return n.appendJSON(dst), true
 }

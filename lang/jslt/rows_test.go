@@ -237,3 +237,37 @@ func BenchmarkRowTemplate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "records/s")
 }
+
+// appendNumber's short path for plain decimals writes what parseNum and
+// jsonv.AppendFloat write, on every shape of amount.
+func TestAppendNumberMatchesParseNum(t *testing.T) {
+	r := rand.New(rand.NewPCG(22, 7))
+	digits := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('0' + r.IntN(10))
+		}
+		return string(b)
+	}
+	check := func(s string) {
+		got, gok := appendNumber([]byte("x"), s)
+		want, wok := slowNumber([]byte("x"), s)
+		if gok != wok || string(got) != string(want) {
+			t.Fatalf("%q: got %q %v, want %q %v", s, got, gok, want, wok)
+		}
+	}
+	for _, s := range []string{"0", "-0", "0.0", "-0.0", "007", "1234.50", "0.000001", "0.0000001", "999999999999999", "9999999999999999",
+		"0.1", "0.2", "0.3", "1.1", "2.675", "1e5", ".5", "1.", "-", "", "12a", "1.2.3", "100.00", "-100.10", "123456789012345.0"} {
+		check(s)
+	}
+	for range 200000 {
+		s := digits(1 + r.IntN(9))
+		if r.IntN(4) > 0 {
+			s += "." + digits(1+r.IntN(8))
+		}
+		if r.IntN(3) == 0 {
+			s = "-" + s
+		}
+		check(s)
+	}
+}
