@@ -113,7 +113,7 @@ func (f *File) Open(ctx context.Context) (io.ReadCloser, error) { return f.open(
 // them per row costs as much as the rest of the conversion.
 type Header struct {
 	Names []string
-	keys  [][]byte // `"name":`
+	keys  [][]byte // `"name":`, with a leading comma after the first column
 	index map[string]int
 }
 
@@ -121,7 +121,11 @@ type Header struct {
 func NewHeader(names []string) *Header {
 	h := &Header{Names: names, keys: make([][]byte, len(names)), index: make(map[string]int, len(names))}
 	for i, n := range names {
-		k := jsonv.AppendString(nil, n)
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = jsonv.AppendString(k, n)
 		h.keys[i] = append(k, ':')
 		if _, dup := h.index[n]; !dup {
 			h.index[n] = i
@@ -291,9 +295,6 @@ func (b *Batch) AppendRecordJSON(dst []byte, i int) []byte {
 	for j, c := range r.Cols {
 		if j >= len(b.Header.keys) {
 			break
-		}
-		if j > 0 {
-			dst = append(dst, ',')
 		}
 		dst = append(dst, b.Header.keys[j]...)
 		dst = jsonv.AppendString(dst, c)

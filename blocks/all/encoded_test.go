@@ -246,3 +246,53 @@ func TestEncodedValuesMatchTrees(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordsFileKeepsInputOrder: file_write appends batches in input
+// order, so the JSON Lines file lists the rows as the CSV does.
+func TestRecordsFileKeepsInputOrder(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(in, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var csvText strings.Builder
+	csvText.WriteString("id,name\n")
+	for i := range 5000 {
+		fmt.Fprintf(&csvText, "%d,name %d\n", i, i)
+	}
+	if err := os.WriteFile(filepath.Join(in, "rows.csv"), []byte(csvText.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := fmt.Sprintf(`name: order
+blocks:
+  - {type: file_read, name: read, config: {sourceDirectory: %q, fileRegex: '.*\.csv', processedDirectory: %q, apiErrorFilePath: %q, stabilityWait: "0s"}, relations: [convert]}
+  - {type: convert_csv_to_json, name: convert, config: {groupSize: 7}, relations: [write]}
+  - {type: file_write, name: write, config: {remotePath: %q, createRemoteDirectory: "true", conflictResolution: REPLACE, outputFileName: '${filename}.jsonl'}}
+`, in, filepath.Join(dir, "done"), filepath.Join(dir, "errors"), out)
+	d, err := dataflow.Parse([]byte(doc), "order.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := engine.Compile(d, engine.Options{Registry: all.Registry(), Compiler: exprs.NewStep(exprs.Options{}), CompileExpr: exprs.Compiler(nil, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if res, err := f.RunOnce(ctx); err != nil || len(res) != 1 || res[0].Counts.Delivered != 5000 {
+		t.Fatalf("run: %v %+v", err, res)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "rows.csv.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 5000 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf(`{"id":"%d","name":"name %d"}`, i, i); l != want {
+			t.Fatalf("line %d: %s, want %s", i+1, l, want)
+		}
+	}
+}
