@@ -702,7 +702,9 @@ func (s *Sink) appendSpool(p *part, key string, buf []byte) error {
 			f.Close()
 			return Permanent(fmt.Errorf("cannot resume: %d bytes were acknowledged but the local spool %s holds %d", p.offset, p.spool, st.Size()))
 		}
-		if err == nil {
+		if err == nil && st.Size() != p.offset {
+			// Only when longer: see LocalFS.OpenAppend (ext4 flushes a
+			// file truncated to 0 on close).
 			err = f.Truncate(p.offset)
 		}
 		if err == nil {
