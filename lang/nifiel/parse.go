@@ -455,9 +455,13 @@ func (p *exprParser) arg(fn string) (node, error) {
 		return constOf(BoolValue(true)), nil
 	case "false":
 		return constOf(BoolValue(false)), nil
+	case "null":
+		// NiFi's NULL token: a String literal whose value is null, as in
+		// getUri('https', null, 'host', -1, '/', null, null).
+		return nullString{}, nil
 	}
 	p.pos = save
-	return nil, p.errf("expected an argument of function '%s' (a quoted string, number, true, false or ${...})", fn)
+	return nil, p.errf("expected an argument of function '%s' (a quoted string, number, true, false, null or ${...})", fn)
 }
 
 // number parses NiFi's WHOLE_NUMBER and DECIMAL tokens.
