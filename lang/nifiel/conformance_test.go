@@ -41,6 +41,7 @@ type conformanceCase struct {
 	Error      bool               `json:"error"`
 	Valid      bool               `json:"valid"`
 	Group      string             `json:"group"`
+	API        string             `json:"api"`
 	raw        map[string]json.RawMessage
 }
 
@@ -155,8 +156,9 @@ func runConformanceCase(c conformanceCase) (msg string) {
 			msg = fmt.Sprintf("panic: %v", r)
 		}
 	}()
-	if len(c.Params) > 0 {
-		return "parameter references (#{...}) are not part of the expression language here"
+	params, err := conformanceParams(c.Params)
+	if err != nil {
+		return err.Error()
 	}
 	loc := time.UTC
 	if c.TZ != "" {
@@ -175,7 +177,7 @@ func runConformanceCase(c conformanceCase) (msg string) {
 		state := c.State
 		opts = append(opts, WithState(func(k string) (string, bool) { v, ok := state[k]; return v, ok }))
 	}
-	x, err := Compile(c.Expr, opts...)
+	x, err := compileFor(c.API, c.Expr, opts)
 	switch {
 	case c.Valid:
 		if err != nil {
@@ -186,10 +188,10 @@ func runConformanceCase(c conformanceCase) (msg string) {
 		if err != nil {
 			return ""
 		}
-		if _, err := x.Evaluate(MapLookup(c.Attrs)); err != nil {
+		if _, err := x.Evaluate(WithParameterContext(MapLookup(c.Attrs), params)); err != nil {
 			return ""
 		}
-		v, _ := x.Evaluate(MapLookup(c.Attrs))
+		v, _ := x.Evaluate(WithParameterContext(MapLookup(c.Attrs), params))
 		return fmt.Sprintf("got %q (%s), want an error", v.String(), v.Type())
 	}
 	if err != nil {
@@ -202,7 +204,7 @@ func runConformanceCase(c conformanceCase) (msg string) {
 		}
 		return ""
 	}
-	v, err := x.Evaluate(MapLookup(c.Attrs))
+	v, err := x.Evaluate(WithParameterContext(MapLookup(c.Attrs), params))
 	if err != nil {
 		return "evaluation error: " + err.Error()
 	}
@@ -232,6 +234,53 @@ func runConformanceCase(c conformanceCase) (msg string) {
 		return fmt.Sprintf("result type %s, want %s", v.Type(), c.ResultType)
 	}
 	return ""
+}
+
+// compileFor compiles src through the entry point matching the NiFi API
+// the case exercises.
+func compileFor(api, src string, opts []Option) (*Expr, error) {
+	switch api {
+	case "", "prepare", "validateSurrounding":
+		// Query.prepare / evaluateExpressions, and validateExpression(value,
+		// true): text with any number of embedded expressions.
+		return Compile(src, opts...)
+	case "compile":
+		return CompileQuery(src, opts...)
+	case "validate":
+		// validateExpression(value, false): exactly one expression, nothing
+		// around it.
+		return CompileExpression(src, append(opts, RejectUnterminated())...)
+	}
+	return nil, fmt.Errorf("unknown api %q", api)
+}
+
+// conformanceParams decodes a case's parameter context: name to value, or
+// to {"value", "sensitive"}.
+func conformanceParams(raw json.RawMessage) (ParameterLookup, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("params: %v", err)
+	}
+	ps := Parameters{}
+	for k, v := range m {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			ps[k] = Parameter{Value: s}
+			continue
+		}
+		var p struct {
+			Value     string `json:"value"`
+			Sensitive bool   `json:"sensitive"`
+		}
+		if err := json.Unmarshal(v, &p); err != nil {
+			return nil, fmt.Errorf("params %s: %v", k, err)
+		}
+		ps[k] = Parameter{Value: p.Value, Sensitive: p.Sensitive}
+	}
+	return ps, nil
 }
 
 // typeMatches compares a type with the name a case gives: ours (Number,

@@ -694,7 +694,12 @@ const maxELStringDepth = 16
 
 func buildEvaluateELString(c *call) (node, error) {
 	sub := c.subjStr()
-	cfg, seq := c.c.cfg, c.c.seq
+	// What evaluateELString evaluates sees no parameters, as NiFi's
+	// ParametersDisabledEvaluationContext: an attribute value must not be
+	// able to read a secret by naming it.
+	noParams := *c.c.cfg
+	noParams.noParams = true
+	cfg, seq := &noParams, c.c.seq
 	at := c.site
 	return strNodeOf(func(e env) (string, bool, error) {
 		s, ok, err := sub.str(e)
