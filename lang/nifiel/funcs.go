@@ -177,7 +177,7 @@ func init() {
 		"hostname":      {0, 1, subjNone, false, buildHostname},
 		"UUID":          {0, 0, subjNone, false, buildUUID},
 		"nextInt":       {0, 0, subjNone, false, buildNextInt},
-		"literal":       {1, 1, subjNone, false, func(c *call) (node, error) { return c.args[0], nil }},
+		"literal":       {1, 1, subjNone, false, buildLiteral},
 		"getStateValue": {1, 1, subjNone, false, buildGetStateValue},
 		"thread":        {0, 0, subjNone, false, func(c *call) (node, error) { return constString(c.c.cfg.thread), nil }},
 		"getUri":        {7, 7, subjNone, false, buildGetURI},
@@ -730,6 +730,30 @@ func buildEvaluateELString(c *call) (node, error) {
 	}), nil
 }
 
+// buildLiteral is NiFi's ToLiteralEvaluator: the argument as a String
+// (literal(5) is the text "5", which later functions convert as they
+// need). NiFi renders the argument's result with String.valueOf, so a null
+// argument is the text "null".
+func buildLiteral(c *call) (node, error) {
+	if k, ok := c.args[0].(*constNode); ok {
+		return constString(k.s), nil
+	}
+	if _, ok := c.args[0].(nullString); ok {
+		return constString("null"), nil
+	}
+	arg := toStr(c.args[0])
+	return strNodeOf(func(e env) (string, bool, error) {
+		s, ok, err := arg.str(e)
+		if err != nil {
+			return "", false, err
+		}
+		if !ok {
+			return "null", true, nil
+		}
+		return s, true, nil
+	}), nil
+}
+
 func buildRepeat(c *call) (node, error) {
 	sub := c.subjStr()
 	minN, err := toWhole(c.args[0])
@@ -746,15 +770,18 @@ func buildRepeat(c *call) (node, error) {
 	at := c.site
 	return strNodeOf(func(e env) (string, bool, error) {
 		s, ok, err := sub.str(e)
-		if err != nil || !ok {
+		if err != nil {
 			return "", false, err
+		}
+		if !ok {
+			return "", true, nil // RepeatEvaluator: a null subject repeats to ""
 		}
 		mv, err := minN.eval(e)
 		if err != nil {
 			return "", false, err
 		}
-		if mv.IsNull() || mv.i < 0 {
-			return "", false, at.failf("number of times to repeat must be a non-negative number")
+		if mv.IsNull() || mv.i <= 0 {
+			return "", false, at.failf("number of repeats must be > 0")
 		}
 		n := mv.i
 		if maxN != nil {

@@ -188,7 +188,7 @@ func TestBooleanLogic(t *testing.T) {
 		{"${nullAttr:in('RED')}", "false", TypeBoolean},
 		{"${json:isJson()}", "true", TypeBoolean},
 		{"${filename:isJson()}", "false", TypeBoolean},
-		{"${literal(true)}", "true", TypeBoolean},
+		{"${literal(true)}", "true", TypeString}, // ToLiteralEvaluator is a StringEvaluator
 		{"${literal(false):or(true)}", "true", TypeBoolean},
 	})
 }
@@ -258,7 +258,6 @@ func TestStringManipulation(t *testing.T) {
 		{"${unicode:length()}", "11", TypeNumber},
 		{"${query:evaluateELString()}", "SELECT * FROM TABLE WHERE ID = 20", TypeString},
 		{"${greetings:repeat(2)}", "hellohello", TypeString},
-		{"${greetings:repeat(0)}", "", TypeString},
 		{"${greetings:repeat(2, 2)}", "hellohello", TypeString},
 		{"${greetings:padLeft(10)}", "_____hello", TypeString},
 		{"${greetings:padLeft(10, '@')}", "@@@@@hello", TypeString},
@@ -396,8 +395,9 @@ func TestMath(t *testing.T) {
 		{"${literal(7):math('floorMod', -3)}", "-2", TypeNumber},
 		{"${literal(2.0):math('sqrt')}", "1.4142135623730951", TypeDecimal},
 		{"${literal(1):minus(2):multiply(3)}", "-3", TypeNumber},
-		{"${literal(1e10)}", "1.0E10", TypeDecimal},
-		{"${literal(0.5)}", "0.5", TypeDecimal},
+		{"${literal(1e10)}", "1.0E10", TypeString},
+		{"${literal(0.5)}", "0.5", TypeString},
+		{"${literal(0.5):plus(1)}", "1.5", TypeDecimal},
 		{"${literal(-0.0005):multiply(2)}", "-0.001", TypeDecimal},
 		{"${literal(1.0):divide(0)}", "Infinity", TypeDecimal},
 	})
@@ -614,12 +614,13 @@ func TestCompileErrors(t *testing.T) {
 		{"${filename:matches('(?<=a)b')}", "lookahead and lookbehind are not supported"},
 		{"${filename:find('(a)\\1')}", "backreference"},
 		{"${filename:toDate('yyyy-qq')}", "illegal pattern character 'q'"},
-		{"${literal(true):plus(1)}", "cannot implicitly convert data type Boolean to Number"},
+		{"${filename:isEmpty():plus(1)}", "cannot implicitly convert data type Boolean to Number"},
 		{"${now():and(true)}", "cannot implicitly convert data type Date to Boolean"},
 		{"${allAttributes('a', 'b')}", "does not end in a boolean or reducing function"},
 		{"${anyAttribute('a'):toUpper()}", "does not end in a boolean or reducing function"},
 		{"${allAttributes('a'):count():plus(1)}", "cannot call function 'plus' on the result of 'count'"},
-		{"${filename:count()}", "may only follow allAttributes"},
+		{"${anyAttribute('a'):count()}", "may only follow allAttributes"},
+		{"${filename:count():plus(1)}", "cannot call function 'plus' on the result of 'count'"},
 		{"${filename:now()}", "does not take a subject"},
 		{"${toUpper()}", "needs a subject"},
 		{"${hostname('x')}", "boolean literal"},
@@ -691,7 +692,8 @@ func TestEvaluationErrors(t *testing.T) {
 		{"${literal(9223372036854775807):math('incrementExact')}", "long overflow"},
 		{"${literal(1):math('nosuch')}", "no java.lang.Math method"},
 		{"${literal(1):getDelimitedField(0)}", "field index must be a number of at least 1"},
-		{"${literal(3):repeat(-1)}", "non-negative"},
+		{"${literal(3):repeat(-1)}", "must be > 0"},
+		{"${greetings:repeat(0)}", "must be > 0"},
 		{"${literal(3):repeat(3, 1)}", "at least the minimum"},
 	}
 	for _, c := range cases {

@@ -284,10 +284,8 @@ func (p *exprParser) expression() (node, error) {
 			if ch.reduced != "" {
 				return nil, p.errAt(fpos, "cannot call function '%s' on the result of '%s'; use ${literal(${...}):%s(...)} instead", name, ch.reduced, name)
 			}
-			if def.reducer {
-				if ch.multi == nil || !ch.multi.all {
-					return nil, p.errAt(fpos, "function '%s' may only follow allAttributes, allMatchingAttributes or allDelineatedValues", name)
-				}
+			if def.reducer && ch.multi != nil && !ch.multi.all {
+				return nil, p.errAt(fpos, "function '%s' may only follow allAttributes, allMatchingAttributes or allDelineatedValues, not %s", name, ch.multi.name)
 			}
 			cur, err = p.apply(def, name, fpos, cur, args, &ch)
 			if err != nil {
