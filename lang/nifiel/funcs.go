@@ -1293,11 +1293,14 @@ func castInstant(v Value) (Value, error) {
 }
 
 func buildToInstant(c *call) (node, error) {
-	if len(c.args) == 0 {
-		return toInstantNode(c.subj)
-	}
-	if len(c.args) != 2 {
+	if len(c.args) == 1 {
 		return nil, errors.New("takes a format and a time zone")
+	}
+	// As NiFi's ExpressionCompiler: only a String subject with a format and
+	// a zone is parsed; any other subject is epoch milliseconds
+	// (NumberToInstantEvaluator), whatever the arguments.
+	if len(c.args) == 0 || c.subj.kind() != TypeString {
+		return toInstantNode(c.subj)
 	}
 	sub := c.subjStr()
 	layout, err := c.layoutArg(0, true)

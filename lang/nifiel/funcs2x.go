@@ -434,8 +434,8 @@ func buildIsValidInstant(c *call) (node, error) {
 // calendar date and, in a zone with daylight saving, an existing local
 // time. The check parses, then formats the result with the same pattern
 // and compares case-insensitively, so that a date the parser would roll
-// over (31-02) or a time in a DST gap is rejected. Unlike NiFi, a pattern
-// without a year does not accept 29-02 (NiFi checks it in the year 2000).
+// over (31-02) or a time in a DST gap is rejected. A pattern without a year
+// is checked in the leap year 2000, as NiFi does, so 29-02 is valid.
 func buildIsValidDate(c *call) (node, error) {
 	sub := c.subjStr()
 	layout, err := c.layoutArg(0, true)
@@ -464,7 +464,7 @@ func buildIsValidDate(c *call) (node, error) {
 		}
 		s = javaTrim(s)
 		ref := time.Date(2000, 1, 1, 0, 0, 0, 0, loc)
-		t, err := l.ParseAt(s, loc, ref)
+		t, err := l.ParseInYear(s, loc, ref, 2000)
 		if err != nil {
 			return false, true, nil
 		}
