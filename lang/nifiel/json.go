@@ -1001,7 +1001,9 @@ func buildJSONPathUpdate(op jsonUpdate) func(*call) (node, error) {
 			locs := p.eval(doc)
 			if len(locs) > 0 {
 				if doc, err = op(doc, locs, args); err != nil {
-					return "", false, at.fail(err)
+					// JsonPathUpdateEvaluator catches a failed update (adding to
+					// a non-array) and returns the empty string.
+					return "", true, nil
 				}
 			}
 			return string(appendJSON(nil, doc)), true, nil

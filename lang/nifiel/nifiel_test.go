@@ -356,6 +356,9 @@ func TestSearching(t *testing.T) {
 		{`${literal('{"a":1,"b":2}'):jsonPathDelete('$.missing')}`, `{"a":1,"b":2}`, TypeString},
 		{`${literal('{"a":1,"b":2}'):jsonPathDelete('$.a')}`, `{"b":2}`, TypeString},
 		{"${json:jsonPathAdd('$.nicknames', 'Jimmy'):jsonPath('$.nicknames')}", `["Johnny","Jimmy"]`, TypeString},
+		// Adding to a non-array fails inside NiFi's JsonPathUpdateEvaluator,
+		// which returns the empty string.
+		{"${json:jsonPathAdd('$.firstName', 'x')}", "", TypeString},
 		{`${literal('{"a":1,"b":2}'):jsonPathSet('$.a', 'x')}`, `{"a":"x","b":2}`, TypeString},
 		{`${literal('{"a":1,"b":2}'):jsonPathSet('$.a', 30)}`, `{"a":30,"b":2}`, TypeString},
 		{`${literal('{"a":1,"b":{}}'):jsonPathPut('$.b', 'k', true)}`, `{"a":1,"b":{"k":true}}`, TypeString},
@@ -688,7 +691,7 @@ func TestEvaluationErrors(t *testing.T) {
 		{"${literal(1):toRadix(99)}", "radix must be between 2 and 36"},
 		{"${literal('zz'):fromRadix(10)}", "not a number in radix"},
 		{"${literal('xx'):format('yyyy')}", "could not implicitly convert input to Date"},
-		{"${json:jsonPathAdd('$.firstName', 'x')}", "needs a path to an array"},
+		{"${json:jsonPathAdd('$.firstName', 'x'):jsonPath('$.firstName')}", "subject is empty"},
 		{"${literal(9223372036854775807):math('incrementExact')}", "long overflow"},
 		{"${literal(1):math('nosuch')}", "no java.lang.Math method"},
 		{"${literal(1):getDelimitedField(0)}", "field index must be a number of at least 1"},
