@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -42,6 +43,8 @@ type conformanceCase struct {
 	Valid      bool               `json:"valid"`
 	Group      string             `json:"group"`
 	API        string             `json:"api"`
+	Section    string             `json:"section"`
+	Pattern    string             `json:"pattern"`
 	raw        map[string]json.RawMessage
 }
 
@@ -53,13 +56,30 @@ var conformanceThreshold = map[string]float64{
 	"total":    100,
 }
 
+// guideThreshold is the same ratchet for TestGuideExamples.
+var guideThreshold = map[string]float64{
+	"nifi":     100,
+	"nifi-2.x": 100,
+	"total":    100,
+}
+
 // TestConformance runs Apache NiFi's own assertions on expressions
-// (testdata/conformance, transcribed from TestQuery, TestStandardPreparedQuery
-// and the Expression Language Guide) and reports the pass rate of each
-// group: the long-standing language and the functions NiFi 2.x added. Set
+// (testdata/conformance, transcribed from TestQuery and
+// TestStandardPreparedQuery) and reports the pass rate of each group: the
+// long-standing language and the functions NiFi 2.x added. Set
 // NIFIEL_CONFORMANCE_FAILURES=1 to list every failing case.
 func TestConformance(t *testing.T) {
-	files, err := filepath.Glob("testdata/conformance/*.json")
+	runConformanceSuite(t, "testdata/conformance/*.json", "NiFi Expression Language conformance (TestQuery, TestStandardPreparedQuery)", conformanceThreshold)
+}
+
+// TestGuideExamples runs every example of the Apache NiFi Expression
+// Language Guide (testdata/guide) the same way and reports its pass rate.
+func TestGuideExamples(t *testing.T) {
+	runConformanceSuite(t, "testdata/guide/*.json", "NiFi Expression Language Guide examples", guideThreshold)
+}
+
+func runConformanceSuite(t *testing.T, glob, title string, threshold map[string]float64) {
+	files, err := filepath.Glob(glob)
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no conformance files: %v", err)
 	}
@@ -102,7 +122,7 @@ func TestConformance(t *testing.T) {
 			if v, ok := c.raw["expect"]; ok && string(v) == "null" {
 				c.ExpectNull = true
 			}
-			if _, ok := conformanceThreshold[c.Group]; !ok {
+			if _, ok := threshold[c.Group]; !ok {
 				t.Fatalf("%s #%d: unknown group %q", path, c.N, c.Group)
 			}
 			count[c.Group]++
@@ -112,7 +132,7 @@ func TestConformance(t *testing.T) {
 				pass[c.Group]++
 				pf[0]++
 			} else if listFailures {
-				t.Logf("FAIL %s #%d %s %q: %s", base, c.N, c.Method, c.Expr, msg)
+				t.Logf("FAIL %s #%d %s%s %q: %s", base, c.N, c.Method, c.Section, c.Expr, msg)
 			}
 			perFile[base] = pf
 		}
@@ -127,8 +147,8 @@ func TestConformance(t *testing.T) {
 	for _, g := range groups {
 		pct := 100 * float64(pass[g]) / float64(count[g])
 		fmt.Fprintf(&report, "group %-10s %5d/%-5d %6.2f%%\n", g, pass[g], count[g], pct)
-		if pct < conformanceThreshold[g] {
-			t.Errorf("group %s: pass rate %.2f%% is below the threshold %.2f%%", g, pct, conformanceThreshold[g])
+		if pct < threshold[g] {
+			t.Errorf("group %s: pass rate %.2f%% is below the threshold %.2f%%", g, pct, threshold[g])
 		}
 		total += count[g]
 		totalPass += pass[g]
@@ -143,9 +163,9 @@ func TestConformance(t *testing.T) {
 	for _, n := range names {
 		fmt.Fprintf(&report, "  file %-28s %5d/%-5d\n", n, perFile[n][0], perFile[n][1])
 	}
-	t.Logf("NiFi Expression Language conformance:\n%s", report.String())
-	if pct < conformanceThreshold["total"] {
-		t.Errorf("total pass rate %.2f%% is below the threshold %.2f%%", pct, conformanceThreshold["total"])
+	t.Logf("%s:\n%s", title, report.String())
+	if pct < threshold["total"] {
+		t.Errorf("total pass rate %.2f%% is below the threshold %.2f%%", pct, threshold["total"])
 	}
 }
 
@@ -226,6 +246,9 @@ func runConformanceCase(c conformanceCase) (msg string) {
 		if !found {
 			return fmt.Sprintf("got %q, want one of %q", s, c.OneOf)
 		}
+	}
+	if c.Pattern != "" && !regexp.MustCompile(c.Pattern).MatchString(v.String()) {
+		return fmt.Sprintf("got %q, want a match of %s", v.String(), c.Pattern)
 	}
 	if c.Type != "" && !typeMatches(v.Type(), c.Type) {
 		return fmt.Sprintf("result type %s, want %s", v.Type(), c.Type)

@@ -1283,9 +1283,9 @@ func castInstant(v Value) (Value, error) {
 				return InstantValue(time.UnixMilli(ms)), nil
 			}
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return Null, fmt.Errorf("could not convert %q to an instant: expected ISO-8601 such as 2024-01-31T10:15:30Z or epoch milliseconds", s)
+		t, ok := parseInstantText(s)
+		if !ok {
+			return Null, fmt.Errorf("could not convert %q to an instant: expected ISO-8601 such as 2024-01-31T10:15:30Z, RFC 1123 such as Thu, 01 Dec 1994 16:00:00 GMT, or epoch milliseconds", s)
 		}
 		return InstantValue(t), nil
 	}

@@ -398,13 +398,21 @@ func buildReplaceByPattern(c *call) (node, error) {
 // ISO-8601 instant or offset date-time (seconds and fraction optional) or an
 // RFC 1123 date-time.
 func isValidInstantText(s string) bool {
+	_, ok := parseInstantText(s)
+	return ok
+}
+
+// parseInstantText parses the trimmed text with the formatter NiFi's
+// InstantCastEvaluator and IsValidInstantEvaluator share: ISO_INSTANT,
+// ISO_OFFSET_DATE_TIME or RFC_1123_DATE_TIME.
+func parseInstantText(s string) (time.Time, bool) {
 	s = javaTrim(s)
 	for _, layout := range instantLayouts {
-		if _, err := time.Parse(layout, s); err == nil {
-			return true
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
 		}
 	}
-	return false
+	return time.Time{}, false
 }
 
 var instantLayouts = []string{

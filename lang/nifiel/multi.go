@@ -290,7 +290,7 @@ var (
 	}
 	mathBinary = map[string]func(a, b float64) float64{
 		"atan2": math.Atan2, "hypot": math.Hypot, "IEEEremainder": math.Remainder,
-		"max": math.Max, "min": math.Min, "pow": math.Pow, "copySign": math.Copysign,
+		"max": math.Max, "min": math.Min, "pow": javaPow, "copySign": math.Copysign,
 		"nextAfter": math.Nextafter,
 		"scalb":     func(a, b float64) float64 { return math.Ldexp(a, int(b)) },
 	}
