@@ -10,6 +10,8 @@ var fuzzSeeds = []string{
 	"${status:equals('paid'):or(${status:equals('refunded')})}",
 	"${bill_date:toDate('yyyy-MM-dd HH:mm:ss'):format('yyyyMMdd')}",
 	"$$${abc} $${x} ${'a b'} ${${name}}",
+	"#{p} ##{p} ###{p} ${#{'p q'}:append(#{p})} #{'a'b'} #{",
+	"# c\n${# c\n a #e\n}",
 	"${allMatchingAttributes('.*'):length():gt(2):count()}",
 	"${json:jsonPath('$.a[?(@.b == 1)].c')}",
 	"${x:replaceAll('(a+)+b', '$1')}",
