@@ -292,12 +292,22 @@ func (b *Batch) AppendRecordJSON(dst []byte, i int) []byte {
 		return jsonv.Append(dst, r.Value)
 	}
 	dst = append(dst, '{')
+	// A source line with nothing to escape (checked once, a word at a
+	// time) has columns that are copied as they are: the common case
+	// skips scanning every column for escapes.
+	plain := r.Raw != "" && jsonv.Plain(r.Raw)
 	for j, c := range r.Cols {
 		if j >= len(b.Header.keys) {
 			break
 		}
 		dst = append(dst, b.Header.keys[j]...)
-		dst = jsonv.AppendString(dst, c)
+		if plain {
+			dst = append(dst, '"')
+			dst = append(dst, c...)
+			dst = append(dst, '"')
+		} else {
+			dst = jsonv.AppendString(dst, c)
+		}
 	}
 	return append(dst, '}')
 }

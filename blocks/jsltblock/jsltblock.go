@@ -253,7 +253,12 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 		if tpl := t.direct(b); tpl != nil {
 			buf := t.buffer(len(b.Records))
 			ends := make([]int, 0, len(b.Records))
-			buf, ends, err := tpl.AppendRows(buf, len(b.Records), func(i int) []string { return b.Records[i].Cols }, ends)
+			buf, ends, err := tpl.AppendRows(buf, len(b.Records), func(i int) ([]string, bool) {
+				r := &b.Records[i]
+				// Raw is the columns joined by the delimiter: when it needs no
+				// escaping, neither does any column.
+				return r.Cols, r.Raw != "" && jsonv.Plain(r.Raw)
+			}, ends)
 			if err == nil {
 				t.encoded(b, 0, buf, ends)
 				return t.emitBulk(ctx, u, out, nil, true)

@@ -199,9 +199,11 @@ func (t *RowTemplate) AppendRow(dst []byte, cols []string) (out []byte, err erro
 // AppendRows appends the results for the n records of a batch (a bulk
 // template: element i of the for loop's result is row i's) one after the
 // other, with no separators, and ends[i] is where row i's encoding ends in
-// the returned slice. rows(i) gives row i's columns. It reports an error
-// when Apply over the batch would fail; then only dst is returned.
-func (t *RowTemplate) AppendRows(dst []byte, n int, rows func(i int) []string, ends []int) (out []byte, _ []int, err error) {
+// the returned slice. rows(i) gives row i's columns and whether every one
+// of them is plain (jsonv.Plain: copied into strings without escaping). It
+// reports an error when Apply over the batch would fail; then only dst is
+// returned.
+func (t *RowTemplate) AppendRows(dst []byte, n int, rows func(i int) ([]string, bool), ends []int) (out []byte, _ []int, err error) {
 	c := getCtx(t.expr)
 	defer putCtx(c)
 	start, endsStart := len(dst), len(ends)
@@ -214,7 +216,8 @@ func (t *RowTemplate) AppendRows(dst []byte, n int, rows func(i int) []string, e
 	c.spend(2*n, t.obj.pos)
 	w := rowWriter{t: t, c: c}
 	for i := 0; i < n; i++ {
-		w.cols, w.in = rows(i), nil
+		w.cols, w.plain = rows(i)
+		w.in = nil
 		dst = w.object(dst, t.obj, true)
 		ends = append(ends, len(dst))
 	}
@@ -223,10 +226,11 @@ func (t *RowTemplate) AppendRows(dst []byte, n int, rows func(i int) []string, e
 
 // rowWriter writes one row.
 type rowWriter struct {
-	t    *RowTemplate
-	c    *ctx
-	cols []string
-	in   *jsonv.Object // the row as an object, built when a pair needs it
+	t     *RowTemplate
+	c     *ctx
+	cols  []string
+	plain bool          // every column is jsonv.Plain
+	in    *jsonv.Object // the row as an object, built when a pair needs it
 }
 
 // input is the row as Apply's input sees it: an object of the header's
@@ -271,7 +275,13 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 				ok = false
 				break
 			}
-			dst = jsonv.AppendString(dst, w.cols[p.col])
+			if w.plain {
+				dst = append(dst, '"')
+				dst = append(dst, w.cols[p.col]...)
+				dst = append(dst, '"')
+			} else {
+				dst = jsonv.AppendString(dst, w.cols[p.col])
+			}
 		case rowNumber:
 			if p.col < 0 || p.col >= len(w.cols) {
 				// number(null) is null; number(null, x) is x.
