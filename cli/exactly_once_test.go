@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -108,6 +107,7 @@ func runExactlyOnce(t *testing.T, bin string, rows, kills int, seed uint64, faul
 			t.Fatalf("run %d finished before its kill: %s", attempt, out.String())
 		}
 		res.killed++
+		t.Logf("kill %d at %.1fs: watermark %d → %d", res.killed, time.Since(start).Seconds(), from, watermark(cpDir))
 	}
 	cmd := exec.Command(bin, args...)
 	var out bytes.Buffer
@@ -177,15 +177,17 @@ func checkExactlyOnce(t *testing.T, r exactlyOnceRun) {
 	}
 }
 
-// TestExactlyOnceRunKills: 8 SIGKILLs of `connectplus run` over 20,000
+// TestExactlyOnceRunKills: 8 SIGKILLs of `connectplus run` over 10,000
 // transactions end with every bill accepted once and a clean final run.
 func TestExactlyOnceRunKills(t *testing.T) {
-	rows := 20000
+	rows := 10000
 	if v := os.Getenv("CP_EXACTLY_ONCE_ROWS"); v != "" {
 		rows, _ = strconv.Atoi(v)
 	}
-	r := runExactlyOnce(t, buildConnectplus(t), rows, 8, 7, sandbox.FaultRule{})
+	kills := 8
+	if v := os.Getenv("CP_EXACTLY_ONCE_KILLS"); v != "" {
+		kills, _ = strconv.Atoi(v)
+	}
+	r := runExactlyOnce(t, buildConnectplus(t), rows, kills, 7, sandbox.FaultRule{})
 	checkExactlyOnce(t, r)
 }
-
-var _ = json.Marshal

@@ -429,7 +429,8 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 		w.releaseBody(bufp)
 		return nil, failedOutcome(0, err.Error()), nil
 	}
-	if err := w.writeAhead(u, wf, req, seqs, -1); err != nil {
+	key, err := w.writeAhead(u, wf, req, seqs, -1)
+	if err != nil {
 		w.releaseBody(bufp)
 		return nil, block.Outcome{}, err
 	}
@@ -444,6 +445,19 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 		return nil, block.Outcome{}, err
 	}
 	outs, whole := w.bulkOutcomes(&res, len(keep))
+	if wf != nil && elemSeqs != nil {
+		ks := make([][]int64, len(keep))
+		lo := make([]block.Outcome, len(keep))
+		for j, i := range keep {
+			ks[j] = elemSeqs[i]
+			if outs != nil {
+				lo[j] = outs[j]
+			} else {
+				lo[j] = whole
+			}
+		}
+		w.logAnswer(wf, key, ks, lo)
+	}
 	return outs, whole, nil
 }
 
@@ -694,6 +708,13 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 			}
 		}
 	}
+	if wf != nil && p.self {
+		if o, ok := wf.logged(r.Seq); ok {
+			// Answered before the crash: the logged outcome stands.
+			w.releaseBody(bufp)
+			return block.Outcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID}, nil
+		}
+	}
 	if inDoubt && w.rule != nil && w.rule.query != nil {
 		v := p.elem
 		if p.self {
@@ -715,7 +736,8 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 		w.releaseBody(bufp)
 		return failedOutcome(0, err.Error()), nil
 	}
-	if err := w.writeAhead(u, wf, req, seqs, k); err != nil {
+	key, err := w.writeAhead(u, wf, req, seqs, k)
+	if err != nil {
 		w.releaseBody(bufp)
 		return block.Outcome{}, err
 	}
@@ -732,6 +754,9 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 	o := w.answerOutcome(&res)
 	if inDoubt {
 		w.duplicateInDoubt(&o)
+	}
+	if p.self {
+		w.logAnswer(wf, key, [][]int64{seqs}, []block.Outcome{o})
 	}
 	return o, nil
 }

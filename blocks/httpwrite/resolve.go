@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/jsonv"
@@ -229,7 +231,7 @@ func (w *writer) lookup(ctx context.Context, u *block.Unit, rule *lookupRule, el
 			h[k] = []string{v}
 		}
 	}
-	res, err := w.d.send(ctx, &request{method: http.MethodGet, url: raw, header: h, id: id + ".lookup"})
+	res, err := w.d.send(ctx, &request{method: http.MethodGet, url: raw, header: h, id: id + ".lookup", lookup: true})
 	defer res.release()
 	if err != nil {
 		return "", false, err
@@ -254,9 +256,9 @@ func (w *writer) walFor(u *block.Unit) (*walFile, error) {
 	return w.wal.open(u.Lineage)
 }
 
-// writeAhead sets the request's idempotency key and makes the request's
-// record set durable before it is sent.
-func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, part int) error {
+// writeAhead sets the request's idempotency key and arranges for the
+// request's record set to be made durable right before it is sent.
+func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, part int) (string, error) {
 	lineage := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
 		lineage = u.Lineage.ID()
@@ -266,9 +268,30 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 		req.header[w.idemHeader] = []string{key}
 	}
 	if wf == nil {
-		return nil
+		return key, nil
 	}
-	return wf.record(key, seqs)
+	req.ahead = func() error { return wf.record(key, seqs) }
+	return key, nil
+}
+
+// logAnswer records the outcomes a request got (elements' records seqs[i]
+// got outs[i]); a failure to log only costs lookups after a crash.
+func (w *writer) logAnswer(wf *walFile, key string, seqs [][]int64, outs []block.Outcome) {
+	if wf == nil || key == "" {
+		return
+	}
+	var all []int64
+	var ans []walOutcome
+	for i, ss := range seqs {
+		o := outs[i]
+		for _, s := range ss {
+			all = append(all, s)
+			ans = append(ans, walOutcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID})
+		}
+	}
+	if err := wf.answer(key, all, ans); err != nil {
+		w.log.Warn("write-ahead log: answer not logged; a crash now costs lookups", "err", err)
+	}
 }
 
 // recordSeqs are a record's sequence number and its merged members'.
@@ -311,13 +334,31 @@ func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
 	return out
 }
 
+// lookupParallel bounds the lookups of one batch in flight at once: they
+// are small GETs, and sequential ones made a resume cost a round trip per
+// in-doubt record. The destination's rate limit still applies.
+const lookupParallel = 16
+
 // resolveInDoubt looks up every in-doubt element that the endpoint's rule
 // can look up; found ones are settled as delivered. doubt marks every
 // in-doubt element (resolved or not).
 func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile, elemSeqs [][]int64, value func(int) any) (map[int]block.Outcome, map[int]bool, error) {
-	var resolved map[int]block.Outcome
 	var doubt map[int]bool
+	var todo []int
+	var resolved map[int]block.Outcome
 	for i, seqs := range elemSeqs {
+		// Answered before the crash: the logged outcome stands.
+		if o, ok := wf.logged(seqs[0]); ok {
+			if resolved == nil {
+				resolved = map[int]block.Outcome{}
+			}
+			if doubt == nil {
+				doubt = map[int]bool{}
+			}
+			resolved[i] = block.Outcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID}
+			doubt[i] = true
+			continue
+		}
 		in := false
 		for _, s := range seqs {
 			if _, ok := wf.doubt(s); ok {
@@ -332,20 +373,58 @@ func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile,
 			doubt = map[int]bool{}
 		}
 		doubt[i] = true
-		if w.rule == nil || w.rule.query == nil {
+		if w.rule != nil && w.rule.query != nil {
+			todo = append(todo, i)
+		}
+	}
+	if len(todo) == 0 {
+		return resolved, doubt, nil
+	}
+	// Values are read before the workers start: Batch.Value may decode and
+	// cache, which is not safe from several goroutines.
+	vals := make([]any, len(todo))
+	for j, i := range todo {
+		vals[j] = value(i)
+	}
+	type found struct {
+		id string
+		ok bool
+	}
+	res := make([]found, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var errOnce sync.Once
+	var firstErr error
+	for range min(lookupParallel, len(todo)) {
+		wg.Go(func() {
+			for {
+				j := int(next.Add(1) - 1)
+				if j >= len(todo) {
+					return
+				}
+				i := todo[j]
+				w.lookups.Add(1)
+				id, ok, err := w.lookup(ctx, u, w.rule, vals[j], w.requestID(u, elemSeqs[i][0], i, -1))
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+				res[j] = found{id, ok}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, nil, firstErr
+	}
+	for j, i := range todo {
+		if !res[j].ok {
 			continue
 		}
-		w.lookups.Add(1)
-		id, found, err := w.lookup(ctx, u, w.rule, value(i), w.requestID(u, seqs[0], i, -1))
-		if err != nil {
-			return nil, nil, err
+		if resolved == nil {
+			resolved = map[int]block.Outcome{}
 		}
-		if found {
-			if resolved == nil {
-				resolved = map[int]block.Outcome{}
-			}
-			resolved[i] = block.Outcome{Status: block.Delivered, Code: http.StatusOK, EntityID: id, Message: MsgConfirmedByLookup}
-		}
+		resolved[i] = block.Outcome{Status: block.Delivered, Code: http.StatusOK, EntityID: res[j].id, Message: MsgConfirmedByLookup}
 	}
 	return resolved, doubt, nil
 }

@@ -31,9 +31,24 @@ import (
 // the lineage ends.
 
 // walEntry is one line of the log: a request about to be sent.
+// An answered entry (Answers set, Seqs the records it answers) records the
+// outcomes a request got, so a resume settles those records from the log
+// without asking the destination again: only requests truly in flight at the
+// crash need a lookup. Answers are written without fsync — the page cache
+// survives a killed process; after a power loss the records fall back to
+// lookups.
 type walEntry struct {
-	Key  string  `json:"k"`
-	Seqs []int64 `json:"s"`
+	Key     string       `json:"k"`
+	Seqs    []int64      `json:"s"`
+	Answers []walOutcome `json:"a,omitempty"`
+}
+
+// walOutcome is one record's logged outcome.
+type walOutcome struct {
+	Status   block.Status `json:"st"`
+	Code     int          `json:"c,omitempty"`
+	Message  string       `json:"m,omitempty"`
+	EntityID string       `json:"id,omitempty"`
 }
 
 // wal is the block's write-ahead log, one file per lineage.
@@ -50,6 +65,8 @@ type walFile struct {
 	// inDoubt maps each in-doubt record to the idempotency key it was sent
 	// with; resolved records are removed.
 	inDoubt map[int64]string
+	// answered are in-doubt records whose answer was logged.
+	answered map[int64]walOutcome
 	// err is why the log could not be opened (every send fails with it).
 	err error
 }
@@ -75,7 +92,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 	if f, ok := w.files[id]; ok {
 		return f, f.err
 	}
-	wf := &walFile{inDoubt: map[int64]string{}}
+	wf := &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}}
 	w.files[id] = wf
 	wf.err = func() error {
 		if err := os.MkdirAll(w.dir, 0o700); err != nil {
@@ -83,7 +100,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 		}
 		p := w.path(id)
 		if l.Resumed() {
-			if err := loadInDoubt(p, l, wf.inDoubt); err != nil {
+			if err := loadInDoubt(p, l, wf.inDoubt, wf.answered); err != nil {
 				return err
 			}
 		}
@@ -106,7 +123,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 // loadInDoubt reads a log and keeps the records the checkpoint does not
 // acknowledge. A torn last line (killed while writing) is ignored: it was
 // never synced, so its request never left.
-func loadInDoubt(p string, l block.Lineage, into map[int64]string) error {
+func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[int64]walOutcome) error {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -121,10 +138,17 @@ func loadInDoubt(p string, l block.Lineage, into map[int64]string) error {
 		if json.Unmarshal(sc.Bytes(), &e) != nil {
 			continue
 		}
-		for _, s := range e.Seqs {
-			if !l.Acked(s) {
-				into[s] = e.Key
+		for j, s := range e.Seqs {
+			if l.Acked(s) {
+				continue
 			}
+			if e.Answers != nil {
+				if j < len(e.Answers) {
+					answered[s] = e.Answers[j]
+				}
+				continue
+			}
+			into[s] = e.Key
 		}
 	}
 	return nil
@@ -148,6 +172,29 @@ func (wf *walFile) record(key string, seqs []int64) error {
 	return nil
 }
 
+// answer logs the outcomes of an answered request (no fsync, see walEntry).
+func (wf *walFile) answer(key string, seqs []int64, outs []walOutcome) error {
+	b, err := json.Marshal(walEntry{Key: key, Seqs: seqs, Answers: outs})
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	if _, err := wf.f.Write(b); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	return nil
+}
+
+// logged returns the logged answer of an in-doubt record.
+func (wf *walFile) logged(seq int64) (walOutcome, bool) {
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	o, ok := wf.answered[seq]
+	return o, ok
+}
+
 // doubt reports whether seq is in doubt and the key it was sent with.
 func (wf *walFile) doubt(seq int64) (string, bool) {
 	wf.mu.Lock()
@@ -160,7 +207,7 @@ func (wf *walFile) doubt(seq int64) (string, bool) {
 func (wf *walFile) anyDoubt() bool {
 	wf.mu.Lock()
 	defer wf.mu.Unlock()
-	return len(wf.inDoubt) > 0
+	return len(wf.inDoubt) > 0 || len(wf.answered) > 0
 }
 
 func (wf *walFile) resolve(seqs []int64) {
@@ -168,6 +215,7 @@ func (wf *walFile) resolve(seqs []int64) {
 	defer wf.mu.Unlock()
 	for _, s := range seqs {
 		delete(wf.inDoubt, s)
+		delete(wf.answered, s)
 	}
 }
 
