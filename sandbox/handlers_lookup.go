@@ -253,4 +253,3 @@ func (s *Server) handleProductSkus(w http.ResponseWriter, r *http.Request, _ []b
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "pagination": map[string]any{"limit": limit, "offset": offset, "total": total}, "warnings": []apiError{}})
 }
-
