@@ -88,25 +88,47 @@ func newReconciler(c *block.Config, env *block.Env, types []string) (block.Block
 				mode = ModeSandbox
 			}
 		}
-		if mode == ModeAuto {
-			mode = ModeAPI
-		}
 		if base == "" {
 			return nil, fmt.Errorf("%s is required to compare with the destination", KeyAPIBaseURL)
 		}
-		doer := &httpDoer{client: client, base: base, limiter: newLimiter(c.Float(KeyRate, 16)), sem: make(chan struct{}, c.Int(KeyConcurrency, 4))}
-		if mode == ModeSandbox {
-			doer.limiter = newLimiter(0) // the sandbox's own lookup is not rate-limited
-			r.dest = func() (destination, error) { return &sandboxDest{http: doer, kind: m.Entity.Kind}, nil }
-		} else {
-			o := &oauth{client: client, base: base, key: c.String(KeyClientKey), secret: c.String(KeyClientSecret)}
-			doer.auth = o.apply
-			r.dest = func() (destination, error) {
-				return &apiDest{http: doer, entity: m.Entity, source: strings.ToUpper(c.String(KeySource))}, nil
+		sandboxDoer := &httpDoer{client: client, base: base, limiter: newLimiter(0), sem: make(chan struct{}, 1)}
+		apiDoer := &httpDoer{client: client, base: base, limiter: newLimiter(c.Float(KeyRate, 16)), sem: make(chan struct{}, c.Int(KeyConcurrency, 4))}
+		o := &oauth{client: client, base: base, key: c.String(KeyClientKey), secret: c.String(KeyClientSecret)}
+		apiDoer.auth = o.apply
+		source := strings.ToUpper(c.String(KeySource))
+		r.dest = func() (destination, error) {
+			use := mode
+			if use == ModeAuto {
+				// A base URL that is an API sandbox answers its health
+				// check: ask its batched lookup instead of one call per key.
+				use = ModeAPI
+				if isSandbox(client, base) {
+					use = ModeSandbox
+				}
 			}
+			if use == ModeSandbox {
+				return &sandboxDest{http: sandboxDoer, kind: m.Entity.Kind}, nil
+			}
+			if m.Entity.Name == EntityTestControl {
+				return nil, errors.New("the Capillary API documents no read of a customer's test/control status: compare with the ledger (compareWith=ledger) or a sandbox")
+			}
+			return &apiDest{http: apiDoer, entity: m.Entity, source: source}, nil
 		}
 	}
 	return r, nil
+}
+
+// isSandbox reports whether base is a Connect+ API sandbox.
+func isSandbox(client *http.Client, base string) bool {
+	resp, err := client.Get(base + "/_sandbox/health")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		OK bool `json:"ok"`
+	}
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&ans) == nil && ans.OK
 }
 
 // Report is the reconciliation report of one source file.
