@@ -210,33 +210,13 @@ func (s *Service) Paste(ctx context.Context, a Actor, copyID string, in PasteInp
 	if err := a.require(RoleEditor); err != nil {
 		return res, err
 	}
-	c, err := s.st.GetCopy(ctx, a.UserID, copyID)
+	text, name, desc, c, err := s.PasteDocument(ctx, a, copyID, in)
 	if err != nil {
 		return res, err
-	}
-	doc, _, err := s.DecodeDocument([]byte(c.Document), FormatYAML)
-	if err != nil {
-		return res, err
-	}
-	// A copy made before a rule changed is stripped again, so what is
-	// pasted never carries a trigger, tags or an inline secret.
-	s.stripForCopy(doc)
-	name := strings.TrimSpace(in.Name)
-	if name == "" {
-		name = c.SourceFlowName
-	}
-	desc := in.Description
-	if desc == "" {
-		desc = doc.Description
-	}
-	doc.Name, doc.Description = name, desc
-	text, err := dataflow.Marshal(doc, FormatYAML)
-	if err != nil {
-		return res, fmt.Errorf("paste: %w", err)
 	}
 	source := c
 	source.Document = ""
-	res.CreateResult, err = s.createDataflow(ctx, a, CreateFlowInput{Name: name, Description: desc, Tags: []string{}, Document: string(text), Format: FormatYAML},
+	res.CreateResult, err = s.createDataflow(ctx, a, CreateFlowInput{Name: name, Description: desc, Tags: []string{}, Document: text, Format: FormatYAML},
 		func(q *store.Queries, cr *CreateResult) error {
 			return s.audit(ctx, q, a, "dataflow.paste", "dataflow", cr.Dataflow.ID, nil, map[string]any{"copyId": c.ID, "sourceOrgId": c.SourceOrgID,
 				"sourceOrgName": c.SourceOrgName, "sourceFlowId": c.SourceFlowID, "sourceFlowName": c.SourceFlowName, "sourceVersion": c.SourceVersion})
@@ -264,4 +244,38 @@ func (s *Service) Paste(ctx context.Context, a Actor, copyID string, in PasteInp
 		res.Warnings = []dataflow.Problem{}
 	}
 	return res, nil
+}
+
+// PasteDocument is the document Paste would create from one of the
+// actor's copies, with its name and description (empty input fields take
+// the copy's), and the copy. It saves nothing: the assistant proposes it
+// and the user accepts.
+func (s *Service) PasteDocument(ctx context.Context, a Actor, copyID string, in PasteInput) (text, name, description string, c store.Copy, err error) {
+	if err = a.require(RoleViewer); err != nil {
+		return "", "", "", c, err
+	}
+	if c, err = s.st.GetCopy(ctx, a.UserID, copyID); err != nil {
+		return "", "", "", c, err
+	}
+	doc, _, err := s.DecodeDocument([]byte(c.Document), FormatYAML)
+	if err != nil {
+		return "", "", "", c, err
+	}
+	// A copy made before a rule changed is stripped again, so what is
+	// pasted never carries a trigger, tags or an inline secret.
+	s.stripForCopy(doc)
+	name = strings.TrimSpace(in.Name)
+	if name == "" {
+		name = c.SourceFlowName
+	}
+	description = in.Description
+	if description == "" {
+		description = doc.Description
+	}
+	doc.Name, doc.Description = name, description
+	out, err := dataflow.Marshal(doc, FormatYAML)
+	if err != nil {
+		return "", "", "", c, fmt.Errorf("paste: %w", err)
+	}
+	return string(out), name, description, c, nil
 }
