@@ -54,6 +54,8 @@ func (h *handlers) register(srv *mcp.Server) {
 		Description: "Your personal dataflow store: the last 10 dataflows you copied, from any organisation, newest first."}, h.listCopies)
 	mcp.AddTool(srv, &mcp.Tool{Name: "paste_dataflow", Title: "Paste a dataflow", Annotations: writes(),
 		Description: "Paste a copy from your personal dataflow store into this organisation as a new dataflow whose version 1 is a Draft (editors), validated here: Extension Configurations the copy references must exist in this organisation before it can be submitted."}, h.pasteDataflow)
+	mcp.AddTool(srv, &mcp.Tool{Name: "search_docs", Title: "Search the documentation", Annotations: readOnly(),
+		Description: "Answer product questions from the bundled Connect+ documentation, block docs and template docs: the best passages (ranked keyword search, BM25), each with its document path and heading."}, h.searchDocs)
 	h.registerResources(srv)
 	h.registerPrompts(srv)
 }
