@@ -818,7 +818,7 @@ await step('copies a version into the personal dataflow store and pastes it into
   await pdlg.getByRole('button', { name: 'Paste as a Draft' }).click();
   await pdlg.getByRole('status').getByText(new RegExp(`Pasted as e2e pasted ${stamp}: version 1, a Draft in ${orgName}`)).waitFor();
   await snap(admin, 'pasted');
-  await pdlg.getByRole('button', { name: 'Close' }).click();
+  await pdlg.getByRole('button', { name: 'Done' }).click();
   // It is in the other organisation, as a Draft, without the source's tags.
   const inB = JSON.parse((await api(admin, 'GET', `/dataflows?org=${orgB.id}&name=` + encodeURIComponent(`e2e pasted ${stamp}`))).body);
   expect(inB.items.length === 1 && inB.items[0].orgId === orgB.id && inB.items[0].latestVersion === 1 && (inB.items[0].tags ?? []).length === 0, 'pasted: ' + JSON.stringify(inB));

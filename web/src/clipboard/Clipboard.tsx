@@ -119,7 +119,7 @@ export function PasteDialog({ open, onClose }: { open: boolean; onClose: () => v
           )}
           <div className="actions">
             <button type="button" onClick={close}>
-              Close
+              Done
             </button>
             {here && (
               <button type="button" className="primary" onClick={() => (close(), navigate(`/dataflows/${res.dataflow.id}`))}>
