@@ -142,7 +142,7 @@ export function PasteDialog({ open, onClose }: { open: boolean; onClose: () => v
           {list.data && copies.length === 0 && <p>Your dataflow store is empty: copy a version from its page first (Copy…).</p>}
           {copies.length > 0 && (
             <fieldset>
-              <legend>Your last {copies.length} copies</legend>
+              <legend>Your dataflow store (your last 10 copies)</legend>
               <ul className="copies">
                 {copies.map((c) => (
                   <li key={c.id}>
