@@ -192,6 +192,7 @@ func (s *Server) routeTable() []route {
 	}
 	rts = append(rts, s.obsRoutes()...)
 	rts = append(rts, s.alertRoutes()...)
+	rts = append(rts, s.clipboardRoutes()...)
 	return rts
 }
 
