@@ -50,6 +50,13 @@ func newWriter(s *settings, env *block.Env) *writer {
 // the block keeps at most this many requests in flight whatever it gets.
 func (w *writer) Concurrency() int { return w.s.concurrency }
 
+// OpaqueValues implements block.OpaqueValues: bodies are the records'
+// values encoded (Batch.AppendJSON, AppendRecordJSON), endpoints and headers
+// read records through block.RecordLookup, requestSplitPath and a batch
+// payload's array go through Batch.Value (all three decode pre-encoded
+// values), and delivered records go on with their values untouched.
+func (w *writer) OpaqueValues() bool { return true }
+
 // Close releases idle connections.
 func (w *writer) Close() error {
 	w.d.close()
@@ -245,7 +252,9 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	// the array to send.
 	var arr []any
 	if len(recs) == 1 {
-		arr, _ = recs[0].Value.([]any)
+		if isArray(recs[0].Value) {
+			arr, _ = b.Value(0).([]any)
+		}
 	}
 	var bufp *[]byte
 	var body []byte
@@ -512,9 +521,15 @@ func (w *writer) processSingle(ctx context.Context, u *block.Unit) error {
 	return nil
 }
 
+// isArray tells arrays, pre-encoded ones (block.ValueEncoder) included.
 func isArray(v any) bool {
-	_, ok := v.([]any)
-	return ok
+	switch x := v.(type) {
+	case []any:
+		return true
+	case jsonv.RawJSON:
+		return len(x) > 0 && x[0] == '['
+	}
+	return false
 }
 
 func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Outcome, error) {
