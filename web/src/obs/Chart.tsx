@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { isolated } from './series';
 
 export interface ChartSeries {
   label: string;
@@ -26,13 +27,31 @@ function useColorScheme(): string {
   return scheme;
 }
 
+/** INT_INCRS: tick steps of count axes (never a fraction of a record). */
+const INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 2e6, 5e6, 1e7, 1e8, 1e9];
+
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
 
 /** TimeChart draws series over time (xs in Unix seconds) with a data table
  * as its accessible alternative (the canvas itself is hidden from assistive technology). */
-export function TimeChart({ title, xs, series, fmt, height = 220 }: { title: string; xs: number[]; series: ChartSeries[]; fmt: (v: number | null) => string; height?: number }) {
+export function TimeChart({
+  title,
+  xs,
+  series,
+  fmt,
+  integer = false,
+  height = 220,
+}: {
+  title: string;
+  xs: number[];
+  series: ChartSeries[];
+  fmt: (v: number | null) => string;
+  /** integer: the values are counts, so the y axis ticks whole numbers only. */
+  integer?: boolean;
+  height?: number;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const scheme = useColorScheme();
   useEffect(() => {
@@ -51,11 +70,12 @@ export function TimeChart({ title, xs, series, fmt, height = 220 }: { title: str
           stroke: cssVar(s.color),
           width: 2,
           dash: s.dash ? [6, 4] : undefined,
-          points: { show: xs.length < 3 },
+          // A value between gaps (or a lone point) draws no line: show it as a dot.
+          points: { show: xs.length < 3 || isolated(s.values), size: 6 },
           value: (_u: uPlot, v: number | null) => fmt(v),
         })),
       ],
-      axes: [axis(), axis({ size: 64, values: (_u, vals) => vals.map((v) => fmt(v)) })],
+      axes: [axis(), axis({ size: 70, values: (_u, vals) => vals.map((v) => fmt(v)), ...(integer ? { incrs: INT_INCRS } : {}) })],
       scales: { x: { time: true } },
       cursor: { drag: { x: false, y: false } },
     };
@@ -67,7 +87,7 @@ export function TimeChart({ title, xs, series, fmt, height = 220 }: { title: str
       ro.disconnect();
       u.destroy();
     };
-  }, [xs, series, fmt, height, scheme]);
+  }, [xs, series, fmt, integer, height, scheme]);
   return (
     <figure className="card chart-card" aria-label={title}>
       <h3>{title}</h3>

@@ -104,27 +104,27 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
   });
   const charts = useMemo(() => {
     const pts = q.data?.points ?? [];
-    const c = (title: string, fmt: (v: number | null) => string, parts: [string, string, (p: (typeof pts)[number]) => number | null][]) => {
+    const c = (title: string, fmt: (v: number | null) => string, integer: boolean, parts: [string, string, (p: (typeof pts)[number]) => number | null][]) => {
       const { xs, ys } = columns(
         pts,
         parts.map((p) => p[2]),
       );
       const series: ChartSeries[] = parts.map(([label, color], i) => ({ label, color, values: ys[i] }));
-      return { title, fmt, xs, series };
+      return { title, fmt, integer, xs, series };
     };
     return [
-      c(block ? `Units in / out of ${block}` : 'Records', fmtN, [
+      c(block ? `Units in / out of ${block}` : 'Records', fmtN, true, [
         ['In', '--chart-1', (p) => p.recordsIn],
         ['Out', '--chart-2', (p) => p.recordsOut],
         ['Failed', '--chart-3', (p) => p.failed],
       ]),
-      c('Error rate', fmtP, [['Error %', '--chart-3', (p) => p.errorPct]]),
-      c('API call latency', fmtS, [
+      c('Error rate', fmtP, false, [['Error %', '--chart-3', (p) => p.errorPct]]),
+      c('API call latency', fmtS, false, [
         ['P50', '--chart-2', (p) => p.latency.p50],
         ['P95', '--chart-4', (p) => p.latency.p95],
         ['P99', '--chart-3', (p) => p.latency.p99],
       ]),
-      c('API calls by status', fmtN, [
+      c('API calls by status', fmtN, true, [
         ['2xx', '--chart-2', (p) => p.calls2xx],
         ['4xx', '--chart-4', (p) => p.calls4xx],
         ['5xx', '--chart-3', (p) => p.calls5xx],
@@ -152,7 +152,7 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
       {q.data && (
         <div className="charts">
           {charts.map((c) => (
-            <TimeChart key={c.title} title={c.title} xs={c.xs} series={c.series} fmt={c.fmt} />
+            <TimeChart key={c.title} title={c.title} xs={c.xs} series={c.series} fmt={c.fmt} integer={c.integer} />
           ))}
         </div>
       )}
@@ -355,7 +355,7 @@ function DrillDown({ initial }: { initial: string }) {
       <form className="toolbar" onSubmit={submit} role="search" aria-label="Find requests">
         <label>
           Lineage (run) id or request id
-          <input className="code" value={text} onChange={(e) => setText(e.target.value)} placeholder="e.g. 4ab7e765666cd4d1 or 4ab7e765666cd4d1-1-3" size={36} />
+          <input className="code drill-input" value={text} onChange={(e) => setText(e.target.value)} placeholder="e.g. 4ab7e765666cd4d1 or 4ab7e765666cd4d1-1-3" />
         </label>
         <label className="inline">
           <input type="checkbox" checked={failedOnly} onChange={(e) => (setFailedOnly(e.target.checked), setCursors(['']))} /> Failed calls only

@@ -34,3 +34,8 @@ export function statusClass(code: number): string {
   if (!code) return 'no answer';
   return `${Math.floor(code / 100)}xx`;
 }
+
+/** isolated tells whether some value has no neighbour to draw a line to. */
+export function isolated(vs: (number | null)[]): boolean {
+  return vs.some((v, i) => v !== null && (i === 0 || vs[i - 1] === null) && (i === vs.length - 1 || vs[i + 1] === null));
+}

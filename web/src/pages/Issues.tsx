@@ -10,7 +10,7 @@ import { useCan } from '../hooks';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { Link, useLocation } from '../router';
 import { fmtCount } from '../obs/format';
-import { localToISO } from '../obs/window';
+import { issueQuery } from '../obs/issues';
 import '../obs/obs.css';
 
 const TIMES = [
@@ -20,25 +20,6 @@ const TIMES = [
   { value: '720', label: 'Opened in the last 30 days' },
   { value: 'custom', label: 'Custom range…' },
 ];
-
-/** issueQuery builds the list query of the filters. */
-export function issueQuery(f: { status: string; priority: string; flowId: string; time: string; since: string; until: string }, cursor: string, now = Date.now()): string {
-  const p = new URLSearchParams();
-  if (f.status) p.set('status', f.status);
-  if (f.priority) p.set('priority', f.priority);
-  if (f.flowId) p.set('flowId', f.flowId);
-  if (f.time === 'custom') {
-    const s = localToISO(f.since);
-    const u = localToISO(f.until);
-    if (s) p.set('since', s);
-    if (u) p.set('until', u);
-  } else if (f.time) {
-    p.set('since', new Date(Math.floor((now - Number(f.time) * 3600e3) / 60000) * 60000).toISOString().replace('.000Z', 'Z'));
-  }
-  p.set('limit', '25');
-  if (cursor) p.set('cursor', cursor);
-  return p.toString();
-}
 
 function duration(sec: number): string {
   if (sec < 60) return `${sec} s`;
