@@ -84,3 +84,23 @@ func show(hs []Hit) string {
 	}
 	return b.String()
 }
+
+// BenchmarkIndexAndSearch: building the index of the bundled docs, and one
+// search over it (go test -bench . ./assist/docsearch/).
+func BenchmarkIndexAndSearch(b *testing.B) {
+	ds, err := FromFS(docs.FS, "docs")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("index", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			New(ds)
+		}
+	})
+	ix := New(ds)
+	b.Run("search", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			ix.Search("can an admin approve a version they submitted", 5)
+		}
+	})
+}
