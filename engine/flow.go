@@ -128,6 +128,11 @@ type Flow struct {
 
 	mu       sync.Mutex
 	active   map[string]*lineage // by ItemKey
+	// waiters are ProcessItem calls waiting for their lineage's result.
+	waiters map[string]chan LineageResult
+	// closed is closed when Close has saved and released every file in
+	// flight (ProcessItem waits for it before reporting ErrStopped).
+	closed chan struct{}
 	results  []LineageResult
 	idle     *sync.Cond
 	draining atomic.Bool
@@ -189,7 +194,7 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	if opts.CompileExpr == nil {
 		opts.CompileExpr = opts.Compiler.Template
 	}
-	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
+	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}, waiters: map[string]chan LineageResult{}, closed: make(chan struct{})}
 	if f.key == "" {
 		f.key = doc.Name
 	}
@@ -924,6 +929,10 @@ func (f *Flow) complete(l *lineage) {
 	f.mu.Lock()
 	delete(f.active, ItemKey(l.item))
 	f.results = append(f.results, res)
+	if w, ok := f.waiters[ItemKey(l.item)]; ok {
+		delete(f.waiters, ItemKey(l.item))
+		w <- res // buffered: the waiter may have given up
+	}
 	f.idle.Broadcast()
 	f.mu.Unlock()
 	l.mu.Lock()
@@ -1041,6 +1050,11 @@ func (f *Flow) Close() []LineageResult {
 	f.removeWork()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	select {
+	case <-f.closed:
+	default:
+		close(f.closed)
+	}
 	return append([]LineageResult(nil), f.results...)
 }
 
