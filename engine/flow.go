@@ -126,13 +126,13 @@ type Flow struct {
 	slots     chan struct{}
 	started   bool
 
-	mu       sync.Mutex
-	active   map[string]*lineage // by ItemKey
+	mu     sync.Mutex
+	active map[string]*lineage // by ItemKey
 	// waiters are ProcessItem calls waiting for their lineage's result.
 	waiters map[string]chan LineageResult
 	// closed is closed when Close has saved and released every file in
 	// flight (ProcessItem waits for it before reporting ErrStopped).
-	closed chan struct{}
+	closed   chan struct{}
 	results  []LineageResult
 	idle     *sync.Cond
 	draining atomic.Bool
