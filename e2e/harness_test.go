@@ -294,7 +294,10 @@ type env struct {
 
 // newEnv starts everything and stores the Extension Configurations
 // (requested by admin, approved by approver).
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvArgs(t) }
+
+// newEnvArgs is newEnv with extra server flags (a cluster node's).
+func newEnvArgs(t *testing.T, extra ...string) *env {
 	t.Helper()
 	e := &env{t: t, sshd: testenv.SSHD(t)}
 	for _, d := range []string{inDir, processedDir, errorsDir} {
@@ -305,7 +308,7 @@ func newEnv(t *testing.T) *env {
 	e.sb, e.sbURL = sb, hts.URL
 	e.dataDir = t.TempDir()
 	e.localDir = t.TempDir()
-	e.srvArgs = []string{"--allow-path", e.localDir}
+	e.srvArgs = append([]string{"--allow-path", e.localDir}, extra...)
 	e.srv = startServer(t, e.dataDir, "", e.srvArgs...)
 	e.connect()
 
