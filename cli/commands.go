@@ -79,7 +79,9 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		Owner:      owner,
 		Dispatcher: cfg.Dispatcher,
 		SharedDir:  cfg.SharedDir,
-		Sandbox:    cfg.Sandbox, BlockOptions: cfg.BlockOptions,
+		// In a cluster, River's file workers are the per-node limit.
+		MaxFilesPerFlow: cfg.MaxFilesPerFlow,
+		Sandbox:         cfg.Sandbox, BlockOptions: cfg.BlockOptions,
 		LocalPaths: cfg.LocalPaths,
 		Metrics:    cfg.Metrics,
 	})

@@ -58,7 +58,7 @@ type Options struct {
 	// Addr is the node's API address, shown in the cluster status.
 	Addr   string
 	Logger *slog.Logger
-	// FileWorkers is how many files this node processes at once (4).
+	// FileWorkers is how many files this node processes at once (2).
 	FileWorkers int
 	// PollWorkers is how many polls this node runs at once (2).
 	PollWorkers int
@@ -104,7 +104,7 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 	}
 	opts.FileWorkers = max(opts.FileWorkers, 0)
 	if opts.FileWorkers == 0 {
-		opts.FileWorkers = 4
+		opts.FileWorkers = 2
 	}
 	if opts.PollWorkers <= 0 {
 		opts.PollWorkers = 2

@@ -13,6 +13,7 @@ import (
 
 	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/store"
 )
 
 // clusterEnv is the e2e environment with N `connectplus server` processes
@@ -29,7 +30,7 @@ type clusterEnv struct {
 // after at most this long plus a reconcile interval (lease/2).
 const clusterLease = 3 * time.Second
 
-func newClusterEnv(t *testing.T, n int, extra ...string) *clusterEnv {
+func newClusterEnv(t testing.TB, n int, extra ...string) *clusterEnv {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	base := t.TempDir()
@@ -68,6 +69,26 @@ func newClusterEnv(t *testing.T, n int, extra ...string) *clusterEnv {
 		return alive == n && st.Leader != "", fmt.Sprintf("%+v", st)
 	})
 	return ce
+}
+
+// createLiveFlow creates the dataflow through node 1 and waits until every
+// node has deployed it (the first poll may run on any node).
+func (ce *clusterEnv) createLiveFlow(s flowSpec) flowRef {
+	ce.t.Helper()
+	var cr struct {
+		Dataflow store.Dataflow `json:"dataflow"`
+	}
+	ce.admin.do("POST", "/dataflows", map[string]any{"name": s.name, "document": ce.document(s), "tags": []string{"e2e"}}, 201, &cr)
+	f := flowRef{ID: cr.Dataflow.ID}
+	ce.approveAndGoLive(f, 1)
+	for i := range ce.nodes {
+		ce.waitFor(ce.names[i]+" to deploy the new Live version", 20*time.Second, func() (bool, string) {
+			var st runstate.FlowRuntime
+			ce.on(i).do("GET", "/dataflows/"+f.ID+"/status", nil, 200, &st)
+			return st.LiveVersion == 1 && st.Deployment == runstate.DeployReady, fmt.Sprintf("%+v", st)
+		})
+	}
+	return f
 }
 
 // on returns the admin client pointed at node i.
@@ -225,4 +246,50 @@ func TestClusterThirtyFilesOnceEach(t *testing.T) {
 	}
 	sort.Strings(after)
 	t.Logf("cluster after the kill: %s", strings.Join(after, "; "))
+}
+
+// BenchmarkClusterBacklog is the figure that shows the point of scaling:
+// with the sandbox adding 50 ms to every request (the destination, not the
+// CPU, bounds a node), a backlog of 30 files on 1 node and on 3 nodes.
+//
+//	go test -run '^$' -bench BenchmarkClusterBacklog -benchtime 1x ./e2e/
+func BenchmarkClusterBacklog(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			ce := newClusterEnv(b, n)
+			ce.setLatency(50 * time.Millisecond)
+			f := ce.createLiveFlow(flowSpec{name: fmt.Sprintf("backlog-%d", n), cron: neverCron, tag: "bl"})
+			const files, rows = 30, 200
+			b.ResetTimer()
+			for it := 0; it < b.N; it++ {
+				b.StopTimer()
+				before := ce.filesDone()
+				var names []string
+				for i := 1; i <= files; i++ {
+					name := fmt.Sprintf("b%d-%02d.csv", it, i)
+					ce.dropFile(name, customersCSV(fmt.Sprintf("B%d-%02d", it, i), rows))
+					names = append(names, name)
+				}
+				b.StartTimer()
+				start := time.Now()
+				ce.on(0).do("POST", "/dataflows/"+f.ID+"/run-now", nil, 200, nil)
+				rs := ce.waitRuns(f, 5*time.Minute, names...)
+				took := time.Since(start)
+				b.StopTimer()
+				for _, name := range names {
+					if r := rs[name]; r.Status != runstate.RunSuccess || r.Delivered != rows {
+						b.Fatalf("%s: %+v", name, r)
+					}
+				}
+				per := map[string]int{}
+				for k, v := range ce.filesDone() {
+					per[k] = v - before[k]
+				}
+				b.ReportMetric(took.Seconds(), "s/backlog")
+				b.Logf("%d node(s): %d files x %d records in %s; files per node %v; sandbox duplicates %d",
+					n, files, rows, took.Round(time.Millisecond), per, ce.stats().Duplicates)
+				b.StartTimer()
+			}
+		})
+	}
 }

@@ -86,6 +86,11 @@ type RuntimeConfig struct {
 	Node string
 	// SharedDir holds result spools and kept result files every node reaches.
 	SharedDir string
+	// MaxFilesPerFlow bounds one dataflow's files in flight on this server
+	// (0: the runtime's default, 2). A cluster node sets it to its file
+	// workers, so a worker River hands a file to never waits for a slot
+	// while holding a job another node could run.
+	MaxFilesPerFlow int
 }
 
 // Deps are what the lead wires in.
@@ -194,7 +199,7 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	f.StringVar(&o.nodeName, "node-name", "", "join a cluster under this name: several servers on one PostgreSQL (--db postgres://…) divide the work with River; unique per server")
 	f.StringVar(&o.sharedDir, "shared-dir", "", "directory every node of a cluster reaches (result spools, kept result files); required with --node-name")
-	f.IntVar(&o.fileWorkers, "file-workers", 4, "in a cluster, how many files this node processes at once")
+	f.IntVar(&o.fileWorkers, "file-workers", 2, "in a cluster, how many files this node processes at once (River's per-node concurrency of the files queue)")
 	f.IntVar(&o.orgMaxFiles, "org-max-files", 8, "in a cluster, how many files one organisation may have in flight across all nodes (fair share)")
 	f.DurationVar(&o.nodeLease, "node-lease", 10*time.Second, "in a cluster, how long a node may be silent before its running files are given to the others")
 	cmd.AddCommand(rewrapCommand(&o))
@@ -299,7 +304,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if deps.Runtime != nil {
 		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec}
 		if disp != nil {
-			rc.Dispatcher, rc.Node, rc.SharedDir = disp, o.nodeName, o.sharedDir
+			rc.Dispatcher, rc.Node, rc.SharedDir, rc.MaxFilesPerFlow = disp, o.nodeName, o.sharedDir, o.fileWorkers
 		}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
