@@ -25,7 +25,7 @@ var layerOrder = []struct {
 	{"entry points", []string{"cmd/...", "bench/cmd/...", "bench/peers/...", "e2e"}},
 	{"commands", []string{"cli", "cli/..."}},
 	{"http", []string{"server", "webui"}},
-	{"use cases and runtime", []string{"control", "scheduler", "preview", "templates", "assist/...", "obs", "alerts"}},
+	{"use cases and runtime", []string{"control", "scheduler", "cluster", "preview", "templates", "assist/...", "obs", "alerts"}},
 	{"persistence", []string{"store"}},
 	{"executor", []string{"engine"}},
 	{"block implementations", []string{"blocks/..."}},
