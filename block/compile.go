@@ -54,6 +54,22 @@ type Compiler interface {
 	Compile(lang Lang, src string) (any, error)
 }
 
+// ParamCompiler is a Compiler that can resolve NiFi parameter references
+// (#{name}) from Extension Configurations. CompileConfig, given a Resolver,
+// compiles with WithParameters(r): a reference then names an Extension
+// Configuration, resolved once at compile time.
+type ParamCompiler interface {
+	WithParameters(r Resolver) Compiler
+}
+
+// SecretResolver is implemented by Resolvers that know which Extension
+// Configurations are secrets. A parameter reference to a secret is a
+// compile error (NiFi refuses sensitive parameters in non-sensitive
+// properties; secrets reach only secret fields, through {"$config": ...}).
+type SecretResolver interface {
+	IsSecret(name string) (bool, error)
+}
+
 // TextPos is a place inside a field's value: 1-based line and column
 // (columns count bytes, as the language compilers report them).
 type TextPos struct {
@@ -109,6 +125,9 @@ func (s *Spec) CompileConfig(raw map[string]any, r Resolver, comp Compiler) (*Co
 		}
 	}
 	if comp != nil {
+		if pc, ok := comp.(ParamCompiler); ok && r != nil {
+			comp = pc.WithParameters(r)
+		}
 		probs = append(probs, c.compile(comp, bad)...)
 	}
 	return c, probs

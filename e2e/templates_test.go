@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,18 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/connectplus/connectplus/dataflow"
+	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/store"
 	"github.com/connectplus/connectplus/templates"
 )
 
 // notThroughServer are the templates this test cannot run, with why.
 var notThroughServer = map[string]string{
-	// S3 needs the versitygw gateway, which the test machines lack; the
-	// sample run (connectplus templates test) and the s3 block's tests
-	// cover it.
-	"ftp_to_s3":                 "needs an S3 server",
-	"audience_reload_from_sftp": "needs an S3 server",
 	// Its source is the API (http_read), not an SFTP folder: no sample file
 	// can be dropped; blocks/httpwrite runs it against the sandbox feed.
 	"pull_data_from_api": "pulls from the API, not from SFTP",
@@ -55,6 +55,9 @@ func TestTemplatesThroughServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Templates that read from FTP (ftp_*) or write to S3 run against the
+	// real pyftpdlib server and the versitygw gateway.
+	x := &extraServers{ftp: testenv.FTP(t), s3: testenv.S3(t)}
 	// The Extension Configurations the sample runs use (test keys) plus
 	// the ones the templates name by default.
 	configs := map[string]string{"databricks_token": "dapi-e2e-token"}
@@ -70,6 +73,10 @@ func TestTemplatesThroughServer(t *testing.T) {
 			configs[name] = v
 		}
 	}
+	// The S3 keys the templates name by default, and the FTP password.
+	configs["s3_access_key"] = x.s3.AccessKey
+	configs["s3_secret_key"] = x.s3.SecretKey
+	configs["ftp_password"] = x.ftp.Password
 	names := make([]string, 0, len(configs))
 	for n := range configs {
 		names = append(names, n)
@@ -88,24 +95,59 @@ func TestTemplatesThroughServer(t *testing.T) {
 			continue
 		}
 		ran++
-		t.Run(tp.Name, func(t *testing.T) { e.runTemplate(t, cat, tp, i) })
+		t.Run(tp.Name, func(t *testing.T) { e.runTemplate(t, cat, tp, i, x) })
 	}
 	if ran < len(cat.Names())-len(notThroughServer) {
 		t.Fatalf("ran %d of %d templates", ran, len(cat.Names()))
 	}
 }
 
-func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.Template, i int) {
+// extraServers are the file servers some templates need besides OpenSSH.
+type extraServers struct {
+	ftp *testenv.FTPServer
+	s3  *testenv.S3Server
+}
+
+// fileHost is a file server whose folders the test reads and writes
+// locally: OpenSSH (SFTP) or pyftpdlib (FTP).
+type fileHost interface {
+	LocalPath(remote string) string
+	WriteFile(t testing.TB, rel string, data []byte) string
+}
+
+func usesBlock(tp *templates.Template, typ string) bool {
+	for _, b := range tp.Blocks {
+		if b == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.Template, i int, x *extraServers) {
 	e.sb.Reset()
+	// The source server: FTP for the ftp_* templates (sftp_read speaks
+	// FTP with protocol ftp), OpenSSH for the rest.
+	overFTP := strings.HasPrefix(tp.Name, "ftp_")
+	var src fileHost = e.sshd
+	root := "/upload"
+	if overFTP {
+		src, root = x.ftp, ""
+	}
+	toS3 := usesBlock(tp, "s3_write")
+	bucket := fmt.Sprintf("tmpl-%02d", i)
+	if toS3 {
+		x.s3.CreateBucket(t, bucket)
+	}
 	// Folders of its own: two Live dataflows never share a source folder.
 	base := fmt.Sprintf("t%02d", i)
 	for _, d := range []string{"in", "processed", "errors", "out"} {
-		e.sshd.WriteFile(t, base+"/"+d+"/.keep", nil)
+		src.WriteFile(t, base+"/"+d+"/.keep", nil)
 	}
-	dir := func(d string) string { return "/upload/" + base + "/" + d }
+	dir := func(d string) string { return root + "/" + base + "/" + d }
 	// The source folder is empty: templates that take every file (".*")
 	// would pick up the marker.
-	if err := os.Remove(filepath.Join(e.sshd.LocalPath(dir("in")), ".keep")); err != nil {
+	if err := os.Remove(filepath.Join(src.LocalPath(dir("in")), ".keep")); err != nil {
 		t.Fatal(err)
 	}
 	params := map[string]string{}
@@ -118,7 +160,15 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 		"sourceDirectory":        dir("in"), "processedDirectory": dir("processed"), "apiErrorFilePath": dir("errors"),
 		"apiBaseUrl": e.sbURL, "webhookBaseUrl": e.sbURL, "dataBricksUrl": e.sbURL + "/api/2.1/jobs",
 		"destHost": e.sshd.Host, "destPort": strconv.Itoa(e.sshd.Port), "destUser": e.sshd.User, "destPassword": "sftp_password",
-		"destHostKeyFingerprint": e.sshd.HostKeyFingerprint, "remotePath": dir("out"),
+		"destHostKeyFingerprint": e.sshd.HostKeyFingerprint, "remotePath": dir("out"), "diffPath": dir("out"),
+	}
+	if overFTP {
+		set["sftpHost"], set["sftpPort"], set["sftpUser"], set["sftpPassword"] = x.ftp.Host, strconv.Itoa(x.ftp.Port), x.ftp.User, "ftp_password"
+	}
+	if toS3 {
+		set["s3BucketName"], set["awsRegion"] = bucket, x.s3.Region
+		set["s3AccessKey"], set["s3SecretKey"] = "s3_access_key", "s3_secret_key"
+		set["irisBaseUrl"] = e.sbURL
 	}
 	for _, p := range tp.Parameters {
 		if v, ok := set[p.Name]; ok {
@@ -135,7 +185,19 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 		t.Fatalf("instantiated: %s %+v", cr.Version.State, cr.Problems)
 	}
 	f := flowRef{ID: cr.Dataflow.ID}
-	e.serialiseDraft(t, f, cr.Version)
+	e.serialiseDraft(t, f, cr.Version, func(b *dataflow.Block) bool {
+		switch {
+		case overFTP && b.Type == "sftp_read":
+			// The test server is not on port 21, so auto would pick SFTP.
+			b.Config["protocol"] = "ftp"
+		case toS3 && b.Type == "s3_write":
+			b.Config["endpointUrl"] = x.s3.Endpoint
+			b.Config["pathStyle"] = "true"
+		default:
+			return false
+		}
+		return true
+	})
 	e.seed(t, tp)
 	e.approveAndGoLive(f, 1)
 	e.waitFor("first poll after go-live", 20*time.Second, func() (bool, string) {
@@ -151,7 +213,7 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 			if err != nil {
 				t.Fatal(err)
 			}
-			tmp := e.sshd.WriteFile(t, base+"/in/"+s+".part", b)
+			tmp := src.WriteFile(t, base+"/in/"+s+".part", b)
 			final := filepath.Join(filepath.Dir(tmp), s)
 			mt := at.Add(time.Duration(k) * time.Second)
 			if err := os.Chtimes(tmp, mt, mt); err != nil {
@@ -177,12 +239,13 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 		t.Fatal(err)
 	}
 	var wantOut [][]byte
+	wantS3Keys := map[string]struct{}{}
 	for p, golden := range want {
 		switch {
 		case strings.HasPrefix(p, "results/"):
 			// result_<timestamp>_<file>: the server's clock, not the golden's.
 			orig := p[len("results/result_20250115103000_"):]
-			got := templates.NormaliseResult(e.resultFile(dir("errors"), orig))
+			got := templates.NormaliseResult(resultFile(t, src, dir("errors"), orig))
 			if !bytes.Equal(got, golden) {
 				t.Errorf("%s:\n%s", p, templates.LineDiff(string(golden), string(got)))
 			}
@@ -192,10 +255,23 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 			}
 		case strings.HasPrefix(p, "output/"):
 			wantOut = append(wantOut, golden)
+			// output/<block>/<object key> for S3 destinations.
+			if _, key, ok := strings.Cut(strings.TrimPrefix(p, "output/"), "/"); ok && toS3 {
+				wantS3Keys[key] = struct{}{}
+			}
 		}
 	}
 	// Output names carry the server's date (now()); the contents must match.
-	gotOut := e.outputs(t, dir("out"))
+	gotOut := outputs(t, src, dir("out"))
+	if toS3 {
+		objs := s3Objects(t, x.s3, bucket)
+		for key, body := range objs {
+			if _, ok := wantS3Keys[key]; !ok {
+				t.Errorf("object %s in the bucket; the golden has %v", key, wantS3Keys)
+			}
+			gotOut = append(gotOut, body)
+		}
+	}
 	sortBytes(wantOut)
 	sortBytes(gotOut)
 	if len(gotOut) != len(wantOut) {
@@ -206,7 +282,7 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 			t.Errorf("destination file:\n%s", templates.LineDiff(string(wantOut[k]), string(gotOut[k])))
 		}
 	}
-	if got := e.sftpFiles(dir("in")); len(got) != 0 {
+	if got := listDir(t, src.LocalPath(dir("in"))); len(got) != 0 {
 		t.Errorf("left in the source folder: %v", got)
 	}
 	e.operate(f, "stop")
@@ -224,13 +300,16 @@ func joins(tp *templates.Template) bool {
 // serialiseDraft saves the Draft with concurrency 1 on its API blocks and
 // a short status-check interval on Databricks blocks (the sandbox's runs
 // end at once; the template checks every minute).
-func (e *env) serialiseDraft(t *testing.T, f flowRef, v store.Version) {
+func (e *env) serialiseDraft(t *testing.T, f flowRef, v store.Version, tweak func(*dataflow.Block) bool) {
 	doc, err := dataflow.Parse([]byte(v.Document), "draft.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	changed := false
 	for i := range doc.Blocks {
+		if tweak != nil && tweak(&doc.Blocks[i]) {
+			changed = true
+		}
 		switch b := &doc.Blocks[i]; {
 		case b.Type == "http_write":
 			b.Config["concurrency"] = int64(1)
@@ -272,29 +351,61 @@ func (e *env) seed(t *testing.T, tp *templates.Template) {
 	}
 }
 
-// resultFile reads the one result file of orig in an SFTP folder.
-func (e *env) resultFile(dir, orig string) []byte {
-	e.t.Helper()
-	m, _ := filepath.Glob(filepath.Join(e.sshd.LocalPath(dir), "result_*_"+orig))
+// resultFile reads the one result file of orig in a folder of h.
+func resultFile(t *testing.T, h fileHost, dir, orig string) []byte {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(h.LocalPath(dir), "result_*_"+orig))
 	if len(m) != 1 {
-		e.t.Fatalf("result files of %s: %v", orig, m)
+		t.Fatalf("result files of %s: %v", orig, m)
 	}
 	b, err := os.ReadFile(m[0])
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return b
 }
 
+// listDir names the files of a local folder but the .keep marker.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, en := range ents {
+		if en.Name() != ".keep" {
+			out = append(out, en.Name())
+		}
+	}
+	return out
+}
+
+// s3Objects reads every object of a bucket through the S3 API (not the
+// gateway's directory), by key.
+func s3Objects(t *testing.T, srv *testenv.S3Server, bucket string) map[string][]byte {
+	t.Helper()
+	cl := srv.Client()
+	res, err := cl.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatalf("list %s: %v", bucket, err)
+	}
+	out := map[string][]byte{}
+	for _, o := range res.Contents {
+		out[aws.ToString(o.Key)] = srv.GetObject(t, bucket, aws.ToString(o.Key))
+	}
+	return out
+}
+
 // outputs reads every file of dir, the files inside zips instead of the zips.
-func (e *env) outputs(t *testing.T, dir string) [][]byte {
-	ents, err := os.ReadDir(e.sshd.LocalPath(dir))
+func outputs(t *testing.T, h fileHost, dir string) [][]byte {
+	ents, err := os.ReadDir(h.LocalPath(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out [][]byte
 	for _, en := range ents {
-		p := filepath.Join(e.sshd.LocalPath(dir), en.Name())
+		p := filepath.Join(h.LocalPath(dir), en.Name())
 		switch {
 		case en.Name() == ".keep":
 		case strings.HasSuffix(en.Name(), ".zip"):

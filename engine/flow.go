@@ -118,6 +118,8 @@ type Flow struct {
 	nodes   []*node
 	byName  map[string]*node
 	sources []*node
+	// encoding names the ValueEncoder blocks allowed to encode.
+	encoding []string
 
 	runCtx    context.Context
 	cancel    context.CancelFunc
@@ -318,7 +320,64 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 	if len(problems) > 0 {
 		return nil, &CompileError{Problems: problems}
 	}
+	f.allowEncodedValues()
 	return f, nil
+}
+
+// allowEncodedValues lets a block hand on pre-encoded record values
+// (block.ValueEncoder) when nothing its success output reaches looks inside
+// them: every block downstream is block.OpaqueValues, no relation there has
+// a condition, and no preview taps the units (it shows the values). The
+// flagship job's jslt_transform → filter → http_write is such a chain, and
+// writing each row's payload once, straight from its columns, is most of
+// what separates it from a hand-written program.
+func (f *Flow) allowEncodedValues() {
+	if f.opts.Tap != nil {
+		return
+	}
+	for _, n := range f.nodes {
+		enc, ok := n.inst.(block.ValueEncoder)
+		if !ok || n.pass || len(n.conds) > 0 || len(n.edges[block.RelSuccess]) == 0 {
+			continue
+		}
+		if opaqueDownstream(n.edges[block.RelSuccess]) {
+			enc.EncodeValues()
+			f.encoding = append(f.encoding, n.name)
+		}
+	}
+}
+
+// EncodingBlocks names the blocks that hand on pre-encoded record values
+// (block.ValueEncoder), in document order.
+func (f *Flow) EncodingBlocks() []string { return f.encoding }
+
+// opaqueDownstream reports whether every node reachable from start, on any
+// relation, reads record values only as block.OpaqueValues allows.
+// Disabled nodes pass units through and are looked through.
+func opaqueDownstream(start []*node) bool {
+	seen := map[*node]bool{}
+	todo := append([]*node(nil), start...)
+	for len(todo) > 0 {
+		n := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if len(n.conds) > 0 {
+			return false
+		}
+		if !n.pass {
+			o, ok := n.inst.(block.OpaqueValues)
+			if !ok || !o.OpaqueValues() {
+				return false
+			}
+		}
+		for _, to := range n.edges {
+			todo = append(todo, to...)
+		}
+	}
+	return true
 }
 
 // keyHash names the flow's directory under the state directory, which

@@ -125,6 +125,14 @@ type Repo interface {
 	SetFlowStatus(ctx context.Context, orgID, flowID, status string) error
 }
 
+// ConfigSecrecy is implemented by Repos that can tell whether an Extension
+// Configuration is a secret without decrypting it. The runtime uses it to
+// refuse NiFi parameter references (#{name}) to secrets, which may reach
+// only secret block fields.
+type ConfigSecrecy interface {
+	ConfigIsSecret(ctx context.Context, orgID, name string) (bool, error)
+}
+
 // Summary aggregates a dataflow's runs over a window.
 type Summary struct {
 	FlowID         string           `json:"flowId"`

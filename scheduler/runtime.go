@@ -392,6 +392,16 @@ func (r orgResolver) Resolve(name string) (string, error) {
 	return r.repo.ResolveConfig(r.ctx, r.org, name)
 }
 
+// IsSecret implements block.SecretResolver when the repository can tell
+// (runstate.ConfigSecrecy): a NiFi parameter reference to a secret is then
+// a compile error. A repository that cannot tell has no secrets.
+func (r orgResolver) IsSecret(name string) (bool, error) {
+	if s, ok := r.repo.(runstate.ConfigSecrecy); ok {
+		return s.ConfigIsSecret(r.ctx, r.org, name)
+	}
+	return false, nil
+}
+
 func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *time.Location) (*engine.Flow, error) {
 	safe := func(s string) string {
 		return strings.Map(func(r rune) rune {

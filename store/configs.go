@@ -263,6 +263,16 @@ func (q *Queries) ResolveConfig(ctx context.Context, orgID, name string) (string
 	return string(pt), nil
 }
 
+// ConfigIsSecret reports whether an entry is a secret
+// (runstate.ConfigSecrecy), without decrypting it.
+func (q *Queries) ConfigIsSecret(ctx context.Context, orgID, name string) (bool, error) {
+	c, err := q.GetConfig(ctx, orgID, name)
+	if err != nil {
+		return false, fmt.Errorf("extension configuration %q: %w", name, err)
+	}
+	return c.IsSecret, nil
+}
+
 // ConfigAAD binds a secret's ciphertext to its organisation and name, so a
 // ciphertext copied onto another entry does not decrypt.
 func ConfigAAD(orgID, name string) []byte {

@@ -49,6 +49,16 @@ func TestResolvedSecretsAreRedactedFromRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var secrecy runstate.ConfigSecrecy = s
+	if sec, err := secrecy.ConfigIsSecret(ctx, "o1", "host"); err != nil || !sec {
+		t.Errorf("ConfigIsSecret(host) = %v, %v", sec, err)
+	}
+	if sec, err := secrecy.ConfigIsSecret(ctx, "o1", "dir"); err != nil || sec {
+		t.Errorf("ConfigIsSecret(dir) = %v, %v", sec, err)
+	}
+	if _, err := secrecy.ConfigIsSecret(ctx, "o1", "nope"); err == nil {
+		t.Error("ConfigIsSecret(nope) succeeded")
+	}
 	msg := "sftp://u@" + secret + ":22: cannot reach the server (listing " + plain + ")"
 	run := runstate.Run{ID: "r1", OrgID: "o1", FlowID: "f1", Status: runstate.RunFailure, Error: msg,
 		FilePath: "sftp://" + secret + plain + "/a.csv", Started: now}

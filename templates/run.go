@@ -449,11 +449,25 @@ func (k *captureSink) Process(ctx context.Context, u *block.Unit, out block.Outp
 		out.Ack(u, nil)
 	}
 	name = path.Clean("/" + name)[1:]
+	written := name
 	if k.zip {
+		written = name + ".zip"
 		name = name + ".zip/" + path.Base(name)
 	}
 	k.cap.put(k.cap.files, path.Join(k.block, name), b)
-	return out.Emit(ctx, block.RelSuccess, u)
+	if u.File == nil {
+		return out.Emit(ctx, block.RelSuccess, u)
+	}
+	// As the real destination does (filecore's sink), the unit passed on
+	// names the file written, so a block after it (Iris reloading the
+	// list from the S3 object) sees the destination's key, not the source's.
+	d := u.Derive()
+	d.File = u.File
+	d.Attrs[block.AttrFilename] = path.Base(written)
+	d.Attrs[block.AttrPath] = path.Dir(written)
+	d.Attrs[block.AttrAbsPath] = written
+	out.Ack(u, nil)
+	return out.Emit(ctx, block.RelSuccess, d)
 }
 
 // NormaliseResult replaces the lineage ids (random per run) of a result

@@ -30,6 +30,10 @@ type Options struct {
 type Step struct {
 	nifi []nifiel.Option
 	jslt []jslt.Option
+	// params resolves NiFi parameter references (#{name}) from Extension
+	// Configurations; nil leaves them null, as NiFi without a parameter
+	// context.
+	params block.Resolver
 }
 
 // NewStep returns a Step. Every NiFi value is compiled with
@@ -67,11 +71,21 @@ func (s *Step) Compile(lang block.Lang, src string) (any, error) {
 	return nil, fmt.Errorf("no compiler for language %q", lang)
 }
 
+// WithParameters implements block.ParamCompiler: the returned Step
+// resolves every #{name} in NiFi values as the Extension Configuration
+// name, once, at compile time (so an evaluation never queries the store).
+// A reference that does not resolve, or names a secret, is a compile error.
+func (s *Step) WithParameters(r block.Resolver) block.Compiler {
+	c := *s
+	c.params = r
+	return &c
+}
+
 // Template compiles a property value: text with embedded ${...}.
 func (s *Step) Template(src string) (block.Expr, error) {
-	x, err := nifiel.Compile(src, s.nifi...)
+	x, err := s.compileNiFi(block.LangNiFi, src, nifiel.Compile)
 	if err != nil {
-		return nil, nifiError(block.LangNiFi, err)
+		return nil, err
 	}
 	return expr{x}, nil
 }
@@ -79,11 +93,48 @@ func (s *Step) Template(src string) (block.Expr, error) {
 // Condition compiles a filter or relation condition: one ${...} with a
 // Boolean result.
 func (s *Step) Condition(src string) (block.Expr, error) {
-	x, err := nifiel.CompileCondition(src, s.nifi...)
+	x, err := s.compileNiFi(block.LangNiFiCondition, src, nifiel.CompileCondition)
 	if err != nil {
-		return nil, nifiError(block.LangNiFiCondition, err)
+		return nil, err
 	}
 	return expr{x}, nil
+}
+
+// compileNiFi compiles src, then, when it references parameters and the
+// Step has a parameter source, resolves them and compiles again with their
+// values as its parameter context.
+func (s *Step) compileNiFi(lang block.Lang, src string, compile func(string, ...nifiel.Option) (*nifiel.Expr, error)) (*nifiel.Expr, error) {
+	x, err := compile(src, s.nifi...)
+	if err != nil {
+		return nil, nifiError(lang, err)
+	}
+	names := x.Parameters()
+	if s.params == nil || len(names) == 0 {
+		return x, nil
+	}
+	values := nifiel.ValueParameters{}
+	for _, name := range names {
+		if sr, ok := s.params.(block.SecretResolver); ok {
+			secret, err := sr.IsSecret(name)
+			if err != nil {
+				return nil, &block.ExprError{Lang: lang, Msg: fmt.Sprintf("parameter #{%s}: %v", name, err)}
+			}
+			if secret {
+				return nil, &block.ExprError{Lang: lang, Msg: fmt.Sprintf("parameter #{%s} names a secret Extension Configuration; secrets reach only secret fields, as {\"$config\": %q}", name, name)}
+			}
+		}
+		v, err := s.params.Resolve(name)
+		if err != nil {
+			return nil, &block.ExprError{Lang: lang, Msg: fmt.Sprintf("parameter #{%s}: %v", name, err)}
+		}
+		values[name] = v
+	}
+	opts := append(s.nifi[:len(s.nifi):len(s.nifi)], nifiel.WithParameters(values))
+	x, err = compile(src, opts...)
+	if err != nil {
+		return nil, nifiError(lang, err)
+	}
+	return x, nil
 }
 
 // JSLT compiles a JSLT query.

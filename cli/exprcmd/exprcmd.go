@@ -26,6 +26,27 @@ type options struct {
 	condition bool
 	tz        string
 	now       string
+	params    []string
+}
+
+// functionsHelp lists every supported function with NiFi's signature,
+// grouped as the NiFi Expression Language Guide groups them.
+func functionsHelp() string {
+	var b strings.Builder
+	b.WriteString("Functions (subject type:function(arguments) result type; [optional]; NiFi 2.x marks\nthe functions NiFi 2 added):\n")
+	group := ""
+	for _, d := range nifiel.Functions() {
+		if d.Group != group {
+			group = d.Group
+			fmt.Fprintf(&b, "\n  %s\n", group)
+		}
+		since := ""
+		if d.NiFi2 {
+			since = "   (NiFi 2.x)"
+		}
+		fmt.Fprintf(&b, "    %s%s\n", d.Signature(), since)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }
 
 // NewCommand returns the expr command.
@@ -50,7 +71,12 @@ Connect+ block, a ${ without its closing } is a syntax error, not literal text.
 --condition compiles EXPR the way a filter or relation condition is compiled: exactly one
 ${...} expression whose result is a Boolean; it prints whether the condition holds.
 
-Quote EXPR in single quotes so the shell leaves ${...} alone.`,
+Quote EXPR in single quotes so the shell leaves ${...} alone.
+
+Parameter references #{name} take their values from --param (in a dataflow: from the
+Extension Configuration of that name).
+
+` + functionsHelp(),
 		Example: `  connectplus expr '${status:equals("paid"):or(${status:equals("refunded")})}' --attr status=paid
   connectplus expr 'merged_${now():format("yyyy-MM-dd")}.csv'
   connectplus expr '${bill_date:toDate("yyyy-MM-dd HH:mm:ss"):format("yyyyMMdd")}' --attr 'bill_date=2024-03-15 13:45:10'
@@ -70,6 +96,7 @@ Quote EXPR in single quotes so the shell leaves ${...} alone.`,
 	f.BoolVarP(&o.showType, "type", "t", false, "also print the result's type (String, Number, Decimal, Date, Boolean, Instant or Null)")
 	f.BoolVar(&o.condition, "condition", false, "compile EXPR as a filter condition (one ${...} yielding a Boolean) and print whether it holds")
 	f.StringVar(&o.tz, "tz", "UTC", "time zone for dates when the expression names none (a region such as Europe/Paris, UTC or GMT+05:30)")
+	f.StringArrayVarP(&o.params, "param", "p", nil, "parameter for #{NAME} references, as NAME=VALUE (repeatable)")
 	f.StringVar(&o.now, "now", "", "fix the time now() returns, as RFC 3339 (2024-03-15T13:45:10Z); default the current time")
 	return cmd
 }
@@ -95,6 +122,17 @@ func run(stdout io.Writer, stdin io.Reader, src string, o *options) error {
 	}
 	if h, err := os.Hostname(); err == nil {
 		opts = append(opts, nifiel.WithHostname(h))
+	}
+	if len(o.params) > 0 {
+		params := nifiel.ValueParameters{}
+		for _, p := range o.params {
+			name, value, ok := strings.Cut(p, "=")
+			if !ok || name == "" {
+				return fmt.Errorf("--param %q: want NAME=VALUE", p)
+			}
+			params[name] = value
+		}
+		opts = append(opts, nifiel.WithParameters(params))
 	}
 	compile := nifiel.Compile
 	if o.condition {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/connectplus/connectplus/lang/nifiel"
 )
 
 func execute(t *testing.T, stdin string, args ...string) (string, string, error) {
@@ -48,6 +50,8 @@ func TestExpr(t *testing.T) {
 		{"value with equals and comma", "", []string{"${q}", "--attr", "q=a=b,c"}, "a=b,c\n"},
 		{"condition", "", []string{"--condition", "${header_value:equals('paid')}", "--attr", "header_value=paid"}, "true\n"},
 		{"dollar without brace", "", []string{"price $5"}, "price $5\n"},
+		{"parameters", "", []string{"#{region}_${#{'Batch Size'}:plus(1)}", "--param", "region=eu", "-p", "Batch Size=49"}, "eu_50\n"},
+		{"escaped parameter", "", []string{"##{region}"}, "#{region}\n"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,6 +76,7 @@ func TestExprFailures(t *testing.T) {
 		{"unknown function", []string{"${a:shout()}"}, "unknown function 'shout'"},
 		{"evaluation", []string{"${d:toDate('yyyy-MM-dd')}", "--attr", "d=yesterday"}, "cannot parse attribute value as a date"},
 		{"bad attr", []string{"${a}", "--attr", "novalue"}, "want NAME=VALUE"},
+		{"bad param", []string{"#{a}", "--param", "novalue"}, "want NAME=VALUE"},
 		{"bad tz", []string{"${a}", "--tz", "Mars/Olympus"}, "unknown time zone"},
 		{"bad now", []string{"${now()}", "--now", "yesterday"}, "--now"},
 		{"missing file", []string{"${a}", "--attrs-json", "/nonexistent/attrs.json"}, "reading --attrs-json"},
@@ -109,9 +114,15 @@ func TestHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"--attr", "--attrs-json", "--type", "--tz", "Examples:", "connectplus expr"} {
+	for _, want := range []string{"--attr", "--attrs-json", "--type", "--tz", "--param", "Examples:", "connectplus expr"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)
+		}
+	}
+	// Every supported function is listed with NiFi's signature.
+	for _, d := range nifiel.Functions() {
+		if !strings.Contains(out, "    "+d.Signature()) {
+			t.Errorf("help lacks %s", d.Signature())
 		}
 	}
 }

@@ -30,7 +30,7 @@ var layerOrder = []struct {
 	{"executor", []string{"engine"}},
 	{"block implementations", []string{"blocks/..."}},
 	{"contract and document", []string{"block", "block/...", "dataflow"}},
-	{"foundations", []string{"format/...", "lang/...", "jsonv", "examples", "quartz", "secrets", "secrets/...", "runstate", "runstate/...", "sandbox", "bench/gen", "fsroot"}},
+	{"foundations", []string{"format/...", "lang/...", "jsonv", "examples", "quartz", "secrets", "secrets/...", "runstate", "runstate/...", "sandbox", "bench/gen", "fsroot", "docs"}},
 }
 
 // testOnly may be imported only from _test.go files.

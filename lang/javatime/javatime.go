@@ -399,18 +399,25 @@ func (e *parseError) Unwrap() error { return ErrParse }
 // year) and text after the last field is ignored. Two-digit years are placed
 // within 80 years before and 20 years after the current time.
 func (l *Layout) Parse(value string, loc *time.Location) (time.Time, error) {
-	return l.parse(value, loc, time.Now(), false)
+	return l.parse(value, loc, time.Now(), false, 1970)
 }
 
 // ParseAt is Parse with an explicit reference time for two-digit years, for
 // deterministic callers.
 func (l *Layout) ParseAt(value string, loc *time.Location, now time.Time) (time.Time, error) {
-	return l.parse(value, loc, now, false)
+	return l.parse(value, loc, now, false, 1970)
+}
+
+// ParseInYear is ParseAt for a value whose pattern may have no year field:
+// the year is then defaultYear rather than 1970, as NiFi's isValidDate
+// checks such a date in the leap year 2000 so that 29-02 is valid.
+func (l *Layout) ParseInYear(value string, loc *time.Location, now time.Time, defaultYear int) (time.Time, error) {
+	return l.parse(value, loc, now, false, defaultYear)
 }
 
 // ParseExact is Parse but fails when text remains after the pattern.
 func (l *Layout) ParseExact(value string, loc *time.Location) (time.Time, error) {
-	return l.parse(value, loc, time.Now(), true)
+	return l.parse(value, loc, time.Now(), true, 1970)
 }
 
 type fields struct {
@@ -421,11 +428,11 @@ type fields struct {
 	hasZone                                 bool
 }
 
-func (l *Layout) parse(value string, loc *time.Location, now time.Time, exact bool) (time.Time, error) {
+func (l *Layout) parse(value string, loc *time.Location, now time.Time, exact bool, defaultYear int) (time.Time, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	f := fields{year: 1970, month: 1, day: 1}
+	f := fields{year: defaultYear, month: 1, day: 1}
 	pos := 0
 	fail := func(why string) (time.Time, error) {
 		return time.Time{}, &parseError{value: value, pattern: l.pattern, pos: pos, why: why}

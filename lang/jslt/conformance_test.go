@@ -43,12 +43,8 @@ var conformanceThreshold = map[string]float64{
 	"query-error-tests":               100,
 	"function-error-tests":            100,
 	"json-parse-tests":                100,
-	// The one failure is deliberate: string literals keep the regular
-	// expression escapes \d \s \w \h \v (and their capitals), which the
-	// reference rejects as "Unknown escape sequence", so that patterns
-	// such as test(., "\d+") work as users write them.
-	"json-parse-error-tests": 92.3,
-	"total":                  99.8,
+	"json-parse-error-tests":          100,
+	"total":                           100,
 }
 
 // TestConformance runs the reference implementation's own test resources

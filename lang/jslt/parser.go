@@ -741,8 +741,9 @@ func (u *unit) parseComprehension(p pos) node {
 }
 
 // unquote decodes a string literal as the reference does (ParserImpl.
-// makeString): JSON escapes, plus \d \D \h \H \s \S \v \V \w \W kept as
-// written so that regular expressions need no double escaping.
+// makeString in JSLT 0.1.14): the JSON escapes only; any other escape, such
+// as \d, is the reference's "Unknown escape sequence" error, so a regular
+// expression writes its backslash twice ("\\d+").
 func (u *unit) unquote(t token) string {
 	s := t.text[1 : len(t.text)-1]
 	if !strings.ContainsRune(s, '\\') {
@@ -765,12 +766,6 @@ func (u *unit) unquote(t token) string {
 		}
 		i++
 		c = s[i]
-		if strings.IndexByte("dDhHsSvVwW", c) >= 0 {
-			flushHigh()
-			b.WriteByte('\\')
-			b.WriteByte(c)
-			continue
-		}
 		switch c {
 		case '\\', '"', '/':
 			flushHigh()

@@ -34,7 +34,7 @@ func TestCompileConditionRejectsTypos(t *testing.T) {
 	for _, ok := range []string{
 		"${header_value:equals('paid'):or(${header_value:equals('refunded')})}",
 		"${header_value:notNull()}",
-		"${literal(true)}",
+		"${header_value:isEmpty():not()}",
 	} {
 		if _, err := CompileCondition(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)

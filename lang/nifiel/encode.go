@@ -416,13 +416,17 @@ func buildNameUUID(version int) func(*call) (node, error) {
 			if err != nil || !ok {
 				return "", false, err
 			}
-			n, _, err := ns.str(e)
+			n, nok, err := ns.str(e)
 			if err != nil {
 				return "", false, err
 			}
-			u, err := parseUUID(n)
-			if err != nil {
-				return "", false, at.fail(fmt.Errorf("namespace: %w", err))
+			// A null namespace is the nil UUID, as NiFi's Uuid3Evaluator and
+			// Uuid5Evaluator (new UUID(0, 0)).
+			var u [16]byte
+			if nok {
+				if u, err = parseUUID(n); err != nil {
+					return "", false, at.fail(fmt.Errorf("namespace: %w", err))
+				}
 			}
 			return nameUUID(version, u, s), true, nil
 		}), nil

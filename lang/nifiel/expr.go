@@ -80,6 +80,11 @@ type config struct {
 	maxResult int
 	// strictBraces makes a ${ without its closing brace a syntax error.
 	strictBraces bool
+	// params is the parameter context of #{name} when the Lookup has none.
+	params ParameterLookup
+	// noParams blocks parameters: set for what evaluateELString compiles,
+	// as NiFi's ParametersDisabledEvaluationContext.
+	noParams bool
 }
 
 // DefaultMaxDepth bounds the nesting of embedded expressions.
@@ -190,7 +195,8 @@ type Expr struct {
 	root  node   // the single expression when the value is nothing else
 	parts []strNode
 	kind  Type
-	seq   *atomic.Int64 // nextInt counter, shared by evaluateELString sub-expressions
+	seq   *atomic.Int64   // nextInt counter, shared by evaluateELString sub-expressions
+	refs  map[string]bool // the parameters referenced
 }
 
 // Compile parses a NiFi property value: literal text with embedded ${...}
@@ -210,6 +216,66 @@ func CompileExpression(src string, opts ...Option) (*Expr, error) {
 		return nil, &Error{Offset: 0, Line: 1, Column: 1, Msg: "expected a single ${...} expression", Source: src}
 	}
 	return x, nil
+}
+
+// CompileQuery parses src the way NiFi's Query.compile does: one ${...}
+// expression, which whitespace and '#' comments (each ending with a line
+// break, as NiFi's COMMENT token) may surround. An unterminated ${ is a
+// syntax error.
+func CompileQuery(src string, opts ...Option) (*Expr, error) {
+	opts = append(opts[:len(opts):len(opts)], RejectUnterminated())
+	start := skipHidden(src, 0)
+	relocate := func(err error) error {
+		var ce *Error
+		if errors.As(err, &ce) {
+			off := ce.Offset + start
+			line, col := position(src, off)
+			return &Error{Offset: off, Line: line, Column: col, Msg: ce.Msg, Source: src}
+		}
+		return err
+	}
+	if !strings.HasPrefix(src[start:], "${") {
+		line, col := position(src, start)
+		return nil, &Error{Offset: start, Line: line, Column: col, Msg: "expected a single ${...} expression", Source: src}
+	}
+	end := matchBrace(src, start+1)
+	if end < 0 {
+		_, err := Compile(src[start:], opts...)
+		if err == nil {
+			err = &Error{Msg: "'${' has no closing '}'"}
+		}
+		return nil, relocate(err)
+	}
+	if rest := skipHidden(src, end+1); rest != len(src) {
+		line, col := position(src, rest)
+		return nil, &Error{Offset: rest, Line: line, Column: col, Msg: fmt.Sprintf("unexpected text %q after the expression", src[rest:]), Source: src}
+	}
+	x, err := Compile(src[start:end+1], opts...)
+	if err != nil {
+		return nil, relocate(err)
+	}
+	x.src = src
+	return x, nil
+}
+
+// skipHidden returns the offset of the first byte at or after i that is
+// neither whitespace nor inside a '#' comment ended by a line break.
+func skipHidden(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+			i++
+		case '#':
+			nl := strings.IndexByte(s[i:], '\n')
+			if isParamStart(s, i) || nl < 0 {
+				return i
+			}
+			i += nl + 1
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 // CompileCondition parses a condition the way NiFi's RouteOnAttribute
@@ -262,12 +328,13 @@ func MustCompile(src string, opts ...Option) *Expr {
 }
 
 func compileWith(src string, cfg *config, seq *atomic.Int64) (*Expr, error) {
-	c := &compiler{src: src, cfg: cfg, seq: seq}
+	c := &compiler{src: src, cfg: cfg, seq: seq, refs: map[string]bool{}}
 	parts, err := c.template(src, 0)
 	if err != nil {
 		return nil, err
 	}
-	x := &Expr{src: src, cfg: cfg, seq: seq, kind: TypeString}
+	parts = c.withParams(parts)
+	x := &Expr{src: src, cfg: cfg, seq: seq, kind: TypeString, refs: c.refs}
 	switch {
 	case len(parts) == 0:
 		x.text = ""
@@ -289,10 +356,30 @@ func compileWith(src string, cfg *config, seq *atomic.Int64) (*Expr, error) {
 	return x, nil
 }
 
+// withParams resolves the parameter references (#{name}) in the literal
+// text of a property value, as NiFi's Query.prepare does: a sensitive
+// parameter resolves only when the value holds no expression.
+func (c *compiler) withParams(parts []part) []part {
+	hasExpr := false
+	for _, p := range parts {
+		hasExpr = hasExpr || !p.lit
+	}
+	var out []part
+	for _, p := range parts {
+		if !p.lit || !strings.Contains(p.text, "#{") {
+			out = append(out, p)
+			continue
+		}
+		out = append(out, c.splitParams(p.text, !hasExpr)...)
+	}
+	return out
+}
+
 // Source returns the property value the Expr was compiled from.
 func (x *Expr) Source() string { return x.src }
 
-// HasExpressions reports whether the value contains any ${...} expression.
+// HasExpressions reports whether the value contains any ${...} expression
+// or parameter reference: whether its value can differ from its text.
 func (x *Expr) HasExpressions() bool { return x.root != nil || x.parts != nil }
 
 // Type returns the static result type: the expression's type when the value

@@ -177,7 +177,7 @@ func init() {
 		"hostname":      {0, 1, subjNone, false, buildHostname},
 		"UUID":          {0, 0, subjNone, false, buildUUID},
 		"nextInt":       {0, 0, subjNone, false, buildNextInt},
-		"literal":       {1, 1, subjNone, false, func(c *call) (node, error) { return c.args[0], nil }},
+		"literal":       {1, 1, subjNone, false, buildLiteral},
 		"getStateValue": {1, 1, subjNone, false, buildGetStateValue},
 		"thread":        {0, 0, subjNone, false, func(c *call) (node, error) { return constString(c.c.cfg.thread), nil }},
 		"getUri":        {7, 7, subjNone, false, buildGetURI},
@@ -694,7 +694,12 @@ const maxELStringDepth = 16
 
 func buildEvaluateELString(c *call) (node, error) {
 	sub := c.subjStr()
-	cfg, seq := c.c.cfg, c.c.seq
+	// What evaluateELString evaluates sees no parameters, as NiFi's
+	// ParametersDisabledEvaluationContext: an attribute value must not be
+	// able to read a secret by naming it.
+	noParams := *c.c.cfg
+	noParams.noParams = true
+	cfg, seq := &noParams, c.c.seq
 	at := c.site
 	return strNodeOf(func(e env) (string, bool, error) {
 		s, ok, err := sub.str(e)
@@ -725,6 +730,30 @@ func buildEvaluateELString(c *call) (node, error) {
 	}), nil
 }
 
+// buildLiteral is NiFi's ToLiteralEvaluator: the argument as a String
+// (literal(5) is the text "5", which later functions convert as they
+// need). NiFi renders the argument's result with String.valueOf, so a null
+// argument is the text "null".
+func buildLiteral(c *call) (node, error) {
+	if k, ok := c.args[0].(*constNode); ok {
+		return constString(k.s), nil
+	}
+	if _, ok := c.args[0].(nullString); ok {
+		return constString("null"), nil
+	}
+	arg := toStr(c.args[0])
+	return strNodeOf(func(e env) (string, bool, error) {
+		s, ok, err := arg.str(e)
+		if err != nil {
+			return "", false, err
+		}
+		if !ok {
+			return "null", true, nil
+		}
+		return s, true, nil
+	}), nil
+}
+
 func buildRepeat(c *call) (node, error) {
 	sub := c.subjStr()
 	minN, err := toWhole(c.args[0])
@@ -741,15 +770,18 @@ func buildRepeat(c *call) (node, error) {
 	at := c.site
 	return strNodeOf(func(e env) (string, bool, error) {
 		s, ok, err := sub.str(e)
-		if err != nil || !ok {
+		if err != nil {
 			return "", false, err
+		}
+		if !ok {
+			return "", true, nil // RepeatEvaluator: a null subject repeats to ""
 		}
 		mv, err := minN.eval(e)
 		if err != nil {
 			return "", false, err
 		}
-		if mv.IsNull() || mv.i < 0 {
-			return "", false, at.failf("number of times to repeat must be a non-negative number")
+		if mv.IsNull() || mv.i <= 0 {
+			return "", false, at.failf("number of repeats must be > 0")
 		}
 		n := mv.i
 		if maxN != nil {
@@ -1251,9 +1283,9 @@ func castInstant(v Value) (Value, error) {
 				return InstantValue(time.UnixMilli(ms)), nil
 			}
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		if err != nil {
-			return Null, fmt.Errorf("could not convert %q to an instant: expected ISO-8601 such as 2024-01-31T10:15:30Z or epoch milliseconds", s)
+		t, ok := parseInstantText(s)
+		if !ok {
+			return Null, fmt.Errorf("could not convert %q to an instant: expected ISO-8601 such as 2024-01-31T10:15:30Z, RFC 1123 such as Thu, 01 Dec 1994 16:00:00 GMT, or epoch milliseconds", s)
 		}
 		return InstantValue(t), nil
 	}
@@ -1261,11 +1293,14 @@ func castInstant(v Value) (Value, error) {
 }
 
 func buildToInstant(c *call) (node, error) {
-	if len(c.args) == 0 {
-		return toInstantNode(c.subj)
-	}
-	if len(c.args) != 2 {
+	if len(c.args) == 1 {
 		return nil, errors.New("takes a format and a time zone")
+	}
+	// As NiFi's ExpressionCompiler: only a String subject with a format and
+	// a zone is parsed; any other subject is epoch milliseconds
+	// (NumberToInstantEvaluator), whatever the arguments.
+	if len(c.args) == 0 || c.subj.kind() != TypeString {
+		return toInstantNode(c.subj)
 	}
 	sub := c.subjStr()
 	layout, err := c.layoutArg(0, true)

@@ -398,13 +398,21 @@ func buildReplaceByPattern(c *call) (node, error) {
 // ISO-8601 instant or offset date-time (seconds and fraction optional) or an
 // RFC 1123 date-time.
 func isValidInstantText(s string) bool {
+	_, ok := parseInstantText(s)
+	return ok
+}
+
+// parseInstantText parses the trimmed text with the formatter NiFi's
+// InstantCastEvaluator and IsValidInstantEvaluator share: ISO_INSTANT,
+// ISO_OFFSET_DATE_TIME or RFC_1123_DATE_TIME.
+func parseInstantText(s string) (time.Time, bool) {
 	s = javaTrim(s)
 	for _, layout := range instantLayouts {
-		if _, err := time.Parse(layout, s); err == nil {
-			return true
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
 		}
 	}
-	return false
+	return time.Time{}, false
 }
 
 var instantLayouts = []string{
@@ -434,8 +442,8 @@ func buildIsValidInstant(c *call) (node, error) {
 // calendar date and, in a zone with daylight saving, an existing local
 // time. The check parses, then formats the result with the same pattern
 // and compares case-insensitively, so that a date the parser would roll
-// over (31-02) or a time in a DST gap is rejected. Unlike NiFi, a pattern
-// without a year does not accept 29-02 (NiFi checks it in the year 2000).
+// over (31-02) or a time in a DST gap is rejected. A pattern without a year
+// is checked in the leap year 2000, as NiFi does, so 29-02 is valid.
 func buildIsValidDate(c *call) (node, error) {
 	sub := c.subjStr()
 	layout, err := c.layoutArg(0, true)
@@ -464,7 +472,7 @@ func buildIsValidDate(c *call) (node, error) {
 		}
 		s = javaTrim(s)
 		ref := time.Date(2000, 1, 1, 0, 0, 0, 0, loc)
-		t, err := l.ParseAt(s, loc, ref)
+		t, err := l.ParseInYear(s, loc, ref, 2000)
 		if err != nil {
 			return false, true, nil
 		}

@@ -201,6 +201,16 @@ func jsonScalarString(v any) string {
 	return string(appendJSON(nil, v))
 }
 
+// jsonResultString is NiFi's JsonPathBaseEvaluator.getResultRepresentation:
+// a scalar as its text, a list of one element as that element, anything
+// else as JSON.
+func jsonResultString(v any) string {
+	if l, ok := v.([]any); ok && len(l) == 1 {
+		return jsonResultString(l[0])
+	}
+	return jsonScalarString(v)
+}
+
 // ---- a small JSONPath (Jayway dialect) ----
 
 type pathStep struct {
@@ -821,8 +831,11 @@ func buildJSONPath(c *call) (node, error) {
 	at := c.site
 	return strNodeOf(func(e env) (string, bool, error) {
 		s, ok, err := sub.str(e)
-		if err != nil || !ok {
-			return "", err == nil, err
+		if err != nil {
+			return "", false, err
+		}
+		if !ok || s == "" {
+			return "", false, at.failf("subject is empty") // JsonPathBaseEvaluator
 		}
 		p, err := path(e)
 		if err != nil {
@@ -837,10 +850,10 @@ func buildJSONPath(c *call) (node, error) {
 			if len(locs) == 0 {
 				return "", true, nil
 			}
-			return jsonScalarString(locs[0].value), true, nil
+			return jsonResultString(locs[0].value), true, nil
 		}
 		if len(locs) == 1 {
-			return jsonScalarString(locs[0].value), true, nil
+			return jsonResultString(locs[0].value), true, nil
 		}
 		list := make([]any, len(locs))
 		for i, l := range locs {
@@ -963,8 +976,11 @@ func buildJSONPathUpdate(op jsonUpdate) func(*call) (node, error) {
 		at := c.site
 		return strNodeOf(func(e env) (string, bool, error) {
 			s, ok, err := sub.str(e)
-			if err != nil || !ok {
+			if err != nil {
 				return "", false, err
+			}
+			if !ok || s == "" {
+				return "", false, at.failf("subject is empty") // JsonPathBaseEvaluator
 			}
 			p, err := path(e)
 			if err != nil {
@@ -985,7 +1001,9 @@ func buildJSONPathUpdate(op jsonUpdate) func(*call) (node, error) {
 			locs := p.eval(doc)
 			if len(locs) > 0 {
 				if doc, err = op(doc, locs, args); err != nil {
-					return "", false, at.fail(err)
+					// JsonPathUpdateEvaluator catches a failed update (adding to
+					// a non-array) and returns the empty string.
+					return "", true, nil
 				}
 			}
 			return string(appendJSON(nil, doc)), true, nil

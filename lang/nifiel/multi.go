@@ -171,12 +171,27 @@ func (m *multiSel) combine(cond boolNode) node {
 	})
 }
 
+// buildJoin is NiFi's JoinEvaluator: the values of a multi-attribute chain
+// with the delimiter between them, a null value as the empty string. On a
+// single value, as NiFi evaluates it once, it is that value ("" for null).
 func buildJoin(c *call) (node, error) {
 	m := c.chain.multi
 	item := toStr(c.subj)
 	delim := c.str(0)
 	max := c.c.cfg.maxResult
 	at := c.site
+	if m == nil {
+		return strNodeOf(func(e env) (string, bool, error) {
+			s, _, err := item.str(e)
+			if err != nil {
+				return "", false, err
+			}
+			if _, _, err := delim.str(e); err != nil {
+				return "", false, err
+			}
+			return s, true, nil
+		}), nil
+	}
 	return strNodeOf(func(e env) (string, bool, error) {
 		d, _, err := delim.str(e)
 		if err != nil {
@@ -187,9 +202,9 @@ func buildJoin(c *call) (node, error) {
 		err = m.each(e, func(v string, ok bool) (bool, error) {
 			ie := e
 			ie.item, ie.itemOK = v, ok
-			s, sok, err := item.str(ie)
-			if err != nil || !sok {
-				return err != nil, err
+			s, _, err := item.str(ie)
+			if err != nil {
+				return true, err
 			}
 			if n > 0 {
 				b.WriteString(d)
@@ -208,9 +223,23 @@ func buildJoin(c *call) (node, error) {
 	}), nil
 }
 
+// buildCount is NiFi's CountEvaluator: how many values of a multi-attribute
+// chain are neither null nor false; on a single value, 0 or 1.
 func buildCount(c *call) (node, error) {
 	m := c.chain.multi
 	item := c.subj
+	if m == nil {
+		return &vNode{t: TypeNumber, fn: func(e env) (Value, error) {
+			r, err := item.eval(e)
+			if err != nil {
+				return Null, err
+			}
+			if r.IsNull() || (r.t == TypeBoolean && r.i == 0) {
+				return NumberValue(0), nil
+			}
+			return NumberValue(1), nil
+		}}, nil
+	}
 	return &vNode{t: TypeNumber, fn: func(e env) (Value, error) {
 		var n int64
 		err := m.each(e, func(v string, ok bool) (bool, error) {
@@ -261,7 +290,7 @@ var (
 	}
 	mathBinary = map[string]func(a, b float64) float64{
 		"atan2": math.Atan2, "hypot": math.Hypot, "IEEEremainder": math.Remainder,
-		"max": math.Max, "min": math.Min, "pow": math.Pow, "copySign": math.Copysign,
+		"max": math.Max, "min": math.Min, "pow": javaPow, "copySign": math.Copysign,
 		"nextAfter": math.Nextafter,
 		"scalb":     func(a, b float64) float64 { return math.Ldexp(a, int(b)) },
 	}

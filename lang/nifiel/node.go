@@ -114,6 +114,13 @@ func constString(s string) *constNode                { return &constNode{v: Stri
 func constOf(v Value) *constNode                     { return &constNode{v: v, s: v.String()} }
 func isConst(n node) bool                            { _, ok := n.(*constNode); return ok }
 
+// nullString is the null literal: a String node without a value.
+type nullString struct{}
+
+func (nullString) kind() Type                    { return TypeString }
+func (nullString) eval(env) (Value, error)       { return Null, nil }
+func (nullString) str(env) (string, bool, error) { return "", false, nil }
+
 // attrNode reads an attribute.
 type attrNode struct{ name string }
 

@@ -14,6 +14,7 @@ type compiler struct {
 	cfg   *config
 	seq   *atomic.Int64
 	depth int
+	refs  map[string]bool // parameter names referenced, for Expr.Parameters
 }
 
 // part is a piece of a template: literal text or an expression.
@@ -113,7 +114,7 @@ func matchBrace(s string, open int) int {
 			if k < 0 {
 				return -1
 			}
-		case ch == '#' && isCommentStart(prev):
+		case ch == '#' && isCommentStart(prev) && !isParamStart(s, k):
 			nl := strings.IndexByte(s[k:], '\n')
 			if nl < 0 {
 				return -1
@@ -192,6 +193,9 @@ func (p *exprParser) skipSpace() {
 		case ' ', '\t', '\r', '\n':
 			p.pos++
 		case '#':
+			if isParamStart(p.s, p.pos) {
+				return // a parameter reference, not a comment
+			}
 			nl := strings.IndexByte(p.s[p.pos:], '\n')
 			if nl < 0 {
 				p.pos = len(p.s)
@@ -280,10 +284,8 @@ func (p *exprParser) expression() (node, error) {
 			if ch.reduced != "" {
 				return nil, p.errAt(fpos, "cannot call function '%s' on the result of '%s'; use ${literal(${...}):%s(...)} instead", name, ch.reduced, name)
 			}
-			if def.reducer {
-				if ch.multi == nil || !ch.multi.all {
-					return nil, p.errAt(fpos, "function '%s' may only follow allAttributes, allMatchingAttributes or allDelineatedValues", name)
-				}
+			if def.reducer && ch.multi != nil && !ch.multi.all {
+				return nil, p.errAt(fpos, "function '%s' may only follow allAttributes, allMatchingAttributes or allDelineatedValues, not %s", name, ch.multi.name)
 			}
 			cur, err = p.apply(def, name, fpos, cur, args, &ch)
 			if err != nil {
@@ -334,6 +336,9 @@ func (p *exprParser) apply(def *funcDef, name string, fpos int, subj node, args 
 // quoted or computed by an embedded expression) or a subjectless function.
 func (p *exprParser) subject() (node, chain, error) {
 	switch ch := p.peek(); {
+	case isParamStart(p.s, p.pos):
+		n, err := p.paramInExpr()
+		return n, chain{}, err
 	case ch == '$':
 		inner, err := p.expression()
 		if err != nil {
@@ -441,6 +446,8 @@ func (p *exprParser) args(fn string) ([]node, error) {
 func (p *exprParser) arg(fn string) (node, error) {
 	ch := p.peek()
 	switch {
+	case isParamStart(p.s, p.pos):
+		return p.paramInExpr()
 	case ch == '\'' || ch == '"':
 		return p.stringLiteral()
 	case ch == '$':
@@ -455,9 +462,13 @@ func (p *exprParser) arg(fn string) (node, error) {
 		return constOf(BoolValue(true)), nil
 	case "false":
 		return constOf(BoolValue(false)), nil
+	case "null":
+		// NiFi's NULL token: a String literal whose value is null, as in
+		// getUri('https', null, 'host', -1, '/', null, null).
+		return nullString{}, nil
 	}
 	p.pos = save
-	return nil, p.errf("expected an argument of function '%s' (a quoted string, number, true, false or ${...})", fn)
+	return nil, p.errf("expected an argument of function '%s' (a quoted string, number, true, false, null, #{parameter} or ${...})", fn)
 }
 
 // number parses NiFi's WHOLE_NUMBER and DECIMAL tokens.

@@ -270,6 +270,12 @@ type regexCache struct {
 // invalid literal is a compile error) and otherwise caches the most recent
 // pattern, which is usually the same on every evaluation.
 func (c *call) regexArg(i int, anchored bool) (func(e env) (*regexp.Regexp, error), error) {
+	return c.regexArgNull(i, anchored, false)
+}
+
+// regexArgNull is regexArg; with nullable, a null pattern yields a nil
+// Regexp rather than the empty pattern.
+func (c *call) regexArgNull(i int, anchored, nullable bool) (func(e env) (*regexp.Regexp, error), error) {
 	if k, ok := c.args[i].(*constNode); ok {
 		re, err := compileJavaRegex(k.s, anchored)
 		if err != nil {
@@ -281,8 +287,8 @@ func (c *call) regexArg(i int, anchored bool) (func(e env) (*regexp.Regexp, erro
 	at := c.site
 	var last atomic.Pointer[regexCache]
 	return func(e env) (*regexp.Regexp, error) {
-		s, _, err := arg.str(e)
-		if err != nil {
+		s, ok, err := arg.str(e)
+		if err != nil || (!ok && nullable) {
 			return nil, err
 		}
 		if rc := last.Load(); rc != nil && rc.src == s {
@@ -300,7 +306,9 @@ func (c *call) regexArg(i int, anchored bool) (func(e env) (*regexp.Regexp, erro
 func buildRegexMatch(whole bool) func(*call) (node, error) {
 	return func(c *call) (node, error) {
 		sub := c.subjStr()
-		re, err := c.regexArg(0, whole)
+		// A null pattern matches nothing, as NiFi's MatchesEvaluator and
+		// FindEvaluator.
+		re, err := c.regexArgNull(0, whole, true)
 		if err != nil {
 			return nil, err
 		}
@@ -310,8 +318,8 @@ func buildRegexMatch(whole bool) func(*call) (node, error) {
 				return false, err == nil, err
 			}
 			r, err := re(e)
-			if err != nil {
-				return false, false, err
+			if err != nil || r == nil {
+				return false, err == nil, err
 			}
 			return r.MatchString(s), true, nil
 		}), nil
