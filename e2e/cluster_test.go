@@ -240,6 +240,65 @@ func TestClusterThirtyFilesOnceEach(t *testing.T) {
 	if dups < 0 || dups > atKill {
 		t.Fatalf("%d duplicates after the kill, more than the %d records sent before it", dups, atKill)
 	}
+
+	// Stop given to one node cancels the in-flight file on the node that
+	// runs it; after Start the same run resumes and finishes.
+	ce.dropFile("stop.csv", customersCSV("STOP", bigRows))
+	before = ce.stats().ReceivedEntities
+	ce.on(alive).do("POST", "/dataflows/"+f.ID+"/run-now", nil, 200, nil)
+	holder = ""
+	waitFor(t, "a node to hold stop.csv", 30*time.Second, func() (bool, string) {
+		holder = ""
+		for _, nd := range ce.cluster(alive).Nodes {
+			if nd.RunningJobs > 0 && nd.Alive {
+				holder = nd.Name
+			}
+		}
+		got := ce.stats().ReceivedEntities - before
+		return holder != "" && got >= 200, fmt.Sprintf("holder %q, received %d", holder, got)
+	})
+	other := alive
+	for i := range ce.nodes {
+		if i != victim && ce.names[i] != holder {
+			other = i
+		}
+	}
+	stopAt := time.Now()
+	ce.on(other).do("POST", "/dataflows/"+f.ID+"/stop", nil, 200, nil)
+	waitFor(t, holder+" to stop stop.csv", 5*time.Second, func() (bool, string) {
+		st := ce.cluster(other)
+		for _, nd := range st.Nodes {
+			if nd.Name == holder && nd.RunningJobs > 0 {
+				return false, fmt.Sprintf("%+v", st.Nodes)
+			}
+		}
+		r := ce.runs(f)["stop.csv"]
+		return r.Status == runstate.RunStopped, fmt.Sprintf("run %s", r.Status)
+	})
+	t.Logf("stop given to %s cancelled stop.csv on %s after %s", ce.names[other], holder, time.Since(stopAt).Round(time.Millisecond))
+	ce.on(other).do("POST", "/dataflows/"+f.ID+"/start", nil, 200, nil)
+	ce.waitFor("every node to deploy again after start", 20*time.Second, func() (bool, string) {
+		for i := range ce.nodes {
+			if i == victim {
+				continue
+			}
+			var st runstate.FlowRuntime
+			ce.on(i).do("GET", "/dataflows/"+f.ID+"/status", nil, 200, &st)
+			if st.Status != runstate.StatusActive || st.Deployment != runstate.DeployReady {
+				return false, fmt.Sprintf("%s: %+v", ce.names[i], st)
+			}
+		}
+		return true, ""
+	})
+	ce.on(other).do("POST", "/dataflows/"+f.ID+"/run-now", nil, 200, nil)
+	stopped := ce.waitRuns(f, 60*time.Second, "stop.csv")["stop.csv"]
+	got = ce.stats().ReceivedEntities - before
+	dups = got - bigRows
+	t.Logf("stop.csv after start: %s, delivered %d, failed %d, interruptions %d (%d duplicates)", stopped.Status, stopped.Delivered, stopped.Failed, stopped.Interruptions, dups)
+	if stopped.RecordsIn != bigRows || stopped.Delivered != bigRows-dups || stopped.Failed != dups || stopped.StatusCodes["8006"] != dups {
+		t.Fatalf("stop.csv: %+v", stopped)
+	}
+
 	var after []string
 	for _, nd := range ce.cluster(alive).Nodes {
 		after = append(after, fmt.Sprintf("%s alive=%v leader=%v", nd.Name, nd.Alive, nd.Leader))
