@@ -2,7 +2,8 @@ import { useId, useState } from 'react';
 import { isoToLocal, PRESETS, windowError, type PresetValue, type Win } from './window';
 
 /** WindowPicker chooses a preset window ending now or a custom range; the
- * custom range is applied only once it is valid (the server refuses the rest). */
+ * custom range is applied only once it is valid (the server refuses the rest).
+ * Labels are tied by id (not wrapped) so each control's name is the label alone. */
 export function WindowPicker({ value, onChange, label = 'Time window' }: { value: Win; onChange: (w: Win) => void; label?: string }) {
   const id = useId();
   const [draft, setDraft] = useState<{ from: string; to: string }>(() =>
@@ -15,13 +16,11 @@ export function WindowPicker({ value, onChange, label = 'Time window' }: { value
     if (!windowError({ kind: 'custom', ...d })) onChange({ kind: 'custom', ...d });
   };
   return (
-    <div className="window-picker" role="group" aria-labelledby={id}>
-      <span id={id} className="visually-hidden">
-        {label}
-      </span>
-      <label>
-        <span className="wp-label">{label}</span>
+    <div className="window-picker">
+      <div className="wp-field">
+        <label htmlFor={id + 'w'}>{label}</label>
         <select
+          id={id + 'w'}
           value={custom ? 'custom' : value.kind === 'preset' ? value.value : 'custom'}
           onChange={(e) => {
             if (e.target.value === 'custom') {
@@ -40,17 +39,17 @@ export function WindowPicker({ value, onChange, label = 'Time window' }: { value
           ))}
           <option value="custom">Custom range…</option>
         </select>
-      </label>
+      </div>
       {custom && (
         <>
-          <label>
-            <span className="wp-label">From</span>
-            <input type="datetime-local" value={draft.from} onChange={(e) => setRange({ ...draft, from: e.target.value })} aria-invalid={err ? true : undefined} />
-          </label>
-          <label>
-            <span className="wp-label">To</span>
-            <input type="datetime-local" value={draft.to} onChange={(e) => setRange({ ...draft, to: e.target.value })} aria-invalid={err ? true : undefined} />
-          </label>
+          <div className="wp-field">
+            <label htmlFor={id + 'f'}>From</label>
+            <input id={id + 'f'} type="datetime-local" value={draft.from} onChange={(e) => setRange({ ...draft, from: e.target.value })} aria-invalid={err ? true : undefined} />
+          </div>
+          <div className="wp-field">
+            <label htmlFor={id + 't'}>To</label>
+            <input id={id + 't'} type="datetime-local" value={draft.to} onChange={(e) => setRange({ ...draft, to: e.target.value })} aria-invalid={err ? true : undefined} />
+          </div>
           {err && (
             <span className="wp-error" role="alert">
               {err}
