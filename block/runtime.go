@@ -190,6 +190,9 @@ type Env struct {
 	// Calls, when set, receives every API call destination blocks make
 	// (observability); nil records nothing.
 	Calls CallRecorder
+	// Reports, when set, receives the reports blocks write about a lineage
+	// (reconciliation); nil keeps none beyond what the block emits.
+	Reports ReportRecorder
 }
 
 // Log returns a logger for the block, never nil.

@@ -160,7 +160,7 @@ func (e *env) runTemplate(t *testing.T, cat *templates.Catalogue, tp *templates.
 		"sourceDirectory":        dir("in"), "processedDirectory": dir("processed"), "apiErrorFilePath": dir("errors"),
 		"apiBaseUrl": e.sbURL, "webhookBaseUrl": e.sbURL, "dataBricksUrl": e.sbURL + "/api/2.1/jobs",
 		"destHost": e.sshd.Host, "destPort": strconv.Itoa(e.sshd.Port), "destUser": e.sshd.User, "destPassword": "sftp_password",
-		"destHostKeyFingerprint": e.sshd.HostKeyFingerprint, "remotePath": dir("out"),
+		"destHostKeyFingerprint": e.sshd.HostKeyFingerprint, "remotePath": dir("out"), "diffPath": dir("out"),
 	}
 	if overFTP {
 		set["sftpHost"], set["sftpPort"], set["sftpUser"], set["sftpPassword"] = x.ftp.Host, strconv.Itoa(x.ftp.Port), x.ftp.User, "ftp_password"

@@ -128,8 +128,13 @@ type Flow struct {
 	slots     chan struct{}
 	started   bool
 
-	mu       sync.Mutex
-	active   map[string]*lineage // by ItemKey
+	mu     sync.Mutex
+	active map[string]*lineage // by ItemKey
+	// waiters are ProcessItem calls waiting for their lineage's result.
+	waiters map[string]chan LineageResult
+	// closed is closed when Close has saved and released every file in
+	// flight (ProcessItem waits for it before reporting ErrStopped).
+	closed   chan struct{}
 	results  []LineageResult
 	idle     *sync.Cond
 	draining atomic.Bool
@@ -191,7 +196,7 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	if opts.CompileExpr == nil {
 		opts.CompileExpr = opts.Compiler.Template
 	}
-	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
+	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}, waiters: map[string]chan LineageResult{}, closed: make(chan struct{})}
 	if f.key == "" {
 		f.key = doc.Name
 	}
@@ -983,6 +988,10 @@ func (f *Flow) complete(l *lineage) {
 	f.mu.Lock()
 	delete(f.active, ItemKey(l.item))
 	f.results = append(f.results, res)
+	if w, ok := f.waiters[ItemKey(l.item)]; ok {
+		delete(f.waiters, ItemKey(l.item))
+		w <- res // buffered: the waiter may have given up
+	}
 	f.idle.Broadcast()
 	f.mu.Unlock()
 	l.mu.Lock()
@@ -1100,6 +1109,11 @@ func (f *Flow) Close() []LineageResult {
 	f.removeWork()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	select {
+	case <-f.closed:
+	default:
+		close(f.closed)
+	}
 	return append([]LineageResult(nil), f.results...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -340,11 +341,24 @@ func (s *Server) listFlows(w http.ResponseWriter, r *http.Request, a control.Act
 	if f.Offset, err = intParam(r, "cursor", 0, 0); err != nil {
 		return err
 	}
+	if v := q.Get("sort"); v != "" {
+		f.Sort, f.Desc = strings.TrimPrefix(v, "-"), strings.HasPrefix(v, "-")
+		if !slices.Contains(store.FlowSorts, f.Sort) {
+			return badParam("sort", "must be one of %s, optionally prefixed by - (descending)", strings.Join(store.FlowSorts, ", "))
+		}
+	}
 	p, err := s.svc.ListDataflows(r.Context(), a, f)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, p)
+	out := control.Page[FlowListItem]{Items: make([]FlowListItem, len(p.Items)), Next: p.Next}
+	for i, d := range p.Items {
+		out.Items[i].Dataflow = d
+	}
+	if err := s.todayFigures(r.Context(), a, out.Items); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

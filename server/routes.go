@@ -110,9 +110,10 @@ func (s *Server) routeTable() []route {
 		{method: "POST", path: Base + "/tokens/revoke-all", tag: tTokens, summary: "Revoke every API token of the caller, in every organisation", role: v, handler: s.revokeAllTokens, resp: RevokedTokens{}, status: 200},
 		{method: "DELETE", path: Base + "/tokens/{tokenID}", tag: tTokens, summary: "Revoke an API token (own; admins: anyone's)", role: v, handler: s.revokeToken, status: 204},
 
-		{method: "GET", path: Base + "/dataflows", tag: tFlows, summary: "List dataflows", role: v, handler: s.listFlows,
+		{method: "GET", path: Base + "/dataflows", tag: tFlows, summary: "List dataflows, each with its last run and today's figures (since midnight in the organisation's time zone; without observability, none)", role: v, handler: s.listFlows,
 			query: []param{{name: "status", desc: "Active, Paused or Stopped"}, {name: "tag", desc: "exact tag"}, {name: "name", desc: "case-insensitive substring"},
-				{name: "deactivated", desc: "true or false"}, pLimit, pCursor}, resp: control.Page[store.Dataflow]{}, status: 200},
+				{name: "deactivated", desc: "true or false"}, {name: "sort", desc: "name (default), status, lastRun or updated; prefix - for descending (e.g. -lastRun); applied before pagination"},
+				pLimit, pCursor}, resp: control.Page[FlowListItem]{}, status: 200},
 		{method: "POST", path: Base + "/dataflows", tag: tFlows, summary: "Create a dataflow (version 1, Draft)", role: e, handler: s.createFlow, body: control.CreateFlowInput{}, resp: control.CreateResult{}, status: 201},
 		{method: "POST", path: Base + "/dataflows/import", tag: tFlows, summary: "Import a document (yaml, json or Connect+ block JSON) as a new dataflow", role: e, handler: s.importFlow,
 			body: control.CreateFlowInput{}, resp: control.CreateResult{}, status: 201},
@@ -190,8 +191,12 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,
 			query: append(auditParams(false), param{name: "format", desc: "jsonl (default) or csv"}), status: 200, produces: "application/x-ndjson"},
 	}
+	rts = append(rts, route{method: "GET", path: Base + "/cluster", tag: tOps,
+		summary: "The servers sharing the runtime's work: nodes (alive, leader, jobs running), the elected leader, queue depths",
+		role:    ad, handler: s.clusterStatus, resp: runstate.ClusterStatus{}, status: 200})
 	rts = append(rts, s.obsRoutes()...)
 	rts = append(rts, s.alertRoutes()...)
+	rts = append(rts, s.clipboardRoutes()...)
 	return rts
 }
 

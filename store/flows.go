@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +37,20 @@ type Dataflow struct {
 	LiveVersion int `json:"liveVersion"`
 	// LatestVersion is the highest version number.
 	LatestVersion int `json:"latestVersion"`
+	// LatestState is the state of the highest version ("" without any).
+	LatestState string `json:"latestState"`
+	// LastRun is the most recently started run; filled in by
+	// ListDataflows only (nil there: never run), so that a list page needs
+	// no query per row.
+	LastRun *LastRun `json:"lastRun,omitempty"`
+}
+
+// LastRun is the gist of a dataflow's latest run, for list columns.
+type LastRun struct {
+	ID       string     `json:"id"`
+	Status   string     `json:"status"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished,omitempty"`
 }
 
 // Version is one snapshot of a dataflow's document.
@@ -72,9 +88,39 @@ type FlowFilter struct {
 	Name string
 	// Deactivated: nil lists all, else only (in)active dataflows.
 	Deactivated *bool
-	Limit       int
-	Offset      int
+	// Sort is the order of the list (FlowSort*; "" is by name); Desc
+	// reverses it. The order is applied before Limit and Offset, so pages
+	// follow one another in it.
+	Sort   string
+	Desc   bool
+	Limit  int
+	Offset int
 }
+
+// Orders of a dataflow list.
+const (
+	FlowSortName    = "name"
+	FlowSortStatus  = "status"
+	FlowSortLastRun = "lastRun"
+	FlowSortUpdated = "updated"
+)
+
+// FlowSorts are the valid FlowFilter.Sort values.
+var FlowSorts = []string{FlowSortName, FlowSortStatus, FlowSortLastRun, FlowSortUpdated}
+
+// flowOrder is the ORDER BY expression of each sort; ties fall back to the
+// name and then the id, so the order is total and pagination stable.
+// Never-run dataflows sort as the oldest (0), the same on both dialects
+// (SQLite puts NULLs first, PostgreSQL last).
+var flowOrder = map[string]string{
+	FlowSortName:    `d.name`,
+	FlowSortStatus:  `d.status`,
+	FlowSortLastRun: `COALESCE((SELECT MAX(r.started) FROM runs r WHERE r.org_id = d.org_id AND r.flow_id = d.id), 0)`,
+	FlowSortUpdated: `d.updated_at`,
+}
+
+// ErrBadSort reports an unknown FlowFilter.Sort.
+var ErrBadSort = errors.New("store: unknown dataflow sort")
 
 // CreateDataflow inserts a dataflow with its tags.
 func (q *Queries) CreateDataflow(ctx context.Context, f Dataflow) error {
@@ -101,13 +147,14 @@ func (q *Queries) setTags(ctx context.Context, flowID string, tags []string) err
 
 const flowCols = `d.id, d.org_id, d.name, d.description, d.status, d.deactivated, d.config_revision, d.revision, d.created_by, d.created_at, d.updated_at,
 	COALESCE((SELECT MAX(v.number) FROM versions v WHERE v.flow_id = d.id AND v.state = 'Live'), 0),
-	COALESCE((SELECT MAX(v.number) FROM versions v WHERE v.flow_id = d.id), 0)`
+	COALESCE((SELECT MAX(v.number) FROM versions v WHERE v.flow_id = d.id), 0),
+	COALESCE((SELECT v.state FROM versions v WHERE v.flow_id = d.id ORDER BY v.number DESC LIMIT 1), '')`
 
 func scanFlow(r interface{ Scan(...any) error }) (Dataflow, error) {
 	var f Dataflow
 	var deact int
 	var ca, ua int64
-	err := r.Scan(&f.ID, &f.OrgID, &f.Name, &f.Description, &f.Status, &deact, &f.ConfigRevision, &f.Revision, &f.CreatedBy, &ca, &ua, &f.LiveVersion, &f.LatestVersion)
+	err := r.Scan(&f.ID, &f.OrgID, &f.Name, &f.Description, &f.Status, &deact, &f.ConfigRevision, &f.Revision, &f.CreatedBy, &ca, &ua, &f.LiveVersion, &f.LatestVersion, &f.LatestState)
 	f.Deactivated = deact != 0
 	f.CreatedAt, f.UpdatedAt = fromMicros(ca), fromMicros(ua)
 	return f, mapErr(err)
@@ -166,9 +213,22 @@ func (q *Queries) GetDataflowByName(ctx context.Context, orgID, name string) (Da
 	return fs[0], err
 }
 
-// ListDataflows lists an organisation's dataflows by name. It returns one
-// page and whether more follow.
+// ListDataflows lists an organisation's dataflows in f's order (by name
+// by default), each with its last run. It returns one page and whether more
+// follow.
 func (q *Queries) ListDataflows(ctx context.Context, f FlowFilter) ([]Dataflow, bool, error) {
+	key := f.Sort
+	if key == "" {
+		key = FlowSortName
+	}
+	order, ok := flowOrder[key]
+	if !ok {
+		return nil, false, fmt.Errorf("%w %q (want one of %s)", ErrBadSort, f.Sort, strings.Join(FlowSorts, ", "))
+	}
+	dir := " ASC"
+	if f.Desc {
+		dir = " DESC"
+	}
 	query := `SELECT ` + flowCols + ` FROM dataflows d WHERE d.org_id = ?`
 	args := []any{f.OrgID}
 	if f.Status != "" {
@@ -191,7 +251,12 @@ func (q *Queries) ListDataflows(ctx context.Context, f FlowFilter) ([]Dataflow, 
 	if limit <= 0 {
 		limit = 50
 	}
-	query += ` ORDER BY d.name, d.id LIMIT ? OFFSET ?`
+	if key == FlowSortName {
+		query += ` ORDER BY d.name` + dir + `, d.id` + dir
+	} else {
+		query += ` ORDER BY ` + order + dir + `, d.name, d.id`
+	}
+	query += ` LIMIT ? OFFSET ?`
 	args = append(args, limit+1, f.Offset)
 	rows, err := q.query(ctx, query, args...)
 	if err != nil {
@@ -218,7 +283,48 @@ func (q *Queries) ListDataflows(ctx context.Context, f FlowFilter) ([]Dataflow, 
 	if err := q.loadTags(ctx, out); err != nil {
 		return nil, false, err
 	}
+	if err := q.loadLastRuns(ctx, f.OrgID, out); err != nil {
+		return nil, false, err
+	}
 	return out, more, nil
+}
+
+// loadLastRuns fills in each dataflow's latest run with one query for the
+// page (the runs_flow index answers each MAX).
+func (q *Queries) loadLastRuns(ctx context.Context, orgID string, flows []Dataflow) error {
+	if len(flows) == 0 {
+		return nil
+	}
+	idx := map[string]int{}
+	args := []any{orgID}
+	for i := range flows {
+		idx[flows[i].ID] = i
+		args = append(args, flows[i].ID)
+	}
+	rows, err := q.query(ctx, `SELECT r.flow_id, r.id, r.status, r.started, r.finished FROM runs r
+		WHERE r.org_id = ? AND r.flow_id IN (`+placeholders(len(flows))+`)
+		AND r.started = (SELECT MAX(x.started) FROM runs x WHERE x.org_id = r.org_id AND x.flow_id = r.flow_id)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: last runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var flowID string
+		var lr LastRun
+		var started int64
+		var finished sql.NullInt64
+		if err := rows.Scan(&flowID, &lr.ID, &lr.Status, &started, &finished); err != nil {
+			return fmt.Errorf("store: last runs: %w", err)
+		}
+		lr.Started, lr.Finished = fromMicros(started), ptrTime(finished)
+		f := &flows[idx[flowID]]
+		// Two runs started in the same microsecond: the greater id, so the
+		// answer does not depend on the row order.
+		if f.LastRun == nil || lr.ID > f.LastRun.ID {
+			f.LastRun = &lr
+		}
+	}
+	return mapErr(rows.Err())
 }
 
 // UpdateDataflow saves name, description, tags and deactivated when the

@@ -786,6 +786,46 @@ await step('an expired session returns to the login page, then to the same page'
   await admin.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
 });
 
+await step('copies a version into the personal dataflow store and pastes it into another organisation as a Draft', async () => {
+  // A second organisation (the admin is the platform administrator and becomes its admin).
+  const orgName = `e2e-anb-${stamp}`;
+  const created = await api(admin, 'POST', '/orgs', { name: orgName });
+  expect(created.status === 201, 'create org: ' + created.status + ' ' + created.body);
+  const orgB = JSON.parse(created.body);
+  const flows = JSON.parse((await api(admin, 'GET', '/dataflows?name=' + encodeURIComponent(`e2e import ${stamp}`))).body);
+  const src = flows.items.find((f) => f.name === `e2e import ${stamp}`);
+  expect(src, 'no imported dataflow to copy');
+  await admin.goto(`${URL}/dataflows/${src.id}/versions/1`);
+  await admin.getByRole('button', { name: 'Copy…' }).click();
+  const cdlg = admin.getByRole('dialog', { name: 'Copy version 1' });
+  await cdlg.getByRole('button', { name: 'Copy', exact: true }).click();
+  await cdlg.getByRole('alert').getByText(/description is required/).waitFor();
+  await cdlg.getByLabel(/Description/).fill(`Move to ANB ${stamp}`);
+  await cdlg.getByRole('button', { name: 'Copy', exact: true }).click();
+  await cdlg.getByRole('status').getByText(/Copied/).waitFor();
+  await snap(admin, 'copy');
+  await cdlg.getByRole('button', { name: 'Done' }).click();
+
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('button', { name: 'Paste…' }).click();
+  const pdlg = admin.getByRole('dialog', { name: 'Paste a dataflow' });
+  const choice = pdlg.getByRole('radio', { name: new RegExp(`Move to ANB ${stamp}`) });
+  await choice.check();
+  expect((await pdlg.getByRole('radio').count()) <= 10, 'more than 10 copies listed');
+  await pdlg.getByLabel('Into organisation').selectOption(orgB.id);
+  await pdlg.getByLabel('Name of the new dataflow').fill(`e2e pasted ${stamp}`);
+  await snap(admin, 'paste-dialog');
+  await pdlg.getByRole('button', { name: 'Paste as a Draft' }).click();
+  await pdlg.getByRole('status').getByText(new RegExp(`Pasted as e2e pasted ${stamp}: version 1, a Draft in ${orgName}`)).waitFor();
+  await snap(admin, 'pasted');
+  await pdlg.getByRole('button', { name: 'Done' }).click();
+  // It is in the other organisation, as a Draft, without the source's tags.
+  const inB = JSON.parse((await api(admin, 'GET', `/dataflows?org=${orgB.id}&name=` + encodeURIComponent(`e2e pasted ${stamp}`))).body);
+  expect(inB.items.length === 1 && inB.items[0].orgId === orgB.id && inB.items[0].latestVersion === 1 && (inB.items[0].tags ?? []).length === 0, 'pasted: ' + JSON.stringify(inB));
+  const here = JSON.parse((await api(admin, 'GET', '/dataflows?name=' + encodeURIComponent(`e2e pasted ${stamp}`))).body);
+  expect(here.items.length === 0, 'pasted into the current organisation too');
+});
+
 await step('no CSP violation or page error', async () => {
   expect(cspViolations.length === 0, cspViolations.join('\n'));
 });

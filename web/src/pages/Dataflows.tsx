@@ -6,6 +6,7 @@ import { useCan, useDebounced } from '../hooks';
 import { Link, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { TemplateGallery } from './Templates';
+import { PasteDialog } from '../clipboard/Clipboard';
 
 type SortKey = 'name' | 'status' | 'updated' | 'live';
 
@@ -23,6 +24,7 @@ export function DataflowsPage() {
   const [cursors, setCursors] = useState<string[]>(['']);
   const [createOpen, setCreateOpen] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
+  const [pasteOpen, setPasteOpen] = useState(false);
   const dName = useDebounced(name, 300);
   const dTag = useDebounced(tag, 300);
   const page = cursors.length - 1;
@@ -80,6 +82,9 @@ export function DataflowsPage() {
             </button>
             <button type="button" onClick={() => setImportOpen(true)}>
               Import…
+            </button>
+            <button type="button" onClick={() => setPasteOpen(true)}>
+              Paste…
             </button>
           </>
         )}
@@ -161,6 +166,7 @@ export function DataflowsPage() {
       </nav>
       <CreateDialog open={createOpen} onClose={() => setCreateOpen(false)} />
       <ImportDialog open={importOpen} onClose={() => setImportOpen(false)} />
+      <PasteDialog open={pasteOpen} onClose={() => setPasteOpen(false)} />
     </div>
   );
 }

@@ -6,6 +6,7 @@ import { useCan } from '../hooks';
 import { Link } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Spinner, StateBadge } from '../ui/common';
 import { RunsTable } from './Runs';
+import { FlowTabs } from '../obs/FlowTabs';
 
 /** The status each runtime operation leads to. */
 const target: Record<string, string | null> = { pause: 'Paused', stop: 'Stopped', start: 'Active', 'run-now': null };
@@ -155,18 +156,20 @@ export function FlowPage({ flowId }: { flowId: string }) {
         {fmtTime(f.createdAt)}
       </p>
       <RuntimeControls flow={f} />
-      <SummaryCard flowId={flowId} />
-      {isAdmin && <DetailsForm flow={f} />}
-      <h2>Versions</h2>
-      <ErrorBox error={versions.error} />
-      {versions.data && <VersionsTable flowId={flowId} versions={versions.data} />}
-      {versions.data && versions.data.length > 1 && <DiffView flowId={flowId} versions={versions.data} />}
-      <div className="row">
-        <h2>Recent runs</h2>
-        <Link to={`/runs?flowId=${flowId}`}>All runs of this dataflow</Link>
-      </div>
-      <ErrorBox error={runs.error} />
-      {runs.data && <RunsTable runs={runs.data.items} showFlow={false} />}
+      <FlowTabs flowId={flowId} liveVersion={f.liveVersion}>
+        <SummaryCard flowId={flowId} />
+        {isAdmin && <DetailsForm flow={f} />}
+        <h2>Versions</h2>
+        <ErrorBox error={versions.error} />
+        {versions.data && <VersionsTable flowId={flowId} versions={versions.data} />}
+        {versions.data && versions.data.length > 1 && <DiffView flowId={flowId} versions={versions.data} />}
+        <div className="row">
+          <h2>Recent runs</h2>
+          <Link to={`/runs?flowId=${flowId}`}>All runs of this dataflow</Link>
+        </div>
+        <ErrorBox error={runs.error} />
+        {runs.data && <RunsTable runs={runs.data.items} showFlow={false} />}
+      </FlowTabs>
     </div>
   );
 }
