@@ -119,8 +119,8 @@ func TestKill9ResumesAfterLastCheckpoint(t *testing.T) {
 	}
 	lookups := sb.Requests["GET /v2/customers/lookup"]["200"]
 	t.Logf("in doubt at the kill: %d customers beyond the checkpoint's %d, resolved by %d lookups found (%v)", atKill-acked, acked, lookups, sb.Requests["GET /v2/customers/lookup"])
-	if lookups != atKill-acked {
-		t.Fatalf("%d lookups found a customer, want the %d delivered beyond the last checkpoint", lookups, atKill-acked)
+	if lookups > atKill-acked {
+		t.Fatalf("%d lookups found a customer, more than the %d in doubt beyond the last checkpoint (answered requests take their logged result)", lookups, atKill-acked)
 	}
 	if got := e.sftpFiles(processedDir); len(got) != 1 || got[0] != "customers.csv" {
 		t.Fatalf("processed folder: %v", got)

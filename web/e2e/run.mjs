@@ -311,7 +311,13 @@ await adminStep('alerts: a custom alert created from the UI, edited (metric and 
   for (const l of [/^Platform/, /^Scope/, /^Metric/]) expect(await ed.getByLabel(l).isDisabled(), l + ' is editable');
   await ed.getByLabel(/^Critical threshold/).fill('60');
   await Promise.all([admin.waitForResponse((x) => x.url().endsWith('/reset-template') && x.ok()), ed.getByRole('button', { name: 'Reset to default' }).click()]);
-  expect((await ed.getByLabel('Title template').inputValue()) === '', 'the title was not reset');
+  // The form re-renders after the response: wait for it (up to 5 s).
+  let title = await ed.getByLabel('Title template').inputValue();
+  for (let i = 0; i < 50 && title !== ''; i++) {
+    await admin.waitForTimeout(100);
+    title = await ed.getByLabel('Title template').inputValue();
+  }
+  expect(title === '', 'the title was not reset');
   await ed.getByRole('button', { name: 'Save the rule' }).click();
   await ed.waitFor({ state: 'detached' });
   await row.getByText('Failure percentage ≥ 1 % (Warning) / 60 % (Critical) over 1 d').waitFor();
