@@ -356,10 +356,10 @@ func (f *Flow) EncodingBlocks() []string { return f.encoding }
 // Disabled nodes pass units through and are looked through.
 func opaqueDownstream(start []*node) bool {
 	seen := map[*node]bool{}
-	todo := append([]*node(nil), start...)
-	for len(todo) > 0 {
-		n := todo[len(todo)-1]
-		todo = todo[:len(todo)-1]
+	stack := append([]*node(nil), start...)
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		if seen[n] {
 			continue
 		}
@@ -374,7 +374,7 @@ func opaqueDownstream(start []*node) bool {
 			}
 		}
 		for _, to := range n.edges {
-			todo = append(todo, to...)
+			stack = append(stack, to...)
 		}
 	}
 	return true

@@ -344,7 +344,7 @@ const lookupParallel = 16
 // in-doubt element (resolved or not).
 func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile, elemSeqs [][]int64, value func(int) any) (map[int]block.Outcome, map[int]bool, error) {
 	var doubt map[int]bool
-	var todo []int
+	var pending []int
 	var resolved map[int]block.Outcome
 	for i, seqs := range elemSeqs {
 		// Answered before the crash: the logged outcome stands.
@@ -374,35 +374,35 @@ func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile,
 		}
 		doubt[i] = true
 		if w.rule != nil && w.rule.query != nil {
-			todo = append(todo, i)
+			pending = append(pending, i)
 		}
 	}
-	if len(todo) == 0 {
+	if len(pending) == 0 {
 		return resolved, doubt, nil
 	}
 	// Values are read before the workers start: Batch.Value may decode and
 	// cache, which is not safe from several goroutines.
-	vals := make([]any, len(todo))
-	for j, i := range todo {
+	vals := make([]any, len(pending))
+	for j, i := range pending {
 		vals[j] = value(i)
 	}
 	type found struct {
 		id string
 		ok bool
 	}
-	res := make([]found, len(todo))
+	res := make([]found, len(pending))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var errOnce sync.Once
 	var firstErr error
-	for range min(lookupParallel, len(todo)) {
+	for range min(lookupParallel, len(pending)) {
 		wg.Go(func() {
 			for {
 				j := int(next.Add(1) - 1)
-				if j >= len(todo) {
+				if j >= len(pending) {
 					return
 				}
-				i := todo[j]
+				i := pending[j]
 				w.lookups.Add(1)
 				id, ok, err := w.lookup(ctx, u, w.rule, vals[j], w.requestID(u, elemSeqs[i][0], i, -1))
 				if err != nil {
@@ -417,7 +417,7 @@ func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile,
 	if firstErr != nil {
 		return nil, nil, firstErr
 	}
-	for j, i := range todo {
+	for j, i := range pending {
 		if !res[j].ok {
 			continue
 		}

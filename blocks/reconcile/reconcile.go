@@ -445,22 +445,22 @@ func (r *reconciler) prepare(p *pending, cols []int, year int) {
 // answers already saved by an interrupted run are reused.
 func (r *reconciler) decide(ctx context.Context, dest destination, st *state, batch []pending, unverified map[string]bool, rep *Report) ([]verdict, error) {
 	out := make([]verdict, len(batch))
-	todo := make([]int, 0, len(batch))
+	pending := make([]int, 0, len(batch))
 	for i := range batch {
 		if v, ok := st.next(); ok {
 			out[i] = v
 			rep.Resumed++
 			continue
 		}
-		todo = append(todo, i)
+		pending = append(pending, i)
 	}
-	if len(todo) == 0 {
+	if len(pending) == 0 {
 		return out, nil
 	}
 	by := ""
 	var values []string
 	pos := map[string]int{}
-	for _, i := range todo {
+	for _, i := range pending {
 		p := &batch[i]
 		if p.skip != "" || p.before {
 			continue
@@ -477,7 +477,7 @@ func (r *reconciler) decide(ctx context.Context, dest destination, st *state, ba
 		// Customers may be looked up by different identifiers row to row:
 		// group by what each row is looked up by.
 		groups := map[string][]string{}
-		for _, i := range todo {
+		for _, i := range pending {
 			p := &batch[i]
 			if p.skip != "" || p.before {
 				continue
@@ -498,7 +498,7 @@ func (r *reconciler) decide(ctx context.Context, dest destination, st *state, ba
 		}
 		_ = by
 	}
-	for _, i := range todo {
+	for _, i := range pending {
 		p := &batch[i]
 		switch {
 		case p.skip != "":
