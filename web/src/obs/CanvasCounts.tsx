@@ -37,7 +37,7 @@ export function CountsBanner({ query, path }: { query: string | null; path: stri
 export function BlockCountsLine({ row }: { row: BlockRow | undefined }) {
   if (!row) return <div className="block-counts hint">no activity</div>;
   return (
-    <div className="block-counts" aria-label={`in ${row.in}, out ${row.out}, failed ${row.failed}`}>
+    <div className="block-counts">
       <span>in {fmtCount(row.in)}</span> · <span>out {fmtCount(row.out)}</span> · <span className={row.failed ? 'bad' : ''}>failed {fmtCount(row.failed)}</span>
     </div>
   );

@@ -32,8 +32,16 @@ export default function AlertsPage() {
   const chName = (id: string) => channels.data?.find((c) => c.id === id)?.name ?? id;
   const toggle = useMutation({
     mutationFn: (r: Rule) => client.post<Rule>(`/alert-rules/${r.id}/${r.enabled ? 'disable' : 'enable'}`),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ['alert-rules'] }),
+    // The answer is the stored rule: put it in the list at once, so the
+    // toggle does not flip back while the list is fetched again.
+    onSuccess: (saved) => {
+      qc.setQueryData<Rule[]>(['alert-rules'], (xs) => xs?.map((x) => (x.id === saved.id ? saved : x)));
+      void qc.invalidateQueries({ queryKey: ['alert-rules'] });
+    },
   });
+  // The toggle shows the state asked for while the request is on its way
+  // (an error puts the stored state back and is shown above the table).
+  const shownEnabled = (r: Rule) => (toggle.isPending && toggle.variables?.id === r.id ? !r.enabled : r.enabled);
   const del = useMutation({
     mutationFn: (r: Rule) => client.del(`/alert-rules/${r.id}`),
     onSuccess: () => {
@@ -93,8 +101,8 @@ export default function AlertsPage() {
                 </td>
                 <td>
                   <label className="inline">
-                    <input type="checkbox" checked={r.enabled} disabled={!canEdit || toggle.isPending} onChange={() => toggle.mutate(r)} aria-label={`${r.name} enabled`} />
-                    {r.enabled ? 'on' : 'off'}
+                    <input type="checkbox" checked={shownEnabled(r)} disabled={!canEdit || toggle.isPending} onChange={() => toggle.mutate(r)} aria-label={`${r.name} enabled: ${shownEnabled(r) ? 'on' : 'off'}`} />
+                    {shownEnabled(r) ? 'on' : 'off'}
                   </label>
                 </td>
                 <td>
@@ -416,7 +424,7 @@ function ChannelsSection() {
                 <td>{c.allAlerts ? 'yes' : 'no'}</td>
                 <td>
                   <div className="row">
-                    <button type="button" disabled={!isAdmin || test.isPending} onClick={() => test.mutate(c)} aria-label={`Send a test on ${c.name}`}>
+                    <button type="button" disabled={!isAdmin || test.isPending} onClick={() => test.mutate(c)} aria-label={`Send test on ${c.name}`}>
                       Send test
                     </button>
                     <button type="button" disabled={!isAdmin} onClick={() => setDialog({ ch: c })} aria-label={`Edit ${c.name}`}>

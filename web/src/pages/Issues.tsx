@@ -4,7 +4,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client, parse } from '../api/client';
-import type { Issue, Notification } from '../api/obs';
+import type { Channel, Issue, Notification } from '../api/obs';
 import type { Dataflow, Page } from '../api/types';
 import { useCan } from '../hooks';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
@@ -233,6 +233,8 @@ function IssueRow({ i, canEdit, busy, onAck, onClose, shown, onShow }: { i: Issu
 
 function Notifications({ id }: { id: string }) {
   const q = useQuery({ queryKey: ['issue-notifications', id], queryFn: () => client.get<Notification[]>(`/alert-issues/${id}/notifications`) });
+  const channels = useQuery({ queryKey: ['alert-channels'], queryFn: () => client.get<Channel[]>('/alert-channels') });
+  const name = (n: Notification) => channels.data?.find((c) => c.id === n.channelId)?.name;
   if (q.error) return <ErrorBox error={q.error} />;
   if (!q.data) return <Spinner />;
   if (q.data.length === 0) return <p className="hint">No notification was sent (no channel gets this rule's alerts).</p>;
@@ -251,7 +253,9 @@ function Notifications({ id }: { id: string }) {
           <tr key={n.id}>
             <td>{fmtTime(n.at)}</td>
             <td>{n.event}</td>
-            <td>{n.kind}</td>
+            <td>
+              {name(n) ?? n.channelId ?? '—'} <span className="hint">({n.kind})</span>
+            </td>
             <td>{n.ok ? `delivered (${n.attempts} attempt(s))` : `failed: ${n.error ?? ''}`}</td>
           </tr>
         ))}

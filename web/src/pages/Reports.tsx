@@ -79,7 +79,7 @@ export default function ReportsPage() {
                 <td>{fmtTime(r.lastSentAt)}</td>
                 <td>
                   <div className="row">
-                    <button type="button" disabled={!canEdit || send.isPending} onClick={() => send.mutate(r)} aria-label={`Send ${r.name} now`}>
+                    <button type="button" disabled={!canEdit || send.isPending} onClick={() => send.mutate(r)} aria-label={`Send now: ${r.name}`}>
                       Send now
                     </button>
                     <button type="button" disabled={!canEdit} onClick={() => setDialog({ r })} aria-label={`Edit ${r.name}`}>
