@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/connectplus
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-deps check bench bench-compare bench-server bench-big pgo-profile demo clean web web-deps web-check web-test mcp-node-deps
+.PHONY: build test test-deps check bench bench-compare bench-jsonl bench-server bench-big pgo-profile demo clean web web-deps web-check web-test mcp-node-deps
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/connectplus
@@ -58,6 +58,11 @@ bench: build
 ROWS ?= 1000000
 bench-compare:
 	bash bench/compare.sh $(ROWS)
+
+# bench-jsonl: the file→file job (examples/csv_to_jsonl.yaml) against the
+# hand-written equivalent (handwritten -jsonl); outputs must be byte-identical.
+bench-jsonl:
+	MODE=jsonl bash bench/compare.sh $(ROWS)
 
 # bench-server: the same job as a Live dataflow under connectplus server
 # (file dropped in its source folder) against connectplus run.

@@ -368,3 +368,9 @@ func (s *Service) apply(ctx context.Context, orgID string, r Rule, t target, val
 	}
 	return nil
 }
+
+// RunFileNotifications sends the per-file notifications of this process's
+// runs until ctx ends. In a cluster every node runs it for the files it
+// processed, while evaluation and reports run as the leader's jobs
+// (EvaluateOnce, SendDueReports, PruneSlots) instead of Run.
+func (s *Service) RunFileNotifications(ctx context.Context) { s.fileWorker(ctx) }

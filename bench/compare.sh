@@ -21,11 +21,17 @@
 # COSTS=1 adds ours without the per-record result rows (Report Status Code:
 # failure, so only failures are written: "ours-noresult") and with checkpoints
 # saved once an hour instead of four times a second ("ours-nocheckpoint").
+# MODE=jsonl compares the file→file job instead: examples/csv_to_jsonl.yaml
+# (convert_csv_to_json → file_write, result file and checkpoints on) against
+# handwritten -jsonl; the "posted" column is then the lines written, and the
+# outputs must be byte-identical (sha256). No Redpanda Connect in that mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
 N=${N:-3}
+MODE=${MODE:-api}
 RPC=${RPC:-1}
+[ "$MODE" = api ] || RPC=0
 RPC_N=${RPC_N:-$N}
 RPC_VERSION=${RPC_VERSION:-v4.78.0}
 DATA=${DATA:-bench/data}
@@ -63,39 +69,59 @@ FILE="$DATA/tx$ROWS.csv"
 [ -s "$FILE" ] || "$WORK/gencsv" -rows "$ROWS" -o "$FILE"
 cat "$FILE" > /dev/null # warm the page cache
 
-# The flow: the example pointed at the sink, with a rate limit above its speed.
+# The flow: the example pointed at the sink, with a rate limit above its speed
+# (MODE=jsonl: csv_to_jsonl.yaml writing into the run's directory).
 flow="$WORK/flow.yaml"
-sed -e "s#/tmp/connectplus-demo#$WORK/demo#g" -e 's#https://eu.api.capillarytech.com#${SINK_URL}#g' \
-  examples/add_transactions.yaml > "$flow.in"
-sed -i 's#^      apiEndPoint: /v2/transactions/bulk#      apiEndPoint: /v2/transactions/bulk\n      rate: "100000000"\n      period: "1"\n      timeUnit: SECONDS#' "$flow.in"
+if [ "$MODE" = jsonl ]; then
+  sed -e 's#/tmp/connectplus-demo#${RUN_DIR}#g' examples/csv_to_jsonl.yaml > "$flow.in"
+else
+  sed -e "s#/tmp/connectplus-demo#$WORK/demo#g" -e 's#https://eu.api.capillarytech.com#${SINK_URL}#g' \
+    examples/add_transactions.yaml > "$flow.in"
+  sed -i 's#^      apiEndPoint: /v2/transactions/bulk#      apiEndPoint: /v2/transactions/bulk\n      rate: "100000000"\n      period: "1"\n      timeUnit: SECONDS#' "$flow.in"
+fi
 
 # run PEER REP: one timed run against a fresh sink; appends to $WORK/results.
 run() {
   local peer=$1 rep=$2 d="$WORK/run-$1-$2"
   mkdir -p "$d"
-  GOGC=1000 "$WORK/sink" -addr-file "$d/addr" 2>/dev/null &
-  local sink=$!
-  for _ in $(seq 100); do [ -s "$d/addr" ] && break; sleep 0.05; done
-  local url="http://$(cat "$d/addr")"
+  local sink="" url=""
+  if [ "$MODE" = api ]; then
+    GOGC=1000 "$WORK/sink" -addr-file "$d/addr" 2>/dev/null &
+    sink=$!
+    for _ in $(seq 100); do [ -s "$d/addr" ] && break; sleep 0.05; done
+    url="http://$(cat "$d/addr")"
+  fi
   local cmd
   case $peer in
     ours|base|ours-noresult|ours-nocheckpoint)
       local bin="$WORK/connectplus" extra=()
       [ "$peer" != base ] || bin=$BASE
-      sed "s#\${SINK_URL}#$url#g" "$flow.in" > "$d/flow.yaml"
+      sed -e "s#\${SINK_URL}#$url#g" -e "s#\${RUN_DIR}#$d/demo#g" "$flow.in" > "$d/flow.yaml"
       [ "$peer" != ours-noresult ] || sed -i "s#^      fileRegex: .*#&\n      Report Status Code: failure#" "$d/flow.yaml"
       [ "$peer" != ours-nocheckpoint ] || extra=(--checkpoint-interval 1h)
       cmd=("$bin" run "${extra[@]}" "$d/flow.yaml" --input "$FILE" --result-dir "$d" --checkpoint-dir "$d/cp"
         --work-dir "$d" --no-progress --config capillary_client_key=bench --config capillary_client_secret=bench) ;;
-    handwritten) cmd=("$WORK/handwritten" -in "$FILE" -url "$url") ;;
+    handwritten)
+      if [ "$MODE" = jsonl ]; then
+        mkdir -p "$d/demo/out"; cmd=("$WORK/handwritten" -in "$FILE" -jsonl "$d/demo/out/$(basename "$FILE").jsonl")
+      else
+        cmd=("$WORK/handwritten" -in "$FILE" -url "$url")
+      fi ;;
     rpc) cmd=(env IN="$FILE" URL="$url/v2/transactions/bulk" "$WORK/rpc" -c bench/peers/rpc-map-http.yaml) ;;
   esac
   local rc=0
   /usr/bin/time -f "%e %U %S %M" -o "$d/time" "${PIN[@]}" "${cmd[@]}" > "$d/out" 2>&1 || rc=$?
   local posted
-  posted=$(curl -s "$url/stats" | sed 's/.*"records":\([0-9]*\).*/\1/')
-  kill "$sink" 2>/dev/null || true
-  wait "$sink" 2>/dev/null || true
+  if [ "$MODE" = jsonl ]; then
+    # Lines written, and the output's checksum: every program must write the same bytes.
+    local out="$d/demo/out/$(basename "$FILE").jsonl"
+    posted=$(wc -l < "$out" 2>/dev/null || echo 0)
+    sha256sum < "$out" 2>/dev/null | cut -c1-16 >> "$WORK/sums" || echo missing >> "$WORK/sums"
+  else
+    posted=$(curl -s "$url/stats" | sed 's/.*"records":\([0-9]*\).*/\1/')
+    kill "$sink" 2>/dev/null || true
+    wait "$sink" 2>/dev/null || true
+  fi
   if [ "$rc" != 0 ]; then
     echo "$peer rep $rep exited $rc:" >&2; tail -20 "$d/out" >&2
   fi
@@ -106,8 +132,8 @@ run() {
   rm -rf "$d"
 }
 
-echo "$ROWS rows ($(du -h "$FILE" | cut -f1)), $N reps interleaved$([ ${#PIN[@]} = 0 ] || echo ", taskset -c $CPUS")" >&2
-: > "$WORK/results"
+echo "$MODE job, $ROWS rows ($(du -h "$FILE" | cut -f1)), $N reps interleaved$([ ${#PIN[@]} = 0 ] || echo ", taskset -c $CPUS")" >&2
+: > "$WORK/results"; : > "$WORK/sums"
 for rep in $(seq "$N"); do
   for p in "${peers[@]}"; do
     if [ "$p" = rpc ] && [ "$rep" -gt "$RPC_N" ]; then continue; fi
@@ -116,7 +142,10 @@ for rep in $(seq "$N"); do
 done
 
 # The table: medians (min–max) per peer, ratios of medians and of paired reps.
-awk -v rows="$ROWS" -v date="$(date -u +%Y-%m-%d)" '
+if [ "$MODE" = jsonl ] && [ "$(sort -u "$WORK/sums" | wc -l)" != 1 ]; then
+  echo "FAIL: the programs' JSON Lines outputs differ:" >&2; cat "$WORK/sums" >&2; exit 1
+fi
+awk -v rows="$ROWS" -v mode="$MODE" -v date="$(date -u +%Y-%m-%d)" '
   function median(a, n,   i, j, t) {
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t }
     return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
@@ -129,7 +158,7 @@ awk -v rows="$ROWS" -v date="$(date -u +%Y-%m-%d)" '
     w[p, $2] = $3
   }
   END {
-    printf "\n%s, %d rows, flagship API job, %s\n\n", date, rows, "medians (min–max) of interleaved reps"
+    printf "\n%s, %d rows, %s, %s\n\n", date, rows, mode == "jsonl" ? "CSV→JSONL file job (records posted = lines written; outputs byte-identical)" : "flagship API job", "medians (min–max) of interleaved reps"
     printf "| program | reps | wall s | CPU s | peak RSS MB | records posted | records/s |\n|---|---|---|---|---|---|---|\n"
     bad = 0
     for (i = 1; i <= np; i++) {

@@ -123,3 +123,25 @@ func mustParse(s string) any {
 	}
 	return v
 }
+
+// Rows with a plain source line (nothing to escape) are copied column by
+// column; the bytes are those of the escaping encoder either way.
+func TestAppendRecordJSONPlainLines(t *testing.T) {
+	h := NewHeader([]string{"a", "b\"", "c"})
+	for _, cols := range [][]string{
+		{"1", "two words", "x/y:z"},
+		{"q\"uote", "back\\slash", "tab\t"},
+		{"héllo", "\u2028", ""},
+		{"", "", ""},
+	} {
+		raw := strings.Join(cols, ",")
+		b := &Batch{Header: h, Records: []Record{{Cols: cols, Raw: raw}, {Cols: cols}}}
+		want := jsonv.Marshal(b.rowObject(cols))
+		if got := b.AppendRecordJSON(nil, 0); string(got) != string(want) {
+			t.Errorf("with raw line: %s, want %s", got, want)
+		}
+		if got := b.AppendRecordJSON(nil, 1); string(got) != string(want) {
+			t.Errorf("without: %s, want %s", got, want)
+		}
+	}
+}

@@ -190,6 +190,9 @@ type Env struct {
 	// Calls, when set, receives every API call destination blocks make
 	// (observability); nil records nothing.
 	Calls CallRecorder
+	// Reports, when set, receives the reports blocks write about a lineage
+	// (reconciliation); nil keeps none beyond what the block emits.
+	Reports ReportRecorder
 }
 
 // Log returns a logger for the block, never nil.
@@ -295,4 +298,23 @@ type Held interface {
 	// Release ends the block's hold; the lineage completes once nothing
 	// else of it is in flight.
 	Release()
+}
+
+// ValueEncoder is implemented by blocks that can hand on the record values
+// they build already encoded (jsonv.RawJSON, what jsonv.Append would write)
+// instead of as value trees: the cheap form when the values are only going
+// to be written out as JSON. The engine calls EncodeValues before the flow
+// starts, and only when every block its success output can reach is an
+// OpaqueValues block saying true (and no live preview taps the units).
+type ValueEncoder interface {
+	EncodeValues()
+}
+
+// OpaqueValues is implemented by blocks that read record values only by
+// encoding them (jsonv.Append, Batch.AppendJSON, Batch.AppendRecordJSON) or
+// through Batch.Value and RecordLookup (which decode jsonv.RawJSON), so that
+// pre-encoded values behave exactly like the trees they stand for. Such a
+// block says true when its configuration keeps to that.
+type OpaqueValues interface {
+	OpaqueValues() bool
 }

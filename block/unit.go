@@ -113,7 +113,7 @@ func (f *File) Open(ctx context.Context) (io.ReadCloser, error) { return f.open(
 // them per row costs as much as the rest of the conversion.
 type Header struct {
 	Names []string
-	keys  [][]byte // `"name":`
+	keys  [][]byte // `"name":`, with a leading comma after the first column
 	index map[string]int
 }
 
@@ -121,7 +121,11 @@ type Header struct {
 func NewHeader(names []string) *Header {
 	h := &Header{Names: names, keys: make([][]byte, len(names)), index: make(map[string]int, len(names))}
 	for i, n := range names {
-		k := jsonv.AppendString(nil, n)
+		var k []byte
+		if i > 0 {
+			k = append(k, ',')
+		}
+		k = jsonv.AppendString(k, n)
 		h.keys[i] = append(k, ':')
 		if _, dup := h.index[n]; !dup {
 			h.index[n] = i
@@ -211,7 +215,23 @@ func (b *Batch) Value(i int) any {
 	if r.Value == nil && b.Header != nil {
 		r.Value = b.rowObject(r.Cols)
 	}
+	r.decode()
 	return r.Value
+}
+
+// decode turns a pre-encoded value (jsonv.RawJSON, see ValueEncoder) into
+// the value tree it stands for, for the readers that look inside values.
+// The encoding is jsonv.Append's, so the tree encodes back to the same
+// bytes; a value that does not parse (never produced by a ValueEncoder) is
+// left as it is.
+func (r *Record) decode() {
+	raw, ok := r.Value.(jsonv.RawJSON)
+	if !ok {
+		return
+	}
+	if v, err := jsonv.Parse(raw); err == nil {
+		r.Value = v
+	}
 }
 
 // Values builds every record's value at once: the objects and their members
@@ -272,15 +292,22 @@ func (b *Batch) AppendRecordJSON(dst []byte, i int) []byte {
 		return jsonv.Append(dst, r.Value)
 	}
 	dst = append(dst, '{')
+	// A source line with nothing to escape (checked once, a word at a
+	// time) has columns that are copied as they are: the common case
+	// skips scanning every column for escapes.
+	plain := r.Raw != "" && jsonv.Plain(r.Raw)
 	for j, c := range r.Cols {
 		if j >= len(b.Header.keys) {
 			break
 		}
-		if j > 0 {
-			dst = append(dst, ',')
-		}
 		dst = append(dst, b.Header.keys[j]...)
-		dst = jsonv.AppendString(dst, c)
+		if plain {
+			dst = append(dst, '"')
+			dst = append(dst, c...)
+			dst = append(dst, '"')
+		} else {
+			dst = jsonv.AppendString(dst, c)
+		}
 	}
 	return append(dst, '}')
 }
@@ -314,6 +341,7 @@ func (l RecordLookup) Get(name string) (string, bool) {
 	if c := l.Batch.HeaderValueCol; c > 0 && name == AttrHeaderValue && c <= len(r.Cols) {
 		return r.Cols[c-1], true
 	}
+	r.decode()
 	if r.Value == nil && l.Batch.Header != nil {
 		if i := l.Batch.Header.Index(name); i >= 0 && i < len(r.Cols) {
 			return r.Cols[i], true
@@ -336,6 +364,7 @@ func (l RecordLookup) Get(name string) (string, bool) {
 func (l RecordLookup) Range(f func(k, v string) bool) {
 	seen := map[string]bool{}
 	r := &l.Batch.Records[l.Index]
+	r.decode()
 	for k, v := range r.Attrs {
 		seen[k] = true
 		if !f(k, v) {

@@ -68,11 +68,20 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 	// The owner is stable across restarts of this server (same host and
 	// data directory), so claims it held before a crash are its own again.
 	sum := sha256.Sum256([]byte(host + "\x00" + abs))
+	owner := "server-" + hex.EncodeToString(sum[:8])
+	if cfg.Node != "" {
+		// In a cluster the node name is the owner: River's jobs name it.
+		owner = "node-" + cfg.Node
+	}
 	m, err := scheduler.New(scheduler.Options{
 		Repo: repo, Registry: a.registry, Logger: logger, DataDir: abs,
 		Retention: cfg.Retention, DrainTimeout: cfg.DrainTimeout, Redactor: cfg.Redactor,
-		Owner:   "server-" + hex.EncodeToString(sum[:8]),
-		Sandbox: cfg.Sandbox, BlockOptions: cfg.BlockOptions,
+		Owner:      owner,
+		Dispatcher: cfg.Dispatcher,
+		SharedDir:  cfg.SharedDir,
+		// In a cluster, River's file workers are the per-node limit.
+		MaxFilesPerFlow: cfg.MaxFilesPerFlow,
+		Sandbox:         cfg.Sandbox, BlockOptions: cfg.BlockOptions,
 		LocalPaths: cfg.LocalPaths,
 		Metrics:    cfg.Metrics,
 	})

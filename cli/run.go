@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strings"
 	"sync"
@@ -49,6 +50,7 @@ type runFlags struct {
 	maxFiles      int
 	cpInterval    time.Duration
 	cpuProfile    string
+	traceFile     string
 	memProfile    string
 	dataDir       string
 	filesRoot     string
@@ -111,6 +113,7 @@ record of a file failed).`,
 	f.StringVar(&fl.filesRoot, "files-root", "", "confine local file blocks and key files to this directory, relative paths resolving there (default: anywhere but a data directory)")
 	f.StringVar(&fl.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for performance reports)")
 	f.StringVar(&fl.memProfile, "memprofile", "", "write an allocation profile of the run to this file")
+	f.StringVar(&fl.traceFile, "trace", "", "write a Go execution trace of the run to this file (go tool trace: where the pipeline waits)")
 	return cmd
 }
 
@@ -342,6 +345,16 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 			return &exitError{code: ExitError, err: err}
 		}
 		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
+	if fl.traceFile != "" {
+		tf, err := os.Create(fl.traceFile)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if err := trace.Start(tf); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		defer func() { trace.Stop(); tf.Close() }()
 	}
 	start := time.Now()
 	var results []engine.LineageResult

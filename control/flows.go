@@ -133,6 +133,13 @@ type CreateResult struct {
 
 // CreateDataflow creates a dataflow with version 1 in Draft (editors).
 func (s *Service) CreateDataflow(ctx context.Context, a Actor, in CreateFlowInput) (CreateResult, error) {
+	return s.createDataflow(ctx, a, in, nil)
+}
+
+// createDataflow is CreateDataflow; also, when set, runs in the same
+// transaction once the dataflow exists (paste records its source there, so
+// the dataflow and that record commit together).
+func (s *Service) createDataflow(ctx context.Context, a Actor, in CreateFlowInput, also func(q *store.Queries, res *CreateResult) error) (CreateResult, error) {
 	var res CreateResult
 	if err := a.require(RoleEditor); err != nil {
 		return res, err
@@ -196,8 +203,14 @@ func (s *Service) CreateDataflow(ctx context.Context, a Actor, in CreateFlowInpu
 		if err := s.audit(ctx, q, a, "version.create", "version", v.ID, nil, versionView(v)); err != nil {
 			return err
 		}
-		res.Dataflow, err = q.GetDataflow(ctx, a.OrgID, f.ID)
-		return err
+		if res.Dataflow, err = q.GetDataflow(ctx, a.OrgID, f.ID); err != nil {
+			return err
+		}
+		res.Version = v
+		if also != nil {
+			return also(q, &res)
+		}
+		return nil
 	})
 	res.Version = v
 	return res, err

@@ -40,7 +40,7 @@ const (
 
 // serverProc is one `connectplus server` process on a data directory.
 type serverProc struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	addr    string
 	logPath string
@@ -49,7 +49,7 @@ type serverProc struct {
 	err     error
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -61,7 +61,7 @@ func freeAddr(t *testing.T) string {
 
 // startServer runs the binary on dataDir (SQLite) with extra flags and
 // waits for /healthz. A restart passes the same dataDir, addr and flags.
-func startServer(t *testing.T, dataDir, addr string, extra ...string) *serverProc {
+func startServer(t testing.TB, dataDir, addr string, extra ...string) *serverProc {
 	t.Helper()
 	if addr == "" {
 		addr = freeAddr(t)
@@ -168,7 +168,7 @@ func tail(path string, n int) string {
 // client calls /api/v1 with a Bearer token, or with a session cookie and
 // the CSRF token when token is empty.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	base  string
 	token string
 	csrf  string
@@ -246,7 +246,7 @@ func (c *client) send(method, path string, body any, hdr ...string) ([]byte, int
 }
 
 // login starts a cookie session (with its CSRF token).
-func login(t *testing.T, base, user, password string) *client {
+func login(t testing.TB, base, user, password string) *client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &client{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
@@ -278,7 +278,7 @@ func (c *client) withToken(name, scope string) *client {
 // ---- the environment: SFTP server, API sandbox, server, two admins ----
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	sshd    *testenv.SSHServer
 	sb      *sandbox.Server
 	sbURL   string
@@ -294,7 +294,10 @@ type env struct {
 
 // newEnv starts everything and stores the Extension Configurations
 // (requested by admin, approved by approver).
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvArgs(t) }
+
+// newEnvArgs is newEnv with extra server flags (a cluster node's).
+func newEnvArgs(t testing.TB, extra ...string) *env {
 	t.Helper()
 	e := &env{t: t, sshd: testenv.SSHD(t)}
 	for _, d := range []string{inDir, processedDir, errorsDir} {
@@ -305,7 +308,7 @@ func newEnv(t *testing.T) *env {
 	e.sb, e.sbURL = sb, hts.URL
 	e.dataDir = t.TempDir()
 	e.localDir = t.TempDir()
-	e.srvArgs = []string{"--allow-path", e.localDir}
+	e.srvArgs = append([]string{"--allow-path", e.localDir}, extra...)
 	e.srv = startServer(t, e.dataDir, "", e.srvArgs...)
 	e.connect()
 
@@ -572,7 +575,7 @@ func (e *env) waitFor(what string, timeout time.Duration, cond func() (bool, str
 	waitFor(e.t, what, timeout, cond)
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool, string)) {
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

@@ -8,9 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/connectplus/connectplus/internal/testenv"
 )
 
 // TestWebUI runs the browser end-to-end suite (web/e2e/run.mjs: playwright-core
@@ -18,6 +21,10 @@ import (
 // log in, build a dataflow on the canvas, validate, preview, save; submit as
 // one admin, see the approval refused, approve as the second, make Live, run
 // and download the result; a viewer cannot edit; a 409 on concurrent save.
+// The observability and alert pages (issue 17) are driven too: the System
+// Snapshot, the Performance tab, a custom alert made in the UI that opens
+// an issue notified to a loopback webhook, acknowledged and closed, and a
+// summary report sent to mailpit (the demo's --smtp).
 // Screenshots go to $CP_SCREENSHOTS (default: the test's temp dir).
 // `make test` installs Chromium and the web dependencies first; alone:
 //
@@ -41,9 +48,12 @@ func TestWebUI(t *testing.T) {
 		out = t.TempDir()
 	}
 	const pw = "webui-e2e-password"
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	// Alert emails and the summary report go to a real SMTP server.
+	mail := testenv.Mailpit(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	demo := exec.CommandContext(ctx, serverBin, "demo", "--listen", freeAddr(t), "--data-dir", t.TempDir(), "--password", pw)
+	demo := exec.CommandContext(ctx, serverBin, "demo", "--listen", freeAddr(t), "--data-dir", t.TempDir(), "--password", pw,
+		"--smtp", mail.SMTPHost+":"+strconv.Itoa(mail.SMTPPort))
 	stdout, err := demo.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +96,7 @@ func TestWebUI(t *testing.T) {
 	}
 	run := exec.CommandContext(ctx, node, "e2e/run.mjs")
 	run.Dir = web
-	run.Env = append(os.Environ(), "CP_URL="+url, "CP_PASSWORD="+pw, "CP_OUT="+out)
+	run.Env = append(os.Environ(), "CP_URL="+url, "CP_PASSWORD="+pw, "CP_OUT="+out, "CP_MAILPIT="+mail.API)
 	res, err := run.CombinedOutput()
 	t.Logf("browser suite (screenshots in %s):\n%s", out, res)
 	if err != nil {

@@ -118,6 +118,8 @@ type Flow struct {
 	nodes   []*node
 	byName  map[string]*node
 	sources []*node
+	// encoding names the ValueEncoder blocks allowed to encode.
+	encoding []string
 
 	runCtx    context.Context
 	cancel    context.CancelFunc
@@ -126,8 +128,13 @@ type Flow struct {
 	slots     chan struct{}
 	started   bool
 
-	mu       sync.Mutex
-	active   map[string]*lineage // by ItemKey
+	mu     sync.Mutex
+	active map[string]*lineage // by ItemKey
+	// waiters are ProcessItem calls waiting for their lineage's result.
+	waiters map[string]chan LineageResult
+	// closed is closed when Close has saved and released every file in
+	// flight (ProcessItem waits for it before reporting ErrStopped).
+	closed   chan struct{}
 	results  []LineageResult
 	idle     *sync.Cond
 	draining atomic.Bool
@@ -189,7 +196,7 @@ func Compile(doc *dataflow.Document, opts Options) (*Flow, error) {
 	if opts.CompileExpr == nil {
 		opts.CompileExpr = opts.Compiler.Template
 	}
-	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}}
+	f := &Flow{doc: doc, opts: opts, key: opts.FlowKey, byName: map[string]*node{}, active: map[string]*lineage{}, waiters: map[string]chan LineageResult{}, closed: make(chan struct{})}
 	if f.key == "" {
 		f.key = doc.Name
 	}
@@ -313,7 +320,64 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 	if len(problems) > 0 {
 		return nil, &CompileError{Problems: problems}
 	}
+	f.allowEncodedValues()
 	return f, nil
+}
+
+// allowEncodedValues lets a block hand on pre-encoded record values
+// (block.ValueEncoder) when nothing its success output reaches looks inside
+// them: every block downstream is block.OpaqueValues, no relation there has
+// a condition, and no preview taps the units (it shows the values). The
+// flagship job's jslt_transform → filter → http_write is such a chain, and
+// writing each row's payload once, straight from its columns, is most of
+// what separates it from a hand-written program.
+func (f *Flow) allowEncodedValues() {
+	if f.opts.Tap != nil {
+		return
+	}
+	for _, n := range f.nodes {
+		enc, ok := n.inst.(block.ValueEncoder)
+		if !ok || n.pass || len(n.conds) > 0 || len(n.edges[block.RelSuccess]) == 0 {
+			continue
+		}
+		if opaqueDownstream(n.edges[block.RelSuccess]) {
+			enc.EncodeValues()
+			f.encoding = append(f.encoding, n.name)
+		}
+	}
+}
+
+// EncodingBlocks names the blocks that hand on pre-encoded record values
+// (block.ValueEncoder), in document order.
+func (f *Flow) EncodingBlocks() []string { return f.encoding }
+
+// opaqueDownstream reports whether every node reachable from start, on any
+// relation, reads record values only as block.OpaqueValues allows.
+// Disabled nodes pass units through and are looked through.
+func opaqueDownstream(start []*node) bool {
+	seen := map[*node]bool{}
+	todo := append([]*node(nil), start...)
+	for len(todo) > 0 {
+		n := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if len(n.conds) > 0 {
+			return false
+		}
+		if !n.pass {
+			o, ok := n.inst.(block.OpaqueValues)
+			if !ok || !o.OpaqueValues() {
+				return false
+			}
+		}
+		for _, to := range n.edges {
+			todo = append(todo, to...)
+		}
+	}
+	return true
 }
 
 // keyHash names the flow's directory under the state directory, which
@@ -924,6 +988,10 @@ func (f *Flow) complete(l *lineage) {
 	f.mu.Lock()
 	delete(f.active, ItemKey(l.item))
 	f.results = append(f.results, res)
+	if w, ok := f.waiters[ItemKey(l.item)]; ok {
+		delete(f.waiters, ItemKey(l.item))
+		w <- res // buffered: the waiter may have given up
+	}
 	f.idle.Broadcast()
 	f.mu.Unlock()
 	l.mu.Lock()
@@ -1041,6 +1109,11 @@ func (f *Flow) Close() []LineageResult {
 	f.removeWork()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	select {
+	case <-f.closed:
+	default:
+		close(f.closed)
+	}
 	return append([]LineageResult(nil), f.results...)
 }
 

@@ -77,9 +77,12 @@ type lineage struct {
 	// goroutine does not also pay for CSV-encoding every outcome. Jobs are
 	// sent under mu, so the spool's order matches the terminal order.
 	pendingRows []spoolRec
-	spoolCh     chan spoolJob
-	spoolDone   chan struct{}
-	spoolStop   sync.Once
+	// spoolFree hands written jobs' slices back for reuse: a slice per
+	// terminal batch was the engine's largest allocation.
+	spoolFree chan []spoolRec
+	spoolCh   chan spoolJob
+	spoolDone chan struct{}
+	spoolStop sync.Once
 }
 
 type spoolRec struct {
@@ -124,6 +127,7 @@ const maxHeld = 200_000
 // itself, without a sort.
 func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]struct{}) {
 	l.spoolCh = make(chan spoolJob, 64)
+	l.spoolFree = make(chan []spoolRec, 16)
 	l.spoolDone = make(chan struct{})
 	w := &heldWindow{next: next}
 	for _, h := range restored {
@@ -209,6 +213,14 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		for job := range l.spoolCh {
 			for i := range job.recs {
 				handle(&job.recs[i])
+			}
+			if job.recs != nil {
+				// Held rows were copied into the window: the slice is free.
+				clear(job.recs)
+				select {
+				case l.spoolFree <- job.recs[:0]:
+				default:
+				}
 			}
 			if job.barrier != nil {
 				l.flushSpool()
@@ -666,7 +678,16 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 		for i := range b.Records {
 			n += len(b.Records[i].Members)
 		}
-		l.pendingRows = make([]spoolRec, 0, n)
+		select {
+		case free := <-l.spoolFree:
+			if cap(free) >= n {
+				l.pendingRows = free
+			}
+		default:
+		}
+		if l.pendingRows == nil {
+			l.pendingRows = make([]spoolRec, 0, n)
+		}
 	}
 	for i := range b.Records {
 		r := &b.Records[i]

@@ -17,3 +17,16 @@ func BoxString(p *string) any {
 	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
 	return v
 }
+
+// emptyRaw is the template whose type word BoxRawJSON reuses.
+var emptyRaw any = RawJSON(nil)
+
+// BoxRawJSON returns any(*p) without allocating, as BoxString does for
+// strings: a batch's pre-encoded records can share one slice of RawJSON
+// headers instead of boxing each. The caller must never modify *p
+// afterwards.
+func BoxRawJSON(p *RawJSON) any {
+	v := emptyRaw
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
+}

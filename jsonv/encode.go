@@ -76,6 +76,23 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// Plain reports whether AppendString would copy s unchanged between its
+// quotes: ASCII only, no control byte, '"' or '\\'.
+func Plain(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(s[i : i+8]) {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if b := s[i]; b >= utf8.RuneSelf || !safe[b] {
+			return false
+		}
+	}
+	return true
+}
+
 // plain8 reports whether the 8 bytes of s are all ASCII that JSON strings
 // carry unescaped (not a control byte, '"' or '\\'), with word arithmetic.
 func plain8(s string) bool {

@@ -210,3 +210,26 @@ func TestAppendStringWordPath(t *testing.T) {
 		}
 	}
 }
+
+// Plain strings are copied unchanged by AppendString, and an ASCII string
+// that is not Plain is not (non-ASCII text is never Plain: the check stays
+// a word-at-a-time scan).
+func TestPlainMatchesAppendString(t *testing.T) {
+	r := rand.New(rand.NewPCG(22, 9))
+	alphabet := []byte("abcXYZ019 ,.-_:/\"\\\t\n\x00\x1f\x7f\xc3\xa9\xe2\x80\xa8\xff")
+	for range 100000 {
+		b := make([]byte, r.IntN(30))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		s := string(b)
+		same := string(AppendString(nil, s)) == `"`+s+`"`
+		ascii := true
+		for i := 0; i < len(s); i++ {
+			ascii = ascii && s[i] < utf8.RuneSelf
+		}
+		if Plain(s) && !same || ascii && !Plain(s) && same {
+			t.Fatalf("%q: Plain %v, AppendString copies unchanged %v", s, Plain(s), same)
+		}
+	}
+}

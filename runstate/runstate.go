@@ -192,3 +192,44 @@ const (
 	DeployReady   = "Deployed"
 	DeployFailed  = "Failed"
 )
+
+// ClusterStatus is GET /api/v1/cluster: the nodes sharing the runtime's
+// work, the elected leader, queue depths and the jobs running per node.
+// A single server (the local dispatcher) reports itself as the one node.
+type ClusterStatus struct {
+	// Mode is "local" (one server, SQLite or PostgreSQL) or "cluster"
+	// (River on PostgreSQL).
+	Mode string `json:"mode"`
+	// Node is the node that answered.
+	Node         string         `json:"node"`
+	Leader       string         `json:"leader"`
+	LeaseSeconds float64        `json:"leaseSeconds,omitempty"`
+	Nodes        []ClusterNode  `json:"nodes"`
+	Queues       []ClusterQueue `json:"queues"`
+}
+
+// ClusterNode is one server of the cluster.
+type ClusterNode struct {
+	Name      string    `json:"name"`
+	Addr      string    `json:"addr,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	SeenAt    time.Time `json:"seenAt"`
+	// Alive: heart-beat within the lease.
+	Alive       bool `json:"alive"`
+	Leader      bool `json:"leader"`
+	RunningJobs int  `json:"runningJobs"`
+}
+
+// ClusterQueue is the depth of one job queue.
+type ClusterQueue struct {
+	Name      string `json:"name"`
+	Available int    `json:"available"` // waiting for a worker
+	Running   int    `json:"running"`
+	Scheduled int    `json:"scheduled"` // snoozed or waiting for a retry
+}
+
+// ClusterReporter reports the cluster's state (implemented by the cluster
+// dispatcher; the server answers for a single node without one).
+type ClusterReporter interface {
+	Status(ctx context.Context) (ClusterStatus, error)
+}

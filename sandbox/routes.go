@@ -48,6 +48,7 @@ func (s *Server) routes() {
 
 	s.feedRoutes()
 	s.irisRoutes()
+	s.lookupRoutes()
 	s.templateRoutes()
 
 	s.handle("POST /x/neo/{name...}", routeAPI, s.handleNeo)

@@ -252,6 +252,9 @@ func (s *Server) handle(pattern string, kind routeKind, h apiHandler) {
 			}
 			body = buf.Bytes()
 		}
+		if kind == routeAPI && s.idempotent(st, sw, r, pattern, func(w http.ResponseWriter) { h(w, r, body) }) {
+			return
+		}
 		h(sw, r, body)
 	})
 }

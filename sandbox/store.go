@@ -67,6 +67,9 @@ type store struct {
 	perKind                                  map[string]int64
 	dupExamples                              []string
 
+	// idem remembers answers by idempotency key (idempotency.go).
+	idem *idemCache
+
 	reqMu    sync.Mutex
 	requests map[string]map[int]int64
 	faults   map[string]int64
@@ -88,6 +91,7 @@ func newStore(countOnly bool, now time.Time) *store {
 		requests:  map[string]map[int]int64{},
 		faults:    map[string]int64{},
 		started:   now,
+		idem:      newIdemCache(),
 	}
 }
 
@@ -219,7 +223,10 @@ type Stats struct {
 	// Faults counts injected faults: "429", "500".."521", "timeout", "rate_limited".
 	Faults       map[string]int64 `json:"faults"`
 	TokensIssued int64            `json:"tokensIssued"`
-	CountOnly    bool             `json:"countOnly"`
+	// IdempotentReplays counts requests answered from a stored answer
+	// because they repeated an Idempotency-Key (idempotency.go).
+	IdempotentReplays int64 `json:"idempotentReplays"`
+	CountOnly         bool  `json:"countOnly"`
 }
 
 func (st *store) snapshot() Stats {
@@ -236,6 +243,7 @@ func (st *store) snapshot() Stats {
 	s.Faults = maps.Clone(st.faults)
 	s.TokensIssued = st.tokens
 	st.reqMu.Unlock()
+	s.IdempotentReplays = st.idem.count()
 
 	st.mu.Lock()
 	s.ReceivedEntities, s.AcceptedEntities, s.RejectedEntities = st.received, st.accepted, st.rejected

@@ -15,10 +15,17 @@ import (
 type repoCheckpointer struct {
 	repo  runstate.Repo
 	owner string
+	// takeOver, in a cluster, claims whoever held the item: only the node
+	// River handed the file's job to calls Claim.
+	takeOver TakeOverRepo
 }
 
 func (c *repoCheckpointer) Claim(ctx context.Context, flow string, it block.Item) (*engine.Checkpoint, bool, error) {
-	raw, ok, err := c.repo.ClaimItem(ctx, flow, engine.ItemKey(it), c.owner)
+	claim := c.repo.ClaimItem
+	if c.takeOver != nil {
+		claim = c.takeOver.TakeOverItem
+	}
+	raw, ok, err := claim(ctx, flow, engine.ItemKey(it), c.owner)
 	if err != nil || !ok {
 		return nil, ok, err
 	}

@@ -65,6 +65,19 @@ type Options struct {
 	// Metrics, when set, also receives every deployment's lineage events
 	// and the API calls its blocks make (the observability recorder).
 	Metrics MetricsSink
+	// Dispatcher decides where polls and files run (nil: LocalDispatcher,
+	// everything in this process).
+	Dispatcher Dispatcher
+	// SharedDir, when set, holds what every node of a cluster must reach:
+	// the lineages' result spools and block state that checkpoints refer
+	// to, and the kept result files (default: the data directory).
+	SharedDir string
+}
+
+// TakeOverRepo is implemented by stores that let the node a file job is
+// handed to take the file's claim over (store.Store).
+type TakeOverRepo interface {
+	TakeOverItem(ctx context.Context, flowKey, itemKey, owner string) (checkpoint []byte, ok bool, err error)
 }
 
 // MetricsSink is what the runtime reports to observability. Every method
@@ -151,6 +164,17 @@ func New(opts Options) (*Manager, error) {
 		h, _ := os.Hostname()
 		opts.Owner = h + ":" + opts.DataDir
 	}
+	if opts.Dispatcher == nil {
+		opts.Dispatcher = &LocalDispatcher{}
+	}
+	if opts.SharedDir == "" {
+		opts.SharedDir = opts.DataDir
+	}
+	if opts.Dispatcher.Shared() {
+		if _, ok := opts.Repo.(TakeOverRepo); !ok {
+			return nil, errors.New("runtime: a shared dispatcher needs a store that can take claims over")
+		}
+	}
 	return &Manager{opts: opts, log: opts.Logger, runners: map[string]*runner{}, wake: make(chan struct{}, 1), metrics: newMetrics()}, nil
 }
 
@@ -160,15 +184,25 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.ctx = ctx
 	m.mu.Unlock()
-	m.markInterrupted(ctx)
+	disp := m.opts.Dispatcher
+	if !disp.Shared() {
+		// Runs left Running by this server's previous process. In a
+		// cluster another node may be running them: a file whose node
+		// died is resumed by the job River hands to another node.
+		m.markInterrupted(ctx)
+	}
 	if err := m.reload(ctx); err != nil {
 		m.log.Error("loading live dataflows", "err", err)
+	}
+	if err := disp.Start(ctx, m); err != nil {
+		return fmt.Errorf("runtime: dispatcher: %w", err)
 	}
 	lastReload := m.opts.Clock.Now()
 	lastPurge := time.Time{}
 	for {
 		now := m.opts.Clock.Now()
-		if now.Sub(lastPurge) >= time.Hour {
+		// A cluster's leader purges (a periodic job) and fires schedules.
+		if now.Sub(lastPurge) >= time.Hour && !disp.FiresSchedules() {
 			m.purge(ctx, now)
 			lastPurge = now
 		}
@@ -179,10 +213,16 @@ func (m *Manager) Run(ctx context.Context) error {
 			lastReload = now
 		}
 		wait := m.opts.ReloadInterval - now.Sub(lastReload)
+		var due []string
 		m.mu.Lock()
-		for _, r := range m.runners {
+		for k, r := range m.runners {
+			if disp.FiresSchedules() {
+				break
+			}
 			if !r.next.After(now) {
-				m.triggerLocked(r, false)
+				if r.status == runstate.StatusActive {
+					due = append(due, k)
+				}
 				r.next = r.nextFire(now)
 			}
 			if d := r.next.Sub(now); d < wait {
@@ -190,6 +230,11 @@ func (m *Manager) Run(ctx context.Context) error {
 			}
 		}
 		m.mu.Unlock()
+		for _, k := range due {
+			if err := disp.Poll(ctx, k, false); err != nil && ctx.Err() == nil {
+				m.log.Error("dispatching a scheduled poll", "flow", k, "err", err)
+			}
+		}
 		if wait < 0 {
 			wait = 0
 		}
@@ -381,15 +426,19 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	if m.opts.Metrics != nil {
 		calls = m.opts.Metrics.Calls(d)
 	}
+	var cpr engine.Checkpointer = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner}
+	if m.opts.Dispatcher.Shared() {
+		cpr = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner, takeOver: m.opts.Repo.(TakeOverRepo)}
+	}
 	f, err := engine.Compile(doc, engine.Options{
 		Registry:     m.opts.Registry,
 		Resolver:     orgResolver{ctx: m.ctx, repo: m.opts.Repo, org: d.OrgID},
-		Checkpointer: &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner},
+		Checkpointer: cpr,
 		WorkDir:      work,
 		// Result spools are referred to by checkpoints in the store, which
 		// any later version of the flow may resume: they live outside the
 		// per-version work directory.
-		StateDir:     filepath.Join(m.opts.DataDir, "state"),
+		StateDir:     filepath.Join(m.opts.SharedDir, "state"),
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,
@@ -398,7 +447,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		MaxLineages:  m.opts.MaxFilesPerFlow,
 		BlockOptions: m.opts.BlockOptions,
 		LocalPaths:   paths,
-		ResultDir:    filepath.Join(m.opts.DataDir, "results", safe(d.OrgID), safe(d.FlowID)),
+		ResultDir:    filepath.Join(m.opts.SharedDir, "results", safe(d.OrgID), safe(d.FlowID)),
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,
 		Calls:        calls,
@@ -624,13 +673,20 @@ func (m *Manager) shutdown() {
 	m.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.DrainTimeout)
 	defer cancel()
+	// No new jobs; the files in progress get the drain timeout to finish.
+	m.opts.Dispatcher.Drain(ctx)
 	for _, f := range flows {
 		_ = f.WaitIdle(ctx)
 	}
+	// The rest are handed back with their checkpoints (a cluster's file
+	// job goes back to the queue for another node).
 	for _, f := range flows {
 		f.Stop()
 		f.Close()
 	}
+	closeCtx, done := context.WithTimeout(context.Background(), 30*time.Second)
+	defer done()
+	m.opts.Dispatcher.Close(closeCtx)
 	m.bg.Wait()
 }
 
@@ -642,7 +698,7 @@ func (m *Manager) purge(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		m.log.Info("purged runs", "count", n, "before", cut)
 	}
-	root := filepath.Join(m.opts.DataDir, "results")
+	root := filepath.Join(m.opts.SharedDir, "results")
 	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -685,7 +741,11 @@ func (m *Manager) setStatus(ctx context.Context, orgID, flowID, status string) e
 			return ctx.Err()
 		}
 	}
-	return m.opts.Repo.SetFlowStatus(ctx, orgID, flowID, status)
+	if err := m.opts.Repo.SetFlowStatus(ctx, orgID, flowID, status); err != nil {
+		return err
+	}
+	m.opts.Dispatcher.Changed(ctx)
+	return nil
 }
 
 // markStopped records that Stop released the files a deployment had in
@@ -726,21 +786,23 @@ func (m *Manager) Start(ctx context.Context, orgID, flowID string) error {
 }
 
 // RunNow implements runstate.Controller.
-func (m *Manager) RunNow(_ context.Context, orgID, flowID string) error {
+func (m *Manager) RunNow(ctx context.Context, orgID, flowID string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, err := m.runner(orgID, flowID)
 	if err != nil {
+		m.mu.Unlock()
 		return err
 	}
 	if r.status != runstate.StatusActive {
+		m.mu.Unlock()
 		return fmt.Errorf("dataflow is %s: start it first", r.status)
 	}
 	if r.flow == nil && !r.deploying && !r.switching {
 		m.deployLocked(r) // the last deployment failed: try again now
 	}
-	m.triggerLocked(r, true)
-	return nil
+	key := r.dep.Key()
+	m.mu.Unlock()
+	return m.opts.Dispatcher.Poll(ctx, key, true)
 }
 
 // Status implements runstate.Controller.
@@ -771,6 +833,7 @@ func (m *Manager) Status(_ context.Context, orgID, flowID string) (runstate.Flow
 // Reload implements runstate.Controller.
 func (m *Manager) Reload(ctx context.Context) error {
 	err := m.reload(ctx)
+	m.opts.Dispatcher.Changed(ctx)
 	select {
 	case m.wake <- struct{}{}:
 	default:

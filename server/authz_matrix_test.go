@@ -115,6 +115,9 @@ func TestAuthzMatrix(t *testing.T) {
 	if err != nil || len(calls) != 1 {
 		t.Fatalf("stored call: %v %v", calls, err)
 	}
+	// A copy in the editor's personal dataflow store (no one else reads it).
+	var cp control.CopyResult
+	editor.must(201, "POST", "/api/v1/dataflows/"+flow.Dataflow.ID+"/versions/1/copy", map[string]string{"description": "matrix"}, &cp)
 	editor2 := h.login("editor2", "editor2-Password-1234")
 	tokenClient(h, editor2, "target", "write")
 	var tokens []store.APIToken
@@ -129,12 +132,12 @@ func TestAuthzMatrix(t *testing.T) {
 	fx := fixture{
 		own: map[string]string{"flowID": flow.Dataflow.ID, "number": "1", "name": "sftp_host", "userID": editor2ID, "tokenID": tokens[0].ID,
 			"runID": run.ID, "requestID": cr.ID, "roleRequestID": rc.RoleRequest.ID, "invitationID": inv.Invitation.ID, "type": "src_read",
-			"callID": fmt.Sprint(calls[0].ID)},
+			"callID": fmt.Sprint(calls[0].ID), "copyID": cp.ID},
 		missing: map[string]string{"flowID": "flw_000000000000000000000000", "number": "1", "name": "no_such_entry", "userID": "usr_000000000000000000000000",
 			"tokenID": "tok_000000000000000000000000", "runID": "run_none", "requestID": "cfr_000000000000000000000000", "roleRequestID": "rrq_000000000000000000000000",
-			"invitationID": "inv_000000000000000000000000", "type": "src_read", "callID": "999999999"},
+			"invitationID": "inv_000000000000000000000000", "type": "src_read", "callID": "999999999", "copyID": "cpy_000000000000000000000000"},
 	}
-	fx.secrets = []string{flow.Dataflow.ID, flow.Dataflow.OrgID, "MatrixFlow-A", run.ID, "matrix_only_a", cr.ID, tokens[0].ID, inv.Invitation.ID, rc.RoleRequest.ID, editor2ID, secretValue}
+	fx.secrets = []string{flow.Dataflow.ID, flow.Dataflow.OrgID, "MatrixFlow-A", run.ID, "matrix_only_a", cr.ID, tokens[0].ID, inv.Invitation.ID, rc.RoleRequest.ID, editor2ID, secretValue, cp.ID}
 
 	scope := map[string]string{"viewer": store.ScopeRead, "editor": store.ScopeWrite, "admin": store.ScopeAdmin}
 	actors := []*matrixActor{

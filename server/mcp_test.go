@@ -130,3 +130,40 @@ func TestMCPOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// Copy/paste over /mcp: the editor copies with org A's token and pastes
+// with their token of org B; org B's admin cannot paste the editor's copy.
+func TestMCPCopyPasteOverHTTP(t *testing.T) {
+	e := assisttest.New(t)
+	edB := e.JoinOrgB(t, "editor", "editor")
+	srv, err := New(Config{Service: e.Service, Redactor: e.Redactor, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	a := mcpClient(t, hs.URL, e.EditorA.Token)
+	var d struct{ FlowID string }
+	if msg := mcpCall(t, a, "create_draft", map[string]any{"template": "bulk_add_customers", "parameters": map[string]string{"name": "to_copy"}}, &d); msg != "" {
+		t.Fatal(msg)
+	}
+	var c struct{ CopyID string }
+	if msg := mcpCall(t, a, "copy_dataflow", map[string]any{"flowId": d.FlowID, "description": "Move to org-b"}, &c); msg != "" || c.CopyID == "" {
+		t.Fatalf("copy: %s %+v", msg, c)
+	}
+	if msg := mcpCall(t, mcpClient(t, hs.URL, e.AdminB.Token), "paste_dataflow", map[string]any{"copyId": c.CopyID}, nil); !strings.HasPrefix(msg, "not found") {
+		t.Fatalf("another user's paste: %q", msg)
+	}
+	var p struct {
+		Saved  bool
+		FlowID string
+		State  string
+	}
+	if msg := mcpCall(t, mcpClient(t, hs.URL, edB.Token), "paste_dataflow", map[string]any{"copyId": c.CopyID}, &p); msg != "" || !p.Saved || p.State != "Draft" {
+		t.Fatalf("paste: %s %+v", msg, p)
+	}
+	f, err := e.Store.GetDataflow(context.Background(), e.OrgB.ID, p.FlowID)
+	if err != nil || f.Name != "to_copy" {
+		t.Fatalf("pasted into org B: %+v %v", f, err)
+	}
+}

@@ -191,8 +191,12 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/audit/export", tag: tAudit, summary: "Export the audit log as JSON Lines or CSV", role: ad, handler: s.exportAudit,
 			query: append(auditParams(false), param{name: "format", desc: "jsonl (default) or csv"}), status: 200, produces: "application/x-ndjson"},
 	}
+	rts = append(rts, route{method: "GET", path: Base + "/cluster", tag: tOps,
+		summary: "The servers sharing the runtime's work: nodes (alive, leader, jobs running), the elected leader, queue depths",
+		role:    ad, handler: s.clusterStatus, resp: runstate.ClusterStatus{}, status: 200})
 	rts = append(rts, s.obsRoutes()...)
 	rts = append(rts, s.alertRoutes()...)
+	rts = append(rts, s.clipboardRoutes()...)
 	return rts
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/obs"
 	"github.com/connectplus/connectplus/preview"
+	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/templates"
 	"github.com/connectplus/connectplus/webui"
@@ -69,6 +70,9 @@ type Config struct {
 	Obs *obs.Querier
 	// Alerts answers the alert, issue and report routes (nil: 503).
 	Alerts *alerts.Service
+	// Cluster answers GET /api/v1/cluster in a cluster (nil: this server
+	// reports itself as the only node).
+	Cluster runstate.ClusterReporter
 	// UI serves the web application at / (every GET or HEAD that no API
 	// route matches, except the reserved paths; see webui.Reserved). Nil
 	// serves the bundle embedded in package webui.
@@ -105,6 +109,7 @@ type Server struct {
 	bodyLimits map[string]int64
 	obs        *obs.Querier
 	alerts     *alerts.Service
+	cluster    runstate.ClusterReporter
 }
 
 type metrics struct {
@@ -116,7 +121,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts, cluster: cfg.Cluster}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -59,7 +59,12 @@ type Store struct {
 	dialect  string
 	keyring  *secrets.Keyring
 	redactor *redact.Redactor
+	url      string
 }
+
+// URL is the database URL the store was opened with (the cluster
+// dispatcher opens its own pgx pool on the same PostgreSQL).
+func (s *Store) URL() string { return s.url }
 
 // Option configures Open.
 type Option func(*Store)
@@ -138,6 +143,13 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		s.db.Close()
 		return nil, err
 	}
+	if s.dialect == Postgres {
+		if err := migrateRiver(ctx, rawURL); err != nil {
+			s.db.Close()
+			return nil, err
+		}
+	}
+	s.url = rawURL
 	return s, nil
 }
 

@@ -114,3 +114,40 @@ func TestSQLitePaths(t *testing.T) {
 		s.Close()
 	}
 }
+
+func TestRiverMigrationsAndTakeOver(t *testing.T) {
+	dialects(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if s.Dialect() == Postgres {
+			var n int
+			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_migration`).Scan(&n); err != nil || n == 0 {
+				t.Fatalf("river migrations not applied: %d %v", n, err)
+			}
+			// A second server opening the same database applies nothing new.
+			again, err := Open(ctx, s.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			again.Close()
+		}
+		if _, ok, err := s.ClaimItem(ctx, "o/f", "x.csv", "node-a"); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if err := s.SaveCheckpoint(ctx, "o/f", "x.csv", "node-a", []byte(`{"n":7}`)); err != nil {
+			t.Fatal(err)
+		}
+		cp, ok, err := s.TakeOverItem(ctx, "o/f", "x.csv", "node-b")
+		if err != nil || !ok || string(cp) != `{"n":7}` {
+			t.Fatalf("take over: %s %v %v", cp, ok, err)
+		}
+		if err := s.SaveCheckpoint(ctx, "o/f", "x.csv", "node-a", []byte(`{"n":8}`)); !errors.Is(err, ErrConflict) {
+			t.Fatalf("the former holder must be fenced: %v", err)
+		}
+		if err := s.CompleteItem(ctx, "o/f", "x.csv"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.TakeOverItem(ctx, "o/f", "x.csv", "node-c"); ok {
+			t.Fatal("a done item was taken over")
+		}
+	})
+}

@@ -204,6 +204,9 @@ const (
 	// ModeExplain explains; the write tools stay available but nothing
 	// is expected from them.
 	ModeExplain = "explain"
+	// ModeAsk answers a product question from the documentation
+	// (search_docs); nothing is proposed (connectplus ai ask).
+	ModeAsk = "ask"
 )
 
 // Request is one user turn.
@@ -259,9 +262,9 @@ func (as *Assistant) Run(ctx context.Context, a control.Actor, req Request) (*Re
 	switch req.Mode {
 	case "":
 		req.Mode = ModeChat
-	case ModeChat, ModeDraft, ModeExplain:
+	case ModeChat, ModeDraft, ModeExplain, ModeAsk:
 	default:
-		return nil, &control.ValidationError{Message: "mode must be chat, draft or explain"}
+		return nil, &control.ValidationError{Message: "mode must be chat, draft, explain or ask"}
 	}
 	if req.Mode == ModeDraft && !atLeast(a.Role, control.RoleEditor) {
 		return nil, fmt.Errorf("%w: proposing a dataflow needs the editor role (you have %s)", control.ErrForbidden, a.Role)
@@ -378,6 +381,8 @@ func (c *conversation) start(ctx context.Context, req Request) error {
 		sys.WriteString("\n\nThis request must end with a proposal: call create_draft (a new dataflow) or update_draft (the open Draft).")
 	case ModeExplain:
 		sys.WriteString("\n\nExplain only: do not propose changes.")
+	case ModeAsk:
+		sys.WriteString("\n\nThis is a product question: call search_docs, answer from the passages it returns and cite their paths. Do not propose changes.")
 	}
 	c.messages = append(c.messages, message{Role: "system", Content: text(sys.String())})
 	if req.FlowID != "" {
@@ -409,7 +414,12 @@ Rules:
 - Secret fields take {"$config": "name"} references to the Extension Configurations listed below; never invent values for them.
 - Propose a new dataflow with create_draft, a change to the open Draft with update_draft (a JSON Patch is best). Proposals are validated:
   when one is refused, read the problems, fix them and propose again. Nothing is saved until the user accepts.
-- After proposing, answer with a short explanation: one line per block, and what changed.`
+- After proposing, answer with a short explanation: one line per block, and what changed.
+- Copy and paste between organisations: copy_dataflow copies a saved version (a description is required) into the user's
+  personal dataflow store; list_copies shows its last 10 ("view my dataflow store"); paste_dataflow proposes a copy as a new
+  dataflow in this organisation. The trigger and the tags are not copied.
+- Product and documentation questions: call search_docs and answer from the passages it returns, citing their paths
+  (docs/mcp.md, blocks/sftp_read …); when nothing matches, say the documentation does not cover it instead of guessing.`
 
 // callText calls a tool and returns its text (an error for a failed call).
 func (c *conversation) callText(ctx context.Context, name string, args any) (string, error) {
@@ -476,7 +486,7 @@ func (c *conversation) loop(ctx context.Context, req Request) error {
 			}
 		}
 	}
-	if c.proposals.Len() > 0 && req.Mode != ModeExplain {
+	if c.proposals.Len() > 0 && req.Mode != ModeExplain && req.Mode != ModeAsk {
 		return nil
 	}
 	return &ModelError{Msg: fmt.Sprintf("the model did not finish within %d steps", c.as.o.MaxSteps)}

@@ -189,3 +189,21 @@ func (e *Env) SetDocument(t testing.TB, orgID, flowID string, number int, docume
 		t.Fatal(err)
 	}
 }
+
+// JoinOrgB makes an existing user of org A a member of org B with role
+// (invited by org B's admin, redeemed with the user's own password) and
+// returns the user in org B, with a token of that organisation whose scope
+// matches the role: what copy/paste between organisations needs.
+func (e *Env) JoinOrgB(t testing.TB, name, role string) User {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := e.Service.Invite(ctx, e.AdminB.Actor, control.InviteInput{Username: name, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Service.AcceptInvitation(ctx, control.AcceptInput{Code: inv.Code, Password: Password}); err != nil {
+		t.Fatal(err)
+	}
+	scope := map[string]string{control.RoleViewer: store.ScopeRead, control.RoleEditor: store.ScopeWrite, control.RoleAdmin: store.ScopeAdmin}[role]
+	return e.user(t, name, e.OrgB.ID, scope)
+}

@@ -48,6 +48,14 @@ func (h *handlers) register(srv *mcp.Server) {
 		Description: "Evaluate a NiFi Expression Language property value against attributes, as a block would (text, or a relation condition as a boolean)."}, h.evalNiFi)
 	mcp.AddTool(srv, &mcp.Tool{Name: "eval_jslt", Title: "Evaluate JSLT", Annotations: readOnly(),
 		Description: "Run a JSLT transformation on a JSON input, as a jslt_transform block would."}, h.evalJSLT)
+	mcp.AddTool(srv, &mcp.Tool{Name: "copy_dataflow", Title: "Copy a dataflow", Annotations: writes(),
+		Description: "Copy a saved version of a dataflow (default: the Draft, else the latest) into your personal dataflow store, with a description (required), to paste it into another organisation. The trigger, the tags and any secret value are not copied; the source is unchanged."}, h.copyDataflow)
+	mcp.AddTool(srv, &mcp.Tool{Name: "list_copies", Title: "View my dataflow store", Annotations: readOnly(),
+		Description: "Your personal dataflow store: the last 10 dataflows you copied, from any organisation, newest first."}, h.listCopies)
+	mcp.AddTool(srv, &mcp.Tool{Name: "paste_dataflow", Title: "Paste a dataflow", Annotations: writes(),
+		Description: "Paste a copy from your personal dataflow store into this organisation as a new dataflow whose version 1 is a Draft (editors), validated here: Extension Configurations the copy references must exist in this organisation before it can be submitted."}, h.pasteDataflow)
+	mcp.AddTool(srv, &mcp.Tool{Name: "search_docs", Title: "Search the documentation", Annotations: readOnly(),
+		Description: "Answer product questions from the bundled Connect+ documentation, block docs and template docs: the best passages (ranked keyword search, BM25), each with its document path and heading."}, h.searchDocs)
 	h.registerResources(srv)
 	h.registerPrompts(srv)
 }

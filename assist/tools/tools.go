@@ -1,7 +1,9 @@
 // Package tools is the product seen by an AI assistant: the Model Context
 // Protocol tools, resources and prompts of Connect+ (list and describe
 // blocks and templates, create and edit Drafts, validate, preview, explain
-// runs, evaluate NiFi EL and JSLT), built on the official Go SDK.
+// runs, evaluate NiFi EL and JSLT, copy and paste dataflows between
+// organisations, search the product documentation), built on the official
+// Go SDK.
 //
 // It is the one tool layer: `connectplus mcp` (stdio), the server's /mcp
 // endpoint (streamable HTTP) and the in-product assistant (package
@@ -28,6 +30,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/connectplus/connectplus/assist/docsearch"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/secrets/redact"
@@ -65,6 +68,8 @@ type Toolset struct {
 	catalog *catalog
 	// previews bounds previews per user, as the REST API does.
 	previews *preview.Limiter
+	// docs is the product documentation search_docs searches.
+	docs *docsearch.Index
 }
 
 // New builds a Toolset.
@@ -93,7 +98,11 @@ func New(d Deps) (*Toolset, error) {
 	if previews == nil {
 		previews = preview.NewLimiter(preview.PerMinute, d.Now)
 	}
-	return &Toolset{d: d, cache: mcp.NewSchemaCache(), catalog: cat, previews: previews}, nil
+	ix, err := docIndex(cat, d.Templates)
+	if err != nil {
+		return nil, err
+	}
+	return &Toolset{d: d, cache: mcp.NewSchemaCache(), catalog: cat, previews: previews, docs: ix}, nil
 }
 
 // ActorFunc resolves who is calling, on every tool call (so a revoked
@@ -128,7 +137,7 @@ turn them into records, transform them (JSLT, NiFi Expression Language) and deli
 APIs, files). Start from list_templates or list_blocks, build a document, check it with validate and
 preview, then save it with create_draft or update_draft. Saving only ever makes a Draft: a human
 submits it and another admin approves it. Secret fields take {"$config": "name"} references to
-Extension Configurations (see list_configs), never values.`
+Extension Configurations (see list_configs), never values. Product questions: search_docs.`
 
 // handlers are the tool implementations of one session.
 type handlers struct {

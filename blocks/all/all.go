@@ -19,6 +19,7 @@ import (
 	"github.com/connectplus/connectplus/blocks/local"
 	"github.com/connectplus/connectplus/blocks/okfile"
 	"github.com/connectplus/connectplus/blocks/pgp"
+	"github.com/connectplus/connectplus/blocks/reconcile"
 	"github.com/connectplus/connectplus/blocks/related"
 	"github.com/connectplus/connectplus/blocks/s3"
 	"github.com/connectplus/connectplus/blocks/script"
@@ -42,6 +43,7 @@ func Registry() *block.Registry {
 		kafka.Register,
 		okfile.Register,
 		pgp.Register,
+		reconcile.Register,
 		related.Register,
 		xml.Register,
 		jsltblock.Register,

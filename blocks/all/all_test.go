@@ -20,6 +20,7 @@ func TestCatalogue(t *testing.T) {
 		"jolt_transform", "http_read", "neo_transformer", "neo_transformer_v2", "script_transform",
 		"iris_ftp_audience_refresh",
 		"kafka_topic_read", "event_notification_read", "kafka_topic_write", "event_publish_kafka",
+		"diff_tool", "diff_tool_test_and_control",
 	} {
 		if _, ok := r.Lookup(typ); !ok {
 			t.Errorf("block type %s is not registered", typ)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -74,6 +75,9 @@ type Sink struct {
 
 	mu    sync.Mutex
 	parts map[string]*part // by lineage ID
+	// perRecord is the largest encoded record size seen (bytes, rounded
+	// up), so a batch's buffer is allocated once rather than grown.
+	perRecord atomic.Int64
 }
 
 // part is a lineage's records file while it is being written.
@@ -612,6 +616,21 @@ func localPrefixCRC(p string, n int64) (uint32, int64, error) {
 // appendRecords writes a batch as JSON Lines to the lineage's part file and
 // acknowledges it with the file's new length and checksum as resume state.
 func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, out block.Output) error {
+	b := u.Batch
+	buf := make([]byte, 0, max(256, int(s.perRecord.Load()))*len(b.Records))
+	for i := range b.Records {
+		// Records already failed or filtered upstream are not data to deliver.
+		if st := b.Records[i].Outcome.Status; st == block.Failed || st == block.Filtered {
+			continue
+		}
+		buf = b.AppendRecordJSON(buf, i)
+		buf = append(buf, '\n')
+	}
+	if n := len(b.Records); n > 0 {
+		if per := int64(len(buf)/n*9/8 + 16); per > s.perRecord.Load() {
+			s.perRecord.Store(per)
+		}
+	}
 	key := lineageKey(u, name)
 	p, err := s.partFor(ctx, key, name, u.Lineage)
 	if err != nil {
@@ -624,16 +643,6 @@ func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, ou
 	}
 	if p.published {
 		return Permanent(fmt.Errorf("the records file %s was published before the interruption with %d bytes; records cannot be added to it", p.name, p.offset))
-	}
-	b := u.Batch
-	buf := make([]byte, 0, 256*len(b.Records))
-	for i := range b.Records {
-		// Records already failed or filtered upstream are not data to deliver.
-		if st := b.Records[i].Outcome.Status; st == block.Failed || st == block.Filtered {
-			continue
-		}
-		buf = b.AppendRecordJSON(buf, i)
-		buf = append(buf, '\n')
 	}
 	dir := Join(s.cfg.Dir, path.Dir(p.name))
 	err = s.pool.Do(ctx, "append records", func(fs FS) error {
@@ -693,7 +702,9 @@ func (s *Sink) appendSpool(p *part, key string, buf []byte) error {
 			f.Close()
 			return Permanent(fmt.Errorf("cannot resume: %d bytes were acknowledged but the local spool %s holds %d", p.offset, p.spool, st.Size()))
 		}
-		if err == nil {
+		if err == nil && st.Size() != p.offset {
+			// Only when longer: see LocalFS.OpenAppend (ext4 flushes a
+			// file truncated to 0 on close).
 			err = f.Truncate(p.offset)
 		}
 		if err == nil {

@@ -6,6 +6,7 @@ package filter
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -51,6 +52,9 @@ type filter struct {
 	// msg is every filtered record's message, built once: per record it
 	// was an allocation for each filtered row.
 	msg string
+	// scratch holds a batch's filtered records until they are moved
+	// behind the kept ones (*[]block.Record).
+	scratch sync.Pool
 }
 
 func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
@@ -62,6 +66,11 @@ func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
 	}
 	return &filter{name: env.Block, src: c.String("filterCondition"), cond: x, msg: "filtered by " + env.Block}, nil
 }
+
+// OpaqueValues implements block.OpaqueValues: conditions read records
+// through block.RecordLookup, which decodes pre-encoded values, and kept
+// records go on unchanged.
+func (f *filter) OpaqueValues() bool { return true }
 
 // lookup is reused across the records of a batch so evaluation does not
 // allocate per record.
@@ -83,7 +92,12 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	// Partition keeping order. Kept records are compacted in place (index k
 	// never passes i), so the common case allocates nothing per record.
 	keep := b.Records[:0]
-	var dropped, failed []block.Record
+	var failed []block.Record
+	sp, _ := f.scratch.Get().(*[]block.Record)
+	if sp == nil {
+		sp = new([]block.Record)
+	}
+	dropped := (*sp)[:0]
 	for i := range b.Records {
 		l.Index = i
 		ok, err := f.cond.EvalBool(l)
@@ -107,6 +121,15 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 		nu.Batch = b.With(recs)
 		return out.Emit(ctx, rel, nu)
 	}
+	// The filtered records move behind the kept ones, in the batch's own
+	// array (every record has been read by now), instead of into a new
+	// slice per batch.
+	k := len(keep)
+	n := copy(b.Records[k:], dropped)
+	clear(dropped)
+	*sp = dropped[:0]
+	f.scratch.Put(sp)
+	keep, dropped = keep[:k:k], b.Records[k:k+n:k+n]
 	if len(dropped) == 0 && len(failed) == 0 {
 		return out.Emit(ctx, block.RelSuccess, u)
 	}

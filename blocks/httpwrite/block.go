@@ -32,6 +32,14 @@ type writer struct {
 	// destination's label for it.
 	calls    block.CallRecorder
 	endpoint string
+	// wal is the write-ahead log of sent requests (nil without a state
+	// directory); rule resolves in-doubt records of this endpoint (nil:
+	// none declared); idemHeader names the idempotency key header ("" for
+	// none); lookups counts resolution lookups (figures, tests).
+	wal        *wal
+	rule       *lookupRule
+	idemHeader string
+	lookups    atomic.Int64
 }
 
 func newWriter(s *settings, env *block.Env) *writer {
@@ -43,6 +51,15 @@ func newWriter(s *settings, env *block.Env) *writer {
 	if s.parse && s.bulk && s.respSplit != nil {
 		w.raw, _ = newRawParser(s, s.respSplit.String())
 	}
+	w.wal = newWAL(env.StateDir)
+	w.rule = ruleFor(s.method, s.endpoint.path.src)
+	w.idemHeader = DefaultIdempotencyHeader
+	if h, ok := env.Options[OptIdempotencyHeader]; ok && h != "" {
+		w.idemHeader = http.CanonicalHeaderKey(h)
+		if h == "-" {
+			w.idemHeader = ""
+		}
+	}
 	return w
 }
 
@@ -50,9 +67,19 @@ func newWriter(s *settings, env *block.Env) *writer {
 // the block keeps at most this many requests in flight whatever it gets.
 func (w *writer) Concurrency() int { return w.s.concurrency }
 
+// OpaqueValues implements block.OpaqueValues: bodies are the records'
+// values encoded (Batch.AppendJSON, AppendRecordJSON), endpoints and headers
+// read records through block.RecordLookup, requestSplitPath and a batch
+// payload's array go through Batch.Value (all three decode pre-encoded
+// values), and delivered records go on with their values untouched.
+func (w *writer) OpaqueValues() bool { return true }
+
 // Close releases idle connections.
 func (w *writer) Close() error {
 	w.d.close()
+	if w.wal != nil {
+		w.wal.close()
+	}
 	return nil
 }
 
@@ -237,7 +264,8 @@ func failedOutcome(code int, msg string) block.Outcome {
 	return block.Outcome{Status: block.Failed, Code: code, Message: msg}
 }
 
-// processBulk sends the batch as one request.
+// processBulk sends the batch as one request. Records in doubt after a
+// crash (wal.go) are resolved first; only the others are sent.
 func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	b := u.Batch
 	recs := b.Records
@@ -245,72 +273,192 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	// the array to send.
 	var arr []any
 	if len(recs) == 1 {
-		arr, _ = recs[0].Value.([]any)
-	}
-	var bufp *[]byte
-	var body []byte
-	n := len(recs)
-	if w.s.sendBody {
-		bufp = getBuf()
-		if arr != nil {
-			*bufp = jsonv.Append(*bufp, arr)
-		} else {
-			*bufp = b.AppendJSON(*bufp)
+		if isArray(recs[0].Value) {
+			arr, _ = b.Value(0).([]any)
 		}
-		body = *bufp
 	}
+	n := len(recs)
 	if arr != nil {
 		n = len(arr)
 	}
-	req, err := w.newRequest(u, bulkLookup{u}, nil, w.requestID(u, recs[0].Seq, 0, -1), body)
-	if err != nil {
-		w.releaseBody(bufp)
-		failAll(recs, failedOutcome(0, err.Error()))
-		return nil
-	}
-	started := time.Now()
-	res, err := w.d.send(ctx, req)
-	if err == nil {
-		w.recordCall(u, req, &res, started, recs[0].Seq, n)
-	}
-	w.releaseBody(bufp)
-	defer res.release()
+	// elemSeqs[i] are the records request element i carries; nil when
+	// elements cannot be told apart (an array not matching the record and
+	// its members).
+	elemSeqs := bulkElementSeqs(recs, arr)
+	wf, err := w.walFor(u)
 	if err != nil {
 		return err
 	}
-	outs, whole := w.bulkOutcomes(&res, n)
-	if arr == nil {
-		if outs == nil {
+	// resolved holds outcomes of in-doubt elements settled without sending;
+	// doubt marks elements in doubt.
+	var resolved map[int]block.Outcome
+	var doubt map[int]bool
+	if wf != nil && wf.anyDoubt() && elemSeqs != nil {
+		resolved, doubt, err = w.resolveInDoubt(ctx, u, wf, elemSeqs, func(i int) any {
+			if arr != nil {
+				return arr[i]
+			}
+			return b.Value(i)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	keep := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		if _, ok := resolved[i]; !ok {
+			keep = append(keep, i)
+		}
+	}
+	full := make([]block.Outcome, n)
+	var whole block.Outcome
+	var outs []block.Outcome
+	if len(keep) > 0 {
+		outs, whole, err = w.sendBulk(ctx, u, arr, keep, elemSeqs, wf)
+		if err != nil {
+			return err
+		}
+	}
+	for j, i := range keep {
+		if outs != nil {
+			full[i] = outs[j]
+		} else {
+			full[i] = whole
+		}
+		if doubt[i] {
+			w.duplicateInDoubt(&full[i])
+		}
+	}
+	for i, o := range resolved {
+		full[i] = o
+	}
+	if wf != nil && doubt != nil {
+		for i := range doubt {
+			wf.resolve(elemSeqs[i])
+		}
+	}
+	if outs == nil && len(resolved) == 0 {
+		// The answer could not be split: every record gets the HTTP-level
+		// outcome (a duplicate code on an in-doubt batch included).
+		if len(keep) > 0 {
+			whole = full[keep[0]]
+		}
+		if arr == nil {
 			failAll(recs, whole)
 			return nil
 		}
+		recs[0].Outcome = whole
+		return nil
+	}
+	if arr == nil {
 		for i := range recs {
-			recs[i].Outcome = outs[i]
+			recs[i].Outcome = full[i]
 		}
 		return nil
 	}
 	r := &recs[0]
 	switch {
-	case outs == nil:
-		r.Outcome = whole
-	case len(r.Members)+1 == len(outs):
+	case len(r.Members)+1 == len(full):
 		// The payload's elements are the record and its merged member rows,
 		// in order: give each row its own outcome.
-		expanded := make([]block.Record, 0, len(outs))
+		expanded := make([]block.Record, 0, len(full))
 		head := *r
 		head.Members = nil
-		head.Outcome = outs[0]
+		head.Outcome = full[0]
 		expanded = append(expanded, head)
 		for j := range r.Members {
 			m := r.Members[j]
-			m.Outcome = outs[j+1]
+			m.Outcome = full[j+1]
 			expanded = append(expanded, m)
 		}
 		u.Batch = b.With(expanded)
 	default:
-		r.Outcome = aggregate(outs)
+		r.Outcome = aggregate(full)
 	}
 	return nil
+}
+
+// sendBulk sends elements keep of the batch (all of them normally) as one
+// request, written ahead with its idempotency key, and returns one outcome
+// per kept element, or nil and the HTTP-level outcome.
+func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []int, elemSeqs [][]int64, wf *walFile) ([]block.Outcome, block.Outcome, error) {
+	b := u.Batch
+	recs := b.Records
+	all := len(keep) == len(recs) || arr != nil && len(keep) == len(arr)
+	var bufp *[]byte
+	var body []byte
+	if w.s.sendBody {
+		bufp = getBuf()
+		switch {
+		case arr != nil && all:
+			*bufp = jsonv.Append(*bufp, arr)
+		case arr != nil:
+			sub := make([]any, len(keep))
+			for j, i := range keep {
+				sub[j] = arr[i]
+			}
+			*bufp = jsonv.Append(*bufp, sub)
+		case all:
+			*bufp = b.AppendJSON(*bufp)
+		default:
+			*bufp = append(*bufp, '[')
+			for j, i := range keep {
+				if j > 0 {
+					*bufp = append(*bufp, ',')
+				}
+				*bufp = b.AppendRecordJSON(*bufp, i)
+			}
+			*bufp = append(*bufp, ']')
+		}
+		body = *bufp
+	}
+	firstSeq := recs[0].Seq
+	var seqs []int64
+	if elemSeqs != nil {
+		for _, i := range keep {
+			seqs = append(seqs, elemSeqs[i]...)
+		}
+		if len(seqs) > 0 {
+			firstSeq = seqs[0]
+		}
+	} else {
+		seqs = unitSeqs(recs)
+	}
+	req, err := w.newRequest(u, bulkLookup{u}, nil, w.requestID(u, firstSeq, 0, -1), body)
+	if err != nil {
+		w.releaseBody(bufp)
+		return nil, failedOutcome(0, err.Error()), nil
+	}
+	key, err := w.writeAhead(u, wf, req, seqs, -1)
+	if err != nil {
+		w.releaseBody(bufp)
+		return nil, block.Outcome{}, err
+	}
+	started := time.Now()
+	res, err := w.d.send(ctx, req)
+	if err == nil {
+		w.recordCall(u, req, &res, started, firstSeq, len(keep))
+	}
+	w.releaseBody(bufp)
+	defer res.release()
+	if err != nil {
+		return nil, block.Outcome{}, err
+	}
+	outs, whole := w.bulkOutcomes(&res, len(keep))
+	if wf != nil && elemSeqs != nil {
+		ks := make([][]int64, len(keep))
+		lo := make([]block.Outcome, len(keep))
+		for j, i := range keep {
+			ks[j] = elemSeqs[i]
+			if outs != nil {
+				lo[j] = outs[j]
+			} else {
+				lo[j] = whole
+			}
+		}
+		w.logAnswer(wf, key, ks, lo)
+	}
+	return outs, whole, nil
 }
 
 // aggregate is the outcome of one record sent as several entities: the first
@@ -500,6 +648,11 @@ func (w *writer) processSingle(ctx context.Context, u *block.Unit) error {
 			return firstErr
 		}
 	}
+	if wf, _ := w.walFor(u); wf != nil && wf.anyDoubt() {
+		for i := range recs {
+			wf.resolve(recordSeqs(&recs[i]))
+		}
+	}
 	// Parts of a record are contiguous and in order.
 	for p := 0; p < len(parts); {
 		q := p
@@ -512,9 +665,15 @@ func (w *writer) processSingle(ctx context.Context, u *block.Unit) error {
 	return nil
 }
 
+// isArray tells arrays, pre-encoded ones (block.ValueEncoder) included.
 func isArray(v any) bool {
-	_, ok := v.([]any)
-	return ok
+	switch x := v.(type) {
+	case []any:
+		return true
+	case jsonv.RawJSON:
+		return len(x) > 0 && x[0] == '['
+	}
+	return false
 }
 
 func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Outcome, error) {
@@ -535,10 +694,52 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 	if !p.self {
 		k = p.k
 	}
+	wf, err := w.walFor(u)
+	if err != nil {
+		w.releaseBody(bufp)
+		return block.Outcome{}, err
+	}
+	seqs := recordSeqs(r)
+	inDoubt := false
+	if wf != nil && wf.anyDoubt() {
+		for _, s := range seqs {
+			if _, ok := wf.doubt(s); ok {
+				inDoubt = true
+			}
+		}
+	}
+	if wf != nil && p.self {
+		if o, ok := wf.logged(r.Seq); ok {
+			// Answered before the crash: the logged outcome stands.
+			w.releaseBody(bufp)
+			return block.Outcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID}, nil
+		}
+	}
+	if inDoubt && w.rule != nil && w.rule.query != nil {
+		v := p.elem
+		if p.self {
+			v = b.Value(p.rec)
+		}
+		w.lookups.Add(1)
+		id, found, err := w.lookup(ctx, u, w.rule, v, w.requestID(u, r.Seq, p.rec, k))
+		if err != nil {
+			w.releaseBody(bufp)
+			return block.Outcome{}, err
+		}
+		if found {
+			w.releaseBody(bufp)
+			return block.Outcome{Status: block.Delivered, Code: http.StatusOK, EntityID: id, Message: MsgConfirmedByLookup}, nil
+		}
+	}
 	req, err := w.newRequest(u, block.RecordLookup{Unit: u, Batch: b, Index: p.rec}, r.Attrs, w.requestID(u, r.Seq, p.rec, k), body)
 	if err != nil {
 		w.releaseBody(bufp)
 		return failedOutcome(0, err.Error()), nil
+	}
+	key, err := w.writeAhead(u, wf, req, seqs, k)
+	if err != nil {
+		w.releaseBody(bufp)
+		return block.Outcome{}, err
 	}
 	started := time.Now()
 	res, err := w.d.send(ctx, req)
@@ -550,7 +751,14 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 	if err != nil {
 		return block.Outcome{}, err
 	}
-	return w.answerOutcome(&res), nil
+	o := w.answerOutcome(&res)
+	if inDoubt {
+		w.duplicateInDoubt(&o)
+	}
+	if p.self {
+		w.logAnswer(wf, key, [][]int64{seqs}, []block.Outcome{o})
+	}
+	return o, nil
 }
 
 // bulkLookup resolves names for a whole-batch request: unit attributes, then

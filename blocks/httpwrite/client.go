@@ -133,6 +133,15 @@ type request struct {
 	header http.Header
 	body   []byte
 	id     string
+	// lookup marks a resolution lookup (resolve.go): a read that does not
+	// take one of the destination's in-flight slots, so resolving a
+	// batch's in-doubt records costs one round trip, not one per record.
+	// The rate limit and the yield gate still apply.
+	lookup bool
+	// ahead, when set, runs once right before the first attempt leaves
+	// (after the rate limiter and an in-flight slot): the write-ahead log
+	// entry, so requests still queued at a crash are not in doubt.
+	ahead func() error
 }
 
 // result is the final answer to a request after retries.
@@ -200,15 +209,29 @@ func (d *destination) send(ctx context.Context, req *request) (result, error) {
 				return res, err
 			}
 		}
-		select {
-		case d.slots <- struct{}{}:
-		case <-ctx.Done():
-			return res, ctx.Err()
+		if !req.lookup {
+			select {
+			case d.slots <- struct{}{}:
+			case <-ctx.Done():
+				return res, ctx.Err()
+			}
+		}
+		if req.ahead != nil {
+			err := req.ahead()
+			req.ahead = nil
+			if err != nil {
+				if !req.lookup {
+					<-d.slots
+				}
+				return res, err
+			}
 		}
 		res.release()
 		res.attempts++
 		status, body, hdr, tok, err := d.attempt(ctx, req)
-		<-d.slots
+		if !req.lookup {
+			<-d.slots
+		}
 		if ctx.Err() != nil {
 			if body != nil {
 				putBuf(body)

@@ -9,8 +9,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/jsonv"
 	"github.com/connectplus/connectplus/lang/jslt"
 )
 
@@ -52,6 +54,68 @@ type transform struct {
 	separate bool
 	query    []kv
 	attrs    []kv
+	// encode: the engine found that everything downstream only encodes the
+	// values (block.ValueEncoder), so rows are written straight to JSON by
+	// a row template where the query has that shape.
+	encode bool
+	// rows caches the row template of the last header seen (a file's):
+	// compiling one is cheap next to a batch, so files that alternate
+	// just recompile.
+	rows atomic.Pointer[rowTemplate]
+	// size is the last batch's encoded size, the next buffer's capacity.
+	size atomic.Int64
+}
+
+type rowTemplate struct {
+	header *block.Header
+	tpl    *jslt.RowTemplate // nil: the query has no row template
+}
+
+// EncodeValues implements block.ValueEncoder.
+func (t *transform) EncodeValues() { t.encode = true }
+
+// template returns the row template for rows under h, or nil.
+func (t *transform) template(h *block.Header) *jslt.RowTemplate {
+	if c := t.rows.Load(); c != nil && c.header == h {
+		return c.tpl
+	}
+	tpl, ok := t.expr.RowTemplate(h.Names, !t.separate)
+	if !ok {
+		tpl = nil
+	}
+	t.rows.Store(&rowTemplate{header: h, tpl: tpl})
+	return tpl
+}
+
+// direct returns the row template when this batch can take the direct
+// path: encoded output allowed, rows that no block has turned into values.
+func (t *transform) direct(b *block.Batch) *jslt.RowTemplate {
+	if !t.encode || b.Header == nil || len(b.Records) == 0 {
+		return nil
+	}
+	for i := range b.Records {
+		if b.Records[i].Value != nil {
+			return nil
+		}
+	}
+	return t.template(b.Header)
+}
+
+// encoded gives every record its slice of buf (ends[i] is where record i's
+// encoding ends) as a jsonv.RawJSON value, boxed from one allocation.
+func (t *transform) encoded(b *block.Batch, start int, buf []byte, ends []int) {
+	raws := make([]jsonv.RawJSON, len(b.Records))
+	for i := range b.Records {
+		raws[i] = jsonv.RawJSON(buf[start:ends[i]:ends[i]])
+		b.Records[i].Value = jsonv.BoxRawJSON(&raws[i])
+		start = ends[i]
+	}
+	t.size.Store(int64(len(buf)))
+}
+
+func (t *transform) buffer(n int) []byte {
+	last := int(t.size.Load())
+	return make([]byte, 0, max(last+last/8, n*64))
 }
 
 func parseKV(c *block.Config, key string) ([]kv, error) {
@@ -186,10 +250,28 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 		t.setAttrs(b, i)
 	}
 	if !t.separate {
+		if tpl := t.direct(b); tpl != nil {
+			buf := t.buffer(len(b.Records))
+			ends := make([]int, 0, len(b.Records))
+			buf, ends, err := tpl.AppendRows(buf, len(b.Records), func(i int) ([]string, bool) {
+				r := &b.Records[i]
+				// Raw is the columns joined by the delimiter: when it needs no
+				// escaping, neither does any column.
+				return r.Cols, r.Raw != "" && jsonv.Plain(r.Raw)
+			}, ends)
+			if err == nil {
+				t.encoded(b, 0, buf, ends)
+				return t.emitBulk(ctx, u, out, nil, true)
+			}
+			// A record fails: the general path isolates it with its message.
+		}
 		return t.bulk(ctx, u, out)
 	}
 	var failed []block.Record
 	keep := b.Records[:0:0]
+	if tpl := t.direct(b); tpl != nil {
+		return t.separateDirect(ctx, u, out, tpl)
+	}
 	b.Values()
 	for i := range b.Records {
 		in := b.Records[i].Value
@@ -203,6 +285,65 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 		r.Value = res
 		keep = append(keep, r)
 	}
+	return t.emitSeparate(ctx, u, out, keep, failed)
+}
+
+// separateDirect is the per-record path with a row template: each record
+// is written straight to JSON; a record the query fails on gets the general
+// evaluator's result and message.
+func (t *transform) separateDirect(ctx context.Context, u *block.Unit, out block.Output, tpl *jslt.RowTemplate) error {
+	b := u.Batch
+	n := len(b.Records)
+	buf := t.buffer(n)
+	ends := make([]int, n)
+	var bad []bool // records the query failed on; nil: none
+	var failed []block.Record
+	for i := range b.Records {
+		var err error
+		if buf, err = tpl.AppendRow(buf, b.Records[i].Cols); err == nil {
+			ends[i] = len(buf)
+			continue
+		}
+		ends[i] = len(buf) // AppendRow wrote nothing
+		res, aerr := t.expr.Apply(b.Value(i), nil)
+		if aerr == nil {
+			// Never expected: the template fails only where Apply does.
+			b.Records[i].Value = res
+			continue
+		}
+		if bad == nil {
+			bad = make([]bool, n)
+		}
+		bad[i] = true
+		r := b.Records[i]
+		r.Fail(t.name, 0, t.recordMessage(&r, aerr))
+		failed = append(failed, r)
+	}
+	raws := make([]jsonv.RawJSON, n)
+	keep := b.Records[:0:0]
+	if bad == nil {
+		keep = b.Records
+	}
+	start := 0
+	for i := range b.Records {
+		end := ends[i]
+		if bad == nil || !bad[i] {
+			if b.Records[i].Value == nil {
+				raws[i] = jsonv.RawJSON(buf[start:end:end])
+				b.Records[i].Value = jsonv.BoxRawJSON(&raws[i])
+			}
+			if bad != nil {
+				keep = append(keep, b.Records[i])
+			}
+		}
+		start = end
+	}
+	t.size.Store(int64(len(buf)))
+	return t.emitSeparate(ctx, u, out, keep, failed)
+}
+
+func (t *transform) emitSeparate(ctx context.Context, u *block.Unit, out block.Output, keep, failed []block.Record) error {
+	b := u.Batch
 	if len(failed) == 0 {
 		b.Records = keep
 		return out.Emit(ctx, block.RelSuccess, u)
@@ -258,11 +399,20 @@ func (t *transform) bulk(ctx context.Context, u *block.Unit, out block.Output) e
 		good.Batch = b.With(keep)
 		return t.bulk(ctx, good, out)
 	}
-	if arr, ok := res.([]any); ok && len(arr) == len(b.Records) {
+	return t.emitBulk(ctx, u, out, res, false)
+}
+
+// emitBulk hands on a bulk result: element i of an array result of the
+// batch's length is record i's value; any other result is one payload for
+// the whole batch. encoded: the row template already gave every record its
+// element.
+func (t *transform) emitBulk(ctx context.Context, u *block.Unit, out block.Output, res any, encoded bool) error {
+	b := u.Batch
+	if arr, ok := res.([]any); !encoded && ok && len(arr) == len(b.Records) {
 		for i := range b.Records {
 			b.Records[i].Value = arr[i]
 		}
-	} else {
+	} else if !encoded {
 		// One payload for the whole batch: the first record carries it and
 		// the others ride along as members, sharing its outcome.
 		first := b.Records[0]

@@ -215,3 +215,49 @@ func TestCallField(t *testing.T) {
 		}
 	}
 }
+
+// With EncodeValues (the engine found only encoders downstream) a query of
+// the row-template shape hands on jsonv.RawJSON values holding exactly what
+// the value trees encode to, and a record the query fails on fails as it
+// does without: same relation, same message.
+func TestEncodedValuesEqualTrees(t *testing.T) {
+	for _, tc := range []struct {
+		query    string
+		separate string
+	}{
+		{`[ for (.) { "first": .firstname, "n": number(.value, null), "x": .missing, "o": {"t": .identifierType}, "c": .firstname + .lastname } ]`, "false"},
+		{`{ "first": .firstname, "n": number(.value), "e": {}, "o": {"t": .identifierType} }`, "true"},
+	} {
+		cfg := map[string]any{"transformation": tc.query, "sendEachRecordSeparately": tc.separate}
+		plain, enc := build(t, cfg), build(t, cfg)
+		enc.(block.ValueEncoder).EncodeValues()
+		u1, u2 := customers(), customers()
+		u1.Batch.Records[0].Cols[2], u2.Batch.Records[0].Cols[2] = "12.50", "12.50"
+		c1, c2 := &capture{byRel: map[string][]*block.Unit{}}, &capture{byRel: map[string][]*block.Unit{}}
+		if err := plain.Process(context.Background(), u1, c1); err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Process(context.Background(), u2, c2); err != nil {
+			t.Fatal(err)
+		}
+		for _, rel := range []string{block.RelSuccess, block.RelFailure} {
+			var want, got []string
+			for _, u := range c1.byRel[rel] {
+				for _, r := range u.Batch.Records {
+					want = append(want, string(jsonv.Marshal(r.Value))+" "+r.Outcome.Message)
+				}
+			}
+			for _, u := range c2.byRel[rel] {
+				for _, r := range u.Batch.Records {
+					if _, raw := r.Value.(jsonv.RawJSON); rel == block.RelSuccess && !raw {
+						t.Errorf("%s: record %d is not pre-encoded: %T", tc.query, r.Seq, r.Value)
+					}
+					got = append(got, string(jsonv.Marshal(r.Value))+" "+r.Outcome.Message)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%s, %s:\n got  %q\n want %q", tc.query, rel, got, want)
+			}
+		}
+	}
+}

@@ -41,7 +41,7 @@ Every proposal is validated by the product's validator; the model repairs refuse
 bounded number of times. Nothing is saved until you accept, and accepting saves a Draft —
 submitting it for approval is a separate step (` + "`connectplus flows submit`" + `).`,
 	}
-	cmd.AddCommand(draftCommand(), explainCommand(), statusCommand())
+	cmd.AddCommand(draftCommand(), explainCommand(), askCommand(), statusCommand())
 	return cmd
 }
 
@@ -182,6 +182,31 @@ func explainCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&overall, "overall", false, "one overall explanation instead of block by block")
 	return cmd
+}
+
+func askCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   `ask "QUESTION"`,
+		Short: "Answer a product question from the bundled documentation (the model searches it with search_docs)",
+		Long: `Ask a question about Connect+. The model searches the documentation built into the server
+(docs/, block docs, template docs) with the search_docs tool and answers from the passages, citing
+their paths; nothing is proposed or saved.`,
+		Example:      `  connectplus ai ask "how does maker-checker approval work?"`,
+		Args:         cobra.ExactArgs(1),
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			var res agent.Response
+			if _, err := c.Do("POST", "/assistant", agent.Request{Prompt: args[0], Mode: agent.ModeAsk}, &res); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(res.Reply))
+			return nil
+		},
+	}
 }
 
 func statusCommand() *cobra.Command {

@@ -93,3 +93,48 @@ func TestDraft(t *testing.T) {
 		t.Fatal("the accepted proposal was not saved")
 	}
 }
+
+// `connectplus ai ask` runs a turn in ask mode: the scripted model searches
+// the docs and answers from the passage it got.
+func TestAsk(t *testing.T) {
+	e := assisttest.New(t)
+	srv, err := server.New(server.Config{Service: e.Service, Redactor: e.Redactor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("CONNECTPLUS_SERVER", hs.URL)
+	t.Setenv("CONNECTPLUS_TOKEN", e.ViewerA.Token)
+	var mu sync.Mutex
+	var bodies []string
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		i := len(bodies)
+		mu.Unlock()
+		if i == 1 {
+			io.WriteString(w, `{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"search_docs","arguments":"{\"query\":\"maker-checker approve own submission\"}"}}]}}]}`)
+			return
+		}
+		// The answer quotes whether the passage reached the model.
+		answer := "no passage"
+		if strings.Contains(string(b), "Maker-checker") {
+			answer = "Nobody approves their own submission (docs/SECURITY.md, Maker-checker)."
+		}
+		io.WriteString(w, `{"choices":[{"message":{"role":"assistant","content":"`+answer+`"}}]}`)
+	}))
+	t.Cleanup(model.Close)
+	e.SetConfig(t, agent.ConfigBaseURL, model.URL, false)
+	e.SetConfig(t, agent.ConfigModel, "scripted", false)
+	e.SetConfig(t, agent.ConfigAPIKey, "sk-cli", true)
+	out, err := run(t, "", "ask", "Can an admin approve their own submission?")
+	if err != nil || !strings.Contains(out, "docs/SECURITY.md, Maker-checker") {
+		t.Fatalf("ask: %v %s", err, out)
+	}
+	if !strings.Contains(bodies[0], `"ask"`) && !strings.Contains(bodies[0], "product question") {
+		t.Fatalf("not in ask mode: %.300s", bodies[0])
+	}
+}

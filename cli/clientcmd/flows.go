@@ -100,7 +100,7 @@ func vpath(f flow, n int, suffix string) string {
 func NewFlowsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "flows",
-		Short: "Manage dataflows on a Connect+ server (list, get, apply, submit, approve, reject, live, diff)",
+		Short: "Manage dataflows on a Connect+ server (list, get, apply, submit, approve, reject, live, diff, copy, paste)",
 		Long: `Manage dataflows on the server you logged in to with ` + "`connectplus login`" + `.
 
 Keep dataflow documents in git and ` + "`apply`" + ` them: apply creates the dataflow, or saves the
@@ -110,9 +110,11 @@ A dataflow is named by its id (flw_…) or its exact name.`,
   connectplus flows submit "Orders"
   connectplus flows approve "Orders" --version 3 --reason "reviewed"
   connectplus flows live "Orders" --version 3
-  connectplus flows diff "Orders" 2 3`,
+  connectplus flows diff "Orders" 2 3
+  connectplus flows copy "Orders" --description "Move to ANB organization"`,
 	}
-	cmd.AddCommand(flowsList(), flowsGet(), flowsApply(), flowsSubmit(), flowsDecide("approve"), flowsDecide("reject"), flowsLive(), flowsDiff())
+	cmd.AddCommand(flowsList(), flowsGet(), flowsApply(), flowsSubmit(), flowsDecide("approve"), flowsDecide("reject"), flowsLive(), flowsDiff(),
+		flowsCopy(), flowsCopies(), flowsPaste())
 	return cmd
 }
 

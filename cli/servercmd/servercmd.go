@@ -23,6 +23,7 @@ import (
 	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/all"
+	"github.com/connectplus/connectplus/cluster"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/fsroot"
@@ -78,6 +79,18 @@ type RuntimeConfig struct {
 	// Metrics receives every deployment's lineage events and API calls
 	// (the observability recorder).
 	Metrics scheduler.MetricsSink
+	// Dispatcher, in a cluster (--node-name), spreads the work over the
+	// servers sharing the PostgreSQL database; nil runs it all here.
+	Dispatcher scheduler.Dispatcher
+	// Node names this server in a cluster (the owner of its claims).
+	Node string
+	// SharedDir holds result spools and kept result files every node reaches.
+	SharedDir string
+	// MaxFilesPerFlow bounds one dataflow's files in flight on this server
+	// (0: the runtime's default, 2). A cluster node sets it to its file
+	// workers, so a worker River hands a file to never waits for a slot
+	// while holding a job another node could run.
+	MaxFilesPerFlow int
 }
 
 // Deps are what the lead wires in.
@@ -104,6 +117,9 @@ type options struct {
 	alertInterval                                    time.Duration
 	alertsPrivateTargets                             bool
 	filesRoot                                        string
+	nodeName, sharedDir                              string
+	fileWorkers, orgMaxFiles                         int
+	nodeLease                                        time.Duration
 	allowPaths                                       []string
 	// demo is set by `connectplus demo`.
 	demo *demoHooks
@@ -181,6 +197,11 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.DurationVar(&o.alertInterval, "alert-interval", time.Minute, "how often alert rules are evaluated")
 	f.BoolVar(&o.alertsPrivateTargets, "alerts-allow-private-targets", false, "let Slack and webhook channels reach loopback and private addresses (off: a channel URL cannot probe the server's network)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
+	f.StringVar(&o.nodeName, "node-name", "", "join a cluster under this name: several servers on one PostgreSQL (--db postgres://…) divide the work with River; unique per server")
+	f.StringVar(&o.sharedDir, "shared-dir", "", "directory every node of a cluster reaches (result spools, kept result files); required with --node-name")
+	f.IntVar(&o.fileWorkers, "file-workers", 2, "in a cluster, how many files this node processes at once (River's per-node concurrency of the files queue)")
+	f.IntVar(&o.orgMaxFiles, "org-max-files", 8, "in a cluster, how many files one organisation may have in flight across all nodes (fair share)")
+	f.DurationVar(&o.nodeLease, "node-lease", 10*time.Second, "in a cluster, how long a node may be silent before its running files are given to the others")
 	cmd.AddCommand(rewrapCommand(&o))
 	return cmd
 }
@@ -274,8 +295,17 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		Retention: o.retention, MinuteRetention: o.minuteRetention, RequestRetention: o.requestLogRetention, OnLineage: al.FileProcessed})
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
+	var disp *cluster.Dispatcher
+	if o.nodeName != "" {
+		if disp, err = newCluster(ctx, o, st, log, al, rec); err != nil {
+			return err
+		}
+	}
 	if deps.Runtime != nil {
 		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec}
+		if disp != nil {
+			rc.Dispatcher, rc.Node, rc.SharedDir, rc.MaxFilesPerFlow = disp, o.nodeName, o.sharedDir, o.fileWorkers
+		}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
 		}
@@ -311,8 +341,13 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		collectors = mc.Collectors()
 	}
 	collectors = append(collectors, rec.Collectors()...)
+	var clusterInfo runstate.ClusterReporter
+	if disp != nil {
+		collectors = append(collectors, disp.Collectors()...)
+		clusterInfo = disp
+	}
 	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
-		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st), Alerts: al})
+		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st), Alerts: al, Cluster: clusterInfo})
 	if err != nil {
 		return err
 	}
@@ -357,6 +392,11 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	alertsDone := make(chan struct{})
 	go func() {
 		defer close(alertsDone)
+		if disp != nil {
+			// Evaluation and reports are the leader's River jobs.
+			al.RunFileNotifications(ctx)
+			return
+		}
 		if err := al.Run(ctx); err != nil {
 			log.Warn("alerts", "err", err)
 		}
@@ -473,4 +513,33 @@ func validationProblems(ctx context.Context, svc *control.Service, orgID, flowID
 func alertOwner(dataDir string) string {
 	h, _ := os.Hostname()
 	return "server-" + h + ":" + dataDir
+}
+
+// newCluster makes this server a node of a cluster: River on the shared
+// PostgreSQL dispatches polls and files, and the leader runs the periodic
+// maintenance that one server runs by itself (alerts, reports, pruning).
+func newCluster(ctx context.Context, o options, st *store.Store, log *slog.Logger, al *alerts.Service, rec *obs.Recorder) (*cluster.Dispatcher, error) {
+	if st.Dialect() != store.Postgres {
+		return nil, errors.New("--node-name needs a PostgreSQL database shared by every node: --db postgres://…")
+	}
+	if o.sharedDir == "" {
+		return nil, errors.New("--node-name needs --shared-dir: a directory every node reaches, for result spools and result files")
+	}
+	if err := os.MkdirAll(o.sharedDir, 0o700); err != nil {
+		return nil, fmt.Errorf("--shared-dir: %w", err)
+	}
+	tasks := []cluster.Task{
+		{Name: "evaluate-alerts", Interval: o.alertInterval, Run: al.EvaluateOnce},
+		{Name: "summary-reports", Interval: time.Minute, Run: al.SendDueReports},
+		{Name: "prune-alert-slots", Interval: time.Hour, Run: func(ctx context.Context) error {
+			_, err := st.PruneSlots(ctx, time.Now().Add(-48*time.Hour))
+			return err
+		}},
+		{Name: "prune-metrics", Interval: time.Hour, Run: func(ctx context.Context) error {
+			_, err := rec.Prune(ctx)
+			return err
+		}},
+	}
+	return cluster.New(ctx, cluster.Options{URL: st.URL(), Node: o.nodeName, Addr: o.listen, Logger: log.With("component", "cluster"),
+		FileWorkers: o.fileWorkers, OrgMaxFiles: o.orgMaxFiles, Lease: o.nodeLease, Tasks: tasks})
 }

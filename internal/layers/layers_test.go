@@ -25,12 +25,12 @@ var layerOrder = []struct {
 	{"entry points", []string{"cmd/...", "bench/cmd/...", "bench/peers/...", "e2e"}},
 	{"commands", []string{"cli", "cli/..."}},
 	{"http", []string{"server", "webui"}},
-	{"use cases and runtime", []string{"control", "scheduler", "preview", "templates", "assist/...", "obs", "alerts"}},
+	{"use cases and runtime", []string{"control", "scheduler", "cluster", "preview", "templates", "assist/...", "obs", "alerts"}},
 	{"persistence", []string{"store"}},
 	{"executor", []string{"engine"}},
 	{"block implementations", []string{"blocks/..."}},
 	{"contract and document", []string{"block", "block/...", "dataflow"}},
-	{"foundations", []string{"format/...", "lang/...", "jsonv", "examples", "quartz", "secrets", "secrets/...", "runstate", "runstate/...", "sandbox", "bench/gen", "fsroot"}},
+	{"foundations", []string{"format/...", "lang/...", "jsonv", "examples", "quartz", "secrets", "secrets/...", "runstate", "runstate/...", "sandbox", "bench/gen", "fsroot", "docs"}},
 }
 
 // testOnly may be imported only from _test.go files.

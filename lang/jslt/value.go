@@ -303,8 +303,36 @@ func substr16(s string, from, to int) string {
 // JSON number syntax (leading zeros allowed), integers stay integers.
 // It returns false for anything else.
 func parseNumber(s string) (any, bool) {
-	if s == "" {
+	n, ok := parseNum(s)
+	if !ok {
 		return nil, false
+	}
+	if n.isInt {
+		return n.i, true
+	}
+	return n.f, true
+}
+
+// num is a parsed number without the interface box, so the row templates
+// can encode it without allocating.
+type num struct {
+	i     int64
+	f     float64
+	isInt bool
+}
+
+// appendJSON encodes n exactly as jsonv.Append encodes the boxed value.
+func (n num) appendJSON(dst []byte) []byte {
+	if n.isInt {
+		return strconv.AppendInt(dst, n.i, 10)
+	}
+	return jsonv.AppendFloat(dst, n.f)
+}
+
+// parseNum is parseNumber's parser.
+func parseNum(s string) (num, bool) {
+	if s == "" {
+		return num{}, false
 	}
 	i := 0
 	sign := 1.0
@@ -322,13 +350,13 @@ func parseNumber(s string) (any, bool) {
 	intDigits := digits()
 	if i == len(s) {
 		if intDigits == 0 {
-			return nil, false
+			return num{}, false
 		}
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n, true
+			return num{i: n, isInt: true}, true
 		}
 		f, err := strconv.ParseFloat(s, 64)
-		return f, err == nil
+		return num{f: f}, err == nil
 	}
 	// The reference accepts a missing integer part (".5", "-.5E2") and
 	// computes the value as (int + frac/10^digits) * sign * 10^exp, which
@@ -347,7 +375,7 @@ func parseNumber(s string) (any, bool) {
 		fstart := i
 		nd := digits()
 		if nd == 0 {
-			return nil, false
+			return num{}, false
 		}
 		frac, err := strconv.ParseInt(s[fstart:i], 10, 64)
 		if err != nil {
@@ -355,13 +383,13 @@ func parseNumber(s string) (any, bool) {
 		}
 		value = (intPart + float64(frac)/math.Pow10(nd)) * sign
 		if i == len(s) {
-			return value, true
+			return num{f: value}, true
 		}
 	} else if intDigits == 0 {
-		return nil, false
+		return num{}, false
 	}
 	if s[i] != 'e' && s[i] != 'E' {
-		return nil, false
+		return num{}, false
 	}
 	i++
 	expSign := 1
@@ -373,23 +401,23 @@ func parseNumber(s string) (any, bool) {
 	}
 	estart := i
 	if digits() == 0 || i != len(s) {
-		return nil, false
+		return num{}, false
 	}
 	exp, err := strconv.Atoi(s[estart:])
 	if err != nil {
 		return parseFloatFallback(s)
 	}
-	return value * math.Pow10(exp*expSign), true
+	return num{f: value * math.Pow10(exp*expSign)}, true
 }
 
 // parseFloatFallback parses numbers too long for the reference's long
 // arithmetic, which it would reject with a Java exception.
-func parseFloatFallback(s string) (any, bool) {
+func parseFloatFallback(s string) (num, bool) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil && !math.IsInf(f, 0) {
-		return nil, false
+		return num{}, false
 	}
-	return f, true
+	return num{f: f}, true
 }
 
 // toJSONString renders a value for error messages the way the reference

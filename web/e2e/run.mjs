@@ -7,12 +7,16 @@
 // through playwright-core and saves a screenshot per step in CP_OUT.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const URL = (process.env.CP_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+// CP_MAILPIT: mailpit's HTTP API, when the demo sends its mail there (--smtp).
+const MAILPIT = (process.env.CP_MAILPIT ?? '').replace(/\/$/, '');
 const PW = process.env.CP_PASSWORD;
 const OUT = process.env.CP_OUT ?? 'e2e-out';
 const SAMPLE = process.env.CP_SAMPLE
@@ -145,6 +149,180 @@ await step('admin logs in and sees the dataflow list', async () => {
   await admin.locator('table[aria-label="Dataflows"] tbody tr').first().waitFor();
   await admin.waitForTimeout(500);
   await snap(admin, 'dataflows');
+});
+
+// ---- Observability and alerts (issue 17) ----
+
+// A loopback webhook receiver: the channel's test and the custom alert's
+// notifications arrive here, signed with the key of a secret Extension Configuration.
+const hooks = [];
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    hooks.push({ headers: req.headers, body });
+    res.writeHead(204);
+    res.end();
+  });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+const hookURL = `http://127.0.0.1:${receiver.address().port}/hook`;
+const hookKey = `e2e-signing-key-${stamp}`;
+const hookSecret = `e2e_hook_key_${stamp}`;
+const hookName = `e2e hook ${stamp}`;
+const mailName = `e2e mail ${stamp}`;
+const ruleName = `e2e failures ${stamp}`;
+let obsFlowId = '';
+let ruleId = '';
+
+/** signed tells whether a delivery carries a valid X-ConnectPlus-Signature. */
+function signed(h) {
+  const ts = h.headers['x-connectplus-timestamp'];
+  const sig = String(h.headers['x-connectplus-signature'] ?? '');
+  const want = 'sha256=' + createHmac('sha256', hookKey).update(`${ts}.${h.body}`).digest('hex');
+  return !!ts && sig.length === want.length && timingSafeEqual(Buffer.from(sig), Buffer.from(want));
+}
+
+async function waitFor(what, fn, ms = 15000) {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** adminStep is a step that leaves the admin page on the dataflow list
+ * whatever happens (the steps after it start there). */
+async function adminStep(name, fn) {
+  await step(name, async () => {
+    try {
+      await fn();
+    } finally {
+      await admin.goto(URL + '/dataflows').catch(() => {});
+      await admin.locator('table[aria-label="Dataflows"] tbody tr').first().waitFor().catch(() => {});
+    }
+  });
+}
+
+async function mail(query) {
+  const r = await fetch(`${MAILPIT}/api/v1/search?query=${encodeURIComponent(query)}`);
+  return (await r.json()).messages ?? [];
+}
+
+await adminStep('home: the System Snapshot tiles show the API figures; presets and a custom range', async () => {
+  const flows = JSON.parse((await api(admin, 'GET', '/dataflows?name=bulk_add_customers')).body);
+  obsFlowId = flows.items.find((f) => f.name === 'bulk_add_customers').id;
+  await admin.goto(URL + '/dataflows');
+  const box = admin.locator('section[aria-labelledby="snapshot-h"]');
+  await box.getByRole('heading', { name: 'System Snapshot' }).waitFor();
+  // The tiles refresh every 15 s: compare with the API until both agree.
+  await waitFor('the processed-units tile to match the API', async () => {
+    const s = JSON.parse((await api(admin, 'GET', '/observability/snapshot?window=24h')).body);
+    const shown = await box.locator('[data-tile="processed"]').innerText();
+    return shown === s.processedUnits.toLocaleString('en-US');
+  }, 40000);
+  for (const k of ['errors', 'p95', 'rpm']) expect((await box.locator(`[data-tile="${k}"]`).innerText()).trim() !== '', `tile ${k} is empty`);
+  await snap(admin, 'home-snapshot');
+  const sel = box.getByLabel('Snapshot window', { exact: true });
+  await Promise.all([admin.waitForResponse((r) => r.url().includes('/observability/snapshot?window=1h') && r.ok()), sel.selectOption('1h')]);
+  await Promise.all([admin.waitForResponse((r) => r.url().includes('/observability/snapshot?from=') && r.ok()), sel.selectOption('custom')]);
+  await box.getByLabel('From', { exact: true }).waitFor();
+  expect((await box.locator('.wp-error').count()) === 0, 'the default custom range is refused');
+  await box.getByLabel('From', { exact: true }).fill('2026-01-02T10:00');
+  await box.getByLabel('To', { exact: true }).fill('2026-01-01T10:00');
+  await box.getByText('The range ends before it starts.').waitFor();
+  await snap(admin, 'home-snapshot-custom-range');
+  await sel.selectOption('24h');
+});
+
+await adminStep('alerts: webhook and email channels created and test-sent from the UI (signed; in mailpit)', async () => {
+  // The signing key is a secret Extension Configuration: requested by admin, approved by admin2.
+  const req = JSON.parse((await api(admin, 'POST', '/config-requests', { name: hookSecret, value: hookKey, isSecret: true })).body);
+  const a2 = await newPage('admin2');
+  await login(a2, 'admin2');
+  const ok = await api(a2, 'POST', `/config-requests/${req.id}/approve`, {});
+  expect(ok.status < 300, 'approve: ' + ok.status + ' ' + ok.body);
+  await a2.context().close();
+  await admin.goto(URL + '/alerts');
+  await admin.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
+  await admin.getByRole('button', { name: 'New channel' }).click();
+  let dlg = admin.getByRole('dialog', { name: 'New channel' });
+  await dlg.getByLabel(/^Kind/).selectOption('webhook');
+  await dlg.getByLabel(/^Name/).fill(hookName);
+  await dlg.getByLabel(/^URL/).fill(hookURL);
+  const secret = dlg.getByLabel(/^Secret:/);
+  expect((await secret.evaluate((e) => e.tagName)) === 'SELECT', 'the secret is not a picker');
+  await secret.selectOption(hookSecret);
+  await snap(admin, 'alerts-channel-dialog');
+  await dlg.getByRole('button', { name: 'Create the channel' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  const row = admin.locator(`tr[data-channel="${hookName}"]`);
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Send a test on ' + hookName }).click();
+  await row.getByText(/^Delivered/).waitFor({ timeout: 20000 });
+  const test = hooks.find((h) => h.headers['x-connectplus-event'] === 'test');
+  expect(test, 'the receiver got no test notification');
+  expect(signed(test), 'the test notification signature does not verify');
+  expect(JSON.parse(test.body).event === 'test', 'test body: ' + test.body.slice(0, 200));
+  if (MAILPIT) {
+    await admin.getByRole('button', { name: 'New channel' }).click();
+    dlg = admin.getByRole('dialog', { name: 'New channel' });
+    await dlg.getByLabel(/^Name/).fill(mailName);
+    await dlg.getByLabel(/^Recipients/).fill(`ops-${stamp}@example.com`);
+    await dlg.getByRole('button', { name: 'Create the channel' }).click();
+    await dlg.waitFor({ state: 'detached' });
+    const mrow = admin.locator(`tr[data-channel="${mailName}"]`);
+    await mrow.getByRole('button', { name: 'Send a test on ' + mailName }).click();
+    await mrow.getByText(/^Delivered/).waitFor({ timeout: 20000 });
+    await waitFor('the test email in mailpit', async () => (await mail(`to:ops-${stamp}@example.com`)).length > 0);
+  }
+  await snap(admin, 'alerts-channels-tested');
+});
+
+await adminStep('alerts: a custom alert created from the UI, edited (metric and scope fixed), template reset, disabled and enabled', async () => {
+  await admin.goto(URL + '/alerts');
+  await admin.getByRole('button', { name: 'New alert rule' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'New alert rule' });
+  await dlg.getByLabel(/^Start from/).selectOption('');
+  await dlg.getByLabel(/^Name/).fill(ruleName);
+  await dlg.getByLabel(/^Scope/).selectOption({ label: 'bulk_add_customers' });
+  await dlg.getByLabel(/^Metric/).selectOption('failure_pct');
+  await dlg.getByLabel(/^Comparator/).selectOption('>=');
+  await dlg.getByLabel(/^Warning threshold/).fill('1');
+  await dlg.getByLabel(/^Critical threshold/).fill('50');
+  await dlg.getByLabel('Window (minutes)').fill('1440');
+  await dlg.getByLabel(/^Auto-close/).fill('60');
+  await dlg.getByLabel(new RegExp('^' + hookName)).check();
+  await dlg.getByLabel('Title template').fill('[{{priority}}] e2e {{rule}} on {{dataflow}}');
+  await snap(admin, 'alert-rule-dialog');
+  await dlg.getByRole('button', { name: 'Create the rule' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  const row = admin.locator(`tr[data-rule="${ruleName}"]`);
+  await row.getByText('Failure percentage ≥ 1 % (Warning) / 50 % (Critical) over 1 d').waitFor();
+  const rules = JSON.parse((await api(admin, 'GET', '/alert-rules')).body);
+  const r = rules.find((x) => x.name === ruleName);
+  ruleId = r.id;
+  expect(r.flowId === obsFlowId && r.metric === 'failure_pct' && r.channels.length === 1 && r.window === '24h0m0s', 'rule as stored: ' + JSON.stringify(r));
+  // Edit: the platform, metric and scope cannot change; the thresholds can.
+  await row.getByRole('button', { name: 'Edit ' + ruleName }).click();
+  const ed = admin.getByRole('dialog', { name: 'Edit ' + ruleName });
+  for (const l of [/^Platform/, /^Scope/, /^Metric/]) expect(await ed.getByLabel(l).isDisabled(), l + ' is editable');
+  await ed.getByLabel(/^Critical threshold/).fill('60');
+  await Promise.all([admin.waitForResponse((x) => x.url().endsWith('/reset-template') && x.ok()), ed.getByRole('button', { name: 'Reset to default' }).click()]);
+  expect((await ed.getByLabel('Title template').inputValue()) === '', 'the title was not reset');
+  await ed.getByRole('button', { name: 'Save the rule' }).click();
+  await ed.waitFor({ state: 'detached' });
+  await row.getByText('Failure percentage ≥ 1 % (Warning) / 60 % (Critical) over 1 d').waitFor();
+  const after = JSON.parse((await api(admin, 'GET', '/alert-rules/' + ruleId)).body);
+  expect(after.title === '' && after.critical === 60 && after.metric === 'failure_pct', 'after edit: ' + JSON.stringify(after));
+  const toggle = row.getByLabel(ruleName + ' enabled');
+  await toggle.uncheck();
+  await waitFor('the rule to be disabled', async () => JSON.parse((await api(admin, 'GET', '/alert-rules/' + ruleId)).body).enabled === false);
+  await toggle.check();
+  await waitFor('the rule to be enabled', async () => JSON.parse((await api(admin, 'GET', '/alert-rules/' + ruleId)).body).enabled === true);
+  await snap(admin, 'alerts');
 });
 
 await step('creates a blank dataflow and opens the canvas', async () => {
@@ -597,6 +775,165 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
   }
 });
 
+await step('performance tab: overall figures, four charts, block-wise table, error summary search, drill-down to a request', async () => {
+  const flowPath = `/dataflows/${obsFlowId}`;
+  await admin.goto(URL + flowPath);
+  await admin.getByRole('tab', { name: 'Performance' }).click();
+  await admin.getByRole('heading', { name: 'Overall' }).waitFor();
+  await waitFor('four charts', async () => (await admin.locator('.chart-box canvas').count()) >= 4);
+  const perf = JSON.parse((await api(admin, 'GET', `/dataflows/${obsFlowId}/performance?window=24h`)).body);
+  expect(perf.processedUnits > 0, 'the demo dataflow processed nothing: ' + JSON.stringify(perf));
+  await admin.locator('table[aria-label="Block-wise performance"] tbody tr[data-block-row="post"]').waitFor();
+  const errs = admin.locator('table[aria-label="Error summary"] tbody tr');
+  await errs.first().waitFor();
+  await snap(admin, 'performance');
+  await admin.getByLabel('Search messages').fill('zz-no-such-message');
+  await admin.getByText('No error matches.').waitFor();
+  await admin.getByLabel('Search messages').fill('');
+  await errs.first().waitFor();
+  // One block's series.
+  await admin.locator('section[aria-labelledby="perf-charts"]').getByLabel(/^Block/).selectOption('post');
+  await admin.getByRole('heading', { name: 'Units in / out of post' }).waitFor();
+  // Drill-down: the run (lineage) → its calls → one request with its response.
+  const runs = JSON.parse((await api(admin, 'GET', `/runs?flowId=${obsFlowId}&limit=5`)).body).items;
+  const run = runs.find((r) => r.resultName);
+  await admin.getByLabel('Lineage (run) id or request id').fill(run.id);
+  await admin.getByRole('button', { name: 'Find', exact: true }).click();
+  const call = admin.locator('table[aria-label="Stored API calls"] tbody tr').first();
+  await call.waitFor();
+  const requestId = (await call.locator('td').first().innerText()).trim();
+  expect(requestId.startsWith(run.id + '-'), 'request id ' + requestId);
+  await call.getByRole('button', { name: /^Open request/ }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Request ' + requestId });
+  await dlg.getByRole('heading', { name: 'Response body' }).waitFor();
+  expect((await dlg.getByLabel('Request body').innerText()).length > 2, 'no request body');
+  await snap(admin, 'drill-down-request');
+  await dlg.getByRole('button', { name: 'Close' }).click();
+  // A request id finds the same call.
+  await admin.getByLabel('Lineage (run) id or request id').fill(requestId);
+  await admin.getByRole('button', { name: 'Find', exact: true }).click();
+  await waitFor('the call by request id', async () => (await admin.locator('table[aria-label="Stored API calls"] tbody tr').count()) === 1);
+});
+
+await step('error logs tab: result files of 30 days, downloaded; notifications tab saves the per-file opt-in', async () => {
+  await admin.getByRole('link', { name: 'View error logs' }).click();
+  await admin.getByRole('heading', { name: 'Error logs' }).waitFor();
+  const row = admin.locator('table[aria-label="Error logs"] tbody tr').first();
+  await row.waitFor();
+  const [dl] = await Promise.all([admin.waitForEvent('download'), row.getByRole('button', { name: /^Download/ }).click()]);
+  expect(/\.csv$/.test(dl.suggestedFilename()), 'error log download named ' + dl.suggestedFilename());
+  await snap(admin, 'error-logs');
+  await admin.getByRole('tab', { name: 'Notifications' }).click();
+  await admin.getByLabel('Partial success').check();
+  await admin.getByLabel(new RegExp('^' + hookName)).check();
+  await admin.getByRole('button', { name: 'Save notifications' }).click();
+  await admin.getByText('Saved.').waitFor();
+  const fn = JSON.parse((await api(admin, 'GET', `/dataflows/${obsFlowId}/file-notifications`)).body);
+  expect(fn.onPartial && fn.channels.length === 1, 'file notifications: ' + JSON.stringify(fn));
+  await snap(admin, 'notifications-tab');
+});
+
+await step('block counts overlaid on the canvas', async () => {
+  await admin.getByRole('tab', { name: 'Performance' }).click();
+  await admin.getByRole('link', { name: /Show these counts on the canvas/ }).click();
+  await admin.locator('.react-flow__node').first().waitFor();
+  await waitFor('counts on the blocks', async () => (await admin.locator('.block-node .block-counts').count()) >= 3);
+  const post = await admin.locator('.react-flow__node:has([data-block="post"]) .block-counts').innerText();
+  expect(/in \d+ · out \d+ · failed \d+/.test(post), 'post block counts: ' + post);
+  await admin.waitForTimeout(300);
+  await snap(admin, 'canvas-counts');
+});
+
+await step('performance charts and tiles in dark mode', async () => {
+  const dark = await newPage('admin (dark perf)', 'dark');
+  await login(dark, 'admin');
+  await dark.locator('[data-tile="processed"]').waitFor();
+  await dark.waitForTimeout(800);
+  await snap(dark, 'dark-home-snapshot');
+  await dark.goto(`${URL}/dataflows/${obsFlowId}?tab=performance`);
+  await waitFor('charts', async () => (await dark.locator('.chart-box canvas').count()) >= 4);
+  // Axis labels use the theme's muted text colour, light on the dark surface.
+  const axis = await dark.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--muted').trim());
+  expect(axis === '#9aa4b2', 'dark muted colour: ' + axis);
+  await dark.waitForTimeout(500);
+  await snap(dark, 'dark-performance');
+  await dark.context().close();
+});
+
+await step('issues: the custom alert opens an issue, notified to the webhook; acknowledged (shows who) and closed', async () => {
+  // The evaluator runs every minute; the rule watches the demo's partial-success file.
+  const issue = await waitFor(
+    'an Active issue of the custom rule',
+    async () => JSON.parse((await api(admin, 'GET', `/alert-issues?ruleId=${ruleId}&status=Active`)).body)[0],
+    150000,
+  );
+  await waitFor('the opened notification', async () => hooks.some((h) => h.headers['x-connectplus-issue'] === issue.id || (h.body.includes(issue.id) && h.headers['x-connectplus-event'] === 'opened')));
+  const opened = hooks.find((h) => h.headers['x-connectplus-event'] === 'opened' && h.body.includes(issue.id));
+  expect(opened && signed(opened), 'opened notification missing or unsigned');
+  const body = JSON.parse(opened.body);
+  expect(body.ruleName === ruleName && body.priority === 'Warning' && body.dataflow === 'bulk_add_customers', 'opened notice: ' + opened.body.slice(0, 300));
+  await admin.goto(URL + '/issues');
+  await admin.getByRole('heading', { name: 'Issues', level: 1 }).waitFor();
+  await admin.getByLabel(/^Dataflow/).selectOption({ label: 'bulk_add_customers' });
+  await admin.getByLabel(/^Status/).selectOption('Active');
+  await admin.getByLabel(/^Time/).selectOption('24');
+  const row = admin.locator(`tr[data-issue="${issue.id}"]`);
+  await row.waitFor();
+  await snap(admin, 'issues');
+  await row.getByRole('button', { name: /^Acknowledge/ }).click();
+  await admin.getByLabel(/^Status/).selectOption('Acknowledged');
+  await row.getByText('Acknowledged by admin').waitFor();
+  await row.getByRole('button', { name: /^Close/ }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Close the issue' });
+  await dlg.getByLabel(/^Reason/).fill('e2e: checked');
+  await dlg.getByRole('button', { name: 'Close the issue' }).click();
+  await dlg.waitFor({ state: 'hidden' });
+  await admin.getByLabel(/^Status/).selectOption('Closed');
+  await row.getByText('e2e: checked').waitFor();
+  await row.getByRole('button', { name: /notification\(s\)/ }).click();
+  await admin.locator('table[aria-label="Notifications"] tbody tr').first().waitFor();
+  await snap(admin, 'issues-closed');
+  const closed = JSON.parse((await api(admin, 'GET', `/alert-issues/${issue.id}`)).body);
+  expect(closed.status === 'Closed' && closed.acknowledgedBy === 'admin' && closed.closedBy === 'admin', 'issue: ' + JSON.stringify(closed));
+  for (const ev of ['acknowledged', 'closed']) await waitFor(ev + ' notification', async () => hooks.some((h) => h.headers['x-connectplus-event'] === ev && h.body.includes(issue.id) && signed(h)));
+});
+
+await step('reports: a daily summary report scheduled, changed to an interval, sent now (in mailpit with its CSV)', async () => {
+  const name = `e2e report ${stamp}`;
+  const to = `lead-${stamp}@example.com`;
+  await admin.goto(URL + '/reports');
+  await admin.getByRole('heading', { name: 'Reports', level: 1 }).waitFor();
+  await admin.getByRole('button', { name: 'New summary report' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'New summary report' });
+  await dlg.getByLabel(/^Name/).fill(name);
+  await dlg.getByLabel(/^Recipients/).fill(to);
+  await dlg.getByLabel('Daily at').check();
+  await dlg.getByLabel(/^Time of day/).fill('07:30');
+  await dlg.getByLabel(/^Also send the summary of each completed run/).check();
+  await snap(admin, 'report-dialog');
+  await dlg.getByRole('button', { name: 'Schedule the report' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  const row = admin.locator(`tr[data-report="${name}"]`);
+  await row.getByText('daily at 07:30, and after each run').waitFor();
+  await row.getByRole('button', { name: 'Edit ' + name }).click();
+  const ed = admin.getByRole('dialog', { name: 'Edit ' + name });
+  await ed.getByLabel('Every', { exact: true }).check();
+  await ed.getByLabel('Interval in minutes').fill('120');
+  await ed.getByRole('button', { name: 'Save the report' }).click();
+  await ed.waitFor({ state: 'detached' });
+  await row.getByText('every 2 h, and after each run').waitFor();
+  if (MAILPIT) {
+    await row.getByRole('button', { name: `Send ${name} now` }).click();
+    await admin.getByText(`The latest period of ${name} was sent.`).waitFor();
+    const msgs = await waitFor('the report in mailpit', async () => {
+      const m = await mail(`to:${to}`);
+      return m.length ? m : null;
+    });
+    expect(msgs[0].Attachments >= 1, 'the report has no CSV attachment: ' + JSON.stringify(msgs[0]));
+  }
+  await snap(admin, 'reports');
+});
+
 await step('an admin invites a user, who accepts, signs in and changes their password', async () => {
   const who = `e2e${stamp}`;
   await admin.goto(URL + '/users');
@@ -636,7 +973,7 @@ await step('an admin invites a user, who accepts, signs in and changes their pas
 
 await step('every form control and button has an accessible name', async () => {
   const unnamed = [];
-  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit']) {
+  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
     await admin.goto(URL + path);
     await admin.waitForTimeout(700);
     if (path.endsWith('/canvas')) await selectBlock(admin, 'http_write');
@@ -723,6 +1060,39 @@ await step('axe-core: no serious or critical accessibility violation on any page
   await p.locator('table[aria-label="Runs"] tbody tr a').first().click();
   await p.getByRole('heading', { name: 'Per block' }).waitFor();
   await check('run detail');
+  // Issue 17: alerts, issues, reports and the dataflow tabs.
+  for (const [path, heading] of [
+    ['/alerts', 'Alerts'],
+    ['/issues', 'Issues'],
+    ['/reports', 'Reports'],
+  ]) {
+    await p.goto(URL + path);
+    await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    await check(path.slice(1));
+  }
+  await p.goto(URL + '/alerts');
+  await p.getByRole('button', { name: 'New alert rule' }).click();
+  await p.getByRole('dialog', { name: 'New alert rule' }).waitFor();
+  await check('new alert rule dialog');
+  await p.keyboard.press('Escape');
+  await p.getByRole('button', { name: 'New channel' }).click();
+  await p.getByRole('dialog', { name: 'New channel' }).getByLabel(/^Kind/).selectOption('webhook');
+  await check('new channel dialog');
+  await p.keyboard.press('Escape');
+  await p.goto(URL + '/reports');
+  await p.getByRole('button', { name: 'New summary report' }).click();
+  await p.getByRole('dialog', { name: 'New summary report' }).waitFor();
+  await check('new report dialog');
+  await p.keyboard.press('Escape');
+  await p.goto(`${URL}/dataflows/${obsFlowId}?tab=performance`);
+  await p.locator('.chart-box canvas').first().waitFor();
+  await check('performance tab');
+  await p.goto(`${URL}/dataflows/${obsFlowId}?tab=errors`);
+  await p.locator('table[aria-label="Error logs"]').waitFor();
+  await check('error logs tab');
+  await p.goto(`${URL}/dataflows/${obsFlowId}?tab=notifications`);
+  await p.getByRole('button', { name: 'Save notifications' }).waitFor();
+  await check('notifications tab');
   await p.context().close();
   const byImpact = {};
   for (const v of found) byImpact[v.impact] = (byImpact[v.impact] ?? 0) + 1;
@@ -786,11 +1156,52 @@ await step('an expired session returns to the login page, then to the same page'
   await admin.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
 });
 
+await step('copies a version into the personal dataflow store and pastes it into another organisation as a Draft', async () => {
+  // A second organisation (the admin is the platform administrator and becomes its admin).
+  const orgName = `e2e-anb-${stamp}`;
+  const created = await api(admin, 'POST', '/orgs', { name: orgName });
+  expect(created.status === 201, 'create org: ' + created.status + ' ' + created.body);
+  const orgB = JSON.parse(created.body);
+  const flows = JSON.parse((await api(admin, 'GET', '/dataflows?name=' + encodeURIComponent(`e2e import ${stamp}`))).body);
+  const src = flows.items.find((f) => f.name === `e2e import ${stamp}`);
+  expect(src, 'no imported dataflow to copy');
+  await admin.goto(`${URL}/dataflows/${src.id}/versions/1`);
+  await admin.getByRole('button', { name: 'Copy…' }).click();
+  const cdlg = admin.getByRole('dialog', { name: 'Copy version 1' });
+  await cdlg.getByRole('button', { name: 'Copy', exact: true }).click();
+  await cdlg.getByRole('alert').getByText(/description is required/).waitFor();
+  await cdlg.getByLabel(/Description/).fill(`Move to ANB ${stamp}`);
+  await cdlg.getByRole('button', { name: 'Copy', exact: true }).click();
+  await cdlg.getByRole('status').getByText(/Copied/).waitFor();
+  await snap(admin, 'copy');
+  await cdlg.getByRole('button', { name: 'Done' }).click();
+
+  await admin.goto(URL + '/dataflows');
+  await admin.getByRole('button', { name: 'Paste…' }).click();
+  const pdlg = admin.getByRole('dialog', { name: 'Paste a dataflow' });
+  const choice = pdlg.getByRole('radio', { name: new RegExp(`Move to ANB ${stamp}`) });
+  await choice.check();
+  expect((await pdlg.getByRole('radio').count()) <= 10, 'more than 10 copies listed');
+  await pdlg.getByLabel('Into organisation').selectOption(orgB.id);
+  await pdlg.getByLabel('Name of the new dataflow').fill(`e2e pasted ${stamp}`);
+  await snap(admin, 'paste-dialog');
+  await pdlg.getByRole('button', { name: 'Paste as a Draft' }).click();
+  await pdlg.getByRole('status').getByText(new RegExp(`Pasted as e2e pasted ${stamp}: version 1, a Draft in ${orgName}`)).waitFor();
+  await snap(admin, 'pasted');
+  await pdlg.getByRole('button', { name: 'Done' }).click();
+  // It is in the other organisation, as a Draft, without the source's tags.
+  const inB = JSON.parse((await api(admin, 'GET', `/dataflows?org=${orgB.id}&name=` + encodeURIComponent(`e2e pasted ${stamp}`))).body);
+  expect(inB.items.length === 1 && inB.items[0].orgId === orgB.id && inB.items[0].latestVersion === 1 && (inB.items[0].tags ?? []).length === 0, 'pasted: ' + JSON.stringify(inB));
+  const here = JSON.parse((await api(admin, 'GET', '/dataflows?name=' + encodeURIComponent(`e2e pasted ${stamp}`))).body);
+  expect(here.items.length === 0, 'pasted into the current organisation too');
+});
+
 await step('no CSP violation or page error', async () => {
   expect(cspViolations.length === 0, cspViolations.join('\n'));
 });
 
 await browser.close();
+receiver.close();
 console.log(`screenshots in ${OUT}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

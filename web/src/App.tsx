@@ -3,7 +3,7 @@ import { useAuth } from './auth';
 import { match, useLocation, useNavigate } from './router';
 import { Shell } from './Shell';
 import { LoginPage } from './pages/Login';
-import { DataflowsPage } from './pages/Dataflows';
+import { HomePage } from './pages/Home';
 import { FlowPage } from './pages/Flow';
 import { VersionPage } from './pages/Version';
 import { RunPage, RunsPage } from './pages/Runs';
@@ -13,6 +13,10 @@ import { Spinner } from './ui/common';
 
 // The canvas editor (React Flow, dagre) is its own chunk, loaded on first use.
 const EditorRoute = lazy(() => import('./editor/Editor'));
+// The alert pages (issue 17) load on first use too.
+const AlertsRoute = lazy(() => import('./pages/Alerts'));
+const IssuesRoute = lazy(() => import('./pages/Issues'));
+const ReportsRoute = lazy(() => import('./pages/Reports'));
 
 export function App() {
   const { me, loading } = useAuth();
@@ -34,7 +38,7 @@ export function App() {
 
 function Routes({ path }: { path: string }) {
   let m: Record<string, string> | null;
-  if (match('/dataflows', path)) return <DataflowsPage />;
+  if (match('/dataflows', path)) return <HomePage />;
   if ((m = match('/dataflows/:id/versions/:n/canvas', path))) return <EditorRoute key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
   if ((m = match('/dataflows/:id/versions/:n', path))) return <VersionPage key={m.id + m.n} flowId={m.id} number={Number(m.n)} />;
   if ((m = match('/dataflows/:id', path))) return <FlowPage key={m.id} flowId={m.id} />;
@@ -44,6 +48,9 @@ function Routes({ path }: { path: string }) {
   if (match('/users', path)) return <UsersPage />;
   if (match('/tokens', path)) return <TokensPage />;
   if (match('/audit', path)) return <AuditPage />;
+  if (match('/alerts', path)) return <AlertsRoute />;
+  if (match('/issues', path)) return <IssuesRoute />;
+  if (match('/reports', path)) return <ReportsRoute />;
   return <NotFound />;
 }
 

@@ -44,9 +44,10 @@ func main() {
 	workers := flag.Int("workers", 2, "converter goroutines")
 	posters := flag.Int("posters", 2, "POST workers")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	jsonl := flag.String("jsonl", "", "instead of posting, write the rows as JSON Lines to this file (examples/csv_to_jsonl.yaml)")
 	flag.Parse()
-	if *in == "" || *base == "" {
-		fmt.Fprintln(os.Stderr, "usage: handwritten -in FILE.csv -url http://127.0.0.1:PORT")
+	if *in == "" || (*base == "") == (*jsonl == "") {
+		fmt.Fprintln(os.Stderr, "usage: handwritten -in FILE.csv -url http://127.0.0.1:PORT | -jsonl OUT.jsonl")
 		os.Exit(2)
 	}
 	if *cpuProfile != "" {
@@ -57,6 +58,16 @@ func main() {
 		}
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
+	}
+	if *jsonl != "" {
+		read, written, err := runJSONL(*in, *jsonl, *workers)
+		pprof.StopCPUProfile()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "handwritten:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("read=%d written=%d\n", read, written)
+		return
 	}
 	st, err := run(*in, *base, *workers, *posters)
 	if err != nil {

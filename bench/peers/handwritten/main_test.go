@@ -91,3 +91,46 @@ func TestSameRecordsAsReference(t *testing.T) {
 		t.Fatalf("a body held %d records, more than a group", maxBatch)
 	}
 }
+
+// TestJSONLinesInFileOrder: the -jsonl mode writes one object per row, in
+// file order, every column a string, awkward rows included.
+func TestJSONLinesInFileOrder(t *testing.T) {
+	var file bytes.Buffer
+	if _, err := gen.WriteTransactions(&file, 3456, 9); err != nil {
+		t.Fatal(err)
+	}
+	file.WriteString("BN9,2025-01-01 00:00:00,ST1,91,EX1,A,B,a@b,1.50,0.00,1.50,CASH,paid,1,\"line\nbreak, \"\"q\"\"\"\r\n")
+	file.WriteString("BN\xff,2025-01-01 00:00:00,ST1,91,EX1,A,B,a@b,10.00,0.00,10.00,CASH,refunded,1,\r\n")
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "tx.csv"), filepath.Join(dir, "tx.jsonl")
+	if err := os.WriteFile(in, file.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read, written, err := runJSONL(in, out, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(file.Bytes())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+	if read != int64(len(rows)-1) || written != read || len(lines) != len(rows)-1 {
+		t.Fatalf("read %d written %d lines %d, want %d", read, written, len(lines), len(rows)-1)
+	}
+	for i, line := range lines {
+		var m map[string]string
+		if err := json.Unmarshal(line, &m); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, line)
+		}
+		for j, h := range rows[0] {
+			if want := string(bytes.ToValidUTF8([]byte(rows[i+1][j]), []byte("\uFFFD"))); m[h] != want {
+				t.Fatalf("line %d column %s: %q, want %q", i+1, h, m[h], want)
+			}
+		}
+	}
+}

@@ -1,18 +1,22 @@
 import { memo, createContext, useContext } from 'react';
 import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
 import type { Catalogue } from './catalogue';
+import type { BlockRow } from '../api/obs';
+import { BlockCountsLine } from '../obs/CanvasCounts';
 import { IN_HANDLE, kindWord, outputHandles, type BlockData } from './model';
 
 export interface NodeExtras {
   cat: Catalogue;
   problems: Map<string, string[]>;
   usedHandles: Map<string, string[]>;
+  /** counts: per block name, the Performance tab's counts to overlay (issue 17). */
+  counts?: Map<string, BlockRow>;
 }
 
 export const NodeCtx = createContext<NodeExtras>({ cat: new Map(), problems: new Map(), usedHandles: new Map() });
 
 function BlockNodeImpl({ id, data, selected }: NodeProps<Node<BlockData>>) {
-  const { cat, problems, usedHandles } = useContext(NodeCtx);
+  const { cat, problems, usedHandles, counts } = useContext(NodeCtx);
   const spec = cat.get(data.type);
   const probs = problems.get(id) ?? [];
   const outs = outputHandles(spec, usedHandles.get(id));
@@ -44,6 +48,7 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<Node<BlockData>>) {
         {data.disabled && ' · disabled'}
       </div>
       {probs.length > 0 && <div className="block-problem">{probs[0]}</div>}
+      {counts && <BlockCountsLine row={counts.get(data.name)} />}
       <div className="ports-out">
         {outs.map((h, i) => (
           <Handle

@@ -25,6 +25,7 @@ import { useCan, useDebounced } from '../hooks';
 import { Link, useBlockNavigation, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { AssistantPanel } from './AssistantPanel';
+import { CountsBanner, useCanvasCounts } from '../obs/CanvasCounts';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
 import { ConfigForm, type FieldProblem } from './ConfigForm';
@@ -176,6 +177,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   // paste into another (same tab).
   const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(readClipboard());
   const readOnly = !canEdit || version.state !== 'Draft';
+  const counts = useCanvasCounts(flow.id);
   // Where a read-only version's edits go: the open Draft, or a new one.
   const versions = useQuery({ queryKey: ['versions', flow.id], enabled: readOnly && canEdit, queryFn: () => client.get<Version[]>(`/dataflows/${flow.id}/versions`) });
   const openDraft = versions.data?.find((v) => v.state === 'Draft' && v.number !== version.number);
@@ -261,7 +263,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   }, [edges]);
   // Screen readers announce each block by its type and name.
   const labelledNodes = useMemo(() => nodes.map((n) => ({ ...n, ariaLabel: `${cat.get(n.data.type)?.label ?? n.data.type} block “${n.data.name}”${nodeProblems.get(n.id)?.length ? `, ${nodeProblems.get(n.id)!.length} problem(s)` : ''}` })), [nodes, cat, nodeProblems]);
-  const extras = useMemo(() => ({ cat, problems: nodeProblems, usedHandles }), [cat, nodeProblems, usedHandles]);
+  const extras = useMemo(() => ({ cat, problems: nodeProblems, usedHandles, counts: counts.counts }), [cat, nodeProblems, usedHandles, counts.counts]);
 
   // ---- canvas changes ----
   const onNodesChange = useCallback(
@@ -543,6 +545,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
           {validation.isFetching ? 'Checking…' : nProblems ? `${nProblems} problem${nProblems > 1 ? 's' : ''}` : 'Valid'}
         </span>
       </div>
+      <CountsBanner query={counts.query} path={`/dataflows/${flow.id}/versions/${version.number}/canvas`} />
       {readOnly && (
         <div className="notice readonly-banner" role="note">
           {!canEdit

@@ -8,6 +8,7 @@ import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../u
 import { TemplateGallery } from './Templates';
 import { DataTable, Pager, sortParam, useCursorPages, type Column, type SortState } from '../ui/DataTable';
 import { RuntimeCell } from '../ui/runtime';
+import { PasteDialog } from '../clipboard/Clipboard';
 
 /** FlowListItem is a row of GET /dataflows: the dataflow with its last run and today's figures. */
 export interface FlowListItem extends Dataflow {
@@ -56,6 +57,7 @@ export function DataflowsPage() {
   const pages = useCursorPages();
   const [createOpen, setCreateOpen] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
+  const [pasteOpen, setPasteOpen] = useState(false);
   const dName = useDebounced(name, 300);
   const dTag = useDebounced(tag, 300);
   // The server sorts before it paginates, so every page follows the header's order.
@@ -135,6 +137,9 @@ export function DataflowsPage() {
             <button type="button" onClick={() => setImportOpen(true)}>
               Import…
             </button>
+            <button type="button" onClick={() => setPasteOpen(true)}>
+              Paste…
+            </button>
           </>
         )}
       </div>
@@ -192,6 +197,7 @@ export function DataflowsPage() {
       <Pager page={pages.page} hasNext={!!q.data?.next} onPrev={pages.prev} onNext={() => pages.next(q.data?.next)} />
       <CreateDialog open={createOpen} onClose={() => setCreateOpen(false)} />
       <ImportDialog open={importOpen} onClose={() => setImportOpen(false)} />
+      <PasteDialog open={pasteOpen} onClose={() => setPasteOpen(false)} />
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { Breadcrumbs, ErrorBox, fmtTime, Spinner, StateBadge } from '../ui/commo
 import { RunsTable } from './Runs';
 import { RuntimeControls } from '../ui/runtime';
 import { SyncButton } from '../ui/sync';
+import { FlowTabs } from '../obs/FlowTabs';
 
 interface Summary {
   runs: number;
@@ -155,18 +156,20 @@ export function FlowPage({ flowId }: { flowId: string }) {
       </p>
       <RuntimeControls flow={f} />
       <SyncButton flow={f} />
-      <SummaryCard flowId={flowId} />
-      {isAdmin && <DetailsForm flow={f} />}
-      <h2>Versions</h2>
-      <ErrorBox error={versions.error} />
-      {versions.data && <VersionsTable flowId={flowId} versions={versions.data} />}
-      {versions.data && versions.data.length > 1 && <DiffView flowId={flowId} versions={versions.data} />}
-      <div className="row">
-        <h2>Recent runs</h2>
-        <Link to={`/runs?flowId=${flowId}`}>All runs of this dataflow</Link>
-      </div>
-      <ErrorBox error={runs.error} />
-      {runs.data && <RunsTable runs={runs.data.items} showFlow={false} />}
+      <FlowTabs flowId={flowId} liveVersion={f.liveVersion}>
+        <SummaryCard flowId={flowId} />
+        {isAdmin && <DetailsForm flow={f} />}
+        <h2>Versions</h2>
+        <ErrorBox error={versions.error} />
+        {versions.data && <VersionsTable flowId={flowId} versions={versions.data} />}
+        {versions.data && versions.data.length > 1 && <DiffView flowId={flowId} versions={versions.data} />}
+        <div className="row">
+          <h2>Recent runs</h2>
+          <Link to={`/runs?flowId=${flowId}`}>All runs of this dataflow</Link>
+        </div>
+        <ErrorBox error={runs.error} />
+        {runs.data && <RunsTable runs={runs.data.items} showFlow={false} />}
+      </FlowTabs>
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
 import type { Dataflow, Problem, Version } from '../api/types';
 import { useCan } from '../hooks';
+import { CopyButton } from '../clipboard/Clipboard';
 import { Link } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, saveBlob, Spinner, StateBadge } from '../ui/common';
 import { DiffView } from './Flow';
@@ -140,6 +141,7 @@ export function VersionPage({ flowId, number }: { flowId: string; number: number
             </button>
           )}
           <span className="spacer" />
+          <CopyButton flowId={flowId} number={v.number} />
           <button type="button" onClick={() => void exportAs('yaml')}>
             Export YAML
           </button>

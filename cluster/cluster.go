@@ -1,0 +1,726 @@
+// Package cluster lets several `connectplus server` processes on one
+// PostgreSQL divide the runtime's work with River (riverqueue/river): it is
+// the scheduler.Dispatcher of a cluster. Every unit of work is a River job —
+// poll a dataflow's sources, process one file, and the leader's periodic
+// maintenance (alerts, reports, retention, reconcile). Schedules are fired
+// by River's elected leader from durable last-fire times; a node that stops
+// heart-beating has its running jobs rescued (River's rescue operation) and
+// resumed elsewhere after the file's last acknowledged record; runtime
+// controls reach every node through PostgreSQL LISTEN/NOTIFY.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/engine"
+	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/scheduler"
+)
+
+// Queue names: one per kind of work, each with its own per-node concurrency.
+const (
+	QueuePolls       = "polls"
+	QueueFiles       = "files"
+	QueueMaintenance = "maintenance"
+)
+
+// NotifyChannel carries "deployments or statuses changed" between nodes.
+const NotifyChannel = "connectplus_runtime"
+
+// Task is a periodic maintenance task the leader runs as a River job.
+type Task struct {
+	Name     string
+	Interval time.Duration
+	Run      func(ctx context.Context) error
+}
+
+// Options configure a Dispatcher.
+type Options struct {
+	// URL is the PostgreSQL database every node shares.
+	URL string
+	// Node names this process in the cluster (River's client ID, the
+	// claims' owner, the node list). It must be unique among live nodes.
+	Node string
+	// Addr is the node's API address, shown in the cluster status.
+	Addr   string
+	Logger *slog.Logger
+	// FileWorkers is how many files this node processes at once (2).
+	FileWorkers int
+	// PollWorkers is how many polls this node runs at once (2).
+	PollWorkers int
+	// OrgMaxFiles bounds the files one organisation has in flight across
+	// the cluster (8), so one organisation's backlog cannot take every
+	// worker: the others' files keep starting.
+	OrgMaxFiles int
+	// Lease is how long a node may be silent before it counts as dead and
+	// its running jobs are rescued (10 s). Heartbeats are every Lease/5.
+	Lease time.Duration
+	// Tasks are the leader's periodic maintenance jobs (alerts, reports,
+	// retention of metrics); retention of runs and reconcile are added.
+	Tasks []Task
+}
+
+// Dispatcher is the cluster's scheduler.Dispatcher.
+type Dispatcher struct {
+	opts   Options
+	log    *slog.Logger
+	pool   *pgxpool.Pool
+	client *river.Client[pgx.Tx]
+	work   scheduler.Work
+	tasks  map[string]Task
+	stats  *nodeStats
+
+	mu      sync.Mutex
+	leader  bool
+	started time.Time
+	cancel  context.CancelFunc
+	bg      sync.WaitGroup
+}
+
+var _ scheduler.Dispatcher = (*Dispatcher)(nil)
+
+// New connects to PostgreSQL and prepares the River client; Start (called
+// by the runtime) starts it. River's schema is applied by store.Open.
+func New(ctx context.Context, opts Options) (*Dispatcher, error) {
+	if opts.Node == "" || strings.ContainsAny(opts.Node, " \t\n/") {
+		return nil, fmt.Errorf("cluster: node name %q: give a name without spaces or slashes (--node-name)", opts.Node)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts.FileWorkers = max(opts.FileWorkers, 0)
+	if opts.FileWorkers == 0 {
+		opts.FileWorkers = 2
+	}
+	if opts.PollWorkers <= 0 {
+		opts.PollWorkers = 2
+	}
+	if opts.OrgMaxFiles <= 0 {
+		opts.OrgMaxFiles = 8
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 10 * time.Second
+	}
+	pool, err := pgxpool.New(ctx, opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect: %w", err)
+	}
+	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node)}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &pollWorker{d: d})
+	river.AddWorker(workers, &fileWorker{d: d})
+	river.AddWorker(workers, &taskWorker{d: d})
+	tasks := append([]Task{
+		{Name: "reconcile", Interval: max(opts.Lease/2, time.Second), Run: d.reconcile},
+		{Name: "prune-retention", Interval: time.Hour, Run: func(ctx context.Context) error {
+			if d.work != nil {
+				d.work.Purge(ctx)
+			}
+			return nil
+		}},
+	}, opts.Tasks...)
+	var periodic []*river.PeriodicJob
+	for _, t := range tasks {
+		d.tasks[t.Name] = t
+		name := t.Name
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(t.Interval),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return taskArgs{Task: name}, &river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1,
+					UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates}}
+			}, &river.PeriodicJobOpts{ID: name, RunOnStart: true}))
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		ID:     opts.Node,
+		Logger: opts.Logger.With("component", "river"),
+		Queues: map[string]river.QueueConfig{
+			QueuePolls:       {MaxWorkers: opts.PollWorkers},
+			QueueFiles:       {MaxWorkers: opts.FileWorkers},
+			QueueMaintenance: {MaxWorkers: 2},
+		},
+		Workers:      workers,
+		PeriodicJobs: periodic,
+		// New jobs are announced by River's LISTEN/NOTIFY; the poll interval
+		// is only the fallback when a notification is missed.
+		FetchPollInterval: 500 * time.Millisecond,
+		// File jobs have no timeout (a 650 MB file takes what it takes) and
+		// are rescued by liveness (reconcile), not age; this is the backstop
+		// for the short jobs.
+		RescueStuckJobsAfter: time.Hour,
+		JobTimeout:           10 * time.Minute,
+		ErrorHandler:         &errorHandler{log: opts.Logger},
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cluster: river client: %w", err)
+	}
+	d.client = client
+	return d, nil
+}
+
+// activeStates are the states in which a job blocks an identical one:
+// a poll already waiting or running coalesces the next tick (no overlap).
+var activeStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// fileStates add completed: a file version processed once is never enqueued
+// again by a later poll (cancelled ones — pause, stop — are, after Start).
+var fileStates = append(append([]rivertype.JobState(nil), activeStates...), rivertype.JobStateCompleted)
+
+// Start implements scheduler.Dispatcher: it registers the node, hands back
+// the jobs a previous process of this node left running, starts River and
+// the node's loops (heartbeat, notifications, the leader's schedules).
+func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
+	d.work = w
+	d.started = time.Now()
+	if err := d.heartbeat(ctx); err != nil {
+		return err
+	}
+	// This process runs nothing yet: whatever River thinks this node runs
+	// was left by a previous process (a kill): hand it back at once.
+	if n, err := d.rescueNodes(ctx, []string{d.opts.Node}); err != nil {
+		return err
+	} else if n > 0 {
+		d.log.Info("handed back the jobs a previous process of this node left running", "jobs", n)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel = cancel
+	if err := d.client.Start(runCtx); err != nil {
+		cancel()
+		return fmt.Errorf("cluster: start river: %w", err)
+	}
+	d.loop(runCtx, d.opts.Lease/5, func(ctx context.Context) {
+		if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("heartbeat", "err", err)
+		}
+	})
+	d.loop(runCtx, time.Second, d.fireSchedules)
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		d.listen(runCtx)
+	}()
+	d.log.Info("joined the cluster", "node", d.opts.Node, "file_workers", d.opts.FileWorkers, "lease", d.opts.Lease)
+	return nil
+}
+
+func (d *Dispatcher) loop(ctx context.Context, every time.Duration, fn func(context.Context)) {
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn(ctx)
+			}
+		}
+	}()
+}
+
+// FiresSchedules implements scheduler.Dispatcher: the leader fires them.
+func (d *Dispatcher) FiresSchedules() bool { return true }
+
+// Shared implements scheduler.Dispatcher.
+func (d *Dispatcher) Shared() bool { return true }
+
+// Poll implements scheduler.Dispatcher: a poll job, coalesced with one
+// already waiting or running for the dataflow.
+func (d *Dispatcher) Poll(ctx context.Context, key string, runNow bool) error {
+	org, _, _ := strings.Cut(key, "/")
+	_, err := d.client.Insert(ctx, pollArgs{Flow: key, Org: org, RunNow: runNow}, pollOpts())
+	if err != nil {
+		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
+	}
+	return nil
+}
+
+func pollOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueuePolls, MaxAttempts: 40, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates}}
+}
+
+// Changed implements scheduler.Dispatcher: NOTIFY every node.
+func (d *Dispatcher) Changed(ctx context.Context) {
+	if _, err := d.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, d.opts.Node); err != nil {
+		d.log.Warn("notifying the other nodes; they see the change at their next reload", "err", err)
+	}
+}
+
+// Drain implements scheduler.Dispatcher: River stops fetching jobs and
+// waits for the running ones (up to ctx); the runtime then hands the rest
+// back with their checkpoints and Close waits for their jobs to return.
+func (d *Dispatcher) Drain(ctx context.Context) {
+	d.log.Info("draining: no new jobs", "node", d.opts.Node)
+	if err := d.client.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		d.log.Warn("stopping river", "err", err)
+	}
+}
+
+// Close implements scheduler.Dispatcher.
+func (d *Dispatcher) Close(ctx context.Context) {
+	if err := d.client.StopAndCancel(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		d.log.Warn("stopping river", "err", err)
+	}
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.bg.Wait()
+	// Leaving cleanly: the node is no longer listed as alive.
+	cctx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer done()
+	_, _ = d.pool.Exec(cctx, `DELETE FROM cluster_nodes WHERE name = $1`, d.opts.Node)
+	d.pool.Close()
+}
+
+func (d *Dispatcher) heartbeat(ctx context.Context) error {
+	now := time.Now().UnixMicro()
+	_, err := d.pool.Exec(ctx, `INSERT INTO cluster_nodes (name, addr, started_at, seen_at) VALUES ($1, $2, $3, $3)
+		ON CONFLICT (name) DO UPDATE SET addr = EXCLUDED.addr, seen_at = EXCLUDED.seen_at,
+			started_at = CASE WHEN cluster_nodes.started_at < $4 THEN $4 ELSE cluster_nodes.started_at END`,
+		d.opts.Node, d.opts.Addr, now, d.started.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("cluster: heartbeat: %w", err)
+	}
+	return nil
+}
+
+// isLeader asks River who its elected leader is.
+func (d *Dispatcher) currentLeader(ctx context.Context) (string, error) {
+	l, err := d.client.Driver().GetExecutor().LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
+	if err != nil {
+		if errors.Is(err, rivertype.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+			return "", nil
+		}
+		return "", err
+	}
+	if l.ExpiresAt.Before(time.Now()) {
+		return "", nil
+	}
+	return l.LeaderID, nil
+}
+
+// fireSchedules runs every second on every node and does work only on the
+// leader: for each Live dataflow whose next fire (after its durable last
+// fire) has come, it records the fire and enqueues the poll in one
+// transaction, under a row lock — two nodes that both think they lead for a
+// moment cannot both fire, and a fire missed while there was no leader runs
+// once as soon as there is one (ticks are coalesced, as on one server).
+func (d *Dispatcher) fireSchedules(ctx context.Context) {
+	leader, err := d.currentLeader(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("reading the leader", "err", err)
+		}
+		return
+	}
+	d.mu.Lock()
+	was := d.leader
+	d.leader = leader == d.opts.Node
+	is := d.leader
+	d.mu.Unlock()
+	d.stats.setLeader(is)
+	if is != was {
+		d.log.Info("leadership", "node", d.opts.Node, "leader", is)
+	}
+	if !is || d.work == nil {
+		return
+	}
+	now := time.Now()
+	for _, s := range d.work.Schedules() {
+		if s.Stream || s.Cron == nil {
+			continue
+		}
+		if err := d.fireOne(ctx, s, now); err != nil && ctx.Err() == nil {
+			d.log.Error("firing a schedule", "flow", s.Key, "err", err)
+		}
+	}
+}
+
+func (d *Dispatcher) fireOne(ctx context.Context, s scheduler.Schedule, now time.Time) error {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var last int64
+	err = tx.QueryRow(ctx, `SELECT last_fire FROM cluster_schedule WHERE flow_key = $1 FOR UPDATE`, s.Key).Scan(&last)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		// First sight of this dataflow: poll now, as one server does at
+		// deployment.
+		if _, err := tx.Exec(ctx, `INSERT INTO cluster_schedule (flow_key, last_fire, fires) VALUES ($1, $2, 0) ON CONFLICT (flow_key) DO NOTHING`, s.Key, now.UnixMicro()); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT last_fire FROM cluster_schedule WHERE flow_key = $1 FOR UPDATE`, s.Key).Scan(&last); err != nil {
+			return err
+		}
+		if last != now.UnixMicro() {
+			return nil // another node inserted it first
+		}
+	case err != nil:
+		return err
+	default:
+		if s.Next(time.UnixMicro(last)).After(now) {
+			return nil
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE cluster_schedule SET last_fire = $2, fires = fires + 1 WHERE flow_key = $1`, s.Key, now.UnixMicro()); err != nil {
+		return err
+	}
+	if s.Active {
+		if _, err := d.client.InsertTx(ctx, tx, pollArgs{Flow: s.Key, Org: s.OrgID}, pollOpts()); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	d.stats.fired()
+	return nil
+}
+
+// listen LISTENs on NotifyChannel and refreshes the runtime when another
+// node changed deployments or statuses. A dropped connection is re-made;
+// the runtime's periodic reload covers the gap.
+func (d *Dispatcher) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := d.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Warn("listening for runtime changes; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (d *Dispatcher) listenOnce(ctx context.Context) error {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `LISTEN `+NotifyChannel); err != nil {
+		return err
+	}
+	// Changes made while this node was not listening.
+	if err := d.work.Refresh(ctx); err != nil {
+		d.log.Warn("refreshing the runtime", "err", err)
+	}
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		if n.Payload == d.opts.Node {
+			continue
+		}
+		if err := d.work.Refresh(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("refreshing the runtime", "err", err)
+		}
+	}
+}
+
+// reconcile is the leader's periodic check: the running jobs of nodes that
+// stopped heart-beating for a lease go back to the queue through River's
+// rescue operation (the same one its time-based rescuer uses), and nodes
+// gone for a day are forgotten.
+func (d *Dispatcher) reconcile(ctx context.Context) error {
+	cut := time.Now().Add(-d.opts.Lease).UnixMicro()
+	rows, err := d.pool.Query(ctx, `SELECT name FROM cluster_nodes WHERE seen_at < $1`, cut)
+	if err != nil {
+		return err
+	}
+	dead, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	if len(dead) > 0 {
+		n, err := d.rescueNodes(ctx, dead)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			d.log.Warn("rescued the jobs of dead nodes", "nodes", dead, "jobs", n)
+		}
+	}
+	_, err = d.pool.Exec(ctx, `DELETE FROM cluster_nodes WHERE seen_at < $1`, time.Now().Add(-24*time.Hour).UnixMicro())
+	return err
+}
+
+// rescueNodes makes the running jobs last attempted by nodes retryable now.
+func (d *Dispatcher) rescueNodes(ctx context.Context, nodes []string) (int, error) {
+	rows, err := d.pool.Query(ctx, `SELECT id, attempt FROM river_job
+		WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = ANY($1)`, nodes)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: listing jobs of dead nodes: %w", err)
+	}
+	type row struct {
+		ID      int64
+		Attempt int
+	}
+	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		return 0, err
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	now := time.Now().UTC()
+	p := &riverdriver.JobRescueManyParams{StuckHorizon: now}
+	for _, j := range jobs {
+		e := fmt.Sprintf(`{"at":%q,"attempt":%d,"error":"the node running this job stopped answering; rescued for another node","trace":""}`, now.Format(time.RFC3339Nano), j.Attempt)
+		p.ID = append(p.ID, j.ID)
+		p.Error = append(p.Error, []byte(e))
+		p.FinalizedAt = append(p.FinalizedAt, nil)
+		p.ScheduledAt = append(p.ScheduledAt, now)
+		p.State = append(p.State, string(rivertype.JobStateRetryable))
+	}
+	if _, err := d.client.Driver().GetExecutor().JobRescueMany(ctx, p); err != nil {
+		return 0, fmt.Errorf("cluster: rescuing jobs: %w", err)
+	}
+	d.stats.rescued(len(jobs))
+	return len(jobs), nil
+}
+
+// pollArgs: poll a dataflow's sources and enqueue one file job per item.
+type pollArgs struct {
+	Flow   string `json:"flow" river:"unique"`
+	Org    string `json:"org"`
+	RunNow bool   `json:"runNow,omitempty"`
+}
+
+func (pollArgs) Kind() string { return "connectplus.poll" }
+
+// fileArgs: process one file version. Unique by dataflow and item version
+// (path, size, modification time), so two polls never enqueue it twice.
+type fileArgs struct {
+	Flow    string     `json:"flow" river:"unique"`
+	ItemKey string     `json:"itemKey" river:"unique"`
+	Org     string     `json:"org"`
+	Source  string     `json:"source"`
+	Item    block.Item `json:"item"`
+	Version int        `json:"version,omitempty"`
+}
+
+func (fileArgs) Kind() string { return "connectplus.file" }
+
+// taskArgs: one run of a periodic maintenance task.
+type taskArgs struct {
+	Task string `json:"task" river:"unique"`
+}
+
+func (taskArgs) Kind() string { return "connectplus.maintenance" }
+
+type pollWorker struct {
+	river.WorkerDefaults[pollArgs]
+	d *Dispatcher
+}
+
+func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
+	d := w.d
+	items, err := d.work.ListFlow(ctx, job.Args.Flow)
+	if errors.Is(err, scheduler.ErrRetryLater) {
+		if job.Attempt > 30 {
+			return river.JobCancel(err)
+		}
+		return river.JobSnooze(time.Second)
+	}
+	if err != nil {
+		d.stats.job("poll", "error")
+		return err
+	}
+	if len(items) > 0 {
+		params := make([]river.InsertManyParams, 0, len(items))
+		for _, it := range items {
+			params = append(params, river.InsertManyParams{
+				Args: fileArgs{Flow: job.Args.Flow, ItemKey: engine.ItemKey(it.Item), Org: job.Args.Org, Source: it.Source, Item: it.Item},
+				InsertOpts: &river.InsertOpts{Queue: QueueFiles, MaxAttempts: 100,
+					UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: fileStates}},
+			})
+		}
+		res, err := d.client.InsertMany(ctx, params)
+		if err != nil {
+			return fmt.Errorf("enqueue files of %s: %w", job.Args.Flow, err)
+		}
+		fresh := 0
+		for _, r := range res {
+			if !r.UniqueSkippedAsDuplicate {
+				fresh++
+			}
+		}
+		d.log.Info("polled", "flow", job.Args.Flow, "listed", len(items), "enqueued", fresh, "node", d.opts.Node)
+	}
+	d.stats.job("poll", "done")
+	return nil
+}
+
+type fileWorker struct {
+	river.WorkerDefaults[fileArgs]
+	d *Dispatcher
+}
+
+// Timeout: none; a node that dies is detected by its heartbeat instead.
+func (w *fileWorker) Timeout(*river.Job[fileArgs]) time.Duration { return -1 }
+
+func (w *fileWorker) Work(ctx context.Context, job *river.Job[fileArgs]) error {
+	d := w.d
+	// Fair share: the organisation's oldest OrgMaxFiles running file jobs
+	// proceed; a younger one steps back briefly and lets another
+	// organisation's file take the worker.
+	var ahead int
+	if err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'connectplus.file' AND state = 'running'
+			AND args->>'org' = $1 AND id < $2`, job.Args.Org, job.ID).Scan(&ahead); err != nil {
+		return fmt.Errorf("fair share of %s: %w", job.Args.Org, err)
+	}
+	if ahead >= d.opts.OrgMaxFiles {
+		d.stats.job("file", "deferred")
+		return river.JobSnooze(time.Second)
+	}
+	d.stats.running(1)
+	defer d.stats.running(-1)
+	err := d.work.ProcessFile(ctx, job.Args.Flow, job.Args.Source, job.Args.Item)
+	switch {
+	case err == nil:
+		d.stats.job("file", "done")
+		return nil
+	case errors.Is(err, scheduler.ErrCancelled):
+		d.stats.job("file", "cancelled")
+		return river.JobCancel(err)
+	case errors.Is(err, scheduler.ErrRetryLater):
+		d.stats.job("file", "handed_back")
+		return river.JobSnooze(time.Second)
+	}
+	d.stats.job("file", "error")
+	return err
+}
+
+type taskWorker struct {
+	river.WorkerDefaults[taskArgs]
+	d *Dispatcher
+}
+
+func (w *taskWorker) Work(ctx context.Context, job *river.Job[taskArgs]) error {
+	t, ok := w.d.tasks[job.Args.Task]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("unknown maintenance task %q", job.Args.Task))
+	}
+	if err := t.Run(ctx); err != nil {
+		w.d.stats.job(t.Name, "error")
+		return err
+	}
+	w.d.stats.job(t.Name, "done")
+	return nil
+}
+
+type errorHandler struct{ log *slog.Logger }
+
+func (h *errorHandler) HandleError(_ context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	h.log.Error("job failed", "kind", job.Kind, "job", job.ID, "attempt", job.Attempt, "err", err)
+	return nil
+}
+
+func (h *errorHandler) HandlePanic(_ context.Context, job *rivertype.JobRow, v any, trace string) *river.ErrorHandlerResult {
+	h.log.Error("job panicked", "kind", job.Kind, "job", job.ID, "panic", fmt.Sprint(v), "trace", trace)
+	return nil
+}
+
+// Status implements runstate.ClusterReporter: the nodes, the leader, queue
+// depths and the jobs running on each node, read from PostgreSQL.
+func (d *Dispatcher) Status(ctx context.Context) (runstate.ClusterStatus, error) {
+	st := runstate.ClusterStatus{Mode: "cluster", Node: d.opts.Node, LeaseSeconds: d.opts.Lease.Seconds()}
+	leader, err := d.currentLeader(ctx)
+	if err != nil {
+		return st, fmt.Errorf("cluster: leader: %w", err)
+	}
+	st.Leader = leader
+	running := map[string]int{}
+	rows, err := d.pool.Query(ctx, `SELECT attempted_by[array_length(attempted_by, 1)], COUNT(*) FROM river_job
+		WHERE state = 'running' GROUP BY 1`)
+	if err != nil {
+		return st, fmt.Errorf("cluster: running jobs: %w", err)
+	}
+	for rows.Next() {
+		var n string
+		var c int
+		if err := rows.Scan(&n, &c); err != nil {
+			rows.Close()
+			return st, err
+		}
+		running[n] = c
+	}
+	rows.Close()
+	rows, err = d.pool.Query(ctx, `SELECT name, addr, started_at, seen_at FROM cluster_nodes ORDER BY name`)
+	if err != nil {
+		return st, fmt.Errorf("cluster: nodes: %w", err)
+	}
+	cut := time.Now().Add(-d.opts.Lease)
+	for rows.Next() {
+		var n runstate.ClusterNode
+		var started, seen int64
+		if err := rows.Scan(&n.Name, &n.Addr, &started, &seen); err != nil {
+			rows.Close()
+			return st, err
+		}
+		n.StartedAt, n.SeenAt = time.UnixMicro(started).UTC(), time.UnixMicro(seen).UTC()
+		n.Alive = n.SeenAt.After(cut)
+		n.Leader = n.Name == leader
+		n.RunningJobs = running[n.Name]
+		st.Nodes = append(st.Nodes, n)
+	}
+	rows.Close()
+	rows, err = d.pool.Query(ctx, `SELECT queue, state::text, COUNT(*) FROM river_job
+		WHERE state IN ('available', 'running', 'scheduled', 'retryable', 'pending') GROUP BY 1, 2 ORDER BY 1`)
+	if err != nil {
+		return st, fmt.Errorf("cluster: queues: %w", err)
+	}
+	defer rows.Close()
+	byQueue := map[string]*runstate.ClusterQueue{}
+	for _, q := range []string{QueueFiles, QueueMaintenance, QueuePolls} {
+		byQueue[q] = &runstate.ClusterQueue{Name: q}
+	}
+	for rows.Next() {
+		var q, state string
+		var c int
+		if err := rows.Scan(&q, &state, &c); err != nil {
+			return st, err
+		}
+		cq := byQueue[q]
+		if cq == nil {
+			cq = &runstate.ClusterQueue{Name: q}
+			byQueue[q] = cq
+		}
+		switch state {
+		case "available", "pending":
+			cq.Available += c
+		case "running":
+			cq.Running += c
+		case "scheduled", "retryable":
+			cq.Scheduled += c
+		}
+	}
+	for _, q := range []string{QueueFiles, QueueMaintenance, QueuePolls} {
+		st.Queues = append(st.Queues, *byQueue[q])
+		d.stats.depth(q, byQueue[q].Available)
+	}
+	return st, rows.Err()
+}

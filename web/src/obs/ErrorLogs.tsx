@@ -1,0 +1,105 @@
+// The Error logs tab of a dataflow (issue 17, spec §6.3): the result files
+// (error files) of its runs in the last 30 days, with download.
+import { useState } from 'react';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { client } from '../api/client';
+import type { Page, Run } from '../api/types';
+import { Link } from '../router';
+import { ErrorBox, fmtTime, saveBlob, Spinner, StateBadge } from '../ui/common';
+import { fmtBytes, fmtCount } from './format';
+
+/** since30d is the start of the retention window the tab lists, to the minute (a stable query key). */
+function since30d(): string {
+  const d = new Date(Date.now() - 30 * 86400e3);
+  d.setSeconds(0, 0);
+  return d.toISOString();
+}
+
+export default function ErrorLogsTab({ flowId }: { flowId: string }) {
+  const [since] = useState(since30d);
+  const [withFailures, setWithFailures] = useState(false);
+  const [cursors, setCursors] = useState<string[]>(['']);
+  const cursor = cursors[cursors.length - 1];
+  const p = new URLSearchParams({ flowId, since, limit: '25' });
+  if (cursor) p.set('cursor', cursor);
+  const q = useQuery({ queryKey: ['error-logs', p.toString()], queryFn: () => client.get<Page<Run>>('/runs?' + p), refetchInterval: 30000 });
+  const dl = useMutation({
+    mutationFn: async (r: Run) => {
+      const res = await client.raw('GET', `/runs/${r.id}/result`);
+      saveBlob(await res.blob(), r.resultName || `result_${r.id}.csv`);
+    },
+  });
+  const runs = (q.data?.items ?? []).filter((r) => (r.resultName || r.resultPath) && (!withFailures || r.failed > 0));
+  return (
+    <div>
+      <div className="row">
+        <h2>Error logs</h2>
+        <span className="hint">Result files of the last 30 days (every record with its status, code and message).</span>
+        <span className="spacer" />
+        <label className="inline">
+          <input type="checkbox" checked={withFailures} onChange={(e) => setWithFailures(e.target.checked)} /> Only files with failures
+        </label>
+      </div>
+      <ErrorBox error={q.error} />
+      <ErrorBox error={dl.error} title="Download failed" />
+      {q.isLoading && <Spinner />}
+      {q.data && runs.length === 0 && <p className="hint">No result file on this page.</p>}
+      {runs.length > 0 && (
+        <table className="grid" aria-label="Error logs">
+          <thead>
+            <tr>
+              <th scope="col">Started</th>
+              <th scope="col">Source file</th>
+              <th scope="col">Status</th>
+              <th scope="col" className="num">
+                Records
+              </th>
+              <th scope="col" className="num">
+                Failed
+              </th>
+              <th scope="col">Result file</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link to={`/runs/${r.id}`}>{fmtTime(r.started)}</Link>
+                </td>
+                <td>
+                  {r.fileName || '—'} {r.fileSize ? <span className="hint">({fmtBytes(r.fileSize)})</span> : null}
+                </td>
+                <td>
+                  <StateBadge state={r.status} />
+                </td>
+                <td className="num">{fmtCount(r.recordsIn)}</td>
+                <td className="num">{fmtCount(r.failed)}</td>
+                <td>
+                  <code>{r.resultName || r.resultPath}</code>
+                </td>
+                <td>
+                  <div className="row">
+                    <button type="button" onClick={() => dl.mutate(r)} disabled={dl.isPending} aria-label={`Download ${r.resultName || 'the result file'}`}>
+                      Download
+                    </button>
+                    <Link to={`/dataflows/${flowId}?tab=performance&lineage=${encodeURIComponent(r.id)}`}>Requests</Link>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav className="pager" aria-label="Pages of runs">
+        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          ← Previous
+        </button>
+        <span>Page {cursors.length}</span>
+        <button type="button" disabled={!q.data?.next} onClick={() => q.data?.next && setCursors([...cursors, q.data.next])}>
+          Next →
+        </button>
+      </nav>
+    </div>
+  );
+}
