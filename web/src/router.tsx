@@ -19,20 +19,51 @@ function current(): Loc {
   return { path: window.location.pathname, search: new URLSearchParams(window.location.search) };
 }
 
+/** idxOf is the position a history entry was given by this router (0 for an entry it did not make). */
+function idxOf(state: unknown): number {
+  const i = (state as { idx?: unknown } | null)?.idx;
+  return typeof i === 'number' ? i : 0;
+}
+
 export function Router({ children }: { children: ReactNode }) {
   const [loc, setLoc] = useState<Loc>(current);
-  // A page with unsaved work may refuse a navigation (the editor asks first).
+  // A page with unsaved work may refuse a navigation (the editor asks first):
+  // links and navigate(), and also the browser's Back and Forward buttons.
   const blocker = useRef<Blocker | null>(null);
+  // Every entry this router makes carries its position, so that a refused
+  // Back/Forward can be undone by moving the same distance the other way.
+  const idx = useRef(idxOf(window.history.state));
+  const undoing = useRef(false);
   useEffect(() => {
-    const on = () => setLoc(current());
+    if (typeof (window.history.state as { idx?: unknown } | null)?.idx !== 'number') window.history.replaceState({ idx: idx.current }, '');
+    const on = (e: PopStateEvent) => {
+      const to = idxOf(e.state);
+      if (undoing.current) {
+        // The browser is returning to the entry we refused to leave.
+        undoing.current = false;
+        return;
+      }
+      if (blocker.current && !blocker.current()) {
+        // The URL has already changed: go back to where the page is.
+        const delta = idx.current - to;
+        if (delta !== 0) {
+          undoing.current = true;
+          window.history.go(delta);
+        }
+        return;
+      }
+      blocker.current = null;
+      idx.current = to;
+      setLoc(current());
+    };
     window.addEventListener('popstate', on);
     return () => window.removeEventListener('popstate', on);
   }, []);
   const navigate = (to: string, replace = false) => {
     if (blocker.current && !blocker.current()) return;
     blocker.current = null;
-    if (replace) window.history.replaceState(null, '', to);
-    else window.history.pushState(null, '', to);
+    if (replace) window.history.replaceState({ idx: idx.current }, '', to);
+    else window.history.pushState({ idx: ++idx.current }, '', to);
     setLoc(current());
     window.scrollTo?.(0, 0);
   };
@@ -50,7 +81,7 @@ export function useNavigate() {
   return useContext(RouterCtx).navigate;
 }
 
-/** useBlockNavigation asks confirm() before an in-app navigation while when is true. */
+/** useBlockNavigation asks confirm() before an in-app navigation (links, navigate(), Back and Forward) while when is true. */
 export function useBlockNavigation(when: boolean, message: string) {
   const { block } = useContext(RouterCtx);
   useEffect(() => {

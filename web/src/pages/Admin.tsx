@@ -5,6 +5,7 @@ import type { Membership, Page } from '../api/types';
 import { useAuth } from '../auth';
 import { useCan, useDebounced } from '../hooks';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, saveBlob, Spinner } from '../ui/common';
+import { DataTable, Pager, useCursorPages } from '../ui/DataTable';
 
 const roles = ['viewer', 'editor', 'admin'];
 
@@ -91,121 +92,104 @@ export function UsersPage() {
       {users.isLoading ? (
         <Spinner />
       ) : (
-        <table className="grid" aria-label="Users">
-          <thead>
-            <tr>
-              <th>User</th>
-              <th>Display name</th>
-              <th>Role</th>
-              <th>Member since</th>
-              {isAdmin && <th>Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {users.data?.map((u) => (
-              <tr key={u.userId}>
-                <td>{u.username}</td>
-                <td>{u.displayName}</td>
-                <td>
-                  {isAdmin && u.userId !== me?.userId ? (
-                    <select aria-label={`Role of ${u.username}`} value={u.role} onChange={(e) => setRole.mutate({ id: u.userId, role: e.target.value })}>
-                      {roles.map((r) => (
-                        <option key={r}>{r}</option>
-                      ))}
-                    </select>
-                  ) : (
-                    u.role
-                  )}
-                </td>
-                <td>{fmtTime(u.createdAt)}</td>
-                {isAdmin && (
-                  <td className="row">
-                    {u.userId !== me?.userId && (
-                      <>
-                        <button type="button" onClick={() => setResetting(u)}>
-                          Reset password
-                        </button>
-                        <button type="button" className="danger" onClick={() => window.confirm(`Remove ${u.username} from the organisation?`) && remove.mutate(u.userId)}>
-                          Remove
-                        </button>
-                      </>
-                    )}
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Users"
+          rows={users.data ?? []}
+          rowKey={(u) => u.userId}
+          columns={[
+            { key: 'user', header: 'User', cell: (u) => u.username },
+            { key: 'display', header: 'Display name', cell: (u) => u.displayName },
+            {
+              key: 'role',
+              header: 'Role',
+              cell: (u) =>
+                isAdmin && u.userId !== me?.userId ? (
+                  <select aria-label={`Role of ${u.username}`} value={u.role} onChange={(e) => setRole.mutate({ id: u.userId, role: e.target.value })}>
+                    {roles.map((r) => (
+                      <option key={r}>{r}</option>
+                    ))}
+                  </select>
+                ) : (
+                  u.role
+                ),
+            },
+            { key: 'since', header: 'Member since', cell: (u) => fmtTime(u.createdAt) },
+            {
+              key: 'actions',
+              header: 'Actions',
+              hidden: !isAdmin,
+              className: 'row',
+              cell: (u) =>
+                u.userId !== me?.userId && (
+                  <>
+                    <button type="button" onClick={() => setResetting(u)}>
+                      Reset password
+                    </button>
+                    <button type="button" className="danger" onClick={() => window.confirm(`Remove ${u.username} from the organisation?`) && remove.mutate(u.userId)}>
+                      Remove
+                    </button>
+                  </>
+                ),
+            },
+          ]}
+        />
       )}
       {isAdmin && (roleRequests.data?.length ?? 0) > 0 && (
         <>
           <h2>Admin grants waiting for a second administrator</h2>
-          <table className="grid" aria-label="Role requests">
-            <thead>
-              <tr>
-                <th>User</th>
-                <th>Role</th>
-                <th>Requested</th>
-                <th>Decision</th>
-              </tr>
-            </thead>
-            <tbody>
-              {roleRequests.data!.map((r) => (
-                <tr key={r.id}>
-                  <td>{r.username}</td>
-                  <td>{r.role}</td>
-                  <td>
-                    {r.requestedBy} · {fmtTime(r.createdAt)}
-                  </td>
-                  <td className="row">
+          <DataTable
+            label="Role requests"
+            rows={roleRequests.data!}
+            rowKey={(r) => r.id}
+            columns={[
+              { key: 'user', header: 'User', cell: (r) => r.username },
+              { key: 'role', header: 'Role', cell: (r) => r.role },
+              { key: 'requested', header: 'Requested', cell: (r) => `${r.requestedBy} · ${fmtTime(r.createdAt)}` },
+              {
+                key: 'decision',
+                header: 'Decision',
+                className: 'row',
+                cell: (r) => (
+                  <>
                     <button type="button" className="primary" onClick={() => decide.mutate({ id: r.id, action: 'approve' })}>
                       Approve
                     </button>
                     <button type="button" className="danger" onClick={() => decide.mutate({ id: r.id, action: 'reject' })}>
                       Reject
                     </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+            ]}
+          />
         </>
       )}
       {isAdmin && (invitations.data?.length ?? 0) > 0 && (
         <>
           <h2>Invitations</h2>
-          <table className="grid" aria-label="Invitations">
-            <thead>
-              <tr>
-                <th>Username</th>
-                <th>Role</th>
-                <th>Status</th>
-                <th>Invited</th>
-                <th>Expires</th>
-                <th>Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {invitations.data!.map((i) => (
-                <tr key={i.id}>
-                  <td>{i.username}</td>
-                  <td>{i.role}</td>
-                  <td>{i.status}</td>
-                  <td>
-                    {i.invitedBy} · {fmtTime(i.createdAt)}
-                  </td>
-                  <td>{fmtTime(i.expiresAt)}</td>
-                  <td>
-                    {!i.acceptedAt && i.status !== 'Revoked' && (
-                      <button type="button" className="danger" onClick={() => revokeInvite.mutate(i.id)}>
-                        Revoke
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            label="Invitations"
+            rows={invitations.data!}
+            rowKey={(i) => i.id}
+            columns={[
+              { key: 'user', header: 'Username', cell: (i) => i.username },
+              { key: 'role', header: 'Role', cell: (i) => i.role },
+              { key: 'status', header: 'Status', cell: (i) => i.status },
+              { key: 'invited', header: 'Invited', cell: (i) => `${i.invitedBy} · ${fmtTime(i.createdAt)}` },
+              { key: 'expires', header: 'Expires', cell: (i) => fmtTime(i.expiresAt) },
+              {
+                key: 'actions',
+                header: 'Actions',
+                cell: (i) =>
+                  !i.acceptedAt &&
+                  i.status !== 'Revoked' && (
+                    <button type="button" className="danger" onClick={() => revokeInvite.mutate(i.id)}>
+                      Revoke
+                    </button>
+                  ),
+              },
+            ]}
+          />
         </>
       )}
       <InviteDialog open={inviting} onClose={() => setInviting(false)} />
@@ -406,44 +390,32 @@ export function TokensPage() {
         </label>
       )}
       <ErrorBox error={tokens.error} />
-      <table className="grid" aria-label="API tokens">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Prefix</th>
-            {all && <th>User</th>}
-            <th>Scope</th>
-            <th>Created</th>
-            <th>Expires</th>
-            <th>Last used</th>
-            <th>Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {tokens.data?.map((t) => (
-            <tr key={t.id}>
-              <td>{t.name}</td>
-              <td>
-                <code>{t.prefix}</code>
-              </td>
-              {all && <td>{t.username}</td>}
-              <td>{t.scope}</td>
-              <td>{fmtTime(t.createdAt)}</td>
-              <td>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
-              <td>{fmtTime(t.lastUsedAt)}</td>
-              <td>
-                {t.revokedAt ? (
-                  `revoked ${fmtTime(t.revokedAt)}`
-                ) : (
-                  <button type="button" className="danger" onClick={() => window.confirm(`Revoke “${t.name}”?`) && revoke.mutate(t.id)}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label="API tokens"
+        rows={tokens.data ?? []}
+        rowKey={(t) => t.id}
+        columns={[
+          { key: 'name', header: 'Name', cell: (t) => t.name },
+          { key: 'prefix', header: 'Prefix', cell: (t) => <code>{t.prefix}</code> },
+          { key: 'user', header: 'User', hidden: !all, cell: (t) => t.username },
+          { key: 'scope', header: 'Scope', cell: (t) => t.scope },
+          { key: 'created', header: 'Created', cell: (t) => fmtTime(t.createdAt) },
+          { key: 'expires', header: 'Expires', cell: (t) => (t.expiresAt ? fmtTime(t.expiresAt) : 'never') },
+          { key: 'used', header: 'Last used', cell: (t) => fmtTime(t.lastUsedAt) },
+          {
+            key: 'actions',
+            header: 'Actions',
+            cell: (t) =>
+              t.revokedAt ? (
+                `revoked ${fmtTime(t.revokedAt)}`
+              ) : (
+                <button type="button" className="danger" onClick={() => window.confirm(`Revoke “${t.name}”?`) && revoke.mutate(t.id)}>
+                  Revoke
+                </button>
+              ),
+          },
+        ]}
+      />
       <Modal title="Your new token" open={secret !== null} onClose={() => setSecret(null)}>
         <div className="stack">
           <p>Copy it now: it is shown only once.</p>
@@ -479,7 +451,7 @@ interface AuditEntry {
 
 export function AuditPage() {
   const [f, setF] = useState({ actor: '', action: '', objectType: '', objectId: '', since: '', until: '' });
-  const [cursors, setCursors] = useState<string[]>(['']);
+  const pages = useCursorPages();
   const [exportError, setExportError] = useState<unknown>(null);
   const df = useDebounced(f, 300);
   const params = (paged: boolean) => {
@@ -488,8 +460,7 @@ export function AuditPage() {
     for (const k of ['since', 'until'] as const) if (df[k] && !isNaN(new Date(df[k]).getTime())) p.set(k, new Date(df[k]).toISOString());
     if (paged) {
       p.set('limit', '50');
-      const c = cursors[cursors.length - 1];
-      if (c) p.set('cursor', c);
+      if (pages.cursor) p.set('cursor', pages.cursor);
     }
     return p;
   };
@@ -497,7 +468,7 @@ export function AuditPage() {
   const audit = useQuery({ queryKey: ['audit', qs], queryFn: () => client.get<Page<AuditEntry>>('/audit?' + qs) });
   const set = (k: keyof typeof f, v: string) => {
     setF({ ...f, [k]: v });
-    setCursors(['']);
+    pages.reset();
   };
   const doExport = async (format: 'jsonl' | 'csv') => {
     setExportError(null);
@@ -554,55 +525,33 @@ export function AuditPage() {
       {audit.isLoading ? (
         <Spinner />
       ) : (
-        <table className="grid" aria-label="Audit entries">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>When</th>
-              <th>Actor</th>
-              <th>Action</th>
-              <th>Object</th>
-              <th>Change</th>
-              <th>Request id</th>
-            </tr>
-          </thead>
-          <tbody>
-            {audit.data?.items.map((e) => (
-              <tr key={e.seq}>
-                <td className="num">{e.seq}</td>
-                <td>{fmtTime(e.at)}</td>
-                <td>{e.actor}</td>
-                <td>
-                  <code>{e.action}</code>
-                </td>
-                <td>
-                  {e.objectType} <code className="hint">{e.objectId}</code>
-                </td>
-                <td>
-                  {(e.before !== undefined || e.after !== undefined) && (
-                    <details>
-                      <summary>before / after</summary>
-                      <pre tabIndex={0}>{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
-                    </details>
-                  )}
-                </td>
-                <td>
-                  <code>{e.requestId}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Audit entries"
+          rows={audit.data?.items ?? []}
+          rowKey={(e) => e.seq}
+          empty="No entries match."
+          columns={[
+            { key: 'seq', header: '#', className: 'num', cell: (e) => e.seq },
+            { key: 'at', header: 'When', cell: (e) => fmtTime(e.at) },
+            { key: 'actor', header: 'Actor', cell: (e) => e.actor },
+            { key: 'action', header: 'Action', cell: (e) => <code>{e.action}</code> },
+            { key: 'object', header: 'Object', cell: (e) => <>{e.objectType} <code className="hint">{e.objectId}</code></> },
+            {
+              key: 'change',
+              header: 'Change',
+              cell: (e) =>
+                (e.before !== undefined || e.after !== undefined) && (
+                  <details>
+                    <summary>before / after</summary>
+                    <pre tabIndex={0}>{JSON.stringify({ before: e.before, after: e.after }, null, 2)}</pre>
+                  </details>
+                ),
+            },
+            { key: 'request', header: 'Request id', cell: (e) => <code>{e.requestId}</code> },
+          ]}
+        />
       )}
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          ← Newer
-        </button>
-        <span>Page {cursors.length}</span>
-        <button type="button" disabled={!audit.data?.next} onClick={() => audit.data?.next && setCursors([...cursors, audit.data.next])}>
-          Older →
-        </button>
-      </nav>
+      <Pager page={pages.page} hasNext={!!audit.data?.next} onPrev={pages.prev} onNext={() => pages.next(audit.data?.next)} prevLabel="← Newer" nextLabel="Older →" />
     </div>
   );
 }

@@ -6,6 +6,8 @@ import { useAuth } from '../auth';
 import { useCan } from '../hooks';
 import { Link } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
+import { DataTable, Masked } from '../ui/DataTable';
+import type { SyncResult } from '../ui/sync';
 
 interface ConfigRequest {
   id: string;
@@ -20,10 +22,6 @@ interface ConfigRequest {
   comment?: string;
   createdAt: string;
   decidedAt?: string;
-}
-
-interface SyncResult {
-  flows: { id: string; name: string; configRevision: number }[];
 }
 
 export function ConfigsPage() {
@@ -64,54 +62,36 @@ export function ConfigsPage() {
       {configs.isLoading ? (
         <Spinner />
       ) : (
-        <table className="grid" aria-label="Extension Configurations">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Value</th>
-              <th>Revision</th>
-              <th>Last change</th>
-              <th>Approved by</th>
-              <th>Synced</th>
-              {canEdit && <th>Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {(configs.data ?? []).length === 0 && (
-              <tr>
-                <td colSpan={7} className="hint">
-                  No entries yet.
-                </td>
-              </tr>
-            )}
-            {configs.data?.map((c) => (
-              <tr key={c.name}>
-                <td>
-                  <code>{c.name}</code> {c.isSecret && <span className="badge">secret</span>}
-                </td>
-                <td>
-                  <code>{c.isSecret ? '••••••••' : c.value}</code>
-                </td>
-                <td>{c.revision}</td>
-                <td>
-                  {c.updatedBy || c.createdBy} · {fmtTime(c.updatedAt)}
-                </td>
-                <td>{c.approvedBy || '—'}</td>
-                <td>{fmtTime(c.syncedAt)}</td>
-                {canEdit && (
-                  <td className="row">
-                    <button type="button" onClick={() => setEditing({ name: c.name, isSecret: c.isSecret, isNew: false })}>
-                      Request change
-                    </button>
-                    <button type="button" disabled={sync.isPending} onClick={() => sync.mutate(c.name)}>
-                      Sync
-                    </button>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Extension Configurations"
+          rows={configs.data ?? []}
+          rowKey={(c) => c.name}
+          empty="No entries yet."
+          columns={[
+            { key: 'name', header: 'Name', cell: (c) => <><code>{c.name}</code> {c.isSecret && <span className="badge">secret</span>}</> },
+            { key: 'value', header: 'Value', cell: (c) => <Masked secret={c.isSecret} value={c.value} /> },
+            { key: 'revision', header: 'Revision', cell: (c) => c.revision },
+            { key: 'changed', header: 'Last change', cell: (c) => `${c.updatedBy || c.createdBy} · ${fmtTime(c.updatedAt)}` },
+            { key: 'approved', header: 'Approved by', cell: (c) => c.approvedBy || '—' },
+            { key: 'synced', header: 'Synced', cell: (c) => fmtTime(c.syncedAt) },
+            {
+              key: 'actions',
+              header: 'Actions',
+              hidden: !canEdit,
+              className: 'row',
+              cell: (c) => (
+                <>
+                  <button type="button" onClick={() => setEditing({ name: c.name, isSecret: c.isSecret, isNew: false })}>
+                    Request change
+                  </button>
+                  <button type="button" disabled={sync.isPending} onClick={() => sync.mutate(c.name)}>
+                    Sync
+                  </button>
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       <div className="row">
         <h2>Requests</h2>
@@ -148,62 +128,43 @@ function RequestsTable({ requests }: { requests: ConfigRequest[] }) {
     },
   });
   if (!requests.length) return <p className="hint">No requests.</p>;
+  const decision = (r: ConfigRequest) =>
+    r.status === 'Pending' && isAdmin ? (
+      <div className="stack">
+        <label>
+          Comment
+          <input value={comment[r.id] ?? ''} onChange={(e) => setComment({ ...comment, [r.id]: e.target.value })} />
+        </label>
+        <div className="row">
+          <button type="button" className="primary" disabled={decide.isPending} onClick={() => decide.mutate({ id: r.id, action: 'approve' })} title={r.requestedBy === me?.username ? 'Another administrator must approve your own request' : ''}>
+            Approve
+          </button>
+          <button type="button" className="danger" disabled={decide.isPending} onClick={() => decide.mutate({ id: r.id, action: 'reject' })}>
+            Reject
+          </button>
+        </div>
+        {error?.id === r.id && <ErrorBox error={error.e} title="Refused" />}
+      </div>
+    ) : (
+      <>
+        {r.decidedBy ? `${r.decidedBy} · ${fmtTime(r.decidedAt)}` : '—'}
+        {r.comment && <div className="hint">{r.comment}</div>}
+      </>
+    );
   return (
-    <table className="grid" aria-label="Configuration requests">
-      <thead>
-        <tr>
-          <th>Name</th>
-          <th>Kind</th>
-          <th>Value</th>
-          <th>Requested</th>
-          <th>Status</th>
-          <th>Decision</th>
-        </tr>
-      </thead>
-      <tbody>
-        {requests.map((r) => (
-          <tr key={r.id}>
-            <td>
-              <code>{r.name}</code> {r.isSecret && <span className="badge">secret</span>}
-            </td>
-            <td>{r.kind}</td>
-            <td>
-              <code>{r.isSecret ? '••••••••' : r.value}</code>
-            </td>
-            <td>
-              {r.requestedBy} · {fmtTime(r.createdAt)}
-            </td>
-            <td>
-              <StateBadge state={r.status} />
-            </td>
-            <td>
-              {r.status === 'Pending' && isAdmin ? (
-                <div className="stack">
-                  <label>
-                    Comment
-                    <input value={comment[r.id] ?? ''} onChange={(e) => setComment({ ...comment, [r.id]: e.target.value })} />
-                  </label>
-                  <div className="row">
-                    <button type="button" className="primary" disabled={decide.isPending} onClick={() => decide.mutate({ id: r.id, action: 'approve' })} title={r.requestedBy === me?.username ? 'Another administrator must approve your own request' : ''}>
-                      Approve
-                    </button>
-                    <button type="button" className="danger" disabled={decide.isPending} onClick={() => decide.mutate({ id: r.id, action: 'reject' })}>
-                      Reject
-                    </button>
-                  </div>
-                  {error?.id === r.id && <ErrorBox error={error.e} title="Refused" />}
-                </div>
-              ) : (
-                <>
-                  {r.decidedBy ? `${r.decidedBy} · ${fmtTime(r.decidedAt)}` : '—'}
-                  {r.comment && <div className="hint">{r.comment}</div>}
-                </>
-              )}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      label="Configuration requests"
+      rows={requests}
+      rowKey={(r) => r.id}
+      columns={[
+        { key: 'name', header: 'Name', cell: (r) => <><code>{r.name}</code> {r.isSecret && <span className="badge">secret</span>}</> },
+        { key: 'kind', header: 'Kind', cell: (r) => r.kind },
+        { key: 'value', header: 'Value', cell: (r) => <Masked secret={r.isSecret} value={r.value} /> },
+        { key: 'requested', header: 'Requested', cell: (r) => `${r.requestedBy} · ${fmtTime(r.createdAt)}` },
+        { key: 'status', header: 'Status', cell: (r) => <StateBadge state={r.status} /> },
+        { key: 'decision', header: 'Decision', cell: decision },
+      ]}
+    />
   );
 }
 

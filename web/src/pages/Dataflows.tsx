@@ -1,14 +1,49 @@
-import { useMemo, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
-import type { CreateResult, Dataflow, Page, Run, Version } from '../api/types';
+import type { CreateResult, Dataflow, Page } from '../api/types';
 import { useCan, useDebounced } from '../hooks';
 import { Link, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { TemplateGallery } from './Templates';
+import { DataTable, Pager, sortParam, useCursorPages, type Column, type SortState } from '../ui/DataTable';
+import { RuntimeCell } from '../ui/runtime';
 import { PasteDialog } from '../clipboard/Clipboard';
 
-type SortKey = 'name' | 'status' | 'updated' | 'live';
+/** FlowListItem is a row of GET /dataflows: the dataflow with its last run and today's figures. */
+export interface FlowListItem extends Dataflow {
+  latestState: string;
+  lastRun?: { id: string; status: string; started: string; finished?: string };
+  /** today: since midnight in the organisation's time zone; absent when the server keeps no metrics. */
+  today?: { recordsIn: number; delivered: number; failed: number; files: number; accuracyPct: number | null; errorPct: number | null };
+}
+
+/** The server's sort keys (GET /dataflows?sort=). */
+export type FlowSortKey = 'name' | 'status' | 'lastRun' | 'updated';
+
+/** fmtPct shows a percentage with one decimal ("—" without input). */
+export function fmtPct(v: number | null | undefined): string {
+  if (v === null || v === undefined || !isFinite(v)) return '—';
+  return (Math.round(v * 10) / 10).toFixed(1) + ' %';
+}
+
+/** fmtCount shows a count with the browser's digit grouping ("—" without figures). */
+export function fmtCount(v: number | undefined): string {
+  return v === undefined ? '—' : v.toLocaleString();
+}
+
+/** listQuery is the query string of a list page. */
+export function listQuery(f: { name?: string; tag?: string; status?: string; deactivated?: string; limit: number; cursor?: string; sort: SortState }): string {
+  const p = new URLSearchParams();
+  if (f.name) p.set('name', f.name);
+  if (f.tag) p.set('tag', f.tag);
+  if (f.status) p.set('status', f.status);
+  if (f.deactivated) p.set('deactivated', f.deactivated);
+  p.set('sort', sortParam(f.sort));
+  p.set('limit', String(f.limit));
+  if (f.cursor) p.set('cursor', f.cursor);
+  return p.toString();
+}
 
 export function DataflowsPage() {
   const canEdit = useCan('editor');
@@ -18,56 +53,75 @@ export function DataflowsPage() {
   const [status, setStatus] = useState('');
   const [deactivated, setDeactivated] = useState('false');
   const [limit, setLimit] = useState(20);
-  const [sort, setSort] = useState<SortKey>('name');
-  const [desc, setDesc] = useState(false);
-  // Cursor stack: cursors[i] is the cursor of page i (page 0 has none).
-  const [cursors, setCursors] = useState<string[]>(['']);
+  const [sort, setSort] = useState<SortState>({ key: 'name', desc: false });
+  const pages = useCursorPages();
   const [createOpen, setCreateOpen] = useState(false);
   const [importOpen, setImportOpen] = useState(false);
   const [pasteOpen, setPasteOpen] = useState(false);
   const dName = useDebounced(name, 300);
   const dTag = useDebounced(tag, 300);
-  const page = cursors.length - 1;
-  const cursor = cursors[page];
+  // The server sorts before it paginates, so every page follows the header's order.
+  const qs = listQuery({ name: dName, tag: dTag, status, deactivated, limit, cursor: pages.cursor, sort });
+  const q = useQuery({ queryKey: ['dataflows', qs], queryFn: () => client.get<Page<FlowListItem>>('/dataflows?' + qs) });
+  const items = q.data?.items ?? [];
+  const resetPaging = pages.reset;
 
-  const params = new URLSearchParams();
-  if (dName) params.set('name', dName);
-  if (dTag) params.set('tag', dTag);
-  if (status) params.set('status', status);
-  if (deactivated) params.set('deactivated', deactivated);
-  params.set('limit', String(limit));
-  if (cursor) params.set('cursor', cursor);
-  const qs = params.toString();
-  const q = useQuery({ queryKey: ['dataflows', qs], queryFn: () => client.get<Page<Dataflow>>('/dataflows?' + qs) });
-
-  const resetPaging = () => setCursors(['']);
-  const items = useMemo(() => {
-    const xs = [...(q.data?.items ?? [])];
-    const cmp: Record<SortKey, (a: Dataflow, b: Dataflow) => number> = {
-      name: (a, b) => a.name.localeCompare(b.name),
-      status: (a, b) => a.status.localeCompare(b.status),
-      updated: (a, b) => a.updatedAt.localeCompare(b.updatedAt),
-      live: (a, b) => a.liveVersion - b.liveVersion,
-    };
-    xs.sort(cmp[sort]);
-    if (desc) xs.reverse();
-    return xs;
-  }, [q.data, sort, desc]);
-
-  const sortBy = (k: SortKey) => {
-    if (k === sort) setDesc(!desc);
-    else {
-      setSort(k);
-      setDesc(false);
-    }
-  };
-  const sortHeader = (k: SortKey, label: string) => (
-    <th aria-sort={sort === k ? (desc ? 'descending' : 'ascending') : 'none'}>
-      <button type="button" className="sort" onClick={() => sortBy(k)}>
-        {label} {sort === k ? (desc ? '▼' : '▲') : ''}
-      </button>
-    </th>
-  );
+  const columns: Column<FlowListItem>[] = [
+    {
+      key: 'name',
+      header: 'Name',
+      sortable: true,
+      cell: (f) => (
+        <>
+          <Link to={`/dataflows/${f.id}`}>{f.name}</Link>
+          {f.deactivated && <span className="badge"> deactivated</span>}
+          {f.description && <div className="hint">{f.description}</div>}
+        </>
+      ),
+    },
+    {
+      key: 'tags',
+      header: 'Tags',
+      cell: (f) =>
+        (f.tags ?? []).map((t) => (
+          <span className="tag" key={t}>
+            {t}
+          </span>
+        )),
+    },
+    { key: 'status', header: 'Status', sortable: true, cell: (f) => <RuntimeCell flow={f} /> },
+    { key: 'live', header: 'Live version', cell: (f) => (f.liveVersion ? <Link to={`/dataflows/${f.id}/versions/${f.liveVersion}`}>v{f.liveVersion}</Link> : '—') },
+    {
+      key: 'latest',
+      header: 'Latest version',
+      cell: (f) =>
+        f.latestVersion ? (
+          <>
+            <Link to={`/dataflows/${f.id}/versions/${f.latestVersion}`}>v{f.latestVersion}</Link> {f.latestState && <StateBadge state={f.latestState} />}
+          </>
+        ) : (
+          '—'
+        ),
+    },
+    {
+      key: 'lastRun',
+      header: 'Last run',
+      sortable: true,
+      cell: (f) =>
+        f.lastRun ? (
+          <Link to={`/runs/${f.lastRun.id}`}>
+            <StateBadge state={f.lastRun.status} /> {fmtTime(f.lastRun.started)}
+          </Link>
+        ) : (
+          'never'
+        ),
+    },
+    { key: 'units', header: <abbr title="Records processed since midnight (the organisation's time zone)">Units today</abbr>, className: 'num', cell: (f) => fmtCount(f.today?.recordsIn) },
+    { key: 'error', header: <abbr title="Failed records ÷ records processed today">Error %</abbr>, className: 'num', cell: (f) => <span className={f.today?.failed ? 'bad' : undefined}>{fmtPct(f.today?.errorPct)}</span> },
+    { key: 'accuracy', header: <abbr title="Records delivered ÷ records processed today">Accuracy %</abbr>, className: 'num', cell: (f) => fmtPct(f.today?.accuracyPct) },
+    { key: 'updated', header: 'Updated', sortable: true, cell: (f) => fmtTime(f.updatedAt) },
+    { key: 'actions', header: 'Actions', hidden: !isAdmin, cell: (f) => <ActivateButton flow={f} /> },
+  ];
 
   return (
     <div>
@@ -128,42 +182,19 @@ export function DataflowsPage() {
       {q.isLoading ? (
         <Spinner />
       ) : (
-        <table className="grid" aria-label="Dataflows">
-          <thead>
-            <tr>
-              {sortHeader('name', 'Name')}
-              <th>Tags</th>
-              {sortHeader('status', 'Status')}
-              {sortHeader('live', 'Live version')}
-              <th>Latest version</th>
-              <th>Last run</th>
-              {sortHeader('updated', 'Updated')}
-              {isAdmin && <th>Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {items.length === 0 && (
-              <tr>
-                <td colSpan={8} className="hint">
-                  No dataflows match.
-                </td>
-              </tr>
-            )}
-            {items.map((f) => (
-              <FlowRow key={f.id} flow={f} admin={isAdmin} />
-            ))}
-          </tbody>
-        </table>
+        <div className="table-scroll">
+          <DataTable
+            label="Dataflows"
+            columns={columns}
+            rows={items}
+            rowKey={(f) => f.id}
+            empty={canEdit ? 'No dataflows match. Create one with “New dataflow”, or import a document.' : 'No dataflows match.'}
+            sort={sort}
+            onSort={(s) => (setSort(s), resetPaging())}
+          />
+        </div>
       )}
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={page === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
-          ← Previous
-        </button>
-        <span>Page {page + 1}</span>
-        <button type="button" disabled={!q.data?.next} onClick={() => q.data?.next && setCursors([...cursors, q.data.next])}>
-          Next →
-        </button>
-      </nav>
+      <Pager page={pages.page} hasNext={!!q.data?.next} onPrev={pages.prev} onNext={() => pages.next(q.data?.next)} />
       <CreateDialog open={createOpen} onClose={() => setCreateOpen(false)} />
       <ImportDialog open={importOpen} onClose={() => setImportOpen(false)} />
       <PasteDialog open={pasteOpen} onClose={() => setPasteOpen(false)} />
@@ -171,64 +202,19 @@ export function DataflowsPage() {
   );
 }
 
-function FlowRow({ flow, admin }: { flow: Dataflow; admin: boolean }) {
+function ActivateButton({ flow }: { flow: Dataflow }) {
   const qc = useQueryClient();
-  const versions = useQuery({ queryKey: ['versions', flow.id], queryFn: () => client.get<Version[]>(`/dataflows/${flow.id}/versions`) });
-  const runs = useQuery({ queryKey: ['runs', 'last', flow.id], queryFn: () => client.get<Page<Run>>(`/runs?flowId=${flow.id}&limit=1`) });
   const toggle = useMutation({
     mutationFn: () => client.post<Dataflow>(`/dataflows/${flow.id}/${flow.deactivated ? 'activate' : 'deactivate'}`),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['dataflows'] }),
   });
-  const latest = versions.data?.[0];
-  const last = runs.data?.items[0];
   return (
-    <tr>
-      <td>
-        <Link to={`/dataflows/${flow.id}`}>{flow.name}</Link>
-        {flow.deactivated && <span className="badge"> deactivated</span>}
-        {flow.description && <div className="hint">{flow.description}</div>}
-      </td>
-      <td>
-        {(flow.tags ?? []).map((t) => (
-          <span className="tag" key={t}>
-            {t}
-          </span>
-        ))}
-      </td>
-      <td>
-        <StateBadge state={flow.status} />
-      </td>
-      <td>{flow.liveVersion ? <Link to={`/dataflows/${flow.id}/versions/${flow.liveVersion}`}>v{flow.liveVersion}</Link> : '—'}</td>
-      <td>
-        {latest ? (
-          <>
-            <Link to={`/dataflows/${flow.id}/versions/${latest.number}`}>v{latest.number}</Link> <StateBadge state={latest.state} />
-          </>
-        ) : (
-          '…'
-        )}
-      </td>
-      <td>
-        {last ? (
-          <Link to={`/runs/${last.id}`}>
-            <StateBadge state={last.status} /> {fmtTime(last.started)}
-          </Link>
-        ) : runs.isLoading ? (
-          '…'
-        ) : (
-          'never'
-        )}
-      </td>
-      <td>{fmtTime(flow.updatedAt)}</td>
-      {admin && (
-        <td>
-          <button type="button" className={flow.deactivated ? '' : 'danger'} disabled={toggle.isPending} onClick={() => toggle.mutate()}>
-            {flow.deactivated ? 'Activate' : 'Deactivate'}
-          </button>
-          <ErrorBox error={toggle.error} />
-        </td>
-      )}
-    </tr>
+    <>
+      <button type="button" className={flow.deactivated ? '' : 'danger'} aria-label={`${flow.deactivated ? 'Activate' : 'Deactivate'} ${flow.name}`} disabled={toggle.isPending} onClick={() => toggle.mutate()}>
+        {flow.deactivated ? 'Activate' : 'Deactivate'}
+      </button>
+      <ErrorBox error={toggle.error} />
+    </>
   );
 }
 

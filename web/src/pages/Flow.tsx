@@ -1,15 +1,14 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
-import type { Dataflow, FlowRuntime, Page, Run, Version } from '../api/types';
+import type { Dataflow, Page, Run, Version } from '../api/types';
 import { useCan } from '../hooks';
 import { Link } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Spinner, StateBadge } from '../ui/common';
 import { RunsTable } from './Runs';
+import { RuntimeControls } from '../ui/runtime';
+import { SyncButton } from '../ui/sync';
 import { FlowTabs } from '../obs/FlowTabs';
-
-/** The status each runtime operation leads to. */
-const target: Record<string, string | null> = { pause: 'Paused', stop: 'Stopped', start: 'Active', 'run-now': null };
 
 interface Summary {
   runs: number;
@@ -156,6 +155,7 @@ export function FlowPage({ flowId }: { flowId: string }) {
         {fmtTime(f.createdAt)}
       </p>
       <RuntimeControls flow={f} />
+      <SyncButton flow={f} />
       <FlowTabs flowId={flowId} liveVersion={f.liveVersion}>
         <SummaryCard flowId={flowId} />
         {isAdmin && <DetailsForm flow={f} />}
@@ -273,71 +273,6 @@ export function DiffView({ flowId, versions, initialFrom, initialTo }: { flowId:
           {diff.data.text.trim() ? <pre className="diff" tabIndex={0}>{diff.data.text}</pre> : <p>The two versions are the same.</p>}
         </div>
       )}
-    </section>
-  );
-}
-
-function RuntimeControls({ flow }: { flow: Dataflow }) {
-  const canOperate = useCan('editor');
-  const qc = useQueryClient();
-  const [pending, setPending] = useState<{ op: string; want: string | null; since: number } | null>(null);
-  const status = useQuery({
-    queryKey: ['status', flow.id],
-    queryFn: () => client.get<FlowRuntime>(`/dataflows/${flow.id}/status`),
-    // Poll while an operation waits for the runtime to confirm.
-    refetchInterval: pending ? 1000 : 15000,
-  });
-  const op = useMutation({
-    mutationFn: (o: string) => client.post<FlowRuntime>(`/dataflows/${flow.id}/${o}`),
-    onMutate: (o) => setPending({ op: o, want: target[o], since: Date.now() }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: ['status', flow.id] }),
-    onError: () => setPending(null),
-  });
-  const st = status.data;
-  useEffect(() => {
-    if (!pending || !st) return;
-    const confirmed = pending.want ? st.status === pending.want && !(pending.want === 'Active' && st.deployment === 'Deploying') : Date.now() - pending.since > 1500;
-    if (confirmed || Date.now() - pending.since > 30000) {
-      setPending(null);
-      void qc.invalidateQueries({ queryKey: ['dataflow', flow.id] });
-      void qc.invalidateQueries({ queryKey: ['dataflows'] });
-      void qc.invalidateQueries({ queryKey: ['runs'] });
-    }
-  }, [st, pending, qc, flow.id]);
-  const busy = pending !== null || op.isPending;
-  const s = st?.status ?? flow.status;
-  return (
-    <section className="card runtime" aria-label="Runtime">
-      <div className="row">
-        <strong>Runtime</strong>
-        <StateBadge state={s} />
-        {st?.deployment && <span className="badge">{st.deployment}</span>}
-        <span className="hint">
-          {st ? `${st.inFlight} file(s) in flight · last poll ${fmtTime(st.lastPoll)} · next run ${fmtTime(st.nextRun)}` : ''}
-          {st?.draining?.length ? ` · draining v${st.draining.join(', v')}` : ''}
-        </span>
-        <span className="spacer" />
-        {pending && (
-          <span role="status" className="hint">
-            {pending.op === 'run-now' ? 'Asking the source to poll…' : `Waiting for the runtime to confirm ${pending.want}…`}
-          </span>
-        )}
-        <button type="button" disabled={!canOperate || busy || s === 'Paused' || s === 'Stopped'} onClick={() => op.mutate('pause')}>
-          Pause
-        </button>
-        <button type="button" className="danger" disabled={!canOperate || busy || s === 'Stopped'} onClick={() => op.mutate('stop')}>
-          Stop
-        </button>
-        <button type="button" disabled={!canOperate || busy || s === 'Active'} onClick={() => op.mutate('start')}>
-          Start
-        </button>
-        <button type="button" disabled={!canOperate || busy || !flow.liveVersion} onClick={() => op.mutate('run-now')} title={flow.liveVersion ? '' : 'No Live version to run'}>
-          Run now
-        </button>
-      </div>
-      {st?.deployError && <div className="error-box">Deployment failed: {st.deployError}</div>}
-      <ErrorBox error={op.error} />
-      <ErrorBox error={status.error} />
     </section>
   );
 }
