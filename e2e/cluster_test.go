@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,6 +115,56 @@ func (ce *clusterEnv) filesDone() map[string]int {
 		out[ce.names[i]] += strings.Count(string(b), `"msg":"file done"`)
 	}
 	return out
+}
+
+// backlogTimeline is where the time of a backlog went, from the nodes'
+// logs: when the poll that listed the files ran, when the first file was
+// picked up and the last one done, and the mean time a file took.
+type backlogTimeline struct {
+	polled, firstPick, lastDone time.Duration
+	meanFile                    time.Duration
+	files                       int
+}
+
+func (ce *clusterEnv) timeline(start time.Time) backlogTimeline {
+	var tl backlogTimeline
+	picked := map[string]time.Time{}
+	var sum time.Duration
+	for _, nd := range ce.nodes {
+		b, _ := os.ReadFile(nd.logPath)
+		for _, line := range strings.Split(string(b), "\n") {
+			var e struct {
+				Time    time.Time `json:"time"`
+				Msg     string    `json:"msg"`
+				Lineage string    `json:"lineage"`
+			}
+			if json.Unmarshal([]byte(line), &e) != nil || e.Time.Before(start) {
+				continue
+			}
+			at := e.Time.Sub(start)
+			switch e.Msg {
+			case "polled":
+				if tl.polled == 0 || at < tl.polled {
+					tl.polled = at
+				}
+			case "file picked up":
+				if tl.firstPick == 0 || at < tl.firstPick {
+					tl.firstPick = at
+				}
+				picked[e.Lineage] = e.Time
+			case "file done":
+				tl.lastDone = max(tl.lastDone, at)
+				if p, ok := picked[e.Lineage]; ok {
+					sum += e.Time.Sub(p)
+					tl.files++
+				}
+			}
+		}
+	}
+	if tl.files > 0 {
+		tl.meanFile = sum / time.Duration(tl.files)
+	}
+	return tl
 }
 
 func (ce *clusterEnv) nodeIndex(name string) int {
@@ -347,9 +398,12 @@ func BenchmarkClusterBacklog(b *testing.B) {
 				for k, v := range ce.filesDone() {
 					per[k] = v - before[k]
 				}
+				tl := ce.timeline(start)
 				b.ReportMetric(took.Seconds(), "s/backlog")
-				b.Logf("%d node(s): %d files x %d records in %s; files per node %v; sandbox duplicates %d",
-					n, files, rows, took.Round(time.Millisecond), per, ce.stats().Duplicates)
+				b.Logf("%d node(s): %d files x %d records in %s; files per node %v; sandbox duplicates %d; "+
+					"poll listed them at %s, first file picked up at %s, last done at %s, a file took %s on average",
+					n, files, rows, took.Round(time.Millisecond), per, ce.stats().Duplicates,
+					tl.polled.Round(time.Millisecond), tl.firstPick.Round(time.Millisecond), tl.lastDone.Round(time.Millisecond), tl.meanFile.Round(time.Millisecond))
 				b.StartTimer()
 			}
 		})
