@@ -253,8 +253,15 @@ func (d *Dispatcher) Shared() bool { return true }
 // already waiting or running for the dataflow.
 func (d *Dispatcher) Poll(ctx context.Context, key string, runNow bool) error {
 	org, _, _ := strings.Cut(key, "/")
-	_, err := d.client.Insert(ctx, pollArgs{Flow: key, Org: org, RunNow: runNow}, pollOpts())
+	tx, err := d.pool.Begin(ctx)
 	if err != nil {
+		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := d.enqueuePoll(ctx, tx, pollArgs{Flow: key, Org: org, RunNow: runNow}); err != nil {
+		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
 	}
 	return nil
@@ -262,6 +269,39 @@ func (d *Dispatcher) Poll(ctx context.Context, key string, runNow bool) error {
 
 func pollOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: QueuePolls, MaxAttempts: 40, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates}}
+}
+
+// againKey, in a running poll job's metadata, asks it to poll once more
+// when it ends: a tick or run-now came while it ran, and its listing may
+// have been made before the new file arrived. (One server's runtime keeps
+// the same "pending" poll.) River's uniqueness includes running jobs, so
+// the request cannot be a second job until the first one has completed.
+const againKey = "connectplus:poll_again"
+
+// enqueuePoll inserts a poll job in tx, coalesced with one that waits;
+// with one that runs, it sets that one's againKey instead.
+func (d *Dispatcher) enqueuePoll(ctx context.Context, tx pgx.Tx, args pollArgs) error {
+	for range 5 {
+		res, err := d.client.InsertTx(ctx, tx, args, pollOpts())
+		if err != nil {
+			return err
+		}
+		if !res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateRunning {
+			return nil // a new job, or one that has not listed yet
+		}
+		// The row lock orders this against the job's completion
+		// (finishPoll): either the flag is seen there, or the job is
+		// completed and the next insert makes a new one.
+		tag, err := tx.Exec(ctx, `UPDATE river_job SET metadata = metadata || jsonb_build_object($2::text, true)
+			WHERE id = $1 AND state = 'running'`, res.Job.ID, againKey)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("poll of %s: the running poll neither took the request nor ended", args.Flow)
 }
 
 // Changed implements scheduler.Dispatcher: NOTIFY every node.
@@ -404,7 +444,7 @@ func (d *Dispatcher) fireOne(ctx context.Context, s scheduler.Schedule, now time
 		return err
 	}
 	if s.Active {
-		if _, err := d.client.InsertTx(ctx, tx, pollArgs{Flow: s.Key, Org: s.OrgID}, pollOpts()); err != nil {
+		if err := d.enqueuePoll(ctx, tx, pollArgs{Flow: s.Key, Org: s.OrgID}); err != nil {
 			return err
 		}
 	}
@@ -655,8 +695,37 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
 		}
 		d.log.Info("polled", "flow", job.Args.Flow, "listed", len(items), "enqueued", fresh, "node", d.opts.Node)
 	}
+	if err := d.finishPoll(ctx, job); err != nil {
+		return fmt.Errorf("completing the poll of %s: %w", job.Args.Flow, err)
+	}
 	d.stats.job("poll", "done")
 	return nil
+}
+
+// finishPoll completes a poll job in a transaction that holds its row, so
+// a request to poll again (enqueuePoll) is either seen here — and the next
+// poll inserted in the same transaction — or made after the completion,
+// as a new job.
+func (d *Dispatcher) finishPoll(ctx context.Context, job *river.Job[pollArgs]) error {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var again bool
+	if err := tx.QueryRow(ctx, `SELECT coalesce((metadata->>$2)::boolean, false) FROM river_job WHERE id = $1 FOR UPDATE`,
+		job.ID, againKey).Scan(&again); err != nil {
+		return err
+	}
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return err
+	}
+	if again {
+		if _, err := d.client.InsertTx(ctx, tx, pollArgs{Flow: job.Args.Flow, Org: job.Args.Org, RunNow: true}, pollOpts()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
 }
 
 type fileWorker struct {

@@ -323,3 +323,72 @@ func TestDeadNodeJobsResumeWithoutLeaderOrMaintenanceJob(t *testing.T) {
 		t.Fatalf("file job attempted by %v", attemptedBy)
 	}
 }
+
+// blockingList is a Work whose listing waits until the test lets it end.
+type blockingList struct {
+	recordWork
+	listing chan struct{} // a listing started
+	release chan struct{} // let one listing end
+}
+
+func (w blockingList) ListFlow(ctx context.Context, _ string) ([]engine.Listed, error) {
+	w.listing <- struct{}{}
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
+
+// A run-now (or tick) while the dataflow's poll runs must not be lost in
+// the poll's uniqueness — the running poll may have listed before the new
+// file arrived: it polls once more when it ends (as one server does), and
+// the two never overlap; more requests meanwhile coalesce into that one.
+func TestRunNowDuringARunningPollPollsAgain(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	d, err := New(ctx, Options{URL: pg.DSN, Node: "node-a", Lease: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := blockingList{recordWork: recordWork{files: make(chan string, 1)}, listing: make(chan struct{}, 4), release: make(chan struct{})}
+	if err := d.Start(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-w.listing:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", what)
+		}
+	}
+	if err := d.Poll(ctx, "org/flow", true); err != nil {
+		t.Fatal(err)
+	}
+	wait("first listing")
+	for range 3 { // run-now three times while it lists
+		if err := d.Poll(ctx, "org/flow", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-w.listing:
+		t.Fatal("a second poll started while the first one ran")
+	case <-time.After(700 * time.Millisecond):
+	}
+	w.release <- struct{}{}
+	wait("second listing after the first ended")
+	w.release <- struct{}{}
+	select {
+	case <-w.listing:
+		t.Fatal("a third poll: the requests made during one poll coalesce into one more")
+	case <-time.After(1500 * time.Millisecond):
+	}
+}
