@@ -668,12 +668,14 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
 		if job.Attempt > 30 {
 			return river.JobCancel(err)
 		}
+		d.log.Info("poll put off", "flow", job.Args.Flow, "reason", err.Error(), "node", d.opts.Node)
 		return river.JobSnooze(time.Second)
 	}
 	if err != nil {
 		d.stats.job("poll", "error")
 		return err
 	}
+	fresh := 0
 	if len(items) > 0 {
 		params := make([]river.InsertManyParams, 0, len(items))
 		for _, it := range items {
@@ -687,14 +689,14 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
 		if err != nil {
 			return fmt.Errorf("enqueue files of %s: %w", job.Args.Flow, err)
 		}
-		fresh := 0
 		for _, r := range res {
 			if !r.UniqueSkippedAsDuplicate {
 				fresh++
 			}
 		}
-		d.log.Info("polled", "flow", job.Args.Flow, "listed", len(items), "enqueued", fresh, "node", d.opts.Node)
 	}
+	d.log.Info("polled", "flow", job.Args.Flow, "listed", len(items), "enqueued", fresh, "node", d.opts.Node, "job", job.ID,
+		"waited", time.Since(job.CreatedAt).Round(time.Millisecond).String())
 	if err := d.finishPoll(ctx, job); err != nil {
 		return fmt.Errorf("completing the poll of %s: %w", job.Args.Flow, err)
 	}

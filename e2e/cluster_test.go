@@ -124,6 +124,7 @@ type backlogTimeline struct {
 	polled, firstPick, lastDone time.Duration
 	meanFile                    time.Duration
 	files                       int
+	polls                       []string // each poll: when, where, what it listed
 }
 
 func (ce *clusterEnv) timeline(start time.Time) backlogTimeline {
@@ -137,6 +138,10 @@ func (ce *clusterEnv) timeline(start time.Time) backlogTimeline {
 				Time    time.Time `json:"time"`
 				Msg     string    `json:"msg"`
 				Lineage string    `json:"lineage"`
+				Node    string    `json:"node"`
+				Listed  int       `json:"listed"`
+				Waited  string    `json:"waited"`
+				Reason  string    `json:"reason"`
 			}
 			if json.Unmarshal([]byte(line), &e) != nil || e.Time.Before(start) {
 				continue
@@ -144,9 +149,12 @@ func (ce *clusterEnv) timeline(start time.Time) backlogTimeline {
 			at := e.Time.Sub(start)
 			switch e.Msg {
 			case "polled":
-				if tl.polled == 0 || at < tl.polled {
+				tl.polls = append(tl.polls, fmt.Sprintf("%s on %s listed %d (queued %s)", at.Round(time.Millisecond), e.Node, e.Listed, e.Waited))
+				if e.Listed > 0 && (tl.polled == 0 || at < tl.polled) {
 					tl.polled = at
 				}
+			case "poll put off":
+				tl.polls = append(tl.polls, fmt.Sprintf("%s on %s put off: %s", at.Round(time.Millisecond), e.Node, e.Reason))
 			case "file picked up":
 				if tl.firstPick == 0 || at < tl.firstPick {
 					tl.firstPick = at
@@ -401,9 +409,10 @@ func BenchmarkClusterBacklog(b *testing.B) {
 				tl := ce.timeline(start)
 				b.ReportMetric(took.Seconds(), "s/backlog")
 				b.Logf("%d node(s): %d files x %d records in %s; files per node %v; sandbox duplicates %d; "+
-					"poll listed them at %s, first file picked up at %s, last done at %s, a file took %s on average",
+					"poll listed them at %s, first file picked up at %s, last done at %s, a file took %s on average; polls: %s",
 					n, files, rows, took.Round(time.Millisecond), per, ce.stats().Duplicates,
-					tl.polled.Round(time.Millisecond), tl.firstPick.Round(time.Millisecond), tl.lastDone.Round(time.Millisecond), tl.meanFile.Round(time.Millisecond))
+					tl.polled.Round(time.Millisecond), tl.firstPick.Round(time.Millisecond), tl.lastDone.Round(time.Millisecond), tl.meanFile.Round(time.Millisecond),
+					strings.Join(tl.polls, "; "))
 				b.StartTimer()
 			}
 		})
