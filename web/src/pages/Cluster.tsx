@@ -64,7 +64,12 @@ export function ClusterPanel({ status }: { status: ClusterStatus }) {
             <tr key={n.name}>
               <td>
                 {n.name}
-                {n.leader && <span className="badge state-active"> leader</span>}
+                {n.leader && (
+                  <>
+                    {' '}
+                    <span className="badge state-active">leader</span>
+                  </>
+                )}
               </td>
               <td>{n.addr || '—'}</td>
               <td>
