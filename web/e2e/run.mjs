@@ -760,6 +760,7 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
     ['/users', 'Users'],
     ['/tokens', 'API tokens'],
     ['/audit', 'Audit log'],
+    ['/cluster', 'Cluster'],
   ]) {
     await admin.goto(URL + path);
     await admin.getByRole('heading', { name: heading, level: 1 }).waitFor();
@@ -981,7 +982,7 @@ await step('an admin invites a user, who accepts, signs in and changes their pas
 
 await step('every form control and button has an accessible name', async () => {
   const unnamed = [];
-  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
+  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/cluster', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
     await admin.goto(URL + path);
     await admin.waitForTimeout(700);
     if (path.endsWith('/canvas')) await selectBlock(admin, 'http_write');
@@ -1059,6 +1060,7 @@ await step('axe-core: no serious or critical accessibility violation on any page
     ['/users', 'Users'],
     ['/tokens', 'API tokens'],
     ['/audit', 'Audit log'],
+    ['/cluster', 'Cluster'],
   ]) {
     await p.goto(URL + path);
     await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
