@@ -513,7 +513,7 @@ await step('compares two versions side by side and highlights the changes on the
   const changed = table.locator('tr[data-kind="change"]');
   expect((await changed.count()) === 1, `want 1 changed line, have ${await changed.count()}`);
   const cells = await changed.locator('td.sbs-text').allInnerTexts();
-  expect(/removed: .*\/v2\/customers(?!\/)/.test(cells[0]) && /added: .*\/v2\/customers\/bulk/.test(cells[1]), 'changed line: ' + cells.join(' | '));
+  expect(/removed:[\s\S]*\/v2\/customers(?!\/)/.test(cells[0]) && /added:[\s\S]*\/v2\/customers\/bulk/.test(cells[1]), 'changed line: ' + cells.join(' | '));
   await snap(admin, 'diff');
   await cmp.getByRole('link', { name: `Highlight the changes on the canvas of v${to}` }).click();
   await admin.locator('.react-flow__node').first().waitFor();
