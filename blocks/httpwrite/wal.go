@@ -1,7 +1,6 @@
 package httpwrite
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,7 +66,9 @@ type wal struct {
 // entry is still durable before its request leaves, but concurrent requests
 // (up to the block's concurrency) share one fsync instead of queueing for
 // one each — on this kind of disk an fsync costs ~2 ms, which bounded the
-// flagship job to ~500 requests/s.
+// flagship job to ~500 requests/s. Rounds also overwrite preallocated zeros
+// rather than append, so their sync is an fdatasync that flushes data blocks
+// only (no journal commit for a new size): ~0.4 ms here instead of ~2 ms.
 type walFile struct {
 	mu sync.Mutex
 	f  *os.File
@@ -82,6 +83,12 @@ type walFile struct {
 	needSync bool
 	// leading says a caller is writing a round (with mu released).
 	leading bool
+	// off is where the next round is written; size is how far the file is
+	// preallocated (zeros written and synced), see writeRound.
+	off, size int64
+	// torn says the log loaded at a resume ends in a torn line: the next
+	// round starts with a newline so its first entry is not glued to it.
+	torn bool
 	// inDoubt maps each in-doubt record to the idempotency key it was sent
 	// with; resolved records are removed.
 	inDoubt map[int64]string
@@ -120,19 +127,26 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 		p := w.path(id)
+		flags := os.O_CREATE | os.O_RDWR
 		if l.Resumed() {
-			if err := loadInDoubt(p, l, wf.inDoubt, wf.answered); err != nil {
+			end, torn, err := loadInDoubt(p, l, wf.inDoubt, wf.answered)
+			if err != nil {
 				return err
 			}
-		}
-		flags := os.O_CREATE | os.O_WRONLY | os.O_APPEND
-		if !l.Resumed() {
+			wf.off, wf.size, wf.torn = end, end, torn
+		} else {
 			// A fresh lineage with the same id cannot exist; a left-over
 			// file is from a lineage whose end was not recorded.
 			flags |= os.O_TRUNC
 		}
 		f, err := os.OpenFile(p, flags, 0o600)
 		if err != nil {
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+		// Drop what lies past the loaded entries (the preallocated zeros, and
+		// anything torn beyond them) so later rounds write into fresh zeros.
+		if err := f.Truncate(wf.off); err != nil {
+			f.Close()
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 		wf.f = f
@@ -142,21 +156,26 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 }
 
 // loadInDoubt reads a log and keeps the records the checkpoint does not
-// acknowledge. A torn last line (killed while writing) is ignored: it was
-// never synced, so its request never left.
-func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[int64]walOutcome) error {
+// acknowledge. It returns where the entries end: the log is preallocated
+// with zeros, and no entry holds a NUL byte, so the first NUL ends them
+// (torn reports a last line without its newline). A torn last line (cut
+// off by a power loss while writing) is ignored: it was never synced, so
+// its request never left. Everything before a synced record entry was
+// flushed with it, so no record entry lies past the first NUL.
+func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool, err error) {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("write-ahead log: %w", err)
+		return 0, false, fmt.Errorf("write-ahead log: %w", err)
 	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for sc.Scan() {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	for line := range bytes.Lines(b) {
 		var e walEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
+		if json.Unmarshal(line, &e) != nil {
 			continue
 		}
 		for j, s := range e.Seqs {
@@ -172,7 +191,7 @@ func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[
 			into[s] = e.Key
 		}
 	}
-	return nil
+	return int64(len(b)), len(b) > 0 && b[len(b)-1] != '\n', nil
 }
 
 // walWaiter is one caller's entry in a round: done when its round was
@@ -228,7 +247,7 @@ func (wf *walFile) lead(w *walWaiter) {
 			buf, waiters, sync := wf.pending, wf.waiters, wf.needSync
 			wf.pending, wf.waiters, wf.needSync = wf.spare[:0], wf.spareWaiters[:0], false
 			wf.mu.Unlock()
-			err := writeRound(wf.f, buf, sync)
+			err := wf.writeRound(buf, sync)
 			wf.mu.Lock()
 			for i, x := range waiters {
 				x.done, x.err = true, err
@@ -241,15 +260,58 @@ func (wf *walFile) lead(w *walWaiter) {
 	}
 }
 
-func writeRound(f *os.File, b []byte, sync bool) error {
-	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("write-ahead log: %w", err)
+// writeRound writes one round's entries at the log's end and, when sync is
+// set, makes them durable. Only the leader calls it (wf.off and wf.size are
+// its own while it leads). The file is grown in chunks of zeros that are
+// written and fsynced (size and extents change) ahead of the entries, so a
+// round's own sync only has data blocks to flush (fdatasync; no metadata it
+// depends on changed). A failed write leaves off where it was: the next
+// round overwrites what it may have written.
+func (wf *walFile) writeRound(b []byte, sync bool) error {
+	if wf.torn {
+		b = append([]byte{'\n'}, b...)
 	}
-	if sync {
-		if err := f.Sync(); err != nil {
+	if end := wf.off + int64(len(b)); end > wf.size {
+		if err := wf.grow(end); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 	}
+	if _, err := wf.f.WriteAt(b, wf.off); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	wf.off += int64(len(b))
+	wf.torn = false
+	if sync {
+		if err := datasync(wf.f); err != nil {
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+	}
+	return nil
+}
+
+// walChunkMin and walChunkMax bound how much the log grows at once: it
+// doubles from 64 KiB, so a small file's lineage writes little, up to 8 MiB
+// (a 1M-row flagship file logs ~40 MB: ~12 grows).
+const walChunkMin, walChunkMax = 64 << 10, 8 << 20
+
+// grow preallocates the file with zeros up to at least end, and syncs it.
+// Zeros are written, not fallocated: ext4 marks fallocated extents
+// unwritten, and writing into one changes metadata again.
+func (wf *walFile) grow(end int64) error {
+	chunk := min(max(wf.size, walChunkMin), walChunkMax)
+	size := max(wf.size+chunk, end)
+	zeros := make([]byte, min(size-wf.size, 1<<20))
+	for at := wf.size; at < size; {
+		n := min(int64(len(zeros)), size-at)
+		if _, err := wf.f.WriteAt(zeros[:n], at); err != nil {
+			return err
+		}
+		at += n
+	}
+	if err := wf.f.Sync(); err != nil {
+		return err
+	}
+	wf.size = size
 	return nil
 }
 

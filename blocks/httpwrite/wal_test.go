@@ -41,6 +41,9 @@ func TestWALEntryEncoding(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := appendWALEntry(nil, e.Key, e.Seqs, e.Answers)
+		if bytes.IndexByte(got, 0) >= 0 {
+			t.Fatalf("%q: a NUL byte would end the log early", got)
+		}
 		if got[len(got)-1] != '\n' {
 			t.Fatalf("%s: no newline", got)
 		}
@@ -93,8 +96,9 @@ func TestWALGroupCommit(t *testing.T) {
 	w.close()
 
 	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
-	if err := loadInDoubt(w.path(l.id), l, inDoubt, answered); err != nil {
-		t.Fatal(err)
+	end, torn, err := loadInDoubt(w.path(l.id), l, inDoubt, answered)
+	if err != nil || torn {
+		t.Fatal(err, torn)
 	}
 	for i := range workers * each {
 		for _, s := range l.seqs(i) {
@@ -115,6 +119,10 @@ func TestWALGroupCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if int64(len(b)) <= end || bytes.IndexByte(b, 0) != int(end) || len(bytes.Trim(b[end:], "\x00")) != 0 {
+		t.Fatalf("log of %d bytes, entries end at %d: want preallocated zeros after them", len(b), end)
+	}
+	b = b[:end]
 	recorded := map[string]bool{}
 	lines := 0
 	for line := range bytes.Lines(b) {
@@ -152,5 +160,68 @@ func TestWALWriteError(t *testing.T) {
 	}
 	if err := wf.answer("k", []int64{1}, []walOutcome{{}}); err == nil {
 		t.Fatal("answer on a closed log: no error")
+	}
+}
+
+// A resumed log continues after its entries: the preallocated zeros and a
+// torn last line are dropped, and the next entry is not glued to the torn
+// line.
+func TestWALResume(t *testing.T) {
+	dir := t.TempDir()
+	l := walLineage{id: "resumed"}
+	w := newWAL(dir)
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := wf.record(l.key(i), l.seqs(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wf.answer(l.key(0), l.seqs(0), []walOutcome{l.outcome(0), l.outcome(0), l.outcome(0)}); err != nil {
+		t.Fatal(err)
+	}
+	// A power loss while writing entry 3: half a line, then zeros.
+	half := appendWALEntry(nil, l.key(3), l.seqs(3), nil)
+	if _, err := wf.f.WriteAt(half[:len(half)/2], wf.off); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+
+	w2 := newWAL(dir)
+	wf2, err := w2.open(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wf2.inDoubt) != 9 || len(wf2.answered) != 3 {
+		t.Fatalf("resumed: %d in doubt, %d answered; want 9 (entries 0–2) and 3 (entry 0)", len(wf2.inDoubt), len(wf2.answered))
+	}
+	if !wf2.torn {
+		t.Fatal("the torn line was not noticed")
+	}
+	if err := wf2.record(l.key(4), l.seqs(4)); err != nil {
+		t.Fatal(err)
+	}
+	w2.close()
+	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
+	if _, torn, err := loadInDoubt(w.path(l.id), l, inDoubt, answered); err != nil || torn {
+		t.Fatal(err, torn)
+	}
+	for _, i := range []int{0, 1, 2, 4} {
+		for _, s := range l.seqs(i) {
+			if inDoubt[s] != l.key(i) {
+				t.Fatalf("entry %d record %d: key %q", i, s, inDoubt[s])
+			}
+		}
+	}
+	if _, ok := inDoubt[l.seqs(3)[0]]; ok {
+		t.Fatal("the torn entry was loaded")
+	}
+	if err := w2.end(l.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(w.path(l.id)); !os.IsNotExist(err) {
+		t.Fatalf("log not removed at the lineage's end: %v", err)
 	}
 }
