@@ -297,6 +297,9 @@ func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, res
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	defer in.Close()
+	// A new file, never the old one truncated: the runtime may keep a
+	// hard link to the results of an earlier attempt.
+	_ = os.Remove(outPath)
 	of, err := os.Create(outPath)
 	if err != nil {
 		return nil, err
