@@ -72,13 +72,13 @@ function Differences({ r }: { r: ReconRecord }) {
   if (r.kind === 'duplicate') return <span>{r.matches} entities at the destination match</span>;
   if (r.kind === 'invalid') return <span>{r.reason}</span>;
   return (
-    <ul className="plain">
+    <>
       {(r.fields ?? []).map((f) => (
-        <li key={f.field}>
+        <div key={f.field}>
           <code>{f.field}</code> ({f.column}): file <q>{f.source}</q>, destination <q>{f.destination}</q>
-        </li>
+        </div>
       ))}
-    </ul>
+    </>
   );
 }
 
@@ -134,7 +134,7 @@ export function ReconciliationPage({ reconId }: { reconId: string }) {
       <dl className="facts">
         <dt>Answered by</dt>
         <dd data-source={r.source}>
-          {sourceLabel(r.source)} · {r.lookupRequests} lookup requests{r.resumedRows ? ` · ${r.resumedRows} rows resumed from an interrupted run` : ''}
+          {sourceLabel(r.source)} · {r.lookupRequests} lookup request{r.lookupRequests === 1 ? '' : 's'}{r.resumedRows ? ` · ${r.resumedRows} rows resumed from an interrupted run` : ''}
         </dd>
         <dt>Entity type</dt>
         <dd>
@@ -172,8 +172,8 @@ export function ReconciliationPage({ reconId }: { reconId: string }) {
       ) : (
         <p className="hint">The server kept no results file for this reconciliation.</p>
       )}
-      <div className="row">
-        <h2>Records ({r.records})</h2>
+      <h2>Records ({r.records})</h2>
+      <div className="toolbar" role="search">
         <label>
           Show
           <select value={kind} onChange={(e) => (setKind(e.target.value), pages.reset())}>
