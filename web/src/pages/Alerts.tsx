@@ -1,7 +1,7 @@
 // Alerts configuration (issue 17, spec §6.6–§6.7): the organisation's rules
 // (the default ones and custom ones made from presets or a metric) and the
 // notification channels (email, Slack, webhook) with a test-send button.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
 import type { Channel, ChannelInput, ChannelKind, MetricInfo, Notification, Preset, Rule } from '../api/obs';
@@ -39,9 +39,21 @@ export default function AlertsPage() {
       void qc.invalidateQueries({ queryKey: ['alert-rules'] });
     },
   });
-  // The toggle shows the state asked for while the request is on its way
-  // (an error puts the stored state back and is shown above the table).
-  const shownEnabled = (r: Rule) => (toggle.isPending && toggle.variables?.id === r.id ? !r.enabled : r.enabled);
+  // The toggle shows the state asked for from the click on (a state set in
+  // the click handler renders before the event ends; the mutation's own
+  // pending flag arrives a tick later) until the server answers; an error
+  // puts the stored state back and is shown above the table.
+  const [asked, setAsked] = useState<{ id: string; enabled: boolean } | null>(null);
+  const shownEnabled = (r: Rule) => (asked?.id === r.id ? asked.enabled : r.enabled);
+  const flip = (r: Rule) => {
+    setAsked({ id: r.id, enabled: !r.enabled });
+    toggle.mutate(r, { onError: () => setAsked(null) });
+  };
+  // Until the list shows the state asked for: clearing it on the answer
+  // alone could render the old list for a tick (the cache update is batched).
+  useEffect(() => {
+    if (asked && rules.data?.find((x) => x.id === asked.id)?.enabled === asked.enabled) setAsked(null);
+  }, [asked, rules.data]);
   const del = useMutation({
     mutationFn: (r: Rule) => client.del(`/alert-rules/${r.id}`),
     onSuccess: () => {
@@ -101,7 +113,7 @@ export default function AlertsPage() {
                 </td>
                 <td>
                   <label className="inline">
-                    <input type="checkbox" checked={shownEnabled(r)} disabled={!canEdit || toggle.isPending} onChange={() => toggle.mutate(r)} aria-label={`${r.name} enabled: ${shownEnabled(r) ? 'on' : 'off'}`} />
+                    <input type="checkbox" checked={shownEnabled(r)} disabled={!canEdit || asked !== null} onChange={() => flip(r)} aria-label={`${r.name} enabled: ${shownEnabled(r) ? 'on' : 'off'}`} />
                     {shownEnabled(r) ? 'on' : 'off'}
                   </label>
                 </td>
