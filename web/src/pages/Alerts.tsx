@@ -4,12 +4,12 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
-import type { Channel, ChannelInput, ChannelKind, MetricInfo, Notification, Preset, Rule } from '../api/obs';
+import type { ApiEndpoint, Channel, ChannelInput, ChannelKind, MetricInfo, Notification, Preset, Rule } from '../api/obs';
 import type { ConfigView, Dataflow, Page } from '../api/types';
 import { useCan } from '../hooks';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner } from '../ui/common';
 import { Link } from '../router';
-import { COMPARATORS, condition, createBody, emptyForm, formError, fromPreset, fromRule, splitList, unitOf, updateBody, type RuleForm } from '../obs/alerts';
+import { COMPARATORS, condition, createBody, emptyForm, endpointChoices, formError, fromPreset, fromRule, scopeText, splitList, unitOf, updateBody, type RuleForm } from '../obs/alerts';
 import { fmtDuration } from '../obs/format';
 import '../obs/obs.css';
 
@@ -105,7 +105,14 @@ export default function AlertsPage() {
                     changed by {r.updatedBy} {fmtTime(r.updatedAt)}
                   </div>
                 </td>
-                <td>{r.flowId ? <Link to={`/dataflows/${r.flowId}`}>{flowName(r.flowId)}</Link> : 'All dataflows'}</td>
+                <td>
+                  {r.flowId ? <Link to={`/dataflows/${r.flowId}`}>{flowName(r.flowId)}</Link> : 'All dataflows'}
+                  {r.endpoint && (
+                    <div className="hint" title={scopeText(r, flowName)}>
+                      API <code>{r.endpoint}</code>
+                    </div>
+                  )}
+                </td>
                 <td className="cond">{condition(r, metrics.data)}</td>
                 <td>{r.channels.length ? r.channels.map(chName).join(', ') : <span className="hint">channels for all alerts</span>}</td>
                 <td>
@@ -166,7 +173,7 @@ export default function AlertsPage() {
   );
 }
 
-const PLACEHOLDERS = '{{rule}} {{dataflow}} {{metric}} {{value}} {{threshold}} {{priority}} {{window}} {{unit}}';
+const PLACEHOLDERS = '{{rule}} {{dataflow}} {{metric}} {{value}} {{threshold}} {{priority}} {{window}} {{unit}} {{endpoint}}';
 
 function RuleDialog({
   rule,
@@ -194,6 +201,9 @@ function RuleDialog({
   const set = (patch: Partial<RuleForm>) => setF((x) => ({ ...x, ...patch }));
   const metric = metrics.find((m) => m.name === f.metric);
   const unit = unitOf(f.metric, metrics);
+  // The APIs a filter can pick: those called in the last 7 days (spec §6.7).
+  const endpoints = useQuery({ queryKey: ['alert-endpoints'], queryFn: () => client.get<ApiEndpoint[]>('/alert-endpoints'), enabled: !editing });
+  const apiChoices = endpointChoices(endpoints.data, f.flowId, f.endpoint);
   // Before a rule exists, the default templates are those of any rule on the same metric.
   const dflt = editing ? defaults : { title: sameMetric(f.metric)?.defaultTitle ?? '', description: sameMetric(f.metric)?.defaultDescription ?? '' };
   const save = useMutation({
@@ -215,7 +225,7 @@ function RuleDialog({
   const resetTemplates = () => (editing ? reset.mutate() : set({ title: '', description: '' }));
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const err = formError(f);
+    const err = formError(f, metrics);
     setProblem(err);
     if (!err) save.mutate();
   };
@@ -242,7 +252,7 @@ function RuleDialog({
             </select>
           </label>
         )}
-        {editing && <p className="notice">The platform, metric and scope of a rule cannot change; make a new rule for another one.</p>}
+        {editing && <p className="notice">The platform, metric, scope and API filter of a rule cannot change; make a new rule for another one.</p>}
         <div className="form-grid">
           <label className="wide">
             Name <span className="req">*</span>
@@ -256,7 +266,15 @@ function RuleDialog({
           </label>
           <label>
             Scope
-            <select value={f.flowId} disabled={editing} onChange={(e) => set({ flowId: e.target.value })}>
+            <select
+              value={f.flowId}
+              disabled={editing}
+              onChange={(e) => {
+                const flowId = e.target.value;
+                // An API the new scope never called is no longer a choice.
+                set({ flowId, endpoint: endpointChoices(endpoints.data, flowId, '').some((x) => x.endpoint === f.endpoint) ? f.endpoint : '' });
+              }}
+            >
               <option value="">All dataflows of the organisation</option>
               {flows.map((x) => (
                 <option key={x.id} value={x.id}>
@@ -272,8 +290,9 @@ function RuleDialog({
               disabled={editing}
               onChange={(e) => {
                 const m = metrics.find((x) => x.name === e.target.value);
-                // Another metric is no longer the preset's rule.
-                set({ metric: e.target.value, preset: '', comparator: m?.comparator ?? f.comparator });
+                // Another metric is no longer the preset's rule; only call
+                // metrics keep an API filter.
+                set({ metric: e.target.value, preset: '', comparator: m?.comparator ?? f.comparator, endpoint: m?.perEndpoint ? f.endpoint : '' });
               }}
             >
               {metrics.map((m) => (
@@ -284,6 +303,22 @@ function RuleDialog({
             </select>
           </label>
           {metric && <p className="hint wide">{metric.description}</p>}
+          <label className="wide">
+            Filter by API <span className="hint">(optional: the calls of one endpoint, for metrics measured from API calls)</span>
+            <select value={f.endpoint} disabled={editing || !metric?.perEndpoint} onChange={(e) => set({ endpoint: e.target.value })}>
+              <option value="">Every API</option>
+              {apiChoices.map((x) => (
+                <option key={x.endpoint} value={x.endpoint}>
+                  {x.endpoint}
+                  {x.calls ? ` (${x.calls} calls in 7 days)` : ''}
+                </option>
+              ))}
+            </select>
+            {!editing && metric?.perEndpoint && endpoints.data && apiChoices.length === 0 && (
+              <span className="hint">No API was called in the last 7 days{f.flowId ? ' by this dataflow' : ''}: run the dataflow once to make its APIs appear.</span>
+            )}
+          </label>
+          <ErrorBox error={endpoints.error} />
           <label>
             Comparator
             <select value={f.comparator} onChange={(e) => set({ comparator: e.target.value })}>
