@@ -189,6 +189,7 @@ await step('1. signs in; the System Snapshot tiles and the Performance charts mo
   const tile0 = await tileNum();
   const chart0 = await chartIn();
   await snap(home, 'home-before');
+  await perf.locator('section[aria-labelledby="perf-charts"]').scrollIntoViewIfNeeded();
   await snap(perf, 'performance-before');
   dropFile('walk-healthy', 20);
   await perf.getByRole('button', { name: 'Run now', exact: true }).click();
@@ -198,6 +199,8 @@ await step('1. signs in; the System Snapshot tiles and the Performance charts mo
   await snap(home, 'home-after');
   current = perf;
   await waitFor('the Records chart to count the 20 new records', async () => (await chartIn()) >= chart0 + 20, 90000);
+  await perf.locator('section[aria-labelledby="perf-charts"]').scrollIntoViewIfNeeded();
+  await perf.waitForTimeout(300);
   await snap(perf, 'performance-after');
   console.log(`     tile ${tile0} → ${await tileNum()}, chart records in ${chart0} → ${await chartIn()}`);
 });
@@ -277,6 +280,10 @@ await step('3. schedules a daily summary report for the coming minute (organisat
   await dlg.getByRole('button', { name: 'Schedule the report' }).click();
   await dlg.waitFor({ state: 'detached' });
   await home.locator(`tr[data-report="${reportName}"]`).getByText(`daily at ${reportAt}`).waitFor();
+  const rep = (await api(home, 'GET', '/reports')).find((x) => x.name === reportName);
+  console.log(`     report created ${rep.createdAt}, daily at ${reportAt} (${tz})`);
+  // A report created after its time of day waits for tomorrow's period.
+  expect(new Date(rep.createdAt) < at, `the report was created after ${at.toISOString()} (the form took over 25 s)`);
   await snap(home, 'report-scheduled');
 });
 
@@ -351,6 +358,7 @@ await step(`7. receives the daily summary report (its CSV lists the dataflow's f
     120000,
   );
   const msg = await mailGet(m.ID);
+  console.log(`     report received ${new Date().toISOString()} (mail dated ${msg.Date})`);
   expect(msg.Subject.includes(reportName), 'report subject: ' + msg.Subject);
   const csv = msg.Attachments.find((a) => /\.csv$/.test(a.FileName));
   expect(csv, 'no CSV attachment: ' + JSON.stringify(msg.Attachments));
