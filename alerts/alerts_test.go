@@ -559,3 +559,40 @@ func TestEndpointFilter(t *testing.T) {
 		t.Fatalf("retry exhaustion of one endpoint: %+v", is)
 	}
 }
+
+// Implicit TLS (SMTPS, port 465): an email channel with tls "tls" speaks
+// TLS from the first byte, authenticates, and delivers to a real SMTP
+// server that refuses anything else; the SMTP password never shows in
+// what the test send answers.
+func TestEmailImplicitTLS(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "")
+	mp := testenv.Mailpit(t, testenv.WithMailpitAuth("mailer", "smtps-pass-456"), testenv.WithMailpitImplicitTLS())
+	e.svc.opts.SMTP = SMTPConfig{TLSConfig: mp.TLSConfig()}
+	e.secret("smtps_password", "smtps-pass-456")
+	ch, err := e.svc.CreateChannel(ctx, e.admin, ChannelInput{Name: "smtps", Kind: KindEmail, SecretConfig: "smtps_password",
+		Settings: ChannelSettings{To: []string{"ops@example.com"}, SMTPHost: mp.SMTPHost, SMTPPort: mp.SMTPPort, TLS: TLSImplicit, Username: "mailer", From: "alerts@connect.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := e.svc.TestSend(ctx, e.org.ID, ch.ID, "alice")
+	if err != nil || !sent.OK {
+		t.Fatalf("test send over implicit TLS: %+v %v", sent, err)
+	}
+	msgs := mp.WaitMessages(t, 1, 10*time.Second)
+	if m := mp.Message(t, msgs[0].ID); !strings.Contains(m.Subject, "Connect+ test notification") || !strings.Contains(m.Text, "sent by alice") {
+		t.Fatalf("message %q:\n%s", m.Subject, m.Text)
+	}
+
+	// A wrong password is refused by the server, and the answer does not
+	// quote the one given.
+	e.secret("smtps_wrong", "not-the-password-789")
+	bad, err := e.svc.CreateChannel(ctx, e.admin, ChannelInput{Name: "smtps wrong", Kind: KindEmail, SecretConfig: "smtps_wrong",
+		Settings: ChannelSettings{To: []string{"ops@example.com"}, SMTPHost: mp.SMTPHost, SMTPPort: mp.SMTPPort, TLS: TLSImplicit, Username: "mailer", From: "alerts@connect.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := e.svc.TestSend(ctx, e.org.ID, bad.ID, "alice"); err != nil || sent.OK || strings.Contains(sent.Error, "not-the-password-789") {
+		t.Fatalf("wrong password: %+v %v", sent, err)
+	}
+}
