@@ -576,7 +576,7 @@ func TestEmailImplicitTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent, err := e.svc.TestSend(ctx, e.org.ID, ch.ID, "alice")
-	if err != nil || !sent.OK {
+	if err != nil || !sent.OK || sent.Attempts != 1 {
 		t.Fatalf("test send over implicit TLS: %+v %v", sent, err)
 	}
 	msgs := mp.WaitMessages(t, 1, 10*time.Second)
