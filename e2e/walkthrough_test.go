@@ -50,60 +50,7 @@ func TestObsWalkthrough(t *testing.T) {
 	mail := testenv.Mailpit(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	demo := exec.CommandContext(ctx, serverBin, "demo", "--listen", freeAddr(t), "--data-dir", t.TempDir(), "--password", pw,
-		"--smtp", mail.SMTPHost+":"+strconv.Itoa(mail.SMTPPort), "--alert-interval", "5s")
-	stdout, err := demo.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(t.TempDir(), "demo.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo.Stderr = logf
-	if err := demo.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = demo.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = demo.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = demo.Process.Kill()
-		}
-	}()
-	// The lines a newcomer reads: the URL, the local folders and the
-	// sandbox's address.
-	type printed struct{ url, files, sandbox string }
-	found := make(chan printed, 1)
-	go func() {
-		var p printed
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "http://127.0.0.1:"):
-				p.url = strings.TrimSpace(line)
-			case strings.HasPrefix(line, "Local files: "):
-				p.files, _, _ = strings.Cut(strings.TrimPrefix(line, "Local files: "), " (")
-			case strings.HasPrefix(line, "API sandbox: "):
-				p.sandbox, _, _ = strings.Cut(strings.TrimPrefix(line, "API sandbox: "), " (")
-			}
-			if p.url != "" && p.files != "" && p.sandbox != "" {
-				found <- p
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	var p printed
-	select {
-	case p = <-found:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the demo did not print its URL, folders and sandbox; log:\n%s", tail(logf.Name(), 40))
-	}
+	p := startDemo(t, ctx, pw, "--smtp", mail.SMTPHost+":"+strconv.Itoa(mail.SMTPPort), "--alert-interval", "5s")
 	run := exec.CommandContext(ctx, node, "e2e/walkthrough.mjs")
 	run.Dir = web
 	run.Env = append(os.Environ(), "CP_URL="+p.url, "CP_PASSWORD="+pw, "CP_OUT="+out, "CP_MAILPIT="+mail.API,
@@ -112,9 +59,78 @@ func TestObsWalkthrough(t *testing.T) {
 	res, err := run.CombinedOutput()
 	t.Logf("walkthrough (%v, screenshots in %s):\n%s", time.Since(t0).Round(time.Second), out, res)
 	if err != nil {
-		t.Fatalf("walkthrough failed: %v\ndemo log:\n%s", err, tail(logf.Name(), 40))
+		t.Fatalf("walkthrough failed: %v\ndemo log:\n%s", err, tail(p.log, 40))
 	}
 	if !strings.Contains(string(res), "walkthrough complete") {
 		t.Fatal("the walkthrough did not reach its end")
 	}
+}
+
+// demo is a running `connectplus demo` and what it printed.
+type demo struct {
+	// url is the web UI, files the local folders' root, sandbox the API
+	// sandbox's base URL, log the file its stderr goes to.
+	url, files, sandbox, log string
+}
+
+// startDemo starts `connectplus demo` on a free loopback port with a fresh
+// data directory and one password for every user, waits until it has
+// printed its URL, folders and sandbox, and stops it (SIGINT, then kill)
+// when the test ends.
+func startDemo(t *testing.T, ctx context.Context, password string, args ...string) demo {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, serverBin, append([]string{"demo", "--listen", freeAddr(t), "--data-dir", t.TempDir(), "--password", password}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(t.TempDir(), "demo.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		logf.Close()
+	})
+	// The lines a newcomer reads: the URL, the local folders and the
+	// sandbox's address.
+	found := make(chan demo, 1)
+	go func() {
+		d := demo{log: logf.Name()}
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "http://127.0.0.1:"):
+				d.url = strings.TrimSpace(line)
+			case strings.HasPrefix(line, "Local files: "):
+				d.files, _, _ = strings.Cut(strings.TrimPrefix(line, "Local files: "), " (")
+			case strings.HasPrefix(line, "API sandbox: "):
+				d.sandbox, _, _ = strings.Cut(strings.TrimPrefix(line, "API sandbox: "), " (")
+			}
+			if d.url != "" && d.files != "" && d.sandbox != "" {
+				found <- d
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case d := <-found:
+		return d
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the demo did not print its URL, folders and sandbox; log:\n%s", tail(logf.Name(), 40))
+	}
+	return demo{}
 }
