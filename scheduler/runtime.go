@@ -454,6 +454,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,
 		Calls:        calls,
+		Reports:      m.reportsFor(d),
 	})
 	if err != nil {
 		return nil, err

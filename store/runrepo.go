@@ -236,8 +236,12 @@ func (q *Queries) ListRuns(ctx context.Context, f runstate.RunFilter) ([]runstat
 	return out, mapErr(rows.Err())
 }
 
-// PurgeRuns deletes finished runs that started before the cut-off.
+// PurgeRuns deletes finished runs that started before the cut-off, and the
+// reconciliations of that time.
 func (q *Queries) PurgeRuns(ctx context.Context, before time.Time) (int, error) {
+	if err := q.purgeReconciliations(ctx, before); err != nil {
+		return 0, fmt.Errorf("store: purge reconciliations: %w", err)
+	}
 	res, err := q.exec(ctx, `DELETE FROM runs WHERE started < ? AND status <> ?`, micros(before), runstate.RunRunning)
 	if err != nil {
 		return 0, err

@@ -209,3 +209,60 @@ export interface ConfigView {
   updatedAt: string;
   syncedAt?: string;
 }
+
+/** A reconciliation's counts (spec §8): rows compared (expected), present (CAP_API_STATUS 1), missing (0). */
+export interface ReconTotals {
+  rows: number;
+  expected: number;
+  present: number;
+  missing: number;
+  mismatched: number;
+  duplicates: number;
+  beforeFromYear: number;
+  invalid: number;
+}
+
+/** What a diff_tool block reported about one run of a dataflow, kept by the server. */
+export interface Reconciliation {
+  id: string;
+  orgId: string;
+  flowId: string;
+  flowName: string;
+  version: number;
+  runId: string;
+  block: string;
+  file: string;
+  /** Which source answered: sandbox, capillary-api or ledger. */
+  source: string;
+  entityType: string;
+  diffPath?: string;
+  started: string;
+  finished: string;
+  totals: ReconTotals;
+  lookupRequests: number;
+  resumedRows?: number;
+  matchedOn: string[] | null;
+  compared: string[] | null;
+  unverified?: string[] | null;
+  fromYear?: number;
+  records: number;
+  resultName?: string;
+}
+
+export interface ReconField {
+  field: string;
+  column: string;
+  source: string;
+  destination: string;
+}
+
+/** One source row that is missing, mismatched, duplicated at the destination or not comparable. */
+export interface ReconRecord {
+  line: number;
+  kind: 'missing' | 'mismatch' | 'duplicate' | 'invalid';
+  key: Record<string, string>;
+  entityId?: string;
+  matches?: number;
+  fields?: ReconField[] | null;
+  reason?: string;
+}
