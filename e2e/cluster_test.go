@@ -188,7 +188,9 @@ func (ce *clusterEnv) nodeIndex(name string) int {
 // dropped at once into a Live dataflow's SFTP folder are processed exactly
 // once each (sandbox: 0 duplicates, 0 lost) and spread over the nodes; a
 // pause given to node 1 is obeyed by node 3 within the stated bound; the
-// node holding a file is SIGKILLed mid-way and another node finishes it.
+// node holding a file is SIGKILLed mid-way and another node finishes it
+// with no record sent twice; then the leader is SIGKILLed and the last
+// node leads within a lease and still works.
 func TestClusterThirtyFilesOnceEach(t *testing.T) {
 	ce := newClusterEnv(t, 3)
 	ce.setLatency(20 * time.Millisecond)
@@ -367,6 +369,39 @@ func TestClusterThirtyFilesOnceEach(t *testing.T) {
 	}
 	sort.Strings(after)
 	t.Logf("cluster after the kill: %s", strings.Join(after, "; "))
+
+	// SIGKILL of the leader: a survivor resigns its term and leads within
+	// the node lease and a reconcile interval (not River's 15 s leader
+	// TTL), and the survivor still polls and processes a new file.
+	leader := ce.cluster(alive).Leader
+	li := ce.nodeIndex(leader)
+	if li < 0 || li == victim {
+		t.Fatalf("leader %q after the first kill", leader)
+	}
+	survivor := -1
+	for i := range ce.nodes {
+		if i != victim && i != li {
+			survivor = i
+		}
+	}
+	ce.dropFile("after-leader.csv", customersCSV("ALD", rows))
+	killedAt := time.Now()
+	ce.nodes[li].kill()
+	ce.admin.base, ce.approver.base = ce.nodes[survivor].url(), ce.nodes[survivor].url()
+	leaderBound := clusterLease + 5*time.Second
+	waitFor(t, ce.names[survivor]+" to lead after the leader was killed", leaderBound, func() (bool, string) {
+		st := ce.cluster(survivor)
+		return st.Leader == ce.names[survivor], fmt.Sprintf("leader %q", st.Leader)
+	})
+	t.Logf("SIGKILLed the leader %s; %s leads after %s (lease %s, bound %s)", leader, ce.names[survivor],
+		time.Since(killedAt).Round(time.Millisecond), clusterLease, leaderBound)
+	ce.on(survivor).do("POST", "/dataflows/"+f.ID+"/run-now", nil, 200, nil)
+	if r := ce.waitRuns(f, 60*time.Second, "after-leader.csv")["after-leader.csv"]; r.Status != runstate.RunSuccess || r.Delivered != rows || r.Node != ce.names[survivor] {
+		t.Fatalf("after-leader.csv: %+v", r)
+	}
+	if sb := ce.stats(); sb.Duplicates != 0 {
+		t.Fatalf("sandbox: %d duplicate arrivals %v", sb.Duplicates, sb.DuplicateKeys)
+	}
 }
 
 // BenchmarkClusterBacklog is the figure that shows the point of scaling:
