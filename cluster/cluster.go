@@ -656,6 +656,10 @@ type taskArgs struct {
 
 func (taskArgs) Kind() string { return "connectplus.maintenance" }
 
+// pollPutOff is how long a poll waits for a node still deploying its
+// dataflow.
+const pollPutOff = 200 * time.Millisecond
+
 type pollWorker struct {
 	river.WorkerDefaults[pollArgs]
 	d *Dispatcher
@@ -669,7 +673,13 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
 			return river.JobCancel(err)
 		}
 		d.log.Info("poll put off", "flow", job.Args.Flow, "reason", err.Error(), "node", d.opts.Node)
-		return river.JobSnooze(time.Second)
+		// Typically this node is still deploying the dataflow (a
+		// first-sight poll comes as soon as the leader has deployed it):
+		// back shortly. River makes a short snooze available at once, due
+		// at its time — and a run-now meanwhile coalesces with this job,
+		// so a long snooze would delay the run-now too (it was 1 s, and
+		// that second showed in the backlog benchmark).
+		return river.JobSnooze(pollPutOff)
 	}
 	if err != nil {
 		d.stats.job("poll", "error")

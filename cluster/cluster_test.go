@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -390,5 +391,63 @@ func TestRunNowDuringARunningPollPollsAgain(t *testing.T) {
 	case <-w.listing:
 		t.Fatal("a third poll: the requests made during one poll coalesce into one more")
 	case <-time.After(1500 * time.Millisecond):
+	}
+}
+
+// notYet is a Work still deploying its dataflow at the first listing.
+type notYet struct {
+	recordWork
+	lists chan time.Time
+	n     *atomic.Int32
+}
+
+func (w notYet) ListFlow(context.Context, string) ([]engine.Listed, error) {
+	w.lists <- time.Now()
+	if w.n.Add(1) == 1 {
+		return nil, fmt.Errorf("%w: dataflow org/flow is still deploying", scheduler.ErrRetryLater)
+	}
+	return nil, nil
+}
+
+// A poll put off because this node is still deploying the dataflow comes
+// back shortly, not a second later: a run-now coalesced with it waits too.
+func TestPutOffPollComesBackShortly(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	d, err := New(ctx, Options{URL: pg.DSN, Node: "node-a", Lease: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := notYet{recordWork: recordWork{files: make(chan string, 1)}, lists: make(chan time.Time, 4), n: new(atomic.Int32)}
+	if err := d.Start(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	if err := d.Poll(ctx, "org/flow", true); err != nil {
+		t.Fatal(err)
+	}
+	var at []time.Time
+	timeout := time.After(10 * time.Second)
+	for len(at) < 2 {
+		select {
+		case t0 := <-w.lists:
+			at = append(at, t0)
+		case <-timeout:
+			var state string
+			var sched time.Time
+			_ = d.pool.QueryRow(ctx, `SELECT state::text, scheduled_at FROM river_job WHERE kind = 'connectplus.poll'`).Scan(&state, &sched)
+			t.Fatalf("listings: %v; poll job %s scheduled at %s", at, state, sched)
+		}
+	}
+	gap := at[1].Sub(at[0])
+	t.Logf("put-off poll listed again after %s (snooze %s, River fetch poll 500 ms)", gap.Round(time.Millisecond), pollPutOff)
+	// The snooze and at most one River fetch poll (500 ms), with room.
+	if gap > pollPutOff+700*time.Millisecond {
+		t.Fatalf("put-off poll came back after %s", gap)
 	}
 }
