@@ -436,8 +436,12 @@ func (w *writer) duplicateInDoubt(o *block.Outcome) {
 	if o.Status != block.Failed || w.rule == nil || !w.rule.isDuplicate(o.Code) {
 		return
 	}
+	// The row reads as the delivery it is (status 200) and names the
+	// destination's code in its reason: a 604 in status_code would make a
+	// result file, and a failure-only result file's filter, call it failed.
 	o.Status = block.Delivered
 	o.Message = MsgDuplicateInDoubt + " (" + strconv.Itoa(o.Code) + ")"
+	o.Code = http.StatusOK
 	o.RetryExhausted = false
 }
 
