@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/connectplus/connectplus/bench/gen"
 	"github.com/connectplus/connectplus/blocks/httpwrite"
+	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/sandbox"
 )
 
@@ -452,5 +454,111 @@ blocks:
 	// The 5th redemption (line 6) is the one the kill interrupted.
 	if row := res[5]; row[col["line_number"]] != "6" || !strings.Contains(row[col["error_message"]], "delivered before crash") {
 		t.Fatalf("the redemption applied at the kill: %v", row)
+	}
+}
+
+const kafkaToCustomersFlow = `name: kafka_to_customers
+blocks:
+  - type: kafka_topic_read
+    name: read
+    config:
+      topics: signups
+      brokers: %s
+      groupId: exactly-once
+      windowDuration: 2s
+      batchSize: 50
+      sessionTimeout: 6s
+    relations: [post]
+  - type: http_write
+    name: post
+    config:
+      apiBaseUrl: %s
+      oAuthBaseUrl: %s
+      clientKey: k
+      clientSecret: {$config: api_secret}
+      apiEndPoint: /v2/customers/bulk
+      bulkSupport: "true"
+      parseResponse: "true"
+      responseSplitPath: "$.*"
+      parsePathMap: '{"status_code": "$.[''errors''].*.code", "error_message": "$.[''errors''].*.message", "entity_id": "$.entity.id"}'
+      concurrency: 2
+      rate: 1000000
+      timeUnit: SECONDS
+`
+
+// TestKafkaKillExactlyOnce: a stream's records read again after a kill
+// (those past the last offset commit) are resolved like a file's in-doubt
+// records, by their position: SIGKILLed three times while it posts Kafka
+// messages to /v2/customers/bulk (which honours no idempotency key), the
+// consuming `connectplus run` leaves every customer accepted exactly once
+// — the records answered before a kill take their logged outcome, those in
+// flight are looked up — where it used to re-send every record past the
+// commit (TestKafkaKillResume's stated window).
+func TestKafkaKillExactlyOnce(t *testing.T) {
+	const n, kills = 6000, 3
+	bin := buildConnectplus(t)
+	dir := t.TempDir()
+	api, broker := kafkaSandbox(t, bin, "--faults", "latency=3ms-12ms")
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf(`c%d	{"profiles":[{"firstName":"F%d","lastName":"L","source":"INSTORE","identifiers":[{"type":"externalId","value":"X%06d"}]}],"loyaltyInfo":{"loyaltyType":"loyalty"}}`, i, i, i))
+	}
+	testenv.KcatProduce(t, broker, "signups", lines)
+	flow := filepath.Join(dir, "flow.yaml")
+	if err := os.WriteFile(flow, fmt.Appendf(nil, kafkaToCustomersFlow, broker, api, api), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stats := func() sandbox.Stats {
+		res, err := http.Get(api + "/_sandbox/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var st sandbox.Stats
+		if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	kr := killRun{bin: bin, args: []string{"run", flow, "--checkpoint-dir", filepath.Join(dir, "cp"), "--no-progress",
+		"--checkpoint-interval", "50ms", "--config", "api_secret=s"}}
+	rng := rand.New(rand.NewPCG(20, 5))
+	for k := 1; k <= kills; k++ {
+		cmd, out, exited := kr.start(t)
+		target := int64(k * n / (kills + 1))
+		deadline := time.Now().Add(2 * time.Minute)
+		for stats().AcceptedEntities < target {
+			select {
+			case <-exited:
+				t.Fatalf("kill %d: the run ended first: %s", k, out)
+			default:
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("kill %d: only %d of %d customers accepted: %s", k, stats().AcceptedEntities, target, out)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		t.Logf("kill %d: %d accepted", k, stats().AcceptedEntities)
+	}
+	kr.args = append(kr.args, "--idle-exit", "3s")
+	cmd, out, exited := kr.start(t)
+	select {
+	case <-exited:
+	case <-time.After(3 * time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatalf("final run did not finish: %s", out)
+	}
+	st := stats()
+	t.Logf("kill -9 x%d over %d messages: accepted %d, duplicates %d, lookups %v; final exit %d", kills, n, st.AcceptedEntities, st.Duplicates,
+		st.Requests["GET /v2/customers/lookup"], cmd.ProcessState.ExitCode())
+	if st.Duplicates != 0 || st.AcceptedEntities != n {
+		t.Fatalf("%d duplicate arrivals (%v), %d accepted of %d", st.Duplicates, st.DuplicateKeys, st.AcceptedEntities, n)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("final run exit %d: %s", code, out)
 	}
 }

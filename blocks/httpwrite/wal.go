@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -41,6 +42,9 @@ type walEntry struct {
 	Key     string       `json:"k"`
 	Seqs    []int64      `json:"s"`
 	Answers []walOutcome `json:"a,omitempty"`
+	// At is when the entry was written (Unix seconds); a stream's log
+	// drops old entries by it (compactStream).
+	At int64 `json:"t,omitempty"`
 }
 
 // walOutcome is one record's logged outcome.
@@ -69,6 +73,12 @@ type walFile struct {
 	answered map[int64]walOutcome
 	// err is why the log could not be opened (every send fails with it).
 	err error
+	// stream marks a stream's log (see openStream): entries carry their
+	// time, and the file is compacted once it outgrows streamCompactBytes.
+	stream    bool
+	path      string
+	written   int64
+	compactAt int64
 }
 
 func newWAL(dir string) *wal {
@@ -100,7 +110,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 		}
 		p := w.path(id)
 		if l.Resumed() {
-			if err := loadInDoubt(p, l, wf.inDoubt, wf.answered); err != nil {
+			if err := loadInDoubt(p, l.Acked, wf.inDoubt, wf.answered); err != nil {
 				return err
 			}
 		}
@@ -123,7 +133,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 // loadInDoubt reads a log and keeps the records the checkpoint does not
 // acknowledge. A torn last line (killed while writing) is ignored: it was
 // never synced, so its request never left.
-func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[int64]walOutcome) error {
+func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) error {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -139,7 +149,7 @@ func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[
 			continue
 		}
 		for j, s := range e.Seqs {
-			if l.Acked(s) {
+			if acked != nil && acked(s) {
 				continue
 			}
 			if e.Answers != nil {
@@ -156,7 +166,11 @@ func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[
 
 // record makes the entry durable before its request is sent.
 func (wf *walFile) record(key string, seqs []int64) error {
-	b, err := json.Marshal(walEntry{Key: key, Seqs: seqs})
+	e := walEntry{Key: key, Seqs: seqs}
+	if wf.stream {
+		e.At = time.Now().Unix()
+	}
+	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
@@ -169,12 +183,16 @@ func (wf *walFile) record(key string, seqs []int64) error {
 	if err := wf.f.Sync(); err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
-	return nil
+	return wf.grewLocked(len(b))
 }
 
 // answer logs the outcomes of an answered request (no fsync, see walEntry).
 func (wf *walFile) answer(key string, seqs []int64, outs []walOutcome) error {
-	b, err := json.Marshal(walEntry{Key: key, Seqs: seqs, Answers: outs})
+	e := walEntry{Key: key, Seqs: seqs, Answers: outs}
+	if wf.stream {
+		e.At = time.Now().Unix()
+	}
+	b, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
@@ -184,6 +202,31 @@ func (wf *walFile) answer(key string, seqs []int64, outs []walOutcome) error {
 	if _, err := wf.f.Write(b); err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
+	return wf.grewLocked(len(b))
+}
+
+// grewLocked compacts a stream's log once it outgrew streamCompactBytes
+// (a file's log ends with its lineage; a stream's never does).
+func (wf *walFile) grewLocked(n int) error {
+	if !wf.stream {
+		return nil
+	}
+	wf.written += int64(n)
+	if wf.written < wf.compactAt {
+		return nil
+	}
+	if err := wf.f.Close(); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	size, err := compactStream(wf.path, time.Now())
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(wf.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	wf.f, wf.written, wf.compactAt = f, size, max(streamCompactBytes, 2*size)
 	return nil
 }
 
