@@ -562,3 +562,19 @@ func TestKafkaKillExactlyOnce(t *testing.T) {
 		t.Fatalf("final run exit %d: %s", code, out)
 	}
 }
+
+// TestRunIdempotencyHeaderFlag: a name that is no HTTP header stops the
+// run at the command line instead of failing every request.
+func TestRunIdempotencyHeaderFlag(t *testing.T) {
+	dir := t.TempDir()
+	flow := exampleIn(t, "add_transactions.yaml", dir)
+	input := filepath.Join(dir, "tx.csv")
+	if err := os.WriteFile(input, []byte(gen.TransactionHeader+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "run", flow, "--input", input, "--checkpoint-dir", filepath.Join(dir, "cp"), "--no-progress",
+		"--idempotency-header", "Idem Key", "--config", "capillary_client_key=k", "--config", "capillary_client_secret=s")
+	if code != ExitError || !strings.Contains(stderr, `--idempotency-header: "Idem Key" is not an HTTP header name`) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}

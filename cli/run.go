@@ -300,8 +300,8 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		resolver = sandboxResolver{inner: res, warn: a.stderr}
 	}
 	if fl.idemHeader != "" {
-		if fl.idemHeader != "-" && !headerToken(fl.idemHeader) {
-			return &exitError{code: ExitError, err: fmt.Errorf("--idempotency-header %q is not an HTTP header name", fl.idemHeader)}
+		if err := httpwrite.CheckIdempotencyHeader(fl.idemHeader); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("--idempotency-header: %w", err)}
 		}
 		blockOpts[httpwrite.OptIdempotencyHeader] = fl.idemHeader
 	}
@@ -572,20 +572,4 @@ func streamDoc(reg *block.Registry, doc *dataflow.Document) bool {
 		}
 	}
 	return false
-}
-
-// headerToken reports whether s is an HTTP header field name (RFC 9110
-// token): a bad name would fail every request of the run instead of the
-// command line.
-func headerToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range []byte(s) {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return true
 }

@@ -36,6 +36,16 @@ const (
 	DefaultIdempotencyHeader = "Idempotency-Key"
 )
 
+// CheckIdempotencyHeader validates a deployment's idempotency header name
+// (OptIdempotencyHeader; "-" sends none), so a bad name fails the command
+// line rather than every request.
+func CheckIdempotencyHeader(name string) error {
+	if name == "-" || validHeaderName(name) {
+		return nil
+	}
+	return fmt.Errorf("%q is not an HTTP header name", name)
+}
+
 // lookupRule is one endpoint's resolution rule.
 type lookupRule struct {
 	// suffixes of the endpoint path (query excluded) the rule applies to.
