@@ -1,7 +1,6 @@
 package httpwrite
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,6 +8,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/connectplus/connectplus/block"
@@ -87,33 +87,66 @@ func (w *wal) openStream(group string) (*walFile, error) {
 		return f, f.err
 	}
 	wf := &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}, stream: true, path: w.streamPath(group)}
+	wf.flushed = sync.NewCond(&wf.mu)
 	w.files[id] = wf
 	wf.err = func() error {
 		if err := os.MkdirAll(w.dir, 0o700); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
-		size, err := compactStream(wf.path, time.Now())
-		if err != nil {
+		if _, err := compactStream(wf.path, time.Now()); err != nil {
 			return err
 		}
 		// Nothing a stream's log holds is acknowledged: a record whose
 		// offset was committed is never read again, so its entry is never
 		// asked about.
-		if err := loadInDoubt(wf.path, nil, wf.inDoubt, wf.answered); err != nil {
+		end, torn, err := loadInDoubt(wf.path, nil, wf.inDoubt, wf.answered)
+		if err != nil {
 			return err
 		}
 		// A position answered after it was logged is settled, not in doubt.
 		for s := range wf.answered {
 			delete(wf.inDoubt, s)
 		}
-		f, err := os.OpenFile(wf.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := os.OpenFile(wf.path, os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
-		wf.f, wf.written, wf.compactAt = f, size, max(streamCompactBytes, 2*size)
+		if err := f.Truncate(end); err != nil {
+			f.Close()
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+		wf.f, wf.off, wf.size, wf.torn = f, end, end, torn
+		wf.compactAt = max(streamCompactBytes, 2*end)
 		return nil
 	}()
 	return wf, wf.err
+}
+
+// stamp is the time written into an entry: a stream's log only.
+func (wf *walFile) stamp() int64 {
+	if !wf.stream {
+		return 0
+	}
+	return time.Now().Unix()
+}
+
+// compact rewrites a stream's log once it outgrew compactAt. Only the
+// leader calls it (from writeRound), so the file and its offsets are its.
+func (wf *walFile) compact() error {
+	if err := wf.f.Close(); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	size, err := compactStream(wf.path, time.Now())
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(wf.path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	wf.f, wf.off, wf.size, wf.torn = f, size, size, false
+	wf.compactAt = max(streamCompactBytes, 2*size)
+	return nil
 }
 
 // compactStream rewrites a stream's log without what can no longer be
@@ -127,13 +160,14 @@ func compactStream(p string, now time.Time) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("write-ahead log: %w", err)
 	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i] // the preallocated zeros (wal.go)
+	}
 	var entries []walEntry
 	lastAnswer := map[int64]int{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 64<<10), 64<<20)
-	for sc.Scan() {
+	for line := range bytes.Lines(b) {
 		var e walEntry
-		if json.Unmarshal(sc.Bytes(), &e) != nil {
+		if json.Unmarshal(line, &e) != nil {
 			continue // torn: never synced, its request never left
 		}
 		if e.Answers != nil {
@@ -143,7 +177,7 @@ func compactStream(p string, now time.Time) (int64, error) {
 		}
 		entries = append(entries, e)
 	}
-	var out bytes.Buffer
+	var out []byte
 	for i, e := range entries {
 		age := now.Sub(time.Unix(e.At, 0))
 		keep := false
@@ -157,22 +191,16 @@ func compactStream(p string, now time.Time) (int64, error) {
 				}
 			}
 		}
-		if !keep {
-			continue
+		if keep {
+			out = appendWALEntry(out, e.Key, e.Seqs, e.Answers, e.At)
 		}
-		line, err := json.Marshal(e)
-		if err != nil {
-			return 0, err
-		}
-		out.Write(line)
-		out.WriteByte('\n')
 	}
 	tmp := p + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("write-ahead log: %w", err)
 	}
-	if _, err := f.Write(out.Bytes()); err != nil {
+	if _, err := f.Write(out); err != nil {
 		f.Close()
 		return 0, fmt.Errorf("write-ahead log: %w", err)
 	}
@@ -190,5 +218,5 @@ func compactStream(p string, now time.Time) (int64, error) {
 		_ = d.Sync()
 		d.Close()
 	}
-	return int64(out.Len()), nil
+	return int64(len(out)), nil
 }

@@ -31,6 +31,7 @@ func TestCompactStream(t *testing.T) {
 		b = append(append(b, line...), '\n')
 	}
 	b = append(b, `{"k":"torn","s":[9`...)
+	b = append(b, make([]byte, 100)...) // the preallocated zeros
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func TestCompactStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
-	if err := loadInDoubt(p, nil, inDoubt, answered); err != nil {
+	if _, _, err := loadInDoubt(p, nil, inDoubt, answered); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := os.Stat(p)
