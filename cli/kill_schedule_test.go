@@ -578,3 +578,75 @@ func TestRunIdempotencyHeaderFlag(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestDuplicateBillInDoubtIsDelivered is the issue's own case of a lookup
+// that cannot tell: a count-only destination keeps no bills to find, so
+// the bills of the bulk request applied when `connectplus run` was killed
+// are sent again on the restart and answered 604 "duplicate bill number";
+// being in doubt, they are recorded delivered before the crash (status 200,
+// the reason naming 604), and the run exits 0.
+func TestDuplicateBillInDoubtIsDelivered(t *testing.T) {
+	bin := buildConnectplus(t)
+	dir := t.TempDir()
+	sb := sandbox.New(sandbox.Config{CountOnly: true})
+	k := &killer{h: sb}
+	ts := httptest.NewServer(k)
+	defer ts.Close()
+	flow := exampleIn(t, "add_transactions.yaml", dir)
+	doc, err := os.ReadFile(flow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = bytes.ReplaceAll(doc, []byte("https://eu.api.capillarytech.com"), []byte(ts.URL))
+	doc = bytes.ReplaceAll(doc, []byte("groupSize: 100"), []byte("groupSize: 10"))
+	doc = append(doc, []byte("      concurrency: 1\n")...)
+	if err := os.WriteFile(flow, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var data bytes.Buffer
+	if _, err := gen.WriteTransactions(&data, 100, 3); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, "tx.csv")
+	if err := os.WriteFile(input, data.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expected := expectedTxns(t, data.Bytes())
+	kr := killRun{bin: bin, args: []string{"run", flow, "--input", input, "--result-dir", dir, "--checkpoint-dir", filepath.Join(dir, "cp"),
+		"--no-progress", "--idempotency-header", "-",
+		"--config", "capillary_client_key=" + sandbox.DefaultClientKey, "--config", "capillary_client_secret=" + sandbox.DefaultClientSecret}}
+	cmd, out, exited := kr.start(t)
+	k.arm(cmd.Process, exited, 3, killAfterApply, "/v2/transactions/bulk")
+	<-exited
+	if !k.disarm() {
+		t.Fatalf("the run ended before its kill: %s", out)
+	}
+	applied := sb.Stats().AcceptedEntities
+	cmd, out, exited = kr.start(t)
+	<-exited
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("restarted run exit %d: %s", code, out)
+	}
+	st := sb.Stats()
+	t.Logf("killed with %d bills applied; sandbox: accepted %d of %d, duplicates %d, lookups %v", applied, st.AcceptedEntities, expected, st.Duplicates, st.Requests["GET /v2/transactions/getByBillNumber/{bill}"])
+	if st.AcceptedEntities != expected || st.Duplicates == 0 || st.Duplicates > 10 {
+		t.Fatalf("accepted %d of %d, %d duplicate arrivals (want the one in-doubt request's bills)", st.AcceptedEntities, expected, st.Duplicates)
+	}
+	res := readResults(t, dir, out.String())
+	col := map[string]int{}
+	for i, n := range res[0] {
+		col[n] = i
+	}
+	inDoubt := int64(0)
+	for _, row := range res[1:] {
+		if c := row[col["status_code"]]; c != "" && c != "200" {
+			t.Fatalf("result row not delivered: %v", row)
+		}
+		if row[col["error_message"]] == httpwrite.MsgDuplicateInDoubt+" (604)" {
+			inDoubt++
+		}
+	}
+	if inDoubt != st.Duplicates {
+		t.Fatalf("%d rows delivered before the crash by their 604, %d duplicate arrivals", inDoubt, st.Duplicates)
+	}
+}
