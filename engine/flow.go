@@ -514,12 +514,16 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 	}
 	if l.resumed {
 		f.resumeBlocks(ctx, l)
-		// Counted now rather than at the first periodic checkpoint, which a
-		// run killed early never reaches: the next resume would count this
-		// interruption again as the first.
-		if err := l.save(ctx); err != nil {
-			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
-		}
+	}
+	// Saved now rather than at the first periodic checkpoint, which a run
+	// killed early never reaches. A resumed lineage counts its interruption
+	// once (the next resume would count it again as the first); a new one
+	// makes its id durable before any of its records can be sent, so a
+	// process killed before its first periodic save resumes this lineage —
+	// its write-ahead log and idempotency keys — instead of starting a new
+	// one that sends again what the dead one delivered.
+	if err := l.save(ctx); err != nil {
+		f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
 	}
 	if stream, ok := src.src.(block.Stream); ok {
 		f.runWindow(ctx, src, stream, it, l)

@@ -41,6 +41,9 @@ type walEntry struct {
 	Key     string       `json:"k"`
 	Seqs    []int64      `json:"s"`
 	Answers []walOutcome `json:"a,omitempty"`
+	// At is when the entry was written (Unix seconds), in a stream's log
+	// only: compactStream drops old entries by it.
+	At int64 `json:"t,omitempty"`
 }
 
 // walOutcome is one record's logged outcome.
@@ -96,6 +99,11 @@ type walFile struct {
 	answered map[int64]walOutcome
 	// err is why the log could not be opened (every send fails with it).
 	err error
+	// stream marks a stream's log (streamwal.go): entries carry their time,
+	// and the leader compacts the file once off passes compactAt.
+	stream    bool
+	path      string
+	compactAt int64
 }
 
 func newWAL(dir string) *wal {
@@ -129,7 +137,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 		p := w.path(id)
 		flags := os.O_CREATE | os.O_RDWR
 		if l.Resumed() {
-			end, torn, err := loadInDoubt(p, l, wf.inDoubt, wf.answered)
+			end, torn, err := loadInDoubt(p, l.Acked, wf.inDoubt, wf.answered)
 			if err != nil {
 				return err
 			}
@@ -162,7 +170,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 // off by a power loss while writing) is ignored: it was never synced, so
 // its request never left. Everything before a synced record entry was
 // flushed with it, so no record entry lies past the first NUL.
-func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool, err error) {
+func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool, err error) {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
@@ -179,7 +187,7 @@ func loadInDoubt(p string, l block.Lineage, into map[int64]string, answered map[
 			continue
 		}
 		for j, s := range e.Seqs {
-			if l.Acked(s) {
+			if acked != nil && acked(s) {
 				continue
 			}
 			if e.Answers != nil {
@@ -206,7 +214,7 @@ func (wf *walFile) record(key string, seqs []int64) error {
 	wf.mu.Lock()
 	defer wf.mu.Unlock()
 	w := &walWaiter{}
-	wf.pending = appendWALEntry(wf.pending, key, seqs, nil)
+	wf.pending = appendWALEntry(wf.pending, key, seqs, nil, wf.stamp())
 	wf.waiters = append(wf.waiters, w)
 	wf.needSync = true
 	wf.lead(w)
@@ -219,7 +227,7 @@ func (wf *walFile) record(key string, seqs []int64) error {
 func (wf *walFile) answer(key string, seqs []int64, outs []walOutcome) error {
 	wf.mu.Lock()
 	defer wf.mu.Unlock()
-	wf.pending = appendWALEntry(wf.pending, key, seqs, outs)
+	wf.pending = appendWALEntry(wf.pending, key, seqs, outs, wf.stamp())
 	if wf.leading {
 		return nil
 	}
@@ -286,6 +294,10 @@ func (wf *walFile) writeRound(b []byte, sync bool) error {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 	}
+	if wf.stream && wf.off >= wf.compactAt {
+		// A file's log ends with its lineage; a stream's never does.
+		return wf.compact()
+	}
 	return nil
 }
 
@@ -317,7 +329,7 @@ func (wf *walFile) grow(end int64) error {
 
 // appendWALEntry appends one log line: what json.Marshal(walEntry) gives
 // (and loadInDoubt decodes), without reflection on the request path.
-func appendWALEntry(b []byte, key string, seqs []int64, outs []walOutcome) []byte {
+func appendWALEntry(b []byte, key string, seqs []int64, outs []walOutcome, at int64) []byte {
 	b = append(b, `{"k":`...)
 	b = jsonv.AppendString(b, key)
 	b = append(b, `,"s":`...)
@@ -356,6 +368,10 @@ func appendWALEntry(b []byte, key string, seqs []int64, outs []walOutcome) []byt
 			b = append(b, '}')
 		}
 		b = append(b, ']')
+	}
+	if at != 0 {
+		b = append(b, `,"t":`...)
+		b = strconv.AppendInt(b, at, 10)
 	}
 	return append(b, '}', '\n')
 }

@@ -35,12 +35,13 @@ func TestWALEntryEncoding(t *testing.T) {
 		{Key: "k", Seqs: []int64{}},
 		{Key: l.key(2), Seqs: l.seqs(2), Answers: []walOutcome{l.outcome(0), l.outcome(1), l.outcome(2), {}}},
 		{Key: "k\x00\xff", Seqs: []int64{-1, 1 << 62}, Answers: []walOutcome{}},
+		{Key: "stream", Seqs: []int64{1 << 62}, At: 1_800_000_000},
 	} {
 		want, err := json.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := appendWALEntry(nil, e.Key, e.Seqs, e.Answers)
+		got := appendWALEntry(nil, e.Key, e.Seqs, e.Answers, e.At)
 		if bytes.IndexByte(got, 0) >= 0 {
 			t.Fatalf("%q: a NUL byte would end the log early", got)
 		}
@@ -96,7 +97,7 @@ func TestWALGroupCommit(t *testing.T) {
 	w.close()
 
 	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
-	end, torn, err := loadInDoubt(w.path(l.id), l, inDoubt, answered)
+	end, torn, err := loadInDoubt(w.path(l.id), l.Acked, inDoubt, answered)
 	if err != nil || torn {
 		t.Fatal(err, torn)
 	}
@@ -183,7 +184,7 @@ func TestWALResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A power loss while writing entry 3: half a line, then zeros.
-	half := appendWALEntry(nil, l.key(3), l.seqs(3), nil)
+	half := appendWALEntry(nil, l.key(3), l.seqs(3), nil, 0)
 	if _, err := wf.f.WriteAt(half[:len(half)/2], wf.off); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestWALResume(t *testing.T) {
 	}
 	w2.close()
 	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
-	if _, torn, err := loadInDoubt(w.path(l.id), l, inDoubt, answered); err != nil || torn {
+	if _, torn, err := loadInDoubt(w.path(l.id), l.Acked, inDoubt, answered); err != nil || torn {
 		t.Fatal(err, torn)
 	}
 	for _, i := range []int{0, 1, 2, 4} {
