@@ -57,9 +57,12 @@ func TestReconciliations(t *testing.T) {
 			!got.Finished.Equal(t0.Add(time.Second)) || got.ResultPath != "/data/x.csv" {
 			t.Fatalf("get: %+v", got)
 		}
-		list, err := s.ListReconciliations(ctx, "org_1", "flw_1", 10, 0)
+		list, err := s.ListReconciliations(ctx, "org_1", "flw_1", "", 10, 0)
 		if err != nil || len(list) != 2 || list[0].ID != "rcn_2" || list[1].ID != "rcn_1" {
 			t.Fatalf("list: %+v %v", list, err)
+		}
+		if byRun, err := s.ListReconciliations(ctx, "org_1", "flw_1", "lin_rcn_2", 10, 0); err != nil || len(byRun) != 1 || byRun[0].ID != "rcn_2" {
+			t.Fatalf("by run: %+v %v", byRun, err)
 		}
 		page, err := s.ListReconRecords(ctx, runstate.ReconFilter{OrgID: "org_1", ID: "rcn_1", Limit: 100, Offset: 400})
 		if err != nil || len(page) != 51 || page[0].Key["bill_number"] != "B400" || page[50].Kind != runstate.ReconMismatch || page[50].Fields[0].Destination != "12.50" {
@@ -76,7 +79,7 @@ func TestReconciliations(t *testing.T) {
 		if _, err := s.ListReconRecords(ctx, runstate.ReconFilter{OrgID: "org_2", ID: "rcn_1"}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("other org records: %v", err)
 		}
-		if l, _ := s.ListReconciliations(ctx, "org_2", "", 10, 0); len(l) != 0 {
+		if l, _ := s.ListReconciliations(ctx, "org_2", "", "", 10, 0); len(l) != 0 {
 			t.Fatalf("other org list: %+v", l)
 		}
 		// A resumed run reports again: the second report replaces the first.
