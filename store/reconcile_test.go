@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -101,4 +102,32 @@ func TestReconciliations(t *testing.T) {
 			t.Fatalf("kept: %v", err)
 		}
 	})
+}
+
+// BenchmarkSaveReconciliation keeps a reconciliation of 100,000 missing
+// records (SQLite): what a large faulty file costs the runtime when its
+// report comes in.
+func BenchmarkSaveReconciliation(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "db.sqlite"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 100000
+	for i := 0; i < b.N; i++ {
+		r := runstate.Reconciliation{ID: "rcn_bench", OrgID: "org_1", FlowID: "flw_1", Started: time.Now(), Finished: time.Now()}
+		err := s.SaveReconciliation(ctx, r, func(yield func(runstate.ReconRecord) error) error {
+			for j := 0; j < n; j++ {
+				if err := yield(runstate.ReconRecord{Line: int64(j + 2), Kind: runstate.ReconMissing, Key: map[string]string{"bill_number": fmt.Sprintf("BILL-%08d", j)}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
