@@ -72,6 +72,9 @@ type Options struct {
 	// the lineages' result spools and block state that checkpoints refer
 	// to, and the kept result files (default: the data directory).
 	SharedDir string
+	// Node is the cluster node name recorded on the runs this process
+	// works (empty on one server).
+	Node string
 }
 
 // TakeOverRepo is implemented by stores that let the node a file job is

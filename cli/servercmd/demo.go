@@ -59,6 +59,7 @@ var demoHeld = []struct {
 // newcomer needs to try the product, in one command.
 func NewDemoCommand(deps Deps) *cobra.Command {
 	var listen, dataDir, password, smtpAddr string
+	var alertInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Try Connect+ in the browser: a server with sample users, dataflows and an in-process API sandbox",
@@ -81,18 +82,22 @@ It prints the URL on its own line. Stop it with Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, deps, listen, dataDir, password, smtpAddr, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runDemo(ctx, deps, listen, dataDir, password, smtpAddr, alertInterval, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (a free port is used when it is taken)")
 	f.StringVar(&dataDir, "data-dir", "", "keep the demo's database and files here (default: a temporary directory, removed on exit)")
 	f.StringVar(&password, "password", "", "password of every demo user (default: generated and printed)")
+	f.DurationVar(&alertInterval, "alert-interval", time.Minute, "how often alert rules are evaluated and due summary reports sent (a walkthrough may want 10s)")
 	f.StringVar(&smtpAddr, "smtp", "", "host:port of a local SMTP server (e.g. mailpit's 127.0.0.1:1025) that alert emails and reports go to, without TLS")
 	return cmd
 }
 
-func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr string, alertInterval time.Duration, stdout, stderr io.Writer) error {
+	if alertInterval < time.Second {
+		return fmt.Errorf("--alert-interval is at least 1s, not %s", alertInterval)
+	}
 	if dataDir == "" {
 		tmp, err := os.MkdirTemp("", "connectplus-demo-*")
 		if err != nil {
@@ -155,7 +160,7 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr
 		smtpHost = h
 	}
 	o := options{
-		smtpHost: smtpHost, smtpPort: smtpPort,
+		smtpHost: smtpHost, smtpPort: smtpPort, alertInterval: alertInterval,
 		listen: addr, dataDir: filepath.Join(dataDir, "data"), logFormat: "text", metricsListen: "",
 		allowPaths: []string{files},
 		retention:  7 * 24 * time.Hour, drainTimeout: 10 * time.Second,

@@ -17,6 +17,8 @@ const EditorRoute = lazy(() => import('./editor/Editor'));
 const AlertsRoute = lazy(() => import('./pages/Alerts'));
 const IssuesRoute = lazy(() => import('./pages/Issues'));
 const ReportsRoute = lazy(() => import('./pages/Reports'));
+// The Cluster panel (issue 23), for organisation admins.
+const ClusterRoute = lazy(() => import('./pages/Cluster'));
 // Reconciliation reports (issue 20), with the dataflow page's tab.
 const ReconciliationRoute = lazy(() => import('./pages/Reconciliation').then((m) => ({ default: m.ReconciliationPage })));
 
@@ -54,6 +56,7 @@ function Routes({ path }: { path: string }) {
   if (match('/alerts', path)) return <AlertsRoute />;
   if (match('/issues', path)) return <IssuesRoute />;
   if (match('/reports', path)) return <ReportsRoute />;
+  if (match('/cluster', path)) return <ClusterRoute />;
   return <NotFound />;
 }
 

@@ -136,6 +136,37 @@ export interface Run {
   statusCodes?: Record<string, number>;
   /** base64 of a JSON array of BlockStats (Go []byte). */
   blockStats?: string;
+  /** The cluster node that ran the file (the last one if another resumed it); absent on one server. */
+  node?: string;
+}
+
+/** GET /api/v1/cluster (runstate.ClusterStatus). */
+export interface ClusterStatus {
+  /** "local": one server; "cluster": River on PostgreSQL. */
+  mode: string;
+  /** The node that answered. */
+  node: string;
+  leader: string;
+  leaseSeconds?: number;
+  nodes: ClusterNode[] | null;
+  queues: ClusterQueue[] | null;
+}
+
+export interface ClusterNode {
+  name: string;
+  addr?: string;
+  startedAt: string;
+  seenAt: string;
+  alive: boolean;
+  leader: boolean;
+  runningJobs: number;
+}
+
+export interface ClusterQueue {
+  name: string;
+  available: number;
+  running: number;
+  scheduled: number;
 }
 
 /** One block's counts in a run (the run's blockStats: in/out/filtered/failed;
