@@ -1,5 +1,7 @@
 package block
 
+import "context"
+
 // ReportRecorder receives documents a block produces about a lineage
 // besides its records — a reconciliation report — so the runtime can keep
 // them beside the run (the server stores them and serves them with the
@@ -23,4 +25,20 @@ type ReportDoc struct {
 	// until RecordReport returns, and the recorder copies what it keeps.
 	Results string
 	Records string
+}
+
+// DeliveryLedger lists what a dataflow's runs recorded as delivered: the
+// result files the runtime kept of them (each source row with its status
+// code, error and the entity id the destination gave). Reconciliation
+// compares a file with it (diff_tool compareWith=ledger).
+type DeliveryLedger interface {
+	// ResultFiles lists the kept result files of the runs of the named
+	// dataflow of the block's own organisation, oldest first.
+	ResultFiles(ctx context.Context, flowName string) ([]LedgerFile, error)
+}
+
+// LedgerFile is one kept result file: its name and local path.
+type LedgerFile struct {
+	Name string
+	Path string
 }

@@ -8,8 +8,9 @@ import (
 )
 
 // ListReconciliations lists a dataflow's reconciliations (what its
-// diff_tool blocks reported about its runs), newest first.
-func (s *Service) ListReconciliations(ctx context.Context, a Actor, flowID string, limit, offset int) (Page[runstate.Reconciliation], error) {
+// diff_tool blocks reported about its runs), newest first; runID "" lists
+// every run's, else that run's.
+func (s *Service) ListReconciliations(ctx context.Context, a Actor, flowID, runID string, limit, offset int) (Page[runstate.Reconciliation], error) {
 	var p Page[runstate.Reconciliation]
 	if err := a.require(RoleViewer); err != nil {
 		return p, err
@@ -20,7 +21,7 @@ func (s *Service) ListReconciliations(ctx context.Context, a Actor, flowID strin
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	list, err := s.st.ListReconciliations(ctx, a.OrgID, flowID, limit+1, offset)
+	list, err := s.st.ListReconciliations(ctx, a.OrgID, flowID, runID, limit+1, offset)
 	if err != nil {
 		return p, err
 	}

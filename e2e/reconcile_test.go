@@ -68,6 +68,12 @@ blocks:
 // writes the results (CAP_API_STATUS added) to results, the reports to
 // reports.
 func (e *env) reconcileDoc(name, in, results, reports string) string {
+	return e.reconcileDocWith(name, in, results, reports, "      lookupMode: sandbox\n")
+}
+
+// reconcileDocWith is reconcileDoc with the lines that say what to compare
+// with.
+func (e *env) reconcileDocWith(name, in, results, reports, compare string) string {
 	return fmt.Sprintf(`name: %s
 trigger: {cron: "0 0 3 * * ?"}
 blocks:
@@ -85,8 +91,7 @@ blocks:
       apiBaseUrl: %s
       clientKey: {$config: capillary_client_key}
       clientSecret: {$config: capillary_client_secret}
-      lookupMode: sandbox
-      batchSize: 64
+%s      batchSize: 64
     relations: [write_results, {to: write_report, on: report}]
   - type: file_write
     name: write_results
@@ -94,7 +99,7 @@ blocks:
   - type: file_write
     name: write_report
     config: {remotePath: %q, createRemoteDirectory: "true", conflictResolution: REPLACE}
-`, name, in, e.local(name+"_done"), e.local(name+"_errors"), results, e.sbURL, results, reports)
+`, name, in, e.local(name+"_done"), e.local(name+"_errors"), results, e.sbURL, compare, results, reports)
 }
 
 // local makes and returns a directory under the server's allowed path.
@@ -141,6 +146,8 @@ func (e *env) runFile(f flowRef, dir, name string, data []byte) runstate.Run {
 // TestReconciliationLoopThroughServer is spec §8 and the "done means" of
 // issue 20 run as Live dataflows of the server: a faulty ingestion (the
 // sandbox loses every 7th transaction after accepting it), a reconciliation
+// against our delivery ledger (the ingestion's kept result file: nothing
+// missing there, and the report says the ledger answered), a reconciliation
 // whose stored report — read through the API — finds exactly the lost
 // records, the re-ingestion dataflow of §8.4 reading the results directory
 // and sending exactly those, and a second reconciliation whose stored report
@@ -177,6 +184,17 @@ func TestReconciliationLoopThroughServer(t *testing.T) {
 	sort.Strings(lost)
 	if len(lost) != 29 {
 		t.Fatalf("lost %d bills, want 29", len(lost))
+	}
+
+	// 1b. Our own delivery ledger — what the ingestion's run recorded as
+	// delivered, with entity ids — has every bill: the report says the
+	// ledger answered, and only the destination shows what it lost.
+	ledgerIn := e.local("ledger_in")
+	byLedger := e.createLiveDoc("reconcile-ledger", e.reconcileDocWith("reconcile-ledger", ledgerIn, e.local("ledger_results"), e.local("ledger_reports"),
+		"      compareWith: ledger\n      ledgerDataflow: ingest\n"))
+	e.runFile(byLedger, ledgerIn, "bills.csv", source)
+	if l := e.reconciliations(byLedger, 1)[0]; l.Source != "ledger" || l.Totals.Expected != rows || l.Totals.Present != rows || l.Totals.Missing != 0 || l.LookupRequests != 1 {
+		t.Fatalf("ledger reconciliation: %+v", l)
 	}
 
 	// 2. Reconcile: the stored report finds exactly the lost bills.

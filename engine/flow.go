@@ -85,6 +85,8 @@ type Options struct {
 	// Reports, when set, is handed to every block (Env.Reports) to receive
 	// the reports blocks write about a lineage (reconciliation).
 	Reports block.ReportRecorder
+	// Ledger, when set, is handed to every block (Env.Ledger).
+	Ledger block.DeliveryLedger
 }
 
 // Tap observes units as they pass through blocks, for the live preview.
@@ -260,7 +262,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
-			Calls: opts.Calls, Reports: opts.Reports,
+			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger,
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve

@@ -100,7 +100,7 @@ type ReconFilter struct {
 type ReconciliationRepo interface {
 	SaveReconciliation(ctx context.Context, r Reconciliation, records func(yield func(ReconRecord) error) error) error
 	GetReconciliation(ctx context.Context, orgID, id string) (Reconciliation, error)
-	ListReconciliations(ctx context.Context, orgID, flowID string, limit, offset int) ([]Reconciliation, error)
+	ListReconciliations(ctx context.Context, orgID, flowID, runID string, limit, offset int) ([]Reconciliation, error)
 	ListReconRecords(ctx context.Context, f ReconFilter) ([]ReconRecord, error)
 }
 

@@ -150,3 +150,58 @@ func safeSegment(s string) string {
 	}
 	return string(out)
 }
+
+// runLedger is a deployment's delivery ledger (block.Env.Ledger): the
+// result files the runtime kept of the runs of a dataflow of the same
+// organisation, found by the dataflow's name through its runs (a dataflow
+// that is no longer Live still has them, within the retention).
+type runLedger struct {
+	repo runstate.Repo
+	org  string
+}
+
+func (m *Manager) ledgerFor(d runstate.Deployment) block.DeliveryLedger {
+	return &runLedger{repo: m.opts.Repo, org: d.OrgID}
+}
+
+// ledgerPage is how many runs one query of the ledger reads.
+const ledgerPage = 1000
+
+func (l *runLedger) ResultFiles(ctx context.Context, flowName string) ([]block.LedgerFile, error) {
+	var out []block.LedgerFile
+	for off := 0; ; off += ledgerPage {
+		runs, err := l.repo.ListRuns(ctx, runstate.RunFilter{OrgID: l.org, Limit: ledgerPage, Offset: off})
+		if err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		for _, r := range runs {
+			if r.FlowName != flowName || r.ResultPath == "" || !finishedRun(r.Status) {
+				continue
+			}
+			if st, err := os.Stat(r.ResultPath); err != nil || !st.Mode().IsRegular() {
+				continue // purged with the retention
+			}
+			name := r.ResultName
+			if name == "" {
+				name = filepath.Base(r.ResultPath)
+			}
+			out = append(out, block.LedgerFile{Name: name, Path: r.ResultPath})
+		}
+		if len(runs) < ledgerPage {
+			break
+		}
+	}
+	// Runs are listed newest first; the ledger reads them oldest first.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+func finishedRun(status string) bool {
+	switch status {
+	case runstate.RunSuccess, runstate.RunPartial, runstate.RunFailure:
+		return true
+	}
+	return false
+}

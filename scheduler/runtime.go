@@ -455,6 +455,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Redact:       m.opts.Redactor.String,
 		Calls:        calls,
 		Reports:      m.reportsFor(d),
+		Ledger:       m.ledgerFor(d),
 	})
 	if err != nil {
 		return nil, err

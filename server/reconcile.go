@@ -19,7 +19,7 @@ func (s *Server) listReconciliations(w http.ResponseWriter, r *http.Request, a c
 	if err != nil {
 		return err
 	}
-	p, err := s.svc.ListReconciliations(r.Context(), a, chi.URLParam(r, "flowID"), limit, offset)
+	p, err := s.svc.ListReconciliations(r.Context(), a, chi.URLParam(r, "flowID"), r.URL.Query().Get("runId"), limit, offset)
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,11 @@ func TestReconciliationAPI(t *testing.T) {
 		if len(list.Items) != 1 || list.Items[0].ID != "rcn_0" || list.Next != "" {
 			t.Fatalf("second page: %+v", list)
 		}
+		list = control.Page[runstate.Reconciliation]{}
+		tm.viewer.must(200, "GET", "/api/v1/dataflows/"+id+"/reconciliations?runId=lin_0", nil, &list)
+		if len(list.Items) != 1 || list.Items[0].ID != "rcn_0" {
+			t.Fatalf("by run: %+v", list)
+		}
 		tm.viewer.must(200, "GET", "/api/v1/dataflows/"+other.Dataflow.ID+"/reconciliations", nil, &list)
 		if len(list.Items) != 0 {
 			t.Fatalf("another dataflow lists %+v", list)

@@ -157,7 +157,7 @@ func (s *Server) routeTable() []route {
 		{method: "GET", path: Base + "/runs/{runID}", tag: tRuns, summary: "Read a run", role: v, handler: s.getRun, resp: runstate.Run{}, status: 200},
 		{method: "GET", path: Base + "/runs/{runID}/result", tag: tRuns, summary: "Download a run's result file", role: v, handler: s.runResult, status: 200, produces: "application/octet-stream"},
 		{method: "GET", path: Base + "/dataflows/{flowID}/reconciliations", tag: tRec, summary: "List a dataflow's reconciliations (what its diff_tool blocks reported about its runs), newest first", role: v,
-			handler: s.listReconciliations, query: []param{pLimit, pCursor}, resp: control.Page[runstate.Reconciliation]{}, status: 200},
+			handler: s.listReconciliations, query: []param{{name: "runId", desc: "only this run's"}, pLimit, pCursor}, resp: control.Page[runstate.Reconciliation]{}, status: 200},
 		{method: "GET", path: Base + "/reconciliations/{reconID}", tag: tRec, summary: "Read a reconciliation: totals (expected, present, missing, mismatched, duplicates at the destination) and which source answered", role: v,
 			handler: s.getReconciliation, resp: runstate.Reconciliation{}, status: 200},
 		{method: "GET", path: Base + "/reconciliations/{reconID}/records", tag: tRec, summary: "Page a reconciliation's missing, mismatched (with field differences), duplicate and invalid records in file order", role: v,

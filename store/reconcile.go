@@ -120,8 +120,8 @@ func (q *Queries) GetReconciliation(ctx context.Context, orgID, id string) (runs
 }
 
 // ListReconciliations lists an organisation's reconciliations, newest
-// first; flowID "" lists every dataflow's.
-func (q *Queries) ListReconciliations(ctx context.Context, orgID, flowID string, limit, offset int) ([]runstate.Reconciliation, error) {
+// first; flowID "" lists every dataflow's, runID "" every run's.
+func (q *Queries) ListReconciliations(ctx context.Context, orgID, flowID, runID string, limit, offset int) ([]runstate.Reconciliation, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -130,6 +130,10 @@ func (q *Queries) ListReconciliations(ctx context.Context, orgID, flowID string,
 	if flowID != "" {
 		query += ` AND flow_id = ?`
 		args = append(args, flowID)
+	}
+	if runID != "" {
+		query += ` AND run_id = ?`
+		args = append(args, runID)
 	}
 	query += ` ORDER BY finished DESC, id LIMIT ? OFFSET ?`
 	args = append(args, limit, offset)

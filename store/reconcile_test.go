@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,9 +58,12 @@ func TestReconciliations(t *testing.T) {
 			!got.Finished.Equal(t0.Add(time.Second)) || got.ResultPath != "/data/x.csv" {
 			t.Fatalf("get: %+v", got)
 		}
-		list, err := s.ListReconciliations(ctx, "org_1", "flw_1", 10, 0)
+		list, err := s.ListReconciliations(ctx, "org_1", "flw_1", "", 10, 0)
 		if err != nil || len(list) != 2 || list[0].ID != "rcn_2" || list[1].ID != "rcn_1" {
 			t.Fatalf("list: %+v %v", list, err)
+		}
+		if byRun, err := s.ListReconciliations(ctx, "org_1", "flw_1", "lin_rcn_2", 10, 0); err != nil || len(byRun) != 1 || byRun[0].ID != "rcn_2" {
+			t.Fatalf("by run: %+v %v", byRun, err)
 		}
 		page, err := s.ListReconRecords(ctx, runstate.ReconFilter{OrgID: "org_1", ID: "rcn_1", Limit: 100, Offset: 400})
 		if err != nil || len(page) != 51 || page[0].Key["bill_number"] != "B400" || page[50].Kind != runstate.ReconMismatch || page[50].Fields[0].Destination != "12.50" {
@@ -76,7 +80,7 @@ func TestReconciliations(t *testing.T) {
 		if _, err := s.ListReconRecords(ctx, runstate.ReconFilter{OrgID: "org_2", ID: "rcn_1"}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("other org records: %v", err)
 		}
-		if l, _ := s.ListReconciliations(ctx, "org_2", "", 10, 0); len(l) != 0 {
+		if l, _ := s.ListReconciliations(ctx, "org_2", "", "", 10, 0); len(l) != 0 {
 			t.Fatalf("other org list: %+v", l)
 		}
 		// A resumed run reports again: the second report replaces the first.
@@ -98,4 +102,32 @@ func TestReconciliations(t *testing.T) {
 			t.Fatalf("kept: %v", err)
 		}
 	})
+}
+
+// BenchmarkSaveReconciliation keeps a reconciliation of 100,000 missing
+// records (SQLite): what a large faulty file costs the runtime when its
+// report comes in.
+func BenchmarkSaveReconciliation(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "db.sqlite"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 100000
+	for i := 0; i < b.N; i++ {
+		r := runstate.Reconciliation{ID: "rcn_bench", OrgID: "org_1", FlowID: "flw_1", Started: time.Now(), Finished: time.Now()}
+		err := s.SaveReconciliation(ctx, r, func(yield func(runstate.ReconRecord) error) error {
+			for j := 0; j < n; j++ {
+				if err := yield(runstate.ReconRecord{Line: int64(j + 2), Kind: runstate.ReconMissing, Key: map[string]string{"bill_number": fmt.Sprintf("BILL-%08d", j)}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

@@ -73,6 +73,13 @@ func newReconciler(c *block.Config, env *block.Env, types []string) (block.Block
 	client := &http.Client{Timeout: 60 * time.Second}
 	switch r.compareTo {
 	case CompareLedger:
+		if flow := c.String(KeyLedgerFlow); flow != "" {
+			if env == nil || env.Ledger == nil {
+				return nil, fmt.Errorf("%s: only the server keeps its dataflows' runs; under connectplus run give %s, the directory of the ingestion's result files", KeyLedgerFlow, KeyLedgerPath)
+			}
+			r.dest = func() (destination, error) { return openFlowLedger(env.Ledger, flow, m, r) }
+			break
+		}
 		dir := c.String(KeyLedgerPath)
 		if env != nil && env.LocalPaths != nil {
 			if err := env.LocalPaths.Check(dir); err != nil {
@@ -610,12 +617,23 @@ func (r *reconciler) addDiff(rep *Report, p *pending, d Difference) error {
 		return nil
 	}
 	d.Line = p.line
+	// The row's values share the CSV reader's 128 KiB chunk: a difference
+	// kept in the report must own copies, or the first 1,000 differences
+	// of a file would keep up to 1,000 chunks (128 MB) alive.
 	d.Key = map[string]string{}
 	for i, mf := range r.mapping.Fields {
 		if mf.Role == roleIdentity && p.vals[i] != "" {
-			d.Key[mf.Name] = p.vals[i]
+			d.Key[mf.Name] = strings.Clone(p.vals[i])
 		}
 	}
+	if len(d.Fields) > 0 {
+		fields := make([]FieldDiff, len(d.Fields))
+		for i, f := range d.Fields {
+			fields[i] = FieldDiff{Field: f.Field, Column: f.Column, Source: strings.Clone(f.Source), Destination: strings.Clone(f.Destination)}
+		}
+		d.Fields = fields
+	}
+	d.Reason = strings.Clone(d.Reason)
 	if err := rep.records.add(&d); err != nil {
 		return err
 	}

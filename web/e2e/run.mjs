@@ -920,6 +920,11 @@ await step('reconciliation: the tab beside the runs lists the run with its count
   await admin.getByLabel('Show').selectOption('');
   await waitFor('all 4 again', async () => (await recs.count()) === 4);
   await snap(admin, 'reconciliation-report');
+  // The run's page links its reconciliation back.
+  await admin.getByRole('link', { name: /^reconcile_transactions v1, block map_fields/ }).click();
+  await admin.getByRole('heading', { name: 'Reconciliation', level: 2 }).waitFor();
+  await admin.getByRole('link', { name: 'Block map_fields: 3 missing, 1 mismatched of 5 expected' }).click();
+  await admin.getByRole('heading', { name: 'Reconciliation of transactions.csv', level: 1 }).waitFor();
 });
 
 await step('performance charts and tiles in dark mode', async () => {

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { client } from '../api/client';
-import type { BlockStats, Dataflow, Page, Run } from '../api/types';
+import type { BlockStats, Dataflow, Page, Reconciliation, Run } from '../api/types';
 import { failedRows } from '../csv';
 import { Link, useLocation } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, saveBlob, Spinner, StateBadge } from '../ui/common';
@@ -160,6 +160,11 @@ export function RunPage({ runId }: { runId: string }) {
       return { blob, text: blob.size <= MAX_INLINE ? await blob.text() : null };
     },
   });
+  const recons = useQuery({
+    queryKey: ['run-reconciliations', runId, run.data?.finished],
+    enabled: !!run.data?.flowId,
+    queryFn: () => client.get<Page<Reconciliation>>(`/dataflows/${run.data!.flowId}/reconciliations?runId=${encodeURIComponent(runId)}`),
+  });
   if (run.error) return <ErrorBox error={run.error} />;
   if (!run.data) return <Spinner />;
   const r = run.data;
@@ -210,6 +215,20 @@ export function RunPage({ runId }: { runId: string }) {
           </>
         )}
       </dl>
+      {!!recons.data?.items.length && (
+        <>
+          <h2>Reconciliation</h2>
+          <ul>
+            {recons.data.items.map((x) => (
+              <li key={x.id}>
+                <Link to={`/reconciliations/${x.id}`}>
+                  Block {x.block}: {x.totals.missing} missing, {x.totals.mismatched} mismatched of {x.totals.expected} expected
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h2>Per block</h2>
       {stats.length === 0 ? (
         <p className="hint">No per-block counts recorded.</p>
