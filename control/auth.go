@@ -174,14 +174,15 @@ func (s *Service) Login(ctx context.Context, username, password string) (store.U
 	return u, nil
 }
 
-// NewSession starts a session for a logged-in user. It returns the cookie
-// value and the CSRF token bound to the session; only their hashes are
-// stored.
-func (s *Service) NewSession(ctx context.Context, u store.User) (cookie, csrf string, sess store.Session, err error) {
+// NewSession starts a session for a logged-in user in organisation orgID
+// (an id the caller resolved with ActorFor: the session's requests act in it
+// unless they name another). It returns the cookie value and the CSRF token
+// bound to the session; only their hashes are stored.
+func (s *Service) NewSession(ctx context.Context, u store.User, orgID string) (cookie, csrf string, sess store.Session, err error) {
 	cookie = RandomToken(32)
 	csrf = RandomToken(32)
 	now := s.clock()
-	sess = store.Session{IDHash: HashSecret(cookie), UserID: u.ID, CSRFHash: HashSecret(csrf), CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
+	sess = store.Session{IDHash: HashSecret(cookie), UserID: u.ID, CSRFHash: HashSecret(csrf), OrgID: orgID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL)}
 	if err := s.st.CreateSession(ctx, sess); err != nil {
 		return "", "", store.Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -203,6 +204,23 @@ func (s *Service) SessionUser(ctx context.Context, cookie string) (store.Session
 		return sess, store.User{}, ErrUnauthenticated
 	}
 	return sess, u, nil
+}
+
+// SessionActor builds the actor of a session's request: in organisation
+// orgID when the request names one (X-Connectplus-Org or ?org=), else in
+// the organisation the session was opened in. A session whose organisation
+// the user has since left acts in the user's first organisation (as a
+// session opened before sessions kept their organisation does), rather
+// than locking the user out of the rest.
+func (s *Service) SessionActor(ctx context.Context, sess store.Session, u store.User, orgID string) (Actor, error) {
+	if orgID != "" || sess.OrgID == "" {
+		return s.ActorFor(ctx, u, orgID, "")
+	}
+	a, err := s.ActorFor(ctx, u, sess.OrgID, "")
+	if errors.Is(err, ErrNotFound) {
+		return s.ActorFor(ctx, u, "", "")
+	}
+	return a, err
 }
 
 // Logout ends a session.

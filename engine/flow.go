@@ -82,6 +82,9 @@ type Options struct {
 	// Calls, when set, is handed to every block (Env.Calls) to receive the
 	// API calls destinations make.
 	Calls block.CallRecorder
+	// Reports, when set, is handed to every block (Env.Reports) to receive
+	// the reports blocks write about a lineage (reconciliation).
+	Reports block.ReportRecorder
 }
 
 // Tap observes units as they pass through blocks, for the live preview.
@@ -257,7 +260,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
-			Calls: opts.Calls,
+			Calls: opts.Calls, Reports: opts.Reports,
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve

@@ -20,8 +20,9 @@ const (
 	SessionCookie = "cp_session"
 	CSRFCookie    = "cp_csrf"
 	CSRFHeader    = "X-CSRF-Token"
-	// OrgHeader selects the organisation of a cookie session (also ?org=);
-	// a token is bound to its organisation.
+	// OrgHeader selects the organisation of one cookie-session request (also
+	// ?org=); without it the request acts in the organisation the session
+	// was opened in (the login's org). A token is bound to its organisation.
 	OrgHeader = "X-Connectplus-Org"
 )
 
@@ -67,7 +68,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (control.A
 		if org == "" {
 			org = r.URL.Query().Get("org")
 		}
-		if a, err = s.svc.ActorFor(ctx, u, org, ""); err != nil {
+		if a, err = s.svc.SessionActor(ctx, sess, u, org); err != nil {
 			return a, err
 		}
 	}
@@ -141,10 +142,20 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	s.throttle.success(key)
 	s.metrics.logins.WithLabelValues("success").Inc()
-	cookie, csrf, sess, err := s.svc.NewSession(r.Context(), u)
+	// The session remembers the organisation signed in to: a reload or a new
+	// tab (requests without X-Connectplus-Org) stays in it.
+	cookie, csrf, sess, err := s.svc.NewSession(r.Context(), u, a.OrgID)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	// The browser's previous session (the organisation switcher signs in
+	// again) is replaced, not left alive until it expires: its cookie is
+	// overwritten below.
+	if old, err := r.Cookie(SessionCookie); err == nil && old.Value != "" {
+		if err := s.svc.Logout(r.Context(), old.Value); err != nil {
+			s.log.WarnContext(r.Context(), "login: ending the previous session", "request_id", infoFrom(r.Context()).requestID, "error", err)
+		}
 	}
 	if info := infoFrom(r.Context()); info != nil {
 		info.user, info.org = u.Username, a.OrgID

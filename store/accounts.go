@@ -54,9 +54,12 @@ type Membership struct {
 // Session is a logged-in browser session; only the hashes of its cookie
 // value and of its CSRF token are stored.
 type Session struct {
-	IDHash    string
-	UserID    string
-	CSRFHash  string
+	IDHash   string
+	UserID   string
+	CSRFHash string
+	// OrgID is the organisation the session was opened in: requests without
+	// an X-Connectplus-Org header act in it. Empty: the first membership.
+	OrgID     string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -221,8 +224,8 @@ func (q *Queries) ListMemberships(ctx context.Context, orgID, userID string) ([]
 
 // CreateSession stores a session.
 func (q *Queries) CreateSession(ctx context.Context, s Session) error {
-	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		s.IDHash, s.UserID, s.CSRFHash, micros(s.CreatedAt), micros(s.ExpiresAt))
+	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_hash, org_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		s.IDHash, s.UserID, s.CSRFHash, s.OrgID, micros(s.CreatedAt), micros(s.ExpiresAt))
 	return err
 }
 
@@ -230,8 +233,8 @@ func (q *Queries) CreateSession(ctx context.Context, s Session) error {
 func (q *Queries) GetSession(ctx context.Context, idHash string, now time.Time) (Session, error) {
 	var s Session
 	var ca, ea int64
-	err := q.row(ctx, `SELECT id_hash, user_id, csrf_hash, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`,
-		idHash, micros(now)).Scan(&s.IDHash, &s.UserID, &s.CSRFHash, &ca, &ea)
+	err := q.row(ctx, `SELECT id_hash, user_id, csrf_hash, org_id, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`,
+		idHash, micros(now)).Scan(&s.IDHash, &s.UserID, &s.CSRFHash, &s.OrgID, &ca, &ea)
 	s.CreatedAt, s.ExpiresAt = fromMicros(ca), fromMicros(ea)
 	return s, mapErr(err)
 }

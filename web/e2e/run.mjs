@@ -473,20 +473,54 @@ await step('pause and start wait for the runtime to confirm', async () => {
   await rt.locator('.badge', { hasText: 'Active' }).waitFor({ timeout: 15000 });
 });
 
-await step('compares two versions', async () => {
-  const versions = admin.locator('table[aria-label="Versions"] tbody tr');
-  if ((await versions.count()) < 2) {
-    // Start a Draft from the Live version to have two.
-    const r = await api(admin, 'PUT', `/dataflows/${flowUrl.split('/').pop()}/draft`, { document: JSON.stringify({ name: flowName, blocks: [] }), format: 'json' });
-    expect(r.status === 200, 'draft: ' + r.body);
-    await admin.reload();
-  }
+await step('the canvas has the runtime controls too: pause and start wait for the runtime there', async () => {
+  await admin.goto(canvasUrl);
+  await admin.locator('.react-flow__node').first().waitFor();
+  const rt = admin.getByRole('group', { name: 'Runtime' });
+  await rt.getByText('Runtime (Live v1)').waitFor();
+  await rt.getByRole('button', { name: 'Pause', exact: true }).click();
+  await rt.locator('.badge', { hasText: 'Paused' }).waitFor({ timeout: 15000 });
+  expect(await rt.getByRole('button', { name: 'Run now', exact: true }).isDisabled(), 'Run now is enabled while Paused');
+  await snap(admin, 'canvas-runtime-paused');
+  await rt.getByRole('button', { name: 'Start', exact: true }).click();
+  await rt.locator('.badge', { hasText: 'Active' }).waitFor({ timeout: 15000 });
+  expect(!(await rt.getByRole('button', { name: 'Run now', exact: true }).isDisabled()), 'Run now is disabled while Active');
+  const st = JSON.parse((await api(admin, 'GET', `/dataflows/${flowUrl.split('/').pop()}/status`)).body);
+  expect(st.status === 'Active', 'the runtime says ' + st.status);
+});
+
+await step('compares two versions side by side and highlights the changes on the canvas', async () => {
+  const id = flowUrl.split('/').pop();
+  await admin.goto(flowUrl);
+  await admin.locator('table[aria-label="Versions"] tbody tr').first().waitFor();
+  // Making v1 Live opened the Draft v2 as a copy of it: change what a block
+  // does there (http_write's endpoint), as an editor would on the canvas.
+  const v1 = JSON.parse((await api(admin, 'GET', `/dataflows/${id}/versions/1`)).body);
+  const draft = JSON.parse((await api(admin, 'GET', `/dataflows/${id}/versions`)).body).find((v) => v.state === 'Draft');
+  const doc = v1.document.replace('/v2/customers', '/v2/customers/bulk');
+  expect(doc !== v1.document, 'v1 has no /v2/customers endpoint to change');
+  const put = await api(admin, 'PUT', `/dataflows/${id}/draft`, { document: doc, format: 'yaml', revision: draft ? draft.revision : undefined });
+  expect(put.status === 200 || put.status === 201, 'draft: ' + put.status + ' ' + put.body);
+  const to = String(JSON.parse(put.body).version.number);
+  await admin.reload();
   const cmp = admin.locator('section[aria-label="Compare versions"]');
   await cmp.getByLabel('From').selectOption('1');
-  await cmp.getByLabel('To').selectOption('2');
+  await cmp.getByLabel('To').selectOption(to);
   await cmp.getByRole('button', { name: 'Show differences' }).click();
-  await cmp.getByRole('heading', { name: 'v1 → v2' }).waitFor();
+  await cmp.getByRole('heading', { name: `v1 → v${to}` }).waitFor();
+  const table = cmp.getByRole('table', { name: `Documents of v1 and v${to} side by side` });
+  await table.waitFor();
+  const changed = table.locator('tr[data-kind="change"]');
+  expect((await changed.count()) === 1, `want 1 changed line, have ${await changed.count()}`);
+  const cells = await changed.locator('td.sbs-text').allInnerTexts();
+  expect(/removed:[\s\S]*\/v2\/customers(?!\/)/.test(cells[0]) && /added:[\s\S]*\/v2\/customers\/bulk/.test(cells[1]), 'changed line: ' + cells.join(' | '));
   await snap(admin, 'diff');
+  await cmp.getByRole('link', { name: `Highlight the changes on the canvas of v${to}` }).click();
+  await admin.locator('.react-flow__node').first().waitFor();
+  await admin.locator('.diff-banner', { hasText: 'Changes since v1: 1 changed' }).waitFor();
+  const marked = await admin.locator('.react-flow__node .block-node.diff-changed').evaluateAll((els) => els.map((e) => e.getAttribute('data-block')));
+  expect(JSON.stringify(marked) === '["http_write"]', 'marked blocks: ' + JSON.stringify(marked));
+  await snap(admin, 'canvas-diff');
 });
 
 await step('imports a YAML document as a new dataflow', async () => {
@@ -760,6 +794,7 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
     ['/users', 'Users'],
     ['/tokens', 'API tokens'],
     ['/audit', 'Audit log'],
+    ['/cluster', 'Cluster'],
   ]) {
     await admin.goto(URL + path);
     await admin.getByRole('heading', { name: heading, level: 1 }).waitFor();
@@ -848,6 +883,43 @@ await step('block counts overlaid on the canvas', async () => {
   expect(/in \d+ · out \d+ · failed \d+/.test(post), 'post block counts: ' + post);
   await admin.waitForTimeout(300);
   await snap(admin, 'canvas-counts');
+});
+
+// Issue 20: the demo ran reconcile_transactions on the transactions sample
+// against a sandbox holding 2 of its 5 bills, one with another amount.
+let reconUrl = '';
+await step('reconciliation: the tab beside the runs lists the run with its counts; its page shows the missing and mismatched records and downloads the results', async () => {
+  const flows = JSON.parse((await api(admin, 'GET', '/dataflows?limit=200')).body).items;
+  const recon = flows.find((f) => f.name === 'reconcile_transactions');
+  expect(recon, 'no reconcile_transactions dataflow in the demo');
+  await admin.goto(`${URL}/dataflows/${recon.id}`);
+  await admin.getByRole('tab', { name: 'Reconciliation' }).click();
+  const row = admin.locator('table[aria-label="Reconciliations"] tbody tr').first();
+  await waitFor('the stored reconciliation', async () => (await row.locator('a').count()) > 0);
+  const cells = await row.locator('td').allInnerTexts();
+  expect(JSON.stringify(cells.slice(1, 8)) === JSON.stringify(['transactions.csv', 'API sandbox', '5', '2', '3', '1', '0']), 'reconciliation row: ' + JSON.stringify(cells));
+  await snap(admin, 'reconciliation-tab');
+  await row.locator('a').first().click();
+  await admin.getByRole('heading', { name: 'Reconciliation of transactions.csv', level: 1 }).waitFor();
+  reconUrl = admin.url();
+  const tile = (k) => admin.locator(`[data-tile="${k}"]`).innerText();
+  const counts = [await tile('expected'), await tile('present'), await tile('missing'), await tile('mismatched'), await tile('duplicates')];
+  expect(JSON.stringify(counts) === JSON.stringify(['5', '2', '3', '1', '0']), 'counts: ' + JSON.stringify(counts));
+  const recs = admin.locator('table[aria-label="Reconciliation records"] tbody tr');
+  await waitFor('4 records', async () => (await recs.count()) === 4);
+  const text = (await recs.allInnerTexts()).join('\n');
+  for (const want of [/Mismatched[\s\S]*BN10000006[\s\S]*bill_amount \(bill_amount\): file 5393\.05, destination 5390/, /Missing[\s\S]*BN10000037/, /Missing[\s\S]*BN10000041/]) {
+    expect(want.test(text), `records do not show ${want}:\n${text}`);
+  }
+  await admin.getByLabel('Show').selectOption('missing');
+  await waitFor('only the 3 missing', async () => (await recs.count()) === 3 && !/Mismatched/.test((await recs.allInnerTexts()).join(' ')));
+  const [dl] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: /^Download the results file/ }).click()]);
+  expect(dl.suggestedFilename() === 'reconciled_transactions.csv', 'results download named ' + dl.suggestedFilename());
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  expect(csv[0].endsWith(',CAP_API_STATUS') && csv.length === 6 && csv.filter((l) => l.endsWith(',0')).length === 3, 'results file:\n' + csv.join('\n'));
+  await admin.getByLabel('Show').selectOption('');
+  await waitFor('all 4 again', async () => (await recs.count()) === 4);
+  await snap(admin, 'reconciliation-report');
 });
 
 await step('performance charts and tiles in dark mode', async () => {
@@ -981,7 +1053,7 @@ await step('an admin invites a user, who accepts, signs in and changes their pas
 
 await step('every form control and button has an accessible name', async () => {
   const unnamed = [];
-  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
+  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/cluster', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
     await admin.goto(URL + path);
     await admin.waitForTimeout(700);
     if (path.endsWith('/canvas')) await selectBlock(admin, 'http_write');
@@ -1059,6 +1131,7 @@ await step('axe-core: no serious or critical accessibility violation on any page
     ['/users', 'Users'],
     ['/tokens', 'API tokens'],
     ['/audit', 'Audit log'],
+    ['/cluster', 'Cluster'],
   ]) {
     await p.goto(URL + path);
     await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
@@ -1101,11 +1174,109 @@ await step('axe-core: no serious or critical accessibility violation on any page
   await p.goto(`${URL}/dataflows/${obsFlowId}?tab=notifications`);
   await p.getByRole('button', { name: 'Save notifications' }).waitFor();
   await check('notifications tab');
+  if (reconUrl) {
+    await p.goto(reconUrl);
+    await p.locator('table[aria-label="Reconciliation records"] tbody tr').first().waitFor();
+    await check('reconciliation');
+  }
   await p.context().close();
   const byImpact = {};
   for (const v of found) byImpact[v.impact] = (byImpact[v.impact] ?? 0) + 1;
   console.log(`     axe: ${found.length} violations (${Object.entries(byImpact).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) over ${views} views`);
   for (const v of found) console.log(`     axe: ${v.page}: ${v.impact} ${v.id} (${v.count}): ${v.help} — ${v.targets.join(' | ')}`);
+  const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.length === 0, bad.map((v) => `${v.page}: ${v.id}: ${v.help} — ${v.targets.join(' | ')}`).join('\n'));
+});
+
+await step('axe-core in the dark theme: no serious or critical violation on any page', async () => {
+  // The same pages as the light tour, with the OS asking for dark: the
+  // contrast of the dark palette is what this checks (CSP bypassed for axe).
+  const p = await newPage('admin (axe, dark)', 'dark', true);
+  const found = [];
+  const seen = [];
+  const check = async (label) => {
+    seen.push(label);
+    await p.waitForTimeout(500);
+    const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    expect(r + g + b < 150, `${label}: the page is not dark (${bg})`);
+    for (const v of await axe(p)) found.push({ page: label, ...v });
+  };
+  const base = flowUrl.replace(URL, '');
+  await p.goto(URL + '/');
+  await p.getByRole('button', { name: 'Sign in' }).waitFor();
+  await check('login');
+  await login(p, 'admin');
+  await p.locator('table[aria-label="Dataflows"] tbody tr').first().waitFor();
+  await check('dataflows');
+  await p.getByRole('button', { name: 'New dataflow' }).click();
+  await p.getByRole('dialog').waitFor();
+  await check('new dataflow dialog');
+  await p.getByRole('button', { name: 'start from a template' }).click();
+  await p.locator('.template-card').first().waitFor();
+  await check('template gallery');
+  await p.keyboard.press('Escape');
+  await p.goto(URL + '/dataflows');
+  await p.getByRole('button', { name: 'Import…' }).click();
+  await p.getByRole('dialog', { name: 'Import a dataflow' }).waitFor();
+  await check('import dialog');
+  await p.keyboard.press('Escape');
+  await p.goto(URL + base);
+  await p.locator('section[aria-label="Runtime"]').waitFor();
+  await check('dataflow');
+  const cmp = p.locator('section[aria-label="Compare versions"]');
+  if ((await cmp.count()) && (await p.locator('table[aria-label="Versions"] tbody tr').count()) >= 2) {
+    await cmp.getByLabel('From').selectOption('1');
+    await cmp.getByLabel('To').selectOption('2');
+    await cmp.getByRole('button', { name: 'Show differences' }).click();
+    await cmp.getByRole('heading', { name: 'v1 → v2' }).waitFor();
+    await check('version diff');
+  }
+  await p.goto(URL + base + '/versions/1');
+  await p.getByRole('heading', { level: 1 }).first().waitFor();
+  await check('version');
+  await p.goto(URL + base + '/versions/1/canvas');
+  await p.locator('.react-flow__node').first().waitFor();
+  await check('canvas');
+  await selectBlock(p, 'http_write');
+  await check('canvas with a block selected');
+  await p.getByRole('button', { name: 'Preview', exact: true }).click();
+  await p.locator('.preview-panel textarea').fill(SAMPLE);
+  await p.getByRole('button', { name: 'Run preview' }).click();
+  await p.locator('.preview-result').waitFor({ timeout: 20000 });
+  await check('canvas preview');
+  for (const [path, heading] of [
+    ['/runs', 'Runs'],
+    ['/configs', 'Extension Configurations'],
+    ['/users', 'Users'],
+    ['/tokens', 'API tokens'],
+    ['/audit', 'Audit log'],
+    ['/alerts', 'Alerts'],
+    ['/issues', 'Issues'],
+    ['/reports', 'Reports'],
+  ]) {
+    await p.goto(URL + path);
+    await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    await check(path.slice(1));
+  }
+  await p.goto(URL + '/runs');
+  await p.locator('table[aria-label="Runs"] tbody tr a').first().click();
+  await p.getByRole('heading', { name: 'Per block' }).waitFor();
+  await check('run detail');
+  await p.goto(`${URL}/dataflows/${obsFlowId}?tab=performance`);
+  await p.locator('.chart-box canvas').first().waitFor();
+  await check('performance tab');
+  await p.goto(`${URL}/dataflows/${obsFlowId}?tab=errors`);
+  await p.locator('table[aria-label="Error logs"]').waitFor();
+  await check('error logs tab');
+  await p.goto(`${URL}/dataflows/${obsFlowId}?tab=notifications`);
+  await p.getByRole('button', { name: 'Save notifications' }).waitFor();
+  await check('notifications tab');
+  await p.context().close();
+  const byImpact = {};
+  for (const v of found) byImpact[v.impact] = (byImpact[v.impact] ?? 0) + 1;
+  console.log(`     axe (dark): ${found.length} violations (${Object.entries(byImpact).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}) over ${seen.length} views`);
+  for (const v of found) console.log(`     axe (dark): ${v.page}: ${v.impact} ${v.id} (${v.count}): ${v.help} — ${v.targets.join(' | ')}`);
   const bad = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(bad.length === 0, bad.map((v) => `${v.page}: ${v.id}: ${v.help} — ${v.targets.join(' | ')}`).join('\n'));
 });
@@ -1202,6 +1373,53 @@ await step('copies a version into the personal dataflow store and pastes it into
   expect(inB.items.length === 1 && inB.items[0].orgId === orgB.id && inB.items[0].latestVersion === 1 && (inB.items[0].tags ?? []).length === 0, 'pasted: ' + JSON.stringify(inB));
   const here = JSON.parse((await api(admin, 'GET', '/dataflows?name=' + encodeURIComponent(`e2e pasted ${stamp}`))).body);
   expect(here.items.length === 0, 'pasted into the current organisation too');
+});
+
+await step('the organisation switcher: the chosen organisation stays after a reload and in a new tab', async () => {
+  // An organisation with a dataflow of its own (the admin is the platform
+  // administrator and becomes its admin).
+  const orgName = `e2e-switch-${stamp}`;
+  const created = await api(admin, 'POST', '/orgs', { name: orgName });
+  expect(created.status === 201, 'create org: ' + created.status + ' ' + created.body);
+  const org = JSON.parse(created.body);
+  const theirs = `e2e only in ${orgName}`;
+  const made = await api(admin, 'POST', `/dataflows?org=${org.id}`, { name: theirs });
+  expect(made.status === 201, 'create its dataflow: ' + made.body);
+  const home = JSON.parse((await api(admin, 'GET', '/auth/me')).body).orgId;
+  const list = admin.locator('table[aria-label="Dataflows"]');
+  await admin.goto(URL + '/dataflows');
+  await list.locator('tbody tr').first().waitFor();
+  expect((await admin.getByRole('link', { name: theirs }).count()) === 0, 'the other organisation’s dataflow shows before the switch');
+  // The list shows the new organisation only after a reload (the switcher's options come from /auth/me).
+  await admin.reload();
+  await admin.getByLabel('Organisation').selectOption(org.id);
+  const dlg = admin.getByRole('dialog', { name: `Switch to ${orgName}` });
+  await dlg.getByLabel(/Password for/).fill(PW);
+  await snap(admin, 'org-switch');
+  await dlg.getByRole('button', { name: 'Switch organisation' }).click();
+  await admin.getByRole('link', { name: theirs }).waitFor();
+  expect((await admin.getByLabel('Organisation').inputValue()) === org.id, 'the switcher does not show the chosen organisation');
+  // A reload asks the server again, with no organisation header: it stays.
+  await admin.reload();
+  await admin.getByRole('link', { name: theirs }).waitFor();
+  expect((await admin.getByLabel('Organisation').inputValue()) === org.id, 'after a reload the switcher is back on ' + (await admin.getByLabel('Organisation').inputValue()));
+  expect((await list.locator('tbody tr').count()) === 1, 'the list shows more than the other organisation’s one dataflow');
+  await snap(admin, 'org-switched');
+  // A new tab of the same browser shares the session: the same organisation.
+  const tab = await admin.context().newPage();
+  await tab.goto(URL + '/dataflows');
+  await tab.getByRole('link', { name: theirs }).waitFor();
+  await tab.close();
+  // Back to the first organisation (the steps after this one work there).
+  await admin.getByLabel('Organisation').selectOption(home);
+  const back = admin.getByRole('dialog', { name: /^Switch to / });
+  await back.getByLabel(/Password for/).fill(PW);
+  await back.getByRole('button', { name: 'Switch organisation' }).click();
+  await back.waitFor({ state: 'detached' });
+  await admin.reload();
+  await list.locator('tbody tr').first().waitFor();
+  expect((await admin.getByLabel('Organisation').inputValue()) === home, 'not back in the first organisation');
+  expect((await admin.getByRole('link', { name: theirs }).count()) === 0, 'the other organisation’s dataflow shows after switching back');
 });
 
 await step('no CSP violation or page error', async () => {

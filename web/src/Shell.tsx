@@ -2,7 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { useAuth } from './auth';
 import { client } from './api/client';
 import { atLeast } from './api/types';
-import { Link, useLocation } from './router';
+import { Link, useLocation, useNavigate } from './router';
 import { ErrorBox, Modal } from './ui/common';
 
 interface NavItem {
@@ -21,6 +21,7 @@ const nav: NavItem[] = [
   { to: '/users', label: 'Users', admin: true },
   { to: '/tokens', label: 'API tokens' },
   { to: '/audit', label: 'Audit log', admin: true },
+  { to: '/cluster', label: 'Cluster', admin: true },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {
@@ -143,6 +144,7 @@ function PasswordDialog({ open, onClose }: { open: boolean; onClose: () => void 
 
 function SwitchOrgDialog({ orgId, onClose }: { orgId: string | null; onClose: () => void }) {
   const { me, login } = useAuth();
+  const navigate = useNavigate();
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
   const org = me?.orgs.find((o) => o.orgId === orgId);
@@ -152,6 +154,8 @@ function SwitchOrgDialog({ orgId, onClose }: { orgId: string | null; onClose: ()
       await login(me!.username, password, orgId!);
       setPassword('');
       onClose();
+      // The page open (a dataflow, a run) belongs to the organisation left.
+      navigate('/dataflows');
     } catch (err) {
       setError(err);
     }
@@ -159,7 +163,7 @@ function SwitchOrgDialog({ orgId, onClose }: { orgId: string | null; onClose: ()
   return (
     <Modal title={'Switch to ' + (org?.orgName || orgId || '')} open={orgId !== null} onClose={onClose}>
       <form onSubmit={submit} className="stack">
-        <p>A session belongs to one organisation: sign in again to switch.</p>
+        <p>A session belongs to one organisation: sign in again to switch. The server keeps the choice, so reloads and new tabs stay in it until you log out.</p>
         <ErrorBox error={error} />
         <label>
           Password for {me?.username}

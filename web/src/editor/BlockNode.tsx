@@ -3,6 +3,7 @@ import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
 import type { Catalogue } from './catalogue';
 import type { BlockRow } from '../api/obs';
 import { BlockCountsLine } from '../obs/CanvasCounts';
+import type { Mark } from '../pages/sideBySide';
 import { IN_HANDLE, kindWord, outputHandles, type BlockData } from './model';
 
 export interface NodeExtras {
@@ -11,16 +12,20 @@ export interface NodeExtras {
   usedHandles: Map<string, string[]>;
   /** counts: per block name, the Performance tab's counts to overlay (issue 17). */
   counts?: Map<string, BlockRow>;
+  /** marks: per block name, how it differs from the version compared with (?diff=N). */
+  marks?: Map<string, Mark>;
+  renamedFrom?: Map<string, string>;
 }
 
 export const NodeCtx = createContext<NodeExtras>({ cat: new Map(), problems: new Map(), usedHandles: new Map() });
 
 function BlockNodeImpl({ id, data, selected }: NodeProps<Node<BlockData>>) {
-  const { cat, problems, usedHandles, counts } = useContext(NodeCtx);
+  const { cat, problems, usedHandles, counts, marks, renamedFrom } = useContext(NodeCtx);
+  const mark = marks?.get(data.name);
   const spec = cat.get(data.type);
   const probs = problems.get(id) ?? [];
   const outs = outputHandles(spec, usedHandles.get(id));
-  const cls = ['block-node', spec ? 'cat-' + spec.category.toLowerCase().replace(/\W+/g, '-') : 'unknown', selected ? 'selected' : '', probs.length ? 'has-problem' : '', data.disabled ? 'disabled' : '']
+  const cls = ['block-node', spec ? 'cat-' + spec.category.toLowerCase().replace(/\W+/g, '-') : 'unknown', selected ? 'selected' : '', probs.length ? 'has-problem' : '', data.disabled ? 'disabled' : '', mark ? 'diff-' + mark : '']
     .filter(Boolean)
     .join(' ');
   return (
@@ -36,7 +41,14 @@ function BlockNodeImpl({ id, data, selected }: NodeProps<Node<BlockData>>) {
           </span>
         )}
       </div>
-      <div className="block-name">{data.name}</div>
+      <div className="block-name">
+        {data.name}
+        {mark && (
+          <span className={'diff-badge diff-' + mark} title={mark === 'renamed' ? `renamed from ${renamedFrom?.get(data.name) ?? ''}` : undefined}>
+            {mark}
+          </span>
+        )}
+      </div>
       <div className="block-kinds hint">
         {spec ? (
           <>

@@ -25,6 +25,8 @@ import { useCan, useDebounced } from '../hooks';
 import { Link, useBlockNavigation, useNavigate } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner, StateBadge } from '../ui/common';
 import { AssistantPanel } from './AssistantPanel';
+import { RuntimeBar } from '../ui/runtime';
+import { DiffBanner, useCanvasDiff } from './CanvasDiff';
 import { CountsBanner, useCanvasCounts } from '../obs/CanvasCounts';
 import { BlockNode, NodeCtx } from './BlockNode';
 import { byType, paletteGroups, type BlockInfo, type Catalogue } from './catalogue';
@@ -178,6 +180,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   const clipboard = useRef<{ nodes: FNode[]; edges: FEdge[] } | null>(readClipboard());
   const readOnly = !canEdit || version.state !== 'Draft';
   const counts = useCanvasCounts(flow.id);
+  const cdiff = useCanvasDiff(flow.id, version.number);
   // Where a read-only version's edits go: the open Draft, or a new one.
   const versions = useQuery({ queryKey: ['versions', flow.id], enabled: readOnly && canEdit, queryFn: () => client.get<Version[]>(`/dataflows/${flow.id}/versions`) });
   const openDraft = versions.data?.find((v) => v.state === 'Draft' && v.number !== version.number);
@@ -263,7 +266,10 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
   }, [edges]);
   // Screen readers announce each block by its type and name.
   const labelledNodes = useMemo(() => nodes.map((n) => ({ ...n, ariaLabel: `${cat.get(n.data.type)?.label ?? n.data.type} block “${n.data.name}”${nodeProblems.get(n.id)?.length ? `, ${nodeProblems.get(n.id)!.length} problem(s)` : ''}` })), [nodes, cat, nodeProblems]);
-  const extras = useMemo(() => ({ cat, problems: nodeProblems, usedHandles, counts: counts.counts }), [cat, nodeProblems, usedHandles, counts.counts]);
+  const extras = useMemo(
+    () => ({ cat, problems: nodeProblems, usedHandles, counts: counts.counts, marks: cdiff.marks?.marks, renamedFrom: cdiff.marks?.renamedFrom }),
+    [cat, nodeProblems, usedHandles, counts.counts, cdiff.marks],
+  );
 
   // ---- canvas changes ----
   const onNodesChange = useCallback(
@@ -502,7 +508,10 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
 
   return (
     <div className={'editor-page' + (previewOpen ? ' previewing' : '')}>
-      <Breadcrumbs items={crumbs} />
+      <div className="editor-top">
+        <Breadcrumbs items={crumbs} />
+        <RuntimeBar flow={flow} />
+      </div>
       <div className="editor-toolbar" role="toolbar" aria-label="Canvas">
         <h1 className="editor-title">
           {flow.name} <span className="hint">v{version.number}</span> <StateBadge state={version.state} />
@@ -546,6 +555,7 @@ function Editor({ crumbs, flow, version, doc, blocks, configs, onReload }: Edito
         </span>
       </div>
       <CountsBanner query={counts.query} path={`/dataflows/${flow.id}/versions/${version.number}/canvas`} />
+      <DiffBanner from={cdiff.from} marks={cdiff.marks} error={cdiff.error} path={`/dataflows/${flow.id}/versions/${version.number}/canvas`} />
       {readOnly && (
         <div className="notice readonly-banner" role="note">
           {!canEdit

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
 import type { Dataflow, Page, Run, Version } from '../api/types';
@@ -9,6 +9,7 @@ import { RunsTable } from './Runs';
 import { RuntimeControls } from '../ui/runtime';
 import { SyncButton } from '../ui/sync';
 import { FlowTabs } from '../obs/FlowTabs';
+import { changesEmpty, sideBySide, type Changes, type RowKind, type Side } from './sideBySide';
 
 interface Summary {
   runs: number;
@@ -223,7 +224,7 @@ interface DiffResult {
   from: number;
   to: number;
   text: string;
-  changes: Record<string, unknown>;
+  changes: Changes;
 }
 
 export function DiffView({ flowId, versions, initialFrom, initialTo }: { flowId: string; versions: Version[]; initialFrom?: number; initialTo?: number }) {
@@ -270,9 +271,95 @@ export function DiffView({ flowId, versions, initialFrom, initialTo }: { flowId:
           <h3>
             v{diff.data.from} → v{diff.data.to}
           </h3>
-          {diff.data.text.trim() ? <pre className="diff" tabIndex={0}>{diff.data.text}</pre> : <p>The two versions are the same.</p>}
+          {!changesEmpty(diff.data.changes) ? (
+            <>
+              <div className="row">
+                <strong>What changed</strong>
+                <span className="spacer" />
+                <Link to={`/dataflows/${flowId}/versions/${diff.data.to}/canvas?diff=${diff.data.from}`}>Highlight the changes on the canvas of v{diff.data.to}</Link>
+              </div>
+              <pre className="diff" tabIndex={0} aria-label="What changed, block by block">
+                {diff.data.text}
+              </pre>
+              <SideBySide flowId={flowId} from={diff.data.from} to={diff.data.to} />
+            </>
+          ) : (
+            <p>The two versions are the same.</p>
+          )}
         </div>
       )}
     </section>
+  );
+}
+
+/** SideBySide shows the two versions' documents line against line, the
+ * changed lines highlighted (unchanged runs folded). */
+function SideBySide({ flowId, from, to }: { flowId: string; from: number; to: number }) {
+  const [all, setAll] = useState(false);
+  const a = useQuery({ queryKey: ['version', flowId, from], queryFn: () => client.get<Version>(`/dataflows/${flowId}/versions/${from}`) });
+  const b = useQuery({ queryKey: ['version', flowId, to], queryFn: () => client.get<Version>(`/dataflows/${flowId}/versions/${to}`) });
+  const rows = useMemo(() => (a.data && b.data ? sideBySide(a.data.document ?? '', b.data.document ?? '', all ? -1 : 3) : null), [a.data, b.data, all]);
+  const cell = (s: Side | undefined, kind: RowKind, side: 'left' | 'right') => {
+    const changed = kind === 'change' || (side === 'left' ? kind === 'del' : kind === 'add');
+    const cls = changed ? (side === 'left' ? 'sbs-del' : 'sbs-add') : kind === 'same' ? '' : 'sbs-empty';
+    return (
+      <>
+        <td className={'sbs-n ' + cls}>{s?.n ?? ''}</td>
+        <td className={'sbs-text ' + cls}>
+          {changed && <span className="visually-hidden">{side === 'left' ? 'removed: ' : 'added: '}</span>}
+          {s?.text ?? ''}
+        </td>
+      </>
+    );
+  };
+  return (
+    <div className="sbs">
+      <ErrorBox error={a.error ?? b.error} />
+      {!rows ? (
+        <Spinner />
+      ) : (
+        <>
+          <div className="row">
+            <strong>Documents side by side</strong>
+            <span className="spacer" />
+            <label className="inline">
+              <input type="checkbox" checked={all} onChange={(e) => setAll(e.target.checked)} /> Show unchanged lines
+            </label>
+          </div>
+          <div className="table-scroll">
+            <table className="sbs-table" aria-label={`Documents of v${from} and v${to} side by side`}>
+              <thead>
+                <tr>
+                  <th scope="col" className="sbs-n">
+                    <span className="visually-hidden">Line in </span>v{from}
+                  </th>
+                  <th scope="col">Document of v{from}</th>
+                  <th scope="col" className="sbs-n">
+                    <span className="visually-hidden">Line in </span>v{to}
+                  </th>
+                  <th scope="col">Document of v{to}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r, i) =>
+                  r.kind === 'skip' ? (
+                    <tr key={i} className="sbs-skip">
+                      <td colSpan={4}>
+                        … {r.skipped} unchanged line{r.skipped === 1 ? '' : 's'}
+                      </td>
+                    </tr>
+                  ) : (
+                    <tr key={i} data-kind={r.kind}>
+                      {cell(r.left, r.kind, 'left')}
+                      {cell(r.right, r.kind, 'right')}
+                    </tr>
+                  ),
+                )}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </div>
   );
 }

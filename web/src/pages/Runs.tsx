@@ -8,6 +8,9 @@ import { Breadcrumbs, ErrorBox, fmtTime, saveBlob, Spinner, StateBadge } from '.
 
 export function RunsTable({ runs, showFlow = true }: { runs: Run[]; showFlow?: boolean }) {
   if (!runs.length) return <p className="hint">No runs yet.</p>;
+  // In a cluster every run names the node that ran its file; one server's
+  // runs name none, and the column stays away.
+  const showNode = runs.some((r) => r.node);
   return (
     <table className="grid" aria-label="Runs">
       <thead>
@@ -17,6 +20,7 @@ export function RunsTable({ runs, showFlow = true }: { runs: Run[]; showFlow?: b
           <th>Version</th>
           <th>File</th>
           <th>Status</th>
+          {showNode && <th>Node</th>}
           <th className="num">Records</th>
           <th className="num">Delivered</th>
           <th className="num">Filtered</th>
@@ -40,6 +44,7 @@ export function RunsTable({ runs, showFlow = true }: { runs: Run[]; showFlow?: b
             <td>
               <StateBadge state={r.status} />
             </td>
+            {showNode && <td>{r.node || '—'}</td>}
             <td className="num">{r.recordsIn}</td>
             <td className="num">{r.delivered}</td>
             <td className="num">{r.filtered}</td>
@@ -182,6 +187,12 @@ export function RunPage({ runId }: { runId: string }) {
           {fmtTime(r.started)} → {fmtTime(r.finished)}
           {r.interruptions ? ` · interrupted ${r.interruptions}×, resumed` : ''}
         </dd>
+        {r.node && (
+          <>
+            <dt>Node</dt>
+            <dd>{r.node}</dd>
+          </>
+        )}
         <dt>Records</dt>
         <dd>
           {r.recordsIn} in · {r.delivered} delivered · {r.filtered} filtered · {r.failed} failed

@@ -166,3 +166,30 @@ export function RuntimeControls({ flow }: { flow: Dataflow }) {
     </section>
   );
 }
+
+/** RuntimeBar is the canvas's runtime strip: the dataflow's status and
+ * controls, so a user who is looking at the blocks can pause, stop, start or
+ * run it without leaving. They act on the dataflow (its Live version), not on
+ * the version the canvas shows — the label says which version runs. */
+export function RuntimeBar({ flow }: { flow: Dataflow }) {
+  const rt = useRuntime(flow, true);
+  const { pending, timedOut } = rt;
+  return (
+    <div className="runtime-bar" role="group" aria-label="Runtime">
+      <span className="runtime-bar-label">{flow.liveVersion ? `Runtime (Live v${flow.liveVersion})` : 'Runtime (no Live version)'}</span>
+      <StateBadge state={rt.current} />
+      {pending && (
+        <span role="status" className="hint pending">
+          {pendingLabel(pending, false)}
+        </span>
+      )}
+      {timedOut && (
+        <span role="status" className="hint">
+          The runtime has not confirmed {timedOut.want ?? 'the poll'} within {confirmTimeoutMs / 1000} s; it may still.
+        </span>
+      )}
+      <Buttons flow={flow} rt={rt} compact={false} />
+      <ErrorBox error={rt.op.error} />
+    </div>
+  );
+}
