@@ -326,7 +326,16 @@ await step('4–5. breaks the sandbox (every call 500): the alert email arrives 
   expect(s.json.text === issue.title && types[0] === 'header' && types.includes('section') && types.includes('actions') && types.at(-1) === 'context', 'Block Kit shape: ' + s.body.slice(0, 400));
   const fields = s.json.blocks.find((b) => b.fields)?.fields.map((f) => f.text).join('\n') ?? '';
   expect(fields.includes(FLOW) && fields.includes('Critical'), 'Slack fields: ' + fields);
+  // The Performance tab (not reloaded) shows the 5xx calls at its next refresh.
+  await waitFor('the Performance tab to show the 5xx calls', async () => /[1-9]\d* 5xx\)/.test(await perf.locator('section[aria-labelledby="perf-overall"]').innerText()), 40000);
   await snap(perf, 'performance-broken');
+  await waitFor('the Error rate chart to show the failures', async () => {
+    const t = await perf.evaluate(() => document.querySelector('table[aria-label="Error rate data"] tbody')?.textContent ?? '');
+    return /[1-9][\d.]* %/.test(t);
+  }, 40000);
+  await perf.locator('section[aria-labelledby="perf-charts"]').scrollIntoViewIfNeeded();
+  await perf.waitForTimeout(300);
+  await snap(perf, 'performance-broken-charts');
 });
 
 await step('6. acknowledges and closes the issue on the Issues page (notified to Slack), the sandbox healthy again', async () => {
