@@ -16,16 +16,17 @@ import (
 )
 
 // TestObsWalkthrough is issue 17's "Done means" as one browser walkthrough
-// (web/e2e/walkthrough.mjs) against `connectplus demo`: a newcomer sees
-// the System Snapshot tiles and the Performance charts move while a
-// dataflow runs, creates Slack and email channels and a custom alert (API
-// filter included) from the UI, schedules a daily summary report, breaks
+// (web/e2e/walkthrough.mjs) against `connectplus demo`: a newcomer
+// schedules a daily summary report for the coming minute, sees the System
+// Snapshot tiles, the dataflow list's figures and the Performance charts
+// move while a dataflow runs a dropped file, creates Slack and email
+// channels and a custom alert (API filter included) from the UI, breaks
 // the API sandbox on purpose (every call 500), receives the alert email in
 // mailpit and a Slack Block Kit message on a loopback incoming webhook,
 // acknowledges and closes the issue in the Issues page (both notified),
-// and receives the daily report when its time of day passes. The demo
-// evaluates every 5 s (--alert-interval) so the walkthrough takes about
-// two minutes rather than waiting out minute ticks.
+// and receives the daily report once its time of day passes. The demo
+// evaluates every 5 s (--alert-interval): the walkthrough takes about a
+// minute and a half.
 //
 //	CP_SCREENSHOTS=/tmp/shots go test -run TestObsWalkthrough ./e2e/
 func TestObsWalkthrough(t *testing.T) {

@@ -2,11 +2,13 @@
 // `connectplus demo` (TestObsWalkthrough in e2e/walkthrough_test.go starts
 // it with --smtp pointing at mailpit and --alert-interval 5s):
 //
-//  1. a newcomer signs in and watches the System Snapshot tiles and the
-//     Performance charts move while the demo dataflow runs a dropped file;
-//  2. creates a Slack channel and an email channel, then a custom alert on
+//  1. a newcomer signs in and schedules a daily summary report for the
+//     coming minute (received at the end);
+//  2. watches the System Snapshot tiles, the dataflow list's figures and
+//     the Performance charts move while the demo dataflow runs a dropped
+//     file;
+//  3. creates a Slack channel and an email channel, then a custom alert on
 //     that dataflow's API (filtered to the endpoint it calls), from the UI;
-//  3. schedules a daily summary report for the coming minute;
 //  4. breaks the API sandbox on purpose (every call answers 500) and drops
 //     another file;
 //  5. receives the alert email in mailpit (the §6.6 fields) and a Slack
@@ -162,6 +164,9 @@ current = home;
 let flowId = '';
 let tz = 'UTC';
 
+// The dataflow list's "Units today" of the demo dataflow (its first figure column).
+const listUnits = async () =>
+  Number((await home.locator(`table[aria-label="Dataflows"] tbody tr:has(a:text-is("${FLOW}")) td.num`).first().innerText()).replace(/[^\d]/g, '')) || 0;
 const tileNum = async () => Number((await home.locator('section[aria-labelledby="snapshot-h"] [data-tile="processed"]').innerText()).replace(/[^\d]/g, ''));
 // The Records chart's data table (its accessible alternative): records in, summed.
 const chartIn = async () =>
@@ -171,10 +176,37 @@ const chartIn = async () =>
     return [...t.querySelectorAll('tbody tr')].reduce((n, tr) => n + (Number((tr.children[1]?.textContent ?? '').replace(/[^\d.]/g, '')) || 0), 0);
   });
 
-await step('1. signs in; the System Snapshot tiles and the Performance charts move while the dataflow runs a file', async () => {
+let reportAt = '';
+let reportEnd = new Date(0);
+await step('1. signs in and schedules a daily summary report for the coming minute (organisation time zone)', async () => {
   await login(home, 'admin');
   tz = (await api(home, 'GET', '/org')).timeZone || 'UTC';
   flowId = (await api(home, 'GET', '/dataflows?name=' + FLOW)).items.find((f) => f.name === FLOW).id;
+  // The next minute boundary at least 25 s away, as HH:MM in the
+  // organisation's time zone: the report's daily period ends then.
+  const at = new Date(Math.ceil((Date.now() + 25000) / 60000) * 60000);
+  reportEnd = at;
+  reportAt = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+  await home.goto(URL + '/reports');
+  await home.getByRole('heading', { name: 'Reports', level: 1 }).waitFor();
+  await home.getByRole('button', { name: 'New summary report' }).click();
+  const dlg = home.getByRole('dialog', { name: 'New summary report' });
+  await dlg.getByLabel(/^Name/).fill(reportName);
+  await dlg.getByLabel(/^Recipients/).fill(leadTo);
+  await dlg.getByLabel('Daily at').check();
+  await dlg.getByLabel(/^Time of day/).fill(reportAt);
+  await dlg.getByRole('button', { name: 'Schedule the report' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  await home.locator(`tr[data-report="${reportName}"]`).getByText(`daily at ${reportAt}`).waitFor();
+  const rep = (await api(home, 'GET', '/reports')).find((x) => x.name === reportName);
+  console.log(`     report created ${rep.createdAt}, daily at ${reportAt} (${tz})`);
+  // A report created after its time of day waits for tomorrow's period.
+  expect(new Date(rep.createdAt) < at, `the report was created after ${at.toISOString()} (the form took over 25 s)`);
+  await snap(home, 'report-scheduled');
+});
+
+await step('2. the System Snapshot tiles, the list and the Performance charts move while the dataflow runs a file', async () => {
+  await home.goto(URL + '/dataflows');
   // The demo ran its sample file at start: wait until the tile shows what the API has.
   const box = home.locator('section[aria-labelledby="snapshot-h"]');
   await box.getByRole('heading', { name: 'System Snapshot' }).waitFor();
@@ -188,6 +220,7 @@ await step('1. signs in; the System Snapshot tiles and the Performance charts mo
   await waitFor('the charts to show the demo run', async () => (await chartIn()) > 0);
   const tile0 = await tileNum();
   const chart0 = await chartIn();
+  const list0 = await listUnits();
   await snap(home, 'home-before');
   await perf.locator('section[aria-labelledby="perf-charts"]').scrollIntoViewIfNeeded();
   await snap(perf, 'performance-before');
@@ -195,6 +228,7 @@ await step('1. signs in; the System Snapshot tiles and the Performance charts mo
   await perf.getByRole('button', { name: 'Run now', exact: true }).click();
   // Neither page is reloaded: the tiles refresh every 15 s, the charts every 30 s.
   await waitFor('the processed tile to count the 20 new records', async () => (await tileNum()) >= tile0 + 20, 90000);
+  await waitFor("the list's units today to count them", async () => (await listUnits()) >= list0 + 20, 60000);
   current = home;
   await snap(home, 'home-after');
   current = perf;
@@ -202,11 +236,11 @@ await step('1. signs in; the System Snapshot tiles and the Performance charts mo
   await perf.locator('section[aria-labelledby="perf-charts"]').scrollIntoViewIfNeeded();
   await perf.waitForTimeout(300);
   await snap(perf, 'performance-after');
-  console.log(`     tile ${tile0} → ${await tileNum()}, chart records in ${chart0} → ${await chartIn()}`);
+  console.log(`     tile ${tile0} → ${await tileNum()}, list units today ${list0} → ${await listUnits()}, chart records in ${chart0} → ${await chartIn()}`);
 });
 
 let ruleId = '';
-await step('2. creates a Slack and an email channel and a custom alert on the API the dataflow calls, from the UI', async () => {
+await step('3. creates a Slack and an email channel and a custom alert on the API the dataflow calls, from the UI', async () => {
   current = home;
   // The Slack webhook URL is a secret Extension Configuration: requested
   // by admin, approved by admin2 (maker-checker).
@@ -263,30 +297,6 @@ await step('2. creates a Slack and an email channel and a custom alert on the AP
   await snap(home, 'alerts');
 });
 
-let reportAt = '';
-await step('3. schedules a daily summary report for the coming minute (organisation time zone)', async () => {
-  // The next minute boundary at least 25 s away, as HH:MM in the
-  // organisation's time zone: the report's daily period ends then.
-  const at = new Date(Math.ceil((Date.now() + 25000) / 60000) * 60000);
-  reportAt = new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
-  await home.goto(URL + '/reports');
-  await home.getByRole('heading', { name: 'Reports', level: 1 }).waitFor();
-  await home.getByRole('button', { name: 'New summary report' }).click();
-  const dlg = home.getByRole('dialog', { name: 'New summary report' });
-  await dlg.getByLabel(/^Name/).fill(reportName);
-  await dlg.getByLabel(/^Recipients/).fill(leadTo);
-  await dlg.getByLabel('Daily at').check();
-  await dlg.getByLabel(/^Time of day/).fill(reportAt);
-  await dlg.getByRole('button', { name: 'Schedule the report' }).click();
-  await dlg.waitFor({ state: 'detached' });
-  await home.locator(`tr[data-report="${reportName}"]`).getByText(`daily at ${reportAt}`).waitFor();
-  const rep = (await api(home, 'GET', '/reports')).find((x) => x.name === reportName);
-  console.log(`     report created ${rep.createdAt}, daily at ${reportAt} (${tz})`);
-  // A report created after its time of day waits for tomorrow's period.
-  expect(new Date(rep.createdAt) < at, `the report was created after ${at.toISOString()} (the form took over 25 s)`);
-  await snap(home, 'report-scheduled');
-});
-
 let issue = null;
 await step('4–5. breaks the sandbox (every call 500): the alert email arrives in mailpit and a Slack Block Kit message on the webhook', async () => {
   const r = await fetch(`${SANDBOX}/_sandbox/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ global: { rate5xx: 1, codes5xx: [500] } }) });
@@ -316,7 +326,16 @@ await step('4–5. breaks the sandbox (every call 500): the alert email arrives 
   expect(s.json.text === issue.title && types[0] === 'header' && types.includes('section') && types.includes('actions') && types.at(-1) === 'context', 'Block Kit shape: ' + s.body.slice(0, 400));
   const fields = s.json.blocks.find((b) => b.fields)?.fields.map((f) => f.text).join('\n') ?? '';
   expect(fields.includes(FLOW) && fields.includes('Critical'), 'Slack fields: ' + fields);
+  // The Performance tab (not reloaded) shows the 5xx calls at its next refresh.
+  await waitFor('the Performance tab to show the 5xx calls', async () => /[1-9]\d* 5xx\)/.test(await perf.locator('section[aria-labelledby="perf-overall"]').innerText()), 40000);
   await snap(perf, 'performance-broken');
+  await waitFor('the Error rate chart to show the failures', async () => {
+    const t = await perf.evaluate(() => document.querySelector('table[aria-label="Error rate data"] tbody')?.textContent ?? '');
+    return /[1-9][\d.]* %/.test(t);
+  }, 40000);
+  await perf.locator('section[aria-labelledby="perf-charts"]').scrollIntoViewIfNeeded();
+  await perf.waitForTimeout(300);
+  await snap(perf, 'performance-broken-charts');
 });
 
 await step('6. acknowledges and closes the issue on the Issues page (notified to Slack), the sandbox healthy again', async () => {
@@ -348,7 +367,7 @@ await step('6. acknowledges and closes the issue on the Issues page (notified to
   expect(acked.includes('Acknowledged by*\nadmin'), 'acknowledged message fields: ' + acked);
 });
 
-await step(`7. receives the daily summary report (its CSV lists the dataflow's files) once ${reportAt} passes`, async () => {
+await step(`7. receives the daily summary report (its CSV lists the files of its period) once ${reportAt} passes`, async () => {
   const [m] = await waitFor(
     'the daily report in mailpit',
     async () => {
@@ -364,7 +383,16 @@ await step(`7. receives the daily summary report (its CSV lists the dataflow's f
   expect(csv, 'no CSV attachment: ' + JSON.stringify(msg.Attachments));
   const body = await (await fetch(`${MAILPIT}/api/v1/message/${m.ID}/part/${csv.PartID}`)).text();
   expect(body.startsWith('dataflow,file,lineage_id,ingestion_time,status'), 'CSV header: ' + body.slice(0, 200));
-  for (const f of ['walk-healthy.csv', 'walk-broken.csv']) expect(body.includes(`${FLOW},${f}`), `the report CSV lacks ${f}:\n${body}`);
+  // The period is the 24 h up to the time of day: the dataflow's runs that
+  // started before it are listed, those after it wait for tomorrow's.
+  const runs = (await api(home, 'GET', `/runs?flowId=${flowId}&limit=50`)).items;
+  const before = runs.filter((r) => new Date(r.started) < reportEnd && r.finished);
+  expect(before.length >= 1, 'no run before the period end: ' + JSON.stringify(runs.map((r) => [r.fileName, r.started])));
+  for (const r of runs) {
+    const listed = body.includes(`${FLOW},${r.fileName},${r.id},`);
+    expect(listed === before.includes(r), `${r.fileName} (started ${r.started}, period end ${reportEnd.toISOString()}) ${listed ? 'is' : 'is not'} in the CSV:\n${body}`);
+  }
+  console.log(`     the report lists ${before.map((r) => r.fileName).join(', ')}`);
   await home.goto(URL + '/reports');
   await home.locator(`tr[data-report="${reportName}"]`).waitFor();
   await snap(home, 'report-received');

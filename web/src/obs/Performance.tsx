@@ -105,13 +105,13 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
   });
   const charts = useMemo(() => {
     const pts = q.data?.points ?? [];
-    const c = (title: string, fmt: (v: number | null) => string, integer: boolean, parts: [string, string, (p: (typeof pts)[number]) => number | null][]) => {
+    const c = (title: string, fmt: (v: number | null) => string, integer: boolean, parts: [string, string, (p: (typeof pts)[number]) => number | null][], percent = false) => {
       const { xs, ys } = columns(
         pts,
         parts.map((p) => p[2]),
       );
       const series: ChartSeries[] = parts.map(([label, color], i) => ({ label, color, values: ys[i] }));
-      return { title, fmt, integer, xs, series };
+      return { title, fmt, integer, percent, xs, series };
     };
     return [
       c(block ? `Units in / out of ${block}` : 'Records', fmtN, true, [
@@ -119,7 +119,7 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
         ['Out', '--chart-2', (p) => p.recordsOut],
         ['Failed', '--chart-3', (p) => p.failed],
       ]),
-      c('Error rate', fmtP, false, [['Error %', '--chart-3', (p) => p.errorPct]]),
+      c('Error rate', fmtP, false, [['Error %', '--chart-3', (p) => p.errorPct]], true),
       c('API call latency', fmtS, false, [
         ['P50', '--chart-2', (p) => p.latency.p50],
         ['P95', '--chart-4', (p) => p.latency.p95],
@@ -153,7 +153,7 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
       {q.data && (
         <div className="charts">
           {charts.map((c) => (
-            <TimeChart key={c.title} title={c.title} xs={c.xs} series={c.series} fmt={c.fmt} integer={c.integer} />
+            <TimeChart key={c.title} title={c.title} xs={c.xs} series={c.series} fmt={c.fmt} integer={c.integer} percent={c.percent} />
           ))}
         </div>
       )}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MetricInfo, Preset, Rule } from '../api/obs';
 import { condition, createBody, emptyForm, endpointChoices, formError, fromPreset, fromRule, scopeText, splitList, updateBody } from './alerts';
 import { emptyReport, reportBody, reportError, scheduleText } from './reports';
-import { columns, isolated, lookup, statusClass, stepLabel } from './series';
+import { columns, isolated, lookup, percentTop, statusClass, stepLabel } from './series';
 import { issueQuery } from './issues';
 
 const metrics: MetricInfo[] = [
@@ -193,5 +193,14 @@ describe('issue filters', () => {
     const q = new URLSearchParams(issueQuery({ ...base, time: 'custom', since: '2026-05-01T08:00', until: '' }, '', now));
     expect(q.get('since')).toBe(new Date(2026, 4, 1, 8, 0).toISOString().replace('.000Z', 'Z'));
     expect(q.has('until')).toBe(false);
+  });
+});
+
+describe('percentage axis', () => {
+  it('stops at 100 % and keeps a little room above smaller values', () => {
+    expect(percentTop(100)).toBe(100);
+    expect(percentTop(63.1)).toBeCloseTo(69.41);
+    expect(percentTop(null)).toBe(1);
+    expect(percentTop(0)).toBe(1);
   });
 });
