@@ -301,8 +301,12 @@ func (w *writer) logAnswer(wf *walFile, key string, seqs [][]int64, outs []block
 	if wf == nil || key == "" {
 		return
 	}
-	var all []int64
-	var ans []walOutcome
+	n := 0
+	for _, ss := range seqs {
+		n += len(ss)
+	}
+	all := make([]int64, 0, n)
+	ans := make([]walOutcome, 0, n)
 	for i, ss := range seqs {
 		o := outs[i]
 		for _, s := range ss {
