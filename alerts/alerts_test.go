@@ -448,3 +448,151 @@ func TestReportsAndFileNotifications(t *testing.T) {
 		t.Fatalf("file notice %+v %v", n, err)
 	}
 }
+
+// The API filter (spec §6.7 "Filter by APIs"): a dataflow calls two
+// endpoints, one healthy and one answering 503 to half its calls. A 5xx
+// rule filtered to the healthy one stays quiet, the same rule filtered to
+// the failing one (on the dataflow, and on every dataflow of the
+// organisation) opens a Critical issue that names the API; retry
+// exhaustion filtered by API counts that endpoint's calls. The endpoints
+// listed for the picker are the ones called in the last 7 days; the filter
+// is only for call metrics and cannot change after creation.
+func TestEndpointFilter(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "")
+	fl := e.flow("Loyalty")
+	other := e.flow("Quiet")
+	e.live(fl)
+	e.live(other)
+	const good, bad = "GET https://api/v2/points/{…}", "POST https://api/v2/transactions"
+	write := func(at time.Time) {
+		var ok, failing store.HTTPCounts
+		for i := 0; i < 10; i++ {
+			ok.Observe(200, 1, false, 10*time.Millisecond)
+			status := 200
+			if i%2 == 0 {
+				status = 503
+			}
+			failing.Observe(status, 3, status == 503, 40*time.Millisecond)
+		}
+		key := store.MetricKey{OrgID: fl.OrgID, FlowID: fl.ID, Block: "post"}
+		b := store.MetricsBatch{
+			Counts: []store.CountsPoint{{MetricKey: store.MetricKey{OrgID: fl.OrgID, FlowID: fl.ID}, At: at,
+				C: store.Counts{UnitsIn: 1, RecordsIn: 10, RecordsOut: 5, Failed: 5, RetryExhausted: 5, Files: 1}}},
+			HTTP: []store.HTTPPoint{{MetricKey: key, Endpoint: good, At: at, H: ok}, {MetricKey: key, Endpoint: bad, At: at, H: failing}},
+		}
+		if err := e.st.WriteMetrics(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An old call, outside the picker's 7 days.
+	var old store.HTTPCounts
+	old.Observe(200, 1, false, time.Millisecond)
+	if err := e.st.WriteMetrics(ctx, store.MetricsBatch{HTTP: []store.HTTPPoint{{MetricKey: store.MetricKey{OrgID: fl.OrgID, FlowID: other.ID, Block: "post"},
+		Endpoint: "GET https://retired/api", At: e.clock.Now().Add(-8 * 24 * time.Hour), H: old}}}); err != nil {
+		t.Fatal(err)
+	}
+	write(e.clock.Now().Add(-2 * time.Minute))
+
+	eps, err := e.svc.ListEndpoints(ctx, e.admin, "")
+	if err != nil || len(eps) != 2 || eps[0].Calls != 10 || eps[1].Calls != 10 || eps[0].Endpoint != good || eps[1].Endpoint != bad ||
+		len(eps[0].FlowIDs) != 1 || eps[0].FlowIDs[0] != fl.ID {
+		t.Fatalf("endpoints %+v %v", eps, err)
+	}
+	if eps, err := e.svc.ListEndpoints(ctx, e.admin, other.ID); err != nil || len(eps) != 0 {
+		t.Fatalf("endpoints of a dataflow that called none in 7 days: %+v %v", eps, err)
+	}
+	if _, err := e.svc.ListEndpoints(ctx, e.admin, "flw_missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("endpoints of a missing dataflow: %v", err)
+	}
+
+	def := Definition{Critical: f(20), Window: Duration(10 * time.Minute)}
+	if _, err := e.svc.CreateRule(ctx, e.admin, RuleInput{Name: "records", Metric: MetricFailurePct, Endpoint: bad, Definition: def}); err == nil ||
+		!strings.Contains(err.Error(), "cannot be filtered by API") {
+		t.Fatalf("an API filter on a record metric: %v", err)
+	}
+	quiet, err := e.svc.CreateRule(ctx, e.admin, RuleInput{Name: "points 5xx", Metric: Metric5xxRate, FlowID: fl.ID, Endpoint: good, Definition: def})
+	if err != nil || quiet.Endpoint != good || quiet.Scope != ScopeDataflow {
+		t.Fatalf("rule %+v %v", quiet, err)
+	}
+	loud, err := e.svc.CreateRule(ctx, e.admin, RuleInput{Name: "transactions 5xx", Metric: Metric5xxRate, FlowID: fl.ID, Endpoint: bad, Definition: def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := e.svc.CreateRule(ctx, e.admin, RuleInput{Name: "transactions 5xx anywhere", Metric: Metric5xxRate, Endpoint: bad, Definition: def})
+	if err != nil || org.Scope != ScopeOrganization {
+		t.Fatalf("org rule %+v %v", org, err)
+	}
+	retries, err := e.svc.CreateRule(ctx, e.admin, RuleInput{Name: "transactions retries", Metric: MetricRetryExhaustion, FlowID: fl.ID, Endpoint: bad,
+		Definition: Definition{Warning: f(40), Critical: f(60), Window: Duration(10 * time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateRule(ctx, e.admin, loud.ID, RuleInput{Endpoint: good, Definition: loud.Definition, Revision: loud.Revision}); err == nil ||
+		!strings.Contains(err.Error(), "API filter of a rule cannot change") {
+		t.Fatalf("changing the API filter: %v", err)
+	}
+	got, err := e.svc.GetRule(ctx, e.admin, loud.ID)
+	if err != nil || got.Endpoint != bad {
+		t.Fatalf("read back %+v %v", got, err)
+	}
+
+	if err := e.svc.EvaluateOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	byRule := map[string][]IssueView{}
+	all, _ := e.svc.ListIssues(ctx, e.admin, store.IssueFilter{})
+	for _, i := range all {
+		byRule[i.RuleID] = append(byRule[i.RuleID], i)
+	}
+	if len(byRule[quiet.ID]) != 0 {
+		t.Fatalf("the healthy endpoint's rule fired: %+v", byRule[quiet.ID])
+	}
+	is := byRule[loud.ID]
+	if len(is) != 1 || is[0].Priority != Critical || is[0].Value != 50 || is[0].FlowID != fl.ID || !strings.Contains(is[0].Description, "API: "+bad+".") {
+		t.Fatalf("the failing endpoint's rule %+v", is)
+	}
+	if is := byRule[org.ID]; len(is) != 1 || is[0].FlowID != fl.ID || is[0].Value != 50 {
+		t.Fatalf("organisation rule with an API filter (only the dataflow that calls it): %+v", is)
+	}
+	if is := byRule[retries.ID]; len(is) != 1 || is[0].Priority != Warning || is[0].Value != 50 {
+		t.Fatalf("retry exhaustion of one endpoint: %+v", is)
+	}
+}
+
+// Implicit TLS (SMTPS, port 465): an email channel with tls "tls" speaks
+// TLS from the first byte, authenticates, and delivers to a real SMTP
+// server that refuses anything else; the SMTP password never shows in
+// what the test send answers.
+func TestEmailImplicitTLS(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, "")
+	mp := testenv.Mailpit(t, testenv.WithMailpitAuth("mailer", "smtps-pass-456"), testenv.WithMailpitImplicitTLS())
+	e.svc.opts.SMTP = SMTPConfig{TLSConfig: mp.TLSConfig()}
+	e.secret("smtps_password", "smtps-pass-456")
+	ch, err := e.svc.CreateChannel(ctx, e.admin, ChannelInput{Name: "smtps", Kind: KindEmail, SecretConfig: "smtps_password",
+		Settings: ChannelSettings{To: []string{"ops@example.com"}, SMTPHost: mp.SMTPHost, SMTPPort: mp.SMTPPort, TLS: TLSImplicit, Username: "mailer", From: "alerts@connect.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := e.svc.TestSend(ctx, e.org.ID, ch.ID, "alice")
+	if err != nil || !sent.OK || sent.Attempts != 1 {
+		t.Fatalf("test send over implicit TLS: %+v %v", sent, err)
+	}
+	msgs := mp.WaitMessages(t, 1, 10*time.Second)
+	if m := mp.Message(t, msgs[0].ID); !strings.Contains(m.Subject, "Connect+ test notification") || !strings.Contains(m.Text, "sent by alice") {
+		t.Fatalf("message %q:\n%s", m.Subject, m.Text)
+	}
+
+	// A wrong password is refused by the server, and the answer does not
+	// quote the one given.
+	e.secret("smtps_wrong", "not-the-password-789")
+	bad, err := e.svc.CreateChannel(ctx, e.admin, ChannelInput{Name: "smtps wrong", Kind: KindEmail, SecretConfig: "smtps_wrong",
+		Settings: ChannelSettings{To: []string{"ops@example.com"}, SMTPHost: mp.SMTPHost, SMTPPort: mp.SMTPPort, TLS: TLSImplicit, Username: "mailer", From: "alerts@connect.example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := e.svc.TestSend(ctx, e.org.ID, bad.ID, "alice"); err != nil || sent.OK || strings.Contains(sent.Error, "not-the-password-789") {
+		t.Fatalf("wrong password: %+v %v", sent, err)
+	}
+}

@@ -60,6 +60,9 @@ type measurement struct {
 type windowData struct {
 	counts map[string]store.Counts
 	http   map[string]store.HTTPCounts
+	// endpoint holds the calls per dataflow and endpoint, for rules with
+	// an API filter.
+	endpoint map[[2]string]store.HTTPCounts
 }
 
 type evalState struct {
@@ -78,7 +81,7 @@ func (s *Service) windowSums(ctx context.Context, es *evalState, orgID string, w
 	if err != nil {
 		return nil, err
 	}
-	d := &windowData{counts: map[string]store.Counts{}, http: map[string]store.HTTPCounts{}}
+	d := &windowData{counts: map[string]store.Counts{}, http: map[string]store.HTTPCounts{}, endpoint: map[[2]string]store.HTTPCounts{}}
 	for _, r := range rows {
 		d.counts[r.FlowID] = r.Counts
 	}
@@ -90,6 +93,10 @@ func (s *Service) windowSums(ctx context.Context, es *evalState, orgID string, w
 		acc := d.http[h.FlowID]
 		acc.Add(h.HTTPCounts)
 		d.http[h.FlowID] = acc
+		k := [2]string{h.FlowID, h.Endpoint}
+		ep := d.endpoint[k]
+		ep.Add(h.HTTPCounts)
+		d.endpoint[k] = ep
 	}
 	es.windows[key] = d
 	return d, nil
@@ -136,6 +143,14 @@ func (s *Service) measure(ctx context.Context, es *evalState, r Rule, t target) 
 		return measurement{}, err
 	}
 	c, h := d.counts[t.flowID], d.http[t.flowID]
+	if r.Endpoint != "" {
+		// An API filter: only that endpoint's calls count (the rule was
+		// only accepted for call metrics).
+		h = d.endpoint[[2]string{t.flowID, r.Endpoint}]
+		if r.Metric == MetricRetryExhaustion {
+			return ratio(h.Exhausted, h.Calls, minVol), nil
+		}
+	}
 	switch r.Metric {
 	case MetricErrorRate:
 		return ratio(h.S4xx+h.S5xx+h.NoAnswer, h.Calls, minVol), nil
@@ -291,7 +306,10 @@ func (s *Service) renderIssue(r Rule, i *store.AlertIssue, flowName string) {
 	}
 	vars := map[string]string{
 		"rule": r.Name, "dataflow": flowName, "metric": m.Label, "value": formatValue(i.Value), "threshold": formatValue(i.Threshold),
-		"priority": i.Priority, "window": time.Duration(r.Window).String(), "unit": unit,
+		"priority": i.Priority, "window": time.Duration(r.Window).String(), "unit": unit, "endpoint": "every API",
+	}
+	if r.Endpoint != "" {
+		vars["endpoint"] = r.Endpoint
 	}
 	title, desc := r.Title, r.Description
 	if strings.TrimSpace(title) == "" {
@@ -299,6 +317,10 @@ func (s *Service) renderIssue(r Rule, i *store.AlertIssue, flowName string) {
 	}
 	if strings.TrimSpace(desc) == "" {
 		desc = DefaultDescription(r.Metric)
+		if r.Endpoint != "" {
+			// The default text names the API the rule is filtered by.
+			desc += " API: {{endpoint}}."
+		}
 	}
 	i.Title, i.Description = render(title, vars), render(desc, vars)
 }

@@ -274,6 +274,13 @@ type Attachment struct {
 
 // deliver sends n on channel c and records the delivery.
 func (s *Service) deliver(ctx context.Context, c store.AlertChannel, n Notice, att *Attachment, issueID string) error {
+	_, err := s.deliverCounted(ctx, c, n, att, issueID)
+	return err
+}
+
+// deliverCounted is deliver that also says how many tries it took (a
+// test send shows it).
+func (s *Service) deliverCounted(ctx context.Context, c store.AlertChannel, n Notice, att *Attachment, issueID string) (int, error) {
 	ch, err := toChannel(c)
 	attempts := 0
 	if err == nil {
@@ -287,7 +294,7 @@ func (s *Service) deliver(ctx context.Context, c store.AlertChannel, n Notice, a
 	if lerr := s.st.AddAlertNotification(ctx, rec); lerr != nil {
 		s.log.Error("recording a notification", "err", lerr)
 	}
-	return err
+	return attempts, err
 }
 
 func (s *Service) secret(ctx context.Context, orgID, name string) (string, error) {
@@ -537,8 +544,8 @@ func (s *Service) TestSend(ctx context.Context, orgID, channelID, user string) (
 	}
 	n := Notice{Event: "test", At: s.now(), OrgID: orgID, Title: "Connect+ test notification", Priority: Warning, Status: "Test",
 		Description: "A test of channel " + c.Name + ", sent by " + user + ". No action is needed."}
-	err = s.deliver(ctx, c, n, nil, "")
-	rec := store.AlertNotification{ChannelID: c.ID, Kind: c.Kind, Event: "test", At: s.now(), OK: err == nil}
+	attempts, err := s.deliverCounted(ctx, c, n, nil, "")
+	rec := store.AlertNotification{ChannelID: c.ID, Kind: c.Kind, Event: "test", At: s.now(), OK: err == nil, Attempts: attempts}
 	if err != nil {
 		rec.Error = s.opts.Redactor.String(err.Error())
 	}

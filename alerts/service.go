@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,13 +114,16 @@ type RuleInput struct {
 	Platform string `json:"platform,omitempty"`
 	Metric   string `json:"metric,omitempty"`
 	FlowID   string `json:"flowId,omitempty"`
+	// Endpoint limits a call metric to one API endpoint (see
+	// GET /alert-endpoints for the ones called in the last 7 days).
+	Endpoint string `json:"endpoint,omitempty"`
 	Enabled  *bool  `json:"enabled,omitempty"`
 	Definition
 	Revision int64 `json:"revision,omitempty"`
 }
 
 func toRule(r store.AlertRule) (Rule, error) {
-	out := Rule{ID: r.ID, Name: r.Name, Preset: r.Preset, Platform: r.Platform, Metric: r.Metric, FlowID: r.FlowID, Enabled: r.Enabled,
+	out := Rule{ID: r.ID, Name: r.Name, Preset: r.Preset, Platform: r.Platform, Metric: r.Metric, FlowID: r.FlowID, Endpoint: r.Endpoint, Enabled: r.Enabled,
 		Revision: r.Revision, CreatedBy: r.CreatedBy, UpdatedBy: r.UpdatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if err := json.Unmarshal(r.Definition, &out.Definition); err != nil {
 		return out, fmt.Errorf("alerts: rule %s definition: %w", r.ID, err)
@@ -276,13 +280,21 @@ func (s *Service) CreateRule(ctx context.Context, a control.Actor, in RuleInput)
 	if err := s.checkDefinition(ctx, a.OrgID, in.Metric, &in.Definition); err != nil {
 		return Rule{}, err
 	}
+	if in.Endpoint = strings.TrimSpace(in.Endpoint); in.Endpoint != "" {
+		if m, _ := MetricByName(in.Metric); !m.PerEndpoint {
+			return Rule{}, invalid("endpoint", "%s is not measured from API calls: it cannot be filtered by API", m.Label)
+		}
+		if len(in.Endpoint) > 1000 || in.Endpoint == store.AllFlows {
+			return Rule{}, invalid("endpoint", "an API filter is one endpoint as GET /alert-endpoints lists it (method and URL)")
+		}
+	}
 	def, err := json.Marshal(in.Definition)
 	if err != nil {
 		return Rule{}, err
 	}
 	now := s.now()
 	r := store.AlertRule{ID: store.NewID("alr"), OrgID: a.OrgID, Name: in.Name, Preset: in.Preset, Platform: in.Platform, Metric: in.Metric,
-		FlowID: in.FlowID, Enabled: in.Enabled == nil || *in.Enabled, Definition: def, CreatedBy: a.Username, UpdatedBy: a.Username, CreatedAt: now, UpdatedAt: now}
+		FlowID: in.FlowID, Endpoint: in.Endpoint, Enabled: in.Enabled == nil || *in.Enabled, Definition: def, CreatedBy: a.Username, UpdatedBy: a.Username, CreatedAt: now, UpdatedAt: now}
 	err = s.st.Tx(ctx, func(q *store.Queries) error {
 		if err := q.CreateAlertRule(ctx, r); err != nil {
 			if errors.Is(err, store.ErrDuplicate) {
@@ -328,6 +340,8 @@ func (s *Service) UpdateRule(ctx context.Context, a control.Actor, id string, in
 		return Rule{}, invalid("metric", "the metric of a rule cannot change (create a new rule)")
 	case in.FlowID != "" && in.FlowID != cur.FlowID:
 		return Rule{}, invalid("flowId", "the scope of a rule cannot change (create a new rule)")
+	case in.Endpoint != "" && in.Endpoint != cur.Endpoint:
+		return Rule{}, invalid("endpoint", "the API filter of a rule cannot change (create a new rule)")
 	case in.Preset != "" && in.Preset != cur.Preset:
 		return Rule{}, invalid("preset", "the preset of a rule cannot change")
 	case in.Revision == 0:
@@ -420,6 +434,63 @@ func (s *Service) DeleteRule(ctx context.Context, a control.Actor, id string) er
 		}
 		return s.auditQ(ctx, q, a, "alert_rule.delete", "alert_rule", id, nil)
 	})
+}
+
+// EndpointWindow is how far back GET /alert-endpoints looks for the APIs a
+// rule can be filtered by (spec §6.7: the APIs used in the last 7 days;
+// call an API once to make it appear).
+const EndpointWindow = 7 * 24 * time.Hour
+
+// Endpoint is an API a dataflow called in the last EndpointWindow.
+type Endpoint struct {
+	Endpoint string `json:"endpoint"`
+	// FlowIDs are the dataflows that called it.
+	FlowIDs []string `json:"flowIds"`
+	Calls   int64    `json:"calls"`
+}
+
+// ListEndpoints lists the API endpoints the organisation's dataflows (or
+// one, flowID) called in the last EndpointWindow, most called first.
+func (s *Service) ListEndpoints(ctx context.Context, a control.Actor, flowID string) ([]Endpoint, error) {
+	now := s.now()
+	f := store.MetricFilter{OrgID: a.OrgID, From: now.Add(-EndpointWindow), To: now}
+	if flowID != "" {
+		if _, err := s.st.GetDataflow(ctx, a.OrgID, flowID); err != nil {
+			return nil, err
+		}
+		f.FlowIDs = []string{flowID}
+	}
+	rows, err := s.st.SumHTTP(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: endpoints: %w", err)
+	}
+	byName := map[string]*Endpoint{}
+	for _, r := range rows {
+		if r.Endpoint == store.AllFlows || r.Calls == 0 {
+			continue
+		}
+		e := byName[r.Endpoint]
+		if e == nil {
+			e = &Endpoint{Endpoint: r.Endpoint, FlowIDs: []string{}}
+			byName[r.Endpoint] = e
+		}
+		e.Calls += r.Calls
+		if !slices.Contains(e.FlowIDs, r.FlowID) {
+			e.FlowIDs = append(e.FlowIDs, r.FlowID)
+		}
+	}
+	out := make([]Endpoint, 0, len(byName))
+	for _, e := range byName {
+		slices.Sort(e.FlowIDs)
+		out = append(out, *e)
+	}
+	slices.SortFunc(out, func(x, y Endpoint) int {
+		if c := cmp.Compare(y.Calls, x.Calls); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Endpoint, y.Endpoint)
+	})
+	return out, nil
 }
 
 // seedOrg makes sure an organisation has its default rules (enabled,

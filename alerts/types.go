@@ -43,22 +43,25 @@ type MetricInfo struct {
 	Description string `json:"description"`
 	// Comparator is the usual direction of a violation.
 	Comparator string `json:"comparator"`
+	// PerEndpoint says a rule on this metric can be limited to one API
+	// endpoint (the metric is measured from API calls).
+	PerEndpoint bool `json:"perEndpoint"`
 }
 
 // Metrics is the catalogue, in display order.
 var Metrics = []MetricInfo{
-	{MetricErrorRate, "Error rate", "%", "API calls answered with an error (4xx, 5xx) or not at all, per 100 calls in the window", ">="},
-	{Metric4xxRate, "4xx error rate", "%", "API calls answered 4xx (client side: payload validation, duplicates) per 100 calls", ">="},
-	{Metric5xxRate, "5xx error rate", "%", "API calls answered 5xx (server side, downstream) per 100 calls", ">="},
-	{MetricFailurePct, "Failure percentage", "%", "failed records per 100 records processed in the window", ">="},
-	{Metric5xxFailure, "5XX / failure percentage", "%", "the larger of the failed-record percentage and the 5xx-call percentage in the window", ">="},
-	{MetricRunFailurePct, "File-level failure percentage", "%", "the highest failed-record percentage of a file (run) that completed in the window", ">="},
-	{MetricRetryExhaustion, "Retry exhaustion", "%", "records that failed after all retries per 100 records processed", ">="},
-	{MetricLatencyP90, "P90 latency", "s", "90th percentile API call latency in the window (from stored histogram buckets)", ">="},
-	{MetricLatencyP95, "P95 latency", "s", "95th percentile API call latency in the window (from stored histogram buckets)", ">="},
-	{MetricThroughput, "Throughput", "records/min", "records processed per minute over the window", "<"},
-	{MetricNoFilePicked, "No file picked", "files", "files picked up in the window; the rule fires when fewer arrive than the threshold (1: none)", "<"},
-	{MetricValidation, "Dataflow validation failure", "problems", "validation problems of the dataflow's newest version, checked once the window has passed since the dataflow was created", ">="},
+	{MetricErrorRate, "Error rate", "%", "API calls answered with an error (4xx, 5xx) or not at all, per 100 calls in the window", ">=", true},
+	{Metric4xxRate, "4xx error rate", "%", "API calls answered 4xx (client side: payload validation, duplicates) per 100 calls", ">=", true},
+	{Metric5xxRate, "5xx error rate", "%", "API calls answered 5xx (server side, downstream) per 100 calls", ">=", true},
+	{MetricFailurePct, "Failure percentage", "%", "failed records per 100 records processed in the window", ">=", false},
+	{Metric5xxFailure, "5XX / failure percentage", "%", "the larger of the failed-record percentage and the 5xx-call percentage in the window", ">=", false},
+	{MetricRunFailurePct, "File-level failure percentage", "%", "the highest failed-record percentage of a file (run) that completed in the window", ">=", false},
+	{MetricRetryExhaustion, "Retry exhaustion", "%", "records that failed after all retries per 100 records processed (with an API filter: that endpoint's calls that failed after all retries per 100 of its calls)", ">=", true},
+	{MetricLatencyP90, "P90 latency", "s", "90th percentile API call latency in the window (from stored histogram buckets)", ">=", true},
+	{MetricLatencyP95, "P95 latency", "s", "95th percentile API call latency in the window (from stored histogram buckets)", ">=", true},
+	{MetricThroughput, "Throughput", "records/min", "records processed per minute over the window", "<", false},
+	{MetricNoFilePicked, "No file picked", "files", "files picked up in the window; the rule fires when fewer arrive than the threshold (1: none)", "<", false},
+	{MetricValidation, "Dataflow validation failure", "problems", "validation problems of the dataflow's newest version, checked once the window has passed since the dataflow was created", ">=", false},
 }
 
 // MetricByName finds a metric.
@@ -138,7 +141,8 @@ type Definition struct {
 	MinVolume int64 `json:"minVolume,omitempty"`
 	// Title and Description are notification templates; "" is the
 	// metric's default. {{rule}}, {{dataflow}}, {{metric}}, {{value}},
-	// {{threshold}}, {{priority}}, {{window}}, {{unit}} are replaced.
+	// {{threshold}}, {{priority}}, {{window}}, {{unit}}, {{endpoint}} are
+	// replaced.
 	Title       string   `json:"title"`
 	Description string   `json:"description"`
 	Channels    []string `json:"channels"`
@@ -160,9 +164,14 @@ type Rule struct {
 	Metric   string `json:"metric"`
 	// FlowID is the one dataflow watched; "" watches every dataflow of
 	// the organisation (Scope says which).
-	FlowID  string `json:"flowId"`
-	Scope   string `json:"scope"`
-	Enabled bool   `json:"enabled"`
+	FlowID string `json:"flowId"`
+	// Endpoint is the API filter (spec §6.7 "Filter by APIs"): the one
+	// destination endpoint whose calls a call metric measures, as the
+	// metrics label it ("POST https://host/v2/customers"); "" measures
+	// every call. Fixed at creation.
+	Endpoint string `json:"endpoint"`
+	Scope    string `json:"scope"`
+	Enabled  bool   `json:"enabled"`
 	Definition
 	DefaultTitle       string    `json:"defaultTitle"`
 	DefaultDescription string    `json:"defaultDescription"`

@@ -193,6 +193,9 @@ type Env struct {
 	// Reports, when set, receives the reports blocks write about a lineage
 	// (reconciliation); nil keeps none beyond what the block emits.
 	Reports ReportRecorder
+	// Ledger, when set, lists the result files the runtime kept of a
+	// dataflow's runs (the delivery ledger reconciliation compares with).
+	Ledger DeliveryLedger
 }
 
 // Log returns a logger for the block, never nil.

@@ -31,7 +31,7 @@ func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l
 
 // connectplus demo: one command gives a server with the UI, four users,
 // the examples imported, one of them Live and already run against the
-// in-process sandbox. The default port being taken is not an error.
+// in-process sandbox, and the reconciliation example run against it too. The default port being taken is not an error.
 func TestDemo(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,8 +119,8 @@ func TestDemo(t *testing.T) {
 		} `json:"items"`
 	}
 	get(viewer, "/api/v1/dataflows", &flows)
-	if len(flows.Items) != 4 {
-		t.Fatalf("want the 4 examples, got %s", get(viewer, "/api/v1/dataflows", nil))
+	if len(flows.Items) != 5 {
+		t.Fatalf("want the 5 examples, got %s", get(viewer, "/api/v1/dataflows", nil))
 	}
 	// The Live example has run on its sample: 5 rows, one rejected by the
 	// sandbox (an invalid email), and a result file to download.
@@ -149,5 +149,29 @@ func TestDemo(t *testing.T) {
 	result := string(get(viewer, "/api/v1/runs/"+runID+"/result", nil))
 	if rows := strings.Split(strings.TrimSpace(result), "\n"); len(rows) != 6 || !strings.Contains(result, "Invalid email") {
 		t.Fatalf("result file:\n%s", result)
+	}
+	// The reconciliation example has run on the transactions sample: the
+	// sandbox holds 2 of its 5 bills, one with another amount.
+	var reconFlow string
+	for _, f := range flows.Items {
+		if f.Name == "reconcile_transactions" {
+			reconFlow = f.ID
+		}
+	}
+	var recons struct {
+		Items []struct {
+			ID, Source string
+			Totals     struct{ Expected, Present, Missing, Mismatched int64 }
+		} `json:"items"`
+	}
+	for i := 0; i < 200 && len(recons.Items) == 0; i++ {
+		get(viewer, "/api/v1/dataflows/"+reconFlow+"/reconciliations", &recons)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(recons.Items) != 1 {
+		t.Fatalf("reconciliations: %s", get(viewer, "/api/v1/dataflows/"+reconFlow+"/reconciliations", nil))
+	}
+	if r := recons.Items[0]; r.Source != "sandbox" || r.Totals.Expected != 5 || r.Totals.Present != 2 || r.Totals.Missing != 3 || r.Totals.Mismatched != 1 {
+		t.Fatalf("demo reconciliation: %+v", r)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
 	"github.com/connectplus/connectplus/blocks/filecore"
+	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/blocks/kafka"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/engine"
@@ -57,6 +58,7 @@ type runFlags struct {
 	kafkaBroker   string
 	idleExit      time.Duration
 	drainTimeout  time.Duration
+	idemHeader    string
 }
 
 func (a *app) runCmd() *cobra.Command {
@@ -108,6 +110,7 @@ record of a file failed).`,
 	f.StringVar(&fl.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn, error")
 	f.DurationVar(&fl.stability, "stability-wait", 0, "how long a file's size and modification time must stay unchanged before pick-up (default: the source's own, 2s); overrides the dataflow, 0 means no wait")
 	f.IntVar(&fl.maxFiles, "max-files", 2, "files processed at once")
+	f.StringVar(&fl.idemHeader, "idempotency-header", "", "name of the idempotency key header API destinations send on every write (default "+httpwrite.DefaultIdempotencyHeader+"; - sends none, for a destination that rejects unknown headers)")
 	f.DurationVar(&fl.cpInterval, "checkpoint-interval", 250*time.Millisecond, "how often progress is saved; after a kill, records delivered since the last save are sent again")
 	f.StringVar(&fl.dataDir, "data-dir", "", "a Connect+ server data directory this run must never touch: local file blocks and key files in it are refused (./"+defaultServerDataDir+" always is)")
 	f.StringVar(&fl.filesRoot, "files-root", "", "confine local file blocks and key files to this directory, relative paths resolving there (default: anywhere but a data directory)")
@@ -295,6 +298,12 @@ func (a *app) run(cmd *cobra.Command, path string, fl *runFlags) error {
 		blockOpts["sandbox.clientKey"] = sandboxCredentials
 		blockOpts["sandbox.clientSecret"] = sandboxCredentials
 		resolver = sandboxResolver{inner: res, warn: a.stderr}
+	}
+	if fl.idemHeader != "" {
+		if err := httpwrite.CheckIdempotencyHeader(fl.idemHeader); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("--idempotency-header: %w", err)}
+		}
+		blockOpts[httpwrite.OptIdempotencyHeader] = fl.idemHeader
 	}
 	if fl.stabilitySet {
 		// The flag beats the dataflow's own stabilityWait, and 0 means no

@@ -124,8 +124,12 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 	river.AddWorker(workers, &pollWorker{d: d})
 	river.AddWorker(workers, &fileWorker{d: d})
 	river.AddWorker(workers, &taskWorker{d: d})
+	// Dead-node rescue is not among the maintenance jobs: a job can die
+	// with its node, and one left "running" there would block the next
+	// (unique) insert of itself — the rescue of the dead would wait for
+	// River's stuck-job rescuer (an hour). Every node runs it in its own
+	// loop instead (reconcile, in Start).
 	tasks := append([]Task{
-		{Name: "reconcile", Interval: max(opts.Lease/2, time.Second), Run: d.reconcile},
 		{Name: "prune-retention", Interval: time.Hour, Run: func(ctx context.Context) error {
 			if d.work != nil {
 				d.work.Purge(ctx)
@@ -157,8 +161,8 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 		// is only the fallback when a notification is missed.
 		FetchPollInterval: 500 * time.Millisecond,
 		// File jobs have no timeout (a 650 MB file takes what it takes) and
-		// are rescued by liveness (reconcile), not age; this is the backstop
-		// for the short jobs.
+		// are rescued by liveness (reconcile, on every node), not age; this
+		// is the backstop for the short jobs.
 		RescueStuckJobsAfter: time.Hour,
 		JobTimeout:           10 * time.Minute,
 		ErrorHandler:         &errorHandler{log: opts.Logger},
@@ -208,6 +212,11 @@ func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 		}
 	})
 	d.loop(runCtx, time.Second, d.fireSchedules)
+	d.loop(runCtx, reconcileEvery(d.opts.Lease), func(ctx context.Context) {
+		if err := d.reconcile(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("reconciling dead nodes", "err", err)
+		}
+	})
 	d.bg.Add(1)
 	go func() {
 		defer d.bg.Done()
@@ -244,8 +253,15 @@ func (d *Dispatcher) Shared() bool { return true }
 // already waiting or running for the dataflow.
 func (d *Dispatcher) Poll(ctx context.Context, key string, runNow bool) error {
 	org, _, _ := strings.Cut(key, "/")
-	_, err := d.client.Insert(ctx, pollArgs{Flow: key, Org: org, RunNow: runNow}, pollOpts())
+	tx, err := d.pool.Begin(ctx)
 	if err != nil {
+		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := d.enqueuePoll(ctx, tx, pollArgs{Flow: key, Org: org, RunNow: runNow}); err != nil {
+		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("cluster: enqueue poll of %s: %w", key, err)
 	}
 	return nil
@@ -253,6 +269,39 @@ func (d *Dispatcher) Poll(ctx context.Context, key string, runNow bool) error {
 
 func pollOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: QueuePolls, MaxAttempts: 40, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates}}
+}
+
+// againKey, in a running poll job's metadata, asks it to poll once more
+// when it ends: a tick or run-now came while it ran, and its listing may
+// have been made before the new file arrived. (One server's runtime keeps
+// the same "pending" poll.) River's uniqueness includes running jobs, so
+// the request cannot be a second job until the first one has completed.
+const againKey = "connectplus:poll_again"
+
+// enqueuePoll inserts a poll job in tx, coalesced with one that waits;
+// with one that runs, it sets that one's againKey instead.
+func (d *Dispatcher) enqueuePoll(ctx context.Context, tx pgx.Tx, args pollArgs) error {
+	for range 5 {
+		res, err := d.client.InsertTx(ctx, tx, args, pollOpts())
+		if err != nil {
+			return err
+		}
+		if !res.UniqueSkippedAsDuplicate || res.Job.State != rivertype.JobStateRunning {
+			return nil // a new job, or one that has not listed yet
+		}
+		// The row lock orders this against the job's completion
+		// (finishPoll): either the flag is seen there, or the job is
+		// completed and the next insert makes a new one.
+		tag, err := tx.Exec(ctx, `UPDATE river_job SET metadata = metadata || jsonb_build_object($2::text, true)
+			WHERE id = $1 AND state = 'running'`, res.Job.ID, againKey)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("poll of %s: the running poll neither took the request nor ended", args.Flow)
 }
 
 // Changed implements scheduler.Dispatcher: NOTIFY every node.
@@ -288,12 +337,23 @@ func (d *Dispatcher) Close(ctx context.Context) {
 	d.pool.Close()
 }
 
+// reconcileEvery is how often every node looks for dead nodes: a dead
+// node's jobs are available again at most a lease and this long after its
+// last heartbeat.
+func reconcileEvery(lease time.Duration) time.Duration {
+	return min(max(lease/5, 200*time.Millisecond), time.Second)
+}
+
+// dbNow is PostgreSQL's clock in Unix microseconds: heartbeats are written
+// and judged by one clock, so a node whose clock runs behind is not taken
+// for dead (nor a dead one for alive).
+const dbNow = `(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`
+
 func (d *Dispatcher) heartbeat(ctx context.Context) error {
-	now := time.Now().UnixMicro()
-	_, err := d.pool.Exec(ctx, `INSERT INTO cluster_nodes (name, addr, started_at, seen_at) VALUES ($1, $2, $3, $3)
+	_, err := d.pool.Exec(ctx, `INSERT INTO cluster_nodes (name, addr, started_at, seen_at) VALUES ($1, $2, $3, `+dbNow+`)
 		ON CONFLICT (name) DO UPDATE SET addr = EXCLUDED.addr, seen_at = EXCLUDED.seen_at,
-			started_at = CASE WHEN cluster_nodes.started_at < $4 THEN $4 ELSE cluster_nodes.started_at END`,
-		d.opts.Node, d.opts.Addr, now, d.started.UnixMicro())
+			started_at = CASE WHEN cluster_nodes.started_at < $3 THEN $3 ELSE cluster_nodes.started_at END`,
+		d.opts.Node, d.opts.Addr, d.started.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
@@ -384,7 +444,7 @@ func (d *Dispatcher) fireOne(ctx context.Context, s scheduler.Schedule, now time
 		return err
 	}
 	if s.Active {
-		if _, err := d.client.InsertTx(ctx, tx, pollArgs{Flow: s.Key, Org: s.OrgID}, pollOpts()); err != nil {
+		if err := d.enqueuePoll(ctx, tx, pollArgs{Flow: s.Key, Org: s.OrgID}); err != nil {
 			return err
 		}
 	}
@@ -440,19 +500,22 @@ func (d *Dispatcher) listenOnce(ctx context.Context) error {
 	}
 }
 
-// reconcile is the leader's periodic check: the running jobs of nodes that
-// stopped heart-beating for a lease go back to the queue through River's
-// rescue operation (the same one its time-based rescuer uses), and nodes
-// gone for a day are forgotten.
+// reconcile runs on every node, every reconcileEvery: the running jobs of
+// nodes that stopped heart-beating for a lease go back to the queue through
+// River's rescue operation (the one its stuck-job rescuer uses), available
+// at once; a dead node that was River's leader is resigned on its behalf, so
+// the next leader is elected now rather than when its lease runs out; nodes
+// gone for a day are forgotten. It does not depend on the leader, nor on a
+// River job (either may have died with the node).
 func (d *Dispatcher) reconcile(ctx context.Context) error {
-	cut := time.Now().Add(-d.opts.Lease).UnixMicro()
-	rows, err := d.pool.Query(ctx, `SELECT name FROM cluster_nodes WHERE seen_at < $1`, cut)
+	rows, err := d.pool.Query(ctx, `SELECT name FROM cluster_nodes WHERE seen_at < `+dbNow+` - $1 AND name <> $2`,
+		d.opts.Lease.Microseconds(), d.opts.Node)
 	if err != nil {
-		return err
+		return fmt.Errorf("cluster: listing dead nodes: %w", err)
 	}
 	dead, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return err
+		return fmt.Errorf("cluster: listing dead nodes: %w", err)
 	}
 	if len(dead) > 0 {
 		n, err := d.rescueNodes(ctx, dead)
@@ -460,42 +523,104 @@ func (d *Dispatcher) reconcile(ctx context.Context) error {
 			return err
 		}
 		if n > 0 {
-			d.log.Warn("rescued the jobs of dead nodes", "nodes", dead, "jobs", n)
+			d.log.Warn("rescued the jobs of dead nodes", "nodes", dead, "jobs", n, "node", d.opts.Node)
+		}
+		if err := d.resignDeadLeader(ctx, dead); err != nil {
+			return err
 		}
 	}
-	_, err = d.pool.Exec(ctx, `DELETE FROM cluster_nodes WHERE seen_at < $1`, time.Now().Add(-24*time.Hour).UnixMicro())
-	return err
+	if _, err := d.pool.Exec(ctx, `DELETE FROM cluster_nodes WHERE seen_at < `+dbNow+` - $1`, (24 * time.Hour).Microseconds()); err != nil {
+		return fmt.Errorf("cluster: forgetting old nodes: %w", err)
+	}
+	return nil
 }
 
-// rescueNodes makes the running jobs last attempted by nodes retryable now.
+// leadershipTopic is River's notification topic for leadership changes
+// (its internal notifier.NotificationTopicLeadership): a "resigned" on it
+// wakes every elector to bid at once.
+const leadershipTopic = "river_leadership"
+
+// resignDeadLeader ends the term of a leader that is among the dead nodes,
+// with River's own resignation (delete + NOTIFY), as the leader would have
+// done had it shut down cleanly. Without it the survivors wait for the
+// term to expire (River's leader TTL, 15 s) and one more election round.
+func (d *Dispatcher) resignDeadLeader(ctx context.Context, dead []string) error {
+	exec := d.client.Driver().GetExecutor()
+	l, err := exec.LeaderGetElectedLeader(ctx, &riverdriver.LeaderGetElectedLeaderParams{})
+	if err != nil {
+		if errors.Is(err, rivertype.ErrNotFound) || errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return fmt.Errorf("cluster: reading the leader: %w", err)
+	}
+	isDead := false
+	for _, n := range dead {
+		isDead = isDead || n == l.LeaderID
+	}
+	if !isDead {
+		return nil
+	}
+	ok, err := exec.LeaderResign(ctx, &riverdriver.LeaderResignParams{ElectedAt: l.ElectedAt, LeaderID: l.LeaderID, LeadershipTopic: leadershipTopic})
+	if err != nil {
+		return fmt.Errorf("cluster: resigning dead leader %s: %w", l.LeaderID, err)
+	}
+	if ok {
+		d.log.Warn("the leader stopped answering; resigned its leadership for it", "leader", l.LeaderID, "node", d.opts.Node)
+	}
+	return nil
+}
+
+// rescueNodes makes the running jobs last attempted by nodes available
+// again now (discarded once out of attempts, as River's rescuer does). The
+// rows are locked first (SKIP LOCKED): two nodes rescuing at once, or a
+// node fetching a rescued job meanwhile, never see one job twice.
 func (d *Dispatcher) rescueNodes(ctx context.Context, nodes []string) (int, error) {
-	rows, err := d.pool.Query(ctx, `SELECT id, attempt FROM river_job
-		WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = ANY($1)`, nodes)
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("cluster: rescuing jobs: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	rows, err := tx.Query(ctx, `SELECT id, attempt, max_attempts FROM river_job
+		WHERE state = 'running' AND attempted_by[array_length(attempted_by, 1)] = ANY($1)
+		FOR UPDATE SKIP LOCKED`, nodes)
 	if err != nil {
 		return 0, fmt.Errorf("cluster: listing jobs of dead nodes: %w", err)
 	}
 	type row struct {
-		ID      int64
-		Attempt int
+		ID          int64
+		Attempt     int
+		MaxAttempts int
 	}
 	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cluster: listing jobs of dead nodes: %w", err)
 	}
 	if len(jobs) == 0 {
 		return 0, nil
 	}
 	now := time.Now().UTC()
-	p := &riverdriver.JobRescueManyParams{StuckHorizon: now}
+	// The horizon only has to admit every locked row: they are ours.
+	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Hour)}
 	for _, j := range jobs {
 		e := fmt.Sprintf(`{"at":%q,"attempt":%d,"error":"the node running this job stopped answering; rescued for another node","trace":""}`, now.Format(time.RFC3339Nano), j.Attempt)
 		p.ID = append(p.ID, j.ID)
 		p.Error = append(p.Error, []byte(e))
-		p.FinalizedAt = append(p.FinalizedAt, nil)
 		p.ScheduledAt = append(p.ScheduledAt, now)
-		p.State = append(p.State, string(rivertype.JobStateRetryable))
+		if j.Attempt >= j.MaxAttempts {
+			p.FinalizedAt = append(p.FinalizedAt, &now)
+			p.State = append(p.State, string(rivertype.JobStateDiscarded))
+			continue
+		}
+		// Available, not retryable: retryable jobs become available only
+		// through River's scheduler, which runs on the leader — and the
+		// leader may be the node that died.
+		p.FinalizedAt = append(p.FinalizedAt, nil)
+		p.State = append(p.State, string(rivertype.JobStateAvailable))
 	}
-	if _, err := d.client.Driver().GetExecutor().JobRescueMany(ctx, p); err != nil {
+	if _, err := d.client.Driver().UnwrapExecutor(tx).JobRescueMany(ctx, p); err != nil {
+		return 0, fmt.Errorf("cluster: rescuing jobs: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("cluster: rescuing jobs: %w", err)
 	}
 	d.stats.rescued(len(jobs))
@@ -531,6 +656,10 @@ type taskArgs struct {
 
 func (taskArgs) Kind() string { return "connectplus.maintenance" }
 
+// pollPutOff is how long a poll waits for a node still deploying its
+// dataflow.
+const pollPutOff = 200 * time.Millisecond
+
 type pollWorker struct {
 	river.WorkerDefaults[pollArgs]
 	d *Dispatcher
@@ -543,12 +672,20 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
 		if job.Attempt > 30 {
 			return river.JobCancel(err)
 		}
-		return river.JobSnooze(time.Second)
+		d.log.Info("poll put off", "flow", job.Args.Flow, "reason", err.Error(), "node", d.opts.Node)
+		// Typically this node is still deploying the dataflow (a
+		// first-sight poll comes as soon as the leader has deployed it):
+		// back shortly. River makes a short snooze available at once, due
+		// at its time — and a run-now meanwhile coalesces with this job,
+		// so a long snooze would delay the run-now too (it was 1 s, and
+		// that second showed in the backlog benchmark).
+		return river.JobSnooze(pollPutOff)
 	}
 	if err != nil {
 		d.stats.job("poll", "error")
 		return err
 	}
+	fresh := 0
 	if len(items) > 0 {
 		params := make([]river.InsertManyParams, 0, len(items))
 		for _, it := range items {
@@ -562,16 +699,45 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[pollArgs]) error {
 		if err != nil {
 			return fmt.Errorf("enqueue files of %s: %w", job.Args.Flow, err)
 		}
-		fresh := 0
 		for _, r := range res {
 			if !r.UniqueSkippedAsDuplicate {
 				fresh++
 			}
 		}
-		d.log.Info("polled", "flow", job.Args.Flow, "listed", len(items), "enqueued", fresh, "node", d.opts.Node)
+	}
+	d.log.Info("polled", "flow", job.Args.Flow, "listed", len(items), "enqueued", fresh, "node", d.opts.Node, "job", job.ID,
+		"waited", time.Since(job.CreatedAt).Round(time.Millisecond).String())
+	if err := d.finishPoll(ctx, job); err != nil {
+		return fmt.Errorf("completing the poll of %s: %w", job.Args.Flow, err)
 	}
 	d.stats.job("poll", "done")
 	return nil
+}
+
+// finishPoll completes a poll job in a transaction that holds its row, so
+// a request to poll again (enqueuePoll) is either seen here — and the next
+// poll inserted in the same transaction — or made after the completion,
+// as a new job.
+func (d *Dispatcher) finishPoll(ctx context.Context, job *river.Job[pollArgs]) error {
+	tx, err := d.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	var again bool
+	if err := tx.QueryRow(ctx, `SELECT coalesce((metadata->>$2)::boolean, false) FROM river_job WHERE id = $1 FOR UPDATE`,
+		job.ID, againKey).Scan(&again); err != nil {
+		return err
+	}
+	if _, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job); err != nil {
+		return err
+	}
+	if again {
+		if _, err := d.client.InsertTx(ctx, tx, pollArgs{Flow: job.Args.Flow, Org: job.Args.Org, RunNow: true}, pollOpts()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
 }
 
 type fileWorker struct {
@@ -669,20 +835,20 @@ func (d *Dispatcher) Status(ctx context.Context) (runstate.ClusterStatus, error)
 		running[n] = c
 	}
 	rows.Close()
-	rows, err = d.pool.Query(ctx, `SELECT name, addr, started_at, seen_at FROM cluster_nodes ORDER BY name`)
+	// Alive by PostgreSQL's clock, as reconcile judges it.
+	rows, err = d.pool.Query(ctx, `SELECT name, addr, started_at, seen_at, seen_at >= `+dbNow+` - $1 FROM cluster_nodes ORDER BY name`,
+		d.opts.Lease.Microseconds())
 	if err != nil {
 		return st, fmt.Errorf("cluster: nodes: %w", err)
 	}
-	cut := time.Now().Add(-d.opts.Lease)
 	for rows.Next() {
 		var n runstate.ClusterNode
 		var started, seen int64
-		if err := rows.Scan(&n.Name, &n.Addr, &started, &seen); err != nil {
+		if err := rows.Scan(&n.Name, &n.Addr, &started, &seen, &n.Alive); err != nil {
 			rows.Close()
 			return st, err
 		}
 		n.StartedAt, n.SeenAt = time.UnixMicro(started).UTC(), time.UnixMicro(seen).UTC()
-		n.Alive = n.SeenAt.After(cut)
 		n.Leader = n.Name == leader
 		n.RunningJobs = running[n.Name]
 		st.Nodes = append(st.Nodes, n)

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/engine"
@@ -96,8 +98,8 @@ func pollFires(t *testing.T, conn *pgx.Conn) []fire {
 	return out
 }
 
-// Killing the leader: the surviving node is elected within River's leader
-// lease and the schedule goes on firing from its durable last fire — no
+// Killing the leader: the surviving node is elected within a node lease
+// (it resigns the dead leader's term) and the schedule goes on firing from its durable last fire — no
 // second of the schedule fires twice, and none is skipped but the ones
 // that passed while there was no leader (they coalesce into one fire).
 func TestLeaderKillSchedulesContinueWithoutDoubleFire(t *testing.T) {
@@ -147,9 +149,12 @@ func TestLeaderKillSchedulesContinueWithoutDoubleFire(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = procs[old].Wait()
-	// River's leader lease: ElectInterval 5 s + 10 s padding, then the next
-	// election round (5 s ± 1 s) and our one-second tick.
-	const bound = 22 * time.Second
+	// The node lease (2 s, runNode), a reconcile interval (400 ms) after
+	// which a survivor resigns the dead leader's term, River's immediate
+	// re-election (≤ 50 ms) and our one-second tick — with room for a loaded
+	// machine, and well under River's own leader TTL (15 s) plus an election
+	// round, which is what a dead leader cost before.
+	const bound = 6 * time.Second
 	var after []fire
 	deadline = time.Now().Add(bound + 10*time.Second)
 	for {
@@ -201,5 +206,248 @@ func TestLeaderKillSchedulesContinueWithoutDoubleFire(t *testing.T) {
 	// Fires recorded = polls enqueued (none coalesced: each poll is quick).
 	if int(fires)+1 < len(all) {
 		t.Fatalf("cluster_schedule counts %d fires, river_job has %d polls", fires, len(all))
+	}
+}
+
+// recordWork records, for the dead-node test, the files it processed.
+type recordWork struct {
+	files chan string
+}
+
+func (recordWork) Schedules() []scheduler.Schedule { return nil }
+func (recordWork) PollHere(string, bool)           {}
+func (recordWork) ListFlow(context.Context, string) ([]engine.Listed, error) {
+	return nil, nil
+}
+func (w recordWork) ProcessFile(_ context.Context, _, _ string, it block.Item) error {
+	w.files <- it.Key
+	return nil
+}
+func (recordWork) Refresh(context.Context) error { return nil }
+func (recordWork) Purge(context.Context)         {}
+
+// A node that died while it was River's leader and while it ran a file job
+// and a maintenance job (the CI failure: the rescue used to be a unique
+// maintenance job itself, and waited for the leader). The survivor, which
+// is not the leader when it starts, must within a lease and a reconcile
+// interval: get the file job and process it, get the maintenance job and
+// run it, and become the leader — not after River's 15 s leader TTL or its
+// 1 h stuck-job rescuer.
+func TestDeadNodeJobsResumeWithoutLeaderOrMaintenanceJob(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	conn, err := pgx.Connect(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	const lease = 2 * time.Second
+	ran := make(chan string, 4)
+	d, err := New(ctx, Options{URL: pg.DSN, Node: "node-a", Lease: lease,
+		Tasks: []Task{{Name: "hang", Interval: time.Hour, Run: func(context.Context) error { ran <- "hang"; return nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the dead node left: a file job and the maintenance job, both
+	// running on it; its last heartbeat a minute ago; its leadership term
+	// still 15 s long.
+	file, err := d.client.Insert(ctx, fileArgs{Flow: "org/flow", ItemKey: "k", Org: "org", Item: block.Item{Key: "/in/big.csv", Name: "big.csv"}},
+		&river.InsertOpts{Queue: QueueFiles, MaxAttempts: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := d.client.Insert(ctx, taskArgs{Task: "hang"}, &river.InsertOpts{Queue: QueueMaintenance, MaxAttempts: 1,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: activeStates}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		fmt.Sprintf(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(), attempted_by = '{node-dead}' WHERE id IN (%d, %d)`, file.Job.ID, task.Job.ID),
+		`INSERT INTO cluster_nodes (name, addr, started_at, seen_at) VALUES ('node-dead', '', 0, (extract(epoch FROM now() - interval '1 minute') * 1000000)::bigint)`,
+		`INSERT INTO river_leader (leader_id, elected_at, expires_at) VALUES ('node-dead', now(), now() + interval '15 seconds')`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	start := time.Now()
+	if err := d.Start(ctx, recordWork{files: make(chan string, 4)}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	w := d.work.(recordWork)
+	// Lease, a reconcile interval, River's fetch poll, with room for a
+	// loaded machine — and well under the dead leader's 15 s term.
+	const bound = 8 * time.Second
+	timeout := time.After(bound)
+	var gotFile, gotTask time.Duration
+	for gotFile == 0 || gotTask == 0 {
+		select {
+		case p := <-w.files:
+			if p != "/in/big.csv" {
+				t.Fatalf("processed %q", p)
+			}
+			gotFile = time.Since(start)
+		case <-ran:
+			gotTask = time.Since(start)
+		case <-timeout:
+			t.Fatalf("after %s: file job processed after %s, maintenance job run after %s (0: not yet)", bound, gotFile, gotTask)
+		}
+	}
+	var leader string
+	for {
+		leader, err = d.currentLeader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leader == "node-a" {
+			break
+		}
+		if time.Since(start) > bound {
+			t.Fatalf("leader after %s: %q", bound, leader)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("dead node's file job processed after %s, its maintenance job after %s, node-a leader after %s (lease %s)",
+		gotFile.Round(time.Millisecond), gotTask.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), lease)
+	var attemptedBy []string
+	if err := conn.QueryRow(ctx, `SELECT attempted_by FROM river_job WHERE id = $1`, file.Job.ID).Scan(&attemptedBy); err != nil {
+		t.Fatal(err)
+	}
+	if len(attemptedBy) != 2 || attemptedBy[1] != "node-a" {
+		t.Fatalf("file job attempted by %v", attemptedBy)
+	}
+}
+
+// blockingList is a Work whose listing waits until the test lets it end.
+type blockingList struct {
+	recordWork
+	listing chan struct{} // a listing started
+	release chan struct{} // let one listing end
+}
+
+func (w blockingList) ListFlow(ctx context.Context, _ string) ([]engine.Listed, error) {
+	w.listing <- struct{}{}
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil, nil
+}
+
+// A run-now (or tick) while the dataflow's poll runs must not be lost in
+// the poll's uniqueness — the running poll may have listed before the new
+// file arrived: it polls once more when it ends (as one server does), and
+// the two never overlap; more requests meanwhile coalesce into that one.
+func TestRunNowDuringARunningPollPollsAgain(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	d, err := New(ctx, Options{URL: pg.DSN, Node: "node-a", Lease: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := blockingList{recordWork: recordWork{files: make(chan string, 1)}, listing: make(chan struct{}, 4), release: make(chan struct{})}
+	if err := d.Start(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	wait := func(what string) {
+		t.Helper()
+		select {
+		case <-w.listing:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", what)
+		}
+	}
+	if err := d.Poll(ctx, "org/flow", true); err != nil {
+		t.Fatal(err)
+	}
+	wait("first listing")
+	for range 3 { // run-now three times while it lists
+		if err := d.Poll(ctx, "org/flow", true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-w.listing:
+		t.Fatal("a second poll started while the first one ran")
+	case <-time.After(700 * time.Millisecond):
+	}
+	w.release <- struct{}{}
+	wait("second listing after the first ended")
+	w.release <- struct{}{}
+	select {
+	case <-w.listing:
+		t.Fatal("a third poll: the requests made during one poll coalesce into one more")
+	case <-time.After(1500 * time.Millisecond):
+	}
+}
+
+// notYet is a Work still deploying its dataflow at the first listing.
+type notYet struct {
+	recordWork
+	lists chan time.Time
+	n     *atomic.Int32
+}
+
+func (w notYet) ListFlow(context.Context, string) ([]engine.Listed, error) {
+	w.lists <- time.Now()
+	if w.n.Add(1) == 1 {
+		return nil, fmt.Errorf("%w: dataflow org/flow is still deploying", scheduler.ErrRetryLater)
+	}
+	return nil, nil
+}
+
+// A poll put off because this node is still deploying the dataflow comes
+// back shortly, not a second later: a run-now coalesced with it waits too.
+func TestPutOffPollComesBackShortly(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	d, err := New(ctx, Options{URL: pg.DSN, Node: "node-a", Lease: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := notYet{recordWork: recordWork{files: make(chan string, 1)}, lists: make(chan time.Time, 4), n: new(atomic.Int32)}
+	if err := d.Start(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(ctx)
+	if err := d.Poll(ctx, "org/flow", true); err != nil {
+		t.Fatal(err)
+	}
+	var at []time.Time
+	timeout := time.After(10 * time.Second)
+	for len(at) < 2 {
+		select {
+		case t0 := <-w.lists:
+			at = append(at, t0)
+		case <-timeout:
+			var state string
+			var sched time.Time
+			_ = d.pool.QueryRow(ctx, `SELECT state::text, scheduled_at FROM river_job WHERE kind = 'connectplus.poll'`).Scan(&state, &sched)
+			t.Fatalf("listings: %v; poll job %s scheduled at %s", at, state, sched)
+		}
+	}
+	gap := at[1].Sub(at[0])
+	t.Logf("put-off poll listed again after %s (snooze %s, River fetch poll 500 ms)", gap.Round(time.Millisecond), pollPutOff)
+	// The snooze and at most one River fetch poll (500 ms), with room.
+	if gap > pollPutOff+700*time.Millisecond {
+		t.Fatalf("put-off poll came back after %s", gap)
 	}
 }

@@ -391,6 +391,13 @@ type flowSpec struct {
 	tag         string // the constant the JSLT adds to every customer (extendedFields.flow_tag)
 	groupSize   int
 	concurrency int
+	// maxRetries of the destination (3 when 0); post holds more http_write
+	// config lines ("key: value" each, indented by the caller's six spaces).
+	maxRetries int
+	post       []string
+	// recoverable and yielding are the destination's error code lists
+	// ("521,502,503,504" and "429" when empty; "-" for none).
+	recoverable, yielding string
 }
 
 // document is sftp_read → convert_csv_to_json → jslt_transform → http_write
@@ -402,6 +409,22 @@ func (e *env) document(s flowSpec) string {
 	}
 	if s.concurrency == 0 {
 		s.concurrency = 2
+	}
+	if s.maxRetries == 0 {
+		s.maxRetries = 3
+	}
+	codes := func(v, def string) string {
+		switch v {
+		case "":
+			return def
+		case "-":
+			return ""
+		}
+		return v
+	}
+	post := ""
+	for _, l := range s.post {
+		post += "      " + l + "\n"
 	}
 	return fmt.Sprintf(`name: %s
 description: e2e bulk customers from SFTP
@@ -451,14 +474,14 @@ blocks:
       parseResponse: "true"
       responseSplitPath: "$.*"
       parsePathMap: '{"status_code": "$.[''errors''].*.code", "error_message": "$.[''errors''].*.message", "entity_id": "$.entity.id"}'
-      recoverableErrorCodes: "521,502,503,504"
-      yieldingErrorCodes: "429"
-      maxRetries: "3"
+      recoverableErrorCodes: "%s"
+      yieldingErrorCodes: "%s"
+      maxRetries: "%d"
       rate: "100000"
       period: "1"
       timeUnit: SECONDS
       concurrency: %d
-`, s.name, s.cron, e.sshd.Port, inDir, processedDir, errorsDir, s.groupSize, s.tag, e.sbURL, e.sbURL, s.concurrency)
+%s`, s.name, s.cron, e.sshd.Port, inDir, processedDir, errorsDir, s.groupSize, s.tag, e.sbURL, e.sbURL, codes(s.recoverable, "521,502,503,504"), codes(s.yielding, "429"), s.maxRetries, s.concurrency, post)
 }
 
 // dataflow ids and versions as the API returns them.
@@ -603,6 +626,33 @@ func (e *env) stats() sandbox.Stats {
 		e.t.Fatal(err)
 	}
 	return st
+}
+
+// setFaults replaces the sandbox's faults with the ones a `connectplus
+// sandbox --faults` flag would set (sandbox.ParseFaults syntax).
+func (e *env) setFaults(seed uint64, rules ...string) sandbox.FaultConfig {
+	e.t.Helper()
+	cfg := sandbox.FaultConfig{Seed: seed}
+	for _, r := range rules {
+		var err error
+		if cfg, err = sandbox.ParseFaults(cfg, r); err != nil {
+			e.t.Fatalf("faults %q: %v", r, err)
+		}
+	}
+	body, err := json.Marshal(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	res, err := http.Post(e.sbURL+"/_sandbox/faults", "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		e.t.Fatalf("setting faults: %d %s", res.StatusCode, b)
+	}
+	return cfg
 }
 
 // setLatency makes every API call of the sandbox take d (POST /_sandbox/faults).

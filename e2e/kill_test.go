@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -262,4 +263,111 @@ func checkpointWatermark(dataDir string) int64 {
 		return 0
 	}
 	return cp.Watermark
+}
+
+// TestKill9TwentyKillsWithFaults is issue 20's server variant: a Live
+// dataflow posting 20,000 customers to a sandbox that answers 10% of
+// requests 429, 5% 5xx and lets 2% time out (the `connectplus sandbox
+// --faults 429=0.1,5xx=0.05,timeout=0.02` faults, with 2–20 ms latency),
+// while `connectplus server` is killed with SIGKILL 20 times at seeded
+// random moments and restarted on the same data directory. Every customer
+// arrives exactly once (/_sandbox/stats: duplicates 0, acceptedEntities
+// 20,000), the run ends Success with every record delivered, and its result
+// file has one status-200 row per record.
+func TestKill9TwentyKillsWithFaults(t *testing.T) {
+	const rows, kills, seed = 20000, 20, 20
+	e := newEnv(t)
+	faults := e.setFaults(seed, "429=0.1,5xx=0.05,timeout=0.02,latency=2ms-20ms")
+	f := e.createLiveFlow(flowSpec{name: "kill9faults", cron: neverCron, tag: "f", groupSize: 100, concurrency: 4,
+		// Enough retries that a record survives a run of faults; a timed-out
+		// request is given up after 2 s (the sandbox would hang 30 s). A 429
+		// makes its own worker wait the Retry-After (1 s) rather than the
+		// whole destination, so the test takes a minute, not three.
+		recoverable: "429,521,502,503,504", yielding: "-",
+		maxRetries: 10, post: []string{`retryBackoff: 50ms`, `maxRetryBackoff: 1s`, `responseTimeout: 2s`}})
+	e.dropFile("customers.csv", customersCSV("F", rows))
+	rng := rand.New(rand.NewPCG(seed, 9))
+	midFile := 0
+	start := time.Now()
+	e.operate(f, "run-now")
+	for killed := 0; killed < kills; killed++ {
+		// A random moment once this server saved progress of its own past
+		// the next target.
+		target := int64(rows) * int64(killed+1) / (kills + 2)
+		from := checkpointWatermark(e.dataDir)
+		e.waitFor(fmt.Sprintf("kill %d: a checkpoint past %d", killed+1, target), 90*time.Second, func() (bool, string) {
+			wm := checkpointWatermark(e.dataDir)
+			return wm >= target && wm > from, fmt.Sprintf("watermark %d (from %d)", wm, from)
+		})
+		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		e.srv.kill()
+		// A kill that lands after the file's last record (while its result
+		// file is written) interrupts no delivery and is not counted.
+		if cp, ok := heldCheckpoint(e.dataDir); ok && !cp.Completing && !cp.Ended {
+			midFile++
+		}
+		e.srv = startServer(t, e.dataDir, e.srv.addr, e.srvArgs...)
+		e.connect()
+	}
+	killedFor := time.Since(start)
+	r := e.waitRuns(f, 180*time.Second, "customers.csv")["customers.csv"]
+	sb := e.stats()
+	lookups := sb.Requests["GET /v2/customers/lookup"]
+	t.Logf("faults %+v: %d kills (%d mid-file) in %.1fs, run %s after %.1fs: in %d, delivered %d, failed %d, interruptions %d; sandbox accepted %d, duplicates %d, idempotent replays %d, faults %v, lookups %v",
+		faults.Global, kills, midFile, killedFor.Seconds(), r.Status, time.Since(start).Seconds(), r.RecordsIn, r.Delivered, r.Failed, r.Interruptions,
+		sb.AcceptedEntities, sb.Duplicates, sb.IdempotentReplays, sb.Faults, lookups)
+	if sb.Duplicates != 0 || sb.AcceptedEntities != rows {
+		t.Fatalf("sandbox after %d kills: %d duplicate arrivals (%v), %d accepted of %d", kills, sb.Duplicates, sb.DuplicateKeys, sb.AcceptedEntities, rows)
+	}
+	if r.Status != runstate.RunSuccess || r.RecordsIn != rows || r.Delivered != rows || r.Failed != 0 || r.Interruptions < midFile || r.Interruptions > kills || midFile < kills-2 {
+		t.Fatalf("run after %d kills: %+v", kills, r)
+	}
+	if sb.Faults["429"] == 0 || sb.Faults["timeout"] == 0 {
+		t.Fatalf("the faults were not injected: %v", sb.Faults)
+	}
+	var results []string
+	for _, n := range e.sftpFiles(errorsDir) {
+		if strings.HasPrefix(n, "result_") && strings.HasSuffix(n, "_customers.csv") {
+			results = append(results, n)
+		}
+	}
+	if len(results) != 1 {
+		t.Fatalf("result files in %s: %v", errorsDir, e.sftpFiles(errorsDir))
+	}
+	b, err := os.ReadFile(e.sshd.LocalPath(errorsDir + "/" + results[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	if err != nil {
+		t.Fatalf("result file: %v", err)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	if len(recs)-1 != rows {
+		t.Fatalf("result file: %d rows for %d records", len(recs)-1, rows)
+	}
+	for _, rec := range recs[1:] {
+		if rec[col["status_code"]] != "200" || rec[col["entity_id"]] == "" {
+			t.Fatalf("result row not a success: %v", rec)
+		}
+	}
+}
+
+// heldCheckpoint reads the checkpoint of the claim a dead server still
+// holds, if any.
+func heldCheckpoint(dataDir string) (engine.Checkpoint, bool) {
+	var cp engine.Checkpoint
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dataDir, "connectplus.db")+"?mode=ro")
+	if err != nil {
+		return cp, false
+	}
+	defer db.Close()
+	var raw []byte
+	if err := db.QueryRow(`SELECT checkpoint FROM claims WHERE state = 'claimed'`).Scan(&raw); err != nil {
+		return cp, false
+	}
+	return cp, json.Unmarshal(raw, &cp) == nil
 }

@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,55 +49,15 @@ func TestWebUI(t *testing.T) {
 	mail := testenv.Mailpit(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	demo := exec.CommandContext(ctx, serverBin, "demo", "--listen", freeAddr(t), "--data-dir", t.TempDir(), "--password", pw,
-		"--smtp", mail.SMTPHost+":"+strconv.Itoa(mail.SMTPPort))
-	stdout, err := demo.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(t.TempDir(), "demo.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	demo.Stderr = logf
-	if err := demo.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = demo.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = demo.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = demo.Process.Kill()
-		}
-	}()
-	urlRE := regexp.MustCompile(`^http://127\.0\.0\.1:\d+/$`)
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if urlRE.MatchString(sc.Text()) {
-				found <- sc.Text()
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	var url string
-	select {
-	case url = <-found:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the demo printed no URL; log:\n%s", tail(logf.Name(), 40))
-	}
+	d := startDemo(t, ctx, pw, "--smtp", mail.SMTPHost+":"+strconv.Itoa(mail.SMTPPort))
+	url := d.url
 	run := exec.CommandContext(ctx, node, "e2e/run.mjs")
 	run.Dir = web
 	run.Env = append(os.Environ(), "CP_URL="+url, "CP_PASSWORD="+pw, "CP_OUT="+out, "CP_MAILPIT="+mail.API)
 	res, err := run.CombinedOutput()
 	t.Logf("browser suite (screenshots in %s):\n%s", out, res)
 	if err != nil {
-		t.Fatalf("browser suite failed: %v\ndemo log:\n%s", err, tail(logf.Name(), 40))
+		t.Fatalf("browser suite failed: %v\ndemo log:\n%s", err, tail(d.log, 40))
 	}
 	shots, _ := filepath.Glob(filepath.Join(out, "*.png"))
 	if len(shots) < 5 {

@@ -82,6 +82,11 @@ type Options struct {
 	// Calls, when set, is handed to every block (Env.Calls) to receive the
 	// API calls destinations make.
 	Calls block.CallRecorder
+	// Reports, when set, is handed to every block (Env.Reports) to receive
+	// the reports blocks write about a lineage (reconciliation).
+	Reports block.ReportRecorder
+	// Ledger, when set, is handed to every block (Env.Ledger).
+	Ledger block.DeliveryLedger
 }
 
 // Tap observes units as they pass through blocks, for the live preview.
@@ -257,7 +262,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
-			Calls: opts.Calls,
+			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger,
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve
@@ -511,12 +516,16 @@ func (f *Flow) startLineage(ctx context.Context, src *node, it block.Item) (bool
 	}
 	if l.resumed {
 		f.resumeBlocks(ctx, l)
-		// Counted now rather than at the first periodic checkpoint, which a
-		// run killed early never reaches: the next resume would count this
-		// interruption again as the first.
-		if err := l.save(ctx); err != nil {
-			f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
-		}
+	}
+	// Saved now rather than at the first periodic checkpoint, which a run
+	// killed early never reaches. A resumed lineage counts its interruption
+	// once (the next resume would count it again as the first); a new one
+	// makes its id durable before any of its records can be sent, so a
+	// process killed before its first periodic save resumes this lineage —
+	// its write-ahead log and idempotency keys — instead of starting a new
+	// one that sends again what the dead one delivered.
+	if err := l.save(ctx); err != nil {
+		f.log.Error("checkpoint", "flow", f.key, "lineage", l.id, "err", err)
 	}
 	if stream, ok := src.src.(block.Stream); ok {
 		f.runWindow(ctx, src, stream, it, l)

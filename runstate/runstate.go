@@ -83,6 +83,9 @@ type Run struct {
 	ResultPath      string           `json:"resultPath,omitempty"` // local copy, for download
 	StatusCodes     map[string]int64 `json:"statusCodes,omitempty"`
 	BlockStats      []byte           `json:"blockStats,omitempty"` // JSON array of per-block counters
+	// Node is the cluster node that ran the file (the last one, when a
+	// node died and another resumed it); empty on one server.
+	Node string `json:"node,omitempty"`
 }
 
 // RunFilter selects runs.

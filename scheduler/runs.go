@@ -29,7 +29,7 @@ func (o *runObserver) LineageStarted(_ string, it block.Item, lineageID string, 
 		ID: lineageID, OrgID: o.dep.OrgID, FlowID: o.dep.FlowID, FlowName: o.dep.FlowName,
 		VersionID: o.dep.VersionID, Version: o.dep.Version,
 		FileName: it.Name, FilePath: it.Key, FileSize: it.Size,
-		Status: runstate.RunRunning, Started: o.m.opts.Clock.Now(),
+		Status: runstate.RunRunning, Started: o.m.opts.Clock.Now(), Node: o.m.opts.Node,
 	}
 	if resumed {
 		if prev, err := o.m.opts.Repo.GetRun(ctx, o.dep.OrgID, lineageID); err == nil {
@@ -66,7 +66,7 @@ func (o *runObserver) LineageDone(res engine.LineageResult) {
 		RecordsIn: res.Counts.In, Delivered: res.Counts.Delivered, Filtered: res.Counts.Filtered,
 		Failed: res.Counts.Failed, RetryExhausted: res.Counts.RetryExhausted,
 		Interruptions: res.Interruptions, ResultName: res.ResultName, ResultPath: res.ResultPath,
-		StatusCodes: map[string]int64{},
+		StatusCodes: map[string]int64{}, Node: o.m.opts.Node,
 	}
 	if res.Counts.In > 0 {
 		r.AvgRecordMicros = fin.Sub(res.Started).Microseconds() / res.Counts.In

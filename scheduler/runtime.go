@@ -72,6 +72,9 @@ type Options struct {
 	// the lineages' result spools and block state that checkpoints refer
 	// to, and the kept result files (default: the data directory).
 	SharedDir string
+	// Node is the cluster node name recorded on the runs this process
+	// works (empty on one server).
+	Node string
 }
 
 // TakeOverRepo is implemented by stores that let the node a file job is
@@ -451,6 +454,8 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,
 		Calls:        calls,
+		Reports:      m.reportsFor(d),
+		Ledger:       m.ledgerFor(d),
 	})
 	if err != nil {
 		return nil, err

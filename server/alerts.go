@@ -25,6 +25,8 @@ func (s *Server) alertRoutes() []route {
 	return []route{
 		{method: "GET", path: Base + "/alert-metrics", tag: tAl, summary: "Metrics a rule can watch, with units and usual comparator", role: v, handler: s.alertMetrics, resp: []alerts.MetricInfo{}, status: 200},
 		{method: "GET", path: Base + "/alert-presets", tag: tAl, summary: "The spec's alerts: defaults (seeded for every organisation) and manual presets", role: v, handler: s.alertPresets, resp: []alerts.Preset{}, status: 200},
+		{method: "GET", path: Base + "/alert-endpoints", tag: tAl, summary: "The API endpoints the dataflows called in the last 7 days, for a rule's API filter",
+			role: v, handler: s.alertEndpoints, query: []param{{name: "flowId", desc: "only this dataflow's calls"}}, resp: []alerts.Endpoint{}, status: 200},
 		{method: "GET", path: Base + "/alert-rules", tag: tAl, summary: "The organisation's alert rules (its default rules included)", role: v, handler: s.listRules, resp: []alerts.Rule{}, status: 200},
 		{method: "POST", path: Base + "/alert-rules", tag: tAl, summary: "Create a rule (from a preset, or a metric with thresholds); platform, metric and scope are fixed afterwards",
 			role: e, handler: s.createRule, body: alerts.RuleInput{}, resp: alerts.Rule{}, status: 201},
@@ -100,6 +102,12 @@ func (s *Server) alertCall(w http.ResponseWriter, status int, fn func(*alerts.Se
 	}
 	writeJSON(w, status, v)
 	return nil
+}
+
+func (s *Server) alertEndpoints(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	return s.alertCall(w, 200, func(al *alerts.Service) (any, error) {
+		return al.ListEndpoints(r.Context(), a, r.URL.Query().Get("flowId"))
+	})
 }
 
 func (s *Server) listRules(w http.ResponseWriter, r *http.Request, a control.Actor) error {

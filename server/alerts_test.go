@@ -58,6 +58,41 @@ func TestAlertRoutes(t *testing.T) {
 		t.Fatalf("reset and disabled %+v", up)
 	}
 
+	// The API filter: the picker lists the endpoints called in the last 7
+	// days; a rule keeps its filter.
+	var eps []alerts.Endpoint
+	tm.viewer.must(200, "GET", "/api/v1/alert-endpoints", nil, &eps)
+	if len(eps) != 0 {
+		t.Fatalf("endpoints before any call %+v", eps)
+	}
+	const ep = "POST https://api.example.com/v2/customers"
+	var calls store.HTTPCounts
+	calls.Observe(503, 1, false, 30*time.Millisecond)
+	if err := h.st.WriteMetrics(t.Context(), store.MetricsBatch{HTTP: []store.HTTPPoint{{MetricKey: store.MetricKey{OrgID: flow.Dataflow.OrgID, FlowID: flow.Dataflow.ID, Block: "post"},
+		Endpoint: ep, At: time.Now().Add(-time.Hour), H: calls}}}); err != nil {
+		t.Fatal(err)
+	}
+	tm.viewer.must(200, "GET", "/api/v1/alert-endpoints?flowId="+flow.Dataflow.ID, nil, &eps)
+	if len(eps) != 1 || eps[0].Endpoint != ep || eps[0].Calls != 1 || eps[0].FlowIDs[0] != flow.Dataflow.ID {
+		t.Fatalf("endpoints %+v", eps)
+	}
+	if r := tm.viewer.do("GET", "/api/v1/alert-endpoints?flowId=flw_nope", nil); r.code != 404 {
+		t.Fatalf("endpoints of a missing dataflow: %d", r.code)
+	}
+	var filtered alerts.Rule
+	tm.editor.must(201, "POST", "/api/v1/alert-rules", map[string]any{"name": "customers 5xx", "metric": "http_5xx_rate", "flowId": flow.Dataflow.ID,
+		"endpoint": ep, "critical": 5, "window": "10m"}, &filtered)
+	if filtered.Endpoint != ep {
+		t.Fatalf("filtered rule %+v", filtered)
+	}
+	r = tm.editor.do("PUT", "/api/v1/alert-rules/"+filtered.ID, map[string]any{"endpoint": "GET https://other", "revision": filtered.Revision, "critical": 5, "window": "10m"})
+	if r.code != 400 || !strings.Contains(string(r.body), "API filter of a rule cannot change") {
+		t.Fatalf("filter change: %d %s", r.code, r.body)
+	}
+	if r := tm.editor.do("POST", "/api/v1/alert-rules", map[string]any{"name": "x", "metric": "failure_pct", "endpoint": ep, "critical": 5, "window": "10m"}); r.code != 400 {
+		t.Fatalf("a record metric with an API filter: %d %s", r.code, r.body)
+	}
+
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
 	defer rcv.Close()
 	in := map[string]any{"name": "hook", "kind": "webhook", "secretConfig": "sftp_password", "settings": map[string]any{"url": rcv.URL}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -106,6 +107,17 @@ func TestAuthzMatrix(t *testing.T) {
 	if err := h.st.UpsertRun(ctx, run); err != nil {
 		t.Fatal(err)
 	}
+	// A reconciliation of the run, for the reconciliation routes.
+	recon := runstate.Reconciliation{ID: "rcn_matrix_a", OrgID: run.OrgID, FlowID: run.FlowID, FlowName: run.FlowName, RunID: run.ID, Block: "map_fields",
+		File: "bills.csv", Source: "sandbox", Started: time.Now(), Finished: time.Now(), ResultName: "bills.csv", ResultPath: filepath.Join(t.TempDir(), "bills.csv")}
+	if err := os.WriteFile(recon.ResultPath, []byte("bill_number,CAP_API_STATUS\nB1,0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.st.SaveReconciliation(ctx, recon, func(yield func(runstate.ReconRecord) error) error {
+		return yield(runstate.ReconRecord{Line: 2, Kind: runstate.ReconMissing, Key: map[string]string{"bill_number": "B1"}})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// A stored API call of the run, for the drill-down routes.
 	if err := h.st.WriteMetrics(ctx, store.MetricsBatch{Requests: []store.RequestLog{{OrgID: run.OrgID, FlowID: run.FlowID, LineageID: run.ID,
 		RequestID: run.ID + "-1", Block: "write", Endpoint: "POST https://api.example.com/v2/customers", Method: "POST", At: time.Now(), Status: 200}}}); err != nil {
@@ -132,12 +144,12 @@ func TestAuthzMatrix(t *testing.T) {
 	fx := fixture{
 		own: map[string]string{"flowID": flow.Dataflow.ID, "number": "1", "name": "sftp_host", "userID": editor2ID, "tokenID": tokens[0].ID,
 			"runID": run.ID, "requestID": cr.ID, "roleRequestID": rc.RoleRequest.ID, "invitationID": inv.Invitation.ID, "type": "src_read",
-			"callID": fmt.Sprint(calls[0].ID), "copyID": cp.ID},
+			"callID": fmt.Sprint(calls[0].ID), "copyID": cp.ID, "reconID": recon.ID},
 		missing: map[string]string{"flowID": "flw_000000000000000000000000", "number": "1", "name": "no_such_entry", "userID": "usr_000000000000000000000000",
 			"tokenID": "tok_000000000000000000000000", "runID": "run_none", "requestID": "cfr_000000000000000000000000", "roleRequestID": "rrq_000000000000000000000000",
-			"invitationID": "inv_000000000000000000000000", "type": "src_read", "callID": "999999999", "copyID": "cpy_000000000000000000000000"},
+			"invitationID": "inv_000000000000000000000000", "type": "src_read", "callID": "999999999", "copyID": "cpy_000000000000000000000000", "reconID": "rcn_000000000000000000000000"},
 	}
-	fx.secrets = []string{flow.Dataflow.ID, flow.Dataflow.OrgID, "MatrixFlow-A", run.ID, "matrix_only_a", cr.ID, tokens[0].ID, inv.Invitation.ID, rc.RoleRequest.ID, editor2ID, secretValue, cp.ID}
+	fx.secrets = []string{flow.Dataflow.ID, flow.Dataflow.OrgID, "MatrixFlow-A", run.ID, "matrix_only_a", cr.ID, tokens[0].ID, inv.Invitation.ID, rc.RoleRequest.ID, editor2ID, secretValue, cp.ID, recon.ID}
 
 	scope := map[string]string{"viewer": store.ScopeRead, "editor": store.ScopeWrite, "admin": store.ScopeAdmin}
 	actors := []*matrixActor{

@@ -58,6 +58,7 @@ func (s *Server) routeTable() []route {
 		tCfg    = "configurations"
 		tAudit  = "audit"
 		tRuns   = "runs"
+		tRec    = "reconciliation"
 		tOps    = "operations"
 		tBlocks = "blocks"
 		tEdit   = "editor"
@@ -155,6 +156,14 @@ func (s *Server) routeTable() []route {
 			resp:  control.Page[runstate.Run]{}, status: 200},
 		{method: "GET", path: Base + "/runs/{runID}", tag: tRuns, summary: "Read a run", role: v, handler: s.getRun, resp: runstate.Run{}, status: 200},
 		{method: "GET", path: Base + "/runs/{runID}/result", tag: tRuns, summary: "Download a run's result file", role: v, handler: s.runResult, status: 200, produces: "application/octet-stream"},
+		{method: "GET", path: Base + "/dataflows/{flowID}/reconciliations", tag: tRec, summary: "List a dataflow's reconciliations (what its diff_tool blocks reported about its runs), newest first", role: v,
+			handler: s.listReconciliations, query: []param{{name: "runId", desc: "only this run's"}, pLimit, pCursor}, resp: control.Page[runstate.Reconciliation]{}, status: 200},
+		{method: "GET", path: Base + "/reconciliations/{reconID}", tag: tRec, summary: "Read a reconciliation: totals (expected, present, missing, mismatched, duplicates at the destination) and which source answered", role: v,
+			handler: s.getReconciliation, resp: runstate.Reconciliation{}, status: 200},
+		{method: "GET", path: Base + "/reconciliations/{reconID}/records", tag: tRec, summary: "Page a reconciliation's missing, mismatched (with field differences), duplicate and invalid records in file order", role: v,
+			handler: s.listReconRecords, query: []param{{name: "kind", desc: "missing, mismatch, duplicate or invalid (default: all)"}, pLimit, pCursor}, resp: control.Page[runstate.ReconRecord]{}, status: 200},
+		{method: "GET", path: Base + "/reconciliations/{reconID}/results", tag: tRec, summary: "Download a reconciliation's results file (the source file plus CAP_API_STATUS)", role: v,
+			handler: s.reconResults, status: 200, produces: "text/csv"},
 
 		{method: "GET", path: Base + "/configs", tag: tCfg, summary: "List Extension Configurations (secrets masked)", role: v, handler: s.listConfigs, resp: []control.ConfigView{}, status: 200},
 		{method: "GET", path: Base + "/configs/{name}", tag: tCfg, summary: "Read an Extension Configuration (secrets masked)", role: v, handler: s.getConfig, resp: control.ConfigView{}, status: 200},

@@ -99,13 +99,16 @@ func (q *Queries) DeleteAlertChannel(ctx context.Context, orgID, id string) erro
 // AlertRule is a rule's identity, scope and state; Definition holds the
 // rest (thresholds, window, templates, channels) as JSON.
 type AlertRule struct {
-	ID         string          `json:"id"`
-	OrgID      string          `json:"orgId"`
-	Name       string          `json:"name"`
-	Preset     string          `json:"preset"`
-	Platform   string          `json:"platform"`
-	Metric     string          `json:"metric"`
-	FlowID     string          `json:"flowId"`
+	ID       string `json:"id"`
+	OrgID    string `json:"orgId"`
+	Name     string `json:"name"`
+	Preset   string `json:"preset"`
+	Platform string `json:"platform"`
+	Metric   string `json:"metric"`
+	FlowID   string `json:"flowId"`
+	// Endpoint limits a call metric to one destination endpoint (the
+	// obs_http label); "" is every call.
+	Endpoint   string          `json:"endpoint"`
 	Enabled    bool            `json:"enabled"`
 	Definition json.RawMessage `json:"definition"`
 	Revision   int64           `json:"revision"`
@@ -115,14 +118,14 @@ type AlertRule struct {
 	UpdatedAt  time.Time       `json:"updatedAt"`
 }
 
-const ruleCols = `id, org_id, name, preset, platform, metric, flow_id, enabled, definition, revision, created_by, updated_by, created_at, updated_at`
+const ruleCols = `id, org_id, name, preset, platform, metric, flow_id, endpoint, enabled, definition, revision, created_by, updated_by, created_at, updated_at`
 
 func scanRule(s interface{ Scan(...any) error }) (AlertRule, error) {
 	var r AlertRule
 	var def string
 	var en int
 	var ca, ua int64
-	if err := s.Scan(&r.ID, &r.OrgID, &r.Name, &r.Preset, &r.Platform, &r.Metric, &r.FlowID, &en, &def, &r.Revision, &r.CreatedBy, &r.UpdatedBy, &ca, &ua); err != nil {
+	if err := s.Scan(&r.ID, &r.OrgID, &r.Name, &r.Preset, &r.Platform, &r.Metric, &r.FlowID, &r.Endpoint, &en, &def, &r.Revision, &r.CreatedBy, &r.UpdatedBy, &ca, &ua); err != nil {
 		return r, mapErr(err)
 	}
 	r.Enabled, r.Definition, r.CreatedAt, r.UpdatedAt = en != 0, json.RawMessage(def), fromMicros(ca), fromMicros(ua)
@@ -131,8 +134,8 @@ func scanRule(s interface{ Scan(...any) error }) (AlertRule, error) {
 
 // CreateAlertRule inserts a rule (ErrDuplicate for a taken name or id).
 func (q *Queries) CreateAlertRule(ctx context.Context, r AlertRule) error {
-	_, err := q.exec(ctx, `INSERT INTO alert_rules (`+ruleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
-		r.ID, r.OrgID, r.Name, r.Preset, r.Platform, r.Metric, r.FlowID, boolInt(r.Enabled), string(r.Definition), r.CreatedBy, r.UpdatedBy, micros(r.CreatedAt), micros(r.UpdatedAt))
+	_, err := q.exec(ctx, `INSERT INTO alert_rules (`+ruleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+		r.ID, r.OrgID, r.Name, r.Preset, r.Platform, r.Metric, r.FlowID, r.Endpoint, boolInt(r.Enabled), string(r.Definition), r.CreatedBy, r.UpdatedBy, micros(r.CreatedAt), micros(r.UpdatedAt))
 	return err
 }
 
@@ -140,8 +143,8 @@ func (q *Queries) CreateAlertRule(ctx context.Context, r AlertRule) error {
 // rules, seeded by whichever server gets there first). It reports whether
 // it inserted.
 func (q *Queries) EnsureAlertRule(ctx context.Context, r AlertRule) (bool, error) {
-	res, err := q.exec(ctx, `INSERT INTO alert_rules (`+ruleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-		r.ID, r.OrgID, r.Name, r.Preset, r.Platform, r.Metric, r.FlowID, boolInt(r.Enabled), string(r.Definition), r.CreatedBy, r.UpdatedBy, micros(r.CreatedAt), micros(r.UpdatedAt))
+	res, err := q.exec(ctx, `INSERT INTO alert_rules (`+ruleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		r.ID, r.OrgID, r.Name, r.Preset, r.Platform, r.Metric, r.FlowID, r.Endpoint, boolInt(r.Enabled), string(r.Definition), r.CreatedBy, r.UpdatedBy, micros(r.CreatedAt), micros(r.UpdatedAt))
 	if err != nil {
 		return false, err
 	}
@@ -419,10 +422,13 @@ func (q *Queries) ListAlertNotifications(ctx context.Context, orgID, issueID str
 // ReportSchedule is a scheduled summary report; Definition holds its
 // recipients, schedule and options as JSON.
 type ReportSchedule struct {
-	ID         string          `json:"id"`
-	OrgID      string          `json:"orgId"`
-	Name       string          `json:"name"`
-	FlowID     string          `json:"flowId"`
+	ID     string `json:"id"`
+	OrgID  string `json:"orgId"`
+	Name   string `json:"name"`
+	FlowID string `json:"flowId"`
+	// Endpoint limits a call metric to one destination endpoint (the
+	// obs_http label); "" is every call.
+	Endpoint   string          `json:"endpoint"`
 	Enabled    bool            `json:"enabled"`
 	Definition json.RawMessage `json:"definition"`
 	LastSentAt *time.Time      `json:"lastSentAt,omitempty"`

@@ -16,7 +16,7 @@ func TestAlertsStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := AlertRule{ID: "alr_1", OrgID: "org_a", Name: "5xx", Platform: "dataflow", Metric: "failure_pct", Enabled: true,
-			Definition: json.RawMessage(`{"window":"10m"}`), CreatedBy: "system", UpdatedBy: "system", CreatedAt: now, UpdatedAt: now}
+			Endpoint: "POST https://api.example.com/v2/customers", Definition: json.RawMessage(`{"window":"10m"}`), CreatedBy: "system", UpdatedBy: "system", CreatedAt: now, UpdatedAt: now}
 		if ok, err := s.EnsureAlertRule(ctx, r); err != nil || !ok {
 			t.Fatalf("seed: %v %v", ok, err)
 		}
@@ -24,7 +24,7 @@ func TestAlertsStore(t *testing.T) {
 			t.Fatalf("second seed inserted: %v %v", ok, err)
 		}
 		got, err := s.GetAlertRule(ctx, "org_a", "alr_1")
-		if err != nil || string(got.Definition) != `{"window":"10m"}` || got.Revision != 1 {
+		if err != nil || string(got.Definition) != `{"window":"10m"}` || got.Revision != 1 || got.Endpoint != r.Endpoint {
 			t.Fatalf("get rule %+v %v", got, err)
 		}
 		stale := got

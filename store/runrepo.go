@@ -138,23 +138,23 @@ func (q *Queries) UpsertRun(ctx context.Context, r runstate.Run) error {
 		stats = r.BlockStats
 	}
 	_, err := q.exec(ctx, `INSERT INTO runs (id, org_id, flow_id, flow_name, version_id, version, source, file_name, file_path, file_size, status, error,
-			started, finished, records_in, delivered, filtered, failed, retry_exhausted, avg_record_micros, interruptions, result_name, result_path, status_codes, block_stats)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			started, finished, records_in, delivered, filtered, failed, retry_exhausted, avg_record_micros, interruptions, result_name, result_path, status_codes, block_stats, node)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, flow_id = excluded.flow_id, flow_name = excluded.flow_name,
 			version_id = excluded.version_id, version = excluded.version, source = excluded.source, file_name = excluded.file_name,
 			file_path = excluded.file_path, file_size = excluded.file_size, status = excluded.status, error = excluded.error,
 			started = excluded.started, finished = excluded.finished, records_in = excluded.records_in, delivered = excluded.delivered,
 			filtered = excluded.filtered, failed = excluded.failed, retry_exhausted = excluded.retry_exhausted,
 			avg_record_micros = excluded.avg_record_micros, interruptions = excluded.interruptions, result_name = excluded.result_name,
-			result_path = excluded.result_path, status_codes = excluded.status_codes, block_stats = excluded.block_stats`,
+			result_path = excluded.result_path, status_codes = excluded.status_codes, block_stats = excluded.block_stats, node = excluded.node`,
 		r.ID, r.OrgID, r.FlowID, r.FlowName, r.VersionID, r.Version, r.Source, r.FileName, r.FilePath, r.FileSize, r.Status, r.Error,
 		micros(r.Started), finished, r.RecordsIn, r.Delivered, r.Filtered, r.Failed, r.RetryExhausted, r.AvgRecordMicros, r.Interruptions,
-		r.ResultName, r.ResultPath, codes, stats)
+		r.ResultName, r.ResultPath, codes, stats, r.Node)
 	return err
 }
 
 const runCols = `id, org_id, flow_id, flow_name, version_id, version, source, file_name, file_path, file_size, status, error, started, finished,
-	records_in, delivered, filtered, failed, retry_exhausted, avg_record_micros, interruptions, result_name, result_path, status_codes, block_stats`
+	records_in, delivered, filtered, failed, retry_exhausted, avg_record_micros, interruptions, result_name, result_path, status_codes, block_stats, node`
 
 func scanRun(r interface{ Scan(...any) error }) (runstate.Run, error) {
 	var run runstate.Run
@@ -164,7 +164,7 @@ func scanRun(r interface{ Scan(...any) error }) (runstate.Run, error) {
 	var stats []byte
 	err := r.Scan(&run.ID, &run.OrgID, &run.FlowID, &run.FlowName, &run.VersionID, &run.Version, &run.Source, &run.FileName, &run.FilePath,
 		&run.FileSize, &run.Status, &run.Error, &started, &finished, &run.RecordsIn, &run.Delivered, &run.Filtered, &run.Failed,
-		&run.RetryExhausted, &run.AvgRecordMicros, &run.Interruptions, &run.ResultName, &run.ResultPath, &codes, &stats)
+		&run.RetryExhausted, &run.AvgRecordMicros, &run.Interruptions, &run.ResultName, &run.ResultPath, &codes, &stats, &run.Node)
 	if err != nil {
 		return run, mapErr(err)
 	}
@@ -236,8 +236,12 @@ func (q *Queries) ListRuns(ctx context.Context, f runstate.RunFilter) ([]runstat
 	return out, mapErr(rows.Err())
 }
 
-// PurgeRuns deletes finished runs that started before the cut-off.
+// PurgeRuns deletes finished runs that started before the cut-off, and the
+// reconciliations of that time.
 func (q *Queries) PurgeRuns(ctx context.Context, before time.Time) (int, error) {
+	if err := q.purgeReconciliations(ctx, before); err != nil {
+		return 0, fmt.Errorf("store: purge reconciliations: %w", err)
+	}
 	res, err := q.exec(ctx, `DELETE FROM runs WHERE started < ? AND status <> ?`, micros(before), runstate.RunRunning)
 	if err != nil {
 		return 0, err

@@ -82,12 +82,12 @@ func TestClaimsCheckpointsRuns(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		r2 := runstate.Run{ID: "r2", OrgID: "o", FlowID: "f", Status: runstate.RunSuccess, Started: time.Now(), RecordsIn: 5}
+		r2 := runstate.Run{ID: "r2", OrgID: "o", FlowID: "f", Status: runstate.RunSuccess, Started: time.Now(), RecordsIn: 5, Node: "node-2"}
 		if err := s.UpsertRun(ctx, r2); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.GetRun(ctx, "o", "r2")
-		if err != nil || got.Status != runstate.RunSuccess || got.RecordsIn != 5 {
+		if err != nil || got.Status != runstate.RunSuccess || got.RecordsIn != 5 || got.Node != "node-2" {
 			t.Fatalf("upsert: %+v %v", got, err)
 		}
 		if _, err := s.GetRun(ctx, "other", "r2"); !errors.Is(err, runstate.ErrNotFound) {

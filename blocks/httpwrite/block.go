@@ -709,7 +709,7 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 		}
 	}
 	if wf != nil && p.self {
-		if o, ok := wf.logged(r.Seq); ok {
+		if o, ok := wf.logged(walID(r)); ok {
 			// Answered before the crash: the logged outcome stands.
 			w.releaseBody(bufp)
 			return block.Outcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID}, nil

@@ -36,6 +36,16 @@ const (
 	DefaultIdempotencyHeader = "Idempotency-Key"
 )
 
+// CheckIdempotencyHeader validates a deployment's idempotency header name
+// (OptIdempotencyHeader; "-" sends none), so a bad name fails the command
+// line rather than every request.
+func CheckIdempotencyHeader(name string) error {
+	if name == "-" || validHeaderName(name) {
+		return nil
+	}
+	return fmt.Errorf("%q is not an HTTP header name", name)
+}
+
 // lookupRule is one endpoint's resolution rule.
 type lookupRule struct {
 	// suffixes of the endpoint path (query excluded) the rule applies to.
@@ -250,7 +260,13 @@ func (w *writer) lookup(ctx context.Context, u *block.Unit, rule *lookupRule, el
 // walFor returns the unit's lineage log, or nil when the block keeps none
 // (no state directory, no lineage).
 func (w *writer) walFor(u *block.Unit) (*walFile, error) {
-	if w.wal == nil || u.Lineage == nil {
+	if w.wal == nil {
+		return nil, nil
+	}
+	if g, ok := streamGroup(u); ok {
+		return w.wal.openStream(g)
+	}
+	if u.Lineage == nil {
 		return nil, nil
 	}
 	return w.wal.open(u.Lineage)
@@ -262,6 +278,11 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 	lineage := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
 		lineage = u.Lineage.ID()
+	}
+	if g, ok := streamGroup(u); ok {
+		// A stream record read again after a crash lands in another
+		// window: its key follows its position (seqs are positions here).
+		lineage = "stream-" + g
 	}
 	key := idempotencyKey(lineage, w.name, seqs, part)
 	if w.idemHeader != "" {
@@ -280,8 +301,12 @@ func (w *writer) logAnswer(wf *walFile, key string, seqs [][]int64, outs []block
 	if wf == nil || key == "" {
 		return
 	}
-	var all []int64
-	var ans []walOutcome
+	n := 0
+	for _, ss := range seqs {
+		n += len(ss)
+	}
+	all := make([]int64, 0, n)
+	ans := make([]walOutcome, 0, n)
 	for i, ss := range seqs {
 		o := outs[i]
 		for _, s := range ss {
@@ -294,12 +319,13 @@ func (w *writer) logAnswer(wf *walFile, key string, seqs [][]int64, outs []block
 	}
 }
 
-// recordSeqs are a record's sequence number and its merged members'.
+// recordSeqs are what the write-ahead log knows a record and its merged
+// members by (walID: sequence numbers, or a stream record's position).
 func recordSeqs(r *block.Record) []int64 {
 	s := make([]int64, 0, 1+len(r.Members))
-	s = append(s, r.Seq)
+	s = append(s, walID(r))
 	for j := range r.Members {
-		s = append(s, r.Members[j].Seq)
+		s = append(s, walID(&r.Members[j]))
 	}
 	return s
 }
@@ -327,9 +353,9 @@ func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
 		return nil
 	}
 	out := make([][]int64, len(arr))
-	out[0] = []int64{r.Seq}
+	out[0] = []int64{walID(r)}
 	for j := range r.Members {
-		out[j+1] = []int64{r.Members[j].Seq}
+		out[j+1] = []int64{walID(&r.Members[j])}
 	}
 	return out
 }
@@ -436,8 +462,12 @@ func (w *writer) duplicateInDoubt(o *block.Outcome) {
 	if o.Status != block.Failed || w.rule == nil || !w.rule.isDuplicate(o.Code) {
 		return
 	}
+	// The row reads as the delivery it is (status 200) and names the
+	// destination's code in its reason: a 604 in status_code would make a
+	// result file, and a failure-only result file's filter, call it failed.
 	o.Status = block.Delivered
 	o.Message = MsgDuplicateInDoubt + " (" + strconv.Itoa(o.Code) + ")"
+	o.Code = http.StatusOK
 	o.RetryExhausted = false
 }
 

@@ -131,3 +131,39 @@ func TestResume(t *testing.T) {
 		t.Fatalf("state left behind: %v", err)
 	}
 }
+
+// TestLedgerDataflowNeedsTheServer: compareWith=ledger takes the runs'
+// directory or the server's runs of a dataflow, not both and not neither;
+// outside the server (no Env.Ledger) ledgerDataflow is refused with what to
+// use instead. scheduler's runLedger and e2e's
+// TestReconciliationLoopThroughServer run it under the server.
+func TestLedgerDataflowNeedsTheServer(t *testing.T) {
+	base := func() map[string]any {
+		return map[string]any{"fileTemplate": `{"regular_transaction_line_items": {"bill_number": "bill_no"}}`, "diffPath": "out", "compareWith": CompareLedger}
+	}
+	for _, c := range []struct {
+		set  map[string]any
+		want string
+	}{
+		{map[string]any{}, "ledgerPath) or the ingestion dataflow"},
+		{map[string]any{"ledgerPath": t.TempDir(), "ledgerDataflow": "ingest"}, "not both"},
+	} {
+		cfg := base()
+		for k, v := range c.set {
+			cfg[k] = v
+		}
+		_, probs := DiffTool.ParseConfig(cfg, resolver{})
+		if len(probs) != 1 || !strings.Contains(probs[0].Message, c.want) {
+			t.Fatalf("%v: problems %v, want %q", c.set, probs, c.want)
+		}
+	}
+	cfg := base()
+	cfg["ledgerDataflow"] = "ingest"
+	conf, probs := DiffTool.ParseConfig(cfg, resolver{})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	if _, err := DiffTool.New(conf, filecoretest.Env(t, "r")); err == nil || !strings.Contains(err.Error(), "under connectplus run give ledgerPath") {
+		t.Fatalf("without the server: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/format/csvio"
 )
 
@@ -58,6 +59,27 @@ func openLedger(dir string, m *Mapping, r *reconciler) (destination, error) {
 	l := &ledgerDest{index: map[string][]candidate{}}
 	for _, n := range names {
 		if err := l.add(open, filepath.Join(dir, n), m, r); err != nil {
+			return nil, err
+		}
+		l.files++
+	}
+	return l, nil
+}
+
+// openFlowLedger indexes the result files the server kept of a dataflow's
+// runs: what every run recorded as delivered.
+func openFlowLedger(src block.DeliveryLedger, flow string, m *Mapping, r *reconciler) (destination, error) {
+	files, err := src.ResultFiles(context.Background(), flow)
+	if err != nil {
+		return nil, fmt.Errorf("ledger of dataflow %q: %w", flow, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("ledger of dataflow %q: it has no run with a kept result file (has it run, and are its results within the retention?)", flow)
+	}
+	l := &ledgerDest{index: map[string][]candidate{}}
+	open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
+	for _, f := range files {
+		if err := l.add(open, f.Path, m, r); err != nil {
 			return nil, err
 		}
 		l.files++

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/connectplus/connectplus/runstate"
 )
 
 // candidate is one destination entity that shares a row's lookup value.
@@ -173,12 +175,7 @@ func equal(k kind, src, dst string) bool {
 
 // FieldDiff is one field-level difference between a row and the entity
 // found for it.
-type FieldDiff struct {
-	Field       string `json:"field"`
-	Column      string `json:"column"`
-	Source      string `json:"source"`
-	Destination string `json:"destination"`
-}
+type FieldDiff = runstate.ReconField
 
 // verdict is the comparison of one row with its candidates.
 type verdict struct {

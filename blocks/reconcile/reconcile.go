@@ -18,6 +18,7 @@ import (
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/format/csvio"
 	"github.com/connectplus/connectplus/lang/javatime"
+	"github.com/connectplus/connectplus/runstate"
 )
 
 // Attributes set on the emitted units.
@@ -72,6 +73,13 @@ func newReconciler(c *block.Config, env *block.Env, types []string) (block.Block
 	client := &http.Client{Timeout: 60 * time.Second}
 	switch r.compareTo {
 	case CompareLedger:
+		if flow := c.String(KeyLedgerFlow); flow != "" {
+			if env == nil || env.Ledger == nil {
+				return nil, fmt.Errorf("%s: only the server keeps its dataflows' runs; under connectplus run give %s, the directory of the ingestion's result files", KeyLedgerFlow, KeyLedgerPath)
+			}
+			r.dest = func() (destination, error) { return openFlowLedger(env.Ledger, flow, m, r) }
+			break
+		}
 		dir := c.String(KeyLedgerPath)
 		if env != nil && env.LocalPaths != nil {
 			if err := env.LocalPaths.Check(dir); err != nil {
@@ -156,30 +164,16 @@ type Report struct {
 	Resumed     int64        `json:"resumedRows,omitempty"`
 	Differences []Difference `json:"differences"`
 	Truncated   bool         `json:"differencesTruncated,omitempty"`
+
+	records *recordSink
 }
 
-// Totals are the report's counts.
-type Totals struct {
-	Rows       int64 `json:"rows"`       // data rows in the file
-	Expected   int64 `json:"expected"`   // rows compared
-	Present    int64 `json:"present"`    // CAP_API_STATUS 1
-	Missing    int64 `json:"missing"`    // CAP_API_STATUS 0
-	Mismatched int64 `json:"mismatched"` // present, with field differences
-	Duplicates int64 `json:"duplicates"` // rows matching more than one destination entity
-	BeforeYear int64 `json:"beforeFromYear"`
-	Invalid    int64 `json:"invalid"` // rows without a lookup value or with an unreadable date
-}
+// Totals are the report's counts (the runtime keeps them: one
+// definition, in runstate).
+type Totals = runstate.ReconTotals
 
-// Difference is one row that is missing, mismatched or duplicated.
-type Difference struct {
-	Line     int64             `json:"line"`
-	Kind     string            `json:"kind"` // missing, mismatch, duplicate, invalid
-	Key      map[string]string `json:"key"`
-	EntityID string            `json:"entityId,omitempty"`
-	Matches  int               `json:"matches,omitempty"`
-	Fields   []FieldDiff       `json:"fields,omitempty"`
-	Reason   string            `json:"reason,omitempty"`
-}
+// Difference is one row that is missing, mismatched, duplicated or invalid.
+type Difference = runstate.ReconRecord
 
 func (r *reconciler) Process(ctx context.Context, u *block.Unit, out block.Output) error {
 	if u.File == nil {
@@ -195,12 +189,30 @@ func (r *reconciler) Process(ctx context.Context, u *block.Unit, out block.Outpu
 		work = os.TempDir()
 	}
 	outPath := filepath.Join(work, "reconciled-"+safeName(lineage+"-"+u.File.Name))
-	rep, err := r.run(ctx, u.File, lineage, resumed, outPath)
+	// Every difference goes to the runtime, not only the report's first
+	// maxReportDiffs: it keeps them for the paged table of the UI.
+	recordsPath := ""
+	if r.env != nil && r.env.Reports != nil {
+		recordsPath = outPath + ".records.jsonl"
+		defer os.Remove(recordsPath)
+	}
+	rep, err := r.run(ctx, u.File, lineage, resumed, outPath, recordsPath)
 	if err != nil {
 		os.Remove(outPath)
 		return fmt.Errorf("reconcile %s: %w", u.File.Name, err)
 	}
 	rep.Block = r.env.Block
+	doc, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	doc = append(doc, '\n')
+	// Recorded before the results file is handed on: the runtime keeps a
+	// copy of it for download while it is certainly still there.
+	if recordsPath != "" {
+		r.env.Reports.RecordReport(block.ReportDoc{LineageID: lineage, Block: r.env.Block, Kind: "reconciliation", File: u.File.Name, Doc: doc,
+			Results: outPath, Records: recordsPath})
+	}
 	res, err := block.LocalFile(u.File.Name, outPath)
 	if err != nil {
 		return err
@@ -215,14 +227,6 @@ func (r *reconciler) Process(ctx context.Context, u *block.Unit, out block.Outpu
 	delete(nu.Attrs, block.AttrFileSize)
 	if err := out.Emit(ctx, block.RelSuccess, nu); err != nil {
 		return err
-	}
-	doc, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	doc = append(doc, '\n')
-	if r.env != nil && r.env.Reports != nil {
-		r.env.Reports.RecordReport(block.ReportDoc{LineageID: lineage, Block: r.env.Block, Kind: "reconciliation", File: u.File.Name, Doc: doc})
 	}
 	ru := nu.Derive()
 	ru.File = block.NewFile(ReportName(u.File.Name), int64(len(doc)), func(context.Context) (io.ReadCloser, error) {
@@ -278,7 +282,7 @@ type pending struct {
 	before bool
 }
 
-func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, resumed bool, outPath string) (*Report, error) {
+func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, resumed bool, outPath, recordsPath string) (*Report, error) {
 	year, err := r.fromYear()
 	if err != nil {
 		return nil, err
@@ -300,6 +304,9 @@ func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, res
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	defer in.Close()
+	// A new file, never the old one truncated: the runtime may keep a
+	// hard link to the results of an earlier attempt.
+	_ = os.Remove(outPath)
 	of, err := os.Create(outPath)
 	if err != nil {
 		return nil, err
@@ -307,6 +314,14 @@ func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, res
 	defer of.Close()
 	bw := bufio.NewWriterSize(of, 256<<10)
 	w := csvio.NewWriter(bw, r.delim)
+	if recordsPath != "" {
+		rf, err := os.Create(recordsPath)
+		if err != nil {
+			return nil, fmt.Errorf("records file: %w", err)
+		}
+		defer rf.Close()
+		rep.records = &recordSink{f: rf, w: bufio.NewWriterSize(rf, 64<<10)}
+	}
 
 	st, err := openState(r.env.StateDir, lineage, resumed)
 	if err != nil {
@@ -388,6 +403,9 @@ func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, res
 		return nil, err
 	}
 	if err := of.Close(); err != nil {
+		return nil, err
+	}
+	if err := rep.records.close(); err != nil {
 		return nil, err
 	}
 	for k := range unverified {
@@ -548,12 +566,13 @@ func dedupe(vs []string) []string {
 func (r *reconciler) emitRow(w *csvio.Writer, bw *bufio.Writer, p *pending, v verdict, rep *Report) error {
 	rep.Totals.Rows++
 	status := ""
+	var err error
 	switch {
 	case v.Reason == "before":
 		rep.Totals.BeforeYear++
 	case v.Reason != "":
 		rep.Totals.Invalid++
-		r.addDiff(rep, p, Difference{Kind: "invalid", Reason: v.Reason})
+		err = r.addDiff(rep, p, Difference{Kind: "invalid", Reason: v.Reason})
 	default:
 		rep.Totals.Expected++
 		status = string(v.Status)
@@ -565,17 +584,20 @@ func (r *reconciler) emitRow(w *csvio.Writer, bw *bufio.Writer, p *pending, v ve
 		isTNC := r.mapping.Entity.Name == EntityTestControl
 		switch {
 		case v.Status == '0' && (!isTNC || v.EntityID == ""):
-			r.addDiff(rep, p, Difference{Kind: "missing"})
+			err = r.addDiff(rep, p, Difference{Kind: "missing"})
 		case len(v.Diffs) > 0:
 			rep.Totals.Mismatched++
-			r.addDiff(rep, p, Difference{Kind: "mismatch", EntityID: v.EntityID, Fields: v.Diffs})
+			err = r.addDiff(rep, p, Difference{Kind: "mismatch", EntityID: v.EntityID, Fields: v.Diffs})
 		case v.Matches > 1 && !isTNC:
 			rep.Totals.Duplicates++
-			r.addDiff(rep, p, Difference{Kind: "duplicate", EntityID: v.EntityID, Matches: v.Matches})
+			err = r.addDiff(rep, p, Difference{Kind: "duplicate", EntityID: v.EntityID, Matches: v.Matches})
 		}
 		if v.Matches > 1 && len(v.Diffs) > 0 && !isTNC {
 			rep.Totals.Duplicates++
 		}
+	}
+	if err != nil {
+		return err
 	}
 	if p.raw != "" && len(p.fields) > 0 {
 		if err := w.Flush(); err != nil {
@@ -589,19 +611,70 @@ func (r *reconciler) emitRow(w *csvio.Writer, bw *bufio.Writer, p *pending, v ve
 	return w.Write(append(p.fields, status))
 }
 
-func (r *reconciler) addDiff(rep *Report, p *pending, d Difference) {
-	if len(rep.Differences) >= maxReportDiffs {
+func (r *reconciler) addDiff(rep *Report, p *pending, d Difference) error {
+	if len(rep.Differences) >= maxReportDiffs && rep.records == nil {
 		rep.Truncated = true
-		return
+		return nil
 	}
 	d.Line = p.line
+	// The row's values share the CSV reader's 128 KiB chunk: a difference
+	// kept in the report must own copies, or the first 1,000 differences
+	// of a file would keep up to 1,000 chunks (128 MB) alive.
 	d.Key = map[string]string{}
 	for i, mf := range r.mapping.Fields {
 		if mf.Role == roleIdentity && p.vals[i] != "" {
-			d.Key[mf.Name] = p.vals[i]
+			d.Key[mf.Name] = strings.Clone(p.vals[i])
 		}
 	}
+	if len(d.Fields) > 0 {
+		fields := make([]FieldDiff, len(d.Fields))
+		for i, f := range d.Fields {
+			fields[i] = FieldDiff{Field: f.Field, Column: f.Column, Source: strings.Clone(f.Source), Destination: strings.Clone(f.Destination)}
+		}
+		d.Fields = fields
+	}
+	d.Reason = strings.Clone(d.Reason)
+	if err := rep.records.add(&d); err != nil {
+		return err
+	}
+	if len(rep.Differences) >= maxReportDiffs {
+		rep.Truncated = true
+		return nil
+	}
 	rep.Differences = append(rep.Differences, d)
+	return nil
+}
+
+// recordSink writes every difference, one JSON line each, for the
+// runtime (nil: no runtime keeps them).
+type recordSink struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func (s *recordSink) add(d *Difference) error {
+	if s == nil {
+		return nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	s.w.Write(b)
+	if err := s.w.WriteByte('\n'); err != nil {
+		return fmt.Errorf("records file: %w", err)
+	}
+	return nil
+}
+
+func (s *recordSink) close() error {
+	if s == nil {
+		return nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return fmt.Errorf("records file: %w", err)
+	}
+	return s.f.Close()
 }
 
 func sortStrings(s []string) {

@@ -40,6 +40,7 @@ const (
 	KeyClientSecret = "clientSecret"
 	KeySource       = "identifierSource"
 	KeyLedgerPath   = "ledgerPath"
+	KeyLedgerFlow   = "ledgerDataflow"
 	KeyBatchSize    = "batchSize"
 	KeyConcurrency  = "lookupConcurrency"
 	KeyRate         = "lookupRatePerSecond"
@@ -97,7 +98,9 @@ func commonFields(types []string, example string) []block.Field {
 		{Key: KeySource, Label: "Customer identifier source", Type: block.TypeString, Default: "INSTORE", Advanced: true,
 			Description: "The source customers are looked up in (GET /v2/customers/lookup?source=)."},
 		{Key: KeyLedgerPath, Label: "Ledger directory", Type: block.TypeString, Advanced: true, Example: "/data/transactions/error",
-			Description: "Local directory holding the ingestion runs' result files (result_*.csv: the API Error Filepath they were written to). Required with compareWith=ledger."},
+			Description: "Local directory holding the ingestion runs' result files (result_*.csv: the API Error Filepath they were written to). With compareWith=ledger, this or ledgerDataflow."},
+		{Key: KeyLedgerFlow, Label: "Ledger dataflow", Type: block.TypeString, Advanced: true, Example: "add_transactions",
+			Description: "Under the server: the ingestion dataflow (of this organisation) whose runs' kept result files are the ledger — every row each run recorded as delivered, with its entity id. With compareWith=ledger, this or ledgerPath."},
 		{Key: KeyBatchSize, Label: "Lookup batch size", Type: block.TypeInt, Default: "1000", Advanced: true, Min: block.Bound(1), Max: block.Bound(10000),
 			Description: "Rows looked up together: one sandbox request, or the rows whose distinct keys the API is asked for concurrently."},
 		{Key: KeyConcurrency, Label: "Lookup concurrency", Type: block.TypeInt, Default: "4", Advanced: true, Min: block.Bound(1), Max: block.Bound(64),
@@ -176,8 +179,11 @@ func check(types []string) func(c *block.Config) []block.Problem {
 		}
 		switch c.String(KeyCompareWith) {
 		case CompareLedger:
-			if c.String(KeyLedgerPath) == "" {
-				probs = append(probs, block.Problem{Path: KeyLedgerPath, Message: "compareWith=ledger needs the directory of the ingestion runs' result files"})
+			switch {
+			case c.String(KeyLedgerPath) == "" && c.String(KeyLedgerFlow) == "":
+				probs = append(probs, block.Problem{Path: KeyLedgerPath, Message: "compareWith=ledger needs the directory of the ingestion runs' result files (ledgerPath) or the ingestion dataflow whose runs the server kept (ledgerDataflow)"})
+			case c.String(KeyLedgerPath) != "" && c.String(KeyLedgerFlow) != "":
+				probs = append(probs, block.Problem{Path: KeyLedgerFlow, Message: "give ledgerPath or ledgerDataflow, not both: they are two ledgers"})
 			}
 		default:
 			if c.String(KeyLookupMode) == ModeAPI && c.String(KeyAPIBaseURL) == "" && !c.Has(KeyAPIBaseURL) {

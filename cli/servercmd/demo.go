@@ -1,7 +1,9 @@
 package servercmd
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,10 +41,25 @@ var demoUsers = []control.SeedUser{
 // demoLive is the example made Live by the demo.
 const demoLive = "bulk_add_customers"
 
+// demoReconcile is the reconciliation example the demo makes Live and runs
+// on the transactions sample, against a sandbox that holds part of it.
+const demoReconcile = "reconcile_transactions"
+
+// demoHeld are the sample bills the demo's sandbox holds before the
+// reconciliation runs, as a brand's destination would after an ingestion
+// that sent only paid bills — one of them since corrected to another
+// amount: the reconciliation finds 3 of the 5 missing (BN10000037,
+// BN10000040, BN10000041) and 1 mismatched (BN10000006's amount).
+var demoHeld = []struct {
+	bill, mobile string
+	amount       float64
+}{{"BN10000000", "917259773236", 4023.73}, {"BN10000006", "919542607933", 5390.00}}
+
 // NewDemoCommand returns `connectplus demo`: the server with everything a
 // newcomer needs to try the product, in one command.
 func NewDemoCommand(deps Deps) *cobra.Command {
 	var listen, dataDir, password, smtpAddr string
+	var alertInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Try Connect+ in the browser: a server with sample users, dataflows and an in-process API sandbox",
@@ -54,7 +71,9 @@ func NewDemoCommand(deps Deps) *cobra.Command {
   - users admin and admin2 (administrators, so one can approve what the other submits),
     editor and viewer, all with the printed password;
   - the example dataflows imported, with a local file folder each, and bulk_add_customers
-    approved and Live, with a sample file waiting in its source folder.
+    approved and Live, with a sample file waiting in its source folder;
+  - reconcile_transactions Live and run on the transactions sample against the sandbox,
+    which holds part of it: its report is on the dataflow's Reconciliation tab.
 
 It prints the URL on its own line. Stop it with Ctrl-C.`,
 		Example: `  connectplus demo
@@ -63,18 +82,22 @@ It prints the URL on its own line. Stop it with Ctrl-C.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, deps, listen, dataDir, password, smtpAddr, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runDemo(ctx, deps, listen, dataDir, password, smtpAddr, alertInterval, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on (a free port is used when it is taken)")
 	f.StringVar(&dataDir, "data-dir", "", "keep the demo's database and files here (default: a temporary directory, removed on exit)")
 	f.StringVar(&password, "password", "", "password of every demo user (default: generated and printed)")
+	f.DurationVar(&alertInterval, "alert-interval", time.Minute, "how often alert rules are evaluated and due summary reports sent (a walkthrough may want 10s)")
 	f.StringVar(&smtpAddr, "smtp", "", "host:port of a local SMTP server (e.g. mailpit's 127.0.0.1:1025) that alert emails and reports go to, without TLS")
 	return cmd
 }
 
-func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr string, alertInterval time.Duration, stdout, stderr io.Writer) error {
+	if alertInterval < time.Second {
+		return fmt.Errorf("--alert-interval is at least 1s, not %s", alertInterval)
+	}
 	if dataDir == "" {
 		tmp, err := os.MkdirTemp("", "connectplus-demo-*")
 		if err != nil {
@@ -137,7 +160,7 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr
 		smtpHost = h
 	}
 	o := options{
-		smtpHost: smtpHost, smtpPort: smtpPort,
+		smtpHost: smtpHost, smtpPort: smtpPort, alertInterval: alertInterval,
 		listen: addr, dataDir: filepath.Join(dataDir, "data"), logFormat: "text", metricsListen: "",
 		allowPaths: []string{files},
 		retention:  7 * 24 * time.Hour, drainTimeout: 10 * time.Second,
@@ -150,7 +173,7 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr
 				kafka.OptSandboxBroker: kb.Addr(),
 			}},
 			ready: func(ctx context.Context, svc *control.Service, url string) error {
-				if err := seedDemo(ctx, svc, password, files, sb); err != nil {
+				if err := seedDemo(ctx, svc, password, files, sb, sandboxURL); err != nil {
 					return err
 				}
 				fmt.Fprintf(stdout, "Connect+ demo is running. Open:\n%s\n", url)
@@ -170,7 +193,7 @@ func runDemo(ctx context.Context, deps Deps, listen, dataDir, password, smtpAddr
 // seedDemo creates the users, the Extension Configurations the examples
 // use (approved by the second admin), the example dataflows, and makes one
 // Live with a sample file in its source folder.
-func seedDemo(ctx context.Context, svc *control.Service, password, files string, sb *sandbox.Server) error {
+func seedDemo(ctx context.Context, svc *control.Service, password, files string, sb *sandbox.Server, sandboxURL string) error {
 	users := make([]control.SeedUser, len(demoUsers))
 	copy(users, demoUsers)
 	for i := range users {
@@ -236,6 +259,12 @@ func seedDemo(ctx context.Context, svc *control.Service, password, files string,
 		if err := makeFolders(doc, files); err != nil {
 			return err
 		}
+		if res.Dataflow.Name == demoReconcile {
+			if err := seedReconciliation(ctx, svc, editor, admin, res, files, sb, sandboxURL); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			continue
+		}
 		if res.Dataflow.Name != demoLive {
 			continue
 		}
@@ -277,6 +306,57 @@ func makeFolders(doc, files string) error {
 		if err := os.MkdirAll(filepath.FromSlash(v), 0o700); err != nil {
 			return fmt.Errorf("demo folder: %w", err)
 		}
+	}
+	return nil
+}
+
+// seedReconciliation puts the demo's held bills into the sandbox through
+// its bulk transactions API, makes the reconciliation example Live and
+// drops the transactions sample into its source folder: its report is on
+// the dataflow's Reconciliation tab as soon as the demo is up.
+func seedReconciliation(ctx context.Context, svc *control.Service, editor, admin control.Actor, res control.CreateResult, files string, sb *sandbox.Server, sandboxURL string) error {
+	var txns []map[string]any
+	for _, h := range demoHeld {
+		txns = append(txns, map[string]any{"billNumber": h.bill, "billingDate": "2025-06-01T10:00:00Z", "type": "REGULAR", "billAmount": h.amount,
+			"identifierType": "mobile", "identifierValue": h.mobile, "source": "INSTORE"})
+	}
+	body, err := json.Marshal(txns)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sandboxURL+"/v2/transactions/bulk", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CAP-API-OAUTH-TOKEN", sb.IssueToken())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("seeding the sandbox: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("seeding the sandbox: HTTP %d", resp.StatusCode)
+	}
+	v, err := svc.Submit(ctx, editor, res.Dataflow.ID, res.Version.Number, res.Version.Revision)
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	if _, err := svc.Approve(ctx, admin, res.Dataflow.ID, v.Number, "demo: approved by the first admin, submitted by the editor"); err != nil {
+		return fmt.Errorf("approve: %w", err)
+	}
+	if _, err := svc.MakeLive(ctx, admin, res.Dataflow.ID, v.Number); err != nil {
+		return fmt.Errorf("make Live: %w", err)
+	}
+	sample, err := examples.FS.ReadFile(path.Join("data", "transactions.csv"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(files, "reconcile", "in", "transactions.csv"), sample, 0o600); err != nil {
+		return err
+	}
+	if _, err := svc.Operate(ctx, admin, res.Dataflow.ID, control.OpRunNow); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("run: %w", err)
 	}
 	return nil
 }

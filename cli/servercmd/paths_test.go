@@ -69,7 +69,7 @@ func TestStartMakesDataDirPrivate(t *testing.T) {
 
 // TestPathFlagsNeverReachDataDir: a files root or an allowed path that
 // contains (or lies in) the data directory, or is relative, stops the
-// server at start.
+// server at start (as does an idempotency header that is no header name).
 func TestPathFlagsNeverReachDataDir(t *testing.T) {
 	tmp := t.TempDir()
 	data := filepath.Join(tmp, "data")
@@ -80,6 +80,7 @@ func TestPathFlagsNeverReachDataDir(t *testing.T) {
 		"allow the data dir":     {"--allow-path", data},
 		"allow relative":         {"--allow-path", "shared"},
 		"allow the key file dir": {"--allow-path", filepath.Join(tmp, "keys"), "--master-key-file", filepath.Join(tmp, "keys", "k")},
+		"bad idempotency header": {"--idempotency-header", "Idem Key"},
 	} {
 		cmd := NewServerCommand(Deps{Version: "t"})
 		var out syncBuffer
@@ -87,7 +88,7 @@ func TestPathFlagsNeverReachDataDir(t *testing.T) {
 		cmd.SetErr(&out)
 		cmd.SetArgs(append([]string{"--listen", "127.0.0.1:0", "--metrics-listen", "", "--data-dir", data}, args...))
 		err := cmd.ExecuteContext(context.Background())
-		if err == nil || !strings.Contains(err.Error(), "--allow-path") && !strings.Contains(err.Error(), "--files-root") {
+		if err == nil || !strings.Contains(err.Error(), "--allow-path") && !strings.Contains(err.Error(), "--files-root") && !strings.Contains(err.Error(), "--idempotency-header") {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

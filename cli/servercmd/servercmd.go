@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -23,6 +24,7 @@ import (
 	"github.com/connectplus/connectplus/alerts"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/all"
+	"github.com/connectplus/connectplus/blocks/httpwrite"
 	"github.com/connectplus/connectplus/cluster"
 	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
@@ -121,6 +123,7 @@ type options struct {
 	fileWorkers, orgMaxFiles                         int
 	nodeLease                                        time.Duration
 	allowPaths                                       []string
+	idemHeader                                       string
 	// demo is set by `connectplus demo`.
 	demo *demoHooks
 }
@@ -185,6 +188,7 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	pf.StringVar(&o.logFormat, "log-format", "json", "log format: json or text")
 	f.DurationVar(&o.retention, "retention", 30*24*time.Hour, "how long run records and result files are kept")
 	f.StringVar(&o.filesRoot, "files-root", "", "base directory of the organisations' local files: each organisation's file blocks and key files are confined to <files-root>/<organisation id>")
+	f.StringVar(&o.idemHeader, "idempotency-header", "", "name of the idempotency key header API destinations send on every write (default "+httpwrite.DefaultIdempotencyHeader+"; - sends none, for a destination that rejects unknown headers)")
 	f.StringArrayVar(&o.allowPaths, "allow-path", nil, "absolute directory every organisation's local file blocks may also use (repeatable; platform administrators only; never the data directory)")
 	f.DurationVar(&o.minuteRetention, "metrics-minute-retention", 3*24*time.Hour, "how long per-minute observability metrics are kept (hour and day roll-ups are kept --retention)")
 	f.DurationVar(&o.requestLogRetention, "request-log-retention", 7*24*time.Hour, "how long the stored API calls of runs (drill-down) are kept")
@@ -261,6 +265,9 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	red := redact.New()
 	red.Add(o.metricsToken)
 	log = slog.New(red.Handler(log.Handler()))
+	if err := httpwrite.CheckIdempotencyHeader(o.idemHeader); o.idemHeader != "" && err != nil {
+		return fmt.Errorf("--idempotency-header: %w", err)
+	}
 	rules, err := newPathRules(o)
 	if err != nil {
 		return err
@@ -308,6 +315,14 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
+		}
+		if o.idemHeader != "" {
+			opts := maps.Clone(rc.BlockOptions)
+			if opts == nil {
+				opts = map[string]string{}
+			}
+			opts[httpwrite.OptIdempotencyHeader] = o.idemHeader
+			rc.BlockOptions = opts
 		}
 		if ctl, runRuntime, err = deps.Runtime(st, log.With("component", "runtime"), rc); err != nil {
 			return fmt.Errorf("runtime: %w", err)

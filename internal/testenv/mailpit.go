@@ -39,6 +39,7 @@ type MailpitOption func(*mailpitConfig)
 type mailpitConfig struct {
 	user, password string
 	starttls       bool
+	implicitTLS    bool
 }
 
 // WithMailpitAuth requires SMTP authentication with this user and password.
@@ -50,6 +51,11 @@ func WithMailpitAuth(user, password string) MailpitOption {
 // clients to use STARTTLS.
 func WithMailpitSTARTTLS() MailpitOption { return func(c *mailpitConfig) { c.starttls = true } }
 
+// WithMailpitImplicitTLS serves a fresh self-signed certificate with TLS
+// from the first byte (SMTPS, what port 465 speaks): a plain or STARTTLS
+// client is refused.
+func WithMailpitImplicitTLS() MailpitOption { return func(c *mailpitConfig) { c.implicitTLS = true } }
+
 // MailpitServer is a running mailpit: an SMTP server that keeps every
 // message, and its HTTP API to read them back.
 type MailpitServer struct {
@@ -57,7 +63,8 @@ type MailpitServer struct {
 	SMTPPort int
 	// API is "http://127.0.0.1:PORT" (mailpit's web UI and REST API).
 	API string
-	// CertPEM is the STARTTLS certificate (WithMailpitSTARTTLS).
+	// CertPEM is the TLS certificate (WithMailpitSTARTTLS,
+	// WithMailpitImplicitTLS).
 	CertPEM []byte
 	proc    *process
 }
@@ -85,11 +92,11 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *MailpitServer {
 			t.Fatalf("testenv: Mailpit: %v", err)
 		}
 		extra = append(extra, "--smtp-auth-file", f)
-		if !cfg.starttls {
+		if !cfg.starttls && !cfg.implicitTLS {
 			extra = append(extra, "--smtp-auth-allow-insecure")
 		}
 	}
-	if cfg.starttls {
+	if cfg.starttls || cfg.implicitTLS {
 		certPEM, keyPEM, err := selfSignedCert("127.0.0.1")
 		if err != nil {
 			t.Fatalf("testenv: Mailpit: %v", err)
@@ -102,7 +109,12 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *MailpitServer {
 			t.Fatalf("testenv: Mailpit: %v", err)
 		}
 		m.CertPEM = certPEM
-		extra = append(extra, "--smtp-tls-cert", cf, "--smtp-tls-key", kf, "--smtp-require-starttls")
+		extra = append(extra, "--smtp-tls-cert", cf, "--smtp-tls-key", kf)
+		if cfg.implicitTLS {
+			extra = append(extra, "--smtp-require-tls")
+		} else {
+			extra = append(extra, "--smtp-require-starttls")
+		}
 	}
 	smtpPort := 0
 	proc, port, err := startWithRetry("mailpit", func(port int) (*process, string, error) {
@@ -128,7 +140,7 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *MailpitServer {
 	return m
 }
 
-// TLSConfig trusts the STARTTLS certificate.
+// TLSConfig trusts the TLS certificate.
 func (m *MailpitServer) TLSConfig() *tls.Config {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(m.CertPEM)

@@ -836,6 +836,7 @@ await step('runs, configurations, users, tokens and audit pages load', async () 
     ['/users', 'Users'],
     ['/tokens', 'API tokens'],
     ['/audit', 'Audit log'],
+    ['/cluster', 'Cluster'],
   ]) {
     await admin.goto(URL + path);
     await admin.getByRole('heading', { name: heading, level: 1 }).waitFor();
@@ -924,6 +925,48 @@ await step('block counts overlaid on the canvas', async () => {
   expect(/in \d+ · out \d+ · failed \d+/.test(post), 'post block counts: ' + post);
   await admin.waitForTimeout(300);
   await snap(admin, 'canvas-counts');
+});
+
+// Issue 20: the demo ran reconcile_transactions on the transactions sample
+// against a sandbox holding 2 of its 5 bills, one with another amount.
+let reconUrl = '';
+await step('reconciliation: the tab beside the runs lists the run with its counts; its page shows the missing and mismatched records and downloads the results', async () => {
+  const flows = JSON.parse((await api(admin, 'GET', '/dataflows?limit=200')).body).items;
+  const recon = flows.find((f) => f.name === 'reconcile_transactions');
+  expect(recon, 'no reconcile_transactions dataflow in the demo');
+  await admin.goto(`${URL}/dataflows/${recon.id}`);
+  await admin.getByRole('tab', { name: 'Reconciliation' }).click();
+  const row = admin.locator('table[aria-label="Reconciliations"] tbody tr').first();
+  await waitFor('the stored reconciliation', async () => (await row.locator('a').count()) > 0);
+  const cells = await row.locator('td').allInnerTexts();
+  expect(JSON.stringify(cells.slice(1, 8)) === JSON.stringify(['transactions.csv', 'API sandbox', '5', '2', '3', '1', '0']), 'reconciliation row: ' + JSON.stringify(cells));
+  await snap(admin, 'reconciliation-tab');
+  await row.locator('a').first().click();
+  await admin.getByRole('heading', { name: 'Reconciliation of transactions.csv', level: 1 }).waitFor();
+  reconUrl = admin.url();
+  const tile = (k) => admin.locator(`[data-tile="${k}"]`).innerText();
+  const counts = [await tile('expected'), await tile('present'), await tile('missing'), await tile('mismatched'), await tile('duplicates')];
+  expect(JSON.stringify(counts) === JSON.stringify(['5', '2', '3', '1', '0']), 'counts: ' + JSON.stringify(counts));
+  const recs = admin.locator('table[aria-label="Reconciliation records"] tbody tr');
+  await waitFor('4 records', async () => (await recs.count()) === 4);
+  const text = (await recs.allInnerTexts()).join('\n');
+  for (const want of [/Mismatched[\s\S]*BN10000006[\s\S]*bill_amount \(bill_amount\): file 5393\.05, destination 5390/, /Missing[\s\S]*BN10000037/, /Missing[\s\S]*BN10000041/]) {
+    expect(want.test(text), `records do not show ${want}:\n${text}`);
+  }
+  await admin.getByLabel('Show').selectOption('missing');
+  await waitFor('only the 3 missing', async () => (await recs.count()) === 3 && !/Mismatched/.test((await recs.allInnerTexts()).join(' ')));
+  const [dl] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: /^Download the results file/ }).click()]);
+  expect(dl.suggestedFilename() === 'reconciled_transactions.csv', 'results download named ' + dl.suggestedFilename());
+  const csv = readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  expect(csv[0].endsWith(',CAP_API_STATUS') && csv.length === 6 && csv.filter((l) => l.endsWith(',0')).length === 3, 'results file:\n' + csv.join('\n'));
+  await admin.getByLabel('Show').selectOption('');
+  await waitFor('all 4 again', async () => (await recs.count()) === 4);
+  await snap(admin, 'reconciliation-report');
+  // The run's page links its reconciliation back.
+  await admin.getByRole('link', { name: /^reconcile_transactions v1, block map_fields/ }).click();
+  await admin.getByRole('heading', { name: 'Reconciliation', level: 2 }).waitFor();
+  await admin.getByRole('link', { name: 'Block map_fields: 3 missing, 1 mismatched of 5 expected' }).click();
+  await admin.getByRole('heading', { name: 'Reconciliation of transactions.csv', level: 1 }).waitFor();
 });
 
 await step('performance charts and tiles in dark mode', async () => {
@@ -1057,7 +1100,7 @@ await step('an admin invites a user, who accepts, signs in and changes their pas
 
 await step('every form control and button has an accessible name', async () => {
   const unnamed = [];
-  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
+  for (const path of ['/dataflows', flowUrl.replace(URL, ''), flowUrl.replace(URL, '') + '/versions/1', flowUrl.replace(URL, '') + '/versions/1/canvas', '/runs', '/configs', '/users', '/tokens', '/audit', '/cluster', '/alerts', '/issues', '/reports', `/dataflows/${obsFlowId}?tab=performance`, `/dataflows/${obsFlowId}?tab=errors`, `/dataflows/${obsFlowId}?tab=notifications`]) {
     await admin.goto(URL + path);
     await admin.waitForTimeout(700);
     if (path.endsWith('/canvas')) await selectBlock(admin, 'http_write');
@@ -1135,6 +1178,7 @@ await step('axe-core: no serious or critical accessibility violation on any page
     ['/users', 'Users'],
     ['/tokens', 'API tokens'],
     ['/audit', 'Audit log'],
+    ['/cluster', 'Cluster'],
   ]) {
     await p.goto(URL + path);
     await p.getByRole('heading', { name: heading, level: 1 }).waitFor();
@@ -1177,6 +1221,11 @@ await step('axe-core: no serious or critical accessibility violation on any page
   await p.goto(`${URL}/dataflows/${obsFlowId}?tab=notifications`);
   await p.getByRole('button', { name: 'Save notifications' }).waitFor();
   await check('notifications tab');
+  if (reconUrl) {
+    await p.goto(reconUrl);
+    await p.locator('table[aria-label="Reconciliation records"] tbody tr').first().waitFor();
+    await check('reconciliation');
+  }
   await p.context().close();
   const byImpact = {};
   for (const v of found) byImpact[v.impact] = (byImpact[v.impact] ?? 0) + 1;

@@ -17,6 +17,10 @@ const EditorRoute = lazy(() => import('./editor/Editor'));
 const AlertsRoute = lazy(() => import('./pages/Alerts'));
 const IssuesRoute = lazy(() => import('./pages/Issues'));
 const ReportsRoute = lazy(() => import('./pages/Reports'));
+// The Cluster panel (issue 23), for organisation admins.
+const ClusterRoute = lazy(() => import('./pages/Cluster'));
+// Reconciliation reports (issue 20), with the dataflow page's tab.
+const ReconciliationRoute = lazy(() => import('./pages/Reconciliation').then((m) => ({ default: m.ReconciliationPage })));
 
 export function App() {
   const { me, loading } = useAuth();
@@ -44,6 +48,7 @@ function Routes({ path }: { path: string }) {
   if ((m = match('/dataflows/:id', path))) return <FlowPage key={m.id} flowId={m.id} />;
   if (match('/runs', path)) return <RunsPage />;
   if ((m = match('/runs/:id', path))) return <RunPage key={m.id} runId={m.id} />;
+  if ((m = match('/reconciliations/:id', path))) return <ReconciliationRoute key={m.id} reconId={m.id} />;
   if (match('/configs', path)) return <ConfigsPage />;
   if (match('/users', path)) return <UsersPage />;
   if (match('/tokens', path)) return <TokensPage />;
@@ -51,6 +56,7 @@ function Routes({ path }: { path: string }) {
   if (match('/alerts', path)) return <AlertsRoute />;
   if (match('/issues', path)) return <IssuesRoute />;
   if (match('/reports', path)) return <ReportsRoute />;
+  if (match('/cluster', path)) return <ClusterRoute />;
   return <NotFound />;
 }
 

@@ -21,6 +21,7 @@ const nav: NavItem[] = [
   { to: '/users', label: 'Users', admin: true },
   { to: '/tokens', label: 'API tokens' },
   { to: '/audit', label: 'Audit log', admin: true },
+  { to: '/cluster', label: 'Cluster', admin: true },
 ];
 
 export function Shell({ children }: { children: ReactNode }) {

@@ -143,6 +143,15 @@ export interface MetricInfo {
   unit: string;
   description: string;
   comparator: string;
+  /** perEndpoint: a rule on this metric can be filtered to one API endpoint. */
+  perEndpoint: boolean;
+}
+
+/** An API endpoint the dataflows called in the last 7 days (GET /alert-endpoints). */
+export interface ApiEndpoint {
+  endpoint: string;
+  flowIds: string[];
+  calls: number;
 }
 
 export interface Definition {
@@ -177,6 +186,8 @@ export interface Rule extends Definition {
   platform: string;
   metric: string;
   flowId: string;
+  /** endpoint is the API filter ("" every call). */
+  endpoint: string;
   scope: string;
   enabled: boolean;
   defaultTitle: string;
@@ -194,6 +205,7 @@ export interface RuleInput extends Partial<Definition> {
   platform?: string;
   metric?: string;
   flowId?: string;
+  endpoint?: string;
   enabled?: boolean;
   revision?: number;
 }

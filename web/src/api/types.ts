@@ -136,6 +136,37 @@ export interface Run {
   statusCodes?: Record<string, number>;
   /** base64 of a JSON array of BlockStats (Go []byte). */
   blockStats?: string;
+  /** The cluster node that ran the file (the last one if another resumed it); absent on one server. */
+  node?: string;
+}
+
+/** GET /api/v1/cluster (runstate.ClusterStatus). */
+export interface ClusterStatus {
+  /** "local": one server; "cluster": River on PostgreSQL. */
+  mode: string;
+  /** The node that answered. */
+  node: string;
+  leader: string;
+  leaseSeconds?: number;
+  nodes: ClusterNode[] | null;
+  queues: ClusterQueue[] | null;
+}
+
+export interface ClusterNode {
+  name: string;
+  addr?: string;
+  startedAt: string;
+  seenAt: string;
+  alive: boolean;
+  leader: boolean;
+  runningJobs: number;
+}
+
+export interface ClusterQueue {
+  name: string;
+  available: number;
+  running: number;
+  scheduled: number;
 }
 
 /** One block's counts in a run (the run's blockStats: in/out/filtered/failed;
@@ -177,4 +208,61 @@ export interface ConfigView {
   createdAt: string;
   updatedAt: string;
   syncedAt?: string;
+}
+
+/** A reconciliation's counts (spec §8): rows compared (expected), present (CAP_API_STATUS 1), missing (0). */
+export interface ReconTotals {
+  rows: number;
+  expected: number;
+  present: number;
+  missing: number;
+  mismatched: number;
+  duplicates: number;
+  beforeFromYear: number;
+  invalid: number;
+}
+
+/** What a diff_tool block reported about one run of a dataflow, kept by the server. */
+export interface Reconciliation {
+  id: string;
+  orgId: string;
+  flowId: string;
+  flowName: string;
+  version: number;
+  runId: string;
+  block: string;
+  file: string;
+  /** Which source answered: sandbox, capillary-api or ledger. */
+  source: string;
+  entityType: string;
+  diffPath?: string;
+  started: string;
+  finished: string;
+  totals: ReconTotals;
+  lookupRequests: number;
+  resumedRows?: number;
+  matchedOn: string[] | null;
+  compared: string[] | null;
+  unverified?: string[] | null;
+  fromYear?: number;
+  records: number;
+  resultName?: string;
+}
+
+export interface ReconField {
+  field: string;
+  column: string;
+  source: string;
+  destination: string;
+}
+
+/** One source row that is missing, mismatched, duplicated at the destination or not comparable. */
+export interface ReconRecord {
+  line: number;
+  kind: 'missing' | 'mismatch' | 'duplicate' | 'invalid';
+  key: Record<string, string>;
+  entityId?: string;
+  matches?: number;
+  fields?: ReconField[] | null;
+  reason?: string;
 }

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { isolated } from './series';
+import { isolated, percentTop } from './series';
 
 export interface ChartSeries {
   label: string;
@@ -42,6 +42,7 @@ export function TimeChart({
   series,
   fmt,
   integer = false,
+  percent = false,
   height = 220,
 }: {
   title: string;
@@ -50,6 +51,8 @@ export function TimeChart({
   fmt: (v: number | null) => string;
   /** integer: the values are counts, so the y axis ticks whole numbers only. */
   integer?: boolean;
+  /** percent: the values are percentages, so the y axis stops at 100 % (uPlot's padding would show 125 %). */
+  percent?: boolean;
   height?: number;
 }) {
   const box = useRef<HTMLDivElement>(null);
@@ -76,7 +79,7 @@ export function TimeChart({
         })),
       ],
       axes: [axis(), axis({ size: 70, values: (_u, vals) => vals.map((v) => fmt(v)), ...(integer ? { incrs: INT_INCRS } : {}) })],
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, ...(percent ? { y: { range: (_u: uPlot, _min: number | null, max: number | null): uPlot.Range.MinMax => [0, percentTop(max)] } } : {}) },
       cursor: { drag: { x: false, y: false } },
     };
     const data: uPlot.AlignedData = [xs, ...series.map((s) => s.values)];
@@ -87,7 +90,7 @@ export function TimeChart({
       ro.disconnect();
       u.destroy();
     };
-  }, [xs, series, fmt, integer, height, scheme]);
+  }, [xs, series, fmt, integer, percent, height, scheme]);
   return (
     <figure className="card chart-card" aria-label={title}>
       <h3>{title}</h3>

@@ -6,6 +6,7 @@ import { client } from '../api/client';
 import type { Page, Run } from '../api/types';
 import { Link } from '../router';
 import { ErrorBox, fmtTime, saveBlob, Spinner, StateBadge } from '../ui/common';
+import { DataTable, Pager, useCursorPages } from '../ui/DataTable';
 import { fmtBytes, fmtCount } from './format';
 
 /** since30d is the start of the retention window the tab lists, to the minute (a stable query key). */
@@ -18,8 +19,8 @@ function since30d(): string {
 export default function ErrorLogsTab({ flowId }: { flowId: string }) {
   const [since] = useState(since30d);
   const [withFailures, setWithFailures] = useState(false);
-  const [cursors, setCursors] = useState<string[]>(['']);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const p = new URLSearchParams({ flowId, since, limit: '25' });
   if (cursor) p.set('cursor', cursor);
   const q = useQuery({ queryKey: ['error-logs', p.toString()], queryFn: () => client.get<Page<Run>>('/runs?' + p), refetchInterval: 30000 });
@@ -45,61 +46,41 @@ export default function ErrorLogsTab({ flowId }: { flowId: string }) {
       {q.isLoading && <Spinner />}
       {q.data && runs.length === 0 && <p className="hint">No result file on this page.</p>}
       {runs.length > 0 && (
-        <table className="grid" aria-label="Error logs">
-          <thead>
-            <tr>
-              <th scope="col">Started</th>
-              <th scope="col">Source file</th>
-              <th scope="col">Status</th>
-              <th scope="col" className="num">
-                Records
-              </th>
-              <th scope="col" className="num">
-                Failed
-              </th>
-              <th scope="col">Result file</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {runs.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <Link to={`/runs/${r.id}`}>{fmtTime(r.started)}</Link>
-                </td>
-                <td>
+        <DataTable
+          label="Error logs"
+          rows={runs}
+          rowKey={(r) => r.id}
+          columns={[
+            { key: 'started', header: 'Started', cell: (r) => <Link to={`/runs/${r.id}`}>{fmtTime(r.started)}</Link> },
+            {
+              key: 'file',
+              header: 'Source file',
+              cell: (r) => (
+                <>
                   {r.fileName || '—'} {r.fileSize ? <span className="hint">({fmtBytes(r.fileSize)})</span> : null}
-                </td>
-                <td>
-                  <StateBadge state={r.status} />
-                </td>
-                <td className="num">{fmtCount(r.recordsIn)}</td>
-                <td className="num">{fmtCount(r.failed)}</td>
-                <td>
-                  <code>{r.resultName || r.resultPath}</code>
-                </td>
-                <td>
-                  <div className="row">
-                    <button type="button" onClick={() => dl.mutate(r)} disabled={dl.isPending} aria-label={`Download ${r.resultName || 'the result file'}`}>
-                      Download
-                    </button>
-                    <Link to={`/dataflows/${flowId}?tab=performance&lineage=${encodeURIComponent(r.id)}`}>Requests</Link>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { key: 'status', header: 'Status', cell: (r) => <StateBadge state={r.status} /> },
+            { key: 'records', header: 'Records', className: 'num', headerClassName: 'num', cell: (r) => fmtCount(r.recordsIn) },
+            { key: 'failed', header: 'Failed', className: 'num', headerClassName: 'num', cell: (r) => fmtCount(r.failed) },
+            { key: 'result', header: 'Result file', cell: (r) => <code>{r.resultName || r.resultPath}</code> },
+            {
+              key: 'actions',
+              header: 'Actions',
+              cell: (r) => (
+                <div className="row">
+                  <button type="button" onClick={() => dl.mutate(r)} disabled={dl.isPending} aria-label={`Download ${r.resultName || 'the result file'}`}>
+                    Download
+                  </button>
+                  <Link to={`/dataflows/${flowId}?tab=performance&lineage=${encodeURIComponent(r.id)}`}>Requests</Link>
+                </div>
+              ),
+            },
+          ]}
+        />
       )}
-      <nav className="pager" aria-label="Pages of runs">
-        <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          ← Previous
-        </button>
-        <span>Page {cursors.length}</span>
-        <button type="button" disabled={!q.data?.next} onClick={() => q.data?.next && setCursors([...cursors, q.data.next])}>
-          Next →
-        </button>
-      </nav>
+      <Pager label="Pages of runs" page={pages.page} hasNext={!!q.data?.next} onPrev={pages.prev} onNext={() => pages.next(q.data?.next)} />
     </div>
   );
 }

@@ -1,5 +1,6 @@
-// Tabs of the dataflow page: Overview (the page as it was), Performance,
-// Error logs and Notifications (issue 17). The tab is in the address
+// Tabs of the dataflow page: Overview (the page as it was, with its runs),
+// Reconciliation (issue 20), Performance, Error logs and Notifications
+// (issue 17). The tab is in the address
 // (?tab=performance) so "View error logs" and drill-down links land on it.
 import { lazy, Suspense, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import { useLocation, useNavigate } from '../router';
@@ -9,9 +10,11 @@ import './obs.css';
 const PerformanceTab = lazy(() => import('./Performance'));
 const ErrorLogsTab = lazy(() => import('./ErrorLogs'));
 const NotificationsTab = lazy(() => import('./FileNotifications'));
+const ReconciliationsTab = lazy(() => import('../pages/Reconciliation'));
 
 export const TABS = [
   { key: 'overview', label: 'Overview' },
+  { key: 'reconciliation', label: 'Reconciliation' },
   { key: 'performance', label: 'Performance' },
   { key: 'errors', label: 'Error logs' },
   { key: 'notifications', label: 'Notifications' },
@@ -59,6 +62,7 @@ export function FlowTabs({ flowId, liveVersion, children }: { flowId: string; li
           {cur === 'performance' && <PerformanceTab key={search.get('lineage') ?? ''} flowId={flowId} liveVersion={liveVersion} />}
           {cur === 'errors' && <ErrorLogsTab flowId={flowId} />}
           {cur === 'notifications' && <NotificationsTab flowId={flowId} />}
+          {cur === 'reconciliation' && <ReconciliationsTab flowId={flowId} />}
         </Suspense>
       </div>
     </>

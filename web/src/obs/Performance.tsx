@@ -9,6 +9,7 @@ import type { BlockCounts, ErrorSummary, RequestLog, RequestPage, Series, Snapsh
 import { useDebounced } from '../hooks';
 import { Link, useLocation } from '../router';
 import { ErrorBox, fmtTime, Modal, Spinner } from '../ui/common';
+import { DataTable, Pager, useCursorPages } from '../ui/DataTable';
 import { TimeChart, type ChartSeries } from './Chart';
 import { fmtBytes, fmtCount, fmtPct, fmtRate, fmtSeconds } from './format';
 import { columns, lookup, statusClass, stepLabel } from './series';
@@ -104,13 +105,13 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
   });
   const charts = useMemo(() => {
     const pts = q.data?.points ?? [];
-    const c = (title: string, fmt: (v: number | null) => string, integer: boolean, parts: [string, string, (p: (typeof pts)[number]) => number | null][]) => {
+    const c = (title: string, fmt: (v: number | null) => string, integer: boolean, parts: [string, string, (p: (typeof pts)[number]) => number | null][], percent = false) => {
       const { xs, ys } = columns(
         pts,
         parts.map((p) => p[2]),
       );
       const series: ChartSeries[] = parts.map(([label, color], i) => ({ label, color, values: ys[i] }));
-      return { title, fmt, integer, xs, series };
+      return { title, fmt, integer, percent, xs, series };
     };
     return [
       c(block ? `Units in / out of ${block}` : 'Records', fmtN, true, [
@@ -118,7 +119,7 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
         ['Out', '--chart-2', (p) => p.recordsOut],
         ['Failed', '--chart-3', (p) => p.failed],
       ]),
-      c('Error rate', fmtP, false, [['Error %', '--chart-3', (p) => p.errorPct]]),
+      c('Error rate', fmtP, false, [['Error %', '--chart-3', (p) => p.errorPct]], true),
       c('API call latency', fmtS, false, [
         ['P50', '--chart-2', (p) => p.latency.p50],
         ['P95', '--chart-4', (p) => p.latency.p95],
@@ -152,7 +153,7 @@ function Charts({ flowId, qs }: { flowId: string; qs: string }) {
       {q.data && (
         <div className="charts">
           {charts.map((c) => (
-            <TimeChart key={c.title} title={c.title} xs={c.xs} series={c.series} fmt={c.fmt} integer={c.integer} />
+            <TimeChart key={c.title} title={c.title} xs={c.xs} series={c.series} fmt={c.fmt} integer={c.integer} percent={c.percent} />
           ))}
         </div>
       )}
@@ -291,32 +292,18 @@ function Errors({ flowId, qs }: { flowId: string; qs: string }) {
       <ErrorBox error={q.error} />
       {q.data && rows.length === 0 && <p className="hint">{search || block ? 'No error matches.' : 'No error in this window.'}</p>}
       {rows.length > 0 && (
-        <table className="grid" aria-label="Error summary">
-          <thead>
-            <tr>
-              <th scope="col">Block</th>
-              <th scope="col">Code</th>
-              <th scope="col">Message</th>
-              <th scope="col" className="num">
-                Count
-              </th>
-              <th scope="col">Last seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((e, i) => (
-              <tr key={i}>
-                <td>
-                  <code>{e.block}</code>
-                </td>
-                <td>{e.code || '—'}</td>
-                <td>{e.message}</td>
-                <td className="num">{fmtCount(e.count)}</td>
-                <td>{fmtTime(e.lastSeen)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          label="Error summary"
+          rows={rows}
+          rowKey={(e) => `${e.block}\u0000${e.code}\u0000${e.message}`}
+          columns={[
+            { key: 'block', header: 'Block', cell: (e) => <code>{e.block}</code> },
+            { key: 'code', header: 'Code', cell: (e) => e.code || '—' },
+            { key: 'message', header: 'Message', cell: (e) => e.message },
+            { key: 'count', header: 'Count', className: 'num', headerClassName: 'num', cell: (e) => fmtCount(e.count) },
+            { key: 'seen', header: 'Last seen', cell: (e) => fmtTime(e.lastSeen) },
+          ]}
+        />
       )}
     </section>
   );
@@ -329,9 +316,9 @@ function DrillDown({ initial }: { initial: string }) {
   const [text, setText] = useState(initial);
   const [target, setTarget] = useState(lookup(initial));
   const [failedOnly, setFailedOnly] = useState(false);
-  const [cursors, setCursors] = useState<string[]>(['']);
+  const pages = useCursorPages();
   const [open, setOpen] = useState<number | null>(null);
-  const cursor = cursors[cursors.length - 1];
+  const cursor = pages.cursor;
   const q = useQuery({
     queryKey: ['drill', target, failedOnly, cursor],
     enabled: target !== null,
@@ -345,7 +332,7 @@ function DrillDown({ initial }: { initial: string }) {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setCursors(['']);
+    pages.reset();
     setTarget(lookup(text));
   };
   const items = q.data?.items ?? [];
@@ -358,7 +345,7 @@ function DrillDown({ initial }: { initial: string }) {
           <input className="code drill-input" value={text} onChange={(e) => setText(e.target.value)} placeholder="e.g. 4ab7e765666cd4d1 or 4ab7e765666cd4d1-1-3" />
         </label>
         <label className="inline">
-          <input type="checkbox" checked={failedOnly} onChange={(e) => (setFailedOnly(e.target.checked), setCursors(['']))} /> Failed calls only
+          <input type="checkbox" checked={failedOnly} onChange={(e) => (setFailedOnly(e.target.checked), pages.reset())} /> Failed calls only
         </label>
         <button type="submit">Find</button>
       </form>
@@ -366,62 +353,44 @@ function DrillDown({ initial }: { initial: string }) {
       <ErrorBox error={q.error} />
       {target && q.data && items.length === 0 && <p className="hint">No stored call matches (calls are kept for 7 days).</p>}
       {items.length > 0 && (
-        <table className="grid compact" aria-label="Stored API calls">
-          <thead>
-            <tr>
-              <th scope="col">Request id</th>
-              <th scope="col">Block</th>
-              <th scope="col">Endpoint</th>
-              <th scope="col" className="num">
-                Status
-              </th>
-              <th scope="col" className="num">
-                Attempts
-              </th>
-              <th scope="col" className="num">
-                Latency
-              </th>
-              <th scope="col">At</th>
-              <th scope="col">Request / response</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <code>{r.requestId}</code>
-                </td>
-                <td>{r.block}</td>
-                <td>
-                  <code>{r.endpoint}</code>
-                </td>
-                <td className="num">
+        <DataTable
+          label="Stored API calls"
+          compact
+          rows={items}
+          rowKey={(r) => r.id}
+          columns={[
+            { key: 'id', header: 'Request id', cell: (r) => <code>{r.requestId}</code> },
+            { key: 'block', header: 'Block', cell: (r) => r.block },
+            { key: 'endpoint', header: 'Endpoint', cell: (r) => <code>{r.endpoint}</code> },
+            {
+              key: 'status',
+              header: 'Status',
+              className: 'num',
+              headerClassName: 'num',
+              cell: (r) => (
+                <>
                   {r.status || '—'} <span className="hint">({statusClass(r.status)})</span>
                   {r.retryExhausted && <div className="hint">retries exhausted</div>}
-                </td>
-                <td className="num">{r.attempts}</td>
-                <td className="num">{fmtSeconds(r.latencyMicros / 1e6)}</td>
-                <td>{fmtTime(r.at)}</td>
-                <td>
-                  <button type="button" onClick={() => setOpen(r.id)} aria-label={`Open request ${r.requestId}`}>
-                    Open
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { key: 'attempts', header: 'Attempts', className: 'num', headerClassName: 'num', cell: (r) => r.attempts },
+            { key: 'latency', header: 'Latency', className: 'num', headerClassName: 'num', cell: (r) => fmtSeconds(r.latencyMicros / 1e6) },
+            { key: 'at', header: 'At', cell: (r) => fmtTime(r.at) },
+            {
+              key: 'open',
+              header: 'Request / response',
+              cell: (r) => (
+                <button type="button" onClick={() => setOpen(r.id)} aria-label={`Open request ${r.requestId}`}>
+                  Open
+                </button>
+              ),
+            },
+          ]}
+        />
       )}
-      {target?.kind === 'lineage' && (cursors.length > 1 || q.data?.next) && (
-        <nav className="pager" aria-label="Pages of calls">
-          <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-            ← Previous
-          </button>
-          <span>Page {cursors.length}</span>
-          <button type="button" disabled={!q.data?.next} onClick={() => q.data?.next && setCursors([...cursors, q.data.next])}>
-            Next →
-          </button>
-        </nav>
+      {target?.kind === 'lineage' && (pages.page > 0 || q.data?.next) && (
+        <Pager label="Pages of calls" page={pages.page} hasNext={!!q.data?.next} onPrev={pages.prev} onNext={() => pages.next(q.data?.next)} />
       )}
       <RequestDialog id={open} onClose={() => setOpen(null)} />
     </section>

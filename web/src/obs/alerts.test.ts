@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricInfo, Preset, Rule } from '../api/obs';
-import { condition, createBody, emptyForm, formError, fromPreset, fromRule, splitList, updateBody } from './alerts';
+import { condition, createBody, emptyForm, endpointChoices, formError, fromPreset, fromRule, scopeText, splitList, updateBody } from './alerts';
 import { emptyReport, reportBody, reportError, scheduleText } from './reports';
-import { columns, isolated, lookup, statusClass, stepLabel } from './series';
+import { columns, isolated, lookup, percentTop, statusClass, stepLabel } from './series';
 import { issueQuery } from './issues';
 
 const metrics: MetricInfo[] = [
-  { name: 'failure_5xx_pct', label: '5XX / failure percentage', unit: '%', description: '', comparator: '>=' },
-  { name: 'latency_p95', label: 'P95 latency', unit: 's', description: '', comparator: '>=' },
-  { name: 'no_file_picked', label: 'No file picked', unit: 'files', description: '', comparator: '<' },
+  { name: 'failure_5xx_pct', label: '5XX / failure percentage', unit: '%', description: '', comparator: '>=', perEndpoint: false },
+  { name: 'latency_p95', label: 'P95 latency', unit: 's', description: '', comparator: '>=', perEndpoint: true },
+  { name: 'no_file_picked', label: 'No file picked', unit: 'files', description: '', comparator: '<', perEndpoint: false },
 ];
 
 const latency: Preset = {
@@ -29,6 +29,7 @@ const rule: Rule = {
   platform: 'dataflow',
   metric: 'latency_p95',
   flowId: 'flw_1',
+  endpoint: '',
   scope: 'dataflow',
   enabled: true,
   comparator: '>=',
@@ -105,6 +106,27 @@ describe('alert rules', () => {
     expect(formError({ ...ok, windowMin: '0' })).toMatch(/window/);
     expect(formError({ ...ok, renotifyMin: '1.5' })).toMatch(/re-notify/);
   });
+  it('filters a call metric by one API, fixed once the rule exists', () => {
+    const f = { ...fromPreset(latency, emptyForm(metrics)), flowId: 'flw_1', endpoint: 'POST https://api/v2/customers' };
+    expect(formError(f, metrics)).toBeNull();
+    expect(createBody(f)).toMatchObject({ metric: 'latency_p95', flowId: 'flw_1', endpoint: 'POST https://api/v2/customers' });
+    expect(createBody({ ...f, endpoint: '' })).not.toHaveProperty('endpoint');
+    expect('endpoint' in updateBody(f, 2)).toBe(false);
+    expect(formError({ ...f, metric: 'failure_5xx_pct' }, metrics)).toMatch(/not measured from API calls/);
+    expect(fromRule({ ...rule, endpoint: 'GET https://api/x' }).endpoint).toBe('GET https://api/x');
+    expect(scopeText({ flowId: '', endpoint: 'GET https://api/x' }, (id) => id)).toBe('All dataflows · API GET https://api/x');
+    expect(scopeText({ flowId: 'flw_1', endpoint: '' }, () => 'Orders')).toBe('Orders');
+  });
+  it('offers the APIs the scope called in the last 7 days, and the rule\'s own', () => {
+    const eps = [
+      { endpoint: 'POST https://a', flowIds: ['flw_1'], calls: 9 },
+      { endpoint: 'GET https://b', flowIds: ['flw_2'], calls: 3 },
+    ];
+    expect(endpointChoices(eps, '', '').map((e) => e.endpoint)).toEqual(['POST https://a', 'GET https://b']);
+    expect(endpointChoices(eps, 'flw_2', '').map((e) => e.endpoint)).toEqual(['GET https://b']);
+    expect(endpointChoices(eps, 'flw_2', 'PUT https://gone').map((e) => e.endpoint)).toEqual(['GET https://b', 'PUT https://gone']);
+    expect(endpointChoices(undefined, '', '')).toEqual([]);
+  });
   it('splits address lists', () => {
     expect(splitList(' a@x.com, b@y.com;\nc@z.com ,, ')).toEqual(['a@x.com', 'b@y.com', 'c@z.com']);
   });
@@ -171,5 +193,14 @@ describe('issue filters', () => {
     const q = new URLSearchParams(issueQuery({ ...base, time: 'custom', since: '2026-05-01T08:00', until: '' }, '', now));
     expect(q.get('since')).toBe(new Date(2026, 4, 1, 8, 0).toISOString().replace('.000Z', 'Z'));
     expect(q.has('until')).toBe(false);
+  });
+});
+
+describe('percentage axis', () => {
+  it('stops at 100 % and keeps a little room above smaller values', () => {
+    expect(percentTop(100)).toBe(100);
+    expect(percentTop(63.1)).toBeCloseTo(69.41);
+    expect(percentTop(null)).toBe(1);
+    expect(percentTop(0)).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 // Pure helpers of the alert pages: a rule's condition in words, the form
 // of a rule (create from a preset or a metric; edit keeps the immutable part),
 // and the request bodies the API takes.
-import type { Definition, MetricInfo, Preset, Rule, RuleInput } from '../api/obs';
+import type { ApiEndpoint, Definition, MetricInfo, Preset, Rule, RuleInput } from '../api/obs';
 import { parseGoDuration, toGoMinutes } from './format';
 
 export const COMPARATORS = ['>=', '>', '<=', '<', '=='] as const;
@@ -48,6 +48,7 @@ export interface RuleForm {
   platform: string;
   metric: string;
   flowId: string; // "" all dataflows
+  endpoint: string; // "" every API
   comparator: string;
   warning: string;
   critical: string;
@@ -76,6 +77,7 @@ export function emptyForm(metrics: MetricInfo[]): RuleForm {
     platform: 'dataflow',
     metric: m?.name ?? '',
     flowId: '',
+    endpoint: '',
     comparator: m?.comparator ?? '>=',
     warning: '',
     critical: '',
@@ -114,6 +116,7 @@ export function fromRule(r: Rule): RuleForm {
     platform: r.platform,
     metric: r.metric,
     flowId: r.flowId,
+    endpoint: r.endpoint ?? '',
     comparator: r.comparator,
     warning: num(r.warning),
     critical: num(r.critical),
@@ -128,10 +131,12 @@ export function fromRule(r: Rule): RuleForm {
   };
 }
 
-/** formError says what to fix before sending, or null. */
-export function formError(f: RuleForm): string | null {
+/** formError says what to fix before sending, or null (metrics: to check
+ * that an API filter is on a metric measured from API calls). */
+export function formError(f: RuleForm, metrics?: MetricInfo[]): string | null {
   if (!f.name.trim()) return 'Give the rule a name.';
   if (!f.metric) return 'Choose a metric.';
+  if (f.endpoint && metrics && !metrics.find((m) => m.name === f.metric)?.perEndpoint) return `${metricLabel(f.metric, metrics)} is not measured from API calls: remove the API filter.`;
   if (f.warning.trim() === '' && f.critical.trim() === '') return 'Set a Warning or a Critical threshold (or both).';
   for (const [k, v] of [
     ['Warning', f.warning],
@@ -172,11 +177,12 @@ export function createBody(f: RuleForm): RuleInput {
   const b: RuleInput = { name: f.name.trim(), platform: f.platform, metric: f.metric, enabled: f.enabled, ...definition(f) };
   if (f.preset) b.preset = f.preset;
   if (f.flowId) b.flowId = f.flowId;
+  if (f.endpoint) b.endpoint = f.endpoint;
   return b;
 }
 
 /** updateBody is the PUT body: the editable part only (platform, metric,
- * scope and preset are immutable, so they are left out). */
+ * scope, API filter and preset are immutable, so they are left out). */
 export function updateBody(f: RuleForm, revision: number): RuleInput {
   return { name: f.name.trim(), enabled: f.enabled, revision, ...definition(f) };
 }
@@ -187,4 +193,19 @@ export function splitList(s: string): string[] {
     .split(/[,;\n]/)
     .map((x) => x.trim())
     .filter(Boolean);
+}
+
+/** endpointChoices are the APIs a rule's filter can pick: those the scope
+ * (one dataflow, or all: "") called in the last 7 days, plus the rule's own
+ * filter if it is no longer called. */
+export function endpointChoices(eps: ApiEndpoint[] | undefined, flowId: string, current: string): ApiEndpoint[] {
+  const out = (eps ?? []).filter((e) => !flowId || e.flowIds.includes(flowId));
+  if (current && !out.some((e) => e.endpoint === current)) out.push({ endpoint: current, flowIds: flowId ? [flowId] : [], calls: 0 });
+  return out;
+}
+
+/** scopeText: "All dataflows", or the dataflow's name, with the API filter. */
+export function scopeText(r: Pick<Rule, 'flowId' | 'endpoint'>, flowName: (id: string) => string): string {
+  const base = r.flowId ? flowName(r.flowId) : 'All dataflows';
+  return r.endpoint ? `${base} · API ${r.endpoint}` : base;
 }

@@ -14,8 +14,8 @@ import { Tiles } from './Snapshot';
 vi.mock('../auth', () => ({ useAuth: () => ({ me: { role: 'admin', username: 'admin', orgId: 'o', orgs: [] } }) }));
 
 const metrics = [
-  { name: 'failure_5xx_pct', label: '5XX / failure percentage', unit: '%', description: 'the larger of…', comparator: '>=' },
-  { name: 'latency_p95', label: 'P95 latency', unit: 's', description: '95th percentile…', comparator: '>=' },
+  { name: 'failure_5xx_pct', label: '5XX / failure percentage', unit: '%', description: 'the larger of…', comparator: '>=', perEndpoint: false },
+  { name: 'latency_p95', label: 'P95 latency', unit: 's', description: '95th percentile…', comparator: '>=', perEndpoint: true },
 ];
 const presets = [
   {
@@ -37,6 +37,7 @@ const rules = [
     platform: 'dataflow',
     metric: 'failure_5xx_pct',
     flowId: '',
+    endpoint: '',
     scope: 'organization',
     enabled: true,
     comparator: '>=',
@@ -83,6 +84,10 @@ function stubApi() {
       '/alert-channels': [],
       '/dataflows': { items: [{ id: 'flw_1', name: 'customers' }] },
       '/configs': configs,
+      '/alert-endpoints': [
+        { endpoint: 'POST https://api/v2/customers', flowIds: ['flw_1'], calls: 12 },
+        { endpoint: 'GET https://api/v2/points', flowIds: ['flw_2'], calls: 4 },
+      ],
     };
     return path in table ? json(table[path]) : json({ error: { code: 'not_found', message: 'no ' + path } }, 404);
   });
@@ -143,11 +148,31 @@ describe('alerts page (DOM)', () => {
     expect(post.body).toMatchObject({ name: 'Latency Alert', preset: 'latency', metric: 'latency_p95', flowId: 'flw_1', warning: 2, critical: 3, window: '10m' });
   });
 
+  it('filters a call metric by one of the APIs its scope called, and not a record metric', async () => {
+    const calls = stubApi();
+    await render(<AlertsPage />);
+    await act(async () => byText('button', /^New alert rule$/).click());
+    await settle();
+    const api = () => labelled(/^Filter by API/) as HTMLSelectElement;
+    // The first metric (5XX / failure) counts records: no API filter.
+    expect(api().disabled).toBe(true);
+    await act(async () => change(labelled(/^Start from/), 'latency'));
+    expect(api().disabled).toBe(false);
+    expect([...api().options].map((o) => o.value)).toEqual(['', 'POST https://api/v2/customers', 'GET https://api/v2/points']);
+    await act(async () => change(labelled(/^Scope/), 'flw_1'));
+    expect([...api().options].map((o) => o.value)).toEqual(['', 'POST https://api/v2/customers']);
+    await act(async () => change(api(), 'POST https://api/v2/customers'));
+    await act(async () => byText('button', /^Create the rule$/).click());
+    await settle();
+    const post = calls.find((c) => c.method === 'POST' && c.url.startsWith('/api/v1/alert-rules'))!;
+    expect(post.body).toMatchObject({ metric: 'latency_p95', flowId: 'flw_1', endpoint: 'POST https://api/v2/customers' });
+  });
+
   it('keeps the platform, metric and scope of an existing rule fixed', async () => {
     stubApi();
     await render(<AlertsPage />);
     await act(async () => (host.querySelector('[aria-label="Edit 5XX / Failure Alert"]') as HTMLButtonElement).click());
-    for (const l of [/^Platform/, /^Scope/, /^Metric/]) expect(labelled(l).disabled).toBe(true);
+    for (const l of [/^Platform/, /^Scope/, /^Metric/, /^Filter by API/]) expect(labelled(l).disabled).toBe(true);
     expect(labelled(/^Critical threshold/).disabled).toBe(false);
     // The default template shows where the field is empty.
     expect((labelled(/^Title template/) as HTMLInputElement).placeholder).toBe('[{{priority}}] {{rule}}');

@@ -39,3 +39,9 @@ export function statusClass(code: number): string {
 export function isolated(vs: (number | null)[]): boolean {
   return vs.some((v, i) => v !== null && (i === 0 || vs[i - 1] === null) && (i === vs.length - 1 || vs[i + 1] === null));
 }
+
+/** percentTop is the top of a percentage axis: a little above the highest value, never past 100 %. */
+export function percentTop(max: number | null): number {
+  if (max === null || !Number.isFinite(max) || max <= 0) return 1;
+  return Math.min(100, max * 1.1);
+}

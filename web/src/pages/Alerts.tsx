@@ -1,15 +1,17 @@
 // Alerts configuration (issue 17, spec §6.6–§6.7): the organisation's rules
 // (the default ones and custom ones made from presets or a metric) and the
 // notification channels (email, Slack, webhook) with a test-send button.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
-import type { Channel, ChannelInput, ChannelKind, MetricInfo, Notification, Preset, Rule } from '../api/obs';
+import type { ApiEndpoint, Channel, ChannelInput, ChannelKind, MetricInfo, Notification, Preset, Rule } from '../api/obs';
 import type { ConfigView, Dataflow, Page } from '../api/types';
 import { useCan } from '../hooks';
 import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner } from '../ui/common';
+import { DataTable } from '../ui/DataTable';
+import { FormDialog } from '../ui/FormDialog';
 import { Link } from '../router';
-import { COMPARATORS, condition, createBody, emptyForm, formError, fromPreset, fromRule, splitList, unitOf, updateBody, type RuleForm } from '../obs/alerts';
+import { COMPARATORS, condition, createBody, emptyForm, endpointChoices, formError, fromPreset, fromRule, scopeText, splitList, unitOf, updateBody, type RuleForm } from '../obs/alerts';
 import { fmtDuration } from '../obs/format';
 import '../obs/obs.css';
 
@@ -39,9 +41,21 @@ export default function AlertsPage() {
       void qc.invalidateQueries({ queryKey: ['alert-rules'] });
     },
   });
-  // The toggle shows the state asked for while the request is on its way
-  // (an error puts the stored state back and is shown above the table).
-  const shownEnabled = (r: Rule) => (toggle.isPending && toggle.variables?.id === r.id ? !r.enabled : r.enabled);
+  // The toggle shows the state asked for from the click on (a state set in
+  // the click handler renders before the event ends; the mutation's own
+  // pending flag arrives a tick later) until the server answers; an error
+  // puts the stored state back and is shown above the table.
+  const [asked, setAsked] = useState<{ id: string; enabled: boolean } | null>(null);
+  const shownEnabled = (r: Rule) => (asked?.id === r.id ? asked.enabled : r.enabled);
+  const flip = (r: Rule) => {
+    setAsked({ id: r.id, enabled: !r.enabled });
+    toggle.mutate(r, { onError: () => setAsked(null) });
+  };
+  // Until the list shows the state asked for: clearing it on the answer
+  // alone could render the old list for a tick (the cache update is batched).
+  useEffect(() => {
+    if (asked && rules.data?.find((x) => x.id === asked.id)?.enabled === asked.enabled) setAsked(null);
+  }, [asked, rules.data]);
   const del = useMutation({
     mutationFn: (r: Rule) => client.del(`/alert-rules/${r.id}`),
     onSuccess: () => {
@@ -64,63 +78,77 @@ export default function AlertsPage() {
         )}
       </div>
       <p className="hint">
-        The default rules watch every dataflow with no setup; add rules from the presets or on any metric. A rule's platform, metric and scope are fixed once it exists; its
-        thresholds, window and notification can be edited.
+        The default rules watch every dataflow with no setup; add rules from the presets or on any metric. A rule's platform, metric, scope and API filter are fixed once it
+        exists; its thresholds, window and notification can be edited.
       </p>
       <h2>Rules</h2>
       <ErrorBox error={rules.error} />
       <ErrorBox error={toggle.error} />
       {rules.isLoading && <Spinner />}
       {rules.data && (
-        <table className="grid" aria-label="Alert rules">
-          <thead>
-            <tr>
-              <th scope="col">Rule</th>
-              <th scope="col">Scope</th>
-              <th scope="col">Condition</th>
-              <th scope="col">Channels</th>
-              <th scope="col">Re-notify / auto-close</th>
-              <th scope="col">Enabled</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rules.data.map((r) => (
-              <tr key={r.id} data-rule={r.name}>
-                <td>
+        <DataTable
+          label="Alert rules"
+          rows={rules.data}
+          rowKey={(r) => r.id}
+          rowAttrs={(r) => ({ 'data-rule': r.name })}
+          columns={[
+            {
+              key: 'rule',
+              header: 'Rule',
+              cell: (r) => (
+                <>
                   {r.name} {r.default ? <span className="badge">default</span> : <span className="badge">custom</span>}
                   <div className="hint">
                     changed by {r.updatedBy} {fmtTime(r.updatedAt)}
                   </div>
-                </td>
-                <td>{r.flowId ? <Link to={`/dataflows/${r.flowId}`}>{flowName(r.flowId)}</Link> : 'All dataflows'}</td>
-                <td className="cond">{condition(r, metrics.data)}</td>
-                <td>{r.channels.length ? r.channels.map(chName).join(', ') : <span className="hint">channels for all alerts</span>}</td>
-                <td>
-                  {fmtDuration(r.renotifyEvery)} / {fmtDuration(r.autoCloseAfter)}
-                </td>
-                <td>
-                  <label className="inline">
-                    <input type="checkbox" checked={shownEnabled(r)} disabled={!canEdit || toggle.isPending} onChange={() => toggle.mutate(r)} aria-label={`${r.name} enabled: ${shownEnabled(r) ? 'on' : 'off'}`} />
-                    {shownEnabled(r) ? 'on' : 'off'}
-                  </label>
-                </td>
-                <td>
-                  <div className="row">
-                    <button type="button" disabled={!canEdit || !ready} onClick={() => setDialog({ rule: r })} aria-label={`Edit ${r.name}`}>
-                      Edit
+                </>
+              ),
+            },
+            {
+              key: 'scope',
+              header: 'Scope',
+              cell: (r) => (
+                <>
+                  {r.flowId ? <Link to={`/dataflows/${r.flowId}`}>{flowName(r.flowId)}</Link> : 'All dataflows'}
+                  {r.endpoint && (
+                    <div className="hint" title={scopeText(r, flowName)}>
+                      API <code>{r.endpoint}</code>
+                    </div>
+                  )}
+                </>
+              ),
+            },
+            { key: 'cond', header: 'Condition', className: 'cond', cell: (r) => condition(r, metrics.data) },
+            { key: 'channels', header: 'Channels', cell: (r) => (r.channels.length ? r.channels.map(chName).join(', ') : <span className="hint">channels for all alerts</span>) },
+            { key: 'intervals', header: 'Re-notify / auto-close', cell: (r) => `${fmtDuration(r.renotifyEvery)} / ${fmtDuration(r.autoCloseAfter)}` },
+            {
+              key: 'enabled',
+              header: 'Enabled',
+              cell: (r) => (
+                <label className="inline">
+                  <input type="checkbox" checked={shownEnabled(r)} disabled={!canEdit || asked !== null} onChange={() => flip(r)} aria-label={`${r.name} enabled: ${shownEnabled(r) ? 'on' : 'off'}`} />
+                  {shownEnabled(r) ? 'on' : 'off'}
+                </label>
+              ),
+            },
+            {
+              key: 'actions',
+              header: 'Actions',
+              cell: (r) => (
+                <div className="row">
+                  <button type="button" disabled={!canEdit || !ready} onClick={() => setDialog({ rule: r })} aria-label={`Edit ${r.name}`}>
+                    Edit
+                  </button>
+                  {!r.default && (
+                    <button type="button" className="danger" disabled={!canEdit} onClick={() => setConfirmDelete(r)} aria-label={`Delete ${r.name}`}>
+                      Delete
                     </button>
-                    {!r.default && (
-                      <button type="button" className="danger" disabled={!canEdit} onClick={() => setConfirmDelete(r)} aria-label={`Delete ${r.name}`}>
-                        Delete
-                      </button>
-                    )}
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                  )}
+                </div>
+              ),
+            },
+          ]}
+        />
       )}
       <ChannelsSection />
       {dialog && ready && (
@@ -154,7 +182,7 @@ export default function AlertsPage() {
   );
 }
 
-const PLACEHOLDERS = '{{rule}} {{dataflow}} {{metric}} {{value}} {{threshold}} {{priority}} {{window}} {{unit}}';
+const PLACEHOLDERS = '{{rule}} {{dataflow}} {{metric}} {{value}} {{threshold}} {{priority}} {{window}} {{unit}} {{endpoint}}';
 
 function RuleDialog({
   rule,
@@ -182,6 +210,9 @@ function RuleDialog({
   const set = (patch: Partial<RuleForm>) => setF((x) => ({ ...x, ...patch }));
   const metric = metrics.find((m) => m.name === f.metric);
   const unit = unitOf(f.metric, metrics);
+  // The APIs a filter can pick: those called in the last 7 days (spec §6.7).
+  const endpoints = useQuery({ queryKey: ['alert-endpoints'], queryFn: () => client.get<ApiEndpoint[]>('/alert-endpoints'), enabled: !editing });
+  const apiChoices = endpointChoices(endpoints.data, f.flowId, f.endpoint);
   // Before a rule exists, the default templates are those of any rule on the same metric.
   const dflt = editing ? defaults : { title: sameMetric(f.metric)?.defaultTitle ?? '', description: sameMetric(f.metric)?.defaultDescription ?? '' };
   const save = useMutation({
@@ -201,166 +232,183 @@ function RuleDialog({
     },
   });
   const resetTemplates = () => (editing ? reset.mutate() : set({ title: '', description: '' }));
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    const err = formError(f);
+  const submit = () => {
+    const err = formError(f, metrics);
     setProblem(err);
     if (!err) save.mutate();
   };
   return (
-    <Modal title={editing ? `Edit ${rule!.name}` : 'New alert rule'} open onClose={onClose} wide>
-      <form className="stack" onSubmit={submit} aria-label="Alert rule">
-        {!editing && (
-          <label>
-            Start from
-            <select
-              value={f.preset}
-              onChange={(e) => {
-                const p = presets.find((x) => x.key === e.target.value);
-                setF(p ? fromPreset(p, f) : { ...f, preset: '' });
-              }}
-            >
-              <option value="">Custom rule (choose the metric)</option>
-              {presets.map((p) => (
-                <option key={p.key} value={p.key}>
-                  {p.name}
-                  {p.default ? ' (default preset)' : ''} — {p.description}
-                </option>
-              ))}
-            </select>
-          </label>
-        )}
-        {editing && <p className="notice">The platform, metric and scope of a rule cannot change; make a new rule for another one.</p>}
-        <div className="form-grid">
-          <label className="wide">
-            Name <span className="req">*</span>
-            <input required value={f.name} maxLength={120} onChange={(e) => set({ name: e.target.value })} />
-          </label>
-          <label>
-            Platform
-            <select value={f.platform} disabled={editing} onChange={(e) => set({ platform: e.target.value })}>
-              <option value="dataflow">Connect+ dataflows</option>
-            </select>
-          </label>
-          <label>
-            Scope
-            <select value={f.flowId} disabled={editing} onChange={(e) => set({ flowId: e.target.value })}>
-              <option value="">All dataflows of the organisation</option>
-              {flows.map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Metric
-            <select
-              value={f.metric}
-              disabled={editing}
-              onChange={(e) => {
-                const m = metrics.find((x) => x.name === e.target.value);
-                // Another metric is no longer the preset's rule.
-                set({ metric: e.target.value, preset: '', comparator: m?.comparator ?? f.comparator });
-              }}
-            >
-              {metrics.map((m) => (
-                <option key={m.name} value={m.name}>
-                  {m.label}
-                </option>
-              ))}
-            </select>
-          </label>
-          {metric && <p className="hint wide">{metric.description}</p>}
-          <label>
-            Comparator
-            <select value={f.comparator} onChange={(e) => set({ comparator: e.target.value })}>
-              {COMPARATORS.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Warning threshold {unit && <span className="hint">({unit})</span>}
-            <input type="number" step="any" inputMode="decimal" value={f.warning} onChange={(e) => set({ warning: e.target.value })} />
-          </label>
-          <label>
-            Critical threshold {unit && <span className="hint">({unit})</span>}
-            <input type="number" step="any" inputMode="decimal" value={f.critical} onChange={(e) => set({ critical: e.target.value })} />
-          </label>
-          <label>
-            Window (minutes)
-            <input type="number" min={1} step={1} value={f.windowMin} onChange={(e) => set({ windowMin: e.target.value })} />
-          </label>
-          <label>
-            Minimum volume <span className="hint">(records or calls)</span>
-            <input type="number" min={0} step={1} value={f.minVolume} placeholder="1" onChange={(e) => set({ minVolume: e.target.value })} />
-          </label>
-          <label>
-            Re-notify every (minutes, 0: never)
-            <input type="number" min={0} step={1} value={f.renotifyMin} onChange={(e) => set({ renotifyMin: e.target.value })} />
-          </label>
-          <label>
-            Auto-close after clear for (minutes)
-            <input type="number" min={0} step={1} value={f.autoCloseMin} onChange={(e) => set({ autoCloseMin: e.target.value })} />
-          </label>
-        </div>
-        <fieldset>
-          <legend>Notification</legend>
-          <label className="template-field">
-            Title template
-            <input value={f.title} placeholder={dflt.title || 'the default title'} onChange={(e) => set({ title: e.target.value })} />
-          </label>
-          <label className="template-field">
-            Description template
-            <textarea value={f.description} placeholder={dflt.description || 'the default description'} onChange={(e) => set({ description: e.target.value })} />
-          </label>
-          <div className="row">
-            <span className="hint">
-              Empty uses the default template. Placeholders: <code>{PLACEHOLDERS}</code>
-            </span>
-            <span className="spacer" />
-            <button type="button" onClick={resetTemplates} disabled={reset.isPending}>
-              Reset to default
-            </button>
-          </div>
-          <ErrorBox error={reset.error} />
-          <div className="check-list" role="group" aria-label="Channels">
-            <span>Channels</span>
-            {channels.length === 0 && <span className="hint">No channel yet (an administrator adds them below the rules).</span>}
-            {channels.map((c) => (
-              <label className="inline" key={c.id}>
-                <input
-                  type="checkbox"
-                  checked={f.channels.includes(c.id)}
-                  onChange={(e) => set({ channels: e.target.checked ? [...f.channels, c.id] : f.channels.filter((x) => x !== c.id) })}
-                />
-                {c.name} <span className="hint">({c.kind}{c.allAlerts ? ', gets every alert anyway' : ''})</span>
-              </label>
+    <FormDialog
+      title={editing ? `Edit ${rule!.name}` : 'New alert rule'}
+      label="Alert rule"
+      onClose={onClose}
+      onSubmit={submit}
+      problem={problem}
+      error={save.error}
+      pending={save.isPending}
+      submitLabel={editing ? 'Save the rule' : 'Create the rule'}
+    >
+      {!editing && (
+        <label>
+          Start from
+          <select
+            value={f.preset}
+            onChange={(e) => {
+              const p = presets.find((x) => x.key === e.target.value);
+              setF(p ? fromPreset(p, f) : { ...f, preset: '' });
+            }}
+          >
+            <option value="">Custom rule (choose the metric)</option>
+            {presets.map((p) => (
+              <option key={p.key} value={p.key}>
+                {p.name}
+                {p.default ? ' (default preset)' : ''} — {p.description}
+              </option>
             ))}
-          </div>
-        </fieldset>
-        <label className="inline">
-          <input type="checkbox" checked={f.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Enabled
+          </select>
         </label>
-        {problem && (
-          <div className="error-box" role="alert">
-            {problem}
-          </div>
-        )}
-        <ErrorBox error={save.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={save.isPending}>
-            {editing ? 'Save the rule' : 'Create the rule'}
+      )}
+      {editing && <p className="notice">The platform, metric, scope and API filter of a rule cannot change; make a new rule for another one.</p>}
+      <div className="form-grid">
+        <label className="wide">
+          Name <span className="req">*</span>
+          <input required value={f.name} maxLength={120} onChange={(e) => set({ name: e.target.value })} />
+        </label>
+        <label>
+          Platform
+          <select value={f.platform} disabled={editing} onChange={(e) => set({ platform: e.target.value })}>
+            <option value="dataflow">Connect+ dataflows</option>
+          </select>
+        </label>
+        <label>
+          Scope
+          <select
+            value={f.flowId}
+            disabled={editing}
+            onChange={(e) => {
+              const flowId = e.target.value;
+              // An API the new scope never called is no longer a choice.
+              set({ flowId, endpoint: endpointChoices(endpoints.data, flowId, '').some((x) => x.endpoint === f.endpoint) ? f.endpoint : '' });
+            }}
+          >
+            <option value="">All dataflows of the organisation</option>
+            {flows.map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Metric
+          <select
+            value={f.metric}
+            disabled={editing}
+            onChange={(e) => {
+              const m = metrics.find((x) => x.name === e.target.value);
+              // Another metric is no longer the preset's rule; only call
+              // metrics keep an API filter.
+              set({ metric: e.target.value, preset: '', comparator: m?.comparator ?? f.comparator, endpoint: m?.perEndpoint ? f.endpoint : '' });
+            }}
+          >
+            {metrics.map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        {metric && <p className="hint wide">{metric.description}</p>}
+        <label className="wide">
+          Filter by API <span className="hint">(optional: the calls of one endpoint, for metrics measured from API calls)</span>
+          <select value={f.endpoint} disabled={editing || !metric?.perEndpoint} onChange={(e) => set({ endpoint: e.target.value })}>
+            <option value="">Every API</option>
+            {apiChoices.map((x) => (
+              <option key={x.endpoint} value={x.endpoint}>
+                {x.endpoint}
+                {x.calls ? ` (${x.calls} calls in 7 days)` : ''}
+              </option>
+            ))}
+          </select>
+          {!editing && metric?.perEndpoint && endpoints.data && apiChoices.length === 0 && (
+            <span className="hint">No API was called in the last 7 days{f.flowId ? ' by this dataflow' : ''}: run the dataflow once to make its APIs appear.</span>
+          )}
+        </label>
+        <ErrorBox error={endpoints.error} />
+        <label>
+          Comparator
+          <select value={f.comparator} onChange={(e) => set({ comparator: e.target.value })}>
+            {COMPARATORS.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Warning threshold {unit && <span className="hint">({unit})</span>}
+          <input type="number" step="any" inputMode="decimal" value={f.warning} onChange={(e) => set({ warning: e.target.value })} />
+        </label>
+        <label>
+          Critical threshold {unit && <span className="hint">({unit})</span>}
+          <input type="number" step="any" inputMode="decimal" value={f.critical} onChange={(e) => set({ critical: e.target.value })} />
+        </label>
+        <label>
+          Window (minutes)
+          <input type="number" min={1} step={1} value={f.windowMin} onChange={(e) => set({ windowMin: e.target.value })} />
+        </label>
+        <label>
+          Minimum volume <span className="hint">(records or calls)</span>
+          <input type="number" min={0} step={1} value={f.minVolume} placeholder="1" onChange={(e) => set({ minVolume: e.target.value })} />
+        </label>
+        <label>
+          Re-notify every (minutes, 0: never)
+          <input type="number" min={0} step={1} value={f.renotifyMin} onChange={(e) => set({ renotifyMin: e.target.value })} />
+        </label>
+        <label>
+          Auto-close after clear for (minutes)
+          <input type="number" min={0} step={1} value={f.autoCloseMin} onChange={(e) => set({ autoCloseMin: e.target.value })} />
+        </label>
+      </div>
+      <fieldset>
+        <legend>Notification</legend>
+        <label className="template-field">
+          Title template
+          <input value={f.title} placeholder={dflt.title || 'the default title'} onChange={(e) => set({ title: e.target.value })} />
+        </label>
+        <label className="template-field">
+          Description template
+          <textarea value={f.description} placeholder={dflt.description || 'the default description'} onChange={(e) => set({ description: e.target.value })} />
+        </label>
+        <div className="row">
+          <span className="hint">
+            Empty uses the default template. Placeholders: <code>{PLACEHOLDERS}</code>
+          </span>
+          <span className="spacer" />
+          <button type="button" onClick={resetTemplates} disabled={reset.isPending}>
+            Reset to default
           </button>
         </div>
-      </form>
-    </Modal>
+        <ErrorBox error={reset.error} />
+        <div className="check-list" role="group" aria-label="Channels">
+          <span>Channels</span>
+          {channels.length === 0 && <span className="hint">No channel yet (an administrator adds them below the rules).</span>}
+          {channels.map((c) => (
+            <label className="inline" key={c.id}>
+              <input
+                type="checkbox"
+                checked={f.channels.includes(c.id)}
+                onChange={(e) => set({ channels: e.target.checked ? [...f.channels, c.id] : f.channels.filter((x) => x !== c.id) })}
+              />
+              {c.name} <span className="hint">({c.kind}{c.allAlerts ? ', gets every alert anyway' : ''})</span>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <label className="inline">
+        <input type="checkbox" checked={f.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Enabled
+      </label>
+    </FormDialog>
   );
 }
 
@@ -401,28 +449,22 @@ function ChannelsSection() {
       <ErrorBox error={del.error} title="Delete failed" />
       {channels.data && channels.data.length === 0 && <p className="hint">No channel yet.</p>}
       {channels.data && channels.data.length > 0 && (
-        <table className="grid" aria-label="Channels">
-          <thead>
-            <tr>
-              <th scope="col">Channel</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Sends to</th>
-              <th scope="col">Secret</th>
-              <th scope="col">All alerts</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {channels.data.map((c) => (
-              <tr key={c.id} data-channel={c.name}>
-                <td>{c.name}</td>
-                <td>{c.kind}</td>
-                <td>
-                  <code>{channelTarget(c)}</code>
-                </td>
-                <td>{c.secretConfig ? <code>{c.secretConfig}</code> : '—'}</td>
-                <td>{c.allAlerts ? 'yes' : 'no'}</td>
-                <td>
+        <DataTable
+          label="Channels"
+          rows={channels.data}
+          rowKey={(c) => c.id}
+          rowAttrs={(c) => ({ 'data-channel': c.name })}
+          columns={[
+            { key: 'name', header: 'Channel', cell: (c) => c.name },
+            { key: 'kind', header: 'Kind', cell: (c) => c.kind },
+            { key: 'to', header: 'Sends to', cell: (c) => <code>{channelTarget(c)}</code> },
+            { key: 'secret', header: 'Secret', cell: (c) => (c.secretConfig ? <code>{c.secretConfig}</code> : '—') },
+            { key: 'all', header: 'All alerts', cell: (c) => (c.allAlerts ? 'yes' : 'no') },
+            {
+              key: 'actions',
+              header: 'Actions',
+              cell: (c) => (
+                <>
                   <div className="row">
                     <button type="button" disabled={!isAdmin || test.isPending} onClick={() => test.mutate(c)} aria-label={`Send test on ${c.name}`}>
                       Send test
@@ -439,11 +481,11 @@ function ChannelsSection() {
                       {results[c.id].ok ? `Delivered (${results[c.id].attempts} attempt(s)).` : `Not delivered: ${results[c.id].error ?? 'unknown error'}`}
                     </div>
                   )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+        />
       )}
       {dialog && <ChannelDialog ch={dialog.ch} onClose={() => setDialog(null)} />}
     </section>
@@ -489,107 +531,97 @@ function ChannelDialog({ ch, onClose }: { ch: Channel | null; onClose: () => voi
   const secretWhat = kind === 'slack' ? 'the Slack incoming webhook URL' : kind === 'webhook' ? 'the signing key (HMAC-SHA256)' : 'the SMTP password';
   const needSecret = kind !== 'email';
   return (
-    <Modal title={ch ? `Edit ${ch.name}` : 'New channel'} open onClose={onClose} wide>
-      <form
-        className="stack"
-        aria-label="Channel"
-        onSubmit={(e) => {
-          e.preventDefault();
-          save.mutate();
-        }}
-      >
-        <div className="form-grid">
-          <label>
-            Kind
-            <select value={kind} disabled={!!ch} onChange={(e) => setKind(e.target.value as ChannelKind)}>
-              <option value="email">Email</option>
-              <option value="slack">Slack</option>
-              <option value="webhook">Webhook</option>
+    <FormDialog
+      title={ch ? `Edit ${ch.name}` : 'New channel'}
+      label="Channel"
+      onClose={onClose}
+      onSubmit={() => save.mutate()}
+      error={save.error}
+      pending={save.isPending}
+      submitLabel={ch ? 'Save the channel' : 'Create the channel'}
+    >
+      <div className="form-grid">
+        <label>
+          Kind
+          <select value={kind} disabled={!!ch} onChange={(e) => setKind(e.target.value as ChannelKind)}>
+            <option value="email">Email</option>
+            <option value="slack">Slack</option>
+            <option value="webhook">Webhook</option>
+          </select>
+        </label>
+        <label>
+          Name <span className="req">*</span>
+          <input required value={name} maxLength={120} onChange={(e) => setName(e.target.value)} />
+        </label>
+        {kind === 'email' && (
+          <>
+            <label className="wide">
+              Recipients <span className="req">*</span> <span className="hint">(comma-separated)</span>
+              <input required value={to} onChange={(e) => setTo(e.target.value)} placeholder="ops@example.com, lead@example.com" />
+            </label>
+            <label>
+              From
+              <input type="email" value={from} onChange={(e) => setFrom(e.target.value)} placeholder="alerts@example.com" />
+            </label>
+            <label className="inline wide">
+              <input type="checkbox" checked={ownRelay} onChange={(e) => setOwnRelay(e.target.checked)} /> Use its own SMTP server (else the server's relay)
+            </label>
+            {ownRelay && (
+              <>
+                <label>
+                  SMTP host
+                  <input required value={host} onChange={(e) => setHost(e.target.value)} />
+                </label>
+                <label>
+                  SMTP port
+                  <input type="number" min={1} max={65535} required value={port} onChange={(e) => setPort(e.target.value)} />
+                </label>
+                <label>
+                  TLS
+                  <select value={tls} onChange={(e) => setTls(e.target.value)}>
+                    <option value="starttls">STARTTLS (required)</option>
+                    <option value="tls">Implicit TLS (port 465)</option>
+                    <option value="none">None (a relay on this host)</option>
+                  </select>
+                </label>
+                <label>
+                  Username
+                  <input value={username} autoComplete="off" onChange={(e) => setUsername(e.target.value)} />
+                </label>
+              </>
+            )}
+          </>
+        )}
+        {kind === 'webhook' && (
+          <label className="wide">
+            URL <span className="req">*</span>
+            <input type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://hooks.example.com/connectplus" />
+          </label>
+        )}
+        {(kind !== 'email' || ownRelay) && (
+          <label className="wide">
+            Secret: {secretWhat} {needSecret && <span className="req">*</span>}
+            <select required={needSecret} value={secret} onChange={(e) => setSecret(e.target.value)}>
+              <option value="">{needSecret ? 'Choose a secret Extension Configuration…' : 'None (no SMTP authentication)'}</option>
+              {secrets.map((c) => (
+                <option key={c.name} value={c.name}>
+                  {c.name}
+                </option>
+              ))}
+              {secret && !secrets.some((c) => c.name === secret) && <option value={secret}>{secret} (missing)</option>}
             </select>
+            <span className="hint">
+              A secret Extension Configuration holds it (encrypted, write-only). <Link to="/configs">Request a new one</Link>; another administrator approves it.
+            </span>
           </label>
-          <label>
-            Name <span className="req">*</span>
-            <input required value={name} maxLength={120} onChange={(e) => setName(e.target.value)} />
-          </label>
-          {kind === 'email' && (
-            <>
-              <label className="wide">
-                Recipients <span className="req">*</span> <span className="hint">(comma-separated)</span>
-                <input required value={to} onChange={(e) => setTo(e.target.value)} placeholder="ops@example.com, lead@example.com" />
-              </label>
-              <label>
-                From
-                <input type="email" value={from} onChange={(e) => setFrom(e.target.value)} placeholder="alerts@example.com" />
-              </label>
-              <label className="inline wide">
-                <input type="checkbox" checked={ownRelay} onChange={(e) => setOwnRelay(e.target.checked)} /> Use its own SMTP server (else the server's relay)
-              </label>
-              {ownRelay && (
-                <>
-                  <label>
-                    SMTP host
-                    <input required value={host} onChange={(e) => setHost(e.target.value)} />
-                  </label>
-                  <label>
-                    SMTP port
-                    <input type="number" min={1} max={65535} required value={port} onChange={(e) => setPort(e.target.value)} />
-                  </label>
-                  <label>
-                    TLS
-                    <select value={tls} onChange={(e) => setTls(e.target.value)}>
-                      <option value="starttls">STARTTLS (required)</option>
-                      <option value="tls">Implicit TLS (port 465)</option>
-                      <option value="none">None (a relay on this host)</option>
-                    </select>
-                  </label>
-                  <label>
-                    Username
-                    <input value={username} autoComplete="off" onChange={(e) => setUsername(e.target.value)} />
-                  </label>
-                </>
-              )}
-            </>
-          )}
-          {kind === 'webhook' && (
-            <label className="wide">
-              URL <span className="req">*</span>
-              <input type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://hooks.example.com/connectplus" />
-            </label>
-          )}
-          {(kind !== 'email' || ownRelay) && (
-            <label className="wide">
-              Secret: {secretWhat} {needSecret && <span className="req">*</span>}
-              <select required={needSecret} value={secret} onChange={(e) => setSecret(e.target.value)}>
-                <option value="">{needSecret ? 'Choose a secret Extension Configuration…' : 'None (no SMTP authentication)'}</option>
-                {secrets.map((c) => (
-                  <option key={c.name} value={c.name}>
-                    {c.name}
-                  </option>
-                ))}
-                {secret && !secrets.some((c) => c.name === secret) && <option value={secret}>{secret} (missing)</option>}
-              </select>
-              <span className="hint">
-                A secret Extension Configuration holds it (encrypted, write-only). <Link to="/configs">Request a new one</Link>; another administrator approves it.
-              </span>
-            </label>
-          )}
-          <label className="inline wide">
-            <input type="checkbox" checked={allAlerts} onChange={(e) => setAllAlerts(e.target.checked)} /> Send every alert of the organisation here (the default rules
-            included)
-          </label>
-        </div>
-        <ErrorBox error={configs.error} />
-        <ErrorBox error={save.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={save.isPending}>
-            {ch ? 'Save the channel' : 'Create the channel'}
-          </button>
-        </div>
-      </form>
-    </Modal>
+        )}
+        <label className="inline wide">
+          <input type="checkbox" checked={allAlerts} onChange={(e) => setAllAlerts(e.target.checked)} /> Send every alert of the organisation here (the default rules
+          included)
+        </label>
+      </div>
+      <ErrorBox error={configs.error} />
+    </FormDialog>
   );
 }
 

@@ -62,7 +62,9 @@ export function DataflowsPage() {
   const dTag = useDebounced(tag, 300);
   // The server sorts before it paginates, so every page follows the header's order.
   const qs = listQuery({ name: dName, tag: dTag, status, deactivated, limit, cursor: pages.cursor, sort });
-  const q = useQuery({ queryKey: ['dataflows', qs], queryFn: () => client.get<Page<FlowListItem>>('/dataflows?' + qs) });
+  // Refreshed like the System Snapshot above it (every 15 s), so today's
+  // units, error % and accuracy % and the last run move while dataflows run.
+  const q = useQuery({ queryKey: ['dataflows', qs], queryFn: () => client.get<Page<FlowListItem>>('/dataflows?' + qs), refetchInterval: 15000 });
   const items = q.data?.items ?? [];
   const resetPaging = pages.reset;
 

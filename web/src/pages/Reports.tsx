@@ -1,13 +1,15 @@
 // Scheduled summary reports (issue 17, spec §6.4): recipients and a
 // schedule (hourly, daily at a time, every interval), optionally after each
 // run; the email lists per dataflow and file the totals, with a CSV.
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { client } from '../api/client';
 import type { Channel, Report } from '../api/obs';
 import type { Dataflow, Page } from '../api/types';
 import { useCan } from '../hooks';
-import { Breadcrumbs, ErrorBox, fmtTime, Modal, Spinner } from '../ui/common';
+import { Breadcrumbs, ErrorBox, fmtTime, Spinner } from '../ui/common';
+import { DataTable } from '../ui/DataTable';
+import { FormDialog } from '../ui/FormDialog';
 import { Link } from '../router';
 import { emptyReport, fromReport, reportBody, reportError, scheduleText, type ReportForm } from '../obs/reports';
 import '../obs/obs.css';
@@ -53,47 +55,46 @@ export default function ReportsPage() {
       {reports.isLoading && <Spinner />}
       {reports.data && reports.data.length === 0 && <p className="hint">No report is scheduled.</p>}
       {reports.data && reports.data.length > 0 && (
-        <table className="grid" aria-label="Summary reports">
-          <thead>
-            <tr>
-              <th scope="col">Report</th>
-              <th scope="col">Dataflows</th>
-              <th scope="col">Recipients</th>
-              <th scope="col">Schedule</th>
-              <th scope="col">Enabled</th>
-              <th scope="col">Last sent</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {reports.data.map((r) => (
-              <tr key={r.id} data-report={r.name}>
-                <td>
+        <DataTable
+          label="Summary reports"
+          rows={reports.data}
+          rowKey={(r) => r.id}
+          rowAttrs={(r) => ({ 'data-report': r.name })}
+          columns={[
+            {
+              key: 'name',
+              header: 'Report',
+              cell: (r) => (
+                <>
                   {r.name}
                   <div className="hint">by {r.createdBy}</div>
-                </td>
-                <td>{r.flowId ? <Link to={`/dataflows/${r.flowId}`}>{flowName(r.flowId)}</Link> : 'All dataflows'}</td>
-                <td>{r.recipients.join(', ')}</td>
-                <td>{scheduleText(r)}</td>
-                <td>{r.enabled ? 'yes' : 'no'}</td>
-                <td>{fmtTime(r.lastSentAt)}</td>
-                <td>
-                  <div className="row">
-                    <button type="button" disabled={!canEdit || send.isPending} onClick={() => send.mutate(r)} aria-label={`Send now: ${r.name}`}>
-                      Send now
-                    </button>
-                    <button type="button" disabled={!canEdit} onClick={() => setDialog({ r })} aria-label={`Edit ${r.name}`}>
-                      Edit
-                    </button>
-                    <button type="button" className="danger" disabled={!canEdit || del.isPending} onClick={() => del.mutate(r)} aria-label={`Delete ${r.name}`}>
-                      Delete
-                    </button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { key: 'flow', header: 'Dataflows', cell: (r) => (r.flowId ? <Link to={`/dataflows/${r.flowId}`}>{flowName(r.flowId)}</Link> : 'All dataflows') },
+            { key: 'to', header: 'Recipients', cell: (r) => r.recipients.join(', ') },
+            { key: 'schedule', header: 'Schedule', cell: (r) => scheduleText(r) },
+            { key: 'enabled', header: 'Enabled', cell: (r) => (r.enabled ? 'yes' : 'no') },
+            { key: 'sent', header: 'Last sent', cell: (r) => fmtTime(r.lastSentAt) },
+            {
+              key: 'actions',
+              header: 'Actions',
+              cell: (r) => (
+                <div className="row">
+                  <button type="button" disabled={!canEdit || send.isPending} onClick={() => send.mutate(r)} aria-label={`Send now: ${r.name}`}>
+                    Send now
+                  </button>
+                  <button type="button" disabled={!canEdit} onClick={() => setDialog({ r })} aria-label={`Edit ${r.name}`}>
+                    Edit
+                  </button>
+                  <button type="button" className="danger" disabled={!canEdit || del.isPending} onClick={() => del.mutate(r)} aria-label={`Delete ${r.name}`}>
+                    Delete
+                  </button>
+                </div>
+              ),
+            },
+          ]}
+        />
       )}
       {dialog && <ReportDialog r={dialog.r} flows={flows.data?.items ?? []} channels={(channels.data ?? []).filter((c) => c.kind === 'email')} onClose={() => setDialog(null)} />}
     </div>
@@ -112,97 +113,89 @@ function ReportDialog({ r, flows, channels, onClose }: { r: Report | null; flows
       onClose();
     },
   });
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
+  const submit = () => {
     const err = reportError(f);
     setProblem(err);
     if (!err) save.mutate();
   };
   return (
-    <Modal title={r ? `Edit ${r.name}` : 'New summary report'} open onClose={onClose} wide>
-      <form className="stack" onSubmit={submit} aria-label="Summary report">
-        <div className="form-grid">
-          <label>
-            Name <span className="req">*</span>
-            <input required value={f.name} maxLength={120} onChange={(e) => set({ name: e.target.value })} />
-          </label>
-          <label>
-            Dataflows
-            <select value={f.flowId} onChange={(e) => set({ flowId: e.target.value })}>
-              <option value="">All dataflows of the organisation</option>
-              {flows.map((x) => (
-                <option key={x.id} value={x.id}>
-                  {x.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="wide">
-            Recipients <span className="req">*</span> <span className="hint">(comma-separated email addresses)</span>
-            <input required value={f.recipients} onChange={(e) => set({ recipients: e.target.value })} placeholder="lead@example.com" />
-          </label>
-          <fieldset className="wide">
-            <legend>Schedule</legend>
-            <label className="inline">
-              <input type="radio" name="schedule" checked={f.schedule === 'hourly'} onChange={() => set({ schedule: 'hourly' })} /> Hourly
-            </label>
-            <div className="row">
-              <label className="inline">
-                <input type="radio" name="schedule" checked={f.schedule === 'daily'} onChange={() => set({ schedule: 'daily' })} /> Daily at
-              </label>
-              <input type="time" aria-label="Time of day (organisation time zone)" value={f.at} disabled={f.schedule !== 'daily'} onChange={(e) => set({ at: e.target.value })} />
-              <span className="hint">organisation time zone</span>
-            </div>
-            <div className="row">
-              <label className="inline">
-                <input type="radio" name="schedule" checked={f.schedule === 'interval'} onChange={() => set({ schedule: 'interval' })} /> Every
-              </label>
-              <input
-                type="number"
-                min={15}
-                max={10080}
-                step={1}
-                aria-label="Interval in minutes"
-                value={f.everyMin}
-                disabled={f.schedule !== 'interval'}
-                onChange={(e) => set({ everyMin: e.target.value })}
-              />
-              <span className="hint">minutes (15 to 10080)</span>
-            </div>
-          </fieldset>
-          <label className="inline wide">
-            <input type="checkbox" checked={f.afterEachRun} onChange={(e) => set({ afterEachRun: e.target.checked })} /> Also send the summary of each completed run (per file)
-          </label>
-          <label>
-            Send through
-            <select value={f.channelId} onChange={(e) => set({ channelId: e.target.value })}>
-              <option value="">The server's relay</option>
-              {channels.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name} (its SMTP settings)
-                </option>
-              ))}
-            </select>
-          </label>
+    <FormDialog
+      title={r ? `Edit ${r.name}` : 'New summary report'}
+      label="Summary report"
+      onClose={onClose}
+      onSubmit={submit}
+      problem={problem}
+      error={save.error}
+      pending={save.isPending}
+      submitLabel={r ? 'Save the report' : 'Schedule the report'}
+    >
+      <div className="form-grid">
+        <label>
+          Name <span className="req">*</span>
+          <input required value={f.name} maxLength={120} onChange={(e) => set({ name: e.target.value })} />
+        </label>
+        <label>
+          Dataflows
+          <select value={f.flowId} onChange={(e) => set({ flowId: e.target.value })}>
+            <option value="">All dataflows of the organisation</option>
+            {flows.map((x) => (
+              <option key={x.id} value={x.id}>
+                {x.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="wide">
+          Recipients <span className="req">*</span> <span className="hint">(comma-separated email addresses)</span>
+          <input required value={f.recipients} onChange={(e) => set({ recipients: e.target.value })} placeholder="lead@example.com" />
+        </label>
+        <fieldset className="wide">
+          <legend>Schedule</legend>
           <label className="inline">
-            <input type="checkbox" checked={f.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Enabled
+            <input type="radio" name="schedule" checked={f.schedule === 'hourly'} onChange={() => set({ schedule: 'hourly' })} /> Hourly
           </label>
-        </div>
-        {problem && (
-          <div className="error-box" role="alert">
-            {problem}
+          <div className="row">
+            <label className="inline">
+              <input type="radio" name="schedule" checked={f.schedule === 'daily'} onChange={() => set({ schedule: 'daily' })} /> Daily at
+            </label>
+            <input type="time" aria-label="Time of day (organisation time zone)" value={f.at} disabled={f.schedule !== 'daily'} onChange={(e) => set({ at: e.target.value })} />
+            <span className="hint">organisation time zone</span>
           </div>
-        )}
-        <ErrorBox error={save.error} />
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={save.isPending}>
-            {r ? 'Save the report' : 'Schedule the report'}
-          </button>
-        </div>
-      </form>
-    </Modal>
+          <div className="row">
+            <label className="inline">
+              <input type="radio" name="schedule" checked={f.schedule === 'interval'} onChange={() => set({ schedule: 'interval' })} /> Every
+            </label>
+            <input
+              type="number"
+              min={15}
+              max={10080}
+              step={1}
+              aria-label="Interval in minutes"
+              value={f.everyMin}
+              disabled={f.schedule !== 'interval'}
+              onChange={(e) => set({ everyMin: e.target.value })}
+            />
+            <span className="hint">minutes (15 to 10080)</span>
+          </div>
+        </fieldset>
+        <label className="inline wide">
+          <input type="checkbox" checked={f.afterEachRun} onChange={(e) => set({ afterEachRun: e.target.checked })} /> Also send the summary of each completed run (per file)
+        </label>
+        <label>
+          Send through
+          <select value={f.channelId} onChange={(e) => set({ channelId: e.target.value })}>
+            <option value="">The server's relay</option>
+            {channels.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name} (its SMTP settings)
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={f.enabled} onChange={(e) => set({ enabled: e.target.checked })} /> Enabled
+        </label>
+      </div>
+    </FormDialog>
   );
 }

@@ -1,13 +1,16 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { client } from '../api/client';
-import type { BlockStats, Dataflow, Page, Run } from '../api/types';
+import type { BlockStats, Dataflow, Page, Reconciliation, Run } from '../api/types';
 import { failedRows } from '../csv';
 import { Link, useLocation } from '../router';
 import { Breadcrumbs, ErrorBox, fmtTime, saveBlob, Spinner, StateBadge } from '../ui/common';
 
 export function RunsTable({ runs, showFlow = true }: { runs: Run[]; showFlow?: boolean }) {
   if (!runs.length) return <p className="hint">No runs yet.</p>;
+  // In a cluster every run names the node that ran its file; one server's
+  // runs name none, and the column stays away.
+  const showNode = runs.some((r) => r.node);
   return (
     <table className="grid" aria-label="Runs">
       <thead>
@@ -17,6 +20,7 @@ export function RunsTable({ runs, showFlow = true }: { runs: Run[]; showFlow?: b
           <th>Version</th>
           <th>File</th>
           <th>Status</th>
+          {showNode && <th>Node</th>}
           <th className="num">Records</th>
           <th className="num">Delivered</th>
           <th className="num">Filtered</th>
@@ -40,6 +44,7 @@ export function RunsTable({ runs, showFlow = true }: { runs: Run[]; showFlow?: b
             <td>
               <StateBadge state={r.status} />
             </td>
+            {showNode && <td>{r.node || '—'}</td>}
             <td className="num">{r.recordsIn}</td>
             <td className="num">{r.delivered}</td>
             <td className="num">{r.filtered}</td>
@@ -155,6 +160,11 @@ export function RunPage({ runId }: { runId: string }) {
       return { blob, text: blob.size <= MAX_INLINE ? await blob.text() : null };
     },
   });
+  const recons = useQuery({
+    queryKey: ['run-reconciliations', runId, run.data?.finished],
+    enabled: !!run.data?.flowId,
+    queryFn: () => client.get<Page<Reconciliation>>(`/dataflows/${run.data!.flowId}/reconciliations?runId=${encodeURIComponent(runId)}`),
+  });
   if (run.error) return <ErrorBox error={run.error} />;
   if (!run.data) return <Spinner />;
   const r = run.data;
@@ -182,6 +192,12 @@ export function RunPage({ runId }: { runId: string }) {
           {fmtTime(r.started)} → {fmtTime(r.finished)}
           {r.interruptions ? ` · interrupted ${r.interruptions}×, resumed` : ''}
         </dd>
+        {r.node && (
+          <>
+            <dt>Node</dt>
+            <dd>{r.node}</dd>
+          </>
+        )}
         <dt>Records</dt>
         <dd>
           {r.recordsIn} in · {r.delivered} delivered · {r.filtered} filtered · {r.failed} failed
@@ -199,6 +215,20 @@ export function RunPage({ runId }: { runId: string }) {
           </>
         )}
       </dl>
+      {!!recons.data?.items.length && (
+        <>
+          <h2>Reconciliation</h2>
+          <ul>
+            {recons.data.items.map((x) => (
+              <li key={x.id}>
+                <Link to={`/reconciliations/${x.id}`}>
+                  Block {x.block}: {x.totals.missing} missing, {x.totals.mismatched} mismatched of {x.totals.expected} expected
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h2>Per block</h2>
       {stats.length === 0 ? (
         <p className="hint">No per-block counts recorded.</p>

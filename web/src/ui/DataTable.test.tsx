@@ -48,6 +48,23 @@ describe('DataTable', () => {
     expect(host.querySelector('td.num')!.textContent).toBe('7');
   });
 
+  it('gives rows their data attributes, headers scope and class, and a compact style', () => {
+    host = document.createElement('div');
+    document.body.appendChild(host);
+    root = createRoot(host);
+    const cols: Column<Row>[] = [
+      { key: 'name', header: 'Name', cell: (r) => r.name },
+      { key: 'n', header: 'Count', className: 'num', headerClassName: 'num', cell: (r) => r.n },
+    ];
+    act(() => root.render(<DataTable label="Rules" compact columns={cols} rows={[{ id: 'a', name: 'alpha', n: 1 }]} rowKey={(r) => r.id} rowAttrs={(r) => ({ 'data-rule': r.name })} />));
+    expect(host.querySelector('table')!.className).toBe('grid compact');
+    expect(host.querySelector('tr[data-rule="alpha"] td.num')!.textContent).toBe('1');
+    expect([...host.querySelectorAll('th')].map((th) => [th.getAttribute('scope'), th.className])).toEqual([
+      ['col', ''],
+      ['col', 'num'],
+    ]);
+  });
+
   it('shows the empty state across every column', () => {
     const t = render([], { empty: 'Nothing yet.' });
     const td = host.querySelector('tbody td')!;

@@ -1,7 +1,9 @@
 // The one table of the admin pages (users, role requests, invitations,
-// tokens, audit), the configuration pages and the dataflow list: a labelled
-// grid from column definitions, an empty state that spans every column,
-// optional sortable headers (aria-sort) and a cursor pager.
+// tokens, audit), the configuration pages, the dataflow list and the
+// observability pages (alert rules and channels, reports, error logs, the
+// error summary, stored API calls): a labelled grid from column
+// definitions, an empty state that spans every column, optional sortable
+// headers (aria-sort) and a cursor pager.
 import { useState, type ReactNode } from 'react';
 
 export interface Column<T> {
@@ -11,6 +13,8 @@ export interface Column<T> {
   cell: (row: T) => ReactNode;
   /** className of the column's cells (e.g. "num", "row"). */
   className?: string;
+  /** headerClassName of the column's header (e.g. "num" to align it with its figures). */
+  headerClassName?: string;
   /** sortable: the header is a button that asks onSort for this key. */
   sortable?: boolean;
   /** hidden leaves the column out (e.g. actions for a role without them). */
@@ -40,6 +44,8 @@ export function DataTable<T>({
   empty,
   sort,
   onSort,
+  rowAttrs,
+  compact,
 }: {
   label: string;
   columns: Column<T>[];
@@ -49,17 +55,26 @@ export function DataTable<T>({
   empty?: ReactNode;
   sort?: SortState;
   onSort?: (s: SortState) => void;
+  /** rowAttrs gives a row's data-* attributes (what tests and styles find it by). */
+  rowAttrs?: (row: T) => Record<`data-${string}`, string>;
+  /** compact: denser rows (the "grid compact" style). */
+  compact?: boolean;
 }) {
   const cols = columns.filter((c) => !c.hidden);
   return (
-    <table className="grid" aria-label={label}>
+    <table className={compact ? 'grid compact' : 'grid'} aria-label={label}>
       <thead>
         <tr>
           {cols.map((c) => {
-            if (!c.sortable || !sort || !onSort) return <th key={c.key}>{c.header}</th>;
+            if (!c.sortable || !sort || !onSort)
+              return (
+                <th key={c.key} scope="col" className={c.headerClassName}>
+                  {c.header}
+                </th>
+              );
             const on = sort.key === c.key;
             return (
-              <th key={c.key} aria-sort={on ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
+              <th key={c.key} scope="col" className={c.headerClassName} aria-sort={on ? (sort.desc ? 'descending' : 'ascending') : 'none'}>
                 <button type="button" className="sort" onClick={() => onSort(nextSort(sort, c.key))}>
                   {c.header} <span aria-hidden="true">{on ? (sort.desc ? '▼' : '▲') : ''}</span>
                 </button>
@@ -77,7 +92,7 @@ export function DataTable<T>({
           </tr>
         )}
         {rows.map((r) => (
-          <tr key={rowKey(r)}>
+          <tr key={rowKey(r)} {...rowAttrs?.(r)}>
             {cols.map((c) => (
               <td key={c.key} className={c.className}>
                 {c.cell(r)}
@@ -103,9 +118,26 @@ export function useCursorPages() {
   };
 }
 
-export function Pager({ page, hasNext, onPrev, onNext, prevLabel = '← Previous', nextLabel = 'Next →' }: { page: number; hasNext: boolean; onPrev: () => void; onNext: () => void; prevLabel?: string; nextLabel?: string }) {
+export function Pager({
+  page,
+  hasNext,
+  onPrev,
+  onNext,
+  prevLabel = '← Previous',
+  nextLabel = 'Next →',
+  label = 'Pages',
+}: {
+  page: number;
+  hasNext: boolean;
+  onPrev: () => void;
+  onNext: () => void;
+  prevLabel?: string;
+  nextLabel?: string;
+  /** label names the pager when a page has more than one ("Pages of runs"). */
+  label?: string;
+}) {
   return (
-    <nav className="pager" aria-label="Pages">
+    <nav className="pager" aria-label={label}>
       <button type="button" disabled={page === 0} onClick={onPrev}>
         {prevLabel}
       </button>

@@ -1,0 +1,207 @@
+package scheduler
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/runstate"
+)
+
+// reconRecorder keeps the reconciliation reports a deployment's blocks
+// write (block.Env.Reports): the report and every record it counts go to
+// the store, and a copy of the results file goes beside the kept result
+// files (purged with them), for download.
+type reconRecorder struct {
+	m    *Manager
+	dep  runstate.Deployment
+	repo runstate.ReconciliationRepo
+	dir  string
+}
+
+// reportsFor returns the report recorder of a deployment, nil when the
+// repository keeps no reconciliations.
+func (m *Manager) reportsFor(d runstate.Deployment) block.ReportRecorder {
+	repo, ok := m.opts.Repo.(runstate.ReconciliationRepo)
+	if !ok {
+		return nil
+	}
+	return &reconRecorder{m: m, dep: d, repo: repo,
+		dir: filepath.Join(m.opts.SharedDir, "results", safeSegment(d.OrgID), safeSegment(d.FlowID), "reconciliations")}
+}
+
+// ReconciliationID names the reconciliation a block reports about a run:
+// the same run and block always give the same ID, so a resumed run's
+// report replaces the interrupted one's.
+func ReconciliationID(orgID, flowID, runID, blockName string) string {
+	h := sha256.Sum256([]byte(orgID + "\x00" + flowID + "\x00" + runID + "\x00" + blockName))
+	return "rcn_" + hex.EncodeToString(h[:12])
+}
+
+func (r *reconRecorder) RecordReport(d block.ReportDoc) {
+	if d.Kind != "reconciliation" {
+		return
+	}
+	log := r.m.log.With("org", r.dep.OrgID, "flow", r.dep.FlowName, "run", d.LineageID, "block", d.Block)
+	if err := r.record(context.WithoutCancel(r.m.ctx), d); err != nil {
+		// The block's own outputs (results file, report file) are not
+		// affected: only the copy the server shows is missing.
+		log.Error("keeping the reconciliation report", "err", err)
+	}
+}
+
+func (r *reconRecorder) record(ctx context.Context, d block.ReportDoc) error {
+	rep, err := runstate.ParseReconReport(d.Doc)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	rec := runstate.Reconciliation{
+		ID: ReconciliationID(r.dep.OrgID, r.dep.FlowID, d.LineageID, d.Block), OrgID: r.dep.OrgID, FlowID: r.dep.FlowID, FlowName: r.dep.FlowName,
+		Version: r.dep.Version, RunID: d.LineageID, Block: d.Block, File: d.File, Source: rep.Source, Entity: rep.Entity, DiffPath: rep.DiffPath,
+		Started: rep.Started, Finished: rep.Finished, Totals: rep.Totals, LookupRequests: rep.Requests, ResumedRows: rep.Resumed,
+		MatchedOn: rep.MatchedOn, Compared: rep.Compared, Unverified: rep.Unverified, FromYear: rep.FromYear,
+	}
+	if d.Results != "" {
+		if err := os.MkdirAll(r.dir, 0o700); err != nil {
+			return err
+		}
+		dst := filepath.Join(r.dir, rec.ID+".csv")
+		if err := linkOrCopy(d.Results, dst); err != nil {
+			return fmt.Errorf("results file: %w", err)
+		}
+		rec.ResultName, rec.ResultPath = path.Base(d.File), dst
+	}
+	records := func(yield func(runstate.ReconRecord) error) error {
+		if d.Records == "" {
+			for _, x := range rep.Differences {
+				if err := yield(x); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		f, err := os.Open(d.Records)
+		if err != nil {
+			return fmt.Errorf("records: %w", err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for n := 1; sc.Scan(); n++ {
+			var x runstate.ReconRecord
+			if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
+				return fmt.Errorf("records line %d: %w", n, err)
+			}
+			if err := yield(x); err != nil {
+				return err
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("records: %w", err)
+		}
+		return nil
+	}
+	return r.repo.SaveReconciliation(ctx, rec, records)
+}
+
+// linkOrCopy makes dst a copy of src: a hard link when both are on one
+// file system (the block's work file is not written again), else a copy
+// written under a temporary name and renamed, so dst is never partial.
+func linkOrCopy(src, dst string) error {
+	_ = os.Remove(dst)
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".part"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	err = errors.Join(err, out.Sync(), out.Close())
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+// safeSegment makes an id one path segment.
+func safeSegment(s string) string {
+	out := []rune(s)
+	for i, c := range out {
+		if c == '/' || c == '\\' || c == '.' {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}
+
+// runLedger is a deployment's delivery ledger (block.Env.Ledger): the
+// result files the runtime kept of the runs of a dataflow of the same
+// organisation, found by the dataflow's name through its runs (a dataflow
+// that is no longer Live still has them, within the retention).
+type runLedger struct {
+	repo runstate.Repo
+	org  string
+}
+
+func (m *Manager) ledgerFor(d runstate.Deployment) block.DeliveryLedger {
+	return &runLedger{repo: m.opts.Repo, org: d.OrgID}
+}
+
+// ledgerPage is how many runs one query of the ledger reads.
+const ledgerPage = 1000
+
+func (l *runLedger) ResultFiles(ctx context.Context, flowName string) ([]block.LedgerFile, error) {
+	var out []block.LedgerFile
+	for off := 0; ; off += ledgerPage {
+		runs, err := l.repo.ListRuns(ctx, runstate.RunFilter{OrgID: l.org, Limit: ledgerPage, Offset: off})
+		if err != nil {
+			return nil, fmt.Errorf("runs: %w", err)
+		}
+		for _, r := range runs {
+			if r.FlowName != flowName || r.ResultPath == "" || !finishedRun(r.Status) {
+				continue
+			}
+			if st, err := os.Stat(r.ResultPath); err != nil || !st.Mode().IsRegular() {
+				continue // purged with the retention
+			}
+			name := r.ResultName
+			if name == "" {
+				name = filepath.Base(r.ResultPath)
+			}
+			out = append(out, block.LedgerFile{Name: name, Path: r.ResultPath})
+		}
+		if len(runs) < ledgerPage {
+			break
+		}
+	}
+	// Runs are listed newest first; the ledger reads them oldest first.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+func finishedRun(status string) bool {
+	switch status {
+	case runstate.RunSuccess, runstate.RunPartial, runstate.RunFailure:
+		return true
+	}
+	return false
+}

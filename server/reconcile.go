@@ -1,0 +1,81 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/connectplus/connectplus/control"
+)
+
+func (s *Server) listReconciliations(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	limit, err := intParam(r, "limit", 100, 500)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "cursor", 0, 0)
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.ListReconciliations(r.Context(), a, chi.URLParam(r, "flowID"), r.URL.Query().Get("runId"), limit, offset)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) getReconciliation(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	rec, err := s.svc.GetReconciliation(r.Context(), a, chi.URLParam(r, "reconID"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rec)
+	return nil
+}
+
+func (s *Server) listReconRecords(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	limit, err := intParam(r, "limit", 100, 500)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(r, "cursor", 0, 0)
+	if err != nil {
+		return err
+	}
+	p, err := s.svc.ListReconRecords(r.Context(), a, chi.URLParam(r, "reconID"), r.URL.Query().Get("kind"), limit, offset)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// reconResults serves the server's copy of a reconciliation's results file
+// (the source file plus CAP_API_STATUS). Like a run's result file, the
+// path comes from the runtime, never from the request, and only a regular
+// file is served, under a sanitised download name.
+func (s *Server) reconResults(w http.ResponseWriter, r *http.Request, a control.Actor) error {
+	rec, err := s.svc.GetReconciliation(r.Context(), a, chi.URLParam(r, "reconID"))
+	if err != nil {
+		return err
+	}
+	if rec.ResultPath == "" {
+		return fmt.Errorf("%w: the reconciliation kept no results file", control.ErrNotFound)
+	}
+	f, err := os.Open(rec.ResultPath)
+	if err != nil {
+		return fmt.Errorf("%w: results file is gone (purged with the run's result files)", control.ErrNotFound)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%w: results file is gone", control.ErrNotFound)
+	}
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", downloadName("reconciled_"+rec.ResultName)))
+	w.Header().Set("Content-Type", "text/csv")
+	http.ServeContent(w, r, "", st.ModTime(), f)
+	return nil
+}

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/connectplus/connectplus/runstate"
+)
+
+// recordsPerInsert is how many records one INSERT carries: a reconciliation
+// of a large file can keep a million of them, one statement each would
+// take minutes.
+const recordsPerInsert = 200
+
+type reconDetail struct {
+	DiffPath   string   `json:"diffPath,omitempty"`
+	MatchedOn  []string `json:"matchedOn"`
+	Compared   []string `json:"compared"`
+	Unverified []string `json:"unverified,omitempty"`
+	FromYear   int      `json:"fromYear,omitempty"`
+}
+
+const reconCols = `id, org_id, flow_id, flow_name, version, run_id, block, file_name, source, entity, diff_path, started, finished,
+	rows_total, expected, present, missing, mismatched, duplicates, before_year, invalid, lookup_requests, resumed_rows, records,
+	detail, result_name, result_path`
+
+// SaveReconciliation stores a reconciliation and its records, replacing
+// what was kept under its ID (a resumed run reports again), in one
+// transaction. records yields the records in file order.
+func (s *Store) SaveReconciliation(ctx context.Context, r runstate.Reconciliation, records func(yield func(runstate.ReconRecord) error) error) error {
+	return s.Tx(ctx, func(q *Queries) error { return q.saveReconciliation(ctx, r, records) })
+}
+
+func (q *Queries) saveReconciliation(ctx context.Context, r runstate.Reconciliation, records func(yield func(runstate.ReconRecord) error) error) error {
+	r.DiffPath = q.redactor.String(r.DiffPath)
+	if _, err := q.exec(ctx, `DELETE FROM reconciliation_records WHERE recon_id = ?`, r.ID); err != nil {
+		return fmt.Errorf("store: reconciliation %s: %w", r.ID, err)
+	}
+	if _, err := q.exec(ctx, `DELETE FROM reconciliations WHERE id = ?`, r.ID); err != nil {
+		return fmt.Errorf("store: reconciliation %s: %w", r.ID, err)
+	}
+	var n int64
+	var batch []any
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		rows := len(batch) / 5
+		query := `INSERT INTO reconciliation_records (recon_id, seq, line, kind, doc) VALUES ` + strings.TrimSuffix(strings.Repeat(`(?, ?, ?, ?, ?), `, rows), ", ")
+		if _, err := q.exec(ctx, query, batch...); err != nil {
+			return fmt.Errorf("store: reconciliation %s records: %w", r.ID, err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	if records != nil {
+		err := records(func(rec runstate.ReconRecord) error {
+			doc, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			n++
+			batch = append(batch, r.ID, n, rec.Line, rec.Kind, string(doc))
+			if len(batch) >= recordsPerInsert*5 {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	r.Records = n
+	detail, err := json.Marshal(reconDetail{DiffPath: r.DiffPath, MatchedOn: r.MatchedOn, Compared: r.Compared, Unverified: r.Unverified, FromYear: r.FromYear})
+	if err != nil {
+		return err
+	}
+	t := r.Totals
+	_, err = q.exec(ctx, `INSERT INTO reconciliations (`+reconCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.OrgID, r.FlowID, r.FlowName, r.Version, r.RunID, r.Block, r.File, r.Source, r.Entity, r.DiffPath, micros(r.Started), micros(r.Finished),
+		t.Rows, t.Expected, t.Present, t.Missing, t.Mismatched, t.Duplicates, t.BeforeYear, t.Invalid, r.LookupRequests, r.ResumedRows, r.Records,
+		string(detail), r.ResultName, r.ResultPath)
+	if err != nil {
+		return fmt.Errorf("store: reconciliation %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func scanRecon(row interface{ Scan(...any) error }) (runstate.Reconciliation, error) {
+	var r runstate.Reconciliation
+	var started, finished int64
+	var detail string
+	t := &r.Totals
+	err := row.Scan(&r.ID, &r.OrgID, &r.FlowID, &r.FlowName, &r.Version, &r.RunID, &r.Block, &r.File, &r.Source, &r.Entity, &r.DiffPath, &started, &finished,
+		&t.Rows, &t.Expected, &t.Present, &t.Missing, &t.Mismatched, &t.Duplicates, &t.BeforeYear, &t.Invalid, &r.LookupRequests, &r.ResumedRows, &r.Records,
+		&detail, &r.ResultName, &r.ResultPath)
+	if err != nil {
+		return r, mapErr(err)
+	}
+	r.Started, r.Finished = fromMicros(started), fromMicros(finished)
+	var d reconDetail
+	if err := json.Unmarshal([]byte(detail), &d); err != nil {
+		return r, fmt.Errorf("store: reconciliation %s detail: %w", r.ID, err)
+	}
+	r.MatchedOn, r.Compared, r.Unverified, r.FromYear = d.MatchedOn, d.Compared, d.Unverified, d.FromYear
+	return r, nil
+}
+
+// GetReconciliation reads a reconciliation of an organisation.
+func (q *Queries) GetReconciliation(ctx context.Context, orgID, id string) (runstate.Reconciliation, error) {
+	r, err := scanRecon(q.row(ctx, `SELECT `+reconCols+` FROM reconciliations WHERE org_id = ? AND id = ?`, orgID, id))
+	r.DiffPath = q.redactor.String(r.DiffPath)
+	return r, err
+}
+
+// ListReconciliations lists an organisation's reconciliations, newest
+// first; flowID "" lists every dataflow's, runID "" every run's.
+func (q *Queries) ListReconciliations(ctx context.Context, orgID, flowID, runID string, limit, offset int) ([]runstate.Reconciliation, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	query := `SELECT ` + reconCols + ` FROM reconciliations WHERE org_id = ?`
+	args := []any{orgID}
+	if flowID != "" {
+		query += ` AND flow_id = ?`
+		args = append(args, flowID)
+	}
+	if runID != "" {
+		query += ` AND run_id = ?`
+		args = append(args, runID)
+	}
+	query += ` ORDER BY finished DESC, id LIMIT ? OFFSET ?`
+	args = append(args, limit, offset)
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []runstate.Reconciliation{}
+	for rows.Next() {
+		r, err := scanRecon(rows)
+		if err != nil {
+			return nil, err
+		}
+		r.DiffPath = q.redactor.String(r.DiffPath)
+		out = append(out, r)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// ListReconRecords pages the records of one reconciliation of the
+// organisation, in file order, optionally of one kind. A reconciliation
+// of another organisation is ErrNotFound.
+func (q *Queries) ListReconRecords(ctx context.Context, f runstate.ReconFilter) ([]runstate.ReconRecord, error) {
+	var n int
+	if err := q.row(ctx, `SELECT COUNT(*) FROM reconciliations WHERE org_id = ? AND id = ?`, f.OrgID, f.ID).Scan(&n); err != nil {
+		return nil, mapErr(err)
+	}
+	if n == 0 {
+		return nil, ErrNotFound
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	query := `SELECT doc FROM reconciliation_records WHERE recon_id = ?`
+	args := []any{f.ID}
+	if f.Kind != "" {
+		query += ` AND kind = ?`
+		args = append(args, f.Kind)
+	}
+	query += ` ORDER BY seq LIMIT ? OFFSET ?`
+	args = append(args, limit, f.Offset)
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []runstate.ReconRecord{}
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, mapErr(err)
+		}
+		var rec runstate.ReconRecord
+		if err := json.Unmarshal([]byte(doc), &rec); err != nil {
+			return nil, fmt.Errorf("store: reconciliation %s record: %w", f.ID, err)
+		}
+		out = append(out, rec)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// purgeReconciliations deletes reconciliations (and their records) that
+// started before the cut-off, with the runs they belong to.
+func (q *Queries) purgeReconciliations(ctx context.Context, before time.Time) error {
+	if _, err := q.exec(ctx, `DELETE FROM reconciliation_records WHERE recon_id IN (SELECT id FROM reconciliations WHERE started < ?)`, micros(before)); err != nil {
+		return err
+	}
+	_, err := q.exec(ctx, `DELETE FROM reconciliations WHERE started < ?`, micros(before))
+	return err
+}
