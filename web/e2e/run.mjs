@@ -6,7 +6,7 @@
 // It drives Debian's Chromium (CP_CHROMIUM, default /usr/bin/chromium)
 // through playwright-core and saves a screenshot per step in CP_OUT.
 import { chromium } from 'playwright-core';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
@@ -489,6 +489,46 @@ await step('the canvas has the runtime controls too: pause and start wait for th
   expect(st.status === 'Active', 'the runtime says ' + st.status);
 });
 
+await step('Run now picks up a file; the run finishes; its detail has per-block counts, the result file downloads and its failed rows show', async () => {
+  const id = flowUrl.split('/').pop();
+  // A file in the Live version's source folder (the form step's folders).
+  const root = `${await filesRoot(admin)}/e2e-${stamp}`;
+  const file = `customers-${stamp}.csv`;
+  mkdirSync(`${root}/in`, { recursive: true });
+  writeFileSync(`${root}/in/${file}`, SAMPLE);
+  await admin.goto(flowUrl);
+  const rt = admin.locator('section[aria-label="Runtime"]');
+  await rt.locator('.badge', { hasText: 'Active' }).waitFor({ timeout: 15000 });
+  await rt.getByRole('button', { name: 'Run now', exact: true }).click();
+  const run = await waitFor(
+    'the run of ' + file + ' to finish',
+    async () => (JSON.parse((await api(admin, 'GET', `/runs?flowId=${id}&limit=10`)).body).items ?? []).find((r) => r.fileName === file && r.finished),
+    60000,
+  );
+  // The dataflow page lists it under Recent runs.
+  await admin.reload();
+  const link = admin.locator('table[aria-label="Runs"] tbody tr a[href="/runs/' + run.id + '"]').first();
+  await link.waitFor({ timeout: 15000 });
+  await link.click();
+  await admin.getByRole('heading', { name: 'Per block' }).waitFor();
+  const perBlock = admin.locator('table[aria-label="Per-block counts"] tbody tr');
+  await perBlock.first().waitFor();
+  expect((await perBlock.count()) === 4, `want 4 blocks in the run's counts, have ${await perBlock.count()}`);
+  // The e2e client key is not one the sandbox knows: both rows fail with the API's code and reason.
+  const failedRows = admin.locator('table[aria-label="Failed rows"] tbody tr');
+  await failedRows.first().waitFor({ timeout: 10000 });
+  expect((await failedRows.count()) === run.failed && run.failed === 2, `failed rows: table ${await failedRows.count()}, run ${run.failed}`);
+  const shown = (await failedRows.allInnerTexts()).join('\n');
+  expect(/Ann/.test(shown) && /Bob/.test(shown) && /\b4\d\d\b/.test(shown) && /OAuth|Invalid|JSON/.test(shown), 'failed rows show: ' + shown);
+  await admin.waitForTimeout(300);
+  await snap(admin, 'run-detail');
+  const [dl] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: /^Download/ }).click()]);
+  const body = readFileSync(await dl.path(), 'utf8');
+  const lines = body.trim().split(/\r?\n/);
+  expect(lines.length === 3, `the result file has ${lines.length} lines:\n${body}`);
+  expect(/firstname/i.test(lines[0]) && /Ann/.test(body) && /Bob/.test(body) && /\b4\d\d\b/.test(body), 'result file:\n' + body);
+});
+
 await step('compares two versions side by side and highlights the changes on the canvas', async () => {
   const id = flowUrl.split('/').pop();
   await admin.goto(flowUrl);
@@ -514,6 +554,8 @@ await step('compares two versions side by side and highlights the changes on the
   expect((await changed.count()) === 1, `want 1 changed line, have ${await changed.count()}`);
   const cells = await changed.locator('td.sbs-text').allInnerTexts();
   expect(/removed:[\s\S]*\/v2\/customers(?!\/)/.test(cells[0]) && /added:[\s\S]*\/v2\/customers\/bulk/.test(cells[1]), 'changed line: ' + cells.join(' | '));
+  // The screenshot shows the comparison, not the top of the page.
+  await cmp.getByRole('heading', { name: 'Compare versions' }).evaluate((e) => e.scrollIntoView({ block: 'start' }));
   await snap(admin, 'diff');
   await cmp.getByRole('link', { name: `Highlight the changes on the canvas of v${to}` }).click();
   await admin.locator('.react-flow__node').first().waitFor();
