@@ -30,23 +30,7 @@ import (
 //
 //	CP_SCREENSHOTS=/tmp/shots go test -run TestObsWalkthrough ./e2e/
 func TestObsWalkthrough(t *testing.T) {
-	web, err := filepath.Abs("../web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, need := range []string{"/usr/bin/chromium", filepath.Join(web, "node_modules", "playwright-core")} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s is missing: run `make test` (it installs Chromium and runs npm ci in web/)", need)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed (Node 20 is needed for the browser tests)")
-	}
-	out := os.Getenv("CP_SCREENSHOTS")
-	if out == "" {
-		out = t.TempDir()
-	}
+	web, node, out := browserTools(t)
 	const pw = "walkthrough-e2e-password"
 	mail := testenv.Mailpit(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -65,6 +49,29 @@ func TestObsWalkthrough(t *testing.T) {
 	if !strings.Contains(string(res), "walkthrough complete") {
 		t.Fatal("the walkthrough did not reach its end")
 	}
+}
+
+// browserTools checks what a browser suite needs (Debian's Chromium,
+// playwright-core in web/, node) and returns the web/ folder, node's path
+// and where screenshots go ($CP_SCREENSHOTS, else the test's temp dir).
+func browserTools(t *testing.T) (web, node, out string) {
+	t.Helper()
+	web, err := filepath.Abs("../web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, need := range []string{"/usr/bin/chromium", filepath.Join(web, "node_modules", "playwright-core")} {
+		if _, err := os.Stat(need); err != nil {
+			t.Fatalf("%s is missing: run `make test` (it installs Chromium and runs npm ci in web/)", need)
+		}
+	}
+	if node, err = exec.LookPath("node"); err != nil {
+		t.Fatal("node is not installed (Node 20 is needed for the browser tests)")
+	}
+	if out = os.Getenv("CP_SCREENSHOTS"); out == "" {
+		out = t.TempDir()
+	}
+	return web, node, out
 }
 
 // demo is a running `connectplus demo` and what it printed.

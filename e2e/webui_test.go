@@ -27,23 +27,7 @@ import (
 //
 //	CP_SCREENSHOTS=/tmp/shots go test -run TestWebUI ./e2e/
 func TestWebUI(t *testing.T) {
-	web, err := filepath.Abs("../web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, need := range []string{"/usr/bin/chromium", filepath.Join(web, "node_modules", "playwright-core")} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s is missing: run `make test` (it installs Chromium and runs npm ci in web/)", need)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed (Node 20 is needed for the browser tests)")
-	}
-	out := os.Getenv("CP_SCREENSHOTS")
-	if out == "" {
-		out = t.TempDir()
-	}
+	web, node, out := browserTools(t)
 	const pw = "webui-e2e-password"
 	// Alert emails and the summary report go to a real SMTP server.
 	mail := testenv.Mailpit(t)
