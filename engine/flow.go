@@ -73,7 +73,17 @@ type Options struct {
 	// ResultDir, when set, keeps a copy of every result file there as
 	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
 	ResultDir string
-	Observer  Observer
+	// Spools, when set, keeps every lineage's result spool durable on a
+	// store all nodes reach, as one immutable segment per checkpoint
+	// (spoolseg.go): StateDir then only has to last as long as the
+	// process, and any node resumes the file.
+	Spools block.ObjectStore
+	// KeepResult, when set, keeps a copy of every result file instead of
+	// ResultDir (the shared store): it stores open's content under the
+	// lineage's result name and returns the reference it is downloaded by
+	// (LineageResult.ResultPath).
+	KeepResult func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (ref string, err error)
+	Observer   Observer
 	// Redact, when set, cleans every error message written to result files
 	// (the server removes decrypted secret values a connector quoted).
 	Redact func(string) string
@@ -980,7 +990,13 @@ func (f *Flow) complete(l *lineage) {
 		f.log.Error("completing claim", "flow", f.key, "lineage", l.id, "err", err)
 	}
 	res.Finished = f.now()
-	if f.opts.ResultDir != "" && err == nil {
+	if f.opts.KeepResult != nil && err == nil {
+		if ref, kerr := f.opts.KeepResult(ctx, l.id+"_"+res.ResultName, openResult); kerr == nil {
+			res.ResultPath = ref
+		} else {
+			f.log.Warn("keeping result file", "lineage", l.id, "err", kerr)
+		}
+	} else if f.opts.ResultDir != "" && err == nil {
 		keep := filepath.Join(f.opts.ResultDir, l.id+"_"+res.ResultName)
 		if kerr := keepResult(openResult, f.opts.ResultDir, keep); kerr == nil {
 			res.ResultPath = keep
@@ -994,6 +1010,10 @@ func (f *Flow) complete(l *lineage) {
 	l.cleanup()
 	f.log.Info("file done", "flow", f.key, "file", l.item.Key, "lineage", l.id, "status", res.Status,
 		"in", res.Counts.In, "delivered", res.Counts.Delivered, "filtered", res.Counts.Filtered, "failed", res.Counts.Failed)
+	if n := l.segUploads.Load(); n > 0 {
+		f.log.Info("result spool segments", "flow", f.key, "lineage", l.id, "uploads", n,
+			"mean", time.Duration(l.segNanos.Load()/n), "restored", l.restored)
+	}
 	f.mu.Lock()
 	delete(f.active, ItemKey(l.item))
 	f.results = append(f.results, res)
