@@ -43,6 +43,10 @@ type Store interface {
 	DeleteOlder(ctx context.Context, prefix string, cut int64) (int, error)
 	// Describe says where the store is, without credentials.
 	Describe() string
+	// Dir is the directory of a directory store ("" on S3): every node
+	// reaches its files in place, so block state and spools can live there
+	// as files.
+	Dir() string
 }
 
 // S3Config configures an S3 shared store. Credentials come from the
@@ -147,6 +151,7 @@ type s3Store struct {
 }
 
 func (s *s3Store) Describe() string { return s.desc }
+func (s *s3Store) Dir() string      { return "" }
 
 func (s *s3Store) full(key string) (string, error) {
 	k, err := cleanKey(key)
@@ -281,6 +286,7 @@ func (s *s3Store) OpenRef(ctx context.Context, ref string) (io.ReadCloser, error
 type dirStore struct{ root string }
 
 func (d *dirStore) Describe() string { return d.root }
+func (d *dirStore) Dir() string      { return d.root }
 
 func (d *dirStore) path(key string) (string, error) {
 	k, err := cleanKey(key)

@@ -77,8 +77,11 @@ func openFlowLedger(src block.DeliveryLedger, flow string, m *Mapping, r *reconc
 		return nil, fmt.Errorf("ledger of dataflow %q: it has no run with a kept result file (has it run, and are its results within the retention?)", flow)
 	}
 	l := &ledgerDest{index: map[string][]candidate{}}
-	open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
 	for _, f := range files {
+		open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
+		if f.Open != nil {
+			open = func(string) (io.ReadCloser, error) { return f.Open(context.Background()) }
+		}
 		if err := l.add(open, f.Path, m, r); err != nil {
 			return nil, err
 		}
