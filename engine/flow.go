@@ -83,7 +83,10 @@ type Options struct {
 	// lineage's result name and returns the reference it is downloaded by
 	// (LineageResult.ResultPath).
 	KeepResult func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (ref string, err error)
-	Observer   Observer
+	// Journal, when set, is handed to every block (Env.Journal), each
+	// under its own namespace (flow and block).
+	Journal  block.Journal
+	Observer Observer
 	// Redact, when set, cleans every error message written to result files
 	// (the server removes decrypted secret values a connector quoted).
 	Redact func(string) string
@@ -272,7 +275,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
-			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger,
+			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger, Journal: blockJournal(opts.Journal, f.keyHash(), b.Name),
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve
@@ -1334,3 +1337,26 @@ func (h *held) Release() {
 	l.mu.Unlock()
 	h.f.maybeComplete(l)
 }
+
+// blockJournal namespaces j for one block of one flow.
+func blockJournal(j block.Journal, flow, blockName string) block.Journal {
+	if j == nil {
+		return nil
+	}
+	return &nsJournal{j: j, ns: flow + "/" + blockName + "/"}
+}
+
+type nsJournal struct {
+	j  block.Journal
+	ns string
+}
+
+func (n *nsJournal) Append(ctx context.Context, log string, entry []byte) error {
+	return n.j.Append(ctx, n.ns+log, entry)
+}
+
+func (n *nsJournal) Read(ctx context.Context, log string) ([][]byte, error) {
+	return n.j.Read(ctx, n.ns+log)
+}
+
+func (n *nsJournal) Remove(ctx context.Context, log string) error { return n.j.Remove(ctx, n.ns+log) }

@@ -79,6 +79,10 @@ type Options struct {
 	// result spools are kept there as segments (their working copies and
 	// block state stay in DataDir) and kept result files are uploaded.
 	Shared sharedstore.Store
+	// Journal keeps the blocks' logs that every node must read (the API
+	// destinations' write-ahead logs) when the shared store is S3; nil:
+	// they are files in the block state directory.
+	Journal block.Journal
 	// Node is the cluster node name recorded on the runs this process
 	// works (empty on one server).
 	Node string
@@ -450,8 +454,9 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	// like the block state, stay in this node's data directory.
 	stateDir := filepath.Join(m.opts.SharedDir, "state")
 	var spools block.ObjectStore
+	var journal block.Journal
 	if m.opts.Shared.Dir() == "" {
-		stateDir, spools = filepath.Join(m.opts.DataDir, "state"), m.opts.Shared
+		stateDir, spools, journal = filepath.Join(m.opts.DataDir, "state"), m.opts.Shared, m.opts.Journal
 	}
 	var cpr engine.Checkpointer = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner}
 	if m.opts.Dispatcher.Shared() {
@@ -467,6 +472,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		// per-version work directory.
 		StateDir:     stateDir,
 		Spools:       spools,
+		Journal:      journal,
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,

@@ -92,6 +92,9 @@ type RuntimeConfig struct {
 	// Shared is the shared store (--shared-store s3://… or --shared-dir);
 	// nil: SharedDir, else the data directory.
 	Shared sharedstore.Store
+	// Journal keeps the blocks' write-ahead logs where every node reads
+	// them (the database) when Shared is on S3.
+	Journal block.Journal
 	// MaxFilesPerFlow bounds one dataflow's files in flight on this server
 	// (0: the runtime's default, 2). A cluster node sets it to its file
 	// workers, so a worker River hands a file to never waits for a slot
@@ -323,6 +326,11 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	if deps.Runtime != nil {
 		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec,
 			Shared: shared, SharedDir: o.sharedDir}
+		if shared != nil && shared.Dir() == "" {
+			// S3 cannot append: the write-ahead logs of exactly-once
+			// delivery go to the database, one row per group commit.
+			rc.Journal = st.Journal()
+		}
 		if disp != nil {
 			rc.Dispatcher, rc.Node, rc.MaxFilesPerFlow = disp, o.nodeName, o.fileWorkers
 		}
