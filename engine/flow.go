@@ -1015,7 +1015,7 @@ func (f *Flow) complete(l *lineage) {
 		"in", res.Counts.In, "delivered", res.Counts.Delivered, "filtered", res.Counts.Filtered, "failed", res.Counts.Failed)
 	if n := l.segUploads.Load(); n > 0 {
 		f.log.Info("result spool segments", "flow", f.key, "lineage", l.id, "uploads", n,
-			"mean", time.Duration(l.segNanos.Load()/n), "restored", l.restored)
+			"mean", time.Duration(l.segNanos.Load()/n).String(), "restored", l.restored)
 	}
 	f.mu.Lock()
 	delete(f.active, ItemKey(l.item))
