@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/connectplus/connectplus/jsonv"
 )
@@ -31,50 +32,93 @@ type ctx struct {
 	// separately is what makes a record cost a fraction of an allocation.
 	// Parts handed out are never reused; capacities are exact, so a caller
 	// appending to a result reallocates instead of overwriting a neighbour.
-	// Slabs start small and double within one Apply (a one-record Apply
-	// stays cheap) and are dropped at its end, so that a pooled ctx never
-	// keeps earlier results alive.
-	mslab        []jsonv.Member
-	oslab        []jsonv.Object
-	aslab        []any
-	mnext, onext int
-	anext        int
+	// The first slab of an Apply is sized from what the previous Apply of
+	// the Expr used (batches of one dataflow have one shape), later ones
+	// double; all are dropped at the end of the Apply, so that a pooled
+	// ctx never keeps earlier results alive.
+	//
+	// The positions are integers, not re-sliced slices: while the garbage
+	// collector marks, every pointer written to the heap (and ctx is on the
+	// heap) goes through the write barrier, and re-slicing a slab per
+	// container cost two barriered writes each.
+	mslab                  []jsonv.Member
+	oslab                  []jsonv.Object
+	aslab                  []any
+	hslab                  [][]any // headers of returned arrays, see boxArray
+	mpos, opos, apos, hpos int
+	used                   slabUse // containers handed out by this Apply
+	hint                   slabUse // what the previous Apply used
+}
+
+// slabUse counts the containers one Apply carved out of the slabs.
+type slabUse struct{ members, objects, elems, headers int }
+
+// slabHint is an Expr's record of its last Apply's slabUse; atomic since
+// Applies run concurrently.
+type slabHint struct{ members, objects, elems, headers atomic.Int32 }
+
+func (h *slabHint) load() slabUse {
+	return slabUse{int(h.members.Load()), int(h.objects.Load()), int(h.elems.Load()), int(h.headers.Load())}
+}
+
+func (h *slabHint) store(u slabUse) {
+	// Only changes are written: batches of one shape then leave the
+	// cache line shared between the cores applying the Expr.
+	st := func(a *atomic.Int32, v int) {
+		v = min(v, slabHintMax)
+		if int(a.Load()) != v {
+			a.Store(int32(v))
+		}
+	}
+	st(&h.members, u.members)
+	st(&h.objects, u.objects)
+	st(&h.elems, u.elems)
+	st(&h.headers, u.headers)
 }
 
 const (
 	slabMin = 16
-	slabCap = 1024
 	slabMax = 64 // larger containers get their own allocation
+	// slabHintMax bounds a first slab sized from the previous Apply, so
+	// that one huge Apply does not make every later one allocate big.
+	slabHintMax = 1 << 13
+	slabCap     = 1024 // doubling stops here
 )
 
-func grow(next *int) int {
-	n := *next
-	if n < slabMin {
-		n = slabMin
+// slabSize is the size of the next slab of one kind: the previous Apply's
+// use for the first, then doubling.
+func slabSize(prev, hint, need int) int {
+	n := 2 * prev
+	if prev == 0 {
+		n = min(max(hint, slabMin), slabHintMax)
+	} else if n > slabCap && prev >= slabCap {
+		n = max(prev, slabCap)
 	}
-	if n < slabCap {
-		*next = n * 2
-	}
-	return n
+	return max(n, need)
 }
 
-// newObject returns an empty object with room for n members.
-func (c *ctx) newObject(n int) *jsonv.Object {
-	if len(c.oslab) == 0 {
-		c.oslab = make([]jsonv.Object, grow(&c.onext))
+// newObject returns an empty object and the zero-length members slice,
+// with room for n members, that the caller fills and stores in
+// o.Members once (a second store would be a second barriered write).
+func (c *ctx) newObject(n int) (*jsonv.Object, []jsonv.Member) {
+	if c.opos == len(c.oslab) {
+		c.oslab = make([]jsonv.Object, slabSize(len(c.oslab), c.hint.objects, 1))
+		c.opos = 0
 	}
-	o := &c.oslab[0]
-	c.oslab = c.oslab[1:]
+	o := &c.oslab[c.opos]
+	c.opos++
+	c.used.objects++
 	if n > slabMax {
-		o.Members = make([]jsonv.Member, 0, n)
-		return o
+		return o, make([]jsonv.Member, 0, n)
 	}
-	if len(c.mslab) < n {
-		c.mslab = make([]jsonv.Member, max(grow(&c.mnext), n))
+	if len(c.mslab)-c.mpos < n {
+		c.mslab = make([]jsonv.Member, slabSize(len(c.mslab), c.hint.members, n))
+		c.mpos = 0
 	}
-	o.Members = c.mslab[:0:n]
-	c.mslab = c.mslab[n:]
-	return o
+	m := c.mslab[c.mpos : c.mpos : c.mpos+n]
+	c.mpos += n
+	c.used.members += n
+	return o, m
 }
 
 // newArray returns a zeroed array of length n.
@@ -82,12 +126,36 @@ func (c *ctx) newArray(n int) []any {
 	if n > slabMax {
 		return make([]any, n)
 	}
-	if len(c.aslab) < n {
-		c.aslab = make([]any, max(grow(&c.anext), n))
+	if len(c.aslab)-c.apos < n {
+		c.aslab = make([]any, slabSize(len(c.aslab), c.hint.elems, n))
+		c.apos = 0
 	}
-	a := c.aslab[:n:n]
-	c.aslab = c.aslab[n:]
+	a := c.aslab[c.apos : c.apos+n : c.apos+n]
+	c.apos += n
+	c.used.elems += n
 	return a
+}
+
+// emptyArray is the template whose type word boxArray reuses.
+var emptyArray any = []any(nil)
+
+// boxArray returns any(a) without allocating: converting a slice to an
+// interface copies its header to a fresh 24-byte allocation; here the
+// header goes to a slot of the header slab instead and the interface
+// points at it (as jsonv.BoxString does for strings). The slot is never
+// written again, so the interface's value never changes.
+func (c *ctx) boxArray(a []any) any {
+	if c.hpos == len(c.hslab) {
+		c.hslab = make([][]any, slabSize(len(c.hslab), c.hint.headers, 1))
+		c.hpos = 0
+	}
+	p := &c.hslab[c.hpos]
+	c.hpos++
+	c.used.headers++
+	*p = a
+	v := emptyArray
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
 }
 
 func newCtx(e *Expr) any {
@@ -100,6 +168,7 @@ func getCtx(e *Expr) *ctx {
 		c.globals[p.slot] = undefined
 	}
 	c.budget = e.cfg.maxOutput
+	c.hint = e.hint.load()
 	return c
 }
 
@@ -111,8 +180,12 @@ func putCtx(c *ctx) {
 	c.frames = c.frames[:0]
 	c.locals = nil
 	c.depth = 0
-	c.mslab, c.oslab, c.aslab = nil, nil, nil
-	c.mnext, c.onext, c.anext = 0, 0, 0
+	c.mslab, c.oslab, c.aslab, c.hslab = nil, nil, nil, nil
+	c.mpos, c.opos, c.apos, c.hpos = 0, 0, 0, 0
+	// Concurrent Applies race only over which one's use sizes the next
+	// first slabs, and any of them is a good guess.
+	c.expr.hint.store(c.used)
+	c.used = slabUse{}
 	c.expr.pool.Put(c)
 }
 
@@ -307,7 +380,7 @@ func (n *arrayNode) eval(c *ctx, in any) any {
 		out[i] = e.eval(c, in)
 	}
 	c.spend(len(out), n.pos)
-	return out
+	return c.boxArray(out)
 }
 
 type pair struct {
@@ -354,8 +427,7 @@ func (n *objectNode) eval(c *ctx, in any) any {
 			size += len(o.Members)
 		}
 	}
-	o := c.newObject(size)
-	members := o.Members
+	o, members := c.newObject(size)
 	for i := range n.pairs {
 		p := &n.pairs[i]
 		v := p.value.eval(c, in)
@@ -439,7 +511,7 @@ func (n *forNode) eval(c *ctx, in any) any {
 		}
 	}
 	c.spend(len(out), n.pos)
-	return out
+	return c.boxArray(out)
 }
 
 type comprehensionNode struct {
