@@ -252,6 +252,11 @@ func (n *keyNode) eval(c *ctx, in any) any {
 	if n.parent != nil {
 		v = n.parent.eval(c, in)
 	}
+	return n.get(v)
+}
+
+// get is .key on v.
+func (n *keyNode) get(v any) any {
 	o, ok := v.(*jsonv.Object)
 	if !ok || o == nil {
 		return nil
@@ -394,6 +399,10 @@ type pair struct {
 	static  bool
 	value   node
 	pos     pos
+	// field is value when it is .key on the input, the commonest value of
+	// a payload template, which plain objects then read without the
+	// dynamic call of value.eval.
+	field *keyNode
 }
 
 type matcher struct {
@@ -409,9 +418,45 @@ type objectNode struct {
 	dynamic bool
 	match   *matcher
 	pos     pos
+	plain   bool // no lets, no matcher, static keys: see evalPlain
+}
+
+// finish sets what the parser cannot know before the object is complete.
+func (n *objectNode) finish() {
+	n.plain = n.lets == nil && n.match == nil && !n.dynamic
+	for i := range n.pairs {
+		if k, ok := n.pairs[i].value.(*keyNode); ok && k.parent == nil {
+			n.pairs[i].field = k
+		}
+	}
+}
+
+// evalPlain is eval for objects of static keys only, the shape of almost
+// every payload template: no key expressions, duplicate checks or
+// matcher to look at per member.
+func (n *objectNode) evalPlain(c *ctx, in any) any {
+	o, members := c.newObject(len(n.pairs))
+	for i := range n.pairs {
+		p := &n.pairs[i]
+		var v any
+		if p.field != nil {
+			v = p.field.get(in)
+		} else {
+			v = p.value.eval(c, in)
+		}
+		if isValue(v) {
+			members = append(members, jsonv.Member{Key: p.key, Value: v})
+		}
+	}
+	c.spend(len(members), n.pos)
+	o.Members = members
+	return o
 }
 
 func (n *objectNode) eval(c *ctx, in any) any {
+	if n.plain {
+		return n.evalPlain(c, in)
+	}
 	if n.lets != nil {
 		evalLets(c, in, n.lets)
 	}

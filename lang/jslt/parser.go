@@ -688,6 +688,7 @@ func (u *unit) parseObject() node {
 			n.match.skip = append(n.match.skip, pr.key)
 		}
 	}
+	n.finish()
 	return n
 }
 
