@@ -198,8 +198,13 @@ func putCtx(c *ctx) {
 func (c *ctx) spend(n int, p pos) {
 	c.budget -= int64(n)
 	if c.budget < 0 {
-		panic(p.errorf("output size limit of %d exceeded", c.expr.cfg.maxOutput))
+		c.overspent(p)
 	}
+}
+
+// overspent is spend's failure, apart so that spend is inlined.
+func (c *ctx) overspent(p pos) {
+	panic(p.errorf("output size limit of %d exceeded", c.expr.cfg.maxOutput))
 }
 
 type varRef struct {
@@ -436,13 +441,16 @@ func (n *objectNode) finish() {
 // matcher to look at per member.
 func (n *objectNode) evalPlain(c *ctx, in any) any {
 	o, members := c.newObject(len(n.pairs))
+	src, _ := in.(*jsonv.Object)
 	for i := range n.pairs {
 		p := &n.pairs[i]
 		var v any
-		if p.field != nil {
-			v = p.field.get(in)
-		} else {
+		if f := p.field; f == nil {
 			v = p.value.eval(c, in)
+		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && src.Members[h].Key == f.key {
+			v = src.Members[h].Value // get's first step, inlined
+		} else {
+			v = f.get(in)
 		}
 		if isValue(v) {
 			members = append(members, jsonv.Member{Key: p.key, Value: v})
