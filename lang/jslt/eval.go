@@ -46,7 +46,7 @@ type ctx struct {
 	aslab                  []any
 	hslab                  [][]any // headers of returned arrays, see boxArray
 	mpos, opos, apos, hpos int
-	used                   slabUse // containers handed out by this Apply
+	used                   slabUse // parts of this Apply's earlier slabs handed out
 	hint                   slabUse // what the previous Apply used
 }
 
@@ -105,24 +105,36 @@ func slabSize(prev, hint, need, limit int) int {
 // newObject returns an empty object and the zero-length members slice,
 // with room for n members, that the caller fills and stores in
 // o.Members once (a second store would be a second barriered write).
+// The common case is small enough to be inlined.
 func (c *ctx) newObject(n int) (*jsonv.Object, []jsonv.Member) {
+	if c.opos < len(c.oslab) && n <= len(c.mslab)-c.mpos {
+		o := &c.oslab[c.opos]
+		c.opos++
+		m := c.mslab[c.mpos : c.mpos : c.mpos+n]
+		c.mpos += n
+		return o, m
+	}
+	return c.newObjectSlow(n)
+}
+
+func (c *ctx) newObjectSlow(n int) (*jsonv.Object, []jsonv.Member) {
 	if c.opos == len(c.oslab) {
+		c.used.objects += c.opos
 		c.oslab = make([]jsonv.Object, slabSize(len(c.oslab), c.hint.objects, 1, objectSlabMax))
 		c.opos = 0
 	}
 	o := &c.oslab[c.opos]
 	c.opos++
-	c.used.objects++
 	if n > slabMax {
 		return o, make([]jsonv.Member, 0, n)
 	}
 	if len(c.mslab)-c.mpos < n {
+		c.used.members += c.mpos
 		c.mslab = make([]jsonv.Member, slabSize(len(c.mslab), c.hint.members, n, memberSlabMax))
 		c.mpos = 0
 	}
 	m := c.mslab[c.mpos : c.mpos : c.mpos+n]
 	c.mpos += n
-	c.used.members += n
 	return o, m
 }
 
@@ -132,12 +144,12 @@ func (c *ctx) newArray(n int) []any {
 		return make([]any, n)
 	}
 	if len(c.aslab)-c.apos < n {
+		c.used.elems += c.apos
 		c.aslab = make([]any, slabSize(len(c.aslab), c.hint.elems, n, elemSlabMax))
 		c.apos = 0
 	}
 	a := c.aslab[c.apos : c.apos+n : c.apos+n]
 	c.apos += n
-	c.used.elems += n
 	return a
 }
 
@@ -151,12 +163,12 @@ var emptyArray any = []any(nil)
 // written again, so the interface's value never changes.
 func (c *ctx) boxArray(a []any) any {
 	if c.hpos == len(c.hslab) {
+		c.used.headers += c.hpos
 		c.hslab = make([][]any, slabSize(len(c.hslab), c.hint.headers, 1, headerSlabMax))
 		c.hpos = 0
 	}
 	p := &c.hslab[c.hpos]
 	c.hpos++
-	c.used.headers++
 	*p = a
 	v := emptyArray
 	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
@@ -185,11 +197,16 @@ func putCtx(c *ctx) {
 	c.frames = c.frames[:0]
 	c.locals = nil
 	c.depth = 0
+	u := c.used
+	u.members += c.mpos
+	u.objects += c.opos
+	u.elems += c.apos
+	u.headers += c.hpos
 	c.mslab, c.oslab, c.aslab, c.hslab = nil, nil, nil, nil
 	c.mpos, c.opos, c.apos, c.hpos = 0, 0, 0, 0
 	// Concurrent Applies race only over which one's use sizes the next
 	// first slabs, and any of them is a good guess.
-	c.expr.hint.store(c.used)
+	c.expr.hint.store(u)
 	c.used = slabUse{}
 	c.expr.pool.Put(c)
 }
