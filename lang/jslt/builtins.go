@@ -178,7 +178,7 @@ func fnMax(_ *ctx, call *callNode, _ any, a []any) any {
 
 // fnNumber is number(x) and number(x, fallback): with a fallback, values
 // of the wrong type and unparseable strings give the fallback.
-func fnNumber(_ *ctx, call *callNode, _ any, a []any) any {
+func fnNumber(c *ctx, call *callNode, _ any, a []any) any {
 	switch x := a[0].(type) {
 	case int64, float64:
 		return x
@@ -188,8 +188,8 @@ func fnNumber(_ *ctx, call *callNode, _ any, a []any) any {
 		}
 		return nil
 	case string:
-		if n, ok := parseNumber(x); ok {
-			return n
+		if n, ok := parseNum(x); ok {
+			return c.boxNum(n)
 		}
 		if len(a) == 2 {
 			return a[1]

@@ -44,21 +44,23 @@ type ctx struct {
 	mslab                  []jsonv.Member
 	oslab                  []jsonv.Object
 	aslab                  []any
-	hslab                  [][]any // headers of returned arrays, see boxArray
+	hslab                  [][]any  // headers of returned arrays, see boxArray
+	nslab                  []uint64 // numbers returned, see boxInt
 	mpos, opos, apos, hpos int
+	npos                   int
 	used                   slabUse // parts of this Apply's earlier slabs handed out
 	hint                   slabUse // what the previous Apply used
 }
 
 // slabUse counts the containers one Apply carved out of the slabs.
-type slabUse struct{ members, objects, elems, headers int }
+type slabUse struct{ members, objects, elems, headers, nums int }
 
 // slabHint is an Expr's record of its last Apply's slabUse; atomic since
 // Applies run concurrently.
-type slabHint struct{ members, objects, elems, headers atomic.Int32 }
+type slabHint struct{ members, objects, elems, headers, nums atomic.Int32 }
 
 func (h *slabHint) load() slabUse {
-	return slabUse{int(h.members.Load()), int(h.objects.Load()), int(h.elems.Load()), int(h.headers.Load())}
+	return slabUse{int(h.members.Load()), int(h.objects.Load()), int(h.elems.Load()), int(h.headers.Load()), int(h.nums.Load())}
 }
 
 func (h *slabHint) store(u slabUse) {
@@ -73,6 +75,7 @@ func (h *slabHint) store(u slabUse) {
 	st(&h.objects, u.objects)
 	st(&h.elems, u.elems)
 	st(&h.headers, u.headers)
+	st(&h.nums, u.nums)
 }
 
 const (
@@ -175,6 +178,54 @@ func (c *ctx) boxArray(a []any) any {
 	return v
 }
 
+// Templates whose type words boxInt and boxFloat reuse.
+var (
+	emptyInt   any = int64(0)
+	emptyFloat any = float64(0)
+)
+
+// boxInt returns any(i) without allocating (Go allocates 8 bytes for
+// every int64 of 256 or more put in an interface): the value goes to a
+// slot of the number slab and the interface points at it.
+func (c *ctx) boxInt(i int64) any {
+	if uint64(i) < 256 {
+		return i // the runtime's static small integers
+	}
+	v := emptyInt
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(c.numSlot(uint64(i)))
+	return v
+}
+
+// boxFloat is boxInt for decimals; an int64 and a float64 have the same
+// size and no pointers, so they share the slab.
+func (c *ctx) boxFloat(f float64) any {
+	v := emptyFloat
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(c.numSlot(math.Float64bits(f)))
+	return v
+}
+
+// boxNum boxes a parsed number.
+func (c *ctx) boxNum(n num) any {
+	if n.isInt {
+		return c.boxInt(n.i)
+	}
+	return c.boxFloat(n.f)
+}
+
+// numSlot stores bits in the next slot of the number slab, which is
+// never written again.
+func (c *ctx) numSlot(bits uint64) *uint64 {
+	if c.npos == len(c.nslab) {
+		c.used.nums += c.npos
+		c.nslab = make([]uint64, slabSize(len(c.nslab), c.hint.nums, 1, slabBytes/8))
+		c.npos = 0
+	}
+	p := &c.nslab[c.npos]
+	c.npos++
+	*p = bits
+	return p
+}
+
 func newCtx(e *Expr) any {
 	return &ctx{expr: e, globals: make([]any, e.nglobals), stack: make([]any, 0, 16)}
 }
@@ -202,8 +253,9 @@ func putCtx(c *ctx) {
 	u.objects += c.opos
 	u.elems += c.apos
 	u.headers += c.hpos
-	c.mslab, c.oslab, c.aslab, c.hslab = nil, nil, nil, nil
-	c.mpos, c.opos, c.apos, c.hpos = 0, 0, 0, 0
+	u.nums += c.npos
+	c.mslab, c.oslab, c.aslab, c.hslab, c.nslab = nil, nil, nil, nil, nil
+	c.mpos, c.opos, c.apos, c.hpos, c.npos = 0, 0, 0, 0, 0
 	// Concurrent Applies race only over which one's use sizes the next
 	// first slabs, and any of them is a good guess.
 	c.expr.hint.store(u)
@@ -715,7 +767,7 @@ func (n *arithNode) eval(c *ctx, in any) any {
 	case tStar:
 		return n.multiply(c, a, b)
 	}
-	return n.numeric(a, b)
+	return n.numeric(c, a, b)
 }
 
 // plus is PlusOperator: string concatenation if either side is a string,
@@ -765,7 +817,7 @@ func (n *arithNode) plus(c *ctx, a, b any) any {
 			return b
 		}
 	}
-	return n.numeric(a, b)
+	return n.numeric(c, a, b)
 }
 
 // multiply is MultiplyOperator: a string times a number repeats it.
@@ -786,18 +838,20 @@ func (n *arithNode) multiply(c *ctx, a, b any) any {
 		c.spend(len(s)*count, n.pos)
 		return strings.Repeat(s, count)
 	}
-	return n.numeric(a, b)
+	return n.numeric(c, a, b)
 }
 
-// toNumber is NodeUtils.number(v, strict=true): numbers as they are,
-// numeric strings parsed, anything else an error.
-func toNumber(v any, p pos) any {
+// toNum is NodeUtils.number(v, strict=true): numbers as they are,
+// numeric strings parsed, anything else an error; unboxed.
+func toNum(v any, p pos) num {
 	switch x := v.(type) {
-	case int64, float64:
-		return v
+	case int64:
+		return num{i: x, isInt: true}
+	case float64:
+		return num{f: x}
 	case string:
-		if num, ok := parseNumber(x); ok {
-			return num
+		if n, ok := parseNum(x); ok {
+			return n
 		}
 		panic(p.errorf("number(%s) failed: not a number", x))
 	}
@@ -807,49 +861,48 @@ func toNumber(v any, p pos) any {
 // numeric is NumericOperator and DivideOperator: null if either side is
 // null, integer arithmetic if both are integers (division only when exact),
 // otherwise double arithmetic.
-func (n *arithNode) numeric(a, b any) any {
+func (n *arithNode) numeric(c *ctx, a, b any) any {
 	if a == nil || b == nil {
 		return nil
 	}
-	a = toNumber(a, n.pos)
-	b = toNumber(b, n.pos)
-	ai, aInt := a.(int64)
-	bi, bInt := b.(int64)
-	if aInt && bInt {
+	x := toNum(a, n.pos)
+	y := toNum(b, n.pos)
+	if x.isInt && y.isInt {
+		ai, bi := x.i, y.i
 		switch n.op {
 		case tPlus:
-			return ai + bi
+			return c.boxInt(ai + bi)
 		case tMinus:
-			return ai - bi
+			return c.boxInt(ai - bi)
 		case tStar:
-			return ai * bi
+			return c.boxInt(ai * bi)
 		case tSlash:
 			if bi == 0 {
 				panic(n.pos.errorf("/ by zero"))
 			}
 			if ai%bi == 0 {
-				return ai / bi
+				return c.boxInt(ai / bi)
 			}
-			return float64(ai) / float64(bi)
+			return c.boxFloat(float64(ai) / float64(bi))
 		case tPercent:
 			if bi == 0 {
 				panic(n.pos.errorf("/ by zero"))
 			}
-			return ai % bi
+			return c.boxInt(ai % bi)
 		}
 	}
-	af, bf := toFloat(a), toFloat(b)
+	af, bf := x.float(), y.float()
 	switch n.op {
 	case tPlus:
-		return af + bf
+		return c.boxFloat(af + bf)
 	case tMinus:
-		return af - bf
+		return c.boxFloat(af - bf)
 	case tStar:
-		return af * bf
+		return c.boxFloat(af * bf)
 	case tSlash:
-		return af / bf
+		return c.boxFloat(af / bf)
 	}
-	return math.Mod(af, bf)
+	return c.boxFloat(math.Mod(af, bf))
 }
 
 // callable is anything a function call can resolve to.

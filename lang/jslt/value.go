@@ -321,6 +321,14 @@ type num struct {
 	isInt bool
 }
 
+// float is n as a double.
+func (n num) float() float64 {
+	if n.isInt {
+		return float64(n.i)
+	}
+	return n.f
+}
+
 // appendJSON encodes n exactly as jsonv.Append encodes the boxed value.
 func (n num) appendJSON(dst []byte) []byte {
 	if n.isInt {
