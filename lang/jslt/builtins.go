@@ -40,22 +40,27 @@ func init() {
 		{name: "hash-int", min: 1, max: 1, fn: fnHashInt},
 		// string
 		{name: "is-string", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any { _, ok := a[0].(string); return ok }},
-		{name: "string", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any { return toStr(a[0]) }},
+		{name: "string", min: 1, max: 1, fn: func(c *ctx, _ *callNode, _ any, a []any) any {
+			if _, ok := a[0].(string); ok {
+				return a[0]
+			}
+			return c.boxString(toStr(a[0]))
+		}},
 		{name: "test", min: 2, max: 2, regexArg: 2, fn: fnTest},
 		{name: "capture", min: 2, max: 2, regexArg: 2, fn: fnCapture},
 		{name: "split", min: 2, max: 2, regexArg: 2, fn: fnSplit},
 		{name: "join", min: 2, max: 2, fn: fnJoin},
-		{name: "lowercase", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any {
+		{name: "lowercase", min: 1, max: 1, fn: func(c *ctx, _ *callNode, _ any, a []any) any {
 			if a[0] == nil {
 				return nil
 			}
-			return strings.ToLower(toStr(a[0]))
+			return c.boxString(strings.ToLower(toStr(a[0])))
 		}},
-		{name: "uppercase", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any {
+		{name: "uppercase", min: 1, max: 1, fn: func(c *ctx, _ *callNode, _ any, a []any) any {
 			if a[0] == nil {
 				return nil
 			}
-			return strings.ToUpper(toStr(a[0]))
+			return c.boxString(strings.ToUpper(toStr(a[0])))
 		}},
 		{name: "sha256-hex", min: 1, max: 1, fn: fnSha256},
 		{name: "starts-with", min: 2, max: 2, fn: func(_ *ctx, _ *callNode, _ any, a []any) any {

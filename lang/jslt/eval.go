@@ -46,21 +46,23 @@ type ctx struct {
 	aslab                  []any
 	hslab                  [][]any  // headers of returned arrays, see boxArray
 	nslab                  []uint64 // numbers returned, see boxInt
+	sslab                  []string // strings returned, see boxString
+	bslab                  []byte   // their bytes, see bytes
 	mpos, opos, apos, hpos int
-	npos                   int
+	npos, spos, bpos       int
 	used                   slabUse // parts of this Apply's earlier slabs handed out
 	hint                   slabUse // what the previous Apply used
 }
 
 // slabUse counts the containers one Apply carved out of the slabs.
-type slabUse struct{ members, objects, elems, headers, nums int }
+type slabUse struct{ members, objects, elems, headers, nums, strs, bytes int }
 
 // slabHint is an Expr's record of its last Apply's slabUse; atomic since
 // Applies run concurrently.
-type slabHint struct{ members, objects, elems, headers, nums atomic.Int32 }
+type slabHint struct{ members, objects, elems, headers, nums, strs, bytes atomic.Int32 }
 
 func (h *slabHint) load() slabUse {
-	return slabUse{int(h.members.Load()), int(h.objects.Load()), int(h.elems.Load()), int(h.headers.Load()), int(h.nums.Load())}
+	return slabUse{int(h.members.Load()), int(h.objects.Load()), int(h.elems.Load()), int(h.headers.Load()), int(h.nums.Load()), int(h.strs.Load()), int(h.bytes.Load())}
 }
 
 func (h *slabHint) store(u slabUse) {
@@ -76,6 +78,8 @@ func (h *slabHint) store(u slabUse) {
 	st(&h.elems, u.elems)
 	st(&h.headers, u.headers)
 	st(&h.nums, u.nums)
+	st(&h.strs, u.strs)
+	st(&h.bytes, u.bytes)
 }
 
 const (
@@ -184,6 +188,39 @@ var (
 	emptyFloat any = float64(0)
 )
 
+// bytes returns n fresh bytes for a string, from the byte slab when
+// small; they are never written again once the string is made.
+func (c *ctx) bytes(n int) []byte {
+	if n > slabMax*16 {
+		return make([]byte, n)
+	}
+	if len(c.bslab)-c.bpos < n {
+		c.used.bytes += c.bpos
+		c.bslab = make([]byte, slabSize(len(c.bslab), c.hint.bytes, n, slabBytes))
+		c.bpos = 0
+	}
+	b := c.bslab[c.bpos : c.bpos+n : c.bpos+n]
+	c.bpos += n
+	return b
+}
+
+// boxString returns any(s) without allocating, its header in a slot of
+// the string slab (jsonv.BoxString).
+func (c *ctx) boxString(s string) any {
+	if s == "" {
+		return ""
+	}
+	if c.spos == len(c.sslab) {
+		c.used.strs += c.spos
+		c.sslab = make([]string, slabSize(len(c.sslab), c.hint.strs, 1, slabBytes/16))
+		c.spos = 0
+	}
+	p := &c.sslab[c.spos]
+	c.spos++
+	*p = s
+	return jsonv.BoxString(p)
+}
+
 // boxInt returns any(i) without allocating (Go allocates 8 bytes for
 // every int64 of 256 or more put in an interface): the value goes to a
 // slot of the number slab and the interface points at it.
@@ -254,8 +291,10 @@ func putCtx(c *ctx) {
 	u.elems += c.apos
 	u.headers += c.hpos
 	u.nums += c.npos
-	c.mslab, c.oslab, c.aslab, c.hslab, c.nslab = nil, nil, nil, nil, nil
-	c.mpos, c.opos, c.apos, c.hpos, c.npos = 0, 0, 0, 0, 0
+	u.strs += c.spos
+	u.bytes += c.bpos
+	c.mslab, c.oslab, c.aslab, c.hslab, c.nslab, c.sslab, c.bslab = nil, nil, nil, nil, nil, nil, nil
+	c.mpos, c.opos, c.apos, c.hpos, c.npos, c.spos, c.bpos = 0, 0, 0, 0, 0, 0, 0
 	// Concurrent Applies race only over which one's use sizes the next
 	// first slabs, and any of them is a good guess.
 	c.expr.hint.store(u)
@@ -818,6 +857,69 @@ func (n *arithNode) plus(c *ctx, a, b any) any {
 		}
 	}
 	return n.numeric(c, a, b)
+}
+
+// plusNode is a chain of + (left-associative): terms[0] + terms[1] + ...,
+// ops[i] being the + before terms[i+1].
+type plusNode struct {
+	terms []node
+	ops   []arithNode
+}
+
+func (n *plusNode) eval(c *ctx, in any) any {
+	acc := n.terms[0].eval(c, in)
+	for i := 1; i < len(n.terms); i++ {
+		w := n.terms[i].eval(c, in)
+		_, aStr := acc.(string)
+		_, bStr := w.(string)
+		if aStr || bStr {
+			return n.concat(c, in, i, acc, w)
+		}
+		acc = n.ops[i-1].plus(c, acc, w)
+	}
+	return acc
+}
+
+// concat finishes the chain from terms[i] (whose value is w) on, acc
+// being the value so far, one of the two a string: a string plus anything
+// is a concatenation, so every later + is one too. The parts wait on
+// c.stack and are copied once into a string; the budget is charged as
+// each + of the chain would charge it, in the same order.
+func (n *plusNode) concat(c *ctx, in any, i int, acc, w any) any {
+	base := len(c.stack)
+	push := func(v any) int {
+		s, ok := v.(string)
+		if !ok {
+			s = toStr(v)
+			v = s
+		}
+		c.stack = append(c.stack, v)
+		return len(s)
+	}
+	size := push(acc)
+	for {
+		size += push(w)
+		c.spend(size, n.ops[i-1].pos)
+		if i++; i == len(n.terms) {
+			break
+		}
+		w = n.terms[i].eval(c, in)
+	}
+	parts := c.stack[base:]
+	var r any
+	if len(parts) == 2 && parts[1] == "" {
+		r = parts[0] // nothing to copy: reuse the string and its box
+	} else {
+		b := c.bytes(size)
+		at := 0
+		for _, p := range parts {
+			at += copy(b[at:], p.(string))
+		}
+		r = c.boxString(unsafe.String(unsafe.SliceData(b), size))
+	}
+	clear(parts)
+	c.stack = c.stack[:base]
+	return r
 }
 
 // multiply is MultiplyOperator: a string times a number repeats it.

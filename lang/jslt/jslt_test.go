@@ -465,3 +465,23 @@ func TestUndefinedVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A chain of + builds its string once but charges the output budget as
+// each + would: 8 for the first, 12 for the second here.
+func TestPlusChainBudget(t *testing.T) {
+	in := jsonv.NewObject(1)
+	in.Set("a", "xxxx")
+	for _, tc := range []struct {
+		max int64
+		ok  bool
+	}{{20, true}, {19, false}, {8, false}} {
+		e := MustCompile(`.a + .a + .a`, WithMaxOutputSize(tc.max))
+		got, err := e.Apply(in, nil)
+		if (err == nil) != tc.ok {
+			t.Fatalf("max %d: got %v, %v", tc.max, got, err)
+		}
+		if tc.ok && got != "xxxxxxxxxxxx" {
+			t.Fatalf("max %d: got %v", tc.max, got)
+		}
+	}
+}
