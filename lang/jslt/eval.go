@@ -98,12 +98,13 @@ const (
 )
 
 // slabSize is the length of the next slab of one kind, of which the
-// previous slab of this Apply had prev (0 for the first) and the previous
-// Apply used hint in all: the first is sized for all of hint, later ones
-// double, all within limit, and any holds need.
-func slabSize(prev, hint, need, limit int) int {
-	n := hint
-	if prev > 0 {
+// previous slab of this Apply had prev (0 for the first), this Apply has
+// used so far used and the previous Apply used hint in all: slabs are
+// sized for the rest of hint, then double, all within limit, and any
+// holds need.
+func slabSize(prev, used, hint, need, limit int) int {
+	n := hint - used
+	if n <= 0 {
 		n = 2 * prev
 	}
 	return max(min(max(n, slabMin), limit), need)
@@ -127,7 +128,7 @@ func (c *ctx) newObject(n int) (*jsonv.Object, []jsonv.Member) {
 func (c *ctx) newObjectSlow(n int) (*jsonv.Object, []jsonv.Member) {
 	if c.opos == len(c.oslab) {
 		c.used.objects += c.opos
-		c.oslab = make([]jsonv.Object, slabSize(len(c.oslab), c.hint.objects, 1, objectSlabMax))
+		c.oslab = make([]jsonv.Object, slabSize(len(c.oslab), c.used.objects, c.hint.objects, 1, objectSlabMax))
 		c.opos = 0
 	}
 	o := &c.oslab[c.opos]
@@ -137,7 +138,7 @@ func (c *ctx) newObjectSlow(n int) (*jsonv.Object, []jsonv.Member) {
 	}
 	if len(c.mslab)-c.mpos < n {
 		c.used.members += c.mpos
-		c.mslab = make([]jsonv.Member, slabSize(len(c.mslab), c.hint.members, n, memberSlabMax))
+		c.mslab = make([]jsonv.Member, slabSize(len(c.mslab), c.used.members, c.hint.members, n, memberSlabMax))
 		c.mpos = 0
 	}
 	m := c.mslab[c.mpos : c.mpos : c.mpos+n]
@@ -152,7 +153,7 @@ func (c *ctx) newArray(n int) []any {
 	}
 	if len(c.aslab)-c.apos < n {
 		c.used.elems += c.apos
-		c.aslab = make([]any, slabSize(len(c.aslab), c.hint.elems, n, elemSlabMax))
+		c.aslab = make([]any, slabSize(len(c.aslab), c.used.elems, c.hint.elems, n, elemSlabMax))
 		c.apos = 0
 	}
 	a := c.aslab[c.apos : c.apos+n : c.apos+n]
@@ -171,7 +172,7 @@ var emptyArray any = []any(nil)
 func (c *ctx) boxArray(a []any) any {
 	if c.hpos == len(c.hslab) {
 		c.used.headers += c.hpos
-		c.hslab = make([][]any, slabSize(len(c.hslab), c.hint.headers, 1, headerSlabMax))
+		c.hslab = make([][]any, slabSize(len(c.hslab), c.used.headers, c.hint.headers, 1, headerSlabMax))
 		c.hpos = 0
 	}
 	p := &c.hslab[c.hpos]
@@ -196,7 +197,7 @@ func (c *ctx) bytes(n int) []byte {
 	}
 	if len(c.bslab)-c.bpos < n {
 		c.used.bytes += c.bpos
-		c.bslab = make([]byte, slabSize(len(c.bslab), c.hint.bytes, n, slabBytes))
+		c.bslab = make([]byte, slabSize(len(c.bslab), c.used.bytes, c.hint.bytes, n, slabBytes))
 		c.bpos = 0
 	}
 	b := c.bslab[c.bpos : c.bpos+n : c.bpos+n]
@@ -212,7 +213,7 @@ func (c *ctx) boxString(s string) any {
 	}
 	if c.spos == len(c.sslab) {
 		c.used.strs += c.spos
-		c.sslab = make([]string, slabSize(len(c.sslab), c.hint.strs, 1, slabBytes/16))
+		c.sslab = make([]string, slabSize(len(c.sslab), c.used.strs, c.hint.strs, 1, slabBytes/16))
 		c.spos = 0
 	}
 	p := &c.sslab[c.spos]
@@ -254,7 +255,7 @@ func (c *ctx) boxNum(n num) any {
 func (c *ctx) numSlot(bits uint64) *uint64 {
 	if c.npos == len(c.nslab) {
 		c.used.nums += c.npos
-		c.nslab = make([]uint64, slabSize(len(c.nslab), c.hint.nums, 1, slabBytes/8))
+		c.nslab = make([]uint64, slabSize(len(c.nslab), c.used.nums, c.hint.nums, 1, slabBytes/8))
 		c.npos = 0
 	}
 	p := &c.nslab[c.npos]
