@@ -1060,7 +1060,11 @@ func (n *callNode) eval(c *ctx, in any) any {
 			c.stack = append(c.stack, v)
 		}
 		r := f.fn(c, n, in, c.stack[base:len(c.stack):len(c.stack)])
-		clear(c.stack[base:])
+		// Not clear(): for one or two slots its bulk write barrier costs
+		// more than the stores.
+		for i := base; i < len(c.stack); i++ {
+			c.stack[i] = nil
+		}
 		c.stack = c.stack[:base]
 		return r
 	case *funcDecl:
