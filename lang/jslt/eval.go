@@ -513,10 +513,6 @@ type pair struct {
 	static  bool
 	value   node
 	pos     pos
-	// field is value when it is .key on the input, the commonest value of
-	// a payload template, which plain objects then read without the
-	// dynamic call of value.eval.
-	field *keyNode
 }
 
 type matcher struct {
@@ -532,27 +528,45 @@ type objectNode struct {
 	dynamic bool
 	match   *matcher
 	pos     pos
-	plain   bool // no lets, no matcher, static keys: see evalPlain
+	plain   bool        // no lets, no matcher, static keys: see eval
+	pp      []plainPair // pairs, for plain objects
+}
+
+// plainPair is what eval reads of a pair of a plain object.
+type plainPair struct {
+	key   string
+	value node
+	// field is value when it is .key on the input, the commonest value of
+	// a payload template, read without the dynamic call of value.eval.
+	field *keyNode
 }
 
 // finish sets what the parser cannot know before the object is complete.
 func (n *objectNode) finish() {
 	n.plain = n.lets == nil && n.match == nil && !n.dynamic
-	for i := range n.pairs {
-		if k, ok := n.pairs[i].value.(*keyNode); ok && k.parent == nil {
-			n.pairs[i].field = k
+	if !n.plain {
+		return
+	}
+	n.pp = make([]plainPair, len(n.pairs))
+	for i, p := range n.pairs {
+		n.pp[i] = plainPair{key: p.key, value: p.value}
+		if k, ok := p.value.(*keyNode); ok && k.parent == nil {
+			n.pp[i].field = k
 		}
 	}
 }
 
-// evalPlain is eval for objects of static keys only, the shape of almost
-// every payload template: no key expressions, duplicate checks or
-// matcher to look at per member.
-func (n *objectNode) evalPlain(c *ctx, in any) any {
-	o, members := c.newObject(len(n.pairs))
+// eval's first part is for plain objects, static keys only, the shape of
+// almost every payload template: no key expressions, duplicate checks or
+// matcher to look at per member, and the compact plainPair to read.
+func (n *objectNode) eval(c *ctx, in any) any {
+	if !n.plain {
+		return n.evalGeneral(c, in)
+	}
+	o, members := c.newObject(len(n.pp))
 	src, _ := in.(*jsonv.Object)
-	for i := range n.pairs {
-		p := &n.pairs[i]
+	for i := range n.pp {
+		p := &n.pp[i]
 		var v any
 		if f := p.field; f == nil {
 			v = p.value.eval(c, in)
@@ -570,10 +584,7 @@ func (n *objectNode) evalPlain(c *ctx, in any) any {
 	return o
 }
 
-func (n *objectNode) eval(c *ctx, in any) any {
-	if n.plain {
-		return n.evalPlain(c, in)
-	}
+func (n *objectNode) evalGeneral(c *ctx, in any) any {
 	if n.lets != nil {
 		evalLets(c, in, n.lets)
 	}
