@@ -57,29 +57,36 @@ type ctx struct {
 // slabUse counts the containers one Apply carved out of the slabs.
 type slabUse struct{ members, objects, elems, headers, nums, strs, bytes int }
 
-// slabHint is an Expr's record of its last Apply's slabUse; atomic since
-// Applies run concurrently.
-type slabHint struct{ members, objects, elems, headers, nums, strs, bytes atomic.Int32 }
+// slabHint is an Expr's record of what its Applies used, per slab kind;
+// atomic since Applies run concurrently (and race only over which one's
+// use sizes the next first slabs, any of them being a good guess).
+type slabHint struct {
+	last, prev [7]atomic.Int32 // the last two uses
+}
 
+// load is the smaller of the last two uses: Applies of alternating sizes
+// (a batch, then one record) then start small, so that the small one's
+// result does not keep a batch-sized slab alive.
 func (h *slabHint) load() slabUse {
-	return slabUse{int(h.members.Load()), int(h.objects.Load()), int(h.elems.Load()), int(h.headers.Load()), int(h.nums.Load()), int(h.strs.Load()), int(h.bytes.Load())}
+	var v [7]int
+	for i := range v {
+		v[i] = int(min(h.last[i].Load(), h.prev[i].Load()))
+	}
+	return slabUse{v[0], v[1], v[2], v[3], v[4], v[5], v[6]}
 }
 
 func (h *slabHint) store(u slabUse) {
 	// Only changes are written: batches of one shape then leave the
 	// cache line shared between the cores applying the Expr.
-	st := func(a *atomic.Int32, v int) {
-		if int(a.Load()) != v {
-			a.Store(int32(v))
+	for i, v := range [7]int{u.members, u.objects, u.elems, u.headers, u.nums, u.strs, u.bytes} {
+		v = min(v, math.MaxInt32)
+		if l := h.last[i].Load(); int(l) != v {
+			h.prev[i].Store(l)
+			h.last[i].Store(int32(v))
+		} else if int(h.prev[i].Load()) != v {
+			h.prev[i].Store(int32(v)) // the same use twice: settled
 		}
 	}
-	st(&h.members, u.members)
-	st(&h.objects, u.objects)
-	st(&h.elems, u.elems)
-	st(&h.headers, u.headers)
-	st(&h.nums, u.nums)
-	st(&h.strs, u.strs)
-	st(&h.bytes, u.bytes)
 }
 
 const (

@@ -485,3 +485,42 @@ func TestPlusChainBudget(t *testing.T) {
 		}
 	}
 }
+
+// First slabs are sized for the smaller of the last two Applies' uses:
+// exact for batches of one shape, small when batches and single records
+// alternate (a single record's result then keeps no batch-sized slab).
+func TestSlabHint(t *testing.T) {
+	e := MustCompile(`[for (.) {"a": .a}]`)
+	batch := func(n int) []any {
+		b := make([]any, n)
+		for i := range b {
+			o := jsonv.NewObject(1)
+			o.Set("a", "x")
+			b[i] = o
+		}
+		return b
+	}
+	apply := func(n int) {
+		t.Helper()
+		if _, err := e.Apply(batch(n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(50)
+	apply(50)
+	if got := e.hint.load().members; got != 50 {
+		t.Fatalf("after two batches of 50: hint %d members", got)
+	}
+	apply(1)
+	if got := e.hint.load().members; got != 1 {
+		t.Fatalf("after a single record: hint %d members", got)
+	}
+	apply(50)
+	if got := e.hint.load().members; got != 1 {
+		t.Fatalf("alternating: hint %d members", got)
+	}
+	apply(50)
+	if got := e.hint.load().members; got != 50 {
+		t.Fatalf("settled again: hint %d members", got)
+	}
+}
