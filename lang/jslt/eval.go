@@ -366,6 +366,32 @@ type keyNode struct {
 	// layout (they come from one CSV header), so checking there first
 	// usually avoids the scan. Atomic because the Expr is shared.
 	hint atomic.Int32
+	// seen is the bytes of the first input key found equal to key. The
+	// records of a batch share their key strings (one CSV header's), so
+	// comparing pointers usually saves comparing bytes. Go never modifies
+	// a string's bytes and seen keeps them alive, so the bytes at seen stay
+	// equal to key. Set once, so that Applies over differently allocated
+	// keys do not take turns writing it.
+	seen atomic.Pointer[byte]
+}
+
+// is reports whether k, a key of the input, is n.key.
+func (n *keyNode) is(k string) bool {
+	if len(k) != len(n.key) {
+		return false
+	}
+	if unsafe.StringData(k) == n.seen.Load() {
+		return true
+	}
+	return n.isSlow(k)
+}
+
+func (n *keyNode) isSlow(k string) bool {
+	if k != n.key {
+		return false
+	}
+	n.seen.CompareAndSwap(nil, unsafe.StringData(k))
+	return true
 }
 
 func (n *keyNode) eval(c *ctx, in any) any {
@@ -382,7 +408,7 @@ func (n *keyNode) get(v any) any {
 	if !ok || o == nil {
 		return nil
 	}
-	if h := int(n.hint.Load()); h < len(o.Members) && o.Members[h].Key == n.key {
+	if h := int(n.hint.Load()); h < len(o.Members) && n.is(o.Members[h].Key) {
 		return o.Members[h].Value
 	}
 	if len(o.Members) > 64 {
@@ -390,7 +416,7 @@ func (n *keyNode) get(v any) any {
 		return r
 	}
 	for i := range o.Members {
-		if o.Members[i].Key == n.key {
+		if n.is(o.Members[i].Key) {
 			n.hint.Store(int32(i))
 			return o.Members[i].Value
 		}
@@ -577,7 +603,8 @@ func (n *objectNode) eval(c *ctx, in any) any {
 		var v any
 		if f := p.field; f == nil {
 			v = p.value.eval(c, in)
-		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && src.Members[h].Key == f.key {
+		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && len(src.Members[h].Key) == len(f.key) &&
+			(unsafe.StringData(src.Members[h].Key) == f.seen.Load() || f.isSlow(src.Members[h].Key)) {
 			v = src.Members[h].Value // get's first step, inlined
 		} else {
 			v = f.get(in)

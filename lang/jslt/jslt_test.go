@@ -524,3 +524,34 @@ func TestSlabHint(t *testing.T) {
 		t.Fatalf("settled again: hint %d members", got)
 	}
 }
+
+// Field reads compare key pointers first (the records of a batch share
+// their key strings); keys with other pointers, other orders and equal
+// lengths but other bytes still resolve by their bytes.
+func TestKeyPointerCache(t *testing.T) {
+	e := MustCompile(`{"x": .ab, "y": .cd, "z": {"w": .ab}}`)
+	mk := func(kv ...string) *jsonv.Object {
+		o := jsonv.NewObject(len(kv) / 2)
+		for i := 0; i < len(kv); i += 2 {
+			o.Set(strings.Clone(kv[i]), kv[i+1])
+		}
+		return o
+	}
+	for range 3 {
+		for _, tc := range []struct {
+			in   *jsonv.Object
+			want string
+		}{
+			{mk("ab", "1", "cd", "2"), `{"x":"1","y":"2","z":{"w":"1"}}`},
+			{mk("cd", "3", "ab", "4"), `{"x":"4","y":"3","z":{"w":"4"}}`},
+			{mk("xy", "5", "cd", "6"), `{"y":"6"}`},
+			{mk("ab", "7"), `{"x":"7","z":{"w":"7"}}`},
+			{mk(), `{}`},
+		} {
+			got, err := e.Apply(tc.in, nil)
+			if err != nil || string(AppendJSON(nil, got)) != tc.want {
+				t.Fatalf("%s: got %s, %v; want %s", AppendJSON(nil, tc.in), AppendJSON(nil, got), err, tc.want)
+			}
+		}
+	}
+}
