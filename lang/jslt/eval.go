@@ -572,6 +572,10 @@ type plainPair struct {
 	// field is value when it is .key on the input, the commonest value of
 	// a payload template, read without the dynamic call of value.eval.
 	field *keyNode
+	// lit is value when it is a literal (never null: those pairs are
+	// dropped), which is always a value.
+	lit   any
+	isLit bool
 }
 
 // finish sets what the parser cannot know before the object is complete.
@@ -580,12 +584,21 @@ func (n *objectNode) finish() {
 	if !n.plain {
 		return
 	}
-	n.pp = make([]plainPair, len(n.pairs))
-	for i, p := range n.pairs {
-		n.pp[i] = plainPair{key: p.key, value: p.value}
-		if k, ok := p.value.(*keyNode); ok && k.parent == nil {
-			n.pp[i].field = k
+	n.pp = make([]plainPair, 0, len(n.pairs))
+	for _, p := range n.pairs {
+		pp := plainPair{key: p.key, value: p.value}
+		switch v := p.value.(type) {
+		case *keyNode:
+			if v.parent == nil {
+				pp.field = v
+			}
+		case *litNode:
+			if !isValue(v.v) {
+				continue // null: always left out
+			}
+			pp.lit, pp.isLit = v.v, true
 		}
+		n.pp = append(n.pp, pp)
 	}
 }
 
@@ -601,6 +614,10 @@ func (n *objectNode) eval(c *ctx, in any) any {
 	for i := range n.pp {
 		p := &n.pp[i]
 		var v any
+		if p.isLit {
+			members = append(members, jsonv.Member{Key: p.key, Value: p.lit})
+			continue
+		}
 		if f := p.field; f == nil {
 			v = p.value.eval(c, in)
 		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && len(src.Members[h].Key) == len(f.key) &&
