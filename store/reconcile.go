@@ -8,6 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/connectplus/connectplus/runstate"
 )
 
@@ -152,7 +155,8 @@ func (ins *recordInserter) close() {
 const recordsPerTx = 20000
 
 // SaveReconciliationChunked stores a reconciliation like
-// SaveReconciliation, but its records in transactions of recordsPerTx:
+// SaveReconciliation, but its records in transactions of recordsPerTx
+// (on PostgreSQL one COPY each):
 // the reconciliation is visible at once with r.Status (saving) and its
 // records as they are stored; the last transaction sets the record count
 // and status finished. Interrupted, it is started over (the first
@@ -168,6 +172,12 @@ func (s *Store) SaveReconciliationChunked(ctx context.Context, r runstate.Reconc
 	flush := func() error {
 		if len(chunk) == 0 {
 			return nil
+		}
+		if s.dialect == Postgres {
+			err := s.copyRecords(ctx, r.ID, seq, chunk)
+			seq += int64(len(chunk))
+			chunk = chunk[:0]
+			return err
 		}
 		err := s.Tx(ctx, func(q *Queries) error {
 			ins, err := q.newRecordInserter(ctx, r.ID, seq)
@@ -209,6 +219,36 @@ func (s *Store) SaveReconciliationChunked(ctx context.Context, r runstate.Reconc
 	}
 	if _, err := s.exec(ctx, `UPDATE reconciliations SET records = ?, status = ? WHERE id = ?`, seq, status, r.ID); err != nil {
 		return fmt.Errorf("store: reconciliation %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// copyRecords stores records with PostgreSQL's COPY (one statement, so
+// atomic by itself), seq continuing after from.
+func (s *Store) copyRecords(ctx context.Context, id string, from int64, recs []runstate.ReconRecord) error {
+	rows := make([][]any, len(recs))
+	for i, rec := range recs {
+		doc, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		rows[i] = []any{id, from + int64(i) + 1, rec.Line, rec.Kind, string(doc)}
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: reconciliation %s records: %w", id, err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection (%T)", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"reconciliation_records"}, []string{"recon_id", "seq", "line", "kind", "doc"}, pgx.CopyFromRows(rows))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: reconciliation %s records (COPY): %w", id, mapErr(err))
 	}
 	return nil
 }

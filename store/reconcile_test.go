@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/runstate"
 )
 
@@ -197,10 +198,23 @@ func BenchmarkSaveReconciliation(b *testing.B) {
 }
 
 // BenchmarkSaveReconciliationChunked is the background save of a large
-// report: the same records in transactions of recordsPerTx.
+// report: the same records in transactions of recordsPerTx, on SQLite and
+// PostgreSQL.
 func BenchmarkSaveReconciliationChunked(b *testing.B) {
+	for _, d := range []string{SQLite, Postgres} {
+		b.Run(d, func(b *testing.B) {
+			url := "sqlite://" + filepath.Join(b.TempDir(), "db.sqlite")
+			if d == Postgres {
+				url = testenv.Postgres(b).DSN
+			}
+			benchChunked(b, url)
+		})
+	}
+}
+
+func benchChunked(b *testing.B, url string) {
 	ctx := context.Background()
-	s, err := Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "db.sqlite"))
+	s, err := Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
