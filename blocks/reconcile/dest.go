@@ -261,7 +261,8 @@ func (s *sandboxDest) lookup(ctx context.Context, by string, values []string) ([
 //     external_id) — "To fetch the details for customers in bulk, add the
 //     identification details separated by a comma"
 //     (https://docs.capillarytech.com/reference/get-customer-details-v1api);
-//     v1.1 reads INSTORE only, so customers of another source are looked up
+//     v1.1 documents no source parameter (it reads the INSTORE profiles),
+//     so customers of another source are looked up
 //     one per call (GET /v2/customers/lookup);
 //   - products: GET /v2/product/skus?skuCodes=a,b,… (50 codes a call);
 //   - transactions: one per call (GET /v2/transactions/getByBillNumber/{bill}):
