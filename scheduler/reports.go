@@ -103,7 +103,7 @@ func (r *reconRecorder) record(ctx context.Context, d block.ReportDoc) error {
 	// the results until stored — a server stopped meanwhile stores them at
 	// its next start — and the reconciliation is visible at once with its
 	// final totals and status saving.
-	p := pendingReport{Reconciliation: rec, ResultPath: rec.ResultPath, Records: filepath.Join(r.dir, rec.ID+".records.jsonl")}
+	p := pendingReport{Reconciliation: rec, ResultPath: rec.ResultPath, Records: filepath.Join(r.dir, rec.ID+".records.jsonl"), Node: r.m.opts.Node}
 	if err := linkOrCopy(d.Records, p.Records); err != nil {
 		return fmt.Errorf("records file: %w", err)
 	}
@@ -154,6 +154,9 @@ type pendingReport struct {
 	Reconciliation runstate.Reconciliation `json:"reconciliation"`
 	ResultPath     string                  `json:"resultPath"` // not in Reconciliation's JSON
 	Records        string                  `json:"records"`
+	// Node is the cluster node that wrote it (empty on one server): in a
+	// cluster, that node stores it at its next start.
+	Node string `json:"node,omitempty"`
 }
 
 func writePending(name string, p pendingReport) error {
@@ -216,7 +219,8 @@ func (m *Manager) savePendingInBackground(pending string) {
 }
 
 // resumePendingReports stores the records of the reports a previous
-// process left pending.
+// process left pending (in a cluster, those this node wrote: another
+// node's may still be saving them).
 func (m *Manager) resumePendingReports() {
 	if _, ok := m.opts.Repo.(runstate.ReconciliationRepo); !ok {
 		return
@@ -227,6 +231,19 @@ func (m *Manager) resumePendingReports() {
 		return
 	}
 	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			m.log.Error("reading a pending reconciliation report", "pending", filepath.Base(n), "err", err)
+			continue
+		}
+		var p pendingReport
+		if err := json.Unmarshal(b, &p); err != nil {
+			m.log.Error("reading a pending reconciliation report", "pending", filepath.Base(n), "err", err)
+			continue
+		}
+		if p.Node != m.opts.Node {
+			continue
+		}
 		m.savePendingInBackground(n)
 	}
 }

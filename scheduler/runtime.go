@@ -202,10 +202,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		// cluster another node may be running them: a file whose node
 		// died is resumed by the job River hands to another node.
 		m.markInterrupted(ctx)
-		// Reconciliation reports whose records were still being
-		// stored when the previous process stopped.
-		m.resumePendingReports()
 	}
+	// Reconciliation reports whose records were still being stored when
+	// this node's previous process stopped.
+	m.resumePendingReports()
 	if err := m.reload(ctx); err != nil {
 		m.log.Error("loading live dataflows", "err", err)
 	}
