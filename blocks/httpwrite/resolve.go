@@ -273,8 +273,27 @@ func (w *writer) walFor(u *block.Unit) (*walFile, error) {
 }
 
 // writeAhead sets the request's idempotency key and arranges for the
-// request's record set to be made durable right before it is sent.
+// request's record set to be made durable right before it is sent: the
+// entry announced for it when its unit was queued (Prepare), or a new one.
 func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, part int) (string, error) {
+	key := w.keyFor(u, seqs, part)
+	if w.idemHeader != "" {
+		req.header[w.idemHeader] = []string{key}
+	}
+	if wf == nil {
+		return key, nil
+	}
+	if n, ok := wf.take(key); ok {
+		req.ahead = func() error { return wf.awaitDurable(n) }
+		return key, nil
+	}
+	req.ahead = func() error { return wf.record(key, seqs) }
+	return key, nil
+}
+
+// keyFor is the idempotency key of a request carrying records seqs (and
+// element part of a split record, or -1).
+func (w *writer) keyFor(u *block.Unit, seqs []int64, part int) string {
 	lineage := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
 		lineage = u.Lineage.ID()
@@ -284,15 +303,26 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 		// window: its key follows its position (seqs are positions here).
 		lineage = "stream-" + g
 	}
-	key := idempotencyKey(lineage, w.name, seqs, part)
-	if w.idemHeader != "" {
-		req.header[w.idemHeader] = []string{key}
+	return idempotencyKey(lineage, w.name, seqs, part)
+}
+
+// Prepare is called by the engine when a unit is queued for the block,
+// before Process gets it (engine/flow.go, preparer): a bulk request's
+// record set is logged then, so one round of the log makes every queued
+// request durable at once instead of one round per request or two. The
+// request, when it is built, awaits that entry (writeAhead). A lineage
+// with records in doubt is not prepared: its requests may carry a subset.
+func (w *writer) Prepare(u *block.Unit) {
+	if w.wal == nil || !w.s.bulk || u.Batch == nil || len(u.Batch.Records) == 0 {
+		return
 	}
-	if wf == nil {
-		return key, nil
+	wf, err := w.walFor(u)
+	if err != nil || wf == nil || wf.anyDoubt() {
+		return // an error reaches Process, which opens the log again
 	}
-	req.ahead = func() error { return wf.record(key, seqs) }
-	return key, nil
+	// The records a bulk request of the whole unit carries (sendBulk).
+	seqs := unitSeqs(u.Batch.Records)
+	wf.announce(w.keyFor(u, seqs, -1), seqs)
 }
 
 // logAnswer records the outcomes a request got (elements' records seqs[i]
