@@ -325,22 +325,17 @@ func (w *writer) Prepare(u *block.Unit) {
 	wf.announce(w.keyFor(u, seqs, -1), seqs)
 }
 
-// logAnswer records the outcomes a request got (elements' records seqs[i]
-// got outs[i]); a failure to log only costs lookups after a crash.
-func (w *writer) logAnswer(wf *walFile, key string, seqs [][]int64, outs []block.Outcome) {
+// logAnswer records the outcomes a request got (elements' records elems[i]
+// got outs[i]; all is elems concatenated); a failure to log only costs
+// lookups after a crash.
+func (w *writer) logAnswer(wf *walFile, key string, all []int64, elems [][]int64, outs []block.Outcome) {
 	if wf == nil || key == "" {
 		return
 	}
-	n := 0
-	for _, ss := range seqs {
-		n += len(ss)
-	}
-	all := make([]int64, 0, n)
-	ans := make([]walOutcome, 0, n)
-	for i, ss := range seqs {
+	ans := make([]walOutcome, 0, len(all))
+	for i, ss := range elems {
 		o := outs[i]
-		for _, s := range ss {
-			all = append(all, s)
+		for range ss {
 			ans = append(ans, walOutcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID})
 		}
 	}
@@ -360,21 +355,35 @@ func recordSeqs(r *block.Record) []int64 {
 	return s
 }
 
+// unitSeqs are the records of a whole unit, members included, in order.
 func unitSeqs(recs []block.Record) []int64 {
-	var s []int64
+	n := len(recs)
 	for i := range recs {
-		s = append(s, recordSeqs(&recs[i])...)
+		n += len(recs[i].Members)
+	}
+	s := make([]int64, 0, n)
+	for i := range recs {
+		s = append(s, walID(&recs[i]))
+		for j := range recs[i].Members {
+			s = append(s, walID(&recs[i].Members[j]))
+		}
 	}
 	return s
 }
 
 // bulkElementSeqs maps bulk request elements to the records they carry, or
-// returns nil when the mapping is unknown.
+// returns nil when the mapping is unknown. The elements' slices share one
+// array (the unit's seqs in order), so a batch costs two allocations, not
+// one per record.
 func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
+	all := unitSeqs(recs)
 	if arr == nil {
 		out := make([][]int64, len(recs))
+		at := 0
 		for i := range recs {
-			out[i] = recordSeqs(&recs[i])
+			n := 1 + len(recs[i].Members)
+			out[i] = all[at : at+n : at+n]
+			at += n
 		}
 		return out
 	}
@@ -383,9 +392,8 @@ func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
 		return nil
 	}
 	out := make([][]int64, len(arr))
-	out[0] = []int64{walID(r)}
-	for j := range r.Members {
-		out[j+1] = []int64{walID(&r.Members[j])}
+	for j := range out {
+		out[j] = all[j : j+1 : j+1]
 	}
 	return out
 }
