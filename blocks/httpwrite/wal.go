@@ -92,8 +92,10 @@ type walFile struct {
 	// written, durable the last one such that every record entry up to it
 	// is synced (or lost).
 	next, lastRec, written, durable uint64
-	// pendingRec says pending holds a record entry.
+	// pendingRec says pending holds a record entry; ahead counts the
+	// entries announced since the last round was taken.
 	pendingRec bool
+	ahead      int
 	// leading says a caller is writing a round (with mu released).
 	leading bool
 	// lost are entries whose round failed, with the error their callers get.
@@ -239,8 +241,35 @@ func (wf *walFile) announce(key string, seqs []int64) {
 	if wf.announced == nil {
 		wf.announced = map[string]uint64{}
 	}
-	wf.announced[key] = wf.add(key, seqs, nil)
+	n := wf.add(key, seqs, nil)
+	wf.announced[key] = n
+	wf.ahead++
+	if wf.ahead >= walAheadRound && !wf.leading {
+		// Enough queued requests for a round: sync them now, in the
+		// background, so the requests find their entries durable rather
+		// than wait for a sync each time the workers pass the last round.
+		// The round's outcome reaches the requests through await (lost).
+		wf.leading = true
+		go wf.background()
+	}
 }
+
+// background leads rounds until the announced entries are durable.
+func (wf *walFile) background() {
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	wf.leading = false
+	_ = wf.await(wf.lastRec, true)
+	// Callers that waited for the hand-over above wake up even when no
+	// round was needed.
+	wf.flushed.Broadcast()
+}
+
+// walAheadRound is how many announced entries start a round from announce:
+// half of what is queued ahead of the block's workers by default (input
+// queue 4 + concurrency 4), so a round is done before the workers reach
+// its entries unless a sync takes longer than four requests.
+const walAheadRound = 4
 
 // take returns the number of the entry announced under key, if any, and
 // forgets it: the request carrying exactly those records awaits it.
@@ -319,7 +348,7 @@ func (wf *walFile) round(sync bool) {
 	buf, to, from := wf.pending, wf.next, wf.durable
 	sync = sync && wf.lastRec > wf.durable
 	unsynced := wf.lastRec > wf.durable
-	wf.pending, wf.pendingRec = wf.spare[:0], false
+	wf.pending, wf.pendingRec, wf.ahead = wf.spare[:0], false, 0
 	wf.mu.Unlock()
 	err := wf.writeRound(buf, sync)
 	wf.mu.Lock()

@@ -370,3 +370,42 @@ func TestWALAnnouncedWriteError(t *testing.T) {
 	}
 	w.close()
 }
+
+// Once walAheadRound entries are announced a background round syncs them
+// before their requests ask; requests then await entries already durable
+// or being synced, and the log holds each once.
+func TestWALAnnounceBackgroundRound(t *testing.T) {
+	w := newWAL(t.TempDir())
+	l := walLineage{id: "ahead"}
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3*walAheadRound + 1
+	for i := range n {
+		wf.announce(l.key(i), l.seqs(i))
+	}
+	for i := range n {
+		k, ok := wf.take(l.key(i))
+		if !ok {
+			t.Fatalf("entry %d not announced", i)
+		}
+		if err := wf.awaitDurable(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wf.mu.Lock()
+	leading, durable, last := wf.leading, wf.durable, wf.lastRec
+	wf.mu.Unlock()
+	if durable < last {
+		t.Fatalf("durable %d < last record %d (leading %v)", durable, last, leading)
+	}
+	w.close()
+	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
+	if _, _, err := loadInDoubt(w.path(l.id), l.Acked, inDoubt, answered); err != nil {
+		t.Fatal(err)
+	}
+	if len(inDoubt) != 3*n {
+		t.Fatalf("%d records logged, want %d", len(inDoubt), 3*n)
+	}
+}
