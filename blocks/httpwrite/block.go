@@ -51,7 +51,7 @@ func newWriter(s *settings, env *block.Env) *writer {
 	if s.parse && s.bulk && s.respSplit != nil {
 		w.raw, _ = newRawParser(s, s.respSplit.String())
 	}
-	w.wal = newWAL(env.StateDir)
+	w.wal = newWALFor(env)
 	w.rule = ruleFor(s.method, s.endpoint.path.src)
 	w.idemHeader = DefaultIdempotencyHeader
 	if h, ok := env.Options[OptIdempotencyHeader]; ok && h != "" {

@@ -56,9 +56,12 @@ type walOutcome struct {
 
 // wal is the block's write-ahead log, one file per lineage.
 type wal struct {
-	dir   string
-	mu    sync.Mutex
-	files map[string]*walFile
+	dir string
+	// journal, when set, keeps the lineages' logs instead of files
+	// (walstore.go).
+	journal block.Journal
+	mu      sync.Mutex
+	files   map[string]*walFile
 }
 
 // walFile is one lineage's log and, after a resume, its in-doubt set.
@@ -121,6 +124,8 @@ type walFile struct {
 	stream    bool
 	path      string
 	compactAt int64
+	// jr is the log's journal backend (walstore.go); nil: the file f.
+	jr *journalLog
 }
 
 // walLost is a range of entries (from, to] whose round failed.
@@ -154,6 +159,9 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 	wf.flushed = sync.NewCond(&wf.mu)
 	w.files[id] = wf
 	wf.err = func() error {
+		if w.journal != nil {
+			return w.openJournal(wf, l)
+		}
 		if err := os.MkdirAll(w.dir, 0o700); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
@@ -201,6 +209,13 @@ func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answer
 	if err != nil {
 		return 0, false, fmt.Errorf("write-ahead log: %w", err)
 	}
+	end, torn = parseInDoubt(b, acked, into, answered)
+	return end, torn, nil
+}
+
+// parseInDoubt is loadInDoubt on the log's bytes (a file's, or a
+// journal's rounds joined).
+func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool) {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
@@ -222,7 +237,7 @@ func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answer
 			into[s] = e.Key
 		}
 	}
-	return int64(len(b)), len(b) > 0 && b[len(b)-1] != '\n', nil
+	return int64(len(b)), len(b) > 0 && b[len(b)-1] != '\n'
 }
 
 // record makes the entry durable before its request is sent.
@@ -382,6 +397,9 @@ func (wf *walFile) lostErr(n uint64) error {
 // depends on changed). A failed write leaves off where it was: the next
 // round overwrites what it may have written.
 func (wf *walFile) writeRound(b []byte, sync bool) error {
+	if wf.jr != nil {
+		return wf.jr.writeRound(b)
+	}
 	if len(b) == 0 && !sync {
 		return nil
 	}
@@ -526,6 +544,9 @@ func (w *wal) end(lineage string) error {
 	wf := w.files[lineage]
 	delete(w.files, lineage)
 	w.mu.Unlock()
+	if w.journal != nil {
+		return w.endJournal(lineage)
+	}
 	if wf != nil && wf.f != nil {
 		wf.f.Close()
 	}
