@@ -989,10 +989,18 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 	cp.SpoolSize, cp.Held = st.size, st.held
 	cp.Spool = &st.check
 	// The checkpoint may acknowledge only rows the shared store holds.
-	if err := l.uploadSegment(ctx, st); err != nil {
-		return fmt.Errorf("not saving progress: %w", err)
+	err := l.uploadSegment(ctx, st)
+	if err != nil {
+		err = fmt.Errorf("not saving progress: %w", err)
+	} else {
+		err = l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp)
 	}
-	if err := l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp); err != nil {
+	if err != nil {
+		// Not saved: the next checkpoint tries again (Close's final one
+		// included) even if nothing changes meanwhile.
+		l.mu.Lock()
+		l.dirty = true
+		l.mu.Unlock()
 		return err
 	}
 	if st, ok := l.source.src.(block.Stream); ok {

@@ -142,7 +142,12 @@ func (l *lineage) segmentChain(ctx context.Context, cp *Checkpoint) (chain, late
 	for pos < cp.SpoolSize {
 		var best *segment
 		for i, s := range byStart[pos] {
-			if s.idxStart == ipos && (best == nil || s.epoch > best.epoch) {
+			// Within one epoch every segment is a window of one
+			// append-only spool, so same-start segments agree; the longest
+			// is the upload that succeeded after one that reported a
+			// failure (yet stored its object) and the one later segments
+			// continue.
+			if s.idxStart == ipos && (best == nil || s.epoch > best.epoch || s.epoch == best.epoch && s.rowsEnd > best.rowsEnd) {
 				best = &byStart[pos][i]
 			}
 		}
