@@ -259,12 +259,21 @@ func (w *writer) lookup(ctx context.Context, u *block.Unit, rule *lookupRule, el
 
 // walFor returns the unit's lineage log, or nil when the block keeps none
 // (no state directory, no lineage).
-func (w *writer) walFor(u *block.Unit) (*walFile, error) {
+func (w *writer) walFor(ctx context.Context, u *block.Unit, r *block.Record) (*walFile, error) {
 	if w.wal == nil {
 		return nil, nil
 	}
-	if g, ok := streamGroup(u); ok {
-		return w.wal.openStream(g)
+	if p, ok := streamPartOf(u, r); ok {
+		wf, err := w.wal.openStream(p)
+		if err != nil {
+			return nil, err
+		}
+		// Requests a previous owner of the partition left in doubt go
+		// again, as logged, before any of it is batched anew.
+		if err := w.replayStream(ctx, u, wf); err != nil {
+			return nil, err
+		}
+		return wf, nil
 	}
 	if u.Lineage == nil {
 		return nil, nil
@@ -273,8 +282,10 @@ func (w *writer) walFor(u *block.Unit) (*walFile, error) {
 }
 
 // writeAhead sets the request's idempotency key and arranges for the
-// request's record set to be made durable right before it is sent.
-func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, part int) (string, error) {
+// request's record set to be made durable right before it is sent. groups
+// are the number of records of each element of the request (a stream's
+// log keeps them with the request, to re-send it).
+func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, groups []int, part int) (string, error) {
 	lineage := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
 		lineage = u.Lineage.ID()
@@ -289,6 +300,14 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 		req.header[w.idemHeader] = []string{key}
 	}
 	if wf == nil {
+		return key, nil
+	}
+	if wf.st != nil {
+		url := ""
+		if part < 0 && groups != nil && w.logsBodies() {
+			url = req.url
+		}
+		req.ahead = func() error { return wf.recordStream(key, seqs, groups, url, req.body) }
 		return key, nil
 	}
 	req.ahead = func() error { return wf.record(key, seqs) }
@@ -365,14 +384,15 @@ func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
 // in-doubt record. The destination's rate limit still applies.
 const lookupParallel = 16
 
-// resolveInDoubt looks up every in-doubt element that the endpoint's rule
-// can look up; found ones are settled as delivered. doubt marks every
+// resolveInDoubt looks up every in-doubt element of only that the
+// endpoint's rule can look up; found ones are settled as delivered. doubt marks every
 // in-doubt element (resolved or not).
-func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile, elemSeqs [][]int64, value func(int) any) (map[int]block.Outcome, map[int]bool, error) {
+func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile, elemSeqs [][]int64, only []int, value func(int) any) (map[int]block.Outcome, map[int]bool, error) {
 	var doubt map[int]bool
 	var pending []int
 	var resolved map[int]block.Outcome
-	for i, seqs := range elemSeqs {
+	for _, i := range only {
+		seqs := elemSeqs[i]
 		// Answered before the crash: the logged outcome stands.
 		if o, ok := wf.logged(seqs[0]); ok {
 			if resolved == nil {

@@ -29,6 +29,10 @@ const (
 	AttrOffset    = "kafka.offset"
 	AttrKey       = "kafka.key"
 	AttrTimestamp = "kafka.timestamp" // milliseconds since the epoch
+	// AttrGroup and AttrGeneration are unit attributes: the consumer group
+	// and its generation when the unit's records were polled.
+	AttrGroup      = "kafka.group"
+	AttrGeneration = "kafka.generation"
 	// HeaderTraceable is the header "Headers as Attribute: Traceable Id" keeps.
 	HeaderTraceable = "traceable_id"
 )
@@ -349,8 +353,16 @@ func (r *reader) unit(ctx context.Context, w *window, recs []*kgo.Record, seq in
 	w.records += len(recs)
 	r.mu.Unlock()
 	// filename names the window, so file destinations (${filename}) write
-	// one file per window.
-	return &block.Unit{Attrs: block.Attributes{"kafka.group": r.cfg.group, block.AttrFilename: w.item.Name}, Batch: batch}
+	// one file per window. The generation the records were polled under
+	// (rebalances are blocked until Next returns) is their owner epoch in
+	// the destination's write-ahead log (blocks/httpwrite/streamwal.go): a
+	// member still sending records of a partition the group has since given
+	// to another is fenced by the newer generation.
+	attrs := block.Attributes{AttrGroup: r.cfg.group, block.AttrFilename: w.item.Name}
+	if _, gen := r.cl.GroupMetadata(); gen > 0 {
+		attrs[AttrGeneration] = strconv.FormatInt(int64(gen), 10)
+	}
+	return &block.Unit{Attrs: attrs, Batch: batch}
 }
 
 // record builds one record: the message as its value, its position and
