@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -448,7 +449,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Sandbox:      m.opts.Sandbox,
 		FlowKey:      d.Key(),
 		MaxLineages:  m.opts.MaxFilesPerFlow,
-		BlockOptions: m.opts.BlockOptions,
+		BlockOptions: m.blockOptions(),
 		LocalPaths:   paths,
 		ResultDir:    filepath.Join(m.opts.SharedDir, "results", safe(d.OrgID), safe(d.FlowID)),
 		Observer:     &runObserver{m: m, dep: d},
@@ -863,4 +864,18 @@ func (m *Manager) Flows() []runstate.FlowRuntime {
 		}
 	}
 	return out
+}
+
+// blockOptions are the options every block gets: the configured ones and,
+// on a cluster node, the node's name (block.OptNode).
+func (m *Manager) blockOptions() map[string]string {
+	if m.opts.Node == "" || !m.opts.Dispatcher.Shared() {
+		return m.opts.BlockOptions
+	}
+	opts := maps.Clone(m.opts.BlockOptions)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	opts[block.OptNode] = m.opts.Node
+	return opts
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -131,6 +132,12 @@ func (r *reader) Start(ctx context.Context) error {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 		kgo.SessionTimeout(r.cfg.session),
+		// A member killed while the group rebalances is waited for until
+		// this timeout (it never rejoins), and the whole group with it:
+		// franz-go's 60 s default stalled every partition for a minute when
+		// a node died right after another joined. Members need the
+		// revocation wait and a commit (10 s at most) to rejoin.
+		kgo.RebalanceTimeout(r.cfg.revokeWait+15*time.Second),
 		kgo.HeartbeatInterval(min(3*time.Second, r.cfg.session/3)),
 		kgo.FetchMaxBytes(r.cfg.fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(min(r.cfg.fetchMaxBytes, 1<<20)),
@@ -613,6 +620,11 @@ func (r *reader) windowsFile() string {
 	}
 	if dir == "" {
 		return ""
+	}
+	// The state directory is shared by every cluster node: each keeps its
+	// own list (another node's windows are its own to finish).
+	if node := option(r.env, block.OptNode); node != "" {
+		return filepath.Join(dir, "kafka-windows-"+url.PathEscape(node)+".json")
 	}
 	return filepath.Join(dir, "kafka-windows.json")
 }
