@@ -48,7 +48,7 @@ blocks:
       apiEndPoint: %s
       bulkSupport: "true"
 %s      concurrency: 2
-      rate: "6"
+      rate: "10"
       timeUnit: SECONDS
 `, name, topic, broker, name, ce.sbURL, ce.sbURL, endpoint, post)
 	var cr struct {
@@ -78,8 +78,9 @@ func (ce *clusterEnv) restart(i int) {
 // in one consumer group per dataflow — customers to /v2/customers/bulk
 // (the API has a lookup) and events to Neo (no lookup, no duplicate code:
 // only the idempotency key) — and one node or the other is SIGKILLed three
-// times mid-stream and started again. The group hands the dead node's
-// partitions to the survivor (or the restarted node), which reads the
+// times mid-stream and started again (not after the last kill). The group
+// hands the dead node's partitions to the survivor (or the restarted
+// node), which reads the
 // records past the last commit again: the partitions' write-ahead logs in
 // the shared state directory tell it what the dead node had in flight
 // (customers looked up, Neo requests re-sent as logged with their key) and
@@ -95,9 +96,9 @@ func TestClusterKafkaKillExactlyOnce(t *testing.T) {
 	}
 	defer kb.Close()
 	ce := newClusterEnv(t, 2)
-	// Requests take 150 ms and each node sends at most 6 a second per
-	// dataflow: the streams last about half a minute, and a kill most
-	// likely finds requests in flight.
+	// Requests take 150 ms and each node sends at most 10 a second per
+	// dataflow (200 messages): the streams last about half a minute, and a
+	// kill most likely finds requests in flight.
 	ce.setLatency(150 * time.Millisecond)
 	var cl, el []string
 	for i := range customers {
@@ -160,8 +161,12 @@ func TestClusterKafkaKillExactlyOnce(t *testing.T) {
 		ce.nodes[victim].kill()
 		t.Logf("kill %d at %s: SIGKILLed %s at %d customers, %d events accepted", k, time.Since(start).Round(time.Millisecond), ce.names[victim], c, e)
 		ce.admin.base, ce.approver.base = ce.nodes[alive].url(), ce.nodes[alive].url()
-		ce.restart(victim)
+		if k < kills {
+			ce.restart(victim)
+		}
 	}
+	// The last victim stays down: the survivor takes its partitions (after
+	// the session timeout) and finishes both streams alone.
 	ce.waitFor("every message delivered", 90*time.Second, func() (bool, string) {
 		c, e := delivered()
 		return c >= customers && len(neo()) >= events, fmt.Sprintf("customers %d, events %d (%d distinct)", c, e, len(neo()))
@@ -202,10 +207,12 @@ func TestClusterKafkaKillExactlyOnce(t *testing.T) {
 	if lost != 0 || dups != 0 {
 		t.Fatalf("Neo events: %d lost, %d duplicates", lost, dups)
 	}
-	for i := range ce.nodes {
-		if log := tail(ce.nodes[i].logPath, 4000); strings.Contains(log, "write-ahead log: lock") {
-			t.Fatalf("%s: a log lock failed", ce.names[i])
-		}
+	// The survivor resolved what the last victim left in flight: looked
+	// customers up, re-sent Neo requests as logged.
+	log := tail(ce.nodes[alive].logPath, 1<<20)
+	t.Logf("%s (survivor) re-sent %d in-doubt Neo requests as logged", ce.names[alive], strings.Count(log, "in-doubt stream request re-sent as logged"))
+	if strings.Contains(log, "write-ahead log: lock") {
+		t.Fatalf("%s: a log lock failed", ce.names[alive])
 	}
 }
 
