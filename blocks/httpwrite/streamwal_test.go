@@ -1,6 +1,7 @@
 package httpwrite
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,4 +256,103 @@ func TestStreamInDoubtRequestResentAsLogged(t *testing.T) {
 	if n := len(rc.all()); n != 4 || third.replays.Load() != 0 {
 		t.Fatalf("%d requests after the third process, %d replays", n, third.replays.Load())
 	}
+}
+
+// Two processes writing one partition's log at once — the old owner's
+// workers still sending while the new owner takes over and sends — never
+// interleave or overwrite each other's entries: every entry either
+// process was told is durable is in the file, whole, and once the new
+// owner's mark is in, the old owner's requests are refused.
+func TestStreamLogConcurrentOwners(t *testing.T) {
+	dir := t.TempDir()
+	a, b := newWAL(dir), newWAL(dir)
+	defer a.close()
+	defer b.close()
+	part := streamPart{group: "g", topic: "events", partition: "1", epoch: 1}
+	wa, err := a.openStream(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	durable := map[string]bool{}
+	refusedAfter := 0
+	var wg sync.WaitGroup
+	var taken atomic.Bool
+	for g := range 4 {
+		wg.Go(func() {
+			for j := range 100 {
+				key := fmt.Sprintf("a-%d-%d", g, j)
+				err := wa.recordStream(key, []int64{int64(g*1000 + j)}, []int{1}, "http://x", []byte(`{"x":1}`))
+				mu.Lock()
+				switch {
+				case err == nil:
+					durable[key] = true
+				case errors.Is(err, errPartitionMoved) && taken.Load():
+					refusedAfter++
+				default:
+					t.Errorf("%s: %v", key, err)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	// The take-over comes while the old owner is busy.
+	for {
+		mu.Lock()
+		n := len(durable)
+		mu.Unlock()
+		if n >= 100 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	part.epoch = 2
+	taken.Store(true)
+	wb, err := b.openStream(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g := range 2 {
+		wg.Go(func() {
+			for j := range 100 {
+				key := fmt.Sprintf("b-%d-%d", g, j)
+				if err := wb.recordStream(key, []int64{int64(100000 + g*1000 + j)}, []int{1}, "", nil); err != nil {
+					t.Errorf("%s: %v", key, err)
+					return
+				}
+				mu.Lock()
+				durable[key] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	// The old owner's next request after the take-over is refused.
+	if err := wa.recordStream("a-late", []int64{9}, []int{1}, "", nil); !errors.Is(err, errPartitionMoved) {
+		t.Fatalf("old owner after the take-over: %v", err)
+	}
+	raw, err := os.ReadFile(wa.st.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := bytes.IndexByte(raw, 0); i >= 0 {
+		raw = raw[:i]
+	}
+	found := map[string]bool{}
+	for line := range bytes.Lines(raw) {
+		var e streamEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatalf("a broken line %q: %v", line, err)
+		}
+		if found[e.Key] && e.Key != "" {
+			t.Fatalf("%s written twice", e.Key)
+		}
+		found[e.Key] = true
+	}
+	for k := range durable {
+		if !found[k] {
+			t.Fatalf("%s was durable but is not in the log", k)
+		}
+	}
+	t.Logf("%d entries durable, %d old-owner requests refused after the take-over", len(durable), refusedAfter)
 }
