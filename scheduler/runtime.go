@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -491,7 +492,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Sandbox:      m.opts.Sandbox,
 		FlowKey:      d.Key(),
 		MaxLineages:  m.opts.MaxFilesPerFlow,
-		BlockOptions: m.opts.BlockOptions,
+		BlockOptions: m.blockOptions(),
 		LocalPaths:   paths,
 		KeepResult:   m.keepResult(d),
 		Observer:     &runObserver{m: m, dep: d},
@@ -935,4 +936,18 @@ func (m *Manager) Flows() []runstate.FlowRuntime {
 		}
 	}
 	return out
+}
+
+// blockOptions are the options every block gets: the configured ones and,
+// on a cluster node, the node's name (block.OptNode).
+func (m *Manager) blockOptions() map[string]string {
+	if m.opts.Node == "" || !m.opts.Dispatcher.Shared() {
+		return m.opts.BlockOptions
+	}
+	opts := maps.Clone(m.opts.BlockOptions)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	opts[block.OptNode] = m.opts.Node
+	return opts
 }
