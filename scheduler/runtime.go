@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -190,6 +191,9 @@ func New(opts Options) (*Manager, error) {
 	if opts.SharedDir == "" {
 		opts.SharedDir = opts.DataDir
 	}
+	if opts.ReconSyncRecords <= 0 {
+		opts.ReconSyncRecords = 10000
+	}
 	if opts.Shared == nil {
 		st, err := sharedstore.OpenDir(opts.SharedDir)
 		if err != nil {
@@ -198,9 +202,6 @@ func New(opts Options) (*Manager, error) {
 		opts.Shared = st
 	} else if dir := opts.Shared.Dir(); dir != "" {
 		opts.SharedDir = dir
-	}
-	if opts.ReconSyncRecords <= 0 {
-		opts.ReconSyncRecords = 10000
 	}
 	if opts.Dispatcher.Shared() {
 		if _, ok := opts.Repo.(TakeOverRepo); !ok {
@@ -491,7 +492,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		Sandbox:      m.opts.Sandbox,
 		FlowKey:      d.Key(),
 		MaxLineages:  m.opts.MaxFilesPerFlow,
-		BlockOptions: m.opts.BlockOptions,
+		BlockOptions: m.blockOptions(),
 		LocalPaths:   paths,
 		KeepResult:   m.keepResult(d),
 		Observer:     &runObserver{m: m, dep: d},
@@ -935,4 +936,18 @@ func (m *Manager) Flows() []runstate.FlowRuntime {
 		}
 	}
 	return out
+}
+
+// blockOptions are the options every block gets: the configured ones and,
+// on a cluster node, the node's name (block.OptNode).
+func (m *Manager) blockOptions() map[string]string {
+	if m.opts.Node == "" || !m.opts.Dispatcher.Shared() {
+		return m.opts.BlockOptions
+	}
+	opts := maps.Clone(m.opts.BlockOptions)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	opts[block.OptNode] = m.opts.Node
+	return opts
 }
