@@ -95,7 +95,9 @@ func TestClusterKafkaKillExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer kb.Close()
-	ce := newClusterEnv(t, 2)
+	// A shared directory: the partitions' write-ahead logs are files every
+	// node reaches under a lock (an S3 store keeps them node-local).
+	ce := newClusterEnv(t, 2, sharedDir)
 	// Requests take 150 ms and each node sends at most 10 a second per
 	// dataflow (200 messages): the streams last about half a minute, and a
 	// kill most likely finds requests in flight.
