@@ -169,6 +169,10 @@ type Env struct {
 	// files: files that resume state refers to live here. Empty when the
 	// runner keeps no durable state (then use WorkDir).
 	StateDir string
+	// Journal, when set, is where logs that must be durable and visible
+	// to every node go instead of files in StateDir (a cluster whose
+	// shared store is S3: StateDir is then this node's own directory).
+	Journal Journal
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.

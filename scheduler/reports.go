@@ -12,9 +12,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/runstate"
+	"github.com/connectplus/connectplus/sharedstore"
 )
 
 // reconRecorder keeps the reconciliation reports a deployment's blocks
@@ -75,7 +77,20 @@ func (r *reconRecorder) record(ctx context.Context, d block.ReportDoc) error {
 			return err
 		}
 	}
-	if d.Results != "" {
+	if d.Results != "" && r.m.opts.Shared.Dir() == "" {
+		// On S3: uploaded beside the kept result files (purged with them).
+		in, err := os.Open(d.Results)
+		if err != nil {
+			return fmt.Errorf("results file: %w", err)
+		}
+		key := "results/" + safeSegment(r.dep.OrgID) + "/" + safeSegment(r.dep.FlowID) + "/reconciliations/" + rec.ID + ".csv"
+		err = putObject(ctx, r.m.opts.Shared, key, in)
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("results file: %w", err)
+		}
+		rec.ResultName, rec.ResultPath = path.Base(d.File), r.m.opts.Shared.Ref(key)
+	} else if d.Results != "" {
 		dst := filepath.Join(r.dir, rec.ID+".csv")
 		if err := linkOrCopy(d.Results, dst); err != nil {
 			return fmt.Errorf("results file: %w", err)
@@ -291,12 +306,13 @@ func safeSegment(s string) string {
 // organisation, found by the dataflow's name through its runs (a dataflow
 // that is no longer Live still has them, within the retention).
 type runLedger struct {
-	repo runstate.Repo
-	org  string
+	repo   runstate.Repo
+	org    string
+	shared sharedstore.Store
 }
 
 func (m *Manager) ledgerFor(d runstate.Deployment) block.DeliveryLedger {
-	return &runLedger{repo: m.opts.Repo, org: d.OrgID}
+	return &runLedger{repo: m.opts.Repo, org: d.OrgID, shared: m.opts.Shared}
 }
 
 // ledgerPage is how many runs one query of the ledger reads.
@@ -313,14 +329,20 @@ func (l *runLedger) ResultFiles(ctx context.Context, flowName string) ([]block.L
 			if r.FlowName != flowName || r.ResultPath == "" || !finishedRun(r.Status) {
 				continue
 			}
-			if st, err := os.Stat(r.ResultPath); err != nil || !st.Mode().IsRegular() {
+			ref := r.ResultPath
+			var open func(context.Context) (io.ReadCloser, error)
+			if strings.HasPrefix(ref, "s3://") {
+				// On the shared store: opened from there (a purged one
+				// fails the reconciliation with the store's not-found).
+				open = func(ctx context.Context) (io.ReadCloser, error) { return l.shared.OpenRef(ctx, ref) }
+			} else if st, err := os.Stat(ref); err != nil || !st.Mode().IsRegular() {
 				continue // purged with the retention
 			}
 			name := r.ResultName
 			if name == "" {
-				name = filepath.Base(r.ResultPath)
+				name = path.Base(filepath.ToSlash(ref))
 			}
-			out = append(out, block.LedgerFile{Name: name, Path: r.ResultPath})
+			out = append(out, block.LedgerFile{Name: name, Path: ref, Open: open})
 		}
 		if len(runs) < ledgerPage {
 			break

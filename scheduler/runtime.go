@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/sharedstore"
 )
 
 // DefaultCron is the cron_trigger block's default schedule.
@@ -72,6 +74,15 @@ type Options struct {
 	// the lineages' result spools and block state that checkpoints refer
 	// to, and the kept result files (default: the data directory).
 	SharedDir string
+	// Shared is the shared store configured once (--shared-store s3://…
+	// or --shared-dir); nil: a directory store on SharedDir. On S3 the
+	// result spools are kept there as segments (their working copies and
+	// block state stay in DataDir) and kept result files are uploaded.
+	Shared sharedstore.Store
+	// Journal keeps the blocks' logs that every node must read (the API
+	// destinations' write-ahead logs) when the shared store is S3; nil:
+	// they are files in the block state directory.
+	Journal block.Journal
 	// Node is the cluster node name recorded on the runs this process
 	// works (empty on one server).
 	Node string
@@ -181,6 +192,15 @@ func New(opts Options) (*Manager, error) {
 	}
 	if opts.ReconSyncRecords <= 0 {
 		opts.ReconSyncRecords = 10000
+	}
+	if opts.Shared == nil {
+		st, err := sharedstore.OpenDir(opts.SharedDir)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+		opts.Shared = st
+	} else if dir := opts.Shared.Dir(); dir != "" {
+		opts.SharedDir = dir
 	}
 	if opts.Dispatcher.Shared() {
 		if _, ok := opts.Repo.(TakeOverRepo); !ok {
@@ -441,6 +461,15 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	if m.opts.Metrics != nil {
 		calls = m.opts.Metrics.Calls(d)
 	}
+	// A shared directory holds the spools and block state in place; on S3
+	// the spools go to the store as segments and their working copies,
+	// like the block state, stay in this node's data directory.
+	stateDir := filepath.Join(m.opts.SharedDir, "state")
+	var spools block.ObjectStore
+	var journal block.Journal
+	if m.opts.Shared.Dir() == "" {
+		stateDir, spools, journal = filepath.Join(m.opts.DataDir, "state"), m.opts.Shared, m.opts.Journal
+	}
 	var cpr engine.Checkpointer = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner}
 	if m.opts.Dispatcher.Shared() {
 		cpr = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner, takeOver: m.opts.Repo.(TakeOverRepo)}
@@ -453,7 +482,9 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		// Result spools are referred to by checkpoints in the store, which
 		// any later version of the flow may resume: they live outside the
 		// per-version work directory.
-		StateDir:     filepath.Join(m.opts.SharedDir, "state"),
+		StateDir:     stateDir,
+		Spools:       spools,
+		Journal:      journal,
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,
@@ -462,7 +493,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		MaxLineages:  m.opts.MaxFilesPerFlow,
 		BlockOptions: m.opts.BlockOptions,
 		LocalPaths:   paths,
-		ResultDir:    filepath.Join(m.opts.SharedDir, "results", safe(d.OrgID), safe(d.FlowID)),
+		KeepResult:   m.keepResult(d),
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,
 		Calls:        calls,
@@ -715,16 +746,45 @@ func (m *Manager) purge(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		m.log.Info("purged runs", "count", n, "before", cut)
 	}
-	root := filepath.Join(m.opts.SharedDir, "results")
-	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
+	if n, err := m.opts.Shared.DeleteOlder(ctx, "results/", cut.Unix()); err != nil {
+		m.log.Error("purging result files", "store", m.opts.Shared.Describe(), "err", err)
+	} else if n > 0 {
+		m.log.Info("purged result files", "count", n, "before", cut)
+	}
+}
+
+// keepResult keeps a deployment's result files on the shared store, as
+// results/<org>/<dataflow>/<lineage>_<name> (a directory store: the same
+// path as before the store existed).
+func (m *Manager) keepResult(d runstate.Deployment) func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (string, error) {
+	return func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (string, error) {
+		key := "results/" + safeSegment(d.OrgID) + "/" + safeSegment(d.FlowID) + "/" + strings.ReplaceAll(name, "/", "_")
+		rc, err := open()
+		if err != nil {
+			return "", err
 		}
-		if info, err := d.Info(); err == nil && info.ModTime().Before(cut) {
-			_ = os.Remove(p)
+		defer rc.Close()
+		if err := putObject(ctx, m.opts.Shared, key, rc); err != nil {
+			return "", err
 		}
-		return nil
-	})
+		return m.opts.Shared.Ref(key), nil
+	}
+}
+
+// putObject streams r into a new object of the store.
+func putObject(ctx context.Context, st sharedstore.Store, key string, r io.Reader) error {
+	w, err := st.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return fmt.Errorf("writing %s to %s: %w", key, st.Describe(), err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("writing %s to %s: %w", key, st.Describe(), err)
+	}
+	return nil
 }
 
 func (m *Manager) runner(orgID, flowID string) (*runner, error) {

@@ -125,8 +125,11 @@ func openFlowLedger(src block.DeliveryLedger, flow string, m *Mapping, r *reconc
 	if err != nil {
 		return nil, err
 	}
-	open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
 	for _, f := range files {
+		open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
+		if f.Open != nil {
+			open = func(string) (io.ReadCloser, error) { return f.Open(context.Background()) }
+		}
 		if err := l.add(open, f.Path, m, r); err != nil {
 			l.Close()
 			return nil, err
