@@ -609,3 +609,62 @@ func TestResumeKeepsHeldResultRows(t *testing.T) {
 		}
 	}
 }
+
+// preparing is a concurrent block that records the units the engine
+// prepared it for (preparer) and checks each reaches Process after its
+// Prepare, as http_write's write-ahead log relies on.
+type preparing struct {
+	slowPass
+	mu       sync.Mutex
+	prepared map[*block.Unit]bool
+	early    int
+}
+
+func (p *preparing) Prepare(u *block.Unit) {
+	p.mu.Lock()
+	p.prepared[u] = true
+	p.mu.Unlock()
+}
+
+func (p *preparing) Process(ctx context.Context, u *block.Unit, out block.Output) error {
+	p.mu.Lock()
+	if !p.prepared[u] {
+		p.early++
+	}
+	delete(p.prepared, u)
+	p.mu.Unlock()
+	return p.slowPass.Process(ctx, u, out)
+}
+
+func TestPrepareBeforeProcess(t *testing.T) {
+	src := &memSource{files: map[string]string{"a.csv": genFile(300, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	os := &orderSink{}
+	p := &preparing{prepared: map[*block.Unit]bool{}}
+	reg := testRegistry(src, &sink{delivered: map[string]int{}}, 3)
+	reg.MustRegister(
+		&block.Spec{Type: "prep", Label: "prep", Class: block.ClassExecutor, Input: block.KindRecords, Output: block.KindRecords, Concurrency: 4,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return p, nil }},
+		&block.Spec{Type: "order", Label: "order", Class: block.ClassExecutor, Input: block.KindRecords, Output: block.KindRecords,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return os, nil }},
+	)
+	doc := &dataflow.Document{Name: "p", Blocks: []dataflow.Block{
+		{Type: "mem_read", Name: "read", Relations: []dataflow.Relation{{To: "conv"}}},
+		{Type: "lines", Name: "conv", Relations: []dataflow.Relation{{To: "prep"}}},
+		{Type: "prep", Name: "prep", Relations: []dataflow.Relation{{To: "order"}}},
+		{Type: "order", Name: "order"},
+	}}
+	f, err := Compile(doc, Options{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res[0].Counts; c.In != 300 || c.Delivered != 300 || !res[0].Balanced() {
+		t.Fatalf("counts %+v", c)
+	}
+	if p.early != 0 || len(p.prepared) != 0 || len(os.seen) != 300 {
+		t.Fatalf("%d units processed unprepared, %d prepared and never processed, %d records out", p.early, len(p.prepared), len(os.seen))
+	}
+}

@@ -157,7 +157,16 @@ type node struct {
 	conds []condEdge
 	stats nodeStats
 	pass  bool // disabled: pass units through
+	// prep is the block's Prepare, called when a unit is queued for it.
+	prep preparer
 }
+
+// preparer is implemented by a block that wants to see each unit when it is
+// queued for it, before Process gets it (http_write logs the request's
+// record set then, so one durable round of its write-ahead log covers every
+// queued request; blocks/httpwrite Prepare). Prepare runs on the sending
+// block's goroutine, must not block, and may not change the unit.
+type preparer interface{ Prepare(u *block.Unit) }
 
 type condEdge struct {
 	src  string
@@ -290,6 +299,9 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			}
 			n.proc = proc
 			n.in = make(chan *envelope, opts.QueueSize)
+			if p, ok := inst.(preparer); ok && !n.pass {
+				n.prep = p
+			}
 		}
 		f.nodes = append(f.nodes, n)
 		f.byName[b.Name] = n
@@ -845,6 +857,9 @@ func (f *Flow) route(ctx context.Context, n *node, env *envelope, rel string) er
 		env.lin.mu.Lock()
 		env.lin.outstanding++
 		env.lin.mu.Unlock()
+		if t.prep != nil {
+			t.prep.Prepare(e.u)
+		}
 		select {
 		case t.in <- e:
 		case <-ctx.Done():

@@ -70,26 +70,59 @@ func (r *reconRecorder) record(ctx context.Context, d block.ReportDoc) error {
 		Started: rep.Started, Finished: rep.Finished, Totals: rep.Totals, LookupRequests: rep.Requests, ResumedRows: rep.Resumed,
 		MatchedOn: rep.MatchedOn, Compared: rep.Compared, Unverified: rep.Unverified, FromYear: rep.FromYear,
 	}
-	if d.Results != "" {
+	if d.Results != "" || d.Records != "" {
 		if err := os.MkdirAll(r.dir, 0o700); err != nil {
 			return err
 		}
+	}
+	if d.Results != "" {
 		dst := filepath.Join(r.dir, rec.ID+".csv")
 		if err := linkOrCopy(d.Results, dst); err != nil {
 			return fmt.Errorf("results file: %w", err)
 		}
 		rec.ResultName, rec.ResultPath = path.Base(d.File), dst
 	}
-	records := func(yield func(runstate.ReconRecord) error) error {
-		if d.Records == "" {
+	if d.Records == "" {
+		rec.Status = runstate.ReconFinished
+		return r.repo.SaveReconciliation(ctx, rec, func(yield func(runstate.ReconRecord) error) error {
 			for _, x := range rep.Differences {
 				if err := yield(x); err != nil {
 					return err
 				}
 			}
 			return nil
-		}
-		f, err := os.Open(d.Records)
+		})
+	}
+	t := rep.Totals
+	if t.Missing+t.Mismatched+t.Duplicates+t.Invalid <= r.m.opts.ReconSyncRecords {
+		rec.Status = runstate.ReconFinished
+		return r.repo.SaveReconciliation(ctx, rec, recordsOf(d.Records))
+	}
+	// A large report: the block need not wait for its records (a million
+	// take ~20 s). The records file and the reconciliation are kept beside
+	// the results until stored — a server stopped meanwhile stores them at
+	// its next start — and the reconciliation is visible at once with its
+	// final totals and status saving.
+	p := pendingReport{Reconciliation: rec, ResultPath: rec.ResultPath, Records: filepath.Join(r.dir, rec.ID+".records.jsonl"), Node: r.m.opts.Node}
+	if err := linkOrCopy(d.Records, p.Records); err != nil {
+		return fmt.Errorf("records file: %w", err)
+	}
+	pending := filepath.Join(r.dir, rec.ID+pendingSuffix)
+	if err := writePending(pending, p); err != nil {
+		return err
+	}
+	rec.Status = runstate.ReconSaving
+	if err := r.repo.SaveReconciliation(ctx, rec, nil); err != nil {
+		return err
+	}
+	r.m.savePendingInBackground(pending)
+	return nil
+}
+
+// recordsOf yields the records of a records file (one JSON object a line).
+func recordsOf(name string) func(yield func(runstate.ReconRecord) error) error {
+	return func(yield func(runstate.ReconRecord) error) error {
+		f, err := os.Open(name)
 		if err != nil {
 			return fmt.Errorf("records: %w", err)
 		}
@@ -110,7 +143,109 @@ func (r *reconRecorder) record(ctx context.Context, d block.ReportDoc) error {
 		}
 		return nil
 	}
-	return r.repo.SaveReconciliation(ctx, rec, records)
+}
+
+// pendingSuffix names a reconciliation whose records are still to be
+// stored (<id>.pending.json beside its results and records files).
+const pendingSuffix = ".pending.json"
+
+// pendingReport is what a background save needs, kept on disk until done.
+type pendingReport struct {
+	Reconciliation runstate.Reconciliation `json:"reconciliation"`
+	ResultPath     string                  `json:"resultPath"` // not in Reconciliation's JSON
+	Records        string                  `json:"records"`
+	// Node is the cluster node that wrote it (empty on one server): in a
+	// cluster, that node stores it at its next start.
+	Node string `json:"node,omitempty"`
+}
+
+func writePending(name string, p pendingReport) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	tmp := name + ".part"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("pending report: %w", err)
+	}
+	return os.Rename(tmp, name)
+}
+
+// savePendingInBackground stores a pending report's records; shutdown
+// waits for it (m.bg). Cancelled by the shutdown, it stays pending (status
+// saving) and the next start stores it; any other failure marks it failed
+// and leaves it pending for the next start too.
+func (m *Manager) savePendingInBackground(pending string) {
+	repo, ok := m.opts.Repo.(runstate.ReconciliationRepo)
+	if !ok {
+		return
+	}
+	m.mu.Lock()
+	ctx := m.ctx
+	m.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		log := m.log.With("pending", filepath.Base(pending))
+		b, err := os.ReadFile(pending)
+		if err != nil {
+			log.Error("reading a pending reconciliation report", "err", err)
+			return
+		}
+		var p pendingReport
+		if err := json.Unmarshal(b, &p); err != nil {
+			log.Error("reading a pending reconciliation report", "err", err)
+			return
+		}
+		rec := p.Reconciliation
+		rec.ResultPath = p.ResultPath
+		rec.Status = runstate.ReconSaving
+		if err := repo.SaveReconciliationChunked(ctx, rec, recordsOf(p.Records)); err != nil {
+			if ctx.Err() != nil {
+				return // stopping: stored at the next start
+			}
+			log.Error("keeping the reconciliation report's records", "reconciliation", rec.ID, "err", err)
+			if serr := repo.SetReconciliationStatus(context.WithoutCancel(ctx), rec.ID, runstate.ReconFailed); serr != nil {
+				log.Error("marking the reconciliation failed", "reconciliation", rec.ID, "err", serr)
+			}
+			return
+		}
+		os.Remove(p.Records)
+		os.Remove(pending)
+	}()
+}
+
+// resumePendingReports stores the records of the reports a previous
+// process left pending (in a cluster, those this node wrote: another
+// node's may still be saving them).
+func (m *Manager) resumePendingReports() {
+	if _, ok := m.opts.Repo.(runstate.ReconciliationRepo); !ok {
+		return
+	}
+	names, err := filepath.Glob(filepath.Join(m.opts.SharedDir, "results", "*", "*", "reconciliations", "*"+pendingSuffix))
+	if err != nil {
+		m.log.Error("listing pending reconciliation reports", "err", err)
+		return
+	}
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			m.log.Error("reading a pending reconciliation report", "pending", filepath.Base(n), "err", err)
+			continue
+		}
+		var p pendingReport
+		if err := json.Unmarshal(b, &p); err != nil {
+			m.log.Error("reading a pending reconciliation report", "pending", filepath.Base(n), "err", err)
+			continue
+		}
+		if p.Node != m.opts.Node {
+			continue
+		}
+		m.savePendingInBackground(n)
+	}
 }
 
 // linkOrCopy makes dst a copy of src: a hard link when both are on one

@@ -75,6 +75,12 @@ type Options struct {
 	// Node is the cluster node name recorded on the runs this process
 	// works (empty on one server).
 	Node string
+	// ReconSyncRecords: a reconciliation report with at most this many
+	// records is stored before its block goes on; a larger one is visible
+	// at once (status saving, final totals) and its records are stored in
+	// the background (default 10,000; a 1M-record report takes ~20 s on
+	// SQLite).
+	ReconSyncRecords int64
 }
 
 // TakeOverRepo is implemented by stores that let the node a file job is
@@ -173,6 +179,9 @@ func New(opts Options) (*Manager, error) {
 	if opts.SharedDir == "" {
 		opts.SharedDir = opts.DataDir
 	}
+	if opts.ReconSyncRecords <= 0 {
+		opts.ReconSyncRecords = 10000
+	}
 	if opts.Dispatcher.Shared() {
 		if _, ok := opts.Repo.(TakeOverRepo); !ok {
 			return nil, errors.New("runtime: a shared dispatcher needs a store that can take claims over")
@@ -194,6 +203,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		// died is resumed by the job River hands to another node.
 		m.markInterrupted(ctx)
 	}
+	// Reconciliation reports whose records were still being stored when
+	// this node's previous process stopped.
+	m.resumePendingReports()
 	if err := m.reload(ctx); err != nil {
 		m.log.Error("loading live dataflows", "err", err)
 	}

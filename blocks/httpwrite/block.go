@@ -415,6 +415,11 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 	firstSeq := recs[0].Seq
 	var seqs []int64
 	if elemSeqs != nil {
+		n := 0
+		for _, i := range keep {
+			n += len(elemSeqs[i])
+		}
+		seqs = make([]int64, 0, n)
 		for _, i := range keep {
 			seqs = append(seqs, elemSeqs[i]...)
 		}
@@ -456,7 +461,7 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 				lo[j] = whole
 			}
 		}
-		w.logAnswer(wf, key, ks, lo)
+		w.logAnswer(wf, key, seqs, ks, lo)
 	}
 	return outs, whole, nil
 }
@@ -501,6 +506,9 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 		if len(elems) == n {
 			outs := make([]block.Outcome, n)
 			var ev entityView
+			if w.raw.id != nil {
+				ev.doc, ev.text = doc, string(doc)
+			}
 			for i, sp := range elems {
 				ev.reset(doc[sp.start:sp.end])
 				outs[i] = w.raw.outcome(w.s, &ev, res.status)
@@ -756,7 +764,7 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 		w.duplicateInDoubt(&o)
 	}
 	if p.self {
-		w.logAnswer(wf, key, [][]int64{seqs}, []block.Outcome{o})
+		w.logAnswer(wf, key, seqs, [][]int64{seqs}, []block.Outcome{o})
 	}
 	return o, nil
 }

@@ -608,6 +608,31 @@ type entityView struct {
 	n       int // members in m; -1 when e is not an object or has too many
 	m       [16]objMember
 	scratch [4][]byte
+	// doc and text are the whole answer and one string copy of it (set by
+	// bulkOutcomes): a scalar within doc is taken from text, so a bulk
+	// answer's entity ids cost one allocation, not one each.
+	doc  []byte
+	text string
+}
+
+// scalar is rawScalarString(x), a substring of v.text when x lies in v.doc
+// and reads as itself.
+func (v *entityView) scalar(x []byte) string {
+	if v.text != "" && len(x) > 0 {
+		if off := cap(v.doc) - cap(x); off >= 0 && off+len(x) <= len(v.doc) && &v.doc[off] == &x[0] {
+			switch c := x[0]; {
+			case c == '"':
+				if len(x) >= 2 && bytes.IndexByte(x, '\\') < 0 && isASCII(x) {
+					return v.text[off+1 : off+len(x)-1]
+				}
+			case c == '-' || c >= '0' && c <= '9':
+				if isInt(x) {
+					return v.text[off : off+len(x)]
+				}
+			}
+		}
+	}
+	return rawScalarString(x)
 }
 
 type objMember struct {
@@ -718,7 +743,7 @@ func (p *rawParser) outcome(s *settings, v *entityView, httpStatus int) block.Ou
 	}
 	if p.id != nil {
 		if x, ok := v.first(p.id); ok && string(x) != "null" {
-			o.EntityID = rawScalarString(x)
+			o.EntityID = v.scalar(x)
 		}
 	}
 	if len(p.extra) > 0 {

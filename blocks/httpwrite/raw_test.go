@@ -161,3 +161,32 @@ func FuzzRawSplit(f *testing.F) {
 		}
 	})
 }
+
+// An entity id taken from the answer's one string copy reads as
+// rawScalarString reads it, whatever the value.
+func TestEntityViewScalar(t *testing.T) {
+	doc := []byte(`[{"a":"x1"},{"a":12},{"a":-7},{"a":"é"},{"a":"q\"u"},{"a":1.5},{"a":true},{"a":null},{"a":""},{"a":123456789012345678901}]`)
+	ev := entityView{doc: doc, text: string(doc)}
+	n := 0
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != ':' {
+			continue
+		}
+		j := i + 1
+		for doc[j] != '}' {
+			j++
+		}
+		x := doc[i+1 : j]
+		if got, want := ev.scalar(x), rawScalarString(x); got != want {
+			t.Errorf("%s: %q, want %q", x, got, want)
+		}
+		n++
+	}
+	if n != 10 {
+		t.Fatalf("%d values checked", n)
+	}
+	// A value outside the document is copied as before.
+	if got := ev.scalar([]byte(`"x1"`)); got != "x1" {
+		t.Fatalf("outside value: %q", got)
+	}
+}

@@ -273,8 +273,27 @@ func (w *writer) walFor(u *block.Unit) (*walFile, error) {
 }
 
 // writeAhead sets the request's idempotency key and arranges for the
-// request's record set to be made durable right before it is sent.
+// request's record set to be made durable right before it is sent: the
+// entry announced for it when its unit was queued (Prepare), or a new one.
 func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, part int) (string, error) {
+	key := w.keyFor(u, seqs, part)
+	if w.idemHeader != "" {
+		req.header[w.idemHeader] = []string{key}
+	}
+	if wf == nil {
+		return key, nil
+	}
+	if n, ok := wf.take(key); ok {
+		req.ahead = func() error { return wf.awaitDurable(n) }
+		return key, nil
+	}
+	req.ahead = func() error { return wf.record(key, seqs) }
+	return key, nil
+}
+
+// keyFor is the idempotency key of a request carrying records seqs (and
+// element part of a split record, or -1).
+func (w *writer) keyFor(u *block.Unit, seqs []int64, part int) string {
 	lineage := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
 		lineage = u.Lineage.ID()
@@ -284,33 +303,39 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 		// window: its key follows its position (seqs are positions here).
 		lineage = "stream-" + g
 	}
-	key := idempotencyKey(lineage, w.name, seqs, part)
-	if w.idemHeader != "" {
-		req.header[w.idemHeader] = []string{key}
-	}
-	if wf == nil {
-		return key, nil
-	}
-	req.ahead = func() error { return wf.record(key, seqs) }
-	return key, nil
+	return idempotencyKey(lineage, w.name, seqs, part)
 }
 
-// logAnswer records the outcomes a request got (elements' records seqs[i]
-// got outs[i]); a failure to log only costs lookups after a crash.
-func (w *writer) logAnswer(wf *walFile, key string, seqs [][]int64, outs []block.Outcome) {
+// Prepare is called by the engine when a unit is queued for the block,
+// before Process gets it (engine/flow.go, preparer): a bulk request's
+// record set is logged then, so one round of the log makes every queued
+// request durable at once instead of one round per request or two. The
+// request, when it is built, awaits that entry (writeAhead). A lineage
+// with records in doubt is not prepared: its requests may carry a subset.
+func (w *writer) Prepare(u *block.Unit) {
+	if w.wal == nil || !w.s.bulk || u.Batch == nil || len(u.Batch.Records) == 0 {
+		return
+	}
+	wf, err := w.walFor(u)
+	if err != nil || wf == nil || wf.anyDoubt() {
+		return // an error reaches Process, which opens the log again
+	}
+	// The records a bulk request of the whole unit carries (sendBulk).
+	seqs := unitSeqs(u.Batch.Records)
+	wf.announce(w.keyFor(u, seqs, -1), seqs)
+}
+
+// logAnswer records the outcomes a request got (elements' records elems[i]
+// got outs[i]; all is elems concatenated); a failure to log only costs
+// lookups after a crash.
+func (w *writer) logAnswer(wf *walFile, key string, all []int64, elems [][]int64, outs []block.Outcome) {
 	if wf == nil || key == "" {
 		return
 	}
-	n := 0
-	for _, ss := range seqs {
-		n += len(ss)
-	}
-	all := make([]int64, 0, n)
-	ans := make([]walOutcome, 0, n)
-	for i, ss := range seqs {
+	ans := make([]walOutcome, 0, len(all))
+	for i, ss := range elems {
 		o := outs[i]
-		for _, s := range ss {
-			all = append(all, s)
+		for range ss {
 			ans = append(ans, walOutcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID})
 		}
 	}
@@ -330,21 +355,35 @@ func recordSeqs(r *block.Record) []int64 {
 	return s
 }
 
+// unitSeqs are the records of a whole unit, members included, in order.
 func unitSeqs(recs []block.Record) []int64 {
-	var s []int64
+	n := len(recs)
 	for i := range recs {
-		s = append(s, recordSeqs(&recs[i])...)
+		n += len(recs[i].Members)
+	}
+	s := make([]int64, 0, n)
+	for i := range recs {
+		s = append(s, walID(&recs[i]))
+		for j := range recs[i].Members {
+			s = append(s, walID(&recs[i].Members[j]))
+		}
 	}
 	return s
 }
 
 // bulkElementSeqs maps bulk request elements to the records they carry, or
-// returns nil when the mapping is unknown.
+// returns nil when the mapping is unknown. The elements' slices share one
+// array (the unit's seqs in order), so a batch costs two allocations, not
+// one per record.
 func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
+	all := unitSeqs(recs)
 	if arr == nil {
 		out := make([][]int64, len(recs))
+		at := 0
 		for i := range recs {
-			out[i] = recordSeqs(&recs[i])
+			n := 1 + len(recs[i].Members)
+			out[i] = all[at : at+n : at+n]
+			at += n
 		}
 		return out
 	}
@@ -353,9 +392,8 @@ func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
 		return nil
 	}
 	out := make([][]int64, len(arr))
-	out[0] = []int64{walID(r)}
-	for j := range r.Members {
-		out[j+1] = []int64{walID(&r.Members[j])}
+	for j := range out {
+		out[j] = all[j : j+1 : j+1]
 	}
 	return out
 }
