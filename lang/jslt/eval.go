@@ -699,11 +699,14 @@ func (n *objectNode) evalGeneral(c *ctx, in any) any {
 }
 
 // objectToArray turns an object into [{"key": k, "value": v}, ...], which
-// is what for loops and array() iterate over.
-func objectToArray(o *jsonv.Object) []any {
-	out := make([]any, len(o.Members))
+// is what for loops and array() iterate over; the pairs come from the
+// Apply's slabs.
+func (c *ctx) objectToArray(o *jsonv.Object) []any {
+	out := c.newArray(len(o.Members))
 	for i, m := range o.Members {
-		out[i] = &jsonv.Object{Members: []jsonv.Member{{Key: "key", Value: m.Key}, {Key: "value", Value: m.Value}}}
+		kv, members := c.newObject(2)
+		kv.Members = append(members, jsonv.Member{Key: "key", Value: c.boxString(m.Key)}, jsonv.Member{Key: "value", Value: m.Value})
+		out[i] = kv
 	}
 	return out
 }
@@ -724,7 +727,7 @@ func (n *forNode) eval(c *ctx, in any) any {
 	case []any:
 		arr = x
 	case *jsonv.Object:
-		arr = objectToArray(x)
+		arr = c.objectToArray(x)
 	default:
 		panic(n.pos.errorf("For loop can't iterate over %s", toJSONString(x)))
 	}
@@ -759,7 +762,7 @@ func (n *comprehensionNode) eval(c *ctx, in any) any {
 	case []any:
 		arr = x
 	case *jsonv.Object:
-		arr = objectToArray(x)
+		arr = c.objectToArray(x)
 	default:
 		panic(n.pos.errorf("Object comprehension can't loop over %s", toJSONString(x)))
 	}
