@@ -677,12 +677,12 @@ func fnGetKey(_ *ctx, call *callNode, _ any, a []any) any {
 	panic(call.pos.errorf("get-key: can't look up keys in %s", toJSONString(a[0])))
 }
 
-func fnArray(_ *ctx, call *callNode, _ any, a []any) any {
+func fnArray(c *ctx, call *callNode, _ any, a []any) any {
 	switch x := a[0].(type) {
 	case nil, []any:
 		return x
 	case *jsonv.Object:
-		return objectToArray(x)
+		return c.boxArray(c.objectToArray(x))
 	}
 	panic(call.pos.errorf("array() cannot convert %s", toJSONString(a[0])))
 }

@@ -32,10 +32,11 @@ type ctx struct {
 	// separately is what makes a record cost a fraction of an allocation.
 	// Parts handed out are never reused; capacities are exact, so a caller
 	// appending to a result reallocates instead of overwriting a neighbour.
-	// The first slab of an Apply is sized from what the previous Apply of
-	// the Expr used (batches of one dataflow have one shape), later ones
-	// double; all are dropped at the end of the Apply, so that a pooled
-	// ctx never keeps earlier results alive.
+	// The slabs of an Apply are sized from what the Expr's previous
+	// Applies used (batches of one dataflow have one shape; see slabHint),
+	// then double; all are dropped at the end of the Apply, so that a
+	// pooled ctx never keeps earlier results alive. A result keeps the
+	// slabs it was carved from alive (32 KiB at most each).
 	//
 	// The positions are integers, not re-sliced slices: while the garbage
 	// collector marks, every pointer written to the heap (and ctx is on the
@@ -51,7 +52,7 @@ type ctx struct {
 	mpos, opos, apos, hpos int
 	npos, spos, bpos       int
 	used                   slabUse // parts of this Apply's earlier slabs handed out
-	hint                   slabUse // what the previous Apply used
+	hint                   slabUse // what earlier Applies used, see slabHint
 }
 
 // slabUse counts the containers one Apply carved out of the slabs.
@@ -120,7 +121,7 @@ func slabSize(prev, used, hint, need, limit int) int {
 // newObject returns an empty object and the zero-length members slice,
 // with room for n members, that the caller fills and stores in
 // o.Members once (a second store would be a second barriered write).
-// The common case is small enough to be inlined.
+// The common case touches no slab bookkeeping.
 func (c *ctx) newObject(n int) (*jsonv.Object, []jsonv.Member) {
 	if c.opos < len(c.oslab) && n <= len(c.mslab)-c.mpos {
 		o := &c.oslab[c.opos]
@@ -303,8 +304,6 @@ func putCtx(c *ctx) {
 	u.bytes += c.bpos
 	c.mslab, c.oslab, c.aslab, c.hslab, c.nslab, c.sslab, c.bslab = nil, nil, nil, nil, nil, nil, nil
 	c.mpos, c.opos, c.apos, c.hpos, c.npos, c.spos, c.bpos = 0, 0, 0, 0, 0, 0, 0
-	// Concurrent Applies race only over which one's use sizes the next
-	// first slabs, and any of them is a good guess.
 	c.expr.hint.store(u)
 	c.used = slabUse{}
 	c.expr.pool.Put(c)
@@ -700,11 +699,14 @@ func (n *objectNode) evalGeneral(c *ctx, in any) any {
 }
 
 // objectToArray turns an object into [{"key": k, "value": v}, ...], which
-// is what for loops and array() iterate over.
-func objectToArray(o *jsonv.Object) []any {
-	out := make([]any, len(o.Members))
+// is what for loops and array() iterate over; the pairs come from the
+// Apply's slabs.
+func (c *ctx) objectToArray(o *jsonv.Object) []any {
+	out := c.newArray(len(o.Members))
 	for i, m := range o.Members {
-		out[i] = &jsonv.Object{Members: []jsonv.Member{{Key: "key", Value: m.Key}, {Key: "value", Value: m.Value}}}
+		kv, members := c.newObject(2)
+		kv.Members = append(members, jsonv.Member{Key: "key", Value: c.boxString(m.Key)}, jsonv.Member{Key: "value", Value: m.Value})
+		out[i] = kv
 	}
 	return out
 }
@@ -725,7 +727,7 @@ func (n *forNode) eval(c *ctx, in any) any {
 	case []any:
 		arr = x
 	case *jsonv.Object:
-		arr = objectToArray(x)
+		arr = c.objectToArray(x)
 	default:
 		panic(n.pos.errorf("For loop can't iterate over %s", toJSONString(x)))
 	}
@@ -760,7 +762,7 @@ func (n *comprehensionNode) eval(c *ctx, in any) any {
 	case []any:
 		arr = x
 	case *jsonv.Object:
-		arr = objectToArray(x)
+		arr = c.objectToArray(x)
 	default:
 		panic(n.pos.errorf("Object comprehension can't loop over %s", toJSONString(x)))
 	}

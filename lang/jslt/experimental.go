@@ -61,7 +61,7 @@ func (n *groupByNode) eval(c *ctx, in any) any {
 	case []any:
 		arr = x
 	case *jsonv.Object:
-		arr = objectToArray(x)
+		arr = c.objectToArray(x)
 	default:
 		panic(n.pos.errorf("Can't group-by on %s", toJSONString(x)))
 	}

@@ -555,3 +555,52 @@ func TestKeyPointerCache(t *testing.T) {
 		}
 	}
 }
+
+// Concurrent Applies of batches of varying sizes, each goroutine with its
+// own key strings: the slab hints, the key pointer cache and the boxed
+// arrays, numbers and strings must not mix results up (run with -race).
+func TestConcurrentBatches(t *testing.T) {
+	e := MustCompile(`[for (.) {"a": .a, "b": [.b, {"c": .a + "-" + .b}], "n": number(.n), "m": number(.n) * 1000}]`)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ka, kb, kn := strings.Clone("a"), strings.Clone("b"), strings.Clone("n")
+			for i := range 300 {
+				size := 1 + (i*7+g)%60
+				batch := make([]any, size)
+				var want strings.Builder
+				want.WriteByte('[')
+				for r := range size {
+					a, b, n := fmt.Sprintf("g%d", g), fmt.Sprintf("r%d", r), int64(g*100000+i*100+r)
+					o := jsonv.NewObject(3)
+					o.Set(ka, a)
+					o.Set(kb, b)
+					o.Set(kn, fmt.Sprint(n))
+					batch[r] = o
+					if r > 0 {
+						want.WriteByte(',')
+					}
+					fmt.Fprintf(&want, `{"a":"%s","b":["%s",{"c":"%s-%s"}],"n":%d,"m":%d}`, a, b, a, b, n, n*1000)
+				}
+				want.WriteByte(']')
+				v, err := e.Apply(batch, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got := string(AppendJSON(nil, v)); got != want.String() {
+					errs <- fmt.Errorf("goroutine %d batch %d:\n got %s\nwant %s", g, i, got, want.String())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

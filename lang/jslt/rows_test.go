@@ -221,13 +221,18 @@ func TestRowTemplateErrors(t *testing.T) {
 	if _, aerr := e.Apply([]any{rowInput(rowNames, rows[0]), rowInput(rowNames, rows[1])}, nil); aerr == nil || aerr.Error() != err.Error() {
 		t.Fatalf("template error %v, Apply error %v", err, aerr)
 	}
-	for _, budget := range []int64{1, 10, 24, 25, 26, 27, 100} {
-		small := MustCompile(`[for (.) {"a": .bill_number, "b": {"c": .status}}]`, WithMaxOutputSize(budget))
-		st, _ := small.RowTemplate(rowNames, true)
-		_, _, terr := st.AppendRows(nil, 2, func(i int) ([]string, bool) { return rows[i], false }, nil)
-		_, aerr := small.Apply([]any{rowInput(rowNames, rows[0]), rowInput(rowNames, rows[1])}, nil)
-		if (terr != nil) != (aerr != nil) {
-			t.Fatalf("budget %d: template error %v, Apply error %v", budget, terr, aerr)
+	for _, q := range []string{
+		`[for (.) {"a": .bill_number, "b": {"c": .status}}]`,
+		`[for (.) {"a": [.bill_number, {"c": .status}, [], {}, [.missing]], "b": [1]}]`,
+	} {
+		for budget := int64(1); budget <= 40; budget++ {
+			small := MustCompile(q, WithMaxOutputSize(budget))
+			st, _ := small.RowTemplate(rowNames, true)
+			_, _, terr := st.AppendRows(nil, 2, func(i int) ([]string, bool) { return rows[i], false }, nil)
+			_, aerr := small.Apply([]any{rowInput(rowNames, rows[0]), rowInput(rowNames, rows[1])}, nil)
+			if (terr != nil) != (aerr != nil) {
+				t.Fatalf("%s budget %d: template error %v, Apply error %v", q, budget, terr, aerr)
+			}
 		}
 	}
 }
