@@ -1,6 +1,9 @@
 package block
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // ReportRecorder receives documents a block produces about a lineage
 // besides its records — a reconciliation report — so the runtime can keep
@@ -37,8 +40,11 @@ type DeliveryLedger interface {
 	ResultFiles(ctx context.Context, flowName string) ([]LedgerFile, error)
 }
 
-// LedgerFile is one kept result file: its name and local path.
+// LedgerFile is one kept result file: its name and where it is — a local
+// path, or (Open set) an object of the cluster's shared store.
 type LedgerFile struct {
 	Name string
 	Path string
+	// Open streams the file when it is not a local path (nil: os.Open).
+	Open func(ctx context.Context) (io.ReadCloser, error)
 }

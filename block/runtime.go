@@ -169,6 +169,10 @@ type Env struct {
 	// files: files that resume state refers to live here. Empty when the
 	// runner keeps no durable state (then use WorkDir).
 	StateDir string
+	// Journal, when set, is where logs that must be durable and visible
+	// to every node go instead of files in StateDir (a cluster whose
+	// shared store is S3: StateDir is then this node's own directory).
+	Journal Journal
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.
@@ -176,7 +180,8 @@ type Env struct {
 	// Sandbox, when set, is the base URL API destinations must use instead of
 	// the configured one (connectplus run --sandbox).
 	Sandbox string
-	// Options carries deployment-wide settings (timeouts, host-key policy).
+	// Options carries deployment-wide settings (timeouts, host-key policy;
+	// OptNode).
 	Options map[string]string
 	// Resolve, when set, resolves an Extension Configuration by name, for
 	// blocks whose connection is a named group of configurations (a Kafka
@@ -321,3 +326,10 @@ type ValueEncoder interface {
 type OpaqueValues interface {
 	OpaqueValues() bool
 }
+
+// OptNode is the Env.Options entry naming the cluster node the process
+// runs as (`connectplus server --node-name`); absent outside a cluster.
+// StateDir is shared by every node, so state that belongs to one process's
+// own work (a stream source's list of its unfinished windows) is kept per
+// node.
+const OptNode = "cluster.node"

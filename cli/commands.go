@@ -79,6 +79,8 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		Owner:      owner,
 		Dispatcher: cfg.Dispatcher,
 		SharedDir:  cfg.SharedDir,
+		Shared:     cfg.Shared,
+		Journal:    cfg.Journal,
 		Node:       cfg.Node,
 		// In a cluster, River's file workers are the per-node limit.
 		MaxFilesPerFlow: cfg.MaxFilesPerFlow,

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -12,31 +13,57 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/store"
 )
 
 // clusterEnv is the e2e environment with N `connectplus server` processes
-// sharing one PostgreSQL database and one shared directory (result spools
-// and result files), each with its own data directory and node name.
+// sharing one PostgreSQL database and one shared store (result spools and
+// result files): a versitygw bucket (--shared-store) or a directory
+// (--shared-dir), each node with its own data directory and node name.
 type clusterEnv struct {
 	*env
 	nodes []*serverProc
 	names []string
 	args  [][]string
+	// s3 is the versitygw holding the shared bucket (nil: --shared-dir).
+	s3 *testenv.S3Server
 }
+
+// sharedKind is where a cluster's nodes share spools and result files.
+type sharedKind string
+
+const (
+	sharedS3  sharedKind = "s3"  // one versitygw bucket, --shared-store
+	sharedDir sharedKind = "dir" // one directory, --shared-dir
+)
+
+// sharedBucket and sharedPrefix are the cluster tests' --shared-store.
+const sharedBucket, sharedPrefix = "cluster", "nodes"
 
 // clusterLease is the tests' --node-lease: a killed node's files move on
 // after at most this long plus a reconcile interval (lease/5), whichever
 // node died (the leader included).
 const clusterLease = 3 * time.Second
 
-func newClusterEnv(t testing.TB, n int, extra ...string) *clusterEnv {
+func newClusterEnv(t testing.TB, n int, kind sharedKind, extra ...string) *clusterEnv {
 	t.Helper()
 	pg := testenv.Postgres(t)
 	base := t.TempDir()
-	shared := filepath.Join(base, "shared")
+	ce := &clusterEnv{}
+	sharedArgs := []string{"--shared-dir", filepath.Join(base, "shared")}
+	var srvEnv []string
+	if kind == sharedS3 {
+		ce.s3 = testenv.S3(t)
+		ce.s3.CreateBucket(t, sharedBucket)
+		sharedArgs = []string{"--shared-store", "s3://" + sharedBucket + "/" + sharedPrefix,
+			"--shared-store-endpoint", ce.s3.Endpoint, "--shared-store-region", ce.s3.Region}
+		srvEnv = []string{"AWS_ACCESS_KEY_ID=" + ce.s3.AccessKey, "AWS_SECRET_ACCESS_KEY=" + ce.s3.SecretKey}
+	}
 	// One master key for every node: secrets encrypted through one node
 	// are decrypted by the others.
 	key := make([]byte, 32)
@@ -45,18 +72,17 @@ func newClusterEnv(t testing.TB, n int, extra ...string) *clusterEnv {
 	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	common := append([]string{"--db", pg.DSN, "--shared-dir", shared, "--master-key-file", keyFile,
-		"--node-lease", clusterLease.String(), "--drain-timeout", "2s"}, extra...)
-	ce := &clusterEnv{}
+	common := append(append([]string{"--db", pg.DSN, "--master-key-file", keyFile,
+		"--node-lease", clusterLease.String(), "--drain-timeout", "2s"}, sharedArgs...), extra...)
 	first := append(append([]string(nil), common...), "--node-name", "node-1")
-	ce.env = newEnvArgs(t, first...)
+	ce.env = newEnvWith(t, srvEnv, first...)
 	ce.nodes = append(ce.nodes, ce.srv)
 	ce.names = append(ce.names, "node-1")
 	ce.args = append(ce.args, first)
 	for i := 2; i <= n; i++ {
 		name := fmt.Sprintf("node-%d", i)
 		args := append([]string{"--allow-path", ce.localDir}, append(append([]string(nil), common...), "--node-name", name)...)
-		ce.nodes = append(ce.nodes, startServer(t, filepath.Join(base, name), "", args...))
+		ce.nodes = append(ce.nodes, startServerEnv(t, filepath.Join(base, name), "", srvEnv, args...))
 		ce.names = append(ce.names, name)
 		ce.args = append(ce.args, args)
 	}
@@ -71,6 +97,48 @@ func newClusterEnv(t testing.TB, n int, extra ...string) *clusterEnv {
 		return alive == n && st.Leader != "", fmt.Sprintf("%+v", st)
 	})
 	return ce
+}
+
+// checkS3Store checks what the bucket holds once the killed node's file
+// finished elsewhere: the node that resumed it rebuilt its spool from the
+// bucket's segments, the result file is kept there and downloads whole
+// through the API, and no spool segment is left.
+func (ce *clusterEnv) checkS3Store(big runstate.Run, rows int) {
+	t := ce.t
+	t.Helper()
+	i := ce.nodeIndex(big.Node)
+	b, _ := os.ReadFile(ce.nodes[i].logPath)
+	var seg struct {
+		Uploads  int    `json:"uploads"`
+		Mean     string `json:"mean"`
+		Restored bool   `json:"restored"`
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, `"msg":"result spool segments"`) && strings.Contains(line, big.ID) {
+			if err := json.Unmarshal([]byte(line), &seg); err != nil {
+				t.Fatalf("log line %s: %v", line, err)
+			}
+		}
+	}
+	if !seg.Restored || seg.Uploads == 0 {
+		t.Fatalf("%s did not rebuild big.csv's spool from the bucket (%+v)", big.Node, seg)
+	}
+	t.Logf("big.csv on %s: spool rebuilt from the bucket; %d segments uploaded after the resume, %s per upload", big.Node, seg.Uploads, seg.Mean)
+	if !strings.HasPrefix(big.ResultPath, "s3://"+sharedBucket+"/"+sharedPrefix+"/results/") {
+		t.Fatalf("big.csv's result file is kept at %q", big.ResultPath)
+	}
+	body, st := ce.admin.send("GET", "/runs/"+big.ID+"/result", nil)
+	if st != 200 || strings.Count(string(body), "\n") != rows+1 {
+		t.Fatalf("downloading big.csv's result: %d, %d lines", st, strings.Count(string(body), "\n"))
+	}
+	ctx := context.Background()
+	out, err := ce.s3.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(sharedBucket), Prefix: aws.String(sharedPrefix + "/spools/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Contents) != 0 {
+		t.Fatalf("%d spool segments left on the bucket after every file finished, first %s", len(out.Contents), aws.ToString(out.Contents[0].Key))
+	}
 }
 
 // createLiveFlow creates the dataflow through node 1 and waits until every
@@ -191,8 +259,16 @@ func (ce *clusterEnv) nodeIndex(name string) int {
 // node holding a file is SIGKILLed mid-way and another node finishes it
 // with no record sent twice; then the leader is SIGKILLed and the last
 // node leads within a lease and still works.
-func TestClusterThirtyFilesOnceEach(t *testing.T) {
-	ce := newClusterEnv(t, 3)
+// TestClusterThirtyFilesOnceEach: three servers sharing one PostgreSQL
+// and one versitygw bucket (--shared-store): the spools are segments on
+// the bucket, the write-ahead logs rows of the database.
+func TestClusterThirtyFilesOnceEach(t *testing.T) { clusterThirtyFiles(t, sharedS3) }
+
+// TestClusterThirtyFilesOnceEachSharedDir is the same on --shared-dir.
+func TestClusterThirtyFilesOnceEachSharedDir(t *testing.T) { clusterThirtyFiles(t, sharedDir) }
+
+func clusterThirtyFiles(t *testing.T, kind sharedKind) {
+	ce := newClusterEnv(t, 3, kind)
 	ce.setLatency(20 * time.Millisecond)
 	f := ce.createLiveFlow(flowSpec{name: "cluster-30", cron: neverCron, tag: "c30"})
 	const files, rows = 30, 40
@@ -305,6 +381,9 @@ func TestClusterThirtyFilesOnceEach(t *testing.T) {
 			t.Fatalf("BIG-%06d lost", i)
 		}
 	}
+	if kind == sharedS3 {
+		ce.checkS3Store(big, bigRows)
+	}
 
 	// Stop given to one node cancels the in-flight file on the node that
 	// runs it; after Start the same run resumes and finishes.
@@ -412,7 +491,7 @@ func TestClusterThirtyFilesOnceEach(t *testing.T) {
 func BenchmarkClusterBacklog(b *testing.B) {
 	for _, n := range []int{1, 3} {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
-			ce := newClusterEnv(b, n)
+			ce := newClusterEnv(b, n, sharedS3)
 			ce.setLatency(50 * time.Millisecond)
 			f := ce.createLiveFlow(flowSpec{name: fmt.Sprintf("backlog-%d", n), cron: neverCron, tag: "bl"})
 			const files, rows = 30, 200

@@ -63,6 +63,13 @@ func freeAddr(t testing.TB) string {
 // waits for /healthz. A restart passes the same dataDir, addr and flags.
 func startServer(t testing.TB, dataDir, addr string, extra ...string) *serverProc {
 	t.Helper()
+	return startServerEnv(t, dataDir, addr, nil, extra...)
+}
+
+// startServerEnv is startServer with extra environment variables (a
+// cluster node's S3 credentials, which are never flags).
+func startServerEnv(t testing.TB, dataDir, addr string, extraEnv []string, extra ...string) *serverProc {
+	t.Helper()
 	if addr == "" {
 		addr = freeAddr(t)
 	}
@@ -80,7 +87,7 @@ func startServer(t testing.TB, dataDir, addr string, extra ...string) *serverPro
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "CONNECTPLUS_ADMIN_PASSWORD="+adminPassword)
+	env = append(append(env, "CONNECTPLUS_ADMIN_PASSWORD="+adminPassword), extraEnv...)
 	s.cmd = exec.Command(serverBin, append([]string{"server", "--listen", addr, "--data-dir", dataDir, "--log-format", "json", "--metrics-listen", "127.0.0.1:0"}, extra...)...)
 	s.cmd.Env = env
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
@@ -299,6 +306,12 @@ func newEnv(t testing.TB) *env { t.Helper(); return newEnvArgs(t) }
 // newEnvArgs is newEnv with extra server flags (a cluster node's).
 func newEnvArgs(t testing.TB, extra ...string) *env {
 	t.Helper()
+	return newEnvWith(t, nil, extra...)
+}
+
+// newEnvWith is newEnvArgs with extra environment variables for the server.
+func newEnvWith(t testing.TB, srvEnv []string, extra ...string) *env {
+	t.Helper()
 	e := &env{t: t, sshd: testenv.SSHD(t)}
 	for _, d := range []string{inDir, processedDir, errorsDir} {
 		e.sshd.WriteFile(t, strings.TrimPrefix(d, "/upload/")+"/.keep", nil)
@@ -309,7 +322,7 @@ func newEnvArgs(t testing.TB, extra ...string) *env {
 	e.dataDir = t.TempDir()
 	e.localDir = t.TempDir()
 	e.srvArgs = append([]string{"--allow-path", e.localDir}, extra...)
-	e.srv = startServer(t, e.dataDir, "", e.srvArgs...)
+	e.srv = startServerEnv(t, e.dataDir, "", srvEnv, e.srvArgs...)
 	e.connect()
 
 	// The second administrator, created through the API with a session

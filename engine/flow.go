@@ -73,7 +73,20 @@ type Options struct {
 	// ResultDir, when set, keeps a copy of every result file there as
 	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
 	ResultDir string
-	Observer  Observer
+	// Spools, when set, keeps every lineage's result spool durable on a
+	// store all nodes reach, as one immutable segment per checkpoint
+	// (spoolseg.go): StateDir then only has to last as long as the
+	// process, and any node resumes the file.
+	Spools block.ObjectStore
+	// KeepResult, when set, keeps a copy of every result file instead of
+	// ResultDir (the shared store): it stores open's content under the
+	// lineage's result name and returns the reference it is downloaded by
+	// (LineageResult.ResultPath).
+	KeepResult func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (ref string, err error)
+	// Journal, when set, is handed to every block (Env.Journal), each
+	// under its own namespace (flow and block).
+	Journal  block.Journal
+	Observer Observer
 	// Redact, when set, cleans every error message written to result files
 	// (the server removes decrypted secret values a connector quoted).
 	Redact func(string) string
@@ -271,7 +284,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		env := &block.Env{
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
-			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger,
+			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger, Journal: blockJournal(opts.Journal, f.keyHash(), b.Name),
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve
@@ -995,7 +1008,13 @@ func (f *Flow) complete(l *lineage) {
 		f.log.Error("completing claim", "flow", f.key, "lineage", l.id, "err", err)
 	}
 	res.Finished = f.now()
-	if f.opts.ResultDir != "" && err == nil {
+	if f.opts.KeepResult != nil && err == nil {
+		if ref, kerr := f.opts.KeepResult(ctx, l.id+"_"+res.ResultName, openResult); kerr == nil {
+			res.ResultPath = ref
+		} else {
+			f.log.Warn("keeping result file", "lineage", l.id, "err", kerr)
+		}
+	} else if f.opts.ResultDir != "" && err == nil {
 		keep := filepath.Join(f.opts.ResultDir, l.id+"_"+res.ResultName)
 		if kerr := keepResult(openResult, f.opts.ResultDir, keep); kerr == nil {
 			res.ResultPath = keep
@@ -1009,6 +1028,10 @@ func (f *Flow) complete(l *lineage) {
 	l.cleanup()
 	f.log.Info("file done", "flow", f.key, "file", l.item.Key, "lineage", l.id, "status", res.Status,
 		"in", res.Counts.In, "delivered", res.Counts.Delivered, "filtered", res.Counts.Filtered, "failed", res.Counts.Failed)
+	if n := l.segUploads.Load(); n > 0 {
+		f.log.Info("result spool segments", "flow", f.key, "lineage", l.id, "uploads", n,
+			"mean", time.Duration(l.segNanos.Load()/n).String(), "restored", l.restored)
+	}
 	f.mu.Lock()
 	delete(f.active, ItemKey(l.item))
 	f.results = append(f.results, res)
@@ -1329,3 +1352,26 @@ func (h *held) Release() {
 	l.mu.Unlock()
 	h.f.maybeComplete(l)
 }
+
+// blockJournal namespaces j for one block of one flow.
+func blockJournal(j block.Journal, flow, blockName string) block.Journal {
+	if j == nil {
+		return nil
+	}
+	return &nsJournal{j: j, ns: flow + "/" + blockName + "/"}
+}
+
+type nsJournal struct {
+	j  block.Journal
+	ns string
+}
+
+func (n *nsJournal) Append(ctx context.Context, log string, entry []byte) error {
+	return n.j.Append(ctx, n.ns+log, entry)
+}
+
+func (n *nsJournal) Read(ctx context.Context, log string) ([][]byte, error) {
+	return n.j.Read(ctx, n.ns+log)
+}
+
+func (n *nsJournal) Remove(ctx context.Context, log string) error { return n.j.Remove(ctx, n.ns+log) }

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/connectplus/connectplus/block"
@@ -83,6 +84,16 @@ type lineage struct {
 	spoolCh   chan spoolJob
 	spoolDone chan struct{}
 	spoolStop sync.Once
+
+	// Segments on the shared store (Options.Spools, spoolseg.go): where
+	// the next upload starts, and whether the lineage's segments are gone.
+	segMu      sync.Mutex
+	segRows    int64
+	segIdx     int64
+	segDeleted bool
+	restored   bool // the resumed spool was rebuilt from the store
+	segUploads atomic.Int64
+	segNanos   atomic.Int64
 }
 
 type spoolRec struct {
@@ -497,6 +508,9 @@ func (l *lineage) openSpool(cp *Checkpoint) error {
 	}
 	if cp == nil {
 		return nil
+	}
+	if f.opts.Spools != nil {
+		return l.resumeSegments(cp)
 	}
 	return l.verifySpool(cp)
 }
@@ -974,6 +988,10 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 	}
 	cp.SpoolSize, cp.Held = st.size, st.held
 	cp.Spool = &st.check
+	// The checkpoint may acknowledge only rows the shared store holds.
+	if err := l.uploadSegment(ctx, st); err != nil {
+		return fmt.Errorf("not saving progress: %w", err)
+	}
 	if err := l.flow.opts.Checkpointer.Save(ctx, l.flow.key, cp); err != nil {
 		return err
 	}
@@ -1181,6 +1199,7 @@ func (l *lineage) cleanup() {
 	_ = os.Remove(rows)
 	_ = os.Remove(idx)
 	_ = os.Remove(filepath.Join(l.flow.workDir, "lineages", l.id+".result"))
+	l.deleteSegments()
 }
 
 // windowReader serves ReadAt from a few cached windows of a file, evicting

@@ -40,7 +40,18 @@ type Reconciliation struct {
 	// returned by the API).
 	ResultName string `json:"resultName,omitempty"`
 	ResultPath string `json:"-"`
+	// Status is saving while the records of a large reconciliation are
+	// still being stored (totals are final, the records table fills),
+	// finished once every record is kept, failed if they could not be.
+	Status string `json:"status"`
 }
+
+// Statuses of a kept Reconciliation.
+const (
+	ReconSaving   = "saving"
+	ReconFinished = "finished"
+	ReconFailed   = "failed"
+)
 
 // ReconTotals are a reconciliation's counts.
 type ReconTotals struct {
@@ -102,6 +113,12 @@ type ReconciliationRepo interface {
 	GetReconciliation(ctx context.Context, orgID, id string) (Reconciliation, error)
 	ListReconciliations(ctx context.Context, orgID, flowID, runID string, limit, offset int) ([]Reconciliation, error)
 	ListReconRecords(ctx context.Context, f ReconFilter) ([]ReconRecord, error)
+	// SaveReconciliationChunked is SaveReconciliation for a large one:
+	// visible at once (status saving), its records stored in several
+	// transactions, status finished once all are.
+	SaveReconciliationChunked(ctx context.Context, r Reconciliation, records func(yield func(ReconRecord) error) error) error
+	// SetReconciliationStatus changes a kept reconciliation's status.
+	SetReconciliationStatus(ctx context.Context, id, status string) error
 }
 
 // ReconReport is the part of a reconciliation report document (what

@@ -22,6 +22,7 @@ func (s *Server) lookupRoutes() {
 	s.handle("POST /_sandbox/lose", routeAdmin, s.handleLose)
 	s.handle("POST /_sandbox/products", routeAdmin, s.handleProductSeed)
 	s.handle("GET /v2/product/skus", routeAPI, s.handleProductSkus)
+	s.handle("GET /v1.1/customer/get", routeAPI, s.handleV11CustomerGet)
 }
 
 // LookupRequest asks, for each value, which stored entities of Kind carry

@@ -726,3 +726,45 @@ func BenchmarkTransactionsBulk(b *testing.B) {
 		})
 	}
 }
+
+// TestV11CustomerGetMany: GET /v1.1/customer/get takes comma-separated
+// identifiers and answers one customer per value in request order, each
+// with its item_status (1000 found, 1012 not), the overall status 200, 201
+// (some missing) or 500 (none found), HTTP 200 throughout; v1.1 answers
+// from INSTORE.
+func TestV11CustomerGetMany(t *testing.T) {
+	e := newEnv(t, Config{})
+	cust := func(first, typ, value, source string) string {
+		return fmt.Sprintf(`{"profiles":[{"firstName":%q,"lastName":"Doe","source":%q,"identifiers":[{"type":%q,"value":%q},{"type":"email","value":"%s@example.com"}]}],"loyaltyInfo":{"loyaltyType":"loyalty"}}`, first, source, typ, value, first)
+	}
+	e.expect(e.do("POST", "/v2/customers/bulk", "["+cust("asha", "mobile", "919800000001", "INSTORE")+","+cust("ravi", "mobile", "919800000002", "INSTORE")+","+cust("meera", "mobile", "919800000003", "WECHAT")+"]"), 200)
+	r := e.expect(e.do("GET", "/v1.1/customer/get?format=json&mobile=919800000002,919800000009,919800000001,919800000003", ""), 200)
+	resp := r.obj()["response"].(map[string]any)
+	if st := resp["status"].(map[string]any); st["code"].(float64) != 201 || st["success"] != "true" {
+		t.Fatalf("status: %s", r.raw)
+	}
+	list := resp["customers"].(map[string]any)["customer"].([]any)
+	want := []struct {
+		mobile, first string
+		code          float64
+	}{{"919800000002", "ravi", 1000}, {"919800000009", "", 1012}, {"919800000001", "asha", 1000}, {"919800000003", "", 1012}}
+	if len(list) != len(want) {
+		t.Fatalf("customers: %s", r.raw)
+	}
+	for i, w := range want {
+		c := list[i].(map[string]any)
+		is := c["item_status"].(map[string]any)
+		if c["mobile"] != w.mobile || is["code"].(float64) != w.code || (w.first != "" && (c["firstname"] != w.first || c["user_id"] == "" || c["email"] != w.first+"@example.com")) {
+			t.Fatalf("customer %d: %v", i, c)
+		}
+	}
+	r = e.expect(e.do("GET", "/v1.1/customer/get?format=json&email=ravi@example.com,asha@example.com", ""), 200)
+	if st := r.obj()["response"].(map[string]any)["status"].(map[string]any); st["code"].(float64) != 200 {
+		t.Fatalf("by email: %s", r.raw)
+	}
+	r = e.expect(e.do("GET", "/v1.1/customer/get?format=json&external_id=nobody", ""), 200)
+	if st := r.obj()["response"].(map[string]any)["status"].(map[string]any); st["code"].(float64) != 500 || st["success"] != "false" {
+		t.Fatalf("none found: %s", r.raw)
+	}
+	e.expect(e.do("GET", "/v1.1/customer/get?format=json", ""), 400)
+}

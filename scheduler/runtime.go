@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,6 +27,7 @@ import (
 	"github.com/connectplus/connectplus/quartz"
 	"github.com/connectplus/connectplus/runstate"
 	"github.com/connectplus/connectplus/secrets/redact"
+	"github.com/connectplus/connectplus/sharedstore"
 )
 
 // DefaultCron is the cron_trigger block's default schedule.
@@ -72,9 +75,24 @@ type Options struct {
 	// the lineages' result spools and block state that checkpoints refer
 	// to, and the kept result files (default: the data directory).
 	SharedDir string
+	// Shared is the shared store configured once (--shared-store s3://…
+	// or --shared-dir); nil: a directory store on SharedDir. On S3 the
+	// result spools are kept there as segments (their working copies and
+	// block state stay in DataDir) and kept result files are uploaded.
+	Shared sharedstore.Store
+	// Journal keeps the blocks' logs that every node must read (the API
+	// destinations' write-ahead logs) when the shared store is S3; nil:
+	// they are files in the block state directory.
+	Journal block.Journal
 	// Node is the cluster node name recorded on the runs this process
 	// works (empty on one server).
 	Node string
+	// ReconSyncRecords: a reconciliation report with at most this many
+	// records is stored before its block goes on; a larger one is visible
+	// at once (status saving, final totals) and its records are stored in
+	// the background (default 10,000; a 1M-record report takes ~20 s on
+	// SQLite).
+	ReconSyncRecords int64
 }
 
 // TakeOverRepo is implemented by stores that let the node a file job is
@@ -173,6 +191,18 @@ func New(opts Options) (*Manager, error) {
 	if opts.SharedDir == "" {
 		opts.SharedDir = opts.DataDir
 	}
+	if opts.ReconSyncRecords <= 0 {
+		opts.ReconSyncRecords = 10000
+	}
+	if opts.Shared == nil {
+		st, err := sharedstore.OpenDir(opts.SharedDir)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+		opts.Shared = st
+	} else if dir := opts.Shared.Dir(); dir != "" {
+		opts.SharedDir = dir
+	}
 	if opts.Dispatcher.Shared() {
 		if _, ok := opts.Repo.(TakeOverRepo); !ok {
 			return nil, errors.New("runtime: a shared dispatcher needs a store that can take claims over")
@@ -194,6 +224,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		// died is resumed by the job River hands to another node.
 		m.markInterrupted(ctx)
 	}
+	// Reconciliation reports whose records were still being stored when
+	// this node's previous process stopped.
+	m.resumePendingReports()
 	if err := m.reload(ctx); err != nil {
 		m.log.Error("loading live dataflows", "err", err)
 	}
@@ -429,6 +462,15 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	if m.opts.Metrics != nil {
 		calls = m.opts.Metrics.Calls(d)
 	}
+	// A shared directory holds the spools and block state in place; on S3
+	// the spools go to the store as segments and their working copies,
+	// like the block state, stay in this node's data directory.
+	stateDir := filepath.Join(m.opts.SharedDir, "state")
+	var spools block.ObjectStore
+	var journal block.Journal
+	if m.opts.Shared.Dir() == "" {
+		stateDir, spools, journal = filepath.Join(m.opts.DataDir, "state"), m.opts.Shared, m.opts.Journal
+	}
 	var cpr engine.Checkpointer = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner}
 	if m.opts.Dispatcher.Shared() {
 		cpr = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner, takeOver: m.opts.Repo.(TakeOverRepo)}
@@ -441,16 +483,18 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		// Result spools are referred to by checkpoints in the store, which
 		// any later version of the flow may resume: they live outside the
 		// per-version work directory.
-		StateDir:     filepath.Join(m.opts.SharedDir, "state"),
+		StateDir:     stateDir,
+		Spools:       spools,
+		Journal:      journal,
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,
 		Sandbox:      m.opts.Sandbox,
 		FlowKey:      d.Key(),
 		MaxLineages:  m.opts.MaxFilesPerFlow,
-		BlockOptions: m.opts.BlockOptions,
+		BlockOptions: m.blockOptions(),
 		LocalPaths:   paths,
-		ResultDir:    filepath.Join(m.opts.SharedDir, "results", safe(d.OrgID), safe(d.FlowID)),
+		KeepResult:   m.keepResult(d),
 		Observer:     &runObserver{m: m, dep: d},
 		Redact:       m.opts.Redactor.String,
 		Calls:        calls,
@@ -703,16 +747,45 @@ func (m *Manager) purge(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		m.log.Info("purged runs", "count", n, "before", cut)
 	}
-	root := filepath.Join(m.opts.SharedDir, "results")
-	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
+	if n, err := m.opts.Shared.DeleteOlder(ctx, "results/", cut.Unix()); err != nil {
+		m.log.Error("purging result files", "store", m.opts.Shared.Describe(), "err", err)
+	} else if n > 0 {
+		m.log.Info("purged result files", "count", n, "before", cut)
+	}
+}
+
+// keepResult keeps a deployment's result files on the shared store, as
+// results/<org>/<dataflow>/<lineage>_<name> (a directory store: the same
+// path as before the store existed).
+func (m *Manager) keepResult(d runstate.Deployment) func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (string, error) {
+	return func(ctx context.Context, name string, open func() (io.ReadCloser, error)) (string, error) {
+		key := "results/" + safeSegment(d.OrgID) + "/" + safeSegment(d.FlowID) + "/" + strings.ReplaceAll(name, "/", "_")
+		rc, err := open()
+		if err != nil {
+			return "", err
 		}
-		if info, err := d.Info(); err == nil && info.ModTime().Before(cut) {
-			_ = os.Remove(p)
+		defer rc.Close()
+		if err := putObject(ctx, m.opts.Shared, key, rc); err != nil {
+			return "", err
 		}
-		return nil
-	})
+		return m.opts.Shared.Ref(key), nil
+	}
+}
+
+// putObject streams r into a new object of the store.
+func putObject(ctx context.Context, st sharedstore.Store, key string, r io.Reader) error {
+	w, err := st.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return fmt.Errorf("writing %s to %s: %w", key, st.Describe(), err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("writing %s to %s: %w", key, st.Describe(), err)
+	}
+	return nil
 }
 
 func (m *Manager) runner(orgID, flowID string) (*runner, error) {
@@ -863,4 +936,18 @@ func (m *Manager) Flows() []runstate.FlowRuntime {
 		}
 	}
 	return out
+}
+
+// blockOptions are the options every block gets: the configured ones and,
+// on a cluster node, the node's name (block.OptNode).
+func (m *Manager) blockOptions() map[string]string {
+	if m.opts.Node == "" || !m.opts.Dispatcher.Shared() {
+		return m.opts.BlockOptions
+	}
+	opts := maps.Clone(m.opts.BlockOptions)
+	if opts == nil {
+		opts = map[string]string{}
+	}
+	opts[block.OptNode] = m.opts.Node
+	return opts
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -697,21 +700,46 @@ func (s *Server) runResult(w http.ResponseWriter, r *http.Request, a control.Act
 	if run.ResultPath == "" {
 		return fmt.Errorf("%w: run has no result file", control.ErrNotFound)
 	}
-	f, err := os.Open(run.ResultPath)
+	name := run.ResultName
+	if name == "" {
+		name = path.Base(filepath.ToSlash(run.ResultPath))
+	}
+	return s.serveResult(w, r, run.ResultPath, downloadName(name), "application/octet-stream", "result file is gone")
+}
+
+// serveResult serves a kept result file: a local regular file (with
+// ranges), or an object of the cluster's shared store, streamed.
+func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, ref, name, ctype, gone string) error {
+	if strings.HasPrefix(ref, "s3://") {
+		if s.openResult == nil {
+			return fmt.Errorf("%w: %s (kept on a shared store this server is not configured with)", control.ErrNotFound, gone)
+		}
+		rc, err := s.openResult(r.Context(), ref)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%w: %s", control.ErrNotFound, gone)
+			}
+			return fmt.Errorf("opening the result file on the shared store: %w", err)
+		}
+		defer rc.Close()
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+		w.Header().Set("Content-Type", ctype)
+		if _, err := io.Copy(w, rc); err != nil {
+			s.log.Warn("serving a result file from the shared store", "err", err)
+		}
+		return nil
+	}
+	f, err := os.Open(ref)
 	if err != nil {
-		return fmt.Errorf("%w: result file is gone", control.ErrNotFound)
+		return fmt.Errorf("%w: %s", control.ErrNotFound, gone)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: result file is gone", control.ErrNotFound)
+		return fmt.Errorf("%w: %s", control.ErrNotFound, gone)
 	}
-	name := run.ResultName
-	if name == "" {
-		name = filepath.Base(run.ResultPath)
-	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", downloadName(name)))
-	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	w.Header().Set("Content-Type", ctype)
 	http.ServeContent(w, r, "", st.ModTime(), f)
 	return nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/go-chi/chi/v5"
 
@@ -65,17 +64,5 @@ func (s *Server) reconResults(w http.ResponseWriter, r *http.Request, a control.
 	if rec.ResultPath == "" {
 		return fmt.Errorf("%w: the reconciliation kept no results file", control.ErrNotFound)
 	}
-	f, err := os.Open(rec.ResultPath)
-	if err != nil {
-		return fmt.Errorf("%w: results file is gone (purged with the run's result files)", control.ErrNotFound)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%w: results file is gone", control.ErrNotFound)
-	}
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", downloadName("reconciled_"+rec.ResultName)))
-	w.Header().Set("Content-Type", "text/csv")
-	http.ServeContent(w, r, "", st.ModTime(), f)
-	return nil
+	return s.serveResult(w, r, rec.ResultPath, downloadName("reconciled_"+rec.ResultName), "text/csv", "results file is gone (purged with the run's result files)")
 }

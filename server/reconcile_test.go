@@ -77,8 +77,16 @@ func TestReconciliationAPI(t *testing.T) {
 		var rec runstate.Reconciliation
 		r := tm.viewer.must(200, "GET", base, nil, &rec)
 		if rec.Totals.Missing != 250 || rec.Totals.Expected != 300 || rec.Totals.Mismatched != 1 || rec.Source != "sandbox" || rec.Records != 251 ||
-			rec.RunID != "lin_0" || rec.ResultName != "bills.csv" || strings.Contains(string(r.body), results) {
+			rec.RunID != "lin_0" || rec.ResultName != "bills.csv" || strings.Contains(string(r.body), results) || !strings.Contains(string(r.body), `"status":"finished"`) {
 			t.Fatalf("report: %+v\n%s", rec, r.body)
+		}
+		// A large report whose records are still being stored says so.
+		if err := h.st.SetReconciliationStatus(ctx, "rcn_1", runstate.ReconSaving); err != nil {
+			t.Fatal(err)
+		}
+		tm.viewer.must(200, "GET", "/api/v1/reconciliations/rcn_1", nil, &rec)
+		if rec.Status != runstate.ReconSaving {
+			t.Fatalf("saving: %+v", rec)
 		}
 		var page control.Page[runstate.ReconRecord]
 		tm.viewer.must(200, "GET", base+"/records?limit=100&cursor=200", nil, &page)

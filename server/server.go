@@ -14,6 +14,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -73,6 +74,10 @@ type Config struct {
 	// Cluster answers GET /api/v1/cluster in a cluster (nil: this server
 	// reports itself as the only node).
 	Cluster runstate.ClusterReporter
+	// OpenResult opens a result file a run or reconciliation names that
+	// is not a local path: an object of the cluster's shared store
+	// (s3://…). Nil: only local result files are served.
+	OpenResult func(ctx context.Context, ref string) (io.ReadCloser, error)
 	// UI serves the web application at / (every GET or HEAD that no API
 	// route matches, except the reserved paths; see webui.Reserved). Nil
 	// serves the bundle embedded in package webui.
@@ -108,6 +113,7 @@ type Server struct {
 	// bodyLimits are per-path body limits above maxBody (the preview's sample).
 	bodyLimits map[string]int64
 	obs        *obs.Querier
+	openResult func(ctx context.Context, ref string) (io.ReadCloser, error)
 	alerts     *alerts.Service
 	cluster    runstate.ClusterReporter
 }
@@ -121,7 +127,7 @@ type metrics struct {
 
 // New builds the server and its routes.
 func New(cfg Config) (*Server, error) {
-	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts, cluster: cfg.Cluster}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, version: cfg.Version, now: cfg.Now, redactor: cfg.Redactor, mtoken: cfg.MetricsToken, obs: cfg.Obs, alerts: cfg.Alerts, cluster: cfg.Cluster, openResult: cfg.OpenResult}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -143,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.blocks = cat
 	if cfg.Service != nil {
-		if s.tools, err = tools.New(tools.Deps{Previews: s.previewLimit, Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version}); err != nil {
+		if s.tools, err = tools.New(tools.Deps{Previews: s.previewLimit, Service: cfg.Service, Redactor: cfg.Redactor, Logger: s.log, Version: cfg.Version, OpenResult: cfg.OpenResult}); err != nil {
 			return nil, fmt.Errorf("mcp tools: %w", err)
 		}
 		if s.assistant, err = agent.New(agent.Options{Tools: s.tools, Service: cfg.Service, Resolve: cfg.Service.Store().ResolveConfig,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connectplus/connectplus/internal/testenv"
 	"github.com/connectplus/connectplus/runstate"
 )
 
@@ -104,6 +105,70 @@ func TestReconciliations(t *testing.T) {
 	})
 }
 
+// TestSaveReconciliationChunked: a large reconciliation is visible at once
+// with status saving, its records are stored in several transactions (in
+// file order, seq continuing across them) while it stays readable, and the
+// last one sets the count and status finished; saving it again replaces it.
+func TestSaveReconciliationChunked(t *testing.T) {
+	dialects(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := runstate.Reconciliation{ID: "rcn_big", OrgID: "org_1", FlowID: "flw_1", FlowName: "reconcile", RunID: "lin_1", Block: "map_fields",
+			Started: time.Now(), Finished: time.Now(), Totals: runstate.ReconTotals{Rows: 50000, Expected: 50000, Missing: recordsPerTx*2 + 7}, Status: runstate.ReconSaving}
+		n := recordsPerTx*2 + 7
+		var seenSaving bool
+		err := s.SaveReconciliationChunked(ctx, r, func(yield func(runstate.ReconRecord) error) error {
+			for i := 0; i < n; i++ {
+				if i == recordsPerTx+1 {
+					// Mid-save: visible, saving, the first transaction's
+					// records readable.
+					got, err := s.GetReconciliation(ctx, "org_1", "rcn_big")
+					if err != nil || got.Status != runstate.ReconSaving || got.Totals.Missing != int64(n) {
+						t.Errorf("mid-save: %+v %v", got, err)
+					}
+					recs, err := s.ListReconRecords(ctx, runstate.ReconFilter{OrgID: "org_1", ID: "rcn_big", Offset: recordsPerTx - 1, Limit: 10})
+					if err != nil || len(recs) != 1 || recs[0].Line != int64(recordsPerTx+1) {
+						t.Errorf("mid-save records: %+v %v", recs, err)
+					}
+					seenSaving = true
+				}
+				if err := yield(runstate.ReconRecord{Line: int64(i + 2), Kind: runstate.ReconMissing, Key: map[string]string{"bill_number": fmt.Sprintf("B%d", i)}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || !seenSaving {
+			t.Fatal(err)
+		}
+		got, err := s.GetReconciliation(ctx, "org_1", "rcn_big")
+		if err != nil || got.Status != runstate.ReconFinished || got.Records != int64(n) {
+			t.Fatalf("finished: %+v %v", got, err)
+		}
+		recs, err := s.ListReconRecords(ctx, runstate.ReconFilter{OrgID: "org_1", ID: "rcn_big", Offset: n - 2, Limit: 10})
+		if err != nil || len(recs) != 2 || recs[1].Line != int64(n+1) {
+			t.Fatalf("last records: %+v %v", recs, err)
+		}
+		if err := s.SetReconciliationStatus(ctx, "rcn_big", runstate.ReconFailed); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetReconciliation(ctx, "org_1", "rcn_big"); got.Status != runstate.ReconFailed {
+			t.Fatalf("status: %+v", got)
+		}
+		if err := s.SetReconciliationStatus(ctx, "rcn_none", runstate.ReconFailed); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown: %v", err)
+		}
+		// Saved again (a retry): replaced, not appended.
+		if err := s.SaveReconciliationChunked(ctx, r, func(yield func(runstate.ReconRecord) error) error {
+			return yield(runstate.ReconRecord{Line: 2, Kind: runstate.ReconMissing})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetReconciliation(ctx, "org_1", "rcn_big"); got.Records != 1 || got.Status != runstate.ReconFinished {
+			t.Fatalf("again: %+v", got)
+		}
+	})
+}
+
 // BenchmarkSaveReconciliation keeps a reconciliation of 100,000 missing
 // records (SQLite): what a large faulty file costs the runtime when its
 // report comes in.
@@ -118,6 +183,46 @@ func BenchmarkSaveReconciliation(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		r := runstate.Reconciliation{ID: "rcn_bench", OrgID: "org_1", FlowID: "flw_1", Started: time.Now(), Finished: time.Now()}
 		err := s.SaveReconciliation(ctx, r, func(yield func(runstate.ReconRecord) error) error {
+			for j := 0; j < n; j++ {
+				if err := yield(runstate.ReconRecord{Line: int64(j + 2), Kind: runstate.ReconMissing, Key: map[string]string{"bill_number": fmt.Sprintf("BILL-%08d", j)}}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkSaveReconciliationChunked is the background save of a large
+// report: the same records in transactions of recordsPerTx, on SQLite and
+// PostgreSQL.
+func BenchmarkSaveReconciliationChunked(b *testing.B) {
+	for _, d := range []string{SQLite, Postgres} {
+		b.Run(d, func(b *testing.B) {
+			url := "sqlite://" + filepath.Join(b.TempDir(), "db.sqlite")
+			if d == Postgres {
+				url = testenv.Postgres(b).DSN
+			}
+			benchChunked(b, url)
+		})
+	}
+}
+
+func benchChunked(b *testing.B, url string) {
+	ctx := context.Background()
+	s, err := Open(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 100000
+	for i := 0; i < b.N; i++ {
+		r := runstate.Reconciliation{ID: "rcn_bench", OrgID: "org_1", FlowID: "flw_1", Started: time.Now(), Finished: time.Now()}
+		err := s.SaveReconciliationChunked(ctx, r, func(yield func(runstate.ReconRecord) error) error {
 			for j := 0; j < n; j++ {
 				if err := yield(runstate.ReconRecord{Line: int64(j + 2), Kind: runstate.ReconMissing, Key: map[string]string{"bill_number": fmt.Sprintf("BILL-%08d", j)}}); err != nil {
 					return err

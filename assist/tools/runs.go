@@ -131,7 +131,7 @@ func (h *handlers) explainRun(ctx context.Context, _ *mcp.CallToolRequest, in Ru
 		}
 	}
 	groups := map[[2]string]*FailureGroup{}
-	rows, err := eachResultRow(r, func(_ []string, row map[string]string) bool {
+	rows, err := h.t.eachResultRow(ctx, r, func(_ []string, row map[string]string) bool {
 		reason := row["error_message"]
 		if reason == "" {
 			return true
@@ -211,11 +211,17 @@ const maxResultBytes = 64 << 20
 
 // eachResultRow calls fn with every row of the run's result file (column →
 // value) until fn returns false, and returns the number of rows read.
-func eachResultRow(r runstate.Run, fn func(cols []string, row map[string]string) bool) (int, error) {
+func (t *Toolset) eachResultRow(ctx context.Context, r runstate.Run, fn func(cols []string, row map[string]string) bool) (int, error) {
 	if r.ResultPath == "" {
 		return 0, errNoResult
 	}
-	f, err := os.Open(r.ResultPath)
+	var f io.ReadCloser
+	var err error
+	if strings.HasPrefix(r.ResultPath, "s3://") && t.d.OpenResult != nil {
+		f, err = t.d.OpenResult(ctx, r.ResultPath)
+	} else {
+		f, err = os.Open(r.ResultPath)
+	}
 	if err != nil {
 		return 0, errNoResult
 	}
@@ -304,7 +310,7 @@ func (h *handlers) getResultRows(ctx context.Context, _ *mcp.CallToolRequest, in
 		return nil, out, h.fail(err)
 	}
 	seen := 0
-	_, err = eachResultRow(r, func(cols []string, row map[string]string) bool {
+	_, err = h.t.eachResultRow(ctx, r, func(cols []string, row map[string]string) bool {
 		if len(out.Columns) == 0 {
 			out.Columns = append(out.Columns, cols...)
 		}

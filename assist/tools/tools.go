@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/connectplus/connectplus/preview"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -58,6 +59,9 @@ type Deps struct {
 	// Previews bounds previews per user; the server passes the REST API's
 	// limiter so both share one budget (nil: a limiter of its own).
 	Previews *preview.Limiter
+	// OpenResult opens a result file kept on the cluster's shared store
+	// (s3://…); nil: only local result files are read.
+	OpenResult func(ctx context.Context, ref string) (io.ReadCloser, error)
 }
 
 // Toolset builds MCP servers over one control.Service. It is safe for

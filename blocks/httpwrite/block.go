@@ -35,11 +35,13 @@ type writer struct {
 	// wal is the write-ahead log of sent requests (nil without a state
 	// directory); rule resolves in-doubt records of this endpoint (nil:
 	// none declared); idemHeader names the idempotency key header ("" for
-	// none); lookups counts resolution lookups (figures, tests).
+	// none); lookups counts resolution lookups, replays the in-doubt
+	// stream requests re-sent as logged (figures, tests).
 	wal        *wal
 	rule       *lookupRule
 	idemHeader string
 	lookups    atomic.Int64
+	replays    atomic.Int64
 }
 
 func newWriter(s *settings, env *block.Env) *writer {
@@ -264,8 +266,9 @@ func failedOutcome(code int, msg string) block.Outcome {
 	return block.Outcome{Status: block.Failed, Code: code, Message: msg}
 }
 
-// processBulk sends the batch as one request. Records in doubt after a
-// crash (wal.go) are resolved first; only the others are sent.
+// processBulk sends the batch as one request (a stream's, one per
+// partition). Records in doubt after a crash (wal.go) are resolved first;
+// only the others are sent.
 func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	b := u.Batch
 	recs := b.Records
@@ -285,16 +288,19 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	// elements cannot be told apart (an array not matching the record and
 	// its members).
 	elemSeqs := bulkElementSeqs(recs, arr)
-	wf, err := w.walFor(u)
+	groups, err := w.sendGroups(ctx, u, arr, n, elemSeqs)
 	if err != nil {
 		return err
 	}
 	// resolved holds outcomes of in-doubt elements settled without sending;
 	// doubt marks elements in doubt.
-	var resolved map[int]block.Outcome
-	var doubt map[int]bool
-	if wf != nil && wf.anyDoubt() && elemSeqs != nil {
-		resolved, doubt, err = w.resolveInDoubt(ctx, u, wf, elemSeqs, func(i int) any {
+	resolved := map[int]block.Outcome{}
+	doubt := map[int]bool{}
+	for _, g := range groups {
+		if g.wf == nil || !g.wf.anyDoubt() || elemSeqs == nil {
+			continue
+		}
+		res, dbt, err := w.resolveInDoubt(ctx, u, g.wf, elemSeqs, g.idx, func(i int) any {
 			if arr != nil {
 				return arr[i]
 			}
@@ -303,45 +309,83 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		if err != nil {
 			return err
 		}
-	}
-	keep := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		if _, ok := resolved[i]; !ok {
-			keep = append(keep, i)
+		for i, o := range res {
+			resolved[i] = o
+		}
+		for i := range dbt {
+			doubt[i] = true
 		}
 	}
-	full := make([]block.Outcome, n)
-	var whole block.Outcome
-	var outs []block.Outcome
-	if len(keep) > 0 {
-		outs, whole, err = w.sendBulk(ctx, u, arr, keep, elemSeqs, wf)
-		if err != nil {
-			return err
+	for gi := range groups {
+		g := &groups[gi]
+		for _, i := range g.idx {
+			if _, ok := resolved[i]; !ok {
+				g.keep = append(g.keep, i)
+			}
 		}
 	}
-	for j, i := range keep {
-		if outs != nil {
-			full[i] = outs[j]
+	// The groups' requests go out together (a stream's partitions); each
+	// waits for an in-flight slot like any request.
+	var wg sync.WaitGroup
+	for gi := range groups {
+		g := &groups[gi]
+		if len(g.keep) == 0 {
+			continue
+		}
+		send := func() {
+			g.outs, g.whole, g.err = w.sendBulk(ctx, u, arr, g.keep, elemSeqs, g.wf)
+		}
+		if len(groups) == 1 {
+			send()
 		} else {
-			full[i] = whole
+			wg.Go(send)
 		}
-		if doubt[i] {
-			w.duplicateInDoubt(&full[i])
+	}
+	wg.Wait()
+	full := make([]block.Outcome, n)
+	split := len(resolved) > 0 || len(groups) > 1
+	var keep0 = -1
+	for gi := range groups {
+		g := &groups[gi]
+		if g.err != nil {
+			return g.err
+		}
+		if g.outs != nil {
+			split = true
+		}
+		for j, i := range g.keep {
+			if keep0 < 0 {
+				keep0 = i
+			}
+			if g.outs != nil {
+				full[i] = g.outs[j]
+			} else {
+				full[i] = g.whole
+			}
+			if doubt[i] {
+				w.duplicateInDoubt(&full[i])
+			}
 		}
 	}
 	for i, o := range resolved {
 		full[i] = o
 	}
-	if wf != nil && doubt != nil {
-		for i := range doubt {
-			wf.resolve(elemSeqs[i])
+	for _, g := range groups {
+		if g.wf == nil {
+			continue
+		}
+		for _, i := range g.idx {
+			if doubt[i] {
+				g.wf.resolve(elemSeqs[i])
+			}
 		}
 	}
-	if outs == nil && len(resolved) == 0 {
+	if !split {
 		// The answer could not be split: every record gets the HTTP-level
 		// outcome (a duplicate code on an in-doubt batch included).
-		if len(keep) > 0 {
-			whole = full[keep[0]]
+		var whole block.Outcome
+		if keep0 >= 0 {
+			whole = full[keep0]
 		}
 		if arr == nil {
 			failAll(recs, whole)
@@ -376,6 +420,67 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		r.Outcome = aggregate(full)
 	}
 	return nil
+}
+
+// sendGroup is the elements of a bulk batch that go out as one request,
+// and the write-ahead log they are logged in.
+type sendGroup struct {
+	idx, keep []int
+	wf        *walFile
+	outs      []block.Outcome
+	whole     block.Outcome
+	err       error
+}
+
+// sendGroups divides a bulk batch's elements by the log they belong to:
+// all of them into one group, except for stream records, whose log is their
+// partition's (streamwal.go) — a request never carries records of two
+// partitions, so each partition's owner alone decides what to send again.
+// Elements that cannot be told apart go as one request, logged with the
+// first record's partition.
+func (w *writer) sendGroups(ctx context.Context, u *block.Unit, arr []any, n int, elemSeqs [][]int64) ([]sendGroup, error) {
+	recs := u.Batch.Records
+	all := func() ([]sendGroup, error) {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		wf, err := w.walFor(ctx, u, &recs[0])
+		return []sendGroup{{idx: idx, wf: wf}}, err
+	}
+	if _, ok := streamGroup(u); !ok || elemSeqs == nil || w.wal == nil {
+		return all()
+	}
+	elem := func(i int) *block.Record {
+		switch {
+		case arr == nil:
+			return &recs[i]
+		case i == 0:
+			return &recs[0]
+		}
+		return &recs[0].Members[i-1]
+	}
+	var groups []sendGroup
+	byPart := map[string]int{}
+	for i := range n {
+		r := elem(i)
+		k := r.Attrs[attrStreamTopic] + "\x00" + r.Attrs[attrStreamPartition]
+		gi, ok := byPart[k]
+		if !ok {
+			wf, err := w.walFor(ctx, u, r)
+			if err != nil {
+				return nil, err
+			}
+			gi = len(groups)
+			byPart[k] = gi
+			groups = append(groups, sendGroup{wf: wf})
+		}
+		groups[gi].idx = append(groups[gi].idx, i)
+	}
+	if len(groups) == 0 {
+		return all()
+	}
+	return groups, nil
 }
 
 // sendBulk sends elements keep of the batch (all of them normally) as one
@@ -414,6 +519,7 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 	}
 	firstSeq := recs[0].Seq
 	var seqs []int64
+	var groups []int
 	if elemSeqs != nil {
 		n := 0
 		for _, i := range keep {
@@ -422,6 +528,7 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 		seqs = make([]int64, 0, n)
 		for _, i := range keep {
 			seqs = append(seqs, elemSeqs[i]...)
+			groups = append(groups, len(elemSeqs[i]))
 		}
 		if len(seqs) > 0 {
 			firstSeq = seqs[0]
@@ -434,7 +541,7 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 		w.releaseBody(bufp)
 		return nil, failedOutcome(0, err.Error()), nil
 	}
-	key, err := w.writeAhead(u, wf, req, seqs, -1)
+	key, err := w.writeAhead(u, wf, req, seqs, groups, -1)
 	if err != nil {
 		w.releaseBody(bufp)
 		return nil, block.Outcome{}, err
@@ -446,6 +553,9 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 	}
 	w.releaseBody(bufp)
 	defer res.release()
+	if errors.Is(err, errPartitionMoved) {
+		return nil, failedOutcome(0, err.Error()), nil
+	}
 	if err != nil {
 		return nil, block.Outcome{}, err
 	}
@@ -656,8 +766,8 @@ func (w *writer) processSingle(ctx context.Context, u *block.Unit) error {
 			return firstErr
 		}
 	}
-	if wf, _ := w.walFor(u); wf != nil && wf.anyDoubt() {
-		for i := range recs {
+	for i := range recs {
+		if wf, _ := w.walFor(ctx, u, &recs[i]); wf != nil && wf.anyDoubt() {
 			wf.resolve(recordSeqs(&recs[i]))
 		}
 	}
@@ -702,7 +812,7 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 	if !p.self {
 		k = p.k
 	}
-	wf, err := w.walFor(u)
+	wf, err := w.walFor(ctx, u, r)
 	if err != nil {
 		w.releaseBody(bufp)
 		return block.Outcome{}, err
@@ -744,7 +854,7 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 		w.releaseBody(bufp)
 		return failedOutcome(0, err.Error()), nil
 	}
-	key, err := w.writeAhead(u, wf, req, seqs, k)
+	key, err := w.writeAhead(u, wf, req, seqs, []int{len(seqs)}, k)
 	if err != nil {
 		w.releaseBody(bufp)
 		return block.Outcome{}, err
@@ -756,6 +866,9 @@ func (w *writer) sendPart(ctx context.Context, u *block.Unit, p *part) (block.Ou
 	}
 	w.releaseBody(bufp)
 	defer res.release()
+	if errors.Is(err, errPartitionMoved) {
+		return failedOutcome(0, err.Error()), nil
+	}
 	if err != nil {
 		return block.Outcome{}, err
 	}

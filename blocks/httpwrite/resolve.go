@@ -259,12 +259,21 @@ func (w *writer) lookup(ctx context.Context, u *block.Unit, rule *lookupRule, el
 
 // walFor returns the unit's lineage log, or nil when the block keeps none
 // (no state directory, no lineage).
-func (w *writer) walFor(u *block.Unit) (*walFile, error) {
+func (w *writer) walFor(ctx context.Context, u *block.Unit, r *block.Record) (*walFile, error) {
 	if w.wal == nil {
 		return nil, nil
 	}
-	if g, ok := streamGroup(u); ok {
-		return w.wal.openStream(g)
+	if p, ok := streamPartOf(u, r); ok {
+		wf, err := w.wal.openStream(p)
+		if err != nil {
+			return nil, err
+		}
+		// Requests a previous owner of the partition left in doubt go
+		// again, as logged, before any of it is batched anew.
+		if err := w.replayStream(ctx, u, wf); err != nil {
+			return nil, err
+		}
+		return wf, nil
 	}
 	if u.Lineage == nil {
 		return nil, nil
@@ -275,12 +284,22 @@ func (w *writer) walFor(u *block.Unit) (*walFile, error) {
 // writeAhead sets the request's idempotency key and arranges for the
 // request's record set to be made durable right before it is sent: the
 // entry announced for it when its unit was queued (Prepare), or a new one.
-func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, part int) (string, error) {
+// groups are the number of records of each element of the request (a
+// stream's log keeps them with the request, to re-send it).
+func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, groups []int, part int) (string, error) {
 	key := w.keyFor(u, seqs, part)
 	if w.idemHeader != "" {
 		req.header[w.idemHeader] = []string{key}
 	}
 	if wf == nil {
+		return key, nil
+	}
+	if wf.st != nil {
+		url := ""
+		if part < 0 && groups != nil && w.logsBodies() {
+			url = req.url
+		}
+		req.ahead = func() error { return wf.recordStream(key, seqs, groups, url, req.body) }
 		return key, nil
 	}
 	n, announced := wf.take(key)
@@ -324,7 +343,12 @@ func (w *writer) Prepare(u *block.Unit) {
 	if w.wal == nil || !w.s.bulk || u.Batch == nil || len(u.Batch.Records) == 0 {
 		return
 	}
-	wf, err := w.walFor(u)
+	if _, ok := streamGroup(u); ok || u.Lineage == nil {
+		// A stream's requests are logged per partition with their bodies
+		// (recordStream), when they are built.
+		return
+	}
+	wf, err := w.wal.open(u.Lineage)
 	if err != nil || wf == nil || wf.anyDoubt() {
 		return // an error reaches Process, which opens the log again
 	}
@@ -411,14 +435,15 @@ func bulkElementSeqs(recs []block.Record, arr []any) [][]int64 {
 // in-doubt record. The destination's rate limit still applies.
 const lookupParallel = 16
 
-// resolveInDoubt looks up every in-doubt element that the endpoint's rule
-// can look up; found ones are settled as delivered. doubt marks every
+// resolveInDoubt looks up every in-doubt element of only that the
+// endpoint's rule can look up; found ones are settled as delivered. doubt marks every
 // in-doubt element (resolved or not).
-func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile, elemSeqs [][]int64, value func(int) any) (map[int]block.Outcome, map[int]bool, error) {
+func (w *writer) resolveInDoubt(ctx context.Context, u *block.Unit, wf *walFile, elemSeqs [][]int64, only []int, value func(int) any) (map[int]block.Outcome, map[int]bool, error) {
 	var doubt map[int]bool
 	var pending []int
 	var resolved map[int]block.Outcome
-	for i, seqs := range elemSeqs {
+	for _, i := range only {
+		seqs := elemSeqs[i]
 		// Answered before the crash: the logged outcome stands.
 		if o, ok := wf.logged(seqs[0]); ok {
 			if resolved == nil {

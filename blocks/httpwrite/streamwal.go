@@ -2,13 +2,18 @@ package httpwrite
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/connectplus/connectplus/block"
@@ -21,11 +26,41 @@ import (
 // a new window — a new lineage with new sequence numbers, so the lineage's
 // write-ahead log could not know them. A stream record is therefore
 // identified by its position (consumer group, topic, partition, offset),
-// which every re-read keeps: the block's log for the group records
-// positions, a resumed process finds the positions in flight at the crash
-// in doubt (looked up, or their duplicate answer taken as delivered) and
-// those answered before it with their logged outcome (not sent again), and
-// a request's idempotency key derives from its positions.
+// which every re-read keeps, and a request's idempotency key derives from
+// its positions.
+//
+// The log is one file per (consumer group, topic, partition) in the
+// block's state directory, which every cluster node reaches
+// (`--shared-dir`/state, keyed by organisation, dataflow and block — not by
+// node or version): whichever process the group hands a partition to next
+// — the same one restarted, or another node after a rebalance — reads what
+// the previous owner logged. A process finds the positions in flight at
+// the previous owner's end in doubt (looked up, their requests re-sent as
+// logged, or their duplicate answer taken as delivered) and those answered
+// with their logged outcome (not sent again).
+//
+// Several processes may write one partition's log: during a rebalance the
+// old owner can still be finishing requests when the new one starts, and a
+// stalled node whose session expired keeps running. So every read and
+// write of the file holds an flock on "<log>.lock" and first reads what
+// other processes appended since (catchUp), and entries carry an owner
+// epoch — the consumer group generation the records were polled under
+// (classic group protocol: one owner per partition per generation, and
+// generations only grow while the group exists). A process marks the log
+// with its epoch when it takes the partition; once it has read an entry of
+// a higher epoch written during its tenure, it is fenced: it sends nothing
+// more of the partition (errPartitionMoved). Only entries written while a
+// process owns the partition fence it, not the history it loads: a group
+// deleted and created again starts its generations anew, and its first
+// owner must not be fenced by a dead one.
+//
+// Requests to a destination without a lookup (Neo, webhooks, custom APIs)
+// are logged with their URL and body. A process that takes a partition over
+// re-sends each such request still in doubt exactly as logged — same
+// records, same body, same idempotency key — before anything of the
+// partition is batched again, so a destination honouring the key applies it
+// once whatever the new batches look like; its answer settles the
+// records, which are then not sent again when they are read.
 //
 // The log lasts as long as the stream. It is compacted when a process opens
 // it and whenever it outgrew streamCompactBytes: answers older than
@@ -35,12 +70,13 @@ import (
 // for streamDoubtKeep.
 
 // Record attributes the Kafka source sets (blocks/kafka), and the unit
-// attribute naming the consumer group.
+// attributes naming the consumer group and its generation.
 const (
-	attrStreamTopic     = "kafka.topic"
-	attrStreamPartition = "kafka.partition"
-	attrStreamOffset    = "kafka.offset"
-	attrStreamGroup     = "kafka.group"
+	attrStreamTopic      = "kafka.topic"
+	attrStreamPartition  = "kafka.partition"
+	attrStreamOffset     = "kafka.offset"
+	attrStreamGroup      = "kafka.group"
+	attrStreamGeneration = "kafka.generation"
 )
 
 const (
@@ -49,6 +85,10 @@ const (
 	streamDoubtKeep    = 7 * 24 * time.Hour
 )
 
+// errPartitionMoved is the outcome of a request a fenced process did not
+// send.
+var errPartitionMoved = errors.New("not sent: another consumer took this record's partition over (consumer group rebalance); it delivers the record")
+
 // streamGroup returns the consumer group of a unit read from a stream.
 func streamGroup(u *block.Unit) (string, bool) {
 	g := u.Attrs[attrStreamGroup]
@@ -56,6 +96,26 @@ func streamGroup(u *block.Unit) (string, bool) {
 		return "", false
 	}
 	return g, true
+}
+
+// streamPart is the partition a stream record was read from, and the
+// epoch (group generation) it was read under.
+type streamPart struct {
+	group, topic, partition string
+	epoch                   int64
+}
+
+func streamPartOf(u *block.Unit, r *block.Record) (streamPart, bool) {
+	g := u.Attrs[attrStreamGroup]
+	if g == "" || r == nil || r.Attrs[attrStreamOffset] == "" {
+		return streamPart{}, false
+	}
+	ep, _ := strconv.ParseInt(u.Attrs[attrStreamGeneration], 10, 64)
+	return streamPart{group: g, topic: r.Attrs[attrStreamTopic], partition: r.Attrs[attrStreamPartition], epoch: ep}, true
+}
+
+func (p streamPart) id() string {
+	return "stream\x00" + p.group + "\x00" + p.topic + "\x00" + p.partition
 }
 
 // walID is what the write-ahead log knows a record by: its sequence
@@ -75,83 +135,407 @@ func walID(r *block.Record) int64 {
 	return int64(h.Sum64() &^ (1 << 63))
 }
 
-func (w *wal) streamPath(group string) string { return w.path("stream\x00" + group) }
+// streamEntry is a line of a partition's log: a walEntry (answers are
+// written by appendWALEntry and decode here too) plus the owner epoch and,
+// for a request to a destination without a lookup, what it sent. An entry
+// without positions is an owner's mark.
+type streamEntry struct {
+	Key     string       `json:"k"`
+	Seqs    []int64      `json:"s"`
+	Answers []walOutcome `json:"a,omitempty"`
+	At      int64        `json:"t,omitempty"`
+	Epoch   int64        `json:"e,omitempty"`
+	// URL and Body are the request as sent; Groups the number of
+	// positions of each element of it (bulk), whose outcomes its answer
+	// gives in order.
+	URL    string `json:"u,omitempty"`
+	Body   []byte `json:"b,omitempty"`
+	Groups []int  `json:"g,omitempty"`
+}
 
-// openStream returns the log of a stream's consumer group, loading what a
-// previous process left in flight or answered.
-func (w *wal) openStream(group string) (*walFile, error) {
-	id := "stream\x00" + group
+// streamLog is what a partition's log adds to its walFile. Fields are
+// guarded by the walFile's mu, except lock and ino, which only the
+// round's leader (or an exclusive caller) uses.
+type streamLog struct {
+	path string
+	lock *os.File
+	ino  uint64
+	// epoch is this process's: the highest generation of the partition's
+	// units it saw; fence the highest epoch of an entry another process
+	// wrote while this one owned the partition, which began at since (Unix
+	// seconds, when it marked the log).
+	epoch, fence, since int64
+	compactAt           int64
+	// replays are logged requests with a body and no answer yet, to be
+	// re-sent as logged before anything else of the partition.
+	replays  []streamEntry
+	replayMu sync.Mutex
+}
+
+// openStream returns the log of a stream record's partition, loading what
+// previous owners left in flight or answered, and takes the partition
+// over for p's epoch when that is newer than what this process had.
+func (w *wal) openStream(p streamPart) (*walFile, error) {
+	id := p.id()
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if f, ok := w.files[id]; ok {
-		return f, f.err
+	wf, ok := w.files[id]
+	if !ok {
+		wf = &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}, st: &streamLog{path: w.path(id)}}
+		wf.flushed = sync.NewCond(&wf.mu)
+		w.files[id] = wf
+		wf.err = wf.openStreamFile(w.dir, w.path("stream\x00"+p.group), p.epoch)
 	}
-	wf := &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}, stream: true, path: w.streamPath(group)}
-	wf.flushed = sync.NewCond(&wf.mu)
-	w.files[id] = wf
-	wf.err = func() error {
-		if err := os.MkdirAll(w.dir, 0o700); err != nil {
-			return fmt.Errorf("write-ahead log: %w", err)
-		}
-		if _, err := compactStream(wf.path, time.Now()); err != nil {
+	w.mu.Unlock()
+	if wf.err != nil {
+		return wf, wf.err
+	}
+	return wf, wf.raiseEpoch(p.epoch)
+}
+
+// openStreamFile opens (creating) a partition's log and its lock, compacts
+// it, loads it and writes this process's mark. legacy is the log of
+// earlier versions (one per consumer group, all partitions): what it holds
+// is loaded as well, read-only.
+func (wf *walFile) openStreamFile(dir, legacy string, epoch int64) error {
+	st := wf.st
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	lock, err := os.OpenFile(st.path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	st.lock = lock
+	if err := flock(lock, syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer flock(lock, syscall.LOCK_UN)
+	if fi, err := os.Stat(legacy); err == nil && time.Since(fi.ModTime()) > streamDoubtKeep {
+		_ = os.Remove(legacy) // nothing in it can be asked about any more
+	} else if _, _, err := loadInDoubt(legacy, nil, wf.inDoubt, wf.answered); err != nil {
+		return err
+	}
+	for s := range wf.answered {
+		delete(wf.inDoubt, s)
+	}
+	if _, err := compactStream(st.path, time.Now()); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(st.path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	end, torn := wf.loadStream(b, never)
+	if err := f.Truncate(end); err != nil {
+		f.Close()
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	wf.f, wf.off, wf.size, wf.torn = f, end, end, torn
+	if st.ino, err = inode(f); err != nil {
+		return err
+	}
+	st.compactAt = max(streamCompactBytes, 2*end)
+	st.epoch, st.since = epoch, time.Now().Unix()
+	return wf.put(markEntry(epoch), false)
+}
+
+// raiseEpoch takes the partition over again when this process polled its
+// records under a newer generation than before (it owned the partition,
+// lost it and got it back): what the owners in between logged is read
+// before any of its records is resolved, and the log is marked.
+func (wf *walFile) raiseEpoch(epoch int64) error {
+	wf.mu.Lock()
+	if epoch <= wf.st.epoch {
+		wf.mu.Unlock()
+		return nil
+	}
+	defer wf.mu.Unlock()
+	return wf.exclusive(func() error {
+		st := wf.st
+		if err := flock(st.lock, syscall.LOCK_EX); err != nil {
 			return err
 		}
-		// Nothing a stream's log holds is acknowledged: a record whose
-		// offset was committed is never read again, so its entry is never
-		// asked about.
-		end, torn, err := loadInDoubt(wf.path, nil, wf.inDoubt, wf.answered)
-		if err != nil {
+		defer flock(st.lock, syscall.LOCK_UN)
+		if err := wf.catchUp(); err != nil {
 			return err
 		}
-		// A position answered after it was logged is settled, not in doubt.
-		for s := range wf.answered {
-			delete(wf.inDoubt, s)
+		wf.mu.Lock()
+		st.epoch = max(st.epoch, epoch)
+		// The entries read so far were written while this process did
+		// not own the partition: they do not fence it.
+		st.fence, st.since = 0, time.Now().Unix()
+		wf.mu.Unlock()
+		return wf.put(markEntry(epoch), false)
+	})
+}
+
+// exclusive runs fn as the log's leader (no round is written meanwhile).
+// Called with mu held; mu is released while fn runs.
+func (wf *walFile) exclusive(fn func() error) error {
+	for wf.leading {
+		wf.flushed.Wait()
+	}
+	wf.leading = true
+	wf.mu.Unlock()
+	err := fn()
+	wf.mu.Lock()
+	wf.leading = false
+	wf.flushed.Broadcast()
+	return err
+}
+
+func markEntry(epoch int64) []byte {
+	b, _ := json.Marshal(streamEntry{Epoch: epoch, At: time.Now().Unix()})
+	return append(b, '\n')
+}
+
+// never is loadStream's since for history: no entry fences.
+const never = int64(1) << 62
+
+// loadStream reads entries (up to the first NUL: the preallocated zeros)
+// into the in-doubt and answered sets, and returns where they end and
+// whether the last line is torn. Entries written by another process at
+// since or later (catchUp: 0 for what it appended, the tenure's start when
+// it rewrote the file) fence this one when their epoch is higher.
+func (wf *walFile) loadStream(b []byte, since int64) (end int64, torn bool) {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	st := wf.st
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	for line := range bytes.Lines(b) {
+		var e streamEntry
+		if json.Unmarshal(line, &e) != nil {
+			continue // torn: never synced, its request never left
 		}
-		f, err := os.OpenFile(wf.path, os.O_CREATE|os.O_RDWR, 0o600)
+		if e.At >= since && e.Epoch > st.fence {
+			st.fence = e.Epoch
+		}
+		if e.Answers != nil {
+			// Nothing a stream's log holds is acknowledged (a record whose
+			// offset was committed is never read again); a position
+			// answered after it was logged is settled.
+			for j, s := range e.Seqs {
+				if j < len(e.Answers) {
+					wf.answered[s] = e.Answers[j]
+				}
+				delete(wf.inDoubt, s)
+			}
+			continue
+		}
+		for _, s := range e.Seqs {
+			if _, ok := wf.answered[s]; !ok {
+				wf.inDoubt[s] = e.Key
+			}
+		}
+		if e.Body != nil {
+			st.replays = append(st.replays, e)
+		}
+	}
+	return int64(len(b)), len(b) > 0 && b[len(b)-1] != '\n'
+}
+
+// catchUp reads what other processes appended to the log since this one
+// last wrote it, or all of it when another process compacted it (a new
+// file renamed into place). The caller holds the flock and leads.
+func (wf *walFile) catchUp() error {
+	st := wf.st
+	fi, err := os.Stat(st.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	if err != nil || fileIno(fi) != st.ino {
+		f, err := os.OpenFile(st.path, os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
-		if err := f.Truncate(end); err != nil {
+		b, err := io.ReadAll(f)
+		if err == nil {
+			st.ino, err = inode(f)
+		}
+		if err != nil {
 			f.Close()
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
-		wf.f, wf.off, wf.size, wf.torn = f, end, end, torn
-		wf.compactAt = max(streamCompactBytes, 2*end)
+		wf.f.Close()
+		wf.f = f
+		wf.mu.Lock()
+		since := st.since
+		wf.mu.Unlock()
+		wf.off, wf.torn = wf.loadStream(b, since)
+		wf.size = int64(len(b))
 		return nil
-	}()
-	return wf, wf.err
+	}
+	wf.size = fi.Size()
+	if fi.Size() <= wf.off {
+		return nil
+	}
+	var first [1]byte
+	if _, err := wf.f.ReadAt(first[:], wf.off); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	if first[0] == 0 {
+		return nil // only zeros past the end: nobody else wrote
+	}
+	b := make([]byte, fi.Size()-wf.off)
+	n, err := wf.f.ReadAt(b, wf.off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	end, torn := wf.loadStream(b[:n], 0)
+	wf.off += end
+	wf.torn = torn
+	return nil
+}
+
+// streamRound writes one round of a stream's log (writeRound, wal.go):
+// under the lock, after reading what others wrote; a fenced process writes
+// only the answers of the round (they settle records for the new owner)
+// and its requests get errPartitionMoved.
+func (wf *walFile) streamRound(b []byte, sync bool) error {
+	st := wf.st
+	if err := flock(st.lock, syscall.LOCK_EX); err != nil {
+		return err
+	}
+	defer flock(st.lock, syscall.LOCK_UN)
+	if err := wf.catchUp(); err != nil {
+		return err
+	}
+	wf.mu.Lock()
+	fenced := st.fence > st.epoch
+	wf.mu.Unlock()
+	if fenced {
+		if a := answersOnly(b); len(a) > 0 {
+			if err := wf.put(a, false); err != nil {
+				return err
+			}
+		}
+		return errPartitionMoved
+	}
+	if err := wf.put(b, sync); err != nil {
+		return err
+	}
+	if wf.off >= st.compactAt {
+		return wf.compact()
+	}
+	return nil
+}
+
+// put writes entries at the log's end (growing it in synced chunks of
+// zeros, see writeRound) and syncs them when sync is set. The caller leads.
+func (wf *walFile) put(b []byte, sync bool) error {
+	if wf.torn {
+		b = append([]byte{'\n'}, b...)
+	}
+	if end := wf.off + int64(len(b)); end > wf.size {
+		if err := wf.grow(end); err != nil {
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+	}
+	if _, err := wf.f.WriteAt(b, wf.off); err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	wf.off += int64(len(b))
+	wf.torn = false
+	if sync {
+		if err := datasync(wf.f); err != nil {
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+	}
+	return nil
+}
+
+// answersOnly keeps the answer entries of a round.
+func answersOnly(b []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(b) {
+		var e streamEntry
+		if json.Unmarshal(line, &e) == nil && e.Answers != nil {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+// recordStream makes a stream request's entry durable before it is sent:
+// its positions, this process's epoch and, when url is set, the request
+// itself (groups: positions per element).
+func (wf *walFile) recordStream(key string, seqs []int64, groups []int, url string, body []byte) error {
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	e := streamEntry{Key: key, Seqs: seqs, At: time.Now().Unix(), Epoch: wf.st.epoch}
+	if url != "" {
+		e.URL, e.Body, e.Groups = url, body, groups
+		if e.Body == nil {
+			e.Body = []byte{}
+		}
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("write-ahead log: %w", err)
+	}
+	wf.pending = append(append(wf.pending, line...), '\n')
+	wf.next++
+	n := wf.next
+	wf.lastRec, wf.pendingRec = n, true
+	return wf.await(n, true)
 }
 
 // stamp is the time written into an entry: a stream's log only.
 func (wf *walFile) stamp() int64 {
-	if !wf.stream {
+	if wf.st == nil {
 		return 0
 	}
 	return time.Now().Unix()
 }
 
 // compact rewrites a stream's log once it outgrew compactAt. Only the
-// leader calls it (from writeRound), so the file and its offsets are its.
+// leader calls it, holding the flock (from streamRound).
 func (wf *walFile) compact() error {
+	st := wf.st
 	if err := wf.f.Close(); err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
-	size, err := compactStream(wf.path, time.Now())
+	size, err := compactStream(st.path, time.Now())
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(wf.path, os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(st.path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
 	wf.f, wf.off, wf.size, wf.torn = f, size, size, false
-	wf.compactAt = max(streamCompactBytes, 2*size)
+	if st.ino, err = inode(f); err != nil {
+		return err
+	}
+	st.compactAt = max(streamCompactBytes, 2*size)
 	return nil
 }
 
+// settle records the outcomes a re-sent request got: its records are no
+// longer in doubt and take these outcomes when they are read again.
+func (wf *walFile) settle(groups [][]int64, outs []block.Outcome) {
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	for i, ss := range groups {
+		o := outs[i]
+		for _, s := range ss {
+			wf.answered[s] = walOutcome{Status: o.Status, Code: o.Code, Message: o.Message, EntityID: o.EntityID}
+			delete(wf.inDoubt, s)
+		}
+	}
+}
+
 // compactStream rewrites a stream's log without what can no longer be
-// asked about (see above) and returns its new size. The rewrite is synced
-// and renamed into place, so a crash leaves the old or the new file.
+// asked about (see above) and returns its new size. The highest owner
+// epoch stays, as a mark of its own. The rewrite is synced and renamed
+// into place, so a crash leaves the old or the new file.
 func compactStream(p string, now time.Time) (int64, error) {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -163,12 +547,16 @@ func compactStream(p string, now time.Time) (int64, error) {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i] // the preallocated zeros (wal.go)
 	}
-	var entries []walEntry
+	var entries []streamEntry
 	lastAnswer := map[int64]int{}
+	var epoch, epochAt int64
 	for line := range bytes.Lines(b) {
-		var e walEntry
+		var e streamEntry
 		if json.Unmarshal(line, &e) != nil {
 			continue // torn: never synced, its request never left
+		}
+		if e.Epoch >= epoch {
+			epoch, epochAt = e.Epoch, e.At
 		}
 		if e.Answers != nil {
 			for _, s := range e.Seqs {
@@ -178,7 +566,14 @@ func compactStream(p string, now time.Time) (int64, error) {
 		entries = append(entries, e)
 	}
 	var out []byte
+	if epoch > 0 {
+		m, _ := json.Marshal(streamEntry{Epoch: epoch, At: epochAt})
+		out = append(append(out, m...), '\n')
+	}
 	for i, e := range entries {
+		if len(e.Seqs) == 0 {
+			continue // a mark: the highest is kept above
+		}
 		age := now.Sub(time.Unix(e.At, 0))
 		keep := false
 		if e.Answers != nil {
@@ -191,9 +586,18 @@ func compactStream(p string, now time.Time) (int64, error) {
 				}
 			}
 		}
-		if keep {
-			out = appendWALEntry(out, e.Key, e.Seqs, e.Answers, e.At)
+		if !keep {
+			continue
 		}
+		if e.Answers != nil {
+			out = appendWALEntry(out, e.Key, e.Seqs, e.Answers, e.At)
+			continue
+		}
+		line, err := json.Marshal(e)
+		if err != nil {
+			return 0, fmt.Errorf("write-ahead log: %w", err)
+		}
+		out = append(append(out, line...), '\n')
 	}
 	tmp := p + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
@@ -219,4 +623,137 @@ func compactStream(p string, now time.Time) (int64, error) {
 		d.Close()
 	}
 	return int64(len(out)), nil
+}
+
+func flock(f *os.File, how int) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), how)
+		if err != syscall.EINTR {
+			if err != nil {
+				return fmt.Errorf("write-ahead log: lock %s: %w", f.Name(), err)
+			}
+			return nil
+		}
+	}
+}
+
+func inode(f *os.File) (uint64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("write-ahead log: %w", err)
+	}
+	return fileIno(fi), nil
+}
+
+func fileIno(fi os.FileInfo) uint64 {
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(s.Ino)
+	}
+	return 0
+}
+
+// logsBodies says whether requests to this endpoint are logged with their
+// body, to be re-sent as logged: where no lookup can tell whether an
+// in-doubt request was applied (streams only).
+func (w *writer) logsBodies() bool { return w.rule == nil || w.rule.query == nil }
+
+// replayStream re-sends, exactly as logged and with their idempotency
+// key, the requests of a partition that were in flight when their process
+// ended, one at a time and before anything else of the partition is sent.
+// Their answers settle their records (logged, as any answer).
+func (w *writer) replayStream(ctx context.Context, u *block.Unit, wf *walFile) error {
+	st := wf.st
+	st.replayMu.Lock()
+	defer st.replayMu.Unlock()
+	for {
+		wf.mu.Lock()
+		var e streamEntry
+		found := false
+		for len(st.replays) > 0 && !found {
+			e = st.replays[0]
+			st.replays = st.replays[1:]
+			for _, s := range e.Seqs {
+				if _, ok := wf.inDoubt[s]; ok {
+					found = true
+					break
+				}
+			}
+		}
+		wf.mu.Unlock()
+		if !found {
+			return nil
+		}
+		if err := w.resend(ctx, u, wf, e); err != nil {
+			wf.mu.Lock()
+			st.replays = append([]streamEntry{e}, st.replays...)
+			wf.mu.Unlock()
+			return err
+		}
+	}
+}
+
+// resend sends one logged request again and settles its records.
+func (w *writer) resend(ctx context.Context, u *block.Unit, wf *walFile, e streamEntry) error {
+	body := e.Body
+	if !w.s.sendBody {
+		body = nil
+	}
+	req, err := w.newRequest(u, bulkLookup{u}, nil, e.Key, body)
+	if err != nil {
+		// Headers evaluate against the unit being processed; one that
+		// cannot be evaluated there is left out, not the re-send.
+		h := http.Header{"Accept": jsonType, RequestIDHeader: {e.Key}}
+		if body != nil {
+			h["Content-Type"] = jsonType
+		}
+		req = &request{method: w.s.method, header: h, body: body, id: e.Key}
+	}
+	req.url = e.URL
+	if w.idemHeader != "" {
+		req.header[w.idemHeader] = []string{e.Key}
+	}
+	groups := make([][]int64, 0, len(e.Groups))
+	at := 0
+	for _, n := range e.Groups {
+		if n < 0 || at+n > len(e.Seqs) {
+			break
+		}
+		groups = append(groups, e.Seqs[at:at+n])
+		at += n
+	}
+	if at != len(e.Seqs) || len(groups) == 0 {
+		groups = [][]int64{e.Seqs}
+	}
+	started := time.Now()
+	res, err := w.d.send(ctx, req)
+	if err != nil {
+		return err
+	}
+	defer res.release()
+	w.recordCall(u, req, &res, started, 0, len(e.Seqs))
+	var outs []block.Outcome
+	var whole block.Outcome
+	if w.s.bulk {
+		outs, whole = w.bulkOutcomes(&res, len(groups))
+	} else {
+		whole = w.answerOutcome(&res)
+	}
+	lo := make([]block.Outcome, len(groups))
+	for j := range groups {
+		o := whole
+		if outs != nil {
+			o = outs[j]
+		}
+		w.duplicateInDoubt(&o)
+		lo[j] = o
+	}
+	all := make([]int64, 0, len(e.Seqs))
+	for _, g := range groups {
+		all = append(all, g...)
+	}
+	w.logAnswer(wf, e.Key, all, groups, lo)
+	wf.settle(groups, lo)
+	w.replays.Add(1)
+	w.log.Info("write-ahead log: in-doubt stream request re-sent as logged", "key", e.Key, "records", len(e.Seqs), "status", res.status)
+	return nil
 }

@@ -128,11 +128,10 @@ type walFile struct {
 	sent *os.File
 	// err is why the log could not be opened (every send fails with it).
 	err error
-	// stream marks a stream's log (streamwal.go): entries carry their time,
-	// and the leader compacts the file once off passes compactAt.
-	stream    bool
-	path      string
-	compactAt int64
+	// st is set on a stream partition's log (streamwal.go): entries carry
+	// their time, rounds are written under a lock shared with other
+	// processes, and the leader compacts the file.
+	st *streamLog
 }
 
 // walLost is a range of entries (from, to] whose round failed.
@@ -466,6 +465,9 @@ func (wf *walFile) lostErr(n uint64) error {
 // depends on changed). A failed write leaves off where it was: the next
 // round overwrites what it may have written.
 func (wf *walFile) writeRound(b []byte, sync bool) error {
+	if wf.st != nil {
+		return wf.streamRound(b, sync)
+	}
 	if len(b) == 0 && !sync {
 		return nil
 	}
@@ -488,10 +490,6 @@ func (wf *walFile) writeRound(b []byte, sync bool) error {
 		if err := datasync(wf.f); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
-	}
-	if wf.stream && wf.off >= wf.compactAt {
-		// A file's log ends with its lineage; a stream's never does.
-		return wf.compact()
 	}
 	return nil
 }

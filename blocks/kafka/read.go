@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,10 @@ const (
 	AttrOffset    = "kafka.offset"
 	AttrKey       = "kafka.key"
 	AttrTimestamp = "kafka.timestamp" // milliseconds since the epoch
+	// AttrGroup and AttrGeneration are unit attributes: the consumer group
+	// and its generation when the unit's records were polled.
+	AttrGroup      = "kafka.group"
+	AttrGeneration = "kafka.generation"
 	// HeaderTraceable is the header "Headers as Attribute: Traceable Id" keeps.
 	HeaderTraceable = "traceable_id"
 )
@@ -127,6 +132,12 @@ func (r *reader) Start(ctx context.Context) error {
 		kgo.OnPartitionsRevoked(r.onRevoked),
 		kgo.OnPartitionsLost(r.onLost),
 		kgo.SessionTimeout(r.cfg.session),
+		// A member killed while the group rebalances is waited for until
+		// this timeout (it never rejoins), and the whole group with it:
+		// franz-go's 60 s default stalled every partition for a minute when
+		// a node died right after another joined. Members need the
+		// revocation wait and a commit (10 s at most) to rejoin.
+		kgo.RebalanceTimeout(r.cfg.revokeWait+15*time.Second),
 		kgo.HeartbeatInterval(min(3*time.Second, r.cfg.session/3)),
 		kgo.FetchMaxBytes(r.cfg.fetchMaxBytes),
 		kgo.FetchMaxPartitionBytes(min(r.cfg.fetchMaxBytes, 1<<20)),
@@ -349,8 +360,16 @@ func (r *reader) unit(ctx context.Context, w *window, recs []*kgo.Record, seq in
 	w.records += len(recs)
 	r.mu.Unlock()
 	// filename names the window, so file destinations (${filename}) write
-	// one file per window.
-	return &block.Unit{Attrs: block.Attributes{"kafka.group": r.cfg.group, block.AttrFilename: w.item.Name}, Batch: batch}
+	// one file per window. The generation the records were polled under
+	// (rebalances are blocked until Next returns) is their owner epoch in
+	// the destination's write-ahead log (blocks/httpwrite/streamwal.go): a
+	// member still sending records of a partition the group has since given
+	// to another is fenced by the newer generation.
+	attrs := block.Attributes{AttrGroup: r.cfg.group, block.AttrFilename: w.item.Name}
+	if _, gen := r.cl.GroupMetadata(); gen > 0 {
+		attrs[AttrGeneration] = strconv.FormatInt(int64(gen), 10)
+	}
+	return &block.Unit{Attrs: attrs, Batch: batch}
 }
 
 // record builds one record: the message as its value, its position and
@@ -601,6 +620,11 @@ func (r *reader) windowsFile() string {
 	}
 	if dir == "" {
 		return ""
+	}
+	// The state directory is shared by every cluster node: each keeps its
+	// own list (another node's windows are its own to finish).
+	if node := option(r.env, block.OptNode); node != "" {
+		return filepath.Join(dir, "kafka-windows-"+url.PathEscape(node)+".json")
 	}
 	return filepath.Join(dir, "kafka-windows.json")
 }

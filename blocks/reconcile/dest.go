@@ -93,6 +93,12 @@ func (d *httpDoer) requests() int64 {
 // do sends one request and returns the body of a 2xx or 404 answer
 // (404: nothing found). Other answers are errors after the retries.
 func (d *httpDoer) do(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
+	return d.doAccept(ctx, method, path, body, nil)
+}
+
+// doAccept is do where accept may also take an answer of another status
+// as final (an answer, not a failure to retry).
+func (d *httpDoer) doAccept(ctx context.Context, method, path string, body []byte, accept func(status int, body []byte) bool) (int, []byte, error) {
 	d.sem <- struct{}{}
 	defer func() { <-d.sem }()
 	backoff := 200 * time.Millisecond
@@ -132,7 +138,7 @@ func (d *httpDoer) do(ctx context.Context, method, path string, body []byte) (in
 				wait = time.Duration(s) * time.Second
 			}
 		}
-		if err == nil && (status < 300 || status == http.StatusNotFound) {
+		if err == nil && (status < 300 || status == http.StatusNotFound || (accept != nil && accept(status, data))) {
 			return status, data, nil
 		}
 		retryable := err != nil || status == http.StatusTooManyRequests || status >= 500
@@ -247,14 +253,32 @@ func (s *sandboxDest) lookup(ctx context.Context, by string, values []string) ([
 	return out, nil
 }
 
-// apiDest asks the Capillary API's documented lookup endpoints, one value
-// per call (transactions, customers) or a batch of SKU codes per call
-// (products), concurrently within the rate ceiling.
+// apiDest asks the Capillary API's documented read endpoints, with as many
+// entities per call as the API documents a read for, concurrently within
+// the rate ceiling:
+//   - customers (INSTORE): GET /v1.1/customer/get with up to
+//     customersPerCall comma-separated identifiers (mobile, email or
+//     external_id) — "To fetch the details for customers in bulk, add the
+//     identification details separated by a comma"
+//     (https://docs.capillarytech.com/reference/get-customer-details-v1api);
+//     v1.1 documents no source parameter (it reads the INSTORE profiles),
+//     so customers of another source are looked up
+//     one per call (GET /v2/customers/lookup);
+//   - products: GET /v2/product/skus?skuCodes=a,b,… (50 codes a call);
+//   - transactions: one per call (GET /v2/transactions/getByBillNumber/{bill}):
+//     no documented read takes several bill numbers (v1.1 transaction/get
+//     fetches "a specific transaction",
+//     https://docs.capillarytech.com/reference/get_transaction_detailsv1).
 type apiDest struct {
 	http   *httpDoer
 	entity *entityType
 	source string
 }
+
+// customersPerCall bounds the identifiers of one GET /v1.1/customer/get.
+// The API documents no maximum; 50 keeps the URL well under the 8 KiB
+// request-line limits of common proxies (50 e-mail addresses ≈ 2 KiB).
+const customersPerCall = 50
 
 func (a *apiDest) name() string    { return SourceAPI }
 func (a *apiDest) requests() int64 { return a.http.requests() }
@@ -276,25 +300,118 @@ func (a *apiDest) lookup(ctx context.Context, by string, values []string) ([][]c
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	for i, v := range values {
+	run := func(f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs, err := a.one(ctx, by, v)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
+			if err := f(); err != nil {
+				mu.Lock()
 				if firstErr == nil {
 					firstErr = err
 					cancel()
 				}
-				return
+				mu.Unlock()
 			}
-			out[i] = cs
 		}()
 	}
+	var batch []int // indexes of values asked together
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		idx := batch
+		batch = nil
+		run(func() error { return a.customers(ctx, v11Param(by), values, idx, out) })
+	}
+	batched := a.entity.Kind == "customer" && v11Param(by) != "" && (a.source == "" || a.source == "INSTORE")
+	for i, v := range values {
+		if batched && !strings.Contains(v, ",") {
+			if batch = append(batch, i); len(batch) == customersPerCall {
+				flush()
+			}
+			continue
+		}
+		run(func() error {
+			cs, err := a.one(ctx, by, v)
+			if err == nil {
+				out[i] = cs // each goroutine writes its own index
+			}
+			return err
+		})
+	}
+	flush()
 	wg.Wait()
 	return out, firstErr
+}
+
+// v11Param is the v1.1 query parameter for a lookup identifier ("" when
+// v1.1 has none).
+func v11Param(by string) string {
+	switch by {
+	case "mobile", "email":
+		return by
+	case "externalId":
+		return "external_id"
+	}
+	return ""
+}
+
+// customers asks GET /v1.1/customer/get for the values at idx. Each
+// customer of the answer echoes the identifier it was asked for; item_status
+// 1000 is found, anything else (1012: not found) is not.
+func (a *apiDest) customers(ctx context.Context, param string, values []string, idx []int, out [][]candidate) error {
+	vs := make([]string, len(idx))
+	pos := make(map[string][]int, len(idx))
+	for j, i := range idx {
+		vs[j] = values[i]
+		pos[values[i]] = append(pos[values[i]], i)
+	}
+	path := "/v1.1/customer/get?" + url.Values{"format": {"json"}, param: {strings.Join(vs, ",")}}.Encode()
+	status, data, err := a.http.doAccept(ctx, http.MethodGet, path, nil, isV11Answer)
+	if err != nil {
+		return err
+	}
+	if status == http.StatusNotFound {
+		return nil
+	}
+	var ans struct {
+		Response struct {
+			Customers struct {
+				Customer []map[string]any `json:"customer"`
+			} `json:"customers"`
+		} `json:"response"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&ans); err != nil {
+		return fmt.Errorf("GET /v1.1/customer/get: answer is not JSON: %w", err)
+	}
+	for _, c := range ans.Response.Customers.Customer {
+		st, _ := c["item_status"].(map[string]any)
+		if scalar(st["code"]) != "1000" {
+			continue
+		}
+		id := scalar(c["user_id"])
+		if id == "" {
+			id = scalar(c["id"])
+		}
+		for _, i := range pos[scalar(c[param])] {
+			out[i] = append(out[i], candidate{ID: id, Body: c})
+		}
+	}
+	return nil
+}
+
+// isV11Answer accepts a v1.1 envelope whatever the HTTP status: v1.1
+// reports per customer (item_status), and "all requests failed" (every
+// customer unknown) is an answer, not an error to retry.
+func isV11Answer(_ int, body []byte) bool {
+	var probe struct {
+		Response struct {
+			Customers *json.RawMessage `json:"customers"`
+		} `json:"response"`
+	}
+	return json.Unmarshal(body, &probe) == nil && probe.Response.Customers != nil
 }
 
 func (a *apiDest) one(ctx context.Context, by, v string) ([]candidate, error) {

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,5 +166,59 @@ func TestLedgerDataflowNeedsTheServer(t *testing.T) {
 	}
 	if _, err := DiffTool.New(conf, filecoretest.Env(t, "r")); err == nil || !strings.Contains(err.Error(), "under connectplus run give ledgerPath") {
 		t.Fatalf("without the server: %v", err)
+	}
+}
+
+// TestCustomersBatchedThroughV11: against the API, INSTORE customers are
+// read 50 a call through the documented multi-customer GET
+// /v1.1/customer/get (comma-separated identifiers) — 120 distinct mobiles,
+// 3 calls — and customers of another source, which v1.1 cannot read, one a
+// call through GET /v2/customers/lookup.
+func TestCustomersBatchedThroughV11(t *testing.T) {
+	s, ts := sandbox.NewTestServer(sandbox.Config{})
+	defer ts.Close()
+	var custs []any
+	var file strings.Builder
+	var want strings.Builder
+	file.WriteString("Mobile,First\n")
+	want.WriteString("Mobile,First,CAP_API_STATUS\n")
+	for i := 0; i < 120; i++ {
+		mobile := fmt.Sprintf("9198%08d", i)
+		name := fmt.Sprintf("N%d", i)
+		if i%10 != 3 { // every 10th is missing at the destination
+			custs = append(custs, map[string]any{"profiles": []any{map[string]any{"firstName": name, "source": "INSTORE",
+				"identifiers": []any{map[string]any{"type": "mobile", "value": mobile}}}}, "loyaltyInfo": map[string]any{"loyaltyType": "loyalty"}})
+		}
+		if i == 7 {
+			name = "Other" // a mismatch
+		}
+		fmt.Fprintf(&file, "%s,%s\n", mobile, name)
+		status := "1"
+		if i%10 == 3 {
+			status = "0"
+		}
+		fmt.Fprintf(&want, "%s,%s,%s\n", mobile, name, status)
+	}
+	post(t, s, ts.URL, "/v2/customers/bulk", "", custs)
+	cfg := baseCfg(ModeAPI, ts.URL)
+	cfg["fileTemplate"] = `{"customer": {"mobile": "Mobile", "first_name": "First"}}`
+	r, err := reconcileFile(t, DiffTool, cfg, filecoretest.Env(t, "r"), nil, "c.csv", file.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.out != want.String() || r.report.Totals.Missing != 12 || r.report.Totals.Mismatched != 1 || r.report.Requests != 3 {
+		t.Fatalf("requests %d totals %+v\n%s", r.report.Requests, r.report.Totals, r.out)
+	}
+	if n := s.Stats().Requests["GET /v1.1/customer/get"]["200"]; n != 3 {
+		t.Fatalf("v1.1 calls: %d (%v)", n, s.Stats().Requests)
+	}
+	// Another source: one v2 lookup per customer.
+	cfg["identifierSource"] = "WECHAT"
+	r, err = reconcileFile(t, DiffTool, cfg, filecoretest.Env(t, "r"), nil, "c.csv", "Mobile,First\n919800000001,N1\n919800000002,N2\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.report.Requests != 2 || r.report.Totals.Missing != 2 {
+		t.Fatalf("WECHAT: requests %d totals %+v", r.report.Requests, r.report.Totals)
 	}
 }

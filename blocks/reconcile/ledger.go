@@ -20,22 +20,60 @@ import (
 // error_message and entity_id — so the rows that were delivered, with the
 // ids the destination gave them, are what the runs recorded as delivered.
 // The result files carry the source columns, so the same fileTemplate maps
-// them. The index keeps, per lookup value, the delivered rows' mapped values
-// (about 100 bytes a row).
+// them. The delivered rows are indexed on disk (ledgerIndex), so memory
+// stays flat however many rows the runs delivered.
 type ledgerDest struct {
-	index map[string][]candidate
+	index *ledgerIndex
+	build *ledgerBuilder
 	files int
 }
 
 func (l *ledgerDest) name() string    { return SourceLedger }
 func (l *ledgerDest) requests() int64 { return int64(l.files) }
+func (l *ledgerDest) Close() error {
+	if l.build != nil {
+		l.build.abort()
+	}
+	return l.index.Close()
+}
 
 func (l *ledgerDest) lookup(_ context.Context, by string, values []string) ([][]candidate, error) {
 	out := make([][]candidate, len(values))
 	for i, v := range values {
-		out[i] = l.index[by+"\x00"+v]
+		cs, err := l.index.lookup(by + "\x00" + v)
+		if err != nil {
+			return nil, fmt.Errorf("ledger index: %w", err)
+		}
+		out[i] = cs
 	}
 	return out, nil
+}
+
+// finish sorts what add collected into the on-disk index.
+func (l *ledgerDest) finish() error {
+	idx, err := l.build.finish()
+	l.build = nil
+	if err != nil {
+		return fmt.Errorf("ledger index: %w", err)
+	}
+	l.index = idx
+	return nil
+}
+
+func newLedgerDest(r *reconciler, m *Mapping) (*ledgerDest, error) {
+	dir := ""
+	if r.env != nil {
+		dir = r.env.WorkDir
+	}
+	names := make([]string, len(m.Fields))
+	for i, mf := range m.Fields {
+		names[i] = mf.Name
+	}
+	b, err := newLedgerBuilder(dir, names, defaultLedgerMem)
+	if err != nil {
+		return nil, fmt.Errorf("ledger index: %w", err)
+	}
+	return &ledgerDest{build: b}, nil
 }
 
 func openLedger(dir string, m *Mapping, r *reconciler) (destination, error) {
@@ -56,12 +94,19 @@ func openLedger(dir string, m *Mapping, r *reconciler) (destination, error) {
 		}
 	}
 	sort.Strings(names)
-	l := &ledgerDest{index: map[string][]candidate{}}
+	l, err := newLedgerDest(r, m)
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range names {
 		if err := l.add(open, filepath.Join(dir, n), m, r); err != nil {
+			l.Close()
 			return nil, err
 		}
 		l.files++
+	}
+	if err := l.finish(); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -76,13 +121,23 @@ func openFlowLedger(src block.DeliveryLedger, flow string, m *Mapping, r *reconc
 	if len(files) == 0 {
 		return nil, fmt.Errorf("ledger of dataflow %q: it has no run with a kept result file (has it run, and are its results within the retention?)", flow)
 	}
-	l := &ledgerDest{index: map[string][]candidate{}}
-	open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
+	l, err := newLedgerDest(r, m)
+	if err != nil {
+		return nil, err
+	}
 	for _, f := range files {
+		open := func(name string) (io.ReadCloser, error) { return os.Open(name) }
+		if f.Open != nil {
+			open = func(string) (io.ReadCloser, error) { return f.Open(context.Background()) }
+		}
 		if err := l.add(open, f.Path, m, r); err != nil {
+			l.Close()
 			return nil, err
 		}
 		l.files++
+	}
+	if err := l.finish(); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -127,7 +182,6 @@ func (l *ledgerDest) add(open func(string) (io.ReadCloser, error), name string, 
 		if !delivered(get(code), get(msg)) || get(ent) == "" {
 			continue
 		}
-		c := candidate{ID: get(ent), Attrs: map[string]string{}}
 		vals := make([]string, len(cols))
 		for i, ci := range cols {
 			v := get(ci)
@@ -138,16 +192,14 @@ func (l *ledgerDest) add(open func(string) (io.ReadCloser, error), name string, 
 				}
 			}
 			vals[i] = v
-			if ci >= 0 {
-				c.Attrs[mf.Name] = v
-			}
 		}
 		by, v := lookupBy(m, vals)
 		if v == "" {
 			continue
 		}
-		k := by + "\x00" + v
-		l.index[k] = append(l.index[k], c)
+		if err := l.build.add(by+"\x00"+v, get(ent), cols, vals); err != nil {
+			return fmt.Errorf("ledger index: %w", err)
+		}
 	}
 }
 

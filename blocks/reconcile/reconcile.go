@@ -291,6 +291,9 @@ func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, res
 	if err != nil {
 		return nil, err
 	}
+	if c, ok := dest.(io.Closer); ok {
+		defer c.Close() // the ledger's on-disk index
+	}
 	rep := &Report{OrgID: r.orgID, File: f.Name, Output: f.Name, DiffPath: r.diffPath, Entity: r.mapping.Entity.Name, Source: dest.name(),
 		Started: r.env.Clock().UTC(), FromYear: year, Differences: []Difference{}}
 	for _, mf := range r.mapping.identity() {

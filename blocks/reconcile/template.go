@@ -94,11 +94,11 @@ var catalogue = map[string]*entityType{
 	EntityReturnLineItems: {Name: EntityReturnLineItems, Kind: "transaction", TxnType: "RETURN", Required: []string{"bill_number"}, Fields: txnFields(),
 		Doc: "return transactions and their line items, looked up by bill number"},
 	EntityCustomer: {Name: EntityCustomer, Kind: "customer", Fields: []capField{
-		{Name: "mobile", Role: roleIdentity, Paths: []string{"@mobile", "identifiers[type=mobile].value", "profiles[0].identifiers[type=mobile].value"}, Doc: "the mobile number"},
-		{Name: "email", Role: roleIdentity, Paths: []string{"@email", "identifiers[type=email].value", "profiles[0].identifiers[type=email].value"}, Doc: "the e-mail address"},
-		{Name: "external_id", Role: roleIdentity, Paths: []string{"@externalId", "identifiers[type=externalId].value", "profiles[0].identifiers[type=externalId].value"}, Doc: "the external id"},
-		{Name: "first_name", Role: roleCompare, Paths: []string{"firstName", "profiles[0].firstName"}, Doc: "the first name"},
-		{Name: "last_name", Role: roleCompare, Paths: []string{"lastName", "profiles[0].lastName"}, Doc: "the last name"},
+		{Name: "mobile", Role: roleIdentity, Paths: []string{"@mobile", "identifiers[type=mobile].value", "profiles[0].identifiers[type=mobile].value", "mobile"}, Doc: "the mobile number"},
+		{Name: "email", Role: roleIdentity, Paths: []string{"@email", "identifiers[type=email].value", "profiles[0].identifiers[type=email].value", "email"}, Doc: "the e-mail address"},
+		{Name: "external_id", Role: roleIdentity, Paths: []string{"@externalId", "identifiers[type=externalId].value", "profiles[0].identifiers[type=externalId].value", "external_id"}, Doc: "the external id"},
+		{Name: "first_name", Role: roleCompare, Paths: []string{"firstName", "profiles[0].firstName", "firstname"}, Doc: "the first name"},
+		{Name: "last_name", Role: roleCompare, Paths: []string{"lastName", "profiles[0].lastName", "lastname"}, Doc: "the last name"},
 	}, Doc: "registered customers, looked up by the first mapped identifier (mobile, email, external id); the others must agree"},
 	EntityProduct: {Name: EntityProduct, Kind: "product", Required: []string{"sku_code"}, Fields: []capField{
 		{Name: "sku_code", Role: roleIdentity, Paths: []string{"sku", "skuCode", "code"}, Doc: "the SKU code"},

@@ -273,3 +273,10 @@ func internalAware(c *block.Config, ak, sk string) *s3.Client {
 	}
 	return cl
 }
+
+// NewFS is the S3 file system over one bucket of c, for other packages
+// that keep objects on S3 through the same client code (the cluster's
+// shared store).
+func NewFS(c *s3.Client, bucket, desc string) filecore.FS {
+	return &s3FS{c: c, bucket: bucket, contentType: "application/octet-stream", desc: desc}
+}

@@ -48,7 +48,9 @@ func newPathRules(o options) (*pathRules, error) {
 			sqlite = sqlite[:i]
 		}
 	}
-	for _, p := range []string{o.dataDir, o.masterKeyFile, o.tlsKey, sqlite} {
+	// The shared directory holds every organisation's result files and
+	// block state, like the data directory.
+	for _, p := range []string{o.dataDir, o.masterKeyFile, o.tlsKey, sqlite, o.sharedDir} {
 		if err := forbid(p); err != nil {
 			return nil, err
 		}

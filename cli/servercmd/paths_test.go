@@ -81,6 +81,7 @@ func TestPathFlagsNeverReachDataDir(t *testing.T) {
 		"allow relative":         {"--allow-path", "shared"},
 		"allow the key file dir": {"--allow-path", filepath.Join(tmp, "keys"), "--master-key-file", filepath.Join(tmp, "keys", "k")},
 		"bad idempotency header": {"--idempotency-header", "Idem Key"},
+		"allow the shared dir":   {"--allow-path", filepath.Join(tmp, "cluster"), "--shared-dir", filepath.Join(tmp, "cluster", "shared")},
 	} {
 		cmd := NewServerCommand(Deps{Version: "t"})
 		var out syncBuffer

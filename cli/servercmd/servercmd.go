@@ -35,6 +35,7 @@ import (
 	"github.com/connectplus/connectplus/secrets"
 	"github.com/connectplus/connectplus/secrets/redact"
 	"github.com/connectplus/connectplus/server"
+	"github.com/connectplus/connectplus/sharedstore"
 	"github.com/connectplus/connectplus/store"
 )
 
@@ -88,6 +89,12 @@ type RuntimeConfig struct {
 	Node string
 	// SharedDir holds result spools and kept result files every node reaches.
 	SharedDir string
+	// Shared is the shared store (--shared-store s3://… or --shared-dir);
+	// nil: SharedDir, else the data directory.
+	Shared sharedstore.Store
+	// Journal keeps the blocks' write-ahead logs where every node reads
+	// them (the database) when Shared is on S3.
+	Journal block.Journal
 	// MaxFilesPerFlow bounds one dataflow's files in flight on this server
 	// (0: the runtime's default, 2). A cluster node sets it to its file
 	// workers, so a worker River hands a file to never waits for a slot
@@ -120,6 +127,7 @@ type options struct {
 	alertsPrivateTargets                             bool
 	filesRoot                                        string
 	nodeName, sharedDir                              string
+	sharedStore, sharedEndpoint, sharedRegion        string
 	fileWorkers, orgMaxFiles                         int
 	nodeLease                                        time.Duration
 	allowPaths                                       []string
@@ -202,7 +210,10 @@ On first run an organisation "default" and a user "admin" are created; the passw
 	f.BoolVar(&o.alertsPrivateTargets, "alerts-allow-private-targets", false, "let Slack and webhook channels reach loopback and private addresses (off: a channel URL cannot probe the server's network)")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", time.Minute, "on SIGTERM, how long in-flight files may take to finish before they are released for the next start")
 	f.StringVar(&o.nodeName, "node-name", "", "join a cluster under this name: several servers on one PostgreSQL (--db postgres://…) divide the work with River; unique per server")
-	f.StringVar(&o.sharedDir, "shared-dir", "", "directory every node of a cluster reaches (result spools, kept result files); required with --node-name")
+	f.StringVar(&o.sharedDir, "shared-dir", "", "directory every node of a cluster reaches (result spools, block state, kept result files); --node-name needs it or --shared-store")
+	f.StringVar(&o.sharedStore, "shared-store", "", "s3://bucket/prefix every node of a cluster reaches (result spools as segments, kept result files), instead of --shared-dir; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
+	f.StringVar(&o.sharedEndpoint, "shared-store-endpoint", os.Getenv("AWS_ENDPOINT_URL"), "S3 endpoint of --shared-store, addressed path-style (default $AWS_ENDPOINT_URL, else AWS)")
+	f.StringVar(&o.sharedRegion, "shared-store-region", os.Getenv("AWS_REGION"), "S3 region of --shared-store (default $AWS_REGION, else us-east-1)")
 	f.IntVar(&o.fileWorkers, "file-workers", 2, "in a cluster, how many files this node processes at once (River's per-node concurrency of the files queue)")
 	f.IntVar(&o.orgMaxFiles, "org-max-files", 8, "in a cluster, how many files one organisation may have in flight across all nodes (fair share)")
 	f.DurationVar(&o.nodeLease, "node-lease", 10*time.Second, "in a cluster, how long a node may be silent before its running files are given to the others")
@@ -303,15 +314,25 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 	var ctl runstate.Controller = control.NoopController{}
 	var runRuntime func(context.Context) error
 	var disp *cluster.Dispatcher
+	shared, err := openShared(ctx, o)
+	if err != nil {
+		return err
+	}
 	if o.nodeName != "" {
 		if disp, err = newCluster(ctx, o, st, log, al, rec); err != nil {
 			return err
 		}
 	}
 	if deps.Runtime != nil {
-		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec}
+		rc := RuntimeConfig{DataDir: o.dataDir, Retention: o.retention, DrainTimeout: o.drainTimeout, Redactor: red, LocalPaths: rules.policy, Metrics: rec,
+			Shared: shared, SharedDir: o.sharedDir}
+		if shared != nil && shared.Dir() == "" {
+			// S3 cannot append: the write-ahead logs of exactly-once
+			// delivery go to the database, one row per group commit.
+			rc.Journal = st.Journal()
+		}
 		if disp != nil {
-			rc.Dispatcher, rc.Node, rc.SharedDir, rc.MaxFilesPerFlow = disp, o.nodeName, o.sharedDir, o.fileWorkers
+			rc.Dispatcher, rc.Node, rc.MaxFilesPerFlow = disp, o.nodeName, o.fileWorkers
 		}
 		if o.demo != nil {
 			rc.Sandbox, rc.BlockOptions = o.demo.runtime.Sandbox, o.demo.runtime.BlockOptions
@@ -362,7 +383,7 @@ func run(ctx context.Context, deps Deps, o options, stdout, stderr io.Writer) er
 		clusterInfo = disp
 	}
 	api, err := server.New(server.Config{Service: svc, Logger: log, SecureCookies: o.tlsCert != "", Version: deps.Version, Collectors: collectors, Redactor: red,
-		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st), Alerts: al, Cluster: clusterInfo})
+		MetricsToken: o.metricsToken, Obs: obs.NewQuerier(st), Alerts: al, Cluster: clusterInfo, OpenResult: openResult(shared)})
 	if err != nil {
 		return err
 	}
@@ -524,6 +545,43 @@ func validationProblems(ctx context.Context, svc *control.Service, orgID, flowID
 	return len(probs), err
 }
 
+// openShared opens the shared store configured once: --shared-store
+// (S3) or --shared-dir (a directory); nil when neither is set (one server
+// keeps everything in its data directory).
+func openShared(ctx context.Context, o options) (sharedstore.Store, error) {
+	switch {
+	case o.sharedStore != "" && o.sharedDir != "":
+		return nil, errors.New("--shared-store and --shared-dir are two places for the same files: give one")
+	case o.sharedDir != "":
+		st, err := sharedstore.OpenDir(o.sharedDir)
+		if err != nil {
+			return nil, fmt.Errorf("--shared-dir: %w", err)
+		}
+		return st, nil
+	case o.sharedStore == "":
+		return nil, nil
+	}
+	// An explicit endpoint is an S3-compatible server (MinIO, versitygw)
+	// or a private endpoint: path-style addressing works on all of them.
+	pathStyle := o.sharedEndpoint != ""
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	st, err := sharedstore.OpenS3(ctx, sharedstore.S3Config{URL: o.sharedStore, Endpoint: o.sharedEndpoint, Region: o.sharedRegion,
+		AccessKey: os.Getenv("AWS_ACCESS_KEY_ID"), SecretKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), PathStyle: pathStyle})
+	if err != nil {
+		return nil, fmt.Errorf("--shared-store: %w", err)
+	}
+	return st, nil
+}
+
+// openResult lets the API serve result files kept on the shared store.
+func openResult(st sharedstore.Store) func(context.Context, string) (io.ReadCloser, error) {
+	if st == nil {
+		return nil
+	}
+	return st.OpenRef
+}
+
 // alertOwner names this server in alert evaluation claims.
 func alertOwner(dataDir string) string {
 	h, _ := os.Hostname()
@@ -537,11 +595,8 @@ func newCluster(ctx context.Context, o options, st *store.Store, log *slog.Logge
 	if st.Dialect() != store.Postgres {
 		return nil, errors.New("--node-name needs a PostgreSQL database shared by every node: --db postgres://…")
 	}
-	if o.sharedDir == "" {
-		return nil, errors.New("--node-name needs --shared-dir: a directory every node reaches, for result spools and result files")
-	}
-	if err := os.MkdirAll(o.sharedDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--shared-dir: %w", err)
+	if o.sharedDir == "" && o.sharedStore == "" {
+		return nil, errors.New("--node-name needs a shared store every node reaches, for result spools and result files: --shared-store s3://bucket/prefix or --shared-dir DIR")
 	}
 	tasks := []cluster.Task{
 		{Name: "evaluate-alerts", Interval: o.alertInterval, Run: al.EvaluateOnce},

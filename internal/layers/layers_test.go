@@ -26,7 +26,7 @@ var layerOrder = []struct {
 	{"commands", []string{"cli", "cli/..."}},
 	{"http", []string{"server", "webui"}},
 	{"use cases and runtime", []string{"control", "scheduler", "cluster", "preview", "templates", "assist/...", "obs", "alerts"}},
-	{"persistence", []string{"store"}},
+	{"persistence", []string{"store", "sharedstore"}},
 	{"executor", []string{"engine"}},
 	{"block implementations", []string{"blocks/..."}},
 	{"contract and document", []string{"block", "block/...", "dataflow"}},

@@ -40,22 +40,27 @@ func init() {
 		{name: "hash-int", min: 1, max: 1, fn: fnHashInt},
 		// string
 		{name: "is-string", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any { _, ok := a[0].(string); return ok }},
-		{name: "string", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any { return toStr(a[0]) }},
+		{name: "string", min: 1, max: 1, fn: func(c *ctx, _ *callNode, _ any, a []any) any {
+			if _, ok := a[0].(string); ok {
+				return a[0]
+			}
+			return c.boxString(toStr(a[0]))
+		}},
 		{name: "test", min: 2, max: 2, regexArg: 2, fn: fnTest},
 		{name: "capture", min: 2, max: 2, regexArg: 2, fn: fnCapture},
 		{name: "split", min: 2, max: 2, regexArg: 2, fn: fnSplit},
 		{name: "join", min: 2, max: 2, fn: fnJoin},
-		{name: "lowercase", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any {
+		{name: "lowercase", min: 1, max: 1, fn: func(c *ctx, _ *callNode, _ any, a []any) any {
 			if a[0] == nil {
 				return nil
 			}
-			return strings.ToLower(toStr(a[0]))
+			return c.boxString(strings.ToLower(toStr(a[0])))
 		}},
-		{name: "uppercase", min: 1, max: 1, fn: func(_ *ctx, _ *callNode, _ any, a []any) any {
+		{name: "uppercase", min: 1, max: 1, fn: func(c *ctx, _ *callNode, _ any, a []any) any {
 			if a[0] == nil {
 				return nil
 			}
-			return strings.ToUpper(toStr(a[0]))
+			return c.boxString(strings.ToUpper(toStr(a[0])))
 		}},
 		{name: "sha256-hex", min: 1, max: 1, fn: fnSha256},
 		{name: "starts-with", min: 2, max: 2, fn: func(_ *ctx, _ *callNode, _ any, a []any) any {
@@ -178,7 +183,7 @@ func fnMax(_ *ctx, call *callNode, _ any, a []any) any {
 
 // fnNumber is number(x) and number(x, fallback): with a fallback, values
 // of the wrong type and unparseable strings give the fallback.
-func fnNumber(_ *ctx, call *callNode, _ any, a []any) any {
+func fnNumber(c *ctx, call *callNode, _ any, a []any) any {
 	switch x := a[0].(type) {
 	case int64, float64:
 		return x
@@ -188,8 +193,8 @@ func fnNumber(_ *ctx, call *callNode, _ any, a []any) any {
 		}
 		return nil
 	case string:
-		if n, ok := parseNumber(x); ok {
-			return n
+		if n, ok := parseNum(x); ok {
+			return c.boxNum(n)
 		}
 		if len(a) == 2 {
 			return a[1]

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/connectplus/connectplus/jsonv"
 )
@@ -31,50 +32,125 @@ type ctx struct {
 	// separately is what makes a record cost a fraction of an allocation.
 	// Parts handed out are never reused; capacities are exact, so a caller
 	// appending to a result reallocates instead of overwriting a neighbour.
-	// Slabs start small and double within one Apply (a one-record Apply
-	// stays cheap) and are dropped at its end, so that a pooled ctx never
-	// keeps earlier results alive.
-	mslab        []jsonv.Member
-	oslab        []jsonv.Object
-	aslab        []any
-	mnext, onext int
-	anext        int
+	// The first slab of an Apply is sized from what the previous Apply of
+	// the Expr used (batches of one dataflow have one shape), later ones
+	// double; all are dropped at the end of the Apply, so that a pooled
+	// ctx never keeps earlier results alive.
+	//
+	// The positions are integers, not re-sliced slices: while the garbage
+	// collector marks, every pointer written to the heap (and ctx is on the
+	// heap) goes through the write barrier, and re-slicing a slab per
+	// container cost two barriered writes each.
+	mslab                  []jsonv.Member
+	oslab                  []jsonv.Object
+	aslab                  []any
+	hslab                  [][]any  // headers of returned arrays, see boxArray
+	nslab                  []uint64 // numbers returned, see boxInt
+	sslab                  []string // strings returned, see boxString
+	bslab                  []byte   // their bytes, see bytes
+	mpos, opos, apos, hpos int
+	npos, spos, bpos       int
+	used                   slabUse // parts of this Apply's earlier slabs handed out
+	hint                   slabUse // what the previous Apply used
+}
+
+// slabUse counts the containers one Apply carved out of the slabs.
+type slabUse struct{ members, objects, elems, headers, nums, strs, bytes int }
+
+// slabHint is an Expr's record of what its Applies used, per slab kind;
+// atomic since Applies run concurrently (and race only over which one's
+// use sizes the next first slabs, any of them being a good guess).
+type slabHint struct {
+	last, prev [7]atomic.Int32 // the last two uses
+}
+
+// load is the smaller of the last two uses: Applies of alternating sizes
+// (a batch, then one record) then start small, so that the small one's
+// result does not keep a batch-sized slab alive.
+func (h *slabHint) load() slabUse {
+	var v [7]int
+	for i := range v {
+		v[i] = int(min(h.last[i].Load(), h.prev[i].Load()))
+	}
+	return slabUse{v[0], v[1], v[2], v[3], v[4], v[5], v[6]}
+}
+
+func (h *slabHint) store(u slabUse) {
+	// Only changes are written: batches of one shape then leave the
+	// cache line shared between the cores applying the Expr.
+	for i, v := range [7]int{u.members, u.objects, u.elems, u.headers, u.nums, u.strs, u.bytes} {
+		v = min(v, math.MaxInt32)
+		if l := h.last[i].Load(); int(l) != v {
+			h.prev[i].Store(l)
+			h.last[i].Store(int32(v))
+		} else if int(h.prev[i].Load()) != v {
+			h.prev[i].Store(int32(v)) // the same use twice: settled
+		}
+	}
 }
 
 const (
 	slabMin = 16
-	slabCap = 1024
 	slabMax = 64 // larger containers get their own allocation
+	// slabBytes bounds every slab: a larger one is a "large object" to the
+	// Go allocator, which takes it from the page heap and so, once the
+	// scavenger has returned those pages, page-faults it in again; in
+	// BulkCustomerPayload a 64 KiB member slab cost a fifth of the time.
+	slabBytes = 32 << 10
+	// Most elements of each kind a slab holds.
+	memberSlabMax = slabBytes / int(unsafe.Sizeof(jsonv.Member{}))
+	objectSlabMax = slabBytes / int(unsafe.Sizeof(jsonv.Object{}))
+	elemSlabMax   = slabBytes / int(unsafe.Sizeof(any(nil)))
+	headerSlabMax = slabBytes / int(unsafe.Sizeof([]any(nil)))
 )
 
-func grow(next *int) int {
-	n := *next
-	if n < slabMin {
-		n = slabMin
+// slabSize is the length of the next slab of one kind, of which the
+// previous slab of this Apply had prev (0 for the first), this Apply has
+// used so far used and the previous Apply used hint in all: slabs are
+// sized for the rest of hint, then double, all within limit, and any
+// holds need.
+func slabSize(prev, used, hint, need, limit int) int {
+	n := hint - used
+	if n <= 0 {
+		n = 2 * prev
 	}
-	if n < slabCap {
-		*next = n * 2
-	}
-	return n
+	return max(min(max(n, slabMin), limit), need)
 }
 
-// newObject returns an empty object with room for n members.
-func (c *ctx) newObject(n int) *jsonv.Object {
-	if len(c.oslab) == 0 {
-		c.oslab = make([]jsonv.Object, grow(&c.onext))
+// newObject returns an empty object and the zero-length members slice,
+// with room for n members, that the caller fills and stores in
+// o.Members once (a second store would be a second barriered write).
+// The common case is small enough to be inlined.
+func (c *ctx) newObject(n int) (*jsonv.Object, []jsonv.Member) {
+	if c.opos < len(c.oslab) && n <= len(c.mslab)-c.mpos {
+		o := &c.oslab[c.opos]
+		c.opos++
+		m := c.mslab[c.mpos : c.mpos : c.mpos+n]
+		c.mpos += n
+		return o, m
 	}
-	o := &c.oslab[0]
-	c.oslab = c.oslab[1:]
+	return c.newObjectSlow(n)
+}
+
+func (c *ctx) newObjectSlow(n int) (*jsonv.Object, []jsonv.Member) {
+	if c.opos == len(c.oslab) {
+		c.used.objects += c.opos
+		c.oslab = make([]jsonv.Object, slabSize(len(c.oslab), c.used.objects, c.hint.objects, 1, objectSlabMax))
+		c.opos = 0
+	}
+	o := &c.oslab[c.opos]
+	c.opos++
 	if n > slabMax {
-		o.Members = make([]jsonv.Member, 0, n)
-		return o
+		return o, make([]jsonv.Member, 0, n)
 	}
-	if len(c.mslab) < n {
-		c.mslab = make([]jsonv.Member, max(grow(&c.mnext), n))
+	if len(c.mslab)-c.mpos < n {
+		c.used.members += c.mpos
+		c.mslab = make([]jsonv.Member, slabSize(len(c.mslab), c.used.members, c.hint.members, n, memberSlabMax))
+		c.mpos = 0
 	}
-	o.Members = c.mslab[:0:n]
-	c.mslab = c.mslab[n:]
-	return o
+	m := c.mslab[c.mpos : c.mpos : c.mpos+n]
+	c.mpos += n
+	return o, m
 }
 
 // newArray returns a zeroed array of length n.
@@ -82,12 +158,117 @@ func (c *ctx) newArray(n int) []any {
 	if n > slabMax {
 		return make([]any, n)
 	}
-	if len(c.aslab) < n {
-		c.aslab = make([]any, max(grow(&c.anext), n))
+	if len(c.aslab)-c.apos < n {
+		c.used.elems += c.apos
+		c.aslab = make([]any, slabSize(len(c.aslab), c.used.elems, c.hint.elems, n, elemSlabMax))
+		c.apos = 0
 	}
-	a := c.aslab[:n:n]
-	c.aslab = c.aslab[n:]
+	a := c.aslab[c.apos : c.apos+n : c.apos+n]
+	c.apos += n
 	return a
+}
+
+// emptyArray is the template whose type word boxArray reuses.
+var emptyArray any = []any(nil)
+
+// boxArray returns any(a) without allocating: converting a slice to an
+// interface copies its header to a fresh 24-byte allocation; here the
+// header goes to a slot of the header slab instead and the interface
+// points at it (as jsonv.BoxString does for strings). The slot is never
+// written again, so the interface's value never changes.
+func (c *ctx) boxArray(a []any) any {
+	if c.hpos == len(c.hslab) {
+		c.used.headers += c.hpos
+		c.hslab = make([][]any, slabSize(len(c.hslab), c.used.headers, c.hint.headers, 1, headerSlabMax))
+		c.hpos = 0
+	}
+	p := &c.hslab[c.hpos]
+	c.hpos++
+	*p = a
+	v := emptyArray
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
+}
+
+// Templates whose type words boxInt and boxFloat reuse.
+var (
+	emptyInt   any = int64(0)
+	emptyFloat any = float64(0)
+)
+
+// bytes returns n fresh bytes for a string, from the byte slab when
+// small; they are never written again once the string is made.
+func (c *ctx) bytes(n int) []byte {
+	if n > slabMax*16 {
+		return make([]byte, n)
+	}
+	if len(c.bslab)-c.bpos < n {
+		c.used.bytes += c.bpos
+		c.bslab = make([]byte, slabSize(len(c.bslab), c.used.bytes, c.hint.bytes, n, slabBytes))
+		c.bpos = 0
+	}
+	b := c.bslab[c.bpos : c.bpos+n : c.bpos+n]
+	c.bpos += n
+	return b
+}
+
+// boxString returns any(s) without allocating, its header in a slot of
+// the string slab (jsonv.BoxString).
+func (c *ctx) boxString(s string) any {
+	if s == "" {
+		return ""
+	}
+	if c.spos == len(c.sslab) {
+		c.used.strs += c.spos
+		c.sslab = make([]string, slabSize(len(c.sslab), c.used.strs, c.hint.strs, 1, slabBytes/16))
+		c.spos = 0
+	}
+	p := &c.sslab[c.spos]
+	c.spos++
+	*p = s
+	return jsonv.BoxString(p)
+}
+
+// boxInt returns any(i) without allocating (Go allocates 8 bytes for
+// every int64 of 256 or more put in an interface): the value goes to a
+// slot of the number slab and the interface points at it.
+func (c *ctx) boxInt(i int64) any {
+	if uint64(i) < 256 {
+		return i // the runtime's static small integers
+	}
+	v := emptyInt
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(c.numSlot(uint64(i)))
+	return v
+}
+
+// boxFloat is boxInt for decimals; an int64 and a float64 have the same
+// size and no pointers, so they share the slab.
+func (c *ctx) boxFloat(f float64) any {
+	v := emptyFloat
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(c.numSlot(math.Float64bits(f)))
+	return v
+}
+
+// boxNum boxes a parsed number.
+func (c *ctx) boxNum(n num) any {
+	if n.isInt {
+		return c.boxInt(n.i)
+	}
+	return c.boxFloat(n.f)
+}
+
+// numSlot stores bits in the next slot of the number slab, which is
+// never written again.
+func (c *ctx) numSlot(bits uint64) *uint64 {
+	if c.npos == len(c.nslab) {
+		c.used.nums += c.npos
+		c.nslab = make([]uint64, slabSize(len(c.nslab), c.used.nums, c.hint.nums, 1, slabBytes/8))
+		c.npos = 0
+	}
+	p := &c.nslab[c.npos]
+	c.npos++
+	*p = bits
+	return p
 }
 
 func newCtx(e *Expr) any {
@@ -100,6 +281,7 @@ func getCtx(e *Expr) *ctx {
 		c.globals[p.slot] = undefined
 	}
 	c.budget = e.cfg.maxOutput
+	c.hint = e.hint.load()
 	return c
 }
 
@@ -111,8 +293,20 @@ func putCtx(c *ctx) {
 	c.frames = c.frames[:0]
 	c.locals = nil
 	c.depth = 0
-	c.mslab, c.oslab, c.aslab = nil, nil, nil
-	c.mnext, c.onext, c.anext = 0, 0, 0
+	u := c.used
+	u.members += c.mpos
+	u.objects += c.opos
+	u.elems += c.apos
+	u.headers += c.hpos
+	u.nums += c.npos
+	u.strs += c.spos
+	u.bytes += c.bpos
+	c.mslab, c.oslab, c.aslab, c.hslab, c.nslab, c.sslab, c.bslab = nil, nil, nil, nil, nil, nil, nil
+	c.mpos, c.opos, c.apos, c.hpos, c.npos, c.spos, c.bpos = 0, 0, 0, 0, 0, 0, 0
+	// Concurrent Applies race only over which one's use sizes the next
+	// first slabs, and any of them is a good guess.
+	c.expr.hint.store(u)
+	c.used = slabUse{}
 	c.expr.pool.Put(c)
 }
 
@@ -120,8 +314,13 @@ func putCtx(c *ctx) {
 func (c *ctx) spend(n int, p pos) {
 	c.budget -= int64(n)
 	if c.budget < 0 {
-		panic(p.errorf("output size limit of %d exceeded", c.expr.cfg.maxOutput))
+		c.overspent(p)
 	}
+}
+
+// overspent is spend's failure, apart so that spend is inlined.
+func (c *ctx) overspent(p pos) {
+	panic(p.errorf("output size limit of %d exceeded", c.expr.cfg.maxOutput))
 }
 
 type varRef struct {
@@ -167,6 +366,32 @@ type keyNode struct {
 	// layout (they come from one CSV header), so checking there first
 	// usually avoids the scan. Atomic because the Expr is shared.
 	hint atomic.Int32
+	// seen is the bytes of the first input key found equal to key. The
+	// records of a batch share their key strings (one CSV header's), so
+	// comparing pointers usually saves comparing bytes. Go never modifies
+	// a string's bytes and seen keeps them alive, so the bytes at seen stay
+	// equal to key. Set once, so that Applies over differently allocated
+	// keys do not take turns writing it.
+	seen atomic.Pointer[byte]
+}
+
+// is reports whether k, a key of the input, is n.key.
+func (n *keyNode) is(k string) bool {
+	if len(k) != len(n.key) {
+		return false
+	}
+	if unsafe.StringData(k) == n.seen.Load() {
+		return true
+	}
+	return n.isSlow(k)
+}
+
+func (n *keyNode) isSlow(k string) bool {
+	if k != n.key {
+		return false
+	}
+	n.seen.CompareAndSwap(nil, unsafe.StringData(k))
+	return true
 }
 
 func (n *keyNode) eval(c *ctx, in any) any {
@@ -174,11 +399,16 @@ func (n *keyNode) eval(c *ctx, in any) any {
 	if n.parent != nil {
 		v = n.parent.eval(c, in)
 	}
+	return n.get(v)
+}
+
+// get is .key on v.
+func (n *keyNode) get(v any) any {
 	o, ok := v.(*jsonv.Object)
 	if !ok || o == nil {
 		return nil
 	}
-	if h := int(n.hint.Load()); h < len(o.Members) && o.Members[h].Key == n.key {
+	if h := int(n.hint.Load()); h < len(o.Members) && n.is(o.Members[h].Key) {
 		return o.Members[h].Value
 	}
 	if len(o.Members) > 64 {
@@ -186,7 +416,7 @@ func (n *keyNode) eval(c *ctx, in any) any {
 		return r
 	}
 	for i := range o.Members {
-		if o.Members[i].Key == n.key {
+		if n.is(o.Members[i].Key) {
 			n.hint.Store(int32(i))
 			return o.Members[i].Value
 		}
@@ -307,7 +537,7 @@ func (n *arrayNode) eval(c *ctx, in any) any {
 		out[i] = e.eval(c, in)
 	}
 	c.spend(len(out), n.pos)
-	return out
+	return c.boxArray(out)
 }
 
 type pair struct {
@@ -331,9 +561,81 @@ type objectNode struct {
 	dynamic bool
 	match   *matcher
 	pos     pos
+	plain   bool        // no lets, no matcher, static keys: see eval
+	pp      []plainPair // pairs, for plain objects
 }
 
+// plainPair is what eval reads of a pair of a plain object.
+type plainPair struct {
+	key   string
+	value node
+	// field is value when it is .key on the input, the commonest value of
+	// a payload template, read without the dynamic call of value.eval.
+	field *keyNode
+	// lit is value when it is a literal (never null: those pairs are
+	// dropped), which is always a value.
+	lit   any
+	isLit bool
+}
+
+// finish sets what the parser cannot know before the object is complete.
+func (n *objectNode) finish() {
+	n.plain = n.lets == nil && n.match == nil && !n.dynamic
+	if !n.plain {
+		return
+	}
+	n.pp = make([]plainPair, 0, len(n.pairs))
+	for _, p := range n.pairs {
+		pp := plainPair{key: p.key, value: p.value}
+		switch v := p.value.(type) {
+		case *keyNode:
+			if v.parent == nil {
+				pp.field = v
+			}
+		case *litNode:
+			if !isValue(v.v) {
+				continue // null: always left out
+			}
+			pp.lit, pp.isLit = v.v, true
+		}
+		n.pp = append(n.pp, pp)
+	}
+}
+
+// eval's first part is for plain objects, static keys only, the shape of
+// almost every payload template: no key expressions, duplicate checks or
+// matcher to look at per member, and the compact plainPair to read.
 func (n *objectNode) eval(c *ctx, in any) any {
+	if !n.plain {
+		return n.evalGeneral(c, in)
+	}
+	o, members := c.newObject(len(n.pp))
+	src, _ := in.(*jsonv.Object)
+	for i := range n.pp {
+		p := &n.pp[i]
+		var v any
+		if p.isLit {
+			members = append(members, jsonv.Member{Key: p.key, Value: p.lit})
+			continue
+		}
+		if f := p.field; f == nil {
+			v = p.value.eval(c, in)
+		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && len(src.Members[h].Key) == len(f.key) &&
+			(unsafe.StringData(src.Members[h].Key) == f.seen.Load() || f.isSlow(src.Members[h].Key)) {
+			v = src.Members[h].Value // get's first step, inlined
+		} else {
+			v = f.get(in)
+		}
+		if isValue(v) {
+			members = append(members, jsonv.Member{Key: p.key, Value: v})
+		}
+	}
+	c.spend(len(members), n.pos)
+	o.Members = members
+	return o
+}
+
+func (n *objectNode) evalGeneral(c *ctx, in any) any {
 	if n.lets != nil {
 		evalLets(c, in, n.lets)
 	}
@@ -354,8 +656,7 @@ func (n *objectNode) eval(c *ctx, in any) any {
 			size += len(o.Members)
 		}
 	}
-	o := c.newObject(size)
-	members := o.Members
+	o, members := c.newObject(size)
 	for i := range n.pairs {
 		p := &n.pairs[i]
 		v := p.value.eval(c, in)
@@ -439,7 +740,7 @@ func (n *forNode) eval(c *ctx, in any) any {
 		}
 	}
 	c.spend(len(out), n.pos)
-	return out
+	return c.boxArray(out)
 }
 
 type comprehensionNode struct {
@@ -568,7 +869,7 @@ func (n *arithNode) eval(c *ctx, in any) any {
 	case tStar:
 		return n.multiply(c, a, b)
 	}
-	return n.numeric(a, b)
+	return n.numeric(c, a, b)
 }
 
 // plus is PlusOperator: string concatenation if either side is a string,
@@ -618,7 +919,70 @@ func (n *arithNode) plus(c *ctx, a, b any) any {
 			return b
 		}
 	}
-	return n.numeric(a, b)
+	return n.numeric(c, a, b)
+}
+
+// plusNode is a chain of + (left-associative): terms[0] + terms[1] + ...,
+// ops[i] being the + before terms[i+1].
+type plusNode struct {
+	terms []node
+	ops   []arithNode
+}
+
+func (n *plusNode) eval(c *ctx, in any) any {
+	acc := n.terms[0].eval(c, in)
+	for i := 1; i < len(n.terms); i++ {
+		w := n.terms[i].eval(c, in)
+		_, aStr := acc.(string)
+		_, bStr := w.(string)
+		if aStr || bStr {
+			return n.concat(c, in, i, acc, w)
+		}
+		acc = n.ops[i-1].plus(c, acc, w)
+	}
+	return acc
+}
+
+// concat finishes the chain from terms[i] (whose value is w) on, acc
+// being the value so far, one of the two a string: a string plus anything
+// is a concatenation, so every later + is one too. The parts wait on
+// c.stack and are copied once into a string; the budget is charged as
+// each + of the chain would charge it, in the same order.
+func (n *plusNode) concat(c *ctx, in any, i int, acc, w any) any {
+	base := len(c.stack)
+	push := func(v any) int {
+		s, ok := v.(string)
+		if !ok {
+			s = toStr(v)
+			v = s
+		}
+		c.stack = append(c.stack, v)
+		return len(s)
+	}
+	size := push(acc)
+	for {
+		size += push(w)
+		c.spend(size, n.ops[i-1].pos)
+		if i++; i == len(n.terms) {
+			break
+		}
+		w = n.terms[i].eval(c, in)
+	}
+	parts := c.stack[base:]
+	var r any
+	if len(parts) == 2 && parts[1] == "" {
+		r = parts[0] // nothing to copy: reuse the string and its box
+	} else {
+		b := c.bytes(size)
+		at := 0
+		for _, p := range parts {
+			at += copy(b[at:], p.(string))
+		}
+		r = c.boxString(unsafe.String(unsafe.SliceData(b), size))
+	}
+	clear(parts)
+	c.stack = c.stack[:base]
+	return r
 }
 
 // multiply is MultiplyOperator: a string times a number repeats it.
@@ -639,18 +1003,20 @@ func (n *arithNode) multiply(c *ctx, a, b any) any {
 		c.spend(len(s)*count, n.pos)
 		return strings.Repeat(s, count)
 	}
-	return n.numeric(a, b)
+	return n.numeric(c, a, b)
 }
 
-// toNumber is NodeUtils.number(v, strict=true): numbers as they are,
-// numeric strings parsed, anything else an error.
-func toNumber(v any, p pos) any {
+// toNum is NodeUtils.number(v, strict=true): numbers as they are,
+// numeric strings parsed, anything else an error; unboxed.
+func toNum(v any, p pos) num {
 	switch x := v.(type) {
-	case int64, float64:
-		return v
+	case int64:
+		return num{i: x, isInt: true}
+	case float64:
+		return num{f: x}
 	case string:
-		if num, ok := parseNumber(x); ok {
-			return num
+		if n, ok := parseNum(x); ok {
+			return n
 		}
 		panic(p.errorf("number(%s) failed: not a number", x))
 	}
@@ -660,49 +1026,48 @@ func toNumber(v any, p pos) any {
 // numeric is NumericOperator and DivideOperator: null if either side is
 // null, integer arithmetic if both are integers (division only when exact),
 // otherwise double arithmetic.
-func (n *arithNode) numeric(a, b any) any {
+func (n *arithNode) numeric(c *ctx, a, b any) any {
 	if a == nil || b == nil {
 		return nil
 	}
-	a = toNumber(a, n.pos)
-	b = toNumber(b, n.pos)
-	ai, aInt := a.(int64)
-	bi, bInt := b.(int64)
-	if aInt && bInt {
+	x := toNum(a, n.pos)
+	y := toNum(b, n.pos)
+	if x.isInt && y.isInt {
+		ai, bi := x.i, y.i
 		switch n.op {
 		case tPlus:
-			return ai + bi
+			return c.boxInt(ai + bi)
 		case tMinus:
-			return ai - bi
+			return c.boxInt(ai - bi)
 		case tStar:
-			return ai * bi
+			return c.boxInt(ai * bi)
 		case tSlash:
 			if bi == 0 {
 				panic(n.pos.errorf("/ by zero"))
 			}
 			if ai%bi == 0 {
-				return ai / bi
+				return c.boxInt(ai / bi)
 			}
-			return float64(ai) / float64(bi)
+			return c.boxFloat(float64(ai) / float64(bi))
 		case tPercent:
 			if bi == 0 {
 				panic(n.pos.errorf("/ by zero"))
 			}
-			return ai % bi
+			return c.boxInt(ai % bi)
 		}
 	}
-	af, bf := toFloat(a), toFloat(b)
+	af, bf := x.float(), y.float()
 	switch n.op {
 	case tPlus:
-		return af + bf
+		return c.boxFloat(af + bf)
 	case tMinus:
-		return af - bf
+		return c.boxFloat(af - bf)
 	case tStar:
-		return af * bf
+		return c.boxFloat(af * bf)
 	case tSlash:
-		return af / bf
+		return c.boxFloat(af / bf)
 	}
-	return math.Mod(af, bf)
+	return c.boxFloat(math.Mod(af, bf))
 }
 
 // callable is anything a function call can resolve to.
@@ -757,7 +1122,11 @@ func (n *callNode) eval(c *ctx, in any) any {
 			c.stack = append(c.stack, v)
 		}
 		r := f.fn(c, n, in, c.stack[base:len(c.stack):len(c.stack)])
-		clear(c.stack[base:])
+		// Not clear(): for one or two slots its bulk write barrier costs
+		// more than the stores.
+		for i := base; i < len(c.stack); i++ {
+			c.stack[i] = nil
+		}
 		c.stack = c.stack[:base]
 		return r
 	case *funcDecl:

@@ -88,6 +88,8 @@ func FuzzApply(f *testing.F) {
 		`test(., "a|b")`, `split(., "")`, `replace(., "[0-9]", "#")`, `uppercase(.)`, `hash-int(.)`,
 		`all(.)`, `any(.)`, `zip(., .)`, `index-of(., 1)`, `min(., 1)`, `max(., "a")`, `round(.)`,
 		`get-key(., "a", 0)`, `parse-url(.)`, `trim(.)`, `sha256-hex(.)`, `mod(., 3)`, `. * 2`, `. / 3`,
+		`. + "a" + .`, `1 + . + "x" + . - 1`, `[for (.) . + . + ""]`, `{"a": .a, "b": [.b, {"c": .a.b}], "d": {}}`,
+		`[for (.) {"k": .k, "n": number(.n, 0) + 1, "s": string(.k) + "-" + lowercase(.s)}]`,
 	}
 	compiled := make([]*Expr, len(queries))
 	for i, q := range queries {

@@ -130,6 +130,7 @@ type Expr struct {
 	src      string
 	regexes  *regexCache
 	pool     sync.Pool // of *ctx
+	hint     slabHint  // sizes of the slabs the last Apply used
 }
 
 type paramSlot struct {

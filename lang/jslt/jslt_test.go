@@ -465,3 +465,93 @@ func TestUndefinedVariable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A chain of + builds its string once but charges the output budget as
+// each + would: 8 for the first, 12 for the second here.
+func TestPlusChainBudget(t *testing.T) {
+	in := jsonv.NewObject(1)
+	in.Set("a", "xxxx")
+	for _, tc := range []struct {
+		max int64
+		ok  bool
+	}{{20, true}, {19, false}, {8, false}} {
+		e := MustCompile(`.a + .a + .a`, WithMaxOutputSize(tc.max))
+		got, err := e.Apply(in, nil)
+		if (err == nil) != tc.ok {
+			t.Fatalf("max %d: got %v, %v", tc.max, got, err)
+		}
+		if tc.ok && got != "xxxxxxxxxxxx" {
+			t.Fatalf("max %d: got %v", tc.max, got)
+		}
+	}
+}
+
+// First slabs are sized for the smaller of the last two Applies' uses:
+// exact for batches of one shape, small when batches and single records
+// alternate (a single record's result then keeps no batch-sized slab).
+func TestSlabHint(t *testing.T) {
+	e := MustCompile(`[for (.) {"a": .a}]`)
+	batch := func(n int) []any {
+		b := make([]any, n)
+		for i := range b {
+			o := jsonv.NewObject(1)
+			o.Set("a", "x")
+			b[i] = o
+		}
+		return b
+	}
+	apply := func(n int) {
+		t.Helper()
+		if _, err := e.Apply(batch(n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(50)
+	apply(50)
+	if got := e.hint.load().members; got != 50 {
+		t.Fatalf("after two batches of 50: hint %d members", got)
+	}
+	apply(1)
+	if got := e.hint.load().members; got != 1 {
+		t.Fatalf("after a single record: hint %d members", got)
+	}
+	apply(50)
+	if got := e.hint.load().members; got != 1 {
+		t.Fatalf("alternating: hint %d members", got)
+	}
+	apply(50)
+	if got := e.hint.load().members; got != 50 {
+		t.Fatalf("settled again: hint %d members", got)
+	}
+}
+
+// Field reads compare key pointers first (the records of a batch share
+// their key strings); keys with other pointers, other orders and equal
+// lengths but other bytes still resolve by their bytes.
+func TestKeyPointerCache(t *testing.T) {
+	e := MustCompile(`{"x": .ab, "y": .cd, "z": {"w": .ab}}`)
+	mk := func(kv ...string) *jsonv.Object {
+		o := jsonv.NewObject(len(kv) / 2)
+		for i := 0; i < len(kv); i += 2 {
+			o.Set(strings.Clone(kv[i]), kv[i+1])
+		}
+		return o
+	}
+	for range 3 {
+		for _, tc := range []struct {
+			in   *jsonv.Object
+			want string
+		}{
+			{mk("ab", "1", "cd", "2"), `{"x":"1","y":"2","z":{"w":"1"}}`},
+			{mk("cd", "3", "ab", "4"), `{"x":"4","y":"3","z":{"w":"4"}}`},
+			{mk("xy", "5", "cd", "6"), `{"y":"6"}`},
+			{mk("ab", "7"), `{"x":"7","z":{"w":"7"}}`},
+			{mk(), `{}`},
+		} {
+			got, err := e.Apply(tc.in, nil)
+			if err != nil || string(AppendJSON(nil, got)) != tc.want {
+				t.Fatalf("%s: got %s, %v; want %s", AppendJSON(nil, tc.in), AppendJSON(nil, got), err, tc.want)
+			}
+		}
+	}
+}

@@ -385,7 +385,19 @@ func (u *unit) parseAdditive() node {
 	for u.tok.kind == tPlus || u.tok.kind == tMinus {
 		t := u.next()
 		right := u.parseMultiplicative()
-		n = &arithNode{left: n, right: right, op: t.kind, pos: t.pos}
+		if t.kind == tMinus {
+			n = &arithNode{left: n, right: right, op: t.kind, pos: t.pos}
+			continue
+		}
+		// a + b + c is ((a + b) + c); a plusNode evaluates it so, but
+		// builds a chain of concatenations as one string.
+		pn, ok := n.(*plusNode)
+		if !ok {
+			pn = &plusNode{terms: []node{n}}
+			n = pn
+		}
+		pn.terms = append(pn.terms, right)
+		pn.ops = append(pn.ops, arithNode{op: tPlus, pos: t.pos})
 	}
 	return n
 }
@@ -688,6 +700,7 @@ func (u *unit) parseObject() node {
 			n.match.skip = append(n.match.skip, pr.key)
 		}
 	}
+	n.finish()
 	return n
 }
 

@@ -17,10 +17,11 @@ import (
 //
 // Only object templates compile: static keys, no let, no matcher. A pair's
 // value is a literal, .column, number(.column) or number(.column, literal),
-// a nested template, or any other expression, which is evaluated by the
-// general evaluator over the row as an object (so any query of this shape
-// compiles, and the common pairs take the short path). Pairs whose value
-// is null, {} or [] are left out, as JSLT's object constructor does.
+// a nested template, an array constructor of such values, or any other
+// expression, which is evaluated by the general evaluator over the row as
+// an object (so any query of this shape compiles, and the common pairs
+// take the short path). Pairs whose value is null, {} or [] are left out,
+// as JSLT's object constructor does; array elements never are.
 //
 // A row on which the query would fail (number() of a non-number, the output
 // budget) makes AppendRow or AppendRows return an error and nothing else:
@@ -42,6 +43,7 @@ const (
 	rowCol                   // .column as a string
 	rowNumber                // number(.column[, literal])
 	rowObj                   // a nested template
+	rowArr                   // an array of element templates
 	rowEval                  // anything else, by the general evaluator
 )
 
@@ -58,6 +60,7 @@ type rowPair struct {
 	// fallback: number() has a second argument.
 	fallback bool
 	obj      *rowObject
+	elems    []rowPair // rowArr: the elements (without keys)
 	node     node
 	pos      pos
 }
@@ -134,6 +137,12 @@ func (t *RowTemplate) compileObject(o *objectNode, index map[string]int) (*rowOb
 				break
 			}
 			rp.kind, rp.obj = rowObj, nested
+		case *arrayNode:
+			if len(v.elems) == 0 {
+				continue // [] is always left out
+			}
+			// An array of elements is never empty, so never left out.
+			rp.kind, rp.elems, rp.pos = rowArr, t.compileElems(v, index), v.pos
 		case *callNode:
 			if k, ok := numberOfColumn(v); ok {
 				rp.kind, rp.col, rp.pos = rowNumber, col(k), v.pos
@@ -155,6 +164,50 @@ func (t *RowTemplate) compileObject(o *objectNode, index map[string]int) (*rowOb
 		ro.pairs = append(ro.pairs, rp)
 	}
 	return ro, true
+}
+
+// compileElems compiles an array constructor's elements. Unlike a pair's
+// value an element is never left out: null, {} and [] are written.
+func (t *RowTemplate) compileElems(a *arrayNode, index map[string]int) []rowPair {
+	elems := make([]rowPair, len(a.elems))
+	for i, e := range a.elems {
+		ep := rowPair{col: -1, kind: rowEval, node: e}
+		switch v := e.(type) {
+		case *litNode:
+			ep.kind, ep.lit = rowLit, jsonv.Append(nil, v.v)
+		case *keyNode:
+			if v.parent == nil {
+				ep.kind, ep.col = rowCol, -1
+				if c, ok := index[v.key]; ok {
+					ep.col = c
+				}
+			}
+		case *objectNode:
+			if nested, ok := t.compileObject(v, index); ok {
+				ep.kind, ep.obj = rowObj, nested
+			}
+		case *arrayNode:
+			ep.kind, ep.elems, ep.pos = rowArr, t.compileElems(v, index), v.pos
+		case *callNode:
+			if k, ok := numberOfColumn(v); ok {
+				ep.kind, ep.pos = rowNumber, v.pos
+				if c, ok := index[k]; ok {
+					ep.col = c
+				}
+				if len(v.args) == 2 {
+					ep.fallback = true
+					if lv := v.args[1].(*litNode).v; lv != nil {
+						ep.lit = jsonv.Append(nil, lv)
+					}
+				}
+			}
+		}
+		if ep.kind == rowEval {
+			t.generic = true
+		}
+		elems[i] = ep
+	}
+	return elems
 }
 
 // numberOfColumn recognises the builtin number(.key) and number(.key,
@@ -275,13 +328,7 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 				ok = false
 				break
 			}
-			if w.plain {
-				dst = append(dst, '"')
-				dst = append(dst, w.cols[p.col]...)
-				dst = append(dst, '"')
-			} else {
-				dst = jsonv.AppendString(dst, w.cols[p.col])
-			}
+			dst = w.column(dst, p.col)
 		case rowNumber:
 			if p.col < 0 || p.col >= len(w.cols) {
 				// number(null) is null; number(null, x) is x.
@@ -305,6 +352,8 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 			}
 		case rowObj:
 			dst, ok = w.objectN(dst, p.obj, false)
+		case rowArr:
+			dst = w.array(dst, p)
 		case rowEval:
 			v := p.node.eval(w.c, w.input())
 			if ok = isValue(v); ok {
@@ -322,6 +371,66 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 		return dst[:start], false
 	}
 	return append(dst, '}'), true
+}
+
+// column writes column i as a string.
+func (w *rowWriter) column(dst []byte, i int) []byte {
+	if w.plain {
+		dst = append(dst, '"')
+		dst = append(dst, w.cols[i]...)
+		return append(dst, '"')
+	}
+	return jsonv.AppendString(dst, w.cols[i])
+}
+
+// array writes an array constructor's elements, charging the budget as
+// the evaluator's array constructor does.
+func (w *rowWriter) array(dst []byte, p *rowPair) []byte {
+	dst = append(dst, '[')
+	for i := range p.elems {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = w.element(dst, &p.elems[i])
+	}
+	w.c.spend(len(p.elems), p.pos)
+	return append(dst, ']')
+}
+
+// element writes one array element, which unlike a pair's value is
+// written when it is null, {} or [].
+func (w *rowWriter) element(dst []byte, e *rowPair) []byte {
+	switch e.kind {
+	case rowLit:
+		return append(dst, e.lit...)
+	case rowCol:
+		if e.col < 0 || e.col >= len(w.cols) {
+			return append(dst, "null"...)
+		}
+		return w.column(dst, e.col)
+	case rowNumber:
+		if e.col >= 0 && e.col < len(w.cols) {
+			s := w.cols[e.col]
+			out, parsed := appendNumber(dst, s)
+			if parsed {
+				return out
+			}
+			if !e.fallback {
+				panic(e.pos.errorf("number(%s) failed: not a number", s))
+			}
+		}
+		// number(null) is null; number(null or not a number, x) is x.
+		if e.fallback && e.lit != nil {
+			return append(dst, e.lit...)
+		}
+		return append(dst, "null"...)
+	case rowObj:
+		dst, _ = w.objectN(dst, e.obj, true)
+		return dst
+	case rowArr:
+		return w.array(dst, e)
+	}
+	return jsonv.Append(dst, e.node.eval(w.c, w.input()))
 }
 
 // pow10 holds the powers of ten that are exact doubles.

@@ -2,6 +2,7 @@ package jslt
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -40,6 +41,11 @@ var rowQueries = []string{
 	`{"only": .missing}`,
 	`{"a": 1.0, "b": -0.0, "c": 1e300, "d": "\u2028\"\\"}`,
 	`def f(x) $x + 1 {"a": f(number(.bill_amount, 0)), "b": .bill_number}`,
+	// Arrays: elements are never left out, so null, {} and [] are written.
+	`{"a": [.bill_number, .missing, null, 1, "s", {}, [], {"x": .missing}, {"y": .status}], "b": [], "c": [[], [.mobile]]}`,
+	`{"n": [number(.discount), number(.missing), number(.missing, 0), number(.bill_amount, null), number(.status, "x")]}`,
+	`{"p": [{"q": .bill_number, "r": [{"t": "mobile", "v": .mobile}, {"t": "x", "v": .missing}]}], "e": [.status + "!", size(.store_code)]}`,
+	`{"z": [number(.gross_amount)], "w": [{"k": {}}]}`,
 }
 
 func randomCell(r *rand.Rand) string {
@@ -183,6 +189,23 @@ func TestRowTemplateShapes(t *testing.T) {
 	if _, ok := MustCompile(flagshipQuery).RowTemplate(rowNames, false); ok {
 		t.Error("a for loop has no per-record template")
 	}
+	// Arrays of templates compile, the bulk customer payload's shape.
+	names := []string{"firstname", "lastname", "email", "mobile", "source", "account_id", "external_id", "city", "gender", "dob", "LINE_NO"}
+	tpl, ok := MustCompile(bulkCustomerQuery).RowTemplate(names, true)
+	if !ok || tpl.generic {
+		t.Fatalf("the bulk customer payload has no evaluator-free bulk row template (%v)", ok)
+	}
+	r := rand.New(rand.NewPCG(25, 2))
+	for range 50 {
+		rows := make([][]string, 1+r.IntN(20))
+		for i := range rows {
+			rows[i] = make([]string, r.IntN(len(names)+2))
+			for j := range rows[i] {
+				rows[i][j] = randomCell(r)
+			}
+		}
+		checkRows(t, MustCompile(strings.TrimSuffix(strings.TrimPrefix(bulkCustomerQuery, "[ for (.) "), " ]")), names, rows)
+	}
 }
 
 // A failing row fails the batch (as Apply does), and the output budget is
@@ -213,6 +236,7 @@ func FuzzRowTemplate(f *testing.F) {
 	f.Add(`{"a": .bill_number, "n": number(.bill_amount)}`, "1,2,3.5,x,,paid")
 	f.Add(`{"a": {"b": .status}, "c": number(.discount, 0), "d": .bill_number + .status}`, "a,b,c,d,e,f,g,h,refunded")
 	f.Add(`{"x": null, "y": [], "z": {}}`, "")
+	f.Add(`{"a": [.bill_number, null, {}, [], {"b": .missing}, number(.discount, null)], "c": [[.status]]}`, "1,2,3,x\n,,,")
 	f.Fuzz(func(t *testing.T, query, rowsText string) {
 		e, err := Compile(query, fuzzOpts...)
 		if err != nil {
@@ -274,4 +298,28 @@ func TestAppendNumberMatchesParseNum(t *testing.T) {
 		}
 		check(s)
 	}
+}
+
+// BenchmarkRowTemplateCustomer is the bulk customer payload (nested
+// arrays of objects) as a row template.
+func BenchmarkRowTemplateCustomer(b *testing.B) {
+	names := []string{"firstname", "lastname", "email", "mobile", "source", "account_id", "external_id", "city", "gender", "dob", "LINE_NO"}
+	tpl, ok := MustCompile(bulkCustomerQuery).RowTemplate(names, true)
+	if !ok {
+		b.Fatal("no row template")
+	}
+	rows := make([][]string, 100)
+	for i := range rows {
+		rows[i] = make([]string, len(names))
+		for j, n := range names {
+			rows[i][j] = fmt.Sprintf("%s-%d", n, i)
+		}
+	}
+	var buf []byte
+	var ends []int
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, ends, _ = tpl.AppendRows(buf[:0], len(rows), func(i int) ([]string, bool) { return rows[i], true }, ends[:0])
+	}
+	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "records/s")
 }

@@ -321,6 +321,14 @@ type num struct {
 	isInt bool
 }
 
+// float is n as a double.
+func (n num) float() float64 {
+	if n.isInt {
+		return float64(n.i)
+	}
+	return n.f
+}
+
 // appendJSON encodes n exactly as jsonv.Append encodes the boxed value.
 func (n num) appendJSON(dst []byte) []byte {
 	if n.isInt {
@@ -352,6 +360,13 @@ func parseNum(s string) (num, bool) {
 		if intDigits == 0 {
 			return num{}, false
 		}
+		if intDigits <= maxSafeDigits {
+			n := digitsValue(s[i-intDigits:])
+			if sign < 0 {
+				n = -n
+			}
+			return num{i: n, isInt: true}, true
+		}
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return num{i: n, isInt: true}, true
 		}
@@ -363,11 +378,15 @@ func parseNum(s string) (num, bool) {
 	// is reproduced here so results agree to the last bit.
 	var intPart float64
 	if intDigits > 0 {
-		n, err := strconv.ParseInt(s[i-intDigits:i], 10, 64)
-		if err != nil {
-			return parseFloatFallback(s)
+		if intDigits <= maxSafeDigits {
+			intPart = float64(digitsValue(s[i-intDigits : i]))
+		} else {
+			n, err := strconv.ParseInt(s[i-intDigits:i], 10, 64)
+			if err != nil {
+				return parseFloatFallback(s)
+			}
+			intPart = float64(n)
 		}
-		intPart = float64(n)
 	}
 	value := intPart * sign
 	if s[i] == '.' {
@@ -377,9 +396,15 @@ func parseNum(s string) (num, bool) {
 		if nd == 0 {
 			return num{}, false
 		}
-		frac, err := strconv.ParseInt(s[fstart:i], 10, 64)
-		if err != nil {
-			return parseFloatFallback(s)
+		var frac int64
+		if nd <= maxSafeDigits {
+			frac = digitsValue(s[fstart:i])
+		} else {
+			f, err := strconv.ParseInt(s[fstart:i], 10, 64)
+			if err != nil {
+				return parseFloatFallback(s)
+			}
+			frac = f
 		}
 		value = (intPart + float64(frac)/math.Pow10(nd)) * sign
 		if i == len(s) {
@@ -408,6 +433,20 @@ func parseNum(s string) (num, bool) {
 		return parseFloatFallback(s)
 	}
 	return num{f: value * math.Pow10(exp*expSign)}, true
+}
+
+// maxSafeDigits is the most decimal digits digitsValue takes: any 18
+// digits fit an int64, which is what strconv.ParseInt, the slower way,
+// would give for them.
+const maxSafeDigits = 18
+
+// digitsValue is the value of a run of at most maxSafeDigits ASCII digits.
+func digitsValue(d string) int64 {
+	var n int64
+	for i := 0; i < len(d); i++ {
+		n = n*10 + int64(d[i]-'0')
+	}
+	return n
 }
 
 // parseFloatFallback parses numbers too long for the reference's long

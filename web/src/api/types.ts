@@ -247,6 +247,8 @@ export interface Reconciliation {
   fromYear?: number;
   records: number;
   resultName?: string;
+  /** saving while a large report's records are still being stored, then finished (or failed). */
+  status?: 'saving' | 'finished' | 'failed';
 }
 
 export interface ReconField {

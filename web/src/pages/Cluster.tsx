@@ -63,13 +63,16 @@ export function ClusterPanel({ status }: { status: ClusterStatus }) {
           {nodes.map((n) => (
             <tr key={n.name}>
               <td>
-                {n.name}
-                {n.leader && (
-                  <>
-                    {' '}
-                    <span className="badge state-active">leader</span>
-                  </>
-                )}
+                {/* A flex row with a gap: a bare space left the badge touching the name. */}
+                <span className="name-badges">
+                  {n.name}
+                  {n.leader && (
+                    <>
+                      {' '}
+                      <span className="badge state-active">leader</span>
+                    </>
+                  )}
+                </span>
               </td>
               <td>{n.addr || '—'}</td>
               <td>

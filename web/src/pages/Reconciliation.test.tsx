@@ -30,7 +30,7 @@ const recon = {
   resultName: 'bills.csv',
 };
 
-function stubApi() {
+function stubApi(current: () => typeof recon & { status?: string } = () => recon) {
   const urls: string[] = [];
   vi.stubGlobal('fetch', async (url: string) => {
     urls.push(url);
@@ -38,7 +38,7 @@ function stubApi() {
     const qs = new URLSearchParams(q);
     const json = (v: unknown, status = 200) => new Response(JSON.stringify(v), { status, headers: { 'Content-Type': 'application/json' } });
     if (p === '/dataflows/flw_1/reconciliations') return json({ items: [recon] });
-    if (p === '/reconciliations/rcn_1') return json(recon);
+    if (p === '/reconciliations/rcn_1') return json(current());
     if (p === '/reconciliations/rcn_1/results') return new Response('bill_no,CAP_API_STATUS\nBILL-0004,0\n', { status: 200, headers: { 'Content-Type': 'text/csv' } });
     if (p === '/reconciliations/rcn_1/records') {
       const all = [
@@ -109,6 +109,25 @@ describe('reconciliation (DOM)', () => {
     expect(urls.some((u) => u.includes('/records?') && u.includes('kind=mismatch'))).toBe(true);
     expect(rows().length).toBe(1);
     expect(host.querySelector('button[disabled]')?.textContent).toMatch(/Previous/);
+  });
+
+  it('says a large report’s records are still being stored and refreshes until they are', async () => {
+    let status = 'saving';
+    stubApi(() => ({ ...recon, status }));
+    await render(<ReconciliationPage reconId="rcn_1" />);
+    expect(host.querySelector('[data-status="saving"]')?.textContent).toMatch(/still being stored/);
+    expect(host.querySelector('h2:nth-of-type(2)')?.textContent).toBe('Records (being stored)');
+    status = 'finished';
+    await act(async () => void (await new Promise((r) => setTimeout(r, 2200))));
+    await settle();
+    expect(host.querySelector('[data-status]')).toBeNull();
+    expect(host.querySelector('h2:nth-of-type(2)')?.textContent).toBe('Records (30)');
+  });
+
+  it('says when a report’s records could not be stored', async () => {
+    stubApi(() => ({ ...recon, status: 'failed' }));
+    await render(<ReconciliationPage reconId="rcn_1" />);
+    expect(host.querySelector('[data-status="failed"]')?.textContent).toMatch(/could not all be stored/);
   });
 
   it('names sources and keys in words', () => {

@@ -107,13 +107,21 @@ function Tile({ label, value, tile, bad }: { label: string; value: number; tile:
 export function ReconciliationPage({ reconId }: { reconId: string }) {
   const [kind, setKind] = useState('');
   const pages = useCursorPages();
-  const rec = useQuery({ queryKey: ['reconciliation', reconId], queryFn: () => client.get<Reconciliation>(`/reconciliations/${reconId}`) });
+  // A large report's records are stored in the background (status
+  // saving): poll until they all are, refreshing the table with it.
+  const rec = useQuery({
+    queryKey: ['reconciliation', reconId],
+    queryFn: () => client.get<Reconciliation>(`/reconciliations/${reconId}`),
+    refetchInterval: (q) => (q.state.data?.status === 'saving' ? 2000 : false),
+  });
+  const saving = rec.data?.status === 'saving';
   const qs = new URLSearchParams({ limit: '50' });
   if (kind) qs.set('kind', kind);
   if (pages.cursor) qs.set('cursor', pages.cursor);
   const records = useQuery({
     queryKey: ['reconciliation-records', reconId, kind, pages.cursor],
     queryFn: () => client.get<Page<ReconRecord>>(`/reconciliations/${reconId}/records?${qs}`),
+    refetchInterval: saving ? 2000 : false,
   });
   const download = useMutation({
     mutationFn: async () => {
@@ -172,7 +180,17 @@ export function ReconciliationPage({ reconId }: { reconId: string }) {
       ) : (
         <p className="hint">The server kept no results file for this reconciliation.</p>
       )}
-      <h2>Records ({r.records})</h2>
+      <h2>Records ({r.status === 'saving' ? 'being stored' : r.records})</h2>
+      {r.status === 'saving' && (
+        <p className="hint" role="status" data-status="saving">
+          The counts are final; the records are still being stored and the table fills as they are.
+        </p>
+      )}
+      {r.status === 'failed' && (
+        <p className="error-box" role="alert" data-status="failed">
+          The records could not all be stored; the server tries again at its next start. The counts and the results file are complete.
+        </p>
+      )}
       <div className="toolbar" role="search">
         <label>
           Show
