@@ -403,7 +403,8 @@ blocks:
 	}
 	var wals []string
 	_ = filepath.WalkDir(filepath.Join(dir, "cp"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) == "wal" {
+		// The lineage's log (its .sent marker file beside it is not a log).
+		if err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) == "wal" && filepath.Ext(p) == ".log" {
 			wals = append(wals, p)
 		}
 		return nil

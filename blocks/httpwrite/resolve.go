@@ -302,11 +302,19 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 		req.ahead = func() error { return wf.recordStream(key, seqs, groups, url, req.body) }
 		return key, nil
 	}
-	if n, ok := wf.take(key); ok {
-		req.ahead = func() error { return wf.awaitDurable(n) }
-		return key, nil
+	n, announced := wf.take(key)
+	req.ahead = func() error {
+		var err error
+		if announced {
+			err = wf.awaitDurable(n)
+		} else {
+			err = wf.record(key, seqs)
+		}
+		if err != nil {
+			return err
+		}
+		return wf.markSent(key)
 	}
-	req.ahead = func() error { return wf.record(key, seqs) }
 	return key, nil
 }
 

@@ -44,6 +44,9 @@ type walEntry struct {
 	// At is when the entry was written (Unix seconds), in a stream's log
 	// only: compactStream drops old entries by it.
 	At int64 `json:"t,omitempty"`
+	// Boot, on a line of its own, is the boot id of the process that
+	// writes the entries after it (see sent markers, walFile.sent).
+	Boot string `json:"b,omitempty"`
 }
 
 // walOutcome is one record's logged outcome.
@@ -117,6 +120,15 @@ type walFile struct {
 	inDoubt map[int64]string
 	// answered are in-doubt records whose answer was logged.
 	answered map[int64]walOutcome
+	// sent is the lineage's sent-marker file: a request's key is appended
+	// (no sync) right before it leaves, after its entry is durable. Entries
+	// are logged when their unit is queued, so some never leave before a
+	// crash; a resume on the same boot (the page cache survived: a killed
+	// process, not a power loss) trusts the markers and does not hold an
+	// entry without one in doubt, which keeps a kill's lookups to requests
+	// that left. After a reboot every unanswered entry is in doubt. nil for
+	// a stream's log and where the boot id is unknown.
+	sent *os.File
 	// err is why the log could not be opened (every send fails with it).
 	err error
 	// st is set on a stream partition's log (streamwal.go): entries carry
@@ -165,9 +177,14 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 		p := w.path(id)
+		boot := bootID()
 		flags := os.O_CREATE | os.O_RDWR
 		if l.Resumed() {
-			end, torn, err := loadInDoubt(p, l.Acked, wf.inDoubt, wf.answered)
+			sent, err := loadSent(p + ".sent")
+			if err != nil {
+				return err
+			}
+			end, torn, err := loadLog(p, l.Acked, wf.inDoubt, wf.answered, boot, sent)
 			if err != nil {
 				return err
 			}
@@ -188,9 +205,61 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 		wf.f = f
+		if boot != "" {
+			sf, err := os.OpenFile(p+".sent", flags&^os.O_RDWR|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("write-ahead log: %w", err)
+			}
+			wf.sent = sf
+			// The entries this process logs follow its boot line; it is
+			// written with (before) the first of them.
+			wf.pending = appendBootEntry(wf.pending, boot)
+		}
 		return nil
 	}()
 	return wf, wf.err
+}
+
+// bootID identifies this boot of the machine (Linux), "" where unknown.
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// loadSent reads a sent-marker file: the keys of requests that left.
+func loadSent(p string) (map[string]bool, error) {
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write-ahead log: %w", err)
+	}
+	sent := map[string]bool{}
+	for line := range bytes.Lines(b) {
+		if k := bytes.TrimSuffix(line, []byte{'\n'}); len(k) > 0 {
+			sent[string(k)] = true
+		}
+	}
+	return sent, nil
+}
+
+// markSent appends key to the sent markers before its request leaves: a
+// write, not a sync (a killed process's writes survive in the page cache;
+// after a power loss the markers are not trusted, see sent).
+func (wf *walFile) markSent(key string) error {
+	if wf.sent == nil {
+		return nil
+	}
+	b := make([]byte, 0, len(key)+1)
+	if _, err := wf.sent.Write(append(append(b, key...), '\n')); err != nil {
+		return fmt.Errorf("write-ahead log: sent marker: %w", err)
+	}
+	return nil
 }
 
 // loadInDoubt reads a log and keeps the records the checkpoint does not
@@ -201,6 +270,13 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 // its request never left. Everything before a synced record entry was
 // flushed with it, so no record entry lies past the first NUL.
 func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool, err error) {
+	return loadLog(p, acked, into, answered, "", nil)
+}
+
+// loadLog is loadInDoubt trusting sent markers: a record entry written
+// under boot (the current boot id; "" trusts none) whose key is not in
+// sent never left, so it is not in doubt.
+func loadLog(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome, boot string, sent map[string]bool) (end int64, torn bool, err error) {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, false, nil
@@ -218,10 +294,18 @@ func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answe
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}
+	section := ""
 	for line := range bytes.Lines(b) {
 		var e walEntry
 		if json.Unmarshal(line, &e) != nil {
 			continue
+		}
+		if e.Boot != "" {
+			section = e.Boot
+			continue
+		}
+		if e.Answers == nil && boot != "" && section == boot && !sent[e.Key] {
+			continue // logged when queued, never sent
 		}
 		for j, s := range e.Seqs {
 			if acked != nil && acked(s) {
@@ -454,6 +538,14 @@ func (wf *walFile) grow(end int64) error {
 	return nil
 }
 
+// appendBootEntry appends the line naming the boot id of the entries after
+// it (walEntry.Boot).
+func appendBootEntry(b []byte, boot string) []byte {
+	b = append(b, `{"k":"","s":null,"b":`...)
+	b = jsonv.AppendString(b, boot)
+	return append(b, '}', '\n')
+}
+
 // appendWALEntry appends one log line: what json.Marshal(walEntry) gives
 // (and loadInDoubt decodes), without reflection on the request path.
 func appendWALEntry(b []byte, key string, seqs []int64, outs []walOutcome, at int64) []byte {
@@ -548,6 +640,12 @@ func (w *wal) end(lineage string) error {
 	if wf != nil && wf.f != nil {
 		wf.f.Close()
 	}
+	if wf != nil && wf.sent != nil {
+		wf.sent.Close()
+	}
+	if err := os.Remove(w.path(lineage) + ".sent"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	err := os.Remove(w.path(lineage))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -561,6 +659,9 @@ func (w *wal) close() {
 	for id, wf := range w.files {
 		if wf.f != nil {
 			wf.f.Close()
+		}
+		if wf.sent != nil {
+			wf.sent.Close()
 		}
 		delete(w.files, id)
 	}

@@ -132,6 +132,13 @@ func TestWALGroupCommit(t *testing.T) {
 		if err := json.Unmarshal(line, &e); err != nil {
 			t.Fatalf("line %d %q: %v", lines, line, err)
 		}
+		if e.Boot != "" {
+			if lines != 1 {
+				t.Fatalf("line %d: a boot line after entries", lines)
+			}
+			lines--
+			continue
+		}
 		if e.Answers == nil {
 			recorded[e.Key] = true
 		} else if !recorded[e.Key] {
@@ -179,6 +186,9 @@ func TestWALResume(t *testing.T) {
 		if err := wf.record(l.key(i), l.seqs(i)); err != nil {
 			t.Fatal(err)
 		}
+		if err := wf.markSent(l.key(i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := wf.answer(l.key(0), l.seqs(0), []walOutcome{l.outcome(0), l.outcome(0), l.outcome(0)}); err != nil {
 		t.Fatal(err)
@@ -202,6 +212,9 @@ func TestWALResume(t *testing.T) {
 		t.Fatal("the torn line was not noticed")
 	}
 	if err := wf2.record(l.key(4), l.seqs(4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := wf2.markSent(l.key(4)); err != nil {
 		t.Fatal(err)
 	}
 	w2.close()
@@ -407,5 +420,66 @@ func TestWALAnnounceBackgroundRound(t *testing.T) {
 	}
 	if len(inDoubt) != 3*n {
 		t.Fatalf("%d records logged, want %d", len(inDoubt), 3*n)
+	}
+}
+
+// Entries logged when queued whose requests never left (no sent marker) are
+// not in doubt after a kill on the same boot, and are after a reboot (the
+// markers were not synced, so their absence proves nothing then).
+func TestWALSentMarkers(t *testing.T) {
+	if bootID() == "" {
+		t.Skip("no boot id on this system: markers are not kept")
+	}
+	dir := t.TempDir()
+	l := walLineage{id: "markers"}
+	w := newWAL(dir)
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		wf.announce(l.key(i), l.seqs(i))
+	}
+	n, _ := wf.take(l.key(0))
+	if err := wf.awaitDurable(n); err != nil {
+		t.Fatal(err)
+	}
+	if err := wf.markSent(l.key(0)); err != nil { // request 0 left; 1 and 2 were only queued
+		t.Fatal(err)
+	}
+	w.close()
+	p := w.path(l.id)
+	sent, err := loadSent(p + ".sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
+	if _, _, err := loadLog(p, l.Acked, inDoubt, answered, bootID(), sent); err != nil {
+		t.Fatal(err)
+	}
+	if len(inDoubt) != 3 || inDoubt[l.seqs(0)[0]] != l.key(0) {
+		t.Fatalf("same boot: in doubt %v, want entry 0's 3 records", inDoubt)
+	}
+	inDoubt = map[int64]string{}
+	if _, _, err := loadLog(p, l.Acked, inDoubt, answered, "another-boot", sent); err != nil {
+		t.Fatal(err)
+	}
+	if len(inDoubt) != 9 {
+		t.Fatalf("after a reboot: %d in doubt, want all 9", len(inDoubt))
+	}
+	// Through open, as a resumed lineage does.
+	w2 := newWAL(dir)
+	wf2, err := w2.open(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wf2.inDoubt) != 3 {
+		t.Fatalf("resumed: %d in doubt, want 3", len(wf2.inDoubt))
+	}
+	if err := w2.end(l.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p + ".sent"); !os.IsNotExist(err) {
+		t.Fatalf("sent markers not removed at the lineage's end: %v", err)
 	}
 }
