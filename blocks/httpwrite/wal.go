@@ -284,13 +284,14 @@ func loadLog(p string, acked func(int64) bool, into map[int64]string, answered m
 	if err != nil {
 		return 0, false, fmt.Errorf("write-ahead log: %w", err)
 	}
-	end, torn = parseInDoubt(b, acked, into, answered)
+	end, torn = parseInDoubt(b, acked, into, answered, boot, sent)
 	return end, torn, nil
 }
 
 // parseInDoubt is loadInDoubt on the log's bytes (a file's, or a
 // journal's rounds joined).
-func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool) {
+// boot and sent are loadLog's (a journal trusts no sent markers: "", nil).
+func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome, boot string, sent map[string]bool) (end int64, torn bool) {
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		b = b[:i]
 	}

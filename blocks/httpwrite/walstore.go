@@ -62,7 +62,7 @@ func (w *wal) openJournal(wf *walFile, l block.Lineage) error {
 	if err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
-	parseInDoubt(bytes.Join(rounds, nil), l.Acked, wf.inDoubt, wf.answered)
+	parseInDoubt(bytes.Join(rounds, nil), l.Acked, wf.inDoubt, wf.answered, "", nil)
 	wf.jr = jl
 	return nil
 }
