@@ -1375,3 +1375,11 @@ func (n *nsJournal) Read(ctx context.Context, log string) ([][]byte, error) {
 }
 
 func (n *nsJournal) Remove(ctx context.Context, log string) error { return n.j.Remove(ctx, n.ns+log) }
+
+func (n *nsJournal) Round(ctx context.Context, log string, r block.JournalRound) (block.JournalRoundResult, error) {
+	return n.j.Round(ctx, n.ns+log, r)
+}
+
+func (n *nsJournal) Delete(ctx context.Context, log string, ids []int64) error {
+	return n.j.Delete(ctx, n.ns+log, ids)
+}
