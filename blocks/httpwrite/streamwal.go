@@ -170,6 +170,17 @@ type streamLog struct {
 	// re-sent as logged before anything else of the partition.
 	replays  []streamEntry
 	replayMu sync.Mutex
+	// j, when set, keeps the log as rows of the runtime's journal instead
+	// of the file (streamjournal.go): jname is its name there, after the
+	// id of the last entry read, reclaim says the last take-over was
+	// refused (a lower epoch than the log's owner: the log is taken once
+	// its owner has been silent for streamReclaim), grown the bytes read
+	// and written since the last compaction.
+	j       block.Journal
+	jname   string
+	after   int64
+	reclaim bool
+	grown   int64
 }
 
 // openStream returns the log of a stream record's partition, loading what
@@ -183,7 +194,11 @@ func (w *wal) openStream(p streamPart) (*walFile, error) {
 		wf = &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}, st: &streamLog{path: w.path(id)}}
 		wf.flushed = sync.NewCond(&wf.mu)
 		w.files[id] = wf
-		wf.err = wf.openStreamFile(w.dir, w.path("stream\x00"+p.group), p.epoch)
+		if w.journal != nil {
+			wf.err = wf.openStreamJournal(w.journal, id, p.epoch)
+		} else {
+			wf.err = wf.openStreamFile(w.dir, w.path("stream\x00"+p.group), p.epoch)
+		}
 	}
 	w.mu.Unlock()
 	if wf.err != nil {
@@ -255,6 +270,9 @@ func (wf *walFile) raiseEpoch(epoch int64) error {
 		return nil
 	}
 	defer wf.mu.Unlock()
+	if wf.st.j != nil {
+		return wf.exclusive(func() error { return wf.takeJournal(epoch) })
+	}
 	return wf.exclusive(func() error {
 		st := wf.st
 		if err := flock(st.lock, syscall.LOCK_EX); err != nil {
@@ -400,6 +418,9 @@ func (wf *walFile) catchUp() error {
 // and its requests get errPartitionMoved.
 func (wf *walFile) streamRound(b []byte, sync bool) error {
 	st := wf.st
+	if st.j != nil {
+		return wf.streamJournalRound(b)
+	}
 	if err := flock(st.lock, syscall.LOCK_EX); err != nil {
 		return err
 	}
@@ -548,7 +569,6 @@ func compactStream(p string, now time.Time) (int64, error) {
 		b = b[:i] // the preallocated zeros (wal.go)
 	}
 	var entries []streamEntry
-	lastAnswer := map[int64]int{}
 	var epoch, epochAt int64
 	for line := range bytes.Lines(b) {
 		var e streamEntry
@@ -558,11 +578,6 @@ func compactStream(p string, now time.Time) (int64, error) {
 		if e.Epoch >= epoch {
 			epoch, epochAt = e.Epoch, e.At
 		}
-		if e.Answers != nil {
-			for _, s := range e.Seqs {
-				lastAnswer[s] = len(entries)
-			}
-		}
 		entries = append(entries, e)
 	}
 	var out []byte
@@ -570,23 +585,9 @@ func compactStream(p string, now time.Time) (int64, error) {
 		m, _ := json.Marshal(streamEntry{Epoch: epoch, At: epochAt})
 		out = append(append(out, m...), '\n')
 	}
+	keep := streamKeep(entries, now)
 	for i, e := range entries {
-		if len(e.Seqs) == 0 {
-			continue // a mark: the highest is kept above
-		}
-		age := now.Sub(time.Unix(e.At, 0))
-		keep := false
-		if e.Answers != nil {
-			keep = age < streamAnswerKeep
-		} else if age < streamDoubtKeep {
-			for _, s := range e.Seqs {
-				if j, ok := lastAnswer[s]; !ok || j < i {
-					keep = true // never answered after it was sent
-					break
-				}
-			}
-		}
-		if !keep {
+		if !keep[i] {
 			continue
 		}
 		if e.Answers != nil {
@@ -623,6 +624,43 @@ func compactStream(p string, now time.Time) (int64, error) {
 		d.Close()
 	}
 	return int64(len(out)), nil
+}
+
+// streamKeep says which entries of a stream's log compaction keeps:
+// requests never answered after they were sent, for streamDoubtKeep, and
+// answers for streamAnswerKeep. Marks (no positions) go: the highest
+// epoch is kept apart (a mark of its own in a file, the owner row in a
+// journal).
+func streamKeep(entries []streamEntry, now time.Time) []bool {
+	lastAnswer := map[int64]int{}
+	for i, e := range entries {
+		if e.Answers != nil {
+			for _, s := range e.Seqs {
+				lastAnswer[s] = i
+			}
+		}
+	}
+	keep := make([]bool, len(entries))
+	for i, e := range entries {
+		if len(e.Seqs) == 0 {
+			continue
+		}
+		age := now.Sub(time.Unix(e.At, 0))
+		if e.Answers != nil {
+			keep[i] = age < streamAnswerKeep
+			continue
+		}
+		if age >= streamDoubtKeep {
+			continue
+		}
+		for _, s := range e.Seqs {
+			if j, ok := lastAnswer[s]; !ok || j < i {
+				keep[i] = true // never answered after it was sent
+				break
+			}
+		}
+	}
+	return keep
 }
 
 func flock(f *os.File, how int) error {
