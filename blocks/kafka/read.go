@@ -629,18 +629,48 @@ func (r *reader) windowsFile() string {
 	return filepath.Join(dir, "kafka-windows.json")
 }
 
+// windowsLog is the list's name in the runtime's journal (Env.Journal: a
+// cluster whose shared store is S3, where the state directory is the
+// node's own): a node started again on another disk under the same name
+// finds its list there. Each save appends the whole list and deletes the
+// earlier ones, so the last entry is the list.
+func (r *reader) windowsLog() string {
+	return "kafka-windows/" + url.PathEscape(option(r.env, block.OptNode))
+}
+
+// journalTimeout bounds one journal operation of the windows list.
+const journalTimeout = 30 * time.Second
+
 func (r *reader) loadWindows() []block.Item {
-	p := r.windowsFile()
-	if p == "" {
-		return nil
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil
+	var b []byte
+	where := ""
+	if j := r.env.Journal; j != nil {
+		where = "journal " + r.windowsLog()
+		ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+		defer cancel()
+		es, err := j.Read(ctx, r.windowsLog())
+		if err != nil {
+			r.env.Log().Warn("reading the list of unfinished Kafka windows", "journal", r.windowsLog(), "err", err)
+			return nil
+		}
+		if len(es) == 0 {
+			return nil
+		}
+		b = es[len(es)-1]
+	} else {
+		p := r.windowsFile()
+		if p == "" {
+			return nil
+		}
+		where = p
+		var err error
+		if b, err = os.ReadFile(p); err != nil {
+			return nil
+		}
 	}
 	var items []block.Item
 	if err := json.Unmarshal(b, &items); err != nil {
-		r.env.Log().Warn("unreadable list of unfinished Kafka windows", "file", p, "err", err)
+		r.env.Log().Warn("unreadable list of unfinished Kafka windows", "file", where, "err", err)
 		return nil
 	}
 	return items
@@ -648,7 +678,7 @@ func (r *reader) loadWindows() []block.Item {
 
 func (r *reader) saveWindows() {
 	p := r.windowsFile()
-	if p == "" {
+	if p == "" && r.env.Journal == nil {
 		return
 	}
 	r.mu.Lock()
@@ -658,6 +688,12 @@ func (r *reader) saveWindows() {
 	}
 	r.mu.Unlock()
 	b, _ := json.Marshal(items)
+	if j := r.env.Journal; j != nil {
+		if err := saveWindowsJournal(j, r.windowsLog(), b); err != nil {
+			r.env.Log().Warn("saving unfinished Kafka windows", "err", err)
+		}
+		return
+	}
 	tmp := p + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o600); err == nil {
 		err = os.Rename(tmp, p)
@@ -665,6 +701,29 @@ func (r *reader) saveWindows() {
 			r.env.Log().Warn("saving unfinished Kafka windows", "err", err)
 		}
 	}
+}
+
+// saveWindowsJournal appends the list and deletes the lists before it (a
+// round reads them under the log's lock, so two saves never delete each
+// other's list; the later one wins, as a rename does).
+func saveWindowsJournal(j block.Journal, log string, list []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), journalTimeout)
+	defer cancel()
+	res, err := j.Round(ctx, log, block.JournalRound{Entry: list})
+	if err != nil {
+		return fmt.Errorf("unfinished Kafka windows: %w", err)
+	}
+	if len(res.Entries) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(res.Entries))
+	for i, e := range res.Entries {
+		ids[i] = e.ID
+	}
+	if err := j.Delete(ctx, log, ids); err != nil {
+		return fmt.Errorf("unfinished Kafka windows: %w", err)
+	}
+	return nil
 }
 
 var _ block.Stream = (*reader)(nil)
