@@ -32,7 +32,8 @@ import (
 // The log is one file per (consumer group, topic, partition) in the
 // block's state directory, which every cluster node reaches
 // (`--shared-dir`/state, keyed by organisation, dataflow and block — not by
-// node or version): whichever process the group hands a partition to next
+// node or version; with an S3 shared store rows of the runtime's journal
+// instead, streamjournal.go): whichever process the group hands a partition to next
 // — the same one restarted, or another node after a rebalance — reads what
 // the previous owner logged. A process finds the positions in flight at
 // the previous owner's end in doubt (looked up, their requests re-sent as

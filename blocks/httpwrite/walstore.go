@@ -19,7 +19,8 @@ import (
 // the database — and a resume reads the rows back in order and parses them
 // as the file's lines. A round is never torn (a row is stored whole or not
 // at all); a failed append fails that round's entries as a failed file
-// write does. Streams keep their position log as a file (streamwal.go).
+// write does. A stream's partition logs use the journal too, in
+// owner-checked rounds (streamjournal.go).
 
 // journalTimeout bounds one journal operation of a round or a resume.
 const journalTimeout = time.Minute
