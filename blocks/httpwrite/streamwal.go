@@ -197,6 +197,11 @@ func (w *wal) openStream(p streamPart) (*walFile, error) {
 		w.files[id] = wf
 		if w.journal != nil {
 			wf.err = wf.openStreamJournal(w.journal, id, p.epoch)
+			if wf.err != nil {
+				// A database error can pass (unlike a file log's, which
+				// stays): the partition's next unit opens the log again.
+				delete(w.files, id)
+			}
 		} else {
 			wf.err = wf.openStreamFile(w.dir, w.path("stream\x00"+p.group), p.epoch)
 		}
