@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -71,9 +72,14 @@ func (j *journal) Remove(ctx context.Context, log string) error {
 	return nil
 }
 
+// journalTouch is how stale an owner's written_at may get before a round
+// of the same epoch updates it: the reclaim age (minutes) need not be
+// exact to the millisecond, and most rounds save the UPDATE.
+const journalTouch = time.Second
+
 // Round (block.Journal) runs in one transaction: the owner row is created
-// if missing and locked (PostgreSQL: SELECT … FOR UPDATE; SQLite: the
-// store's transactions take the write lock at BEGIN), so rounds of one
+// if missing and locked (PostgreSQL: the upsert's row lock, held to the
+// commit; SQLite: the store's transactions take the write lock at BEGIN), so rounds of one
 // log are serialised and each reads every entry an earlier round
 // committed — ids are assigned under the lock, so no entry with a smaller
 // id can still become visible later. The owner check and the append are
@@ -82,17 +88,18 @@ func (j *journal) Remove(ctx context.Context, log string) error {
 // reclaim age is measured on the database's clock.
 func (j *journal) Round(ctx context.Context, log string, r block.JournalRound) (block.JournalRoundResult, error) {
 	var res block.JournalRoundResult
-	now, lock := `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`, ""
+	now := `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`
 	if j.s.dialect == Postgres {
-		now, lock = `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`, " FOR UPDATE"
+		now = `CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`
 	}
 	err := j.s.Tx(ctx, func(q *Queries) error {
 		res = block.JournalRoundResult{}
-		if _, err := q.exec(ctx, `INSERT INTO block_journal_owner (log, epoch, written_at) VALUES (?, 0, 0) ON CONFLICT (log) DO NOTHING`, log); err != nil {
-			return err
-		}
+		// One statement creates the row if missing and locks it (an
+		// upsert's DO UPDATE takes the row lock, as FOR UPDATE does).
 		var owner, at, clock int64
-		if err := q.row(ctx, `SELECT epoch, written_at, `+now+` FROM block_journal_owner WHERE log = ?`+lock, log).Scan(&owner, &at, &clock); err != nil {
+		if err := q.row(ctx, `INSERT INTO block_journal_owner (log, epoch, written_at) VALUES (?, 0, 0)
+			ON CONFLICT (log) DO UPDATE SET epoch = block_journal_owner.epoch
+			RETURNING epoch, written_at, `+now, log).Scan(&owner, &at, &clock); err != nil {
 			return err
 		}
 		es, err := readEntries(ctx, q, log, r.After)
@@ -104,7 +111,7 @@ func (j *journal) Round(ctx context.Context, log string, r block.JournalRound) (
 		entry := r.Entry
 		if !may {
 			entry, res.Fenced = r.Fenced, true
-		} else if r.Epoch != 0 {
+		} else if r.Epoch != 0 && (r.Epoch != owner || clock-at >= journalTouch.Milliseconds()) {
 			if _, err := q.exec(ctx, `UPDATE block_journal_owner SET epoch = ?, written_at = ? WHERE log = ?`, r.Epoch, clock, log); err != nil {
 				return err
 			}

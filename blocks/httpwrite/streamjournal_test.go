@@ -411,3 +411,34 @@ func TestStreamJournalInDoubtRequestResentAsLogged(t *testing.T) {
 		t.Fatalf("%d requests after the third process, %d replays", n, third.replays.Load())
 	}
 }
+
+// BenchmarkStreamJournalRecord is one stream request's entry (20
+// positions and a body, as a Neo bulk of the e2e tests) made durable on
+// its own in a partition's journal log: one Round — lock the owner row,
+// read what others appended, check the epoch, insert (the test PostgreSQL
+// runs with fsync off).
+//
+//	go test -run '^$' -bench BenchmarkStreamJournalRecord ./blocks/httpwrite/
+func BenchmarkStreamJournalRecord(b *testing.B) {
+	for name, j := range journals(b) {
+		b.Run(name, func(b *testing.B) {
+			w := newWALFor(&block.Env{StateDir: b.TempDir(), Journal: j})
+			defer w.close()
+			wf, err := w.openStream(streamPart{group: "bench-" + time.Now().String(), topic: "t", partition: "0", epoch: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := make([]byte, 1200)
+			seqs := make([]int64, 20)
+			b.ResetTimer()
+			for i := range b.N {
+				for k := range seqs {
+					seqs[k] = int64(i*20 + k)
+				}
+				if err := wf.recordStream(fmt.Sprint("k", i), seqs, nil, "http://x/neo", body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
