@@ -1167,16 +1167,36 @@ func (c *call) layoutArg(i int, formatter bool) (func(e env) (*javatime.Layout, 
 	}, nil
 }
 
+// layoutZone compiles the (format, time zone) arguments 0 and 1 that the
+// date functions share; the function it returns reads both for a record.
+func (c *call) layoutZone(formatter bool) (func(e env) (*javatime.Layout, *time.Location, error), error) {
+	layout, err := c.layoutArg(0, formatter)
+	if err != nil {
+		return nil, err
+	}
+	zone, err := c.zone(1)
+	if err != nil {
+		return nil, err
+	}
+	return func(e env) (*javatime.Layout, *time.Location, error) {
+		l, err := layout(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		loc, err := zone(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		return l, loc, nil
+	}, nil
+}
+
 func buildFormat(c *call) (node, error) {
 	sub, err := toDate(c.subj)
 	if err != nil {
 		return nil, err
 	}
-	layout, err := c.layoutArg(0, false)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
+	layoutZone, err := c.layoutZone(false)
 	if err != nil {
 		return nil, err
 	}
@@ -1185,11 +1205,7 @@ func buildFormat(c *call) (node, error) {
 		if err != nil || v.IsNull() {
 			return "", false, err
 		}
-		l, err := layout(e)
-		if err != nil {
-			return "", false, err
-		}
-		loc, err := zone(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return "", false, err
 		}
@@ -1213,11 +1229,7 @@ func buildToDate(c *call) (node, error) {
 		}}, nil
 	}
 	sub := c.subjStr()
-	layout, err := c.layoutArg(0, false)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
+	layoutZone, err := c.layoutZone(false)
 	if err != nil {
 		return nil, err
 	}
@@ -1227,11 +1239,7 @@ func buildToDate(c *call) (node, error) {
 		if err != nil || !ok {
 			return Null, err
 		}
-		l, err := layout(e)
-		if err != nil {
-			return Null, err
-		}
-		loc, err := zone(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return Null, err
 		}
@@ -1303,11 +1311,7 @@ func buildToInstant(c *call) (node, error) {
 		return toInstantNode(c.subj)
 	}
 	sub := c.subjStr()
-	layout, err := c.layoutArg(0, true)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
+	layoutZone, err := c.layoutZone(true)
 	if err != nil {
 		return nil, err
 	}
@@ -1317,11 +1321,7 @@ func buildToInstant(c *call) (node, error) {
 		if err != nil || !ok {
 			return Null, err
 		}
-		l, err := layout(e)
-		if err != nil {
-			return Null, err
-		}
-		loc, err := zone(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return Null, err
 		}
@@ -1338,11 +1338,7 @@ func buildFormatInstant(c *call) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	layout, err := c.layoutArg(0, true)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
+	layoutZone, err := c.layoutZone(true)
 	if err != nil {
 		return nil, err
 	}
@@ -1351,11 +1347,7 @@ func buildFormatInstant(c *call) (node, error) {
 		if err != nil || v.IsNull() {
 			return "", false, err
 		}
-		l, err := layout(e)
-		if err != nil {
-			return "", false, err
-		}
-		loc, err := zone(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return "", false, err
 		}
