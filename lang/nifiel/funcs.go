@@ -1192,11 +1192,21 @@ func (c *call) layoutZone(formatter bool) (func(e env) (*javatime.Layout, *time.
 }
 
 func buildFormat(c *call) (node, error) {
-	sub, err := toDate(c.subj)
+	return buildFormatTime(c, toDate, false, func(l *javatime.Layout, v Value, loc *time.Location) string {
+		var buf [64]byte
+		return string(l.AppendFormat(buf[:0], time.UnixMilli(v.i).In(loc)))
+	})
+}
+
+// buildFormatTime is format and formatInstant: the subject converted by
+// subject (to a Date or an Instant), then written with the (format, time
+// zone) arguments by write; a null subject gives null.
+func buildFormatTime(c *call, subject func(node) (node, error), formatter bool, write func(l *javatime.Layout, v Value, loc *time.Location) string) (node, error) {
+	sub, err := subject(c.subj)
 	if err != nil {
 		return nil, err
 	}
-	layoutZone, err := c.layoutZone(false)
+	layoutZone, err := c.layoutZone(formatter)
 	if err != nil {
 		return nil, err
 	}
@@ -1209,8 +1219,7 @@ func buildFormat(c *call) (node, error) {
 		if err != nil {
 			return "", false, err
 		}
-		var buf [64]byte
-		return string(l.AppendFormat(buf[:0], time.UnixMilli(v.i).In(loc))), true, nil
+		return write(l, v, loc), true, nil
 	}), nil
 }
 
@@ -1334,25 +1343,9 @@ func buildToInstant(c *call) (node, error) {
 }
 
 func buildFormatInstant(c *call) (node, error) {
-	sub, err := toInstantNode(c.subj)
-	if err != nil {
-		return nil, err
-	}
-	layoutZone, err := c.layoutZone(true)
-	if err != nil {
-		return nil, err
-	}
-	return strNodeOf(func(e env) (string, bool, error) {
-		v, err := sub.eval(e)
-		if err != nil || v.IsNull() {
-			return "", false, err
-		}
-		l, loc, err := layoutZone(e)
-		if err != nil {
-			return "", false, err
-		}
-		return l.Format(time.Unix(v.i, int64(v.n)).In(loc)), true, nil
-	}), nil
+	return buildFormatTime(c, toInstantNode, true, func(l *javatime.Layout, v Value, loc *time.Location) string {
+		return l.Format(time.Unix(v.i, int64(v.n)).In(loc))
+	})
 }
 
 // buildEpoch converts an Instant to microseconds (unit 1e3) or nanoseconds
