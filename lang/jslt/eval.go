@@ -98,11 +98,19 @@ const (
 	// scavenger has returned those pages, page-faults it in again; in
 	// BulkCustomerPayload a 64 KiB member slab cost a fifth of the time.
 	slabBytes = 32 << 10
+	// scanSlabBytes bounds the slabs that hold pointers: the allocator
+	// puts an 8-byte header before such objects when they are larger than
+	// 512 bytes, and with it a slab of exactly 32 KiB would be a large
+	// object after all (runtime.mallocgc: small only up to
+	// maxSmallSize-mallocHeaderSize), taken from the page heap and swept
+	// back to it every GC cycle.
+	scanSlabBytes = slabBytes - 8
 	// Most elements of each kind a slab holds.
-	memberSlabMax = slabBytes / int(unsafe.Sizeof(jsonv.Member{}))
-	objectSlabMax = slabBytes / int(unsafe.Sizeof(jsonv.Object{}))
-	elemSlabMax   = slabBytes / int(unsafe.Sizeof(any(nil)))
-	headerSlabMax = slabBytes / int(unsafe.Sizeof([]any(nil)))
+	memberSlabMax = scanSlabBytes / int(unsafe.Sizeof(jsonv.Member{}))
+	objectSlabMax = scanSlabBytes / int(unsafe.Sizeof(jsonv.Object{}))
+	elemSlabMax   = scanSlabBytes / int(unsafe.Sizeof(any(nil)))
+	headerSlabMax = scanSlabBytes / int(unsafe.Sizeof([]any(nil)))
+	stringSlabMax = scanSlabBytes / int(unsafe.Sizeof(""))
 )
 
 // slabSize is the length of the next slab of one kind, of which the
@@ -221,7 +229,7 @@ func (c *ctx) boxString(s string) any {
 	}
 	if c.spos == len(c.sslab) {
 		c.used.strs += c.spos
-		c.sslab = make([]string, slabSize(len(c.sslab), c.used.strs, c.hint.strs, 1, slabBytes/16))
+		c.sslab = make([]string, slabSize(len(c.sslab), c.used.strs, c.hint.strs, 1, stringSlabMax))
 		c.spos = 0
 	}
 	p := &c.sslab[c.spos]
