@@ -616,29 +616,42 @@ func (n *objectNode) eval(c *ctx, in any) any {
 	if !n.plain {
 		return n.evalGeneral(c, in)
 	}
-	o, members := c.newObject(len(n.pp))
-	src, _ := in.(*jsonv.Object)
-	for i := range n.pp {
-		p := &n.pp[i]
+	// pp is read into a local, not through n: the compiler cannot tell
+	// that the member stores below do not overwrite n.pp and would reload
+	// it on every iteration.
+	pp := n.pp
+	o, members := c.newObject(len(pp))
+	// Members are stored by index into the object's full reservation, not
+	// appended: no capacity check and no slice header to carry per member.
+	members = members[:len(pp)]
+	var sm []jsonv.Member
+	if src, ok := in.(*jsonv.Object); ok && src != nil {
+		sm = src.Members
+	}
+	k := 0
+	for i := range pp {
+		p := &pp[i]
 		var v any
 		if p.isLit {
-			members = append(members, jsonv.Member{Key: p.key, Value: p.lit})
-			continue
-		}
-		if f := p.field; f == nil {
-			v = p.value.eval(c, in)
-		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && len(src.Members[h].Key) == len(f.key) &&
-			(unsafe.StringData(src.Members[h].Key) == f.seen.Load() || f.isSlow(src.Members[h].Key)) {
-			v = src.Members[h].Value // get's first step, inlined
+			v = p.lit
 		} else {
-			v = f.get(in)
+			if f := p.field; f == nil {
+				v = p.value.eval(c, in)
+			} else if h := int(f.hint.Load()); h < len(sm) && len(sm[h].Key) == len(f.key) &&
+				(unsafe.StringData(sm[h].Key) == f.seen.Load() || f.isSlow(sm[h].Key)) {
+				v = sm[h].Value // get's first step, inlined
+			} else {
+				v = f.get(in)
+			}
+			if !isValue(v) {
+				continue
+			}
 		}
-		if isValue(v) {
-			members = append(members, jsonv.Member{Key: p.key, Value: v})
-		}
+		members[k] = jsonv.Member{Key: p.key, Value: v}
+		k++
 	}
-	c.spend(len(members), n.pos)
-	o.Members = members
+	c.spend(k, n.pos)
+	o.Members = members[:k]
 	return o
 }
 

@@ -41,6 +41,16 @@ func isTrue(v any) bool {
 // isValue is the default object filter and fallback() test: null, [] and
 // {} are "no value" and are left out of constructed objects.
 func isValue(v any) bool {
+	// Strings first, by their type word: a type switch of three cases
+	// compares type hashes, read from the type descriptor, before the
+	// words, and most values built into objects are strings.
+	if _, ok := v.(string); ok {
+		return true
+	}
+	return isValueSlow(v)
+}
+
+func isValueSlow(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return false
