@@ -586,8 +586,9 @@ type plainPair struct {
 }
 
 // finish sets what the parser cannot know before the object is complete.
-func (n *objectNode) finish() {
-	n.plain = n.lets == nil && n.match == nil && !n.dynamic
+// general (config.generalObjects) keeps every object on evalGeneral.
+func (n *objectNode) finish(general bool) {
+	n.plain = !general && n.lets == nil && n.match == nil && !n.dynamic
 	if !n.plain {
 		return
 	}
@@ -620,10 +621,21 @@ func (n *objectNode) eval(c *ctx, in any) any {
 	// that the member stores below do not overwrite n.pp and would reload
 	// it on every iteration.
 	pp := n.pp
-	o, members := c.newObject(len(pp))
-	// Members are stored by index into the object's full reservation, not
-	// appended: no capacity check and no slice header to carry per member.
-	members = members[:len(pp)]
+	// newObject's fast path, inlined (newObject itself is not: its slow
+	// path is too big for the inliner). Members are stored by index into
+	// the object's full reservation, not appended: no capacity check and
+	// no slice header to carry per member.
+	var o *jsonv.Object
+	var members []jsonv.Member
+	if np := len(pp); c.opos < len(c.oslab) && np <= len(c.mslab)-c.mpos {
+		o = &c.oslab[c.opos]
+		c.opos++
+		members = c.mslab[c.mpos : c.mpos+np : c.mpos+np]
+		c.mpos += np
+	} else {
+		o, members = c.newObjectSlow(np)
+		members = members[:np]
+	}
 	var sm []jsonv.Member
 	if src, ok := in.(*jsonv.Object); ok && src != nil {
 		sm = src.Members

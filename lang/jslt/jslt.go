@@ -65,6 +65,10 @@ type config struct {
 	// variables, when not nil, are the only parameters a query may use
 	// without defining them (WithVariables).
 	variables map[string]bool
+	// generalObjects evaluates every object constructor with
+	// objectNode.evalGeneral, never the plain-object path; only tests set
+	// it, to compare the two.
+	generalObjects bool
 }
 
 // Defaults for the resource bounds. The depth bound keeps recursive

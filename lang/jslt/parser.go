@@ -700,7 +700,7 @@ func (u *unit) parseObject() node {
 			n.match.skip = append(n.match.skip, pr.key)
 		}
 	}
-	n.finish()
+	n.finish(u.c.cfg.generalObjects)
 	return n
 }
 
