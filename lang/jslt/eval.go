@@ -586,7 +586,7 @@ type plainPair struct {
 }
 
 // finish sets what the parser cannot know before the object is complete.
-// general (config.generalObjects) keeps every object on evalGeneral.
+// general (config.noFastPaths) keeps every object on evalGeneral.
 func (n *objectNode) finish(general bool) {
 	n.plain = !general && n.lets == nil && n.match == nil && !n.dynamic
 	if !n.plain {
@@ -1141,16 +1141,20 @@ type moduleFunc struct {
 func (m *moduleFunc) arity() (int, int) { return 1, 1 }
 
 type callNode struct {
-	name  string
-	args  []node
-	fn    callable
-	regex *regexEntry // precompiled literal regular expression, if any
-	pos   pos
+	name   string
+	args   []node
+	fn     callable
+	regex  *regexEntry // precompiled literal regular expression, if any
+	pos    pos
+	number bool // fn is the number builtin, see evalNumber
 }
 
 func (n *callNode) eval(c *ctx, in any) any {
 	switch f := n.fn.(type) {
 	case *builtin:
+		if n.number {
+			return n.evalNumber(c, in)
+		}
 		base := len(c.stack)
 		for _, a := range n.args {
 			v := a.eval(c, in)
@@ -1174,6 +1178,35 @@ func (n *callNode) eval(c *ctx, in any) any {
 		return r
 	}
 	panic(n.pos.errorf("INTERNAL ERROR: unresolved function %s", n.name))
+}
+
+// evalNumber is number(x) and number(x, fallback) without the argument
+// stack: the commonest call of a payload template (a CSV column typed as
+// a number), and the stack's pushes and clears cost as much as parsing
+// the number. Both arguments are evaluated, as for any builtin, so that
+// an error in the fallback is reported even when it is not needed; the
+// failures are fnNumber's own.
+func (n *callNode) evalNumber(c *ctx, in any) any {
+	v := n.args[0].eval(c, in)
+	var fallback any
+	hasFallback := len(n.args) == 2
+	if hasFallback {
+		fallback = n.args[1].eval(c, in)
+	}
+	switch x := v.(type) {
+	case string:
+		if num, ok := parseNum(x); ok {
+			return c.boxNum(num)
+		}
+	case int64, float64:
+		return v // as it is: returning x would box it again
+	case nil:
+		return fallback
+	}
+	if hasFallback {
+		return fallback
+	}
+	return fnNumber(c, n, in, []any{v})
 }
 
 func (n *callNode) enter(c *ctx) {

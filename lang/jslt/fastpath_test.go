@@ -9,7 +9,7 @@ import (
 	"github.com/connectplus/connectplus/jsonv"
 )
 
-// plainQueries are object constructors the plain-object path takes
+// plainQueries are object constructors and number() calls the plain-object path takes
 // (static keys, no let, no matcher), nested in every way a payload
 // template nests them, plus ones it does not take, so that both paths
 // meet in one query.
@@ -24,6 +24,9 @@ var plainQueries = []string{
 	`{let x = .b "a": .a, "b": $x}`,
 	`[for (.) {"first": .k0, "last": .k69, "mid": .k33, "none": .k70}]`,
 	`{"a": .a.b.c, "b": .arr[0], "c": .arr[-1:], "d": fallback(.missing, .a, "z")}`,
+	`[for (.) {"n": number(.a), "m": number(.b, .c), "k": number(.n, 0) + 1, "e": number(.e, number(.f))}]`,
+	`{"n": number(.a, .missing.x), "s": string(number(.b, "none")), "m": number(number(.c, 1))}`,
+	`number(.)`, `[for (.) number(., -1)]`,
 }
 
 // randomValue is any JSON value: nulls, booleans, integers and decimals
@@ -111,14 +114,15 @@ func randomBatch(r *rand.Rand) any {
 	return batch
 }
 
-// compileBoth compiles q both ways: with the plain-object path and with
-// every object on evalGeneral.
+// compileBoth compiles q both ways: with the evaluator's fast paths and
+// without (every object on evalGeneral, number() through the builtin
+// argument stack).
 func compileBoth(t testing.TB, q string) (plain, general *Expr) {
 	plain, err := Compile(q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	general, err = Compile(q, func(c *config) { c.generalObjects = true })
+	general, err = Compile(q, func(c *config) { c.noFastPaths = true })
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -134,18 +138,19 @@ func sameResult(t testing.TB, q string, plain, general *Expr, input any) {
 		pv, perr := plain.Apply(input, nil)
 		gv, gerr := general.Apply(input, nil)
 		if (perr == nil) != (gerr == nil) || (perr != nil && perr.Error() != gerr.Error()) {
-			t.Fatalf("%s on %s: plain error %v, general error %v", q, AppendJSON(nil, input), perr, gerr)
+			t.Fatalf("%s on %s: fast-path error %v, general error %v", q, AppendJSON(nil, input), perr, gerr)
 		}
 		if p, g := string(AppendJSON(nil, pv)), string(AppendJSON(nil, gv)); p != g {
-			t.Fatalf("%s on %s:\nplain   %s\ngeneral %s", q, AppendJSON(nil, input), p, g)
+			t.Fatalf("%s on %s:\nfast    %s\ngeneral %s", q, AppendJSON(nil, input), p, g)
 		}
 	}
 }
 
-// TestPlainObjectsMatchGeneral checks the plain-object path (members by
-// index, the inlined field read at the layout hint, literals without a
-// call) against evalGeneral on random inputs.
-func TestPlainObjectsMatchGeneral(t *testing.T) {
+// TestFastPathsMatchGeneral checks the fast paths (plain objects: members
+// by index, the inlined field read at the layout hint, literals without a
+// call; number() without the argument stack) against the general
+// evaluation on random inputs.
+func TestFastPathsMatchGeneral(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 26))
 	for _, q := range append(plainQueries, rowQueries...) {
 		plain, general := compileBoth(t, q)
@@ -161,8 +166,8 @@ func TestPlainObjectsMatchGeneral(t *testing.T) {
 	}
 }
 
-// FuzzPlainObjects compares the two paths on arbitrary JSON input.
-func FuzzPlainObjects(f *testing.F) {
+// FuzzFastPaths compares the two ways on arbitrary JSON input.
+func FuzzFastPaths(f *testing.F) {
 	exprs := make([][2]*Expr, len(plainQueries))
 	for i, q := range plainQueries {
 		exprs[i][0], exprs[i][1] = compileBoth(f, q)
