@@ -539,8 +539,15 @@ type arrayNode struct {
 }
 
 func (n *arrayNode) eval(c *ctx, in any) any {
-	out := c.newArray(len(n.elems))
-	for i, e := range n.elems {
+	elems := n.elems // a local: the element stores could alias n.elems for all the compiler knows
+	var out []any
+	if m := len(elems); m <= slabMax && m <= len(c.aslab)-c.apos {
+		out = c.aslab[c.apos : c.apos+m : c.apos+m] // newArray's fast path, inlined
+		c.apos += m
+	} else {
+		out = c.newArray(m)
+	}
+	for i, e := range elems {
 		out[i] = e.eval(c, in)
 	}
 	c.spend(len(out), n.pos)
