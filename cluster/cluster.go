@@ -88,7 +88,19 @@ type Dispatcher struct {
 	leader  bool
 	started time.Time
 	cancel  context.CancelFunc
-	bg      sync.WaitGroup
+
+	// presence is this node's own connection, tagged with its name
+	// (presenceName): PostgreSQL ends its session the moment the process
+	// dies, so the others see a killed node gone without waiting for a
+	// lease (reconcile). Kept by the heartbeat loop.
+	presence *pgx.Conn
+	// everPresent: the nodes whose presence session reconcile has seen.
+	// Only those are judged by its absence (a connection pooler in front
+	// of PostgreSQL hides it; such nodes are judged by the lease alone).
+	everPresent map[string]bool
+	// lastPass is when the leader last went through the schedules.
+	lastPass time.Time
+	bg       sync.WaitGroup
 }
 
 var _ scheduler.Dispatcher = (*Dispatcher)(nil)
@@ -119,7 +131,7 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect: %w", err)
 	}
-	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node)}
+	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node), everPresent: map[string]bool{}}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pollWorker{d: d})
 	river.AddWorker(workers, &fileWorker{d: d})
@@ -190,6 +202,9 @@ var fileStates = append(append([]rivertype.JobState(nil), activeStates...), rive
 func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 	d.work = w
 	d.started = time.Now()
+	if err := d.keepPresence(ctx); err != nil {
+		return err
+	}
 	if err := d.heartbeat(ctx); err != nil {
 		return err
 	}
@@ -210,8 +225,14 @@ func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 		if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
 			d.log.Warn("heartbeat", "err", err)
 		}
+		if err := d.keepPresence(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("presence connection; the others judge this node by its heartbeats", "err", err)
+		}
 	})
-	d.loop(runCtx, time.Second, d.fireSchedules)
+	// The leadership is looked at more often than the schedules are gone
+	// through (every second), so a new leader fires without waiting for
+	// the next second's tick.
+	d.loop(runCtx, leaderCheckEvery, d.fireSchedules)
 	d.loop(runCtx, reconcileEvery(d.opts.Lease), func(ctx context.Context) {
 		if err := d.reconcile(ctx); err != nil && ctx.Err() == nil {
 			d.log.Warn("reconciling dead nodes", "err", err)
@@ -334,6 +355,9 @@ func (d *Dispatcher) Close(ctx context.Context) {
 	cctx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer done()
 	_, _ = d.pool.Exec(cctx, `DELETE FROM cluster_nodes WHERE name = $1`, d.opts.Node)
+	if d.presence != nil {
+		_ = d.presence.Close(cctx)
+	}
 	d.pool.Close()
 }
 
@@ -342,6 +366,51 @@ func (d *Dispatcher) Close(ctx context.Context) {
 // last heartbeat.
 func reconcileEvery(lease time.Duration) time.Duration {
 	return min(max(lease/5, 200*time.Millisecond), time.Second)
+}
+
+// leaderCheckEvery is how often a node reads who leads: a node elected
+// after the leader died fires the schedules that came due at most this long
+// after its election.
+const leaderCheckEvery = 200 * time.Millisecond
+
+// presencePrefix tags a node's presence session (application_name).
+const presencePrefix = "connectplus-node:"
+
+// presenceName is the application_name of node's presence session;
+// PostgreSQL keeps 63 bytes of it (a longer name that collides with another
+// only makes a dead node look present: it is then judged by the lease).
+func presenceName(node string) string {
+	n := presencePrefix + node
+	if len(n) > 63 {
+		n = n[:63]
+	}
+	return n
+}
+
+// keepPresence (re)opens the presence session when it is not open and
+// answering. Called from Start and the heartbeat loop only.
+func (d *Dispatcher) keepPresence(ctx context.Context) error {
+	if d.presence != nil && !d.presence.IsClosed() {
+		pctx, cancel := context.WithTimeout(ctx, d.opts.Lease/5)
+		err := d.presence.Ping(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		_ = d.presence.Close(context.WithoutCancel(ctx))
+		d.presence = nil
+	}
+	cfg, err := pgx.ParseConfig(d.opts.URL)
+	if err != nil {
+		return fmt.Errorf("cluster: presence connection: %w", err)
+	}
+	cfg.RuntimeParams["application_name"] = presenceName(d.opts.Node)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("cluster: presence connection: %w", err)
+	}
+	d.presence = conn
+	return nil
 }
 
 // dbNow is PostgreSQL's clock in Unix microseconds: heartbeats are written
@@ -402,6 +471,10 @@ func (d *Dispatcher) fireSchedules(ctx context.Context) {
 		return
 	}
 	now := time.Now()
+	if is == was && now.Sub(d.lastPass) < time.Second {
+		return // the schedules' granularity is a second
+	}
+	d.lastPass = now
 	for _, s := range d.work.Schedules() {
 		if s.Stream || s.Cron == nil {
 			continue
@@ -508,14 +581,38 @@ func (d *Dispatcher) listenOnce(ctx context.Context) error {
 // gone for a day are forgotten. It does not depend on the leader, nor on a
 // River job (either may have died with the node).
 func (d *Dispatcher) reconcile(ctx context.Context) error {
-	rows, err := d.pool.Query(ctx, `SELECT name FROM cluster_nodes WHERE seen_at < `+dbNow+` - $1 AND name <> $2`,
-		d.opts.Lease.Microseconds(), d.opts.Node)
+	// Dead: silent for a lease (a stalled or cut-off node, whose session
+	// may still be open) — or, for a node whose presence session was seen
+	// before, that session gone (PostgreSQL ends it when the process dies)
+	// and two heartbeats missed (a live node whose presence connection
+	// dropped keeps heart-beating, and re-opens it). A SIGKILLed node is so
+	// rescued two heartbeat intervals after its last heartbeat, not a lease.
+	rows, err := d.pool.Query(ctx, `SELECT n.name, n.seen_at < `+dbNow+` - $1, n.seen_at < `+dbNow+` - $3,
+			EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database()
+				AND a.application_name = left($4 || n.name, 63))
+		FROM cluster_nodes n WHERE n.name <> $2`,
+		d.opts.Lease.Microseconds(), d.opts.Node, (2 * d.opts.Lease / 5).Microseconds(), presencePrefix)
 	if err != nil {
 		return fmt.Errorf("cluster: listing dead nodes: %w", err)
 	}
-	dead, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type nodeRow struct {
+		Name         string
+		Silent, Late bool
+		Present      bool
+	}
+	nodes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[nodeRow])
 	if err != nil {
 		return fmt.Errorf("cluster: listing dead nodes: %w", err)
+	}
+	var dead []string
+	for _, n := range nodes {
+		gone := !n.Present && n.Late && d.everPresent[n.Name]
+		if n.Silent || gone {
+			dead = append(dead, n.Name)
+		}
+		if n.Present {
+			d.everPresent[n.Name] = true
+		}
 	}
 	if len(dead) > 0 {
 		n, err := d.rescueNodes(ctx, dead)

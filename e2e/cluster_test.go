@@ -459,9 +459,11 @@ func clusterThirtyFiles(t *testing.T, kind sharedKind) {
 	sort.Strings(after)
 	t.Logf("cluster after the kill: %s", strings.Join(after, "; "))
 
-	// SIGKILL of the leader: a survivor resigns its term and leads within
-	// the node lease and a reconcile interval (not River's 15 s leader
-	// TTL), and the survivor still polls and processes a new file.
+	// SIGKILL of the leader: PostgreSQL ends its presence session at once,
+	// a survivor counts it dead two heartbeat intervals after its last
+	// heartbeat, resigns its term and leads within one lease of the kill
+	// (not River's 15 s leader TTL), and still polls and processes a new
+	// file.
 	leader := ce.cluster(alive).Leader
 	li := ce.nodeIndex(leader)
 	if li < 0 || li == victim {
@@ -477,7 +479,7 @@ func clusterThirtyFiles(t *testing.T, kind sharedKind) {
 	killedAt := time.Now()
 	ce.nodes[li].kill()
 	ce.admin.base, ce.approver.base = ce.nodes[survivor].url(), ce.nodes[survivor].url()
-	leaderBound := clusterLease + 5*time.Second
+	leaderBound := clusterLease
 	waitFor(t, ce.names[survivor]+" to lead after the leader was killed", leaderBound, func() (bool, string) {
 		st := ce.cluster(survivor)
 		return st.Leader == ce.names[survivor], fmt.Sprintf("leader %q", st.Leader)
