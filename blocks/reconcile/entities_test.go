@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/blocks/filecore/filecoretest"
 	"github.com/connectplus/connectplus/sandbox"
 )
@@ -114,7 +115,7 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := openState(env.StateDir, "lin-1", false)
+	st, _ := openState(&block.Env{StateDir: env.StateDir}, "lin-1", false)
 	for _, l := range strings.Split(strings.TrimSpace(first.out), "\n")[1:5] {
 		st.save(verdict{Status: l[len(l)-1]})
 	}
