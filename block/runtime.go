@@ -173,6 +173,11 @@ type Env struct {
 	// to every node go instead of files in StateDir (a cluster whose
 	// shared store is S3: StateDir is then this node's own directory).
 	Journal Journal
+	// Objects, when set, is the block's own part of the store every node
+	// reaches (a cluster whose shared store is S3), for state a rescuing
+	// node must find that is replaced whole rather than appended to (an
+	// http_read pull's progress, pages and watermark).
+	Objects ObjectStore
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.
