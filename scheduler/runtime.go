@@ -752,6 +752,16 @@ func (m *Manager) purge(ctx context.Context, now time.Time) {
 	} else if n > 0 {
 		m.log.Info("purged result files", "count", n, "before", cut)
 	}
+	// Spool segments of files that never finish (their dataflow deleted,
+	// the run abandoned): a file completing deletes its own, so a lineage
+	// whose newest segment is older than the retention has not checkpointed
+	// for that long. All of a lineage goes or none: a long file still
+	// running keeps its first segments.
+	if g, n, err := m.opts.Shared.DeleteStale(ctx, "spools/", cut.Unix()); err != nil {
+		m.log.Error("purging abandoned result spool segments", "store", m.opts.Shared.Describe(), "err", err)
+	} else if n > 0 {
+		m.log.Info("purged the result spool segments of abandoned files", "lineages", g, "segments", n, "before", cut)
+	}
 }
 
 // keepResult keeps a deployment's result files on the shared store, as
