@@ -178,6 +178,13 @@ type Env struct {
 	// node must find that is replaced whole rather than appended to (an
 	// http_read pull's progress, pages and watermark).
 	Objects ObjectStore
+	// Fence, when set, is called by destinations right before a request
+	// leaves: it waits while this node may have been presumed dead by the
+	// others of its cluster (silent for part of its lease) and never
+	// returns nil once it was — its files then belong to another node,
+	// and what it would send is theirs to send. It returns ctx's error
+	// when ctx ends first.
+	Fence func(ctx context.Context) error
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.

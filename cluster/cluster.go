@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,6 +73,11 @@ type Options struct {
 	// Tasks are the leader's periodic maintenance jobs (alerts, reports,
 	// retention of metrics); retention of runs and reconcile are added.
 	Tasks []Task
+	// OnFenced is called once when the node finds it was silent long
+	// enough for the others to count it dead (a stall, a lost database):
+	// its files have been handed to other nodes. Fence already holds its
+	// sends; the server exits, so its supervisor restarts it clean.
+	OnFenced func(silent time.Duration)
 }
 
 // Dispatcher is the cluster's scheduler.Dispatcher.
@@ -100,6 +106,14 @@ type Dispatcher struct {
 	everPresent map[string]bool
 	// lastPass is when the leader last went through the schedules.
 	lastPass time.Time
+
+	// beat is when the last heartbeat was stored (monotonic, since base);
+	// fenced is closed once the node was silent for long enough that the
+	// others may count it dead (Fence).
+	base     time.Time
+	beat     atomic.Int64
+	fenced   chan struct{}
+	fenceOne sync.Once
 	bg       sync.WaitGroup
 }
 
@@ -131,7 +145,8 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect: %w", err)
 	}
-	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node), everPresent: map[string]bool{}}
+	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node), everPresent: map[string]bool{},
+		base: time.Now(), fenced: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pollWorker{d: d})
 	river.AddWorker(workers, &fileWorker{d: d})
@@ -222,11 +237,19 @@ func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 		return fmt.Errorf("cluster: start river: %w", err)
 	}
 	d.loop(runCtx, d.opts.Lease/5, func(ctx context.Context) {
+		// Judged before the heartbeat is stored: once it is, Fence would
+		// let a node that was presumed dead send again.
+		silent := time.Since(d.base) - time.Duration(d.beat.Load())
+		reopened, err := d.keepPresenceReport(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("presence connection; the others judge this node by its heartbeats", "err", err)
+		}
+		if silent >= d.opts.Lease || reopened && silent >= 2*d.opts.Lease/5 {
+			d.fence(silent)
+			return
+		}
 		if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
 			d.log.Warn("heartbeat", "err", err)
-		}
-		if err := d.keepPresence(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("presence connection; the others judge this node by its heartbeats", "err", err)
 		}
 	})
 	// The leadership is looked at more often than the schedules are gone
@@ -390,27 +413,79 @@ func presenceName(node string) string {
 // keepPresence (re)opens the presence session when it is not open and
 // answering. Called from Start and the heartbeat loop only.
 func (d *Dispatcher) keepPresence(ctx context.Context) error {
+	_, err := d.keepPresenceReport(ctx)
+	return err
+}
+
+// keepPresenceReport is keepPresence, also saying whether the session had
+// been lost (the others may have seen this node gone).
+func (d *Dispatcher) keepPresenceReport(ctx context.Context) (lost bool, err error) {
 	if d.presence != nil && !d.presence.IsClosed() {
 		pctx, cancel := context.WithTimeout(ctx, d.opts.Lease/5)
 		err := d.presence.Ping(pctx)
 		cancel()
 		if err == nil {
-			return nil
+			return false, nil
 		}
 		_ = d.presence.Close(context.WithoutCancel(ctx))
 		d.presence = nil
 	}
+	lost = d.presence == nil && d.beat.Load() > 0
 	cfg, err := pgx.ParseConfig(d.opts.URL)
 	if err != nil {
-		return fmt.Errorf("cluster: presence connection: %w", err)
+		return lost, fmt.Errorf("cluster: presence connection: %w", err)
 	}
 	cfg.RuntimeParams["application_name"] = presenceName(d.opts.Node)
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("cluster: presence connection: %w", err)
+		return lost, fmt.Errorf("cluster: presence connection: %w", err)
 	}
 	d.presence = conn
-	return nil
+	return lost, nil
+}
+
+// fenceAfter is how long after its last stored heartbeat a node stops
+// sending until the next one is stored: before two heartbeat intervals,
+// the soonest the others count it dead (its presence gone), with a
+// heartbeat's latency to spare.
+func (d *Dispatcher) fenceAfter() time.Duration { return 3 * d.opts.Lease / 10 }
+
+// Fence implements scheduler.Fencer: it returns at once while this node's
+// last heartbeat is recent; otherwise it waits for the next one, and
+// forever once the node was silent for long enough that the others may
+// have counted it dead and handed its files out (then its late sends are
+// another node's to make, and its late checkpoints are refused by the
+// claims).
+func (d *Dispatcher) Fence(ctx context.Context) error {
+	for {
+		select {
+		case <-d.fenced:
+			<-ctx.Done()
+			return fmt.Errorf("this node was presumed dead by the cluster: %w", ctx.Err())
+		default:
+		}
+		if time.Since(d.base)-time.Duration(d.beat.Load()) < d.fenceAfter() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.fenced:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// fence marks the node presumed dead, once.
+func (d *Dispatcher) fence(silent time.Duration) {
+	d.fenceOne.Do(func() {
+		close(d.fenced)
+		d.log.Error("this node was silent for longer than the others wait: they count it dead and have its files; it sends nothing more",
+			"node", d.opts.Node, "silent", silent.Round(time.Millisecond), "lease", d.opts.Lease)
+		if d.opts.OnFenced != nil {
+			d.opts.OnFenced(silent)
+		}
+	})
 }
 
 // dbNow is PostgreSQL's clock in Unix microseconds: heartbeats are written
@@ -426,6 +501,7 @@ func (d *Dispatcher) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
+	d.beat.Store(int64(time.Since(d.base)))
 	return nil
 }
 

@@ -475,6 +475,10 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	if m.opts.Dispatcher.Shared() {
 		cpr = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner, takeOver: m.opts.Repo.(TakeOverRepo)}
 	}
+	var fence func(context.Context) error
+	if fd, ok := m.opts.Dispatcher.(Fencer); ok {
+		fence = fd.Fence
+	}
 	f, err := engine.Compile(doc, engine.Options{
 		Registry:     m.opts.Registry,
 		Resolver:     orgResolver{ctx: m.ctx, repo: m.opts.Repo, org: d.OrgID},
@@ -486,6 +490,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		StateDir:     stateDir,
 		Spools:       spools,
 		Journal:      journal,
+		Fence:        fence,
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,

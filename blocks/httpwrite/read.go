@@ -330,7 +330,7 @@ func newReader(c *block.Config, env *block.Env) (block.Block, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &reader{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock), rc: rc, env: env, state: &pullStore{dir: dir, obj: env.Objects}}, nil
+	return &reader{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock, env.Fence), rc: rc, env: env, state: &pullStore{dir: dir, obj: env.Objects}}, nil
 }
 
 // Close releases idle connections.
