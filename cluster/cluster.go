@@ -236,22 +236,7 @@ func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 		cancel()
 		return fmt.Errorf("cluster: start river: %w", err)
 	}
-	d.loop(runCtx, d.opts.Lease/5, func(ctx context.Context) {
-		// Judged before the heartbeat is stored: once it is, Fence would
-		// let a node that was presumed dead send again.
-		silent := time.Since(d.base) - time.Duration(d.beat.Load())
-		reopened, err := d.keepPresenceReport(ctx)
-		if err != nil && ctx.Err() == nil {
-			d.log.Warn("presence connection; the others judge this node by its heartbeats", "err", err)
-		}
-		if silent >= d.opts.Lease || reopened && silent >= 2*d.opts.Lease/5 {
-			d.fence(silent)
-			return
-		}
-		if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("heartbeat", "err", err)
-		}
-	})
+	d.loop(runCtx, d.opts.Lease/5, d.beatOnce)
 	// The leadership is looked at more often than the schedules are gone
 	// through (every second), so a new leader fires without waiting for
 	// the next second's tick.
@@ -442,6 +427,25 @@ func (d *Dispatcher) keepPresenceReport(ctx context.Context) (lost bool, err err
 	}
 	d.presence = conn
 	return lost, nil
+}
+
+// beatOnce is one round of the heartbeat loop: keep the presence session,
+// and store a heartbeat — unless the node was silent for long enough that
+// the others may have counted it dead (judged before the heartbeat is
+// stored: once it is, Fence would let such a node send again).
+func (d *Dispatcher) beatOnce(ctx context.Context) {
+	silent := time.Since(d.base) - time.Duration(d.beat.Load())
+	reopened, err := d.keepPresenceReport(ctx)
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("presence connection; the others judge this node by its heartbeats", "err", err)
+	}
+	if silent >= d.opts.Lease || reopened && silent >= 2*d.opts.Lease/5 {
+		d.fence(silent)
+		return
+	}
+	if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn("heartbeat", "err", err)
+	}
 }
 
 // fenceAfter is how long after its last stored heartbeat a node stops

@@ -463,3 +463,67 @@ func TestPutOffPollComesBackShortly(t *testing.T) {
 		t.Fatalf("put-off poll came back after %s", gap)
 	}
 }
+
+// TestFenceHoldsSendsOfAStalledNode: Fence lets a request leave while the
+// node's last heartbeat is recent, holds it while the heartbeat is late
+// (until the next one is stored), and holds every request for good once
+// the heartbeat loop found the node silent for its lease — that round
+// stores no heartbeat, and the server is told (OnFenced).
+func TestFenceHoldsSendsOfAStalledNode(t *testing.T) {
+	pg := testenv.Postgres(t)
+	ctx := context.Background()
+	st, err := store.Open(ctx, pg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var told atomic.Int64
+	d, err := New(ctx, Options{URL: pg.DSN, Node: "node-f", Lease: time.Second,
+		OnFenced: func(silent time.Duration) { told.Store(int64(silent)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.pool.Close()
+	d.started = time.Now()
+	d.beatOnce(ctx)
+	if err := d.Fence(ctx); err != nil {
+		t.Fatalf("fresh heartbeat: %v", err)
+	}
+	// Late (400 ms of a 1 s lease): held until the next heartbeat.
+	d.beat.Store(int64(time.Since(d.base) - 400*time.Millisecond))
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	err = d.Fence(short)
+	cancel()
+	if err == nil {
+		t.Fatal("a request left while the heartbeat was late")
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Fence(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	d.beatOnce(ctx)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the next heartbeat did not release the held request")
+	}
+	// Silent for the lease (a stall): fenced for good, no heartbeat stored.
+	stale := time.Since(d.base) - 1200*time.Millisecond
+	d.beat.Store(int64(stale))
+	d.beatOnce(ctx)
+	if d.beat.Load() != int64(stale) || time.Duration(told.Load()) < time.Second {
+		t.Fatalf("after a stall: heartbeat stored %v, OnFenced told %v", d.beat.Load() != int64(stale), time.Duration(told.Load()))
+	}
+	d.beatOnce(ctx) // later rounds store nothing either
+	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := d.Fence(short); err == nil || !strings.Contains(err.Error(), "presumed dead") {
+		t.Fatalf("fenced node: %v", err)
+	}
+	if d.beat.Load() != int64(stale) {
+		t.Fatal("a fenced node stored a heartbeat")
+	}
+	_ = d.presence.Close(ctx)
+}
