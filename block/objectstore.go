@@ -3,6 +3,7 @@ package block
 import (
 	"context"
 	"io"
+	"strings"
 )
 
 // ObjectStore is a store of immutable objects every node of a cluster
@@ -33,4 +34,43 @@ type ObjectWriter interface {
 	Close() error
 	// Abort discards it.
 	Abort() error
+}
+
+// ObjectsUnder returns the view of s under prefix (keys are given and
+// listed relative to it): a block's own part of the shared store. Nil for
+// a nil s.
+func ObjectsUnder(s ObjectStore, prefix string) ObjectStore {
+	if s == nil {
+		return nil
+	}
+	return &prefixed{s: s, prefix: prefix}
+}
+
+type prefixed struct {
+	s      ObjectStore
+	prefix string
+}
+
+func (p *prefixed) Create(ctx context.Context, key string) (ObjectWriter, error) {
+	return p.s.Create(ctx, p.prefix+key)
+}
+
+func (p *prefixed) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return p.s.Open(ctx, p.prefix+key)
+}
+
+func (p *prefixed) List(ctx context.Context, prefix string) ([]string, error) {
+	keys, err := p.s.List(ctx, p.prefix+prefix)
+	for i, k := range keys {
+		keys[i] = strings.TrimPrefix(k, p.prefix)
+	}
+	return keys, err
+}
+
+func (p *prefixed) Delete(ctx context.Context, keys ...string) error {
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = p.prefix + k
+	}
+	return p.s.Delete(ctx, full...)
 }

@@ -173,6 +173,18 @@ type Env struct {
 	// to every node go instead of files in StateDir (a cluster whose
 	// shared store is S3: StateDir is then this node's own directory).
 	Journal Journal
+	// Objects, when set, is the block's own part of the store every node
+	// reaches (a cluster whose shared store is S3), for state a rescuing
+	// node must find that is replaced whole rather than appended to (an
+	// http_read pull's progress, pages and watermark).
+	Objects ObjectStore
+	// Fence, when set, is called by destinations right before a request
+	// leaves: it waits while this node may have been presumed dead by the
+	// others of its cluster (silent for part of its lease) and never
+	// returns nil once it was — its files then belong to another node,
+	// and what it would send is theirs to send. It returns ctx's error
+	// when ctx ends first.
+	Fence func(ctx context.Context) error
 	// CompileExpr compiles a NiFi Expression Language property value.
 	CompileExpr func(src string) (Expr, error)
 	// Now is the clock.

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -72,6 +73,11 @@ type Options struct {
 	// Tasks are the leader's periodic maintenance jobs (alerts, reports,
 	// retention of metrics); retention of runs and reconcile are added.
 	Tasks []Task
+	// OnFenced is called once when the node finds it was silent long
+	// enough for the others to count it dead (a stall, a lost database):
+	// its files have been handed to other nodes. Fence already holds its
+	// sends; the server exits, so its supervisor restarts it clean.
+	OnFenced func(silent time.Duration)
 }
 
 // Dispatcher is the cluster's scheduler.Dispatcher.
@@ -88,7 +94,27 @@ type Dispatcher struct {
 	leader  bool
 	started time.Time
 	cancel  context.CancelFunc
-	bg      sync.WaitGroup
+
+	// presence is this node's own connection, tagged with its name
+	// (presenceName): PostgreSQL ends its session the moment the process
+	// dies, so the others see a killed node gone without waiting for a
+	// lease (reconcile). Kept by the heartbeat loop.
+	presence *pgx.Conn
+	// everPresent: the nodes whose presence session reconcile has seen.
+	// Only those are judged by its absence (a connection pooler in front
+	// of PostgreSQL hides it; such nodes are judged by the lease alone).
+	everPresent map[string]bool
+	// lastPass is when the leader last went through the schedules.
+	lastPass time.Time
+
+	// beat is when the last heartbeat was stored (monotonic, since base);
+	// fenced is closed once the node was silent for long enough that the
+	// others may count it dead (Fence).
+	base     time.Time
+	beat     atomic.Int64
+	fenced   chan struct{}
+	fenceOne sync.Once
+	bg       sync.WaitGroup
 }
 
 var _ scheduler.Dispatcher = (*Dispatcher)(nil)
@@ -119,7 +145,8 @@ func New(ctx context.Context, opts Options) (*Dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect: %w", err)
 	}
-	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node)}
+	d := &Dispatcher{opts: opts, log: opts.Logger, pool: pool, tasks: map[string]Task{}, stats: newNodeStats(opts.Node), everPresent: map[string]bool{},
+		base: time.Now(), fenced: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &pollWorker{d: d})
 	river.AddWorker(workers, &fileWorker{d: d})
@@ -190,6 +217,9 @@ var fileStates = append(append([]rivertype.JobState(nil), activeStates...), rive
 func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 	d.work = w
 	d.started = time.Now()
+	if err := d.keepPresence(ctx); err != nil {
+		return err
+	}
 	if err := d.heartbeat(ctx); err != nil {
 		return err
 	}
@@ -206,12 +236,11 @@ func (d *Dispatcher) Start(ctx context.Context, w scheduler.Work) error {
 		cancel()
 		return fmt.Errorf("cluster: start river: %w", err)
 	}
-	d.loop(runCtx, d.opts.Lease/5, func(ctx context.Context) {
-		if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
-			d.log.Warn("heartbeat", "err", err)
-		}
-	})
-	d.loop(runCtx, time.Second, d.fireSchedules)
+	d.loop(runCtx, d.opts.Lease/5, d.beatOnce)
+	// The leadership is looked at more often than the schedules are gone
+	// through (every second), so a new leader fires without waiting for
+	// the next second's tick.
+	d.loop(runCtx, leaderCheckEvery, d.fireSchedules)
 	d.loop(runCtx, reconcileEvery(d.opts.Lease), func(ctx context.Context) {
 		if err := d.reconcile(ctx); err != nil && ctx.Err() == nil {
 			d.log.Warn("reconciling dead nodes", "err", err)
@@ -334,6 +363,9 @@ func (d *Dispatcher) Close(ctx context.Context) {
 	cctx, done := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer done()
 	_, _ = d.pool.Exec(cctx, `DELETE FROM cluster_nodes WHERE name = $1`, d.opts.Node)
+	if d.presence != nil {
+		_ = d.presence.Close(cctx)
+	}
 	d.pool.Close()
 }
 
@@ -342,6 +374,122 @@ func (d *Dispatcher) Close(ctx context.Context) {
 // last heartbeat.
 func reconcileEvery(lease time.Duration) time.Duration {
 	return min(max(lease/5, 200*time.Millisecond), time.Second)
+}
+
+// leaderCheckEvery is how often a node reads who leads: a node elected
+// after the leader died fires the schedules that came due at most this long
+// after its election.
+const leaderCheckEvery = 200 * time.Millisecond
+
+// presencePrefix tags a node's presence session (application_name).
+const presencePrefix = "connectplus-node:"
+
+// presenceName is the application_name of node's presence session;
+// PostgreSQL keeps 63 bytes of it (a longer name that collides with another
+// only makes a dead node look present: it is then judged by the lease).
+func presenceName(node string) string {
+	n := presencePrefix + node
+	if len(n) > 63 {
+		n = n[:63]
+	}
+	return n
+}
+
+// keepPresence (re)opens the presence session when it is not open and
+// answering. Called from Start and the heartbeat loop only.
+func (d *Dispatcher) keepPresence(ctx context.Context) error {
+	_, err := d.keepPresenceReport(ctx)
+	return err
+}
+
+// keepPresenceReport is keepPresence, also saying whether the session had
+// been lost (the others may have seen this node gone).
+func (d *Dispatcher) keepPresenceReport(ctx context.Context) (lost bool, err error) {
+	if d.presence != nil && !d.presence.IsClosed() {
+		pctx, cancel := context.WithTimeout(ctx, d.opts.Lease/5)
+		err := d.presence.Ping(pctx)
+		cancel()
+		if err == nil {
+			return false, nil
+		}
+		_ = d.presence.Close(context.WithoutCancel(ctx))
+		d.presence = nil
+	}
+	lost = d.presence == nil && d.beat.Load() > 0
+	cfg, err := pgx.ParseConfig(d.opts.URL)
+	if err != nil {
+		return lost, fmt.Errorf("cluster: presence connection: %w", err)
+	}
+	cfg.RuntimeParams["application_name"] = presenceName(d.opts.Node)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return lost, fmt.Errorf("cluster: presence connection: %w", err)
+	}
+	d.presence = conn
+	return lost, nil
+}
+
+// beatOnce is one round of the heartbeat loop: keep the presence session,
+// and store a heartbeat — unless the node was silent for long enough that
+// the others may have counted it dead (judged before the heartbeat is
+// stored: once it is, Fence would let such a node send again).
+func (d *Dispatcher) beatOnce(ctx context.Context) {
+	silent := time.Since(d.base) - time.Duration(d.beat.Load())
+	reopened, err := d.keepPresenceReport(ctx)
+	if err != nil && ctx.Err() == nil {
+		d.log.Warn("presence connection; the others judge this node by its heartbeats", "err", err)
+	}
+	if silent >= d.opts.Lease || reopened && silent >= 2*d.opts.Lease/5 {
+		d.fence(silent)
+		return
+	}
+	if err := d.heartbeat(ctx); err != nil && ctx.Err() == nil {
+		d.log.Warn("heartbeat", "err", err)
+	}
+}
+
+// fenceAfter is how long after its last stored heartbeat a node stops
+// sending until the next one is stored: before two heartbeat intervals,
+// the soonest the others count it dead (its presence gone), with a
+// heartbeat's latency to spare.
+func (d *Dispatcher) fenceAfter() time.Duration { return 3 * d.opts.Lease / 10 }
+
+// Fence implements scheduler.Fencer: it returns at once while this node's
+// last heartbeat is recent; otherwise it waits for the next one, and
+// forever once the node was silent for long enough that the others may
+// have counted it dead and handed its files out (then its late sends are
+// another node's to make, and its late checkpoints are refused by the
+// claims).
+func (d *Dispatcher) Fence(ctx context.Context) error {
+	for {
+		select {
+		case <-d.fenced:
+			<-ctx.Done()
+			return fmt.Errorf("this node was presumed dead by the cluster: %w", ctx.Err())
+		default:
+		}
+		if time.Since(d.base)-time.Duration(d.beat.Load()) < d.fenceAfter() {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.fenced:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// fence marks the node presumed dead, once.
+func (d *Dispatcher) fence(silent time.Duration) {
+	d.fenceOne.Do(func() {
+		close(d.fenced)
+		d.log.Error("this node was silent for longer than the others wait: they count it dead and have its files; it sends nothing more",
+			"node", d.opts.Node, "silent", silent.Round(time.Millisecond), "lease", d.opts.Lease)
+		if d.opts.OnFenced != nil {
+			d.opts.OnFenced(silent)
+		}
+	})
 }
 
 // dbNow is PostgreSQL's clock in Unix microseconds: heartbeats are written
@@ -357,6 +505,7 @@ func (d *Dispatcher) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: heartbeat: %w", err)
 	}
+	d.beat.Store(int64(time.Since(d.base)))
 	return nil
 }
 
@@ -402,6 +551,10 @@ func (d *Dispatcher) fireSchedules(ctx context.Context) {
 		return
 	}
 	now := time.Now()
+	if is == was && now.Sub(d.lastPass) < time.Second {
+		return // the schedules' granularity is a second
+	}
+	d.lastPass = now
 	for _, s := range d.work.Schedules() {
 		if s.Stream || s.Cron == nil {
 			continue
@@ -508,14 +661,38 @@ func (d *Dispatcher) listenOnce(ctx context.Context) error {
 // gone for a day are forgotten. It does not depend on the leader, nor on a
 // River job (either may have died with the node).
 func (d *Dispatcher) reconcile(ctx context.Context) error {
-	rows, err := d.pool.Query(ctx, `SELECT name FROM cluster_nodes WHERE seen_at < `+dbNow+` - $1 AND name <> $2`,
-		d.opts.Lease.Microseconds(), d.opts.Node)
+	// Dead: silent for a lease (a stalled or cut-off node, whose session
+	// may still be open) — or, for a node whose presence session was seen
+	// before, that session gone (PostgreSQL ends it when the process dies)
+	// and two heartbeats missed (a live node whose presence connection
+	// dropped keeps heart-beating, and re-opens it). A SIGKILLed node is so
+	// rescued two heartbeat intervals after its last heartbeat, not a lease.
+	rows, err := d.pool.Query(ctx, `SELECT n.name, n.seen_at < `+dbNow+` - $1, n.seen_at < `+dbNow+` - $3,
+			EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database()
+				AND a.application_name = left($4 || n.name, 63))
+		FROM cluster_nodes n WHERE n.name <> $2`,
+		d.opts.Lease.Microseconds(), d.opts.Node, (2 * d.opts.Lease / 5).Microseconds(), presencePrefix)
 	if err != nil {
 		return fmt.Errorf("cluster: listing dead nodes: %w", err)
 	}
-	dead, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type nodeRow struct {
+		Name         string
+		Silent, Late bool
+		Present      bool
+	}
+	nodes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[nodeRow])
 	if err != nil {
 		return fmt.Errorf("cluster: listing dead nodes: %w", err)
+	}
+	var dead []string
+	for _, n := range nodes {
+		gone := !n.Present && n.Late && d.everPresent[n.Name]
+		if n.Silent || gone {
+			dead = append(dead, n.Name)
+		}
+		if n.Present {
+			d.everPresent[n.Name] = true
+		}
 	}
 	if len(dead) > 0 {
 		n, err := d.rescueNodes(ctx, dead)

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/connectplus/connectplus/dataflow"
@@ -134,12 +135,7 @@ func (s *Service) stripForCopy(doc *dataflow.Document) []string {
 		if !ok {
 			continue
 		}
-		keys := make([]string, 0, len(b.Config))
-		for k := range b.Config {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(b.Config)) {
 			if fld, found := spec.Field(k); found && fld.Secret && isInlineValue(b.Config[k]) {
 				// A Draft saved before inline secrets were refused: the
 				// value stays behind; the paste reports the field as

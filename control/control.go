@@ -259,6 +259,17 @@ type Page[T any] struct {
 	Next  string `json:"next,omitempty"`
 }
 
+// offsetPage pages items that were read from offset with one more than
+// limit: the extra item only says that a next page exists.
+func offsetPage[T any](items []T, limit, offset int) Page[T] {
+	p := Page[T]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		p.Next = fmt.Sprint(offset + limit)
+	}
+	return p
+}
+
 // NoopController stands in for the runtime when none is running: runtime
 // operations succeed and only change the recorded status.
 type NoopController struct{}

@@ -538,12 +538,9 @@ func (s *Service) Reopen(ctx context.Context, a Actor, flowID string, number int
 	}
 	var out store.Version
 	err := s.st.Tx(ctx, func(q *store.Queries) error {
-		v, err := q.GetVersion(ctx, a.OrgID, flowID, number)
+		v, err := versionIn(ctx, q, a.OrgID, flowID, number, store.StateRejected, "only a Rejected version can be reopened")
 		if err != nil {
 			return err
-		}
-		if v.State != store.StateRejected {
-			return conflict("only a Rejected version can be reopened; version %d is %s", v.Number, v.State)
 		}
 		before := versionView(v)
 		v.State, v.UpdatedBy, v.UpdatedAt = store.StateDraft, a.Username, s.clock()
@@ -647,12 +644,9 @@ func (s *Service) Submit(ctx context.Context, a Actor, flowID string, number int
 	}
 	var out store.Version
 	err := s.st.Tx(ctx, func(q *store.Queries) error {
-		v, err := q.GetVersion(ctx, a.OrgID, flowID, number)
+		v, err := versionIn(ctx, q, a.OrgID, flowID, number, store.StateDraft, "only a Draft can be submitted")
 		if err != nil {
 			return err
-		}
-		if v.State != store.StateDraft {
-			return conflict("only a Draft can be submitted; version %d is %s", v.Number, v.State)
 		}
 		if revision != 0 && revision != v.Revision {
 			return conflict("version %d changed since revision %d (now %d)", v.Number, revision, v.Revision)
@@ -681,6 +675,34 @@ func (s *Service) Submit(ctx context.Context, a Actor, flowID string, number int
 	return out, err
 }
 
+// versionIn reads a version for a lifecycle step that starts only from
+// state; rule ("only a Draft can be submitted") opens the conflict error
+// for a version in any other state.
+func versionIn(ctx context.Context, q *store.Queries, orgID, flowID string, number int, state, rule string) (store.Version, error) {
+	v, err := q.GetVersion(ctx, orgID, flowID, number)
+	if err != nil {
+		return store.Version{}, err
+	}
+	if v.State != state {
+		return store.Version{}, conflict("%s; version %d is %s", rule, v.Number, v.State)
+	}
+	return v, nil
+}
+
+// decisionText checks the reason of an approval or the comment of a
+// rejection: trimmed, required (missing says why), and at most 2000
+// characters of text once its line breaks count as spaces.
+func decisionText(field, text, missing string) (string, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", invalid(field, "%s", missing)
+	}
+	if err := checkText(field, strings.ReplaceAll(text, "\n", " "), 2000, true); err != nil {
+		return "", err
+	}
+	return text, nil
+}
+
 // Approve approves a version awaiting approval (admins). Maker-checker:
 // nobody approves a version they submitted or authored (saved any revision
 // of), admins included. A reason is required. The next Draft is created as a copy when no work is open.
@@ -688,25 +710,19 @@ func (s *Service) Approve(ctx context.Context, a Actor, flowID string, number in
 	if err := a.require(RoleAdmin); err != nil {
 		return store.Version{}, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return store.Version{}, invalid("reason", "approval needs a reason")
-	}
-	if err := checkText("reason", strings.ReplaceAll(reason, "\n", " "), 2000, true); err != nil {
+	reason, err := decisionText("reason", reason, "approval needs a reason")
+	if err != nil {
 		return store.Version{}, err
 	}
 	var out store.Version
-	err := s.st.Tx(ctx, func(q *store.Queries) error {
+	err = s.st.Tx(ctx, func(q *store.Queries) error {
 		f, err := q.GetDataflow(ctx, a.OrgID, flowID)
 		if err != nil {
 			return err
 		}
-		v, err := q.GetVersion(ctx, a.OrgID, flowID, number)
+		v, err := versionIn(ctx, q, a.OrgID, flowID, number, store.StateAwaiting, "only a version awaiting approval can be approved")
 		if err != nil {
 			return err
-		}
-		if v.State != store.StateAwaiting {
-			return conflict("only a version awaiting approval can be approved; version %d is %s", v.Number, v.State)
 		}
 		if v.SubmittedBy == a.Username {
 			return forbidden("maker-checker: you submitted version %d, so someone else must approve it", v.Number)
@@ -744,21 +760,15 @@ func (s *Service) Reject(ctx context.Context, a Actor, flowID string, number int
 	if err := a.require(RoleAdmin); err != nil {
 		return store.Version{}, err
 	}
-	comment = strings.TrimSpace(comment)
-	if comment == "" {
-		return store.Version{}, invalid("comment", "rejection needs a comment")
-	}
-	if err := checkText("comment", strings.ReplaceAll(comment, "\n", " "), 2000, true); err != nil {
+	comment, err := decisionText("comment", comment, "rejection needs a comment")
+	if err != nil {
 		return store.Version{}, err
 	}
 	var out store.Version
-	err := s.st.Tx(ctx, func(q *store.Queries) error {
-		v, err := q.GetVersion(ctx, a.OrgID, flowID, number)
+	err = s.st.Tx(ctx, func(q *store.Queries) error {
+		v, err := versionIn(ctx, q, a.OrgID, flowID, number, store.StateAwaiting, "only a version awaiting approval can be rejected")
 		if err != nil {
 			return err
-		}
-		if v.State != store.StateAwaiting {
-			return conflict("only a version awaiting approval can be rejected; version %d is %s", v.Number, v.State)
 		}
 		before := versionView(v)
 		now := s.clock()
@@ -801,12 +811,9 @@ func (s *Service) MakeLive(ctx context.Context, a Actor, flowID string, number i
 	}
 	var out store.Version
 	err = s.st.Tx(ctx, func(q *store.Queries) error {
-		v, err := q.GetVersion(ctx, a.OrgID, flowID, number)
+		v, err := versionIn(ctx, q, a.OrgID, flowID, number, store.StateApproved, "only an Approved version can go Live")
 		if err != nil {
 			return err
-		}
-		if v.State != store.StateApproved {
-			return conflict("only an Approved version can go Live; version %d is %s", v.Number, v.State)
 		}
 		now := s.clock()
 		prev, err := q.VersionInState(ctx, a.OrgID, flowID, store.StateLive)

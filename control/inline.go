@@ -2,7 +2,8 @@ package control
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/connectplus/connectplus/dataflow"
 )
@@ -18,12 +19,7 @@ func (s *Service) inlineSecrets(doc *dataflow.Document) []dataflow.Problem {
 		if !ok {
 			continue
 		}
-		keys := make([]string, 0, len(b.Config))
-		for k := range b.Config {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(b.Config)) {
 			fld, found := spec.Field(k)
 			if !found || !fld.Secret || !isInlineValue(b.Config[k]) {
 				continue

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/connectplus/connectplus/runstate"
 )
@@ -25,12 +24,7 @@ func (s *Service) ListReconciliations(ctx context.Context, a Actor, flowID, runI
 	if err != nil {
 		return p, err
 	}
-	if len(list) > limit {
-		list = list[:limit]
-		p.Next = fmt.Sprint(offset + limit)
-	}
-	p.Items = list
-	return p, nil
+	return offsetPage(list, limit, offset), nil
 }
 
 // GetReconciliation reads one reconciliation of the organisation.
@@ -60,10 +54,5 @@ func (s *Service) ListReconRecords(ctx context.Context, a Actor, id, kind string
 	if err != nil {
 		return p, err
 	}
-	if len(list) > limit {
-		list = list[:limit]
-		p.Next = fmt.Sprint(offset + limit)
-	}
-	p.Items = list
-	return p, nil
+	return offsetPage(list, limit, offset), nil
 }

@@ -112,15 +112,10 @@ func (s *Service) ListRuns(ctx context.Context, a Actor, f runstate.RunFilter) (
 	if err != nil {
 		return p, err
 	}
-	if len(runs) > want {
-		runs = runs[:want]
-		p.Next = fmt.Sprint(f.Offset + want)
-	}
 	if runs == nil {
 		runs = []runstate.Run{}
 	}
-	p.Items = runs
-	return p, nil
+	return offsetPage(runs, want, f.Offset), nil
 }
 
 // GetRun reads one run of the organisation.

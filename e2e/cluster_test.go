@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -459,9 +462,11 @@ func clusterThirtyFiles(t *testing.T, kind sharedKind) {
 	sort.Strings(after)
 	t.Logf("cluster after the kill: %s", strings.Join(after, "; "))
 
-	// SIGKILL of the leader: a survivor resigns its term and leads within
-	// the node lease and a reconcile interval (not River's 15 s leader
-	// TTL), and the survivor still polls and processes a new file.
+	// SIGKILL of the leader: PostgreSQL ends its presence session at once,
+	// a survivor counts it dead two heartbeat intervals after its last
+	// heartbeat, resigns its term and leads within one lease of the kill
+	// (not River's 15 s leader TTL), and still polls and processes a new
+	// file.
 	leader := ce.cluster(alive).Leader
 	li := ce.nodeIndex(leader)
 	if li < 0 || li == victim {
@@ -477,7 +482,7 @@ func clusterThirtyFiles(t *testing.T, kind sharedKind) {
 	killedAt := time.Now()
 	ce.nodes[li].kill()
 	ce.admin.base, ce.approver.base = ce.nodes[survivor].url(), ce.nodes[survivor].url()
-	leaderBound := clusterLease + 5*time.Second
+	leaderBound := clusterLease
 	waitFor(t, ce.names[survivor]+" to lead after the leader was killed", leaderBound, func() (bool, string) {
 		st := ce.cluster(survivor)
 		return st.Leader == ce.names[survivor], fmt.Sprintf("leader %q", st.Leader)
@@ -541,4 +546,88 @@ func BenchmarkClusterBacklog(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestClusterStalledNodeIsFenced: the node holding a file stops answering
+// without dying (SIGSTOP: its process and its database sessions stay) for
+// longer than the node lease. Another node counts it dead by its silent
+// heartbeats, takes the file over and finishes it. When the stalled node
+// wakes up (SIGCONT) it finds it was silent for a lease: it sends nothing
+// more (Fence, before each request), checkpoints nothing the claim would
+// accept, and exits (status 3) for its supervisor to restart it. The
+// sandbox saw every record once: 0 lost, 0 duplicates; the run record is
+// the rescuer's.
+func TestClusterStalledNodeIsFenced(t *testing.T) {
+	ce := newClusterEnv(t, 3, sharedS3)
+	ce.setLatency(50 * time.Millisecond)
+	f := ce.createLiveFlow(flowSpec{name: "cluster-stall", cron: neverCron, tag: "stall"})
+	const rows = 2000
+	ce.dropFile("stall.csv", customersCSV("STL", rows))
+	ce.on(0).do("POST", "/dataflows/"+f.ID+"/run-now", nil, 200, nil)
+	var holder string
+	waitFor(t, "a node to hold stall.csv with records delivered", 30*time.Second, func() (bool, string) {
+		holder = ""
+		for _, nd := range ce.cluster(0).Nodes {
+			if nd.RunningJobs > 0 {
+				holder = nd.Name
+			}
+		}
+		got := ce.stats().ReceivedEntities
+		return holder != "" && got >= 300, fmt.Sprintf("holder %q, received %d", holder, got)
+	})
+	victim := ce.nodeIndex(holder)
+	p := ce.nodes[victim]
+	atStop := ce.stats().ReceivedEntities
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stoppedAt := time.Now()
+	t.Cleanup(func() { _ = p.cmd.Process.Signal(syscall.SIGCONT) })
+	t.Logf("SIGSTOPped %s holding stall.csv after %d of %d records", holder, atStop, rows)
+	alive := (victim + 1) % len(ce.nodes)
+	ce.admin.base, ce.approver.base = ce.nodes[alive].url(), ce.nodes[alive].url()
+	r := ce.waitRuns(f, 60*time.Second, "stall.csv")["stall.csv"]
+	finishedAfter := time.Since(stoppedAt)
+	if r.Status != runstate.RunSuccess || r.RecordsIn != rows || r.Delivered != rows || r.Failed != 0 || r.Node == holder || r.Interruptions < 1 {
+		t.Fatalf("stall.csv while %s was stopped: %+v", holder, r)
+	}
+	if finishedAfter < clusterLease {
+		t.Fatalf("stall.csv finished %s after the stop, before the lease (%s) ran out: the stalled node was not waited for", finishedAfter, clusterLease)
+	}
+	t.Logf("stall.csv finished on %s %s after the stop (lease %s)", r.Node, finishedAfter.Round(time.Millisecond), clusterLease)
+
+	// The stalled node wakes up: it must neither send nor record anything.
+	if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	contAt := time.Now()
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s still runs 15 s after SIGCONT; log tail:\n%s", holder, tail(p.logPath, 30))
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("%s ended with %v, want exit status 3 (fenced)", holder, p.err)
+	}
+	b, _ := os.ReadFile(p.logPath)
+	if !strings.Contains(string(b), "presumed dead by the cluster") {
+		t.Fatalf("%s's log does not say it was fenced:\n%s", holder, tail(p.logPath, 30))
+	}
+	t.Logf("%s exited %s after SIGCONT (fenced)", holder, time.Since(contAt).Round(time.Millisecond))
+	time.Sleep(time.Second) // anything it sent late would have arrived
+	sb := ce.stats()
+	if sb.Duplicates != 0 || sb.UniqueKeys != rows || sb.ReceivedEntities != rows {
+		t.Fatalf("sandbox: %d received, %d unique, %d duplicate arrivals %v (want %d, 0 duplicates)", sb.ReceivedEntities, sb.UniqueKeys, sb.Duplicates, sb.DuplicateKeys, rows)
+	}
+	tags := ce.customerTags()
+	for i := 1; i <= rows; i++ {
+		if _, ok := tags[fmt.Sprintf("STL-%06d", i)]; !ok {
+			t.Fatalf("STL-%06d lost", i)
+		}
+	}
+	if again := ce.runs(f)["stall.csv"]; again.Status != r.Status || again.Node != r.Node || again.Delivered != rows || again.Failed != 0 {
+		t.Fatalf("the run record changed after %s woke up: %+v, was %+v", holder, again, r)
+	}
+	t.Logf("sandbox: %d records, %d duplicates; lookups %v", sb.ReceivedEntities, sb.Duplicates, sb.Requests["GET /v2/customers/lookup"])
 }

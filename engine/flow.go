@@ -76,8 +76,12 @@ type Options struct {
 	// Spools, when set, keeps every lineage's result spool durable on a
 	// store all nodes reach, as one immutable segment per checkpoint
 	// (spoolseg.go): StateDir then only has to last as long as the
-	// process, and any node resumes the file.
+	// process, and any node resumes the file. Each block gets its own part
+	// of it, under blocks/<flow hash>/<block>/ (Env.Objects).
 	Spools block.ObjectStore
+	// Fence, when set, is handed to every block (Env.Fence): a cluster
+	// node that may have been presumed dead sends nothing.
+	Fence func(ctx context.Context) error
 	// KeepResult, when set, keeps a copy of every result file instead of
 	// ResultDir (the shared store): it stores open's content under the
 	// lineage's result name and returns the reference it is downloaded by
@@ -285,6 +289,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 			Flow: doc.Name, FlowID: f.key, Block: b.Name, Logger: f.log, WorkDir: blockDir, StateDir: stateDir,
 			CompileExpr: opts.CompileExpr, Now: opts.Now, Sandbox: opts.Sandbox, Options: opts.BlockOptions, LocalPaths: opts.LocalPaths,
 			Calls: opts.Calls, Reports: opts.Reports, Ledger: opts.Ledger, Journal: blockJournal(opts.Journal, f.keyHash(), b.Name),
+			Objects: block.ObjectsUnder(opts.Spools, "blocks/"+f.keyHash()+"/"+b.Name+"/"), Fence: opts.Fence,
 		}
 		if opts.Resolver != nil {
 			env.Resolve = opts.Resolver.Resolve

@@ -44,6 +44,17 @@ func (c *entityCtx) reject(errs ...apiError) entityResult {
 	return entityResult{errs: errs}
 }
 
+// decode reads an entity into v. A malformed entity still counts as
+// received (under no key) before it is rejected, the same for every
+// endpoint; ok is false with the rejection to answer.
+func (c *entityCtx) decode(raw json.RawMessage, v any) (res entityResult, ok bool) {
+	if e := decodeObject(raw, v); e != nil {
+		c.st.receiveLocked("")
+		return c.reject(*e), false
+	}
+	return entityResult{}, true
+}
+
 func (c *entityCtx) accept(kind, key string, raw []byte, attrs map[string]string) int64 {
 	return c.st.acceptLocked(kind, key, c.endpoint, raw, attrs, c.now)
 }
@@ -185,9 +196,8 @@ type couponIn struct {
 // code can be redeemed once.
 func couponRedeem(c *entityCtx, raw json.RawMessage) entityResult {
 	var in couponIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	var codes []string
 	for _, rc := range in.RedeemCoupons {
@@ -269,9 +279,8 @@ type goodwillIn struct {
 // existing request is returned with a warning and no new points.
 func goodwill(c *entityCtx, raw json.RawMessage) entityResult {
 	var in goodwillIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	if in.Payload == nil || in.Payload.Task == nil || in.Payload.Task.Body == nil {
 		c.st.receiveLocked("")
@@ -332,9 +341,8 @@ var statusLabelRE = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 // Connect+ card template changes status labels), keeping the card id.
 func card(c *entityCtx, raw json.RawMessage) entityResult {
 	var in cardIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	key := ""
 	if in.CardNumber.V != "" {
@@ -379,9 +387,8 @@ type tncIn struct {
 // exactly "test" or "control" (lower case, as the troubleshooting guide says).
 func tnc(c *entityCtx, raw json.RawMessage) entityResult {
 	var in tncIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	status := in.TestControlStatus.V
 	if status == "" {
@@ -430,9 +437,8 @@ type requestIn struct {
 // clean-up template) or MERGE.
 func request(c *entityCtx, raw json.RawMessage) entityResult {
 	var in requestIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	if in.Type.V == "TRANSACTION" {
 		return retro(c, raw)
@@ -477,9 +483,8 @@ func request(c *entityCtx, raw json.RawMessage) entityResult {
 // for the identified customer (8122 when the identifier is missing).
 func barcode(c *entityCtx, raw json.RawMessage) entityResult {
 	var in customerRef
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	typ, value, source := in.resolve(c.r)
 	key := ""
@@ -530,9 +535,8 @@ func parseBadgeDate(v string) (time.Time, bool) {
 func badgeEarn(needDates bool) entityFunc {
 	return func(c *entityCtx, raw json.RawMessage) entityResult {
 		var in badgeIn
-		if e := decodeObject(raw, &in); e != nil {
-			c.st.receiveLocked("")
-			return c.reject(*e)
+		if res, ok := c.decode(raw, &in); !ok {
+			return res
 		}
 		key := "badge|" + in.BadgeMetaID.V + "|" + in.CustomerID.V + "|" + in.EarnEventDate.V
 		c.st.receiveLocked(key)
@@ -583,9 +587,8 @@ func badgeMeta(c *entityCtx, raw json.RawMessage) entityResult {
 		StartOn  str `json:"startOn"`
 		ExpireOn str `json:"expiresOn"`
 	}
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	key := "badgemeta|" + in.Name.V
 	prev := c.st.receiveLocked(key)
@@ -617,9 +620,8 @@ var rewardOK = map[string]any{"status": map[string]any{"success": true, "code": 
 // rewardCreate checks the fields the Create Rewards template marks mandatory.
 func rewardCreate(c *entityCtx, raw json.RawMessage) entityResult {
 	var in rewardIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	c.st.receiveLocked("")
 	var errs []apiError
@@ -638,9 +640,8 @@ func rewardCreate(c *entityCtx, raw json.RawMessage) entityResult {
 // rewardUpdate needs the reward id and brand id, and the reward must exist.
 func rewardUpdate(c *entityCtx, raw json.RawMessage) entityResult {
 	var in rewardIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	rid := in.ID.V
 	if rid == "" {
@@ -662,9 +663,8 @@ func rewardUpdate(c *entityCtx, raw json.RawMessage) entityResult {
 // rewardIssue issues a reward to a customer.
 func rewardIssue(c *entityCtx, raw json.RawMessage) entityResult {
 	var in rewardIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	rid := in.RewardID.V
 	if rid == "" {

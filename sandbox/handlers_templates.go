@@ -50,9 +50,8 @@ type retroIn struct {
 // transaction becomes REGULAR, so a replay is rejected.
 func retro(c *entityCtx, raw json.RawMessage) entityResult {
 	var in retroIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	key := "retro|" + in.TransactionID.V
 	c.st.receiveLocked(key)
@@ -135,9 +134,8 @@ var (
 // channel, TRANS or BULK, and SUBSCRIBED or UNSUBSCRIBED.
 func customerUpdate(c *entityCtx, raw json.RawMessage) entityResult {
 	var in customerUpdateIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	idText := c.r.PathValue("id")
 	c.st.receiveLocked("customer-update|" + idText + "|" + strconv.FormatUint(hashKey(string(raw)), 16))
@@ -221,9 +219,8 @@ var intouchUserTypes = map[string]bool{"Brand User": true, "Brand User - Reports
 // accessibleEntities.
 func intouchUser(c *entityCtx, raw json.RawMessage) entityResult {
 	var in intouchUserIn
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	email := strings.ToLower(in.Email.V)
 	key := "intouch-user|" + email
@@ -269,9 +266,8 @@ func behaviouralEvent(c *entityCtx, raw json.RawMessage) entityResult {
 		EventDateTime str            `json:"eventDateTime"`
 		Attributes    map[string]any `json:"attributes"`
 	}
-	if e := decodeObject(raw, &in); e != nil {
-		c.st.receiveLocked("")
-		return c.reject(*e)
+	if res, ok := c.decode(raw, &in); !ok {
+		return res
 	}
 	typ, value, _ := in.resolve(c.r)
 	hook := c.r.PathValue("webhookId")

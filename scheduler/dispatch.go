@@ -13,6 +13,13 @@ import (
 	"github.com/connectplus/connectplus/runstate"
 )
 
+// Fencer is implemented by a Dispatcher whose node can be presumed dead by
+// others while it still runs (a cluster node stalled past its lease): its
+// blocks call Fence before a request leaves (block.Env.Fence).
+type Fencer interface {
+	Fence(ctx context.Context) error
+}
+
 // Dispatcher decides where the runtime's units of work run: polling a
 // dataflow's sources, processing each file found, and the periodic
 // maintenance (retention). The default, LocalDispatcher, runs everything in

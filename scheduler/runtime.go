@@ -475,6 +475,10 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 	if m.opts.Dispatcher.Shared() {
 		cpr = &repoCheckpointer{repo: m.opts.Repo, owner: m.opts.Owner, takeOver: m.opts.Repo.(TakeOverRepo)}
 	}
+	var fence func(context.Context) error
+	if fd, ok := m.opts.Dispatcher.(Fencer); ok {
+		fence = fd.Fence
+	}
 	f, err := engine.Compile(doc, engine.Options{
 		Registry:     m.opts.Registry,
 		Resolver:     orgResolver{ctx: m.ctx, repo: m.opts.Repo, org: d.OrgID},
@@ -486,6 +490,7 @@ func (m *Manager) compile(d runstate.Deployment, doc *dataflow.Document, loc *ti
 		StateDir:     stateDir,
 		Spools:       spools,
 		Journal:      journal,
+		Fence:        fence,
 		Logger:       m.log.With("org", d.OrgID, "flow", d.FlowName, "version", d.Version),
 		Compiler:     exprs.NewStep(exprs.Options{Location: loc, Now: m.opts.Clock.Now}),
 		Now:          m.opts.Clock.Now,
@@ -751,6 +756,16 @@ func (m *Manager) purge(ctx context.Context, now time.Time) {
 		m.log.Error("purging result files", "store", m.opts.Shared.Describe(), "err", err)
 	} else if n > 0 {
 		m.log.Info("purged result files", "count", n, "before", cut)
+	}
+	// Spool segments of files that never finish (their dataflow deleted,
+	// the run abandoned): a file completing deletes its own, so a lineage
+	// whose newest segment is older than the retention has not checkpointed
+	// for that long. All of a lineage goes or none: a long file still
+	// running keeps its first segments.
+	if g, n, err := m.opts.Shared.DeleteStale(ctx, "spools/", cut.Unix()); err != nil {
+		m.log.Error("purging abandoned result spool segments", "store", m.opts.Shared.Describe(), "err", err)
+	} else if n > 0 {
+		m.log.Info("purged the result spool segments of abandoned files", "lineages", g, "segments", n, "before", cut)
 	}
 }
 

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,10 +64,23 @@ func TestResultFilesOnS3SharedStore(t *testing.T) {
 	if string(b) != body {
 		t.Fatalf("ledger file reads %q", b)
 	}
-	srv.PutObject(t, "shared", "c/spools/lin2/00000000000000000000.000000-5-0-16", []byte("spool"))
+	// Spool segments: lin2's file never finished (its dataflow was
+	// deleted) and its newest segment is past retention — all of it goes;
+	// lin3 is a long file still running: its first segment is as old, but
+	// its newest is recent, so all of it stays. A block's own objects
+	// (blocks/…, an http_read watermark) are not retention's.
+	later := time.Now().Add(3 * time.Hour)
+	for _, k := range []string{"spools/lin2/00000000000000000000.000000-5-0-16", "spools/lin2/00000000000000000005.000000-9-16-32",
+		"spools/lin3/00000000000000000000.000000-5-0-16", "spools/lin3/00000000000000000005.000000-9-16-32", "blocks/abc/pull/watermark.json"} {
+		srv.PutObject(t, "shared", "c/"+k, []byte("x"))
+	}
+	if err := os.Chtimes(srv.LocalPath("shared", "c/spools/lin3/00000000000000000005.000000-9-16-32"), later, later); err != nil {
+		t.Fatal(err)
+	}
 	m.purge(ctx, time.Now().Add(2*time.Hour))
 	keys, err := st.List(ctx, "")
-	if err != nil || len(keys) != 1 || !strings.HasPrefix(keys[0], "spools/") {
-		t.Fatalf("after purge the bucket holds %v (%v), want only the spool segment", keys, err)
+	want := []string{"blocks/abc/pull/watermark.json", "spools/lin3/00000000000000000000.000000-5-0-16", "spools/lin3/00000000000000000005.000000-9-16-32"}
+	if err != nil || strings.Join(keys, " ") != strings.Join(want, " ") {
+		t.Fatalf("after purge the bucket holds %v (%v), want %v", keys, err, want)
 	}
 }

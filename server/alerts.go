@@ -200,16 +200,10 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, a control.Ac
 	q := r.URL.Query()
 	f := store.IssueFilter{Status: q.Get("status"), Priority: q.Get("priority"), FlowID: q.Get("flowId"), RuleID: q.Get("ruleId"), Search: q.Get("search")}
 	var err error
-	if f.Since, err = timeParam(r, "since"); err != nil {
+	if f.Since, f.Until, err = sinceUntil(r); err != nil {
 		return err
 	}
-	if f.Until, err = timeParam(r, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = intParam(r, "limit", 100, 500); err != nil {
-		return err
-	}
-	if f.Offset, err = intParam(r, "cursor", 0, 0); err != nil {
+	if f.Limit, f.Offset, err = pageParams(r, 100, 500); err != nil {
 		return err
 	}
 	return s.alertCall(w, 200, func(al *alerts.Service) (any, error) {

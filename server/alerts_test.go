@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 // and close issues (viewers cannot), and file notifications and reports
 // round-trip.
 func TestAlertRoutes(t *testing.T) {
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
+	h := newHarness(t, sqliteURL(t))
 	tm := h.team()
 	h.configs(tm)
 	flow := createFlow(t, tm.editor, "Alerted", flowDoc("Alerted", "/in"))

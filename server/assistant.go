@@ -18,11 +18,7 @@ const assistantPerMin = 20
 // why (no model configured).
 func (s *Server) assistantStatus(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	st, err := s.assistant.Status(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return reply(w, http.StatusOK, st, err)
 }
 
 // assistantTurn runs one chat turn of the canvas panel (or `connectplus ai
@@ -53,11 +49,7 @@ func (s *Server) assistantAccept(w http.ResponseWriter, r *http.Request, a contr
 		return err
 	}
 	res, err := s.assistant.Accept(r.Context(), a, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, res)
-	return nil
+	return reply(w, http.StatusCreated, res, err)
 }
 
 func assistantErr(err error) error {

@@ -47,12 +47,7 @@ func apiJSON(t *testing.T, method, url, token string, body any, out any) int {
 // exactly the tools /mcp lists.
 func TestAssistantEndpoints(t *testing.T) {
 	e := assisttest.New(t)
-	srv, err := New(Config{Service: e.Service, Redactor: e.Redactor, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	hs := assistServer(t, e)
 	base := hs.URL + Base + "/assistant"
 
 	var st agent.Status

@@ -225,11 +225,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, a contro
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.svc.ChangePassword(r.Context(), a, in.OldPassword, in.NewPassword, in.RevokeTokens); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.ChangePassword(r.Context(), a, in.OldPassword, in.NewPassword, in.RevokeTokens))
 }
 
 // throttle locks a username+IP out after repeated failures, doubling the

@@ -75,7 +75,7 @@ func orgScoped(rt route) bool {
 //   - without credentials: 401, except the documented public routes, which
 //     answer anonymously.
 func TestAuthzMatrix(t *testing.T) {
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
+	h := newHarness(t, sqliteURL(t))
 	ctx := context.Background()
 	root := h.login("admin", h.adminPassword) // platform administrator: setup only
 	h.addUser(root, "admin2", "admin2-Password-1234", "admin")

@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/quartz"
 )
-
-func sqliteURL(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "cp.sqlite") }
 
 type blockJSON struct {
 	Type     string                     `json:"type"`

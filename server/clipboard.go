@@ -49,28 +49,16 @@ func (s *Server) copyVersion(w http.ResponseWriter, r *http.Request, a control.A
 
 func (s *Server) listCopies(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	cs, err := s.svc.ListCopies(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, cs)
-	return nil
+	return reply(w, http.StatusOK, cs, err)
 }
 
 func (s *Server) getCopy(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	c, err := s.svc.GetCopy(r.Context(), a, chi.URLParam(r, "copyID"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return reply(w, http.StatusOK, c, err)
 }
 
 func (s *Server) deleteCopy(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if err := s.svc.DeleteCopy(r.Context(), a, chi.URLParam(r, "copyID")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.DeleteCopy(r.Context(), a, chi.URLParam(r, "copyID")))
 }
 
 func (s *Server) pasteCopy(w http.ResponseWriter, r *http.Request, a control.Actor) error {

@@ -19,9 +19,5 @@ func (s *Server) clusterStatus(w http.ResponseWriter, r *http.Request, _ control
 		return nil
 	}
 	st, err := s.cluster.Status(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return reply(w, http.StatusOK, st, err)
 }

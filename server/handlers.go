@@ -56,6 +56,37 @@ func timeParam(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
+// pageParams reads a list's ?limit (def when absent, at most max) and
+// ?cursor (the offset the previous page's Next gave).
+func pageParams(r *http.Request, def, max int) (limit, offset int, err error) {
+	if limit, err = intParam(r, "limit", def, max); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = intParam(r, "cursor", 0, 0); err != nil {
+		return 0, 0, err
+	}
+	return limit, offset, nil
+}
+
+// sinceUntil reads a list's optional ?since and ?until (RFC 3339).
+func sinceUntil(r *http.Request) (since, until time.Time, err error) {
+	if since, err = timeParam(r, "since"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if until, err = timeParam(r, "until"); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	return since, until, nil
+}
+
+// decisionComment reads the optional {"comment": …} body that approving or
+// rejecting a role or config request may carry.
+func decisionComment(r *http.Request) (string, error) {
+	var in CommentRequest
+	err := optionalBody(r, &in)
+	return in.Comment, err
+}
+
 func versionNumber(r *http.Request) (int, error) {
 	n, err := strconv.Atoi(chi.URLParam(r, "number"))
 	if err != nil || n <= 0 {
@@ -98,11 +129,7 @@ func revisionOf(r *http.Request, body int64) (int64, error) {
 
 func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	ms, err := s.svc.Orgs(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nonNil(ms))
-	return nil
+	return reply(w, http.StatusOK, nonNil(ms), err)
 }
 
 func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -111,29 +138,17 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, a control.Act
 		return err
 	}
 	o, err := s.svc.CreateOrg(r.Context(), a, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, o)
-	return nil
+	return reply(w, http.StatusCreated, o, err)
 }
 
 func (s *Server) currentOrg(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	o, err := s.svc.Org(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, o)
-	return nil
+	return reply(w, http.StatusOK, o, err)
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	ms, err := s.svc.Members(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nonNil(ms))
-	return nil
+	return reply(w, http.StatusOK, nonNil(ms), err)
 }
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -142,11 +157,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request, a control.Actor
 		return err
 	}
 	res, err := s.svc.Invite(r.Context(), a, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, res)
-	return nil
+	return reply(w, http.StatusCreated, res, err)
 }
 
 // RoleChange answers PUT /users/{userID}/role: the membership, and the
@@ -175,19 +186,11 @@ func (s *Server) setRole(w http.ResponseWriter, r *http.Request, a control.Actor
 
 func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	is, err := s.svc.ListInvitations(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nonNil(is))
-	return nil
+	return reply(w, http.StatusOK, nonNil(is), err)
 }
 
 func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if err := s.svc.RevokeInvitation(r.Context(), a, chi.URLParam(r, "invitationID")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.RevokeInvitation(r.Context(), a, chi.URLParam(r, "invitationID")))
 }
 
 // acceptInvitation is public: the code is the credential. Failures are
@@ -225,44 +228,28 @@ func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listRoleRequests(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	rs, err := s.svc.ListRoleRequests(r.Context(), a, r.URL.Query().Get("status"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nonNil(rs))
-	return nil
+	return reply(w, http.StatusOK, nonNil(rs), err)
 }
 
 func (s *Server) approveRoleRequest(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	var in CommentRequest
-	if err := optionalBody(r, &in); err != nil {
-		return err
-	}
-	rr, err := s.svc.ApproveRoleRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment)
+	comment, err := decisionComment(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rr)
-	return nil
+	rr, err := s.svc.ApproveRoleRequest(r.Context(), a, chi.URLParam(r, "requestID"), comment)
+	return reply(w, http.StatusOK, rr, err)
 }
 
 func (s *Server) rejectRoleRequest(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	var in CommentRequest
-	if err := optionalBody(r, &in); err != nil {
+	comment, err := decisionComment(r)
+	if err != nil {
 		return err
 	}
-	if err := s.svc.RejectRoleRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.RejectRoleRequest(r.Context(), a, chi.URLParam(r, "requestID"), comment))
 }
 
 func (s *Server) removeUser(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if err := s.svc.RemoveMember(r.Context(), a, chi.URLParam(r, "userID")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.RemoveMember(r.Context(), a, chi.URLParam(r, "userID")))
 }
 
 // ResetPasswordRequest is an admin-forced password reset.
@@ -275,11 +262,7 @@ func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request, a control
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.svc.ResetPassword(r.Context(), a, chi.URLParam(r, "userID"), in.NewPassword); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.ResetPassword(r.Context(), a, chi.URLParam(r, "userID"), in.NewPassword))
 }
 
 // RevokedTokens says how many tokens POST /tokens/revoke-all revoked.
@@ -289,20 +272,12 @@ type RevokedTokens struct {
 
 func (s *Server) revokeAllTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	n, err := s.svc.RevokeMyTokens(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, RevokedTokens{Revoked: n})
-	return nil
+	return reply(w, http.StatusOK, RevokedTokens{Revoked: n}, err)
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	ts, err := s.svc.ListTokens(r.Context(), a, r.URL.Query().Get("all") == "true")
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nonNil(ts))
-	return nil
+	return reply(w, http.StatusOK, nonNil(ts), err)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -311,19 +286,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, a control.A
 		return err
 	}
 	secret, t, err := s.svc.CreateToken(r.Context(), a, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, TokenCreated{Token: secret, APIToken: t})
-	return nil
+	return reply(w, http.StatusCreated, TokenCreated{Token: secret, APIToken: t}, err)
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if err := s.svc.RevokeToken(r.Context(), a, chi.URLParam(r, "tokenID")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.RevokeToken(r.Context(), a, chi.URLParam(r, "tokenID")))
 }
 
 func (s *Server) listFlows(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -338,10 +305,7 @@ func (s *Server) listFlows(w http.ResponseWriter, r *http.Request, a control.Act
 		return badParam("deactivated", "must be true or false")
 	}
 	var err error
-	if f.Limit, err = intParam(r, "limit", 50, 200); err != nil {
-		return err
-	}
-	if f.Offset, err = intParam(r, "cursor", 0, 0); err != nil {
+	if f.Limit, f.Offset, err = pageParams(r, 50, 200); err != nil {
 		return err
 	}
 	if v := q.Get("sort"); v != "" {
@@ -428,11 +392,7 @@ func (s *Server) patchFlow(w http.ResponseWriter, r *http.Request, a control.Act
 func (s *Server) setActive(active bool) func(http.ResponseWriter, *http.Request, control.Actor) error {
 	return func(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 		f, err := s.svc.SetActive(r.Context(), a, chi.URLParam(r, "flowID"), active)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, f)
-		return nil
+		return reply(w, http.StatusOK, f, err)
 	}
 }
 
@@ -468,20 +428,12 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request, a control.Actor) e
 		return badParam("from", "from and to are required version numbers")
 	}
 	d, err := s.svc.Diff(r.Context(), a, chi.URLParam(r, "flowID"), from, to)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	vs, err := s.svc.ListVersions(r.Context(), a, chi.URLParam(r, "flowID"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nonNil(vs))
-	return nil
+	return reply(w, http.StatusOK, nonNil(vs), err)
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -622,21 +574,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, a control.Actor)
 func (s *Server) operate(op string) func(http.ResponseWriter, *http.Request, control.Actor) error {
 	return func(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 		st, err := s.svc.Operate(r.Context(), a, chi.URLParam(r, "flowID"), op)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, st)
-		return nil
+		return reply(w, http.StatusOK, st, err)
 	}
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	st, err := s.svc.Status(r.Context(), a, chi.URLParam(r, "flowID"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, st)
-	return nil
+	return reply(w, http.StatusOK, st, err)
 }
 
 func (s *Server) summary(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -649,44 +593,26 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request, a control.Actor
 		window = d
 	}
 	sum, err := s.svc.Summary(r.Context(), a, chi.URLParam(r, "flowID"), window)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, sum)
-	return nil
+	return reply(w, http.StatusOK, sum, err)
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	q := r.URL.Query()
 	f := runstate.RunFilter{FlowID: q.Get("flowId"), Status: q.Get("status")}
 	var err error
-	if f.Since, err = timeParam(r, "since"); err != nil {
+	if f.Since, f.Until, err = sinceUntil(r); err != nil {
 		return err
 	}
-	if f.Until, err = timeParam(r, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = intParam(r, "limit", 100, 500); err != nil {
-		return err
-	}
-	if f.Offset, err = intParam(r, "cursor", 0, 0); err != nil {
+	if f.Limit, f.Offset, err = pageParams(r, 100, 500); err != nil {
 		return err
 	}
 	p, err := s.svc.ListRuns(r.Context(), a, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return reply(w, http.StatusOK, p, err)
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	run, err := s.svc.GetRun(r.Context(), a, chi.URLParam(r, "runID"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, run)
-	return nil
+	return reply(w, http.StatusOK, run, err)
 }
 
 // runResult serves the run's local result file. The path comes from the
@@ -746,11 +672,7 @@ func (s *Server) serveResult(w http.ResponseWriter, r *http.Request, ref, name, 
 
 func (s *Server) listConfigs(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	cs, err := s.svc.ListConfigs(r.Context(), a)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, cs)
-	return nil
+	return reply(w, http.StatusOK, cs, err)
 }
 
 func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -765,29 +687,17 @@ func (s *Server) getConfig(w http.ResponseWriter, r *http.Request, a control.Act
 
 func (s *Server) syncConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	res, err := s.svc.Sync(r.Context(), a, control.SyncInput{Name: chi.URLParam(r, "name")})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return reply(w, http.StatusOK, res, err)
 }
 
 func (s *Server) syncFlow(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	res, err := s.svc.Sync(r.Context(), a, control.SyncInput{FlowID: chi.URLParam(r, "flowID")})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
+	return reply(w, http.StatusOK, res, err)
 }
 
 func (s *Server) listConfigRequests(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	rs, err := s.svc.ListConfigRequests(r.Context(), a, r.URL.Query().Get("status"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rs)
-	return nil
+	return reply(w, http.StatusOK, rs, err)
 }
 
 func (s *Server) requestConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -796,46 +706,31 @@ func (s *Server) requestConfig(w http.ResponseWriter, r *http.Request, a control
 		return err
 	}
 	req, err := s.svc.RequestConfig(r.Context(), a, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, req)
-	return nil
+	return reply(w, http.StatusCreated, req, err)
 }
 
 func (s *Server) approveConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	var in CommentRequest
-	if err := optionalBody(r, &in); err != nil {
-		return err
-	}
-	c, err := s.svc.ApproveConfigRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment)
+	comment, err := decisionComment(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	c, err := s.svc.ApproveConfigRequest(r.Context(), a, chi.URLParam(r, "requestID"), comment)
+	return reply(w, http.StatusOK, c, err)
 }
 
 func (s *Server) rejectConfig(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	var in CommentRequest
-	if err := optionalBody(r, &in); err != nil {
+	comment, err := decisionComment(r)
+	if err != nil {
 		return err
 	}
-	if err := s.svc.RejectConfigRequest(r.Context(), a, chi.URLParam(r, "requestID"), in.Comment); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, s.svc.RejectConfigRequest(r.Context(), a, chi.URLParam(r, "requestID"), comment))
 }
 
 func auditFilter(r *http.Request) (store.AuditFilter, error) {
 	q := r.URL.Query()
 	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), ObjectType: q.Get("objectType"), ObjectID: q.Get("objectId")}
 	var err error
-	if f.Since, err = timeParam(r, "since"); err != nil {
-		return f, err
-	}
-	if f.Until, err = timeParam(r, "until"); err != nil {
+	if f.Since, f.Until, err = sinceUntil(r); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -855,11 +750,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, a control.Act
 	}
 	f.BeforeSeq = int64(cur)
 	p, err := s.svc.ListAudit(r.Context(), a, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return reply(w, http.StatusOK, p, err)
 }
 
 func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request, a control.Actor) error {

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // dialects runs fn once on SQLite and once on PostgreSQL.
 func dialects(t *testing.T, fn func(t *testing.T, url string)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite")) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, sqliteURL(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, testenv.Postgres(t).DSN) })
 }
 
@@ -172,6 +172,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 const testAdminPassword = "admin-Password-1234"
+
+// sqliteURL is a fresh SQLite database in the test's temporary directory.
+func sqliteURL(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "cp.sqlite") }
 
 func newHarness(t *testing.T, url string) *harness {
 	t.Helper()

@@ -14,6 +14,19 @@ import (
 	"github.com/connectplus/connectplus/assist/assisttest"
 )
 
+// assistServer serves the API of e's service (the assistant and /mcp
+// included) on a test listener.
+func assistServer(t *testing.T, e *assisttest.Env) *httptest.Server {
+	t.Helper()
+	srv, err := New(Config{Service: e.Service, Redactor: e.Redactor, Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return hs
+}
+
 // bearer adds an API token to every request of an MCP client.
 type bearer struct {
 	token string
@@ -60,12 +73,7 @@ func mcpCall(t *testing.T, cs *mcp.ClientSession, name string, args any, out any
 // preview; a viewer cannot create; org B cannot read org A.
 func TestMCPOverHTTP(t *testing.T) {
 	e := assisttest.New(t)
-	srv, err := New(Config{Service: e.Service, Redactor: e.Redactor, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	hs := assistServer(t, e)
 
 	ed := mcpClient(t, hs.URL, e.EditorA.Token)
 	if ir := ed.InitializeResult(); ir == nil || ir.ServerInfo.Name != "connectplus" || ir.Capabilities.Tools == nil {
@@ -136,12 +144,7 @@ func TestMCPOverHTTP(t *testing.T) {
 func TestMCPCopyPasteOverHTTP(t *testing.T) {
 	e := assisttest.New(t)
 	edB := e.JoinOrgB(t, "editor", "editor")
-	srv, err := New(Config{Service: e.Service, Redactor: e.Redactor, Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	hs := assistServer(t, e)
 	a := mcpClient(t, hs.URL, e.EditorA.Token)
 	var d struct{ FlowID string }
 	if msg := mcpCall(t, a, "create_draft", map[string]any{"template": "bulk_add_customers", "parameters": map[string]string{"name": "to_copy"}}, &d); msg != "" {

@@ -86,7 +86,12 @@ type (
 
 var errNoObs = newHTTPError(http.StatusServiceUnavailable, "unavailable", "observability is not enabled on this server")
 
-func (s *Server) window(r *http.Request) (obs.Window, error) {
+// obsWindow reads the ?window of an observability read; every such read
+// starts here, so it also answers 503 when observability is off.
+func (s *Server) obsWindow(r *http.Request) (obs.Window, error) {
+	if s.obs == nil {
+		return obs.Window{}, errNoObs
+	}
 	w, err := obs.ParseWindow(r.URL.Query().Get, s.now())
 	if err != nil {
 		return w, badParam("window", "%s", strings.TrimPrefix(err.Error(), obs.ErrBadWindow.Error()+": "))
@@ -122,10 +127,7 @@ func (s *Server) flowPerformance(w http.ResponseWriter, r *http.Request, a contr
 }
 
 func (s *Server) snapshotFor(w http.ResponseWriter, r *http.Request, a control.Actor, flowID string) error {
-	if s.obs == nil {
-		return errNoObs
-	}
-	win, err := s.window(r)
+	win, err := s.obsWindow(r)
 	if err != nil {
 		return err
 	}
@@ -134,11 +136,7 @@ func (s *Server) snapshotFor(w http.ResponseWriter, r *http.Request, a control.A
 		return err
 	}
 	snap, err := s.obs.Snapshot(r.Context(), a.OrgID, flows, win)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, snap)
-	return nil
+	return reply(w, http.StatusOK, snap, err)
 }
 
 func (s *Server) obsSeries(w http.ResponseWriter, r *http.Request, a control.Actor) error {
@@ -150,10 +148,7 @@ func (s *Server) flowSeries(w http.ResponseWriter, r *http.Request, a control.Ac
 }
 
 func (s *Server) seriesFor(w http.ResponseWriter, r *http.Request, a control.Actor, flowID string, block *string) error {
-	if s.obs == nil {
-		return errNoObs
-	}
-	win, err := s.window(r)
+	win, err := s.obsWindow(r)
 	if err != nil {
 		return err
 	}
@@ -166,18 +161,11 @@ func (s *Server) seriesFor(w http.ResponseWriter, r *http.Request, a control.Act
 		return err
 	}
 	ser, err := s.obs.Series(r.Context(), a.OrgID, flows, block, win, step)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ser)
-	return nil
+	return reply(w, http.StatusOK, ser, err)
 }
 
 func (s *Server) obsFlows(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if s.obs == nil {
-		return errNoObs
-	}
-	win, err := s.window(r)
+	win, err := s.obsWindow(r)
 	if err != nil {
 		return err
 	}
@@ -261,10 +249,7 @@ func (s *Server) flowErrors(w http.ResponseWriter, r *http.Request, a control.Ac
 }
 
 func (s *Server) errorsFor(w http.ResponseWriter, r *http.Request, a control.Actor, flowID string) error {
-	if s.obs == nil {
-		return errNoObs
-	}
-	win, err := s.window(r)
+	win, err := s.obsWindow(r)
 	if err != nil {
 		return err
 	}
@@ -277,18 +262,11 @@ func (s *Server) errorsFor(w http.ResponseWriter, r *http.Request, a control.Act
 		return err
 	}
 	es, err := s.obs.Errors(r.Context(), a.OrgID, flows, blockParam(r), r.URL.Query().Get("search"), limit, win)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, es)
-	return nil
+	return reply(w, http.StatusOK, es, err)
 }
 
 func (s *Server) flowBlocks(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	if s.obs == nil {
-		return errNoObs
-	}
-	win, err := s.window(r)
+	win, err := s.obsWindow(r)
 	if err != nil {
 		return err
 	}
@@ -297,11 +275,7 @@ func (s *Server) flowBlocks(w http.ResponseWriter, r *http.Request, a control.Ac
 		return err
 	}
 	bc, err := s.obs.Blocks(r.Context(), a.OrgID, flowID, s.blockOrder(r.Context(), a.OrgID, flowID), win)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, bc)
-	return nil
+	return reply(w, http.StatusOK, bc, err)
 }
 
 // blockOrder is the block names of the dataflow's Live version (else its
@@ -369,11 +343,7 @@ func (s *Server) findRequests(w http.ResponseWriter, r *http.Request, a control.
 		return badParam("requestId", "is required")
 	}
 	items, err := s.obs.Requests(r.Context(), a.OrgID, "", id, false, 100, 0)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, items)
-	return nil
+	return reply(w, http.StatusOK, items, err)
 }
 
 func (s *Server) getRequest(w http.ResponseWriter, r *http.Request, a control.Actor) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 // filter, and the drill-down from a run to a stored call; a bad window is
 // a 400, another organisation's dataflow a 404.
 func TestObservabilityRoutes(t *testing.T) {
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
+	h := newHarness(t, sqliteURL(t))
 	ctx := context.Background()
 	tm := h.team()
 	h.configs(tm)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 // Every route the router serves is described in /openapi.json, and every
 // described operation is served.
 func TestOpenAPICoversEveryRoute(t *testing.T) {
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
+	h := newHarness(t, sqliteURL(t))
 	r := h.anon().must(200, "GET", "/openapi.json", nil, nil)
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
@@ -62,7 +61,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
+	h := newHarness(t, sqliteURL(t))
 	h.anon().must(200, "GET", "/healthz", nil, nil)
 	h.login("admin", h.adminPassword)
 	// Without a metrics token the API listener does not serve metrics; the

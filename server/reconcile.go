@@ -10,46 +10,26 @@ import (
 )
 
 func (s *Server) listReconciliations(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	limit, err := intParam(r, "limit", 100, 500)
-	if err != nil {
-		return err
-	}
-	offset, err := intParam(r, "cursor", 0, 0)
+	limit, offset, err := pageParams(r, 100, 500)
 	if err != nil {
 		return err
 	}
 	p, err := s.svc.ListReconciliations(r.Context(), a, chi.URLParam(r, "flowID"), r.URL.Query().Get("runId"), limit, offset)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return reply(w, http.StatusOK, p, err)
 }
 
 func (s *Server) getReconciliation(w http.ResponseWriter, r *http.Request, a control.Actor) error {
 	rec, err := s.svc.GetReconciliation(r.Context(), a, chi.URLParam(r, "reconID"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rec)
-	return nil
+	return reply(w, http.StatusOK, rec, err)
 }
 
 func (s *Server) listReconRecords(w http.ResponseWriter, r *http.Request, a control.Actor) error {
-	limit, err := intParam(r, "limit", 100, 500)
-	if err != nil {
-		return err
-	}
-	offset, err := intParam(r, "cursor", 0, 0)
+	limit, offset, err := pageParams(r, 100, 500)
 	if err != nil {
 		return err
 	}
 	p, err := s.svc.ListReconRecords(r.Context(), a, chi.URLParam(r, "reconID"), r.URL.Query().Get("kind"), limit, offset)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, p)
-	return nil
+	return reply(w, http.StatusOK, p, err)
 }
 
 // reconResults serves the server's copy of a reconciliation's results file

@@ -58,6 +58,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// reply ends a handler whose service call returned v and err: err as it
+// is, else v as JSON with status. v is evaluated before err is looked at,
+// so callers pass plain values, never a field of a result that is nil on
+// error.
+func reply(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+// noContent ends a handler whose service call answers only an error: err
+// as it is, else 204.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // fail writes err as a JSON error. Unexpected errors are logged with the
 // request id and answered with a generic message, so internals (SQL, paths)
 // never reach clients.

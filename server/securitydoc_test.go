@@ -29,7 +29,7 @@ func routeRoleTable(rts []route) string {
 // to the route table the router is built from: a new route, or a changed
 // minimum role, fails until the document says so.
 func TestSecurityDocRoleTable(t *testing.T) {
-	h := newHarness(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"))
+	h := newHarness(t, sqliteURL(t))
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "SECURITY.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -52,15 +52,9 @@ type TemplateSample struct {
 // TemplateDetail is one template with its flow, samples and the outcome
 // its sample run must have.
 type TemplateDetail struct {
-	Name        string                `json:"name"`
-	Label       string                `json:"label"`
-	Category    string                `json:"category"`
-	Description string                `json:"description"`
-	Destination string                `json:"destination"`
-	Spec        string                `json:"spec,omitempty"`
-	Blocks      []string              `json:"blocks"`
-	Parameters  []templates.Parameter `json:"parameters"`
-	Samples     []string              `json:"samples"`
+	// TemplateSummary is embedded untagged, so its fields stand at the top
+	// of the JSON object (and of the OpenAPI schema) as in the listing.
+	TemplateSummary
 	// Flow is the dataflow document (YAML) with {$param: name} and
 	// {{name}} placeholders.
 	Flow         string                 `json:"flow"`
@@ -139,8 +133,7 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request, _ control.A
 	if err != nil {
 		return err
 	}
-	d := TemplateDetail{Name: t.Name, Label: t.Label, Category: t.Category, Description: t.Description, Destination: t.Destination,
-		Spec: t.Spec, Blocks: t.Blocks, Parameters: t.Parameters, Samples: t.Samples, Flow: string(src), SampleFiles: []TemplateSample{}, Sandbox: t.Sandbox,
+	d := TemplateDetail{TemplateSummary: summary(t), Flow: string(src), SampleFiles: []TemplateSample{}, Sandbox: t.Sandbox,
 		ExpectedRuns: []templates.FileRun{}, Expected: map[string]string{}}
 	for _, name := range t.Samples {
 		b, err := s.templates.Sample(t, name)

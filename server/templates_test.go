@@ -1,7 +1,6 @@
 package server
 
 import (
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 )
 
 func templateHarness(t *testing.T) *harness {
-	return newHarnessWith(t, "sqlite://"+filepath.Join(t.TempDir(), "cp.sqlite"), harnessOptions{
+	return newHarnessWith(t, sqliteURL(t), harnessOptions{
 		registry: all.Registry(), validate: dataflow.ValidateOptions{CronCheck: quartz.Check},
 	})
 }

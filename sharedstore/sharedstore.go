@@ -41,6 +41,12 @@ type Store interface {
 	// DeleteOlder removes the objects under prefix last written before
 	// cut (retention), returning how many.
 	DeleteOlder(ctx context.Context, prefix string, cut int64) (int, error)
+	// DeleteStale removes, among the groups of objects under prefix (the
+	// keys that share their next path segment, e.g. one lineage's spool
+	// segments under spools/), every group whose newest object was last
+	// written before cut — all of it or none of it: a group still written
+	// to keeps its old objects. It returns the groups and objects removed.
+	DeleteStale(ctx context.Context, prefix string, cut int64) (groups, objects int, err error)
 	// Describe says where the store is, without credentials.
 	Describe() string
 	// Dir is the directory of a directory store ("" on S3): every node
@@ -260,6 +266,42 @@ func (s *s3Store) DeleteOlder(ctx context.Context, prefix string, cut int64) (in
 	return len(old), s.Delete(ctx, old...)
 }
 
+func (s *s3Store) DeleteStale(ctx context.Context, prefix string, cut int64) (int, int, error) {
+	objs, err := s.listObjects(ctx, prefix)
+	if err != nil {
+		return 0, 0, err
+	}
+	es := make([]dirEntry, len(objs))
+	for i, o := range objs {
+		es[i] = dirEntry{key: s.rel(aws.ToString(o.Key)), mtime: aws.ToTime(o.LastModified).Unix()}
+	}
+	return deleteStale(ctx, s, prefix, cut, es)
+}
+
+// deleteStale is DeleteStale over a listing.
+func deleteStale(ctx context.Context, s block.ObjectStore, prefix string, cut int64, es []dirEntry) (int, int, error) {
+	newest := map[string]int64{}
+	members := map[string][]string{}
+	for _, e := range es {
+		g, _, _ := strings.Cut(strings.TrimPrefix(e.key, prefix), "/")
+		newest[g] = max(newest[g], e.mtime)
+		members[g] = append(members[g], e.key)
+	}
+	var stale []string
+	groups := 0
+	for g, t := range newest {
+		if t < cut {
+			groups++
+			stale = append(stale, members[g]...)
+		}
+	}
+	sort.Strings(stale)
+	if err := s.Delete(ctx, stale...); err != nil {
+		return 0, 0, err
+	}
+	return groups, len(stale), nil
+}
+
 func (s *s3Store) Ref(key string) string {
 	k, _ := s.full(key)
 	return "s3://" + s.bucket + "/" + k
@@ -429,6 +471,14 @@ func (d *dirStore) DeleteOlder(ctx context.Context, prefix string, cut int64) (i
 		}
 	}
 	return len(old), d.Delete(ctx, old...)
+}
+
+func (d *dirStore) DeleteStale(ctx context.Context, prefix string, cut int64) (int, int, error) {
+	es, err := d.walk(prefix)
+	if err != nil {
+		return 0, 0, err
+	}
+	return deleteStale(ctx, d, prefix, cut, es)
 }
 
 func (d *dirStore) Ref(key string) string {

@@ -120,6 +120,20 @@ func TestStoreObjects(t *testing.T) {
 			if n, err := s.DeleteOlder(ctx, "results/", time.Now().Add(time.Hour).Unix()); err != nil || n != 1 {
 				t.Fatalf("DeleteOlder = %d, %v", n, err)
 			}
+			// Groups under spools/ go whole once their newest object is
+			// older than the cut, and not before.
+			for _, k := range []string{"spools/g1/a", "spools/g1/b"} {
+				put(t, s, k, "x")
+			}
+			if g, n, err := s.DeleteStale(ctx, "spools/", time.Now().Add(-time.Hour).Unix()); err != nil || g != 0 || n != 0 {
+				t.Fatalf("DeleteStale of nothing stale = %d groups, %d objects, %v", g, n, err)
+			}
+			if g, n, err := s.DeleteStale(ctx, "spools/", time.Now().Add(time.Hour).Unix()); err != nil || g != 2 || n != 3 {
+				t.Fatalf("DeleteStale = %d groups, %d objects, %v; want g1 and l10 (3 objects)", g, n, err)
+			}
+			if keys, _ := s.List(ctx, "spools/"); len(keys) != 0 {
+				t.Fatalf("after DeleteStale List = %v", keys)
+			}
 			if _, err := s.Create(ctx, "../escape"); err == nil {
 				t.Fatal("a key leaving the store was accepted")
 			}

@@ -297,20 +297,7 @@ func (q *Queries) ListTokens(ctx context.Context, orgID, userID string) ([]APITo
 		args = append(args, userID)
 	}
 	query += ` ORDER BY t.created_at, t.id`
-	rows, err := q.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanToken, query, args...)
 }
 
 // RevokeToken marks a token revoked (kept for the audit trail).
@@ -331,19 +318,6 @@ func (q *Queries) TouchToken(ctx context.Context, id string, at time.Time) error
 // ListUserTokens lists every unrevoked token of a user, in every
 // organisation (revoking them all after a compromise).
 func (q *Queries) ListUserTokens(ctx context.Context, userID string) ([]APIToken, error) {
-	rows, err := q.query(ctx, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
+	return queryAll(ctx, q, scanToken, `SELECT `+tokenCols+` FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE t.user_id = ? AND t.revoked_at IS NULL ORDER BY t.org_id, t.created_at, t.id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, mapErr(rows.Err())
 }

@@ -71,20 +71,7 @@ func (q *Queries) GetAlertChannel(ctx context.Context, orgID, id string) (AlertC
 
 // ListAlertChannels lists an organisation's channels by name.
 func (q *Queries) ListAlertChannels(ctx context.Context, orgID string) ([]AlertChannel, error) {
-	rows, err := q.query(ctx, `SELECT `+channelCols+` FROM alert_channels WHERE org_id = ? ORDER BY name`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []AlertChannel{}
-	for rows.Next() {
-		c, err := scanChannel(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
+	return queryList(ctx, q, scanChannel, `SELECT `+channelCols+` FROM alert_channels WHERE org_id = ? ORDER BY name`, orgID)
 }
 
 // DeleteAlertChannel removes a channel.
@@ -184,20 +171,7 @@ func (q *Queries) ListAlertRules(ctx context.Context, orgID string, enabledOnly 
 	if enabledOnly {
 		w = append(w, "enabled = 1")
 	}
-	rows, err := q.query(ctx, `SELECT `+ruleCols+` FROM alert_rules WHERE `+strings.Join(w, " AND ")+` ORDER BY org_id, name`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []AlertRule{}
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
+	return queryList(ctx, q, scanRule, `SELECT `+ruleCols+` FROM alert_rules WHERE `+strings.Join(w, " AND ")+` ORDER BY org_id, name`, args...)
 }
 
 // DeleteAlertRule removes a rule (its issues stay, for audit).
@@ -334,21 +308,8 @@ func (q *Queries) ListAlertIssues(ctx context.Context, f IssueFilter) ([]AlertIs
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	rows, err := q.query(ctx, `SELECT `+issueCols+` FROM alert_issues WHERE `+strings.Join(w, " AND ")+
+	return queryList(ctx, q, scanIssue, `SELECT `+issueCols+` FROM alert_issues WHERE `+strings.Join(w, " AND ")+
 		fmt.Sprintf(` ORDER BY opened_at DESC, id LIMIT %d OFFSET %d`, limit, max(f.Offset, 0)), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []AlertIssue{}
-	for rows.Next() {
-		i, err := scanIssue(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, mapErr(rows.Err())
 }
 
 // ClaimSlot claims one evaluation (or send) of kind for objectID in slot:
@@ -493,20 +454,7 @@ func (q *Queries) ListReportSchedules(ctx context.Context, orgID string) ([]Repo
 	if orgID != "" {
 		w, args = "org_id = ?", append(args, orgID)
 	}
-	rows, err := q.query(ctx, `SELECT `+reportCols+` FROM report_schedules WHERE `+w+` ORDER BY org_id, name`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []ReportSchedule{}
-	for rows.Next() {
-		r, err := scanReport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
+	return queryList(ctx, q, scanReport, `SELECT `+reportCols+` FROM report_schedules WHERE `+w+` ORDER BY org_id, name`, args...)
 }
 
 // DeleteReportSchedule removes a schedule.

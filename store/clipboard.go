@@ -57,21 +57,8 @@ func (q *Queries) ListCopies(ctx context.Context, userID string, limit int) ([]C
 	if limit <= 0 {
 		limit = ClipboardKeep
 	}
-	rows, err := q.query(ctx, `SELECT id, user_id, source_org_id, source_org_name, source_flow_id, source_flow_name, source_version, description, '', created_at
+	return queryList(ctx, q, scanCopy, `SELECT id, user_id, source_org_id, source_org_name, source_flow_id, source_flow_name, source_version, description, '', created_at
 		FROM clipboard WHERE user_id = ? ORDER BY seq DESC LIMIT ?`, userID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Copy{}
-	for rows.Next() {
-		c, err := scanCopy(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
 }
 
 // GetCopy reads one of a user's copies with its document; another user's

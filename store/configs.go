@@ -74,39 +74,13 @@ func (q *Queries) GetConfig(ctx context.Context, orgID, name string) (Config, er
 
 // ListConfigs lists an organisation's entries by name.
 func (q *Queries) ListConfigs(ctx context.Context, orgID string) ([]Config, error) {
-	rows, err := q.query(ctx, `SELECT `+configCols+` FROM configs WHERE org_id = ? ORDER BY name`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Config
-	for rows.Next() {
-		c, err := scanConfig(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanConfig, `SELECT `+configCols+` FROM configs WHERE org_id = ? ORDER BY name`, orgID)
 }
 
 // ListAllSecretConfigs lists every secret entry of every organisation
 // (master key rotation).
 func (q *Queries) ListAllSecretConfigs(ctx context.Context) ([]Config, error) {
-	rows, err := q.query(ctx, `SELECT `+configCols+` FROM configs WHERE is_secret = 1 ORDER BY org_id, name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Config
-	for rows.Next() {
-		c, err := scanConfig(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanConfig, `SELECT `+configCols+` FROM configs WHERE is_secret = 1 ORDER BY org_id, name`)
 }
 
 // ConfigNames returns the set of an organisation's entry names.
@@ -207,20 +181,7 @@ func (q *Queries) ListConfigRequests(ctx context.Context, orgID, status string) 
 		args = append(args, status)
 	}
 	query += ` ORDER BY created_at DESC, id`
-	rows, err := q.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ConfigRequest
-	for rows.Next() {
-		c, err := scanRequest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanRequest, query, args...)
 }
 
 // DecideConfigRequest moves a Pending request to Approved or Rejected; a

@@ -409,20 +409,7 @@ func (q *Queries) VersionInState(ctx context.Context, orgID, flowID, state strin
 
 // ListVersions lists a dataflow's versions, newest first, without documents.
 func (q *Queries) ListVersions(ctx context.Context, orgID, flowID string) ([]Version, error) {
-	rows, err := q.query(ctx, `SELECT `+versionColsNoDoc+` FROM versions WHERE org_id = ? AND flow_id = ? ORDER BY number DESC`, orgID, flowID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanVersion, `SELECT `+versionColsNoDoc+` FROM versions WHERE org_id = ? AND flow_id = ? ORDER BY number DESC`, orgID, flowID)
 }
 
 // MaxVersion returns the highest version number of a dataflow (0: none).

@@ -63,20 +63,7 @@ func (q *Queries) GetInvitationByCode(ctx context.Context, codeHash string) (Inv
 
 // ListInvitations lists an organisation's invitations, newest first.
 func (q *Queries) ListInvitations(ctx context.Context, orgID string) ([]Invitation, error) {
-	rows, err := q.query(ctx, `SELECT `+inviteCols+` FROM invitations WHERE org_id = ? ORDER BY created_at DESC, id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Invitation
-	for rows.Next() {
-		i, err := scanInvitation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, i)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanInvitation, `SELECT `+inviteCols+` FROM invitations WHERE org_id = ? ORDER BY created_at DESC, id`, orgID)
 }
 
 // UpdateInvitation writes an invitation's status, approver, failure count
@@ -145,20 +132,7 @@ func (q *Queries) ListRoleRequests(ctx context.Context, orgID, status string) ([
 		query += ` AND status = ?`
 		args = append(args, status)
 	}
-	rows, err := q.query(ctx, query+` ORDER BY created_at DESC, id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []RoleRequest
-	for rows.Next() {
-		x, err := scanRoleRequest(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, mapErr(rows.Err())
+	return queryAll(ctx, q, scanRoleRequest, query+` ORDER BY created_at DESC, id`, args...)
 }
 
 // DecideRoleRequest approves or rejects a pending role request

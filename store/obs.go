@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -550,24 +551,40 @@ type CountsRow struct {
 
 // SumCounts sums counters over the filter's window per dataflow and block.
 func (q *Queries) SumCounts(ctx context.Context, f MetricFilter) ([]CountsRow, error) {
-	acc := map[[2]string]*CountsRow{}
-	var order [][2]string
 	sums := "SUM(" + strings.ReplaceAll(countCols, ", ", "), SUM(") + ")"
+	return sumOverPlan(ctx, q, f, "sum counts",
+		func(w string) string {
+			return `SELECT flow_id, block, ` + sums + ` FROM obs_counts WHERE ` + w + ` GROUP BY flow_id, block`
+		},
+		func(rows *sql.Rows) (CountsRow, [2]string, error) {
+			var r CountsRow
+			err := rows.Scan(append([]any{&r.FlowID, &r.Block}, r.Counts.fields()...)...)
+			return r, [2]string{r.FlowID, r.Block}, err
+		},
+		func(into *CountsRow, r CountsRow) { into.Counts.Add(r.Counts) })
+}
+
+// sumOverPlan runs a summing query (built around a WHERE clause) once per
+// stored resolution that f's window spans, and adds up the rows of one key
+// across those queries with add, keeping the keys in first-seen order.
+func sumOverPlan[K comparable, R any](ctx context.Context, q *Queries, f MetricFilter, what string,
+	query func(where string) string, scan func(*sql.Rows) (R, K, error), add func(into *R, r R)) ([]R, error) {
+	acc := map[K]*R{}
+	var order []K
 	for _, seg := range plan(f.From, f.To) {
 		w, args := f.where(seg)
-		rows, err := q.query(ctx, `SELECT flow_id, block, `+sums+` FROM obs_counts WHERE `+w+` GROUP BY flow_id, block`, args...)
+		rows, err := q.query(ctx, query(w), args...)
 		if err != nil {
-			return nil, fmt.Errorf("store: sum counts: %w", err)
+			return nil, fmt.Errorf("store: %s: %w", what, err)
 		}
 		for rows.Next() {
-			var r CountsRow
-			if err := rows.Scan(append([]any{&r.FlowID, &r.Block}, r.Counts.fields()...)...); err != nil {
+			r, k, err := scan(rows)
+			if err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("store: sum counts: %w", err)
+				return nil, fmt.Errorf("store: %s: %w", what, err)
 			}
-			k := [2]string{r.FlowID, r.Block}
 			if a, ok := acc[k]; ok {
-				a.Counts.Add(r.Counts)
+				add(a, r)
 			} else {
 				acc[k] = &r
 				order = append(order, k)
@@ -580,7 +597,7 @@ func (q *Queries) SumCounts(ctx context.Context, f MetricFilter) ([]CountsRow, e
 			return nil, mapErr(err)
 		}
 	}
-	out := make([]CountsRow, 0, len(order))
+	out := make([]R, 0, len(order))
 	for _, k := range order {
 		out = append(out, *acc[k])
 	}
@@ -597,41 +614,17 @@ type HTTPRow struct {
 
 // SumHTTP sums calls over the filter's window per dataflow, block and endpoint.
 func (q *Queries) SumHTTP(ctx context.Context, f MetricFilter) ([]HTTPRow, error) {
-	acc := map[[3]string]*HTTPRow{}
-	var order [][3]string
 	sums := "SUM(" + strings.ReplaceAll(httpCols, ", ", "), SUM(") + ")"
-	for _, seg := range plan(f.From, f.To) {
-		w, args := f.where(seg)
-		rows, err := q.query(ctx, `SELECT flow_id, block, endpoint, `+sums+` FROM obs_http WHERE `+w+` GROUP BY flow_id, block, endpoint`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("store: sum http: %w", err)
-		}
-		for rows.Next() {
+	return sumOverPlan(ctx, q, f, "sum http",
+		func(w string) string {
+			return `SELECT flow_id, block, endpoint, ` + sums + ` FROM obs_http WHERE ` + w + ` GROUP BY flow_id, block, endpoint`
+		},
+		func(rows *sql.Rows) (HTTPRow, [3]string, error) {
 			var r HTTPRow
-			if err := rows.Scan(append([]any{&r.FlowID, &r.Block, &r.Endpoint}, r.HTTPCounts.fields()...)...); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: sum http: %w", err)
-			}
-			k := [3]string{r.FlowID, r.Block, r.Endpoint}
-			if a, ok := acc[k]; ok {
-				a.HTTPCounts.Add(r.HTTPCounts)
-			} else {
-				acc[k] = &r
-				order = append(order, k)
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, mapErr(err)
-		}
-	}
-	out := make([]HTTPRow, 0, len(order))
-	for _, k := range order {
-		out = append(out, *acc[k])
-	}
-	return out, nil
+			err := rows.Scan(append([]any{&r.FlowID, &r.Block, &r.Endpoint}, r.HTTPCounts.fields()...)...)
+			return r, [3]string{r.FlowID, r.Block, r.Endpoint}, err
+		},
+		func(into *HTTPRow, r HTTPRow) { into.HTTPCounts.Add(r.HTTPCounts) })
 }
 
 // SeriesPoint is one step of a time series.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -39,33 +38,9 @@ func migrateRiver(ctx context.Context, rawURL string) error {
 // former holder is gone. Its late checkpoints then fail (SaveCheckpoint
 // checks the owner): the claim fences a node that was wrongly presumed dead.
 func (s *Store) TakeOverItem(ctx context.Context, flowKey, itemKey, owner string) (checkpoint []byte, ok bool, err error) {
-	err = s.Tx(ctx, func(q *Queries) error {
-		now := micros(time.Now())
-		res, err := q.exec(ctx, `INSERT INTO claims (flow_key, item_key, owner, state, updated_at) VALUES (?, ?, ?, 'claimed', ?)
-			ON CONFLICT (flow_key, item_key) DO NOTHING`, flowKey, itemKey, owner, now)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			ok = true
-			return nil
-		}
-		res, err = q.exec(ctx, `UPDATE claims SET owner = ?, state = 'claimed', updated_at = ?
-			WHERE flow_key = ? AND item_key = ? AND state <> 'done'`, owner, now, flowKey, itemKey)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		ok = true
-		return mapErr(q.row(ctx, `SELECT checkpoint FROM claims WHERE flow_key = ? AND item_key = ?`, flowKey, itemKey).Scan(&checkpoint))
-	})
+	checkpoint, ok, err = s.claim(ctx, flowKey, itemKey, owner, `state <> 'done'`)
 	if err != nil {
 		return nil, false, fmt.Errorf("take over %s %s: %w", flowKey, itemKey, err)
-	}
-	if len(checkpoint) == 0 {
-		checkpoint = nil
 	}
 	return checkpoint, ok, nil
 }

@@ -50,6 +50,18 @@ func (q *Queries) LiveDeployments(ctx context.Context) ([]runstate.Deployment, e
 // the same owner already holds is granted (with its saved checkpoint); a
 // done item or one held by another owner is refused (ok=false).
 func (s *Store) ClaimItem(ctx context.Context, flowKey, itemKey, owner string) (checkpoint []byte, ok bool, err error) {
+	checkpoint, ok, err = s.claim(ctx, flowKey, itemKey, owner, `(state = 'released' OR (state = 'claimed' AND owner = ?))`, owner)
+	if err != nil {
+		return nil, false, fmt.Errorf("claim %s %s: %w", flowKey, itemKey, err)
+	}
+	return checkpoint, ok, nil
+}
+
+// claim gives owner a fresh item, or an item already claimed when its row
+// also meets cond (with condArgs): ClaimItem and TakeOverItem differ only
+// in whose claim may be taken. ok says whether owner holds the item now;
+// checkpoint is the progress saved on it (nil for none).
+func (s *Store) claim(ctx context.Context, flowKey, itemKey, owner, cond string, condArgs ...any) (checkpoint []byte, ok bool, err error) {
 	err = s.Tx(ctx, func(q *Queries) error {
 		now := micros(time.Now())
 		res, err := q.exec(ctx, `INSERT INTO claims (flow_key, item_key, owner, state, updated_at) VALUES (?, ?, ?, 'claimed', ?)
@@ -62,8 +74,7 @@ func (s *Store) ClaimItem(ctx context.Context, flowKey, itemKey, owner string) (
 			return nil
 		}
 		res, err = q.exec(ctx, `UPDATE claims SET owner = ?, state = 'claimed', updated_at = ?
-			WHERE flow_key = ? AND item_key = ? AND (state = 'released' OR (state = 'claimed' AND owner = ?))`,
-			owner, now, flowKey, itemKey, owner)
+			WHERE flow_key = ? AND item_key = ? AND `+cond, append([]any{owner, now, flowKey, itemKey}, condArgs...)...)
 		if err != nil {
 			return err
 		}
@@ -74,7 +85,7 @@ func (s *Store) ClaimItem(ctx context.Context, flowKey, itemKey, owner string) (
 		return mapErr(q.row(ctx, `SELECT checkpoint FROM claims WHERE flow_key = ? AND item_key = ?`, flowKey, itemKey).Scan(&checkpoint))
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("claim %s %s: %w", flowKey, itemKey, err)
+		return nil, false, err
 	}
 	if len(checkpoint) == 0 {
 		checkpoint = nil

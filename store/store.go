@@ -292,6 +292,38 @@ func (q *Queries) row(ctx context.Context, query string, args ...any) *sql.Row {
 	return q.q.QueryRowContext(ctx, q.rebind(query), args...)
 }
 
+// queryAll runs a query and reads every row with scan, the function that
+// also reads a single row of the same columns. No rows give a nil slice.
+func queryAll[T any](ctx context.Context, q *Queries, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// queryList is queryAll for the lists that answer an empty slice, not
+// nil, when no row matches (they are encoded as [] rather than null).
+func queryList[T any](ctx context.Context, q *Queries, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	out, err := queryAll(ctx, q, scan, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []T{}
+	}
+	return out, nil
+}
+
 // mapErr turns driver constraint errors into ErrDuplicate / ErrConflict.
 func mapErr(err error) error {
 	if err == nil {

@@ -194,14 +194,25 @@ type DraftOut struct {
 	Message  string    `json:"message"`
 }
 
-func (h *handlers) createDraft(ctx context.Context, _ *mcp.CallToolRequest, in CreateDraftIn) (*mcp.CallToolResult, DraftOut, error) {
-	out := DraftOut{Problems: []Problem{}}
+// draftWriter is the caller of a tool that writes a Draft (doing says
+// what, for the refusal): an editor, or anyone when the server only turns
+// such writes into proposals that the user accepts.
+func (h *handlers) draftWriter(ctx context.Context, doing string) (control.Actor, error) {
 	a, err := h.actor(ctx)
 	if err != nil {
-		return nil, out, err
+		return a, err
 	}
 	if h.s.Proposals == nil && !atLeast(a.Role, control.RoleEditor) {
-		return nil, out, h.fail(fmt.Errorf("%w: creating a dataflow needs the editor role (you have %s)", control.ErrForbidden, a.Role))
+		return a, h.fail(fmt.Errorf("%w: %s needs the editor role (you have %s)", control.ErrForbidden, doing, a.Role))
+	}
+	return a, nil
+}
+
+func (h *handlers) createDraft(ctx context.Context, _ *mcp.CallToolRequest, in CreateDraftIn) (*mcp.CallToolResult, DraftOut, error) {
+	out := DraftOut{Problems: []Problem{}}
+	a, err := h.draftWriter(ctx, "creating a dataflow")
+	if err != nil {
+		return nil, out, err
 	}
 	var text []byte
 	format := in.Format
@@ -408,12 +419,9 @@ type UpdateDraftIn struct {
 
 func (h *handlers) updateDraft(ctx context.Context, _ *mcp.CallToolRequest, in UpdateDraftIn) (*mcp.CallToolResult, DraftOut, error) {
 	out := DraftOut{Problems: []Problem{}}
-	a, err := h.actor(ctx)
+	a, err := h.draftWriter(ctx, "editing a Draft")
 	if err != nil {
 		return nil, out, err
-	}
-	if h.s.Proposals == nil && !atLeast(a.Role, control.RoleEditor) {
-		return nil, out, h.fail(fmt.Errorf("%w: editing a Draft needs the editor role (you have %s)", control.ErrForbidden, a.Role))
 	}
 	if (len(in.Patch) == 0) == (in.Document == nil) {
 		return nil, out, userErr("give a patch or a document (one of them)")
@@ -492,6 +500,26 @@ func (h *handlers) updateDraft(ctx context.Context, _ *mcp.CallToolRequest, in U
 	return nil, out, nil
 }
 
+// documentOrFlow is the text and format of what validate and preview
+// check: the document given, or else flowID's version (exported as YAML).
+func (h *handlers) documentOrFlow(ctx context.Context, a control.Actor, doc any, format, flowID string, version int) ([]byte, string, error) {
+	if flowID == "" {
+		return docText(doc, format)
+	}
+	if doc != nil {
+		return nil, "", userErr("give a document or a flowId, not both")
+	}
+	f, _, n, err := h.resolveFlow(ctx, a, FlowRef{FlowID: flowID, Version: version})
+	if err != nil {
+		return nil, "", err
+	}
+	text, _, err := h.t.d.Service.Export(ctx, a, f.ID, n, control.FormatYAML, "")
+	if err != nil {
+		return nil, "", h.fail(err)
+	}
+	return text, control.FormatYAML, nil
+}
+
 // ValidateIn is a document, or a saved version, to validate.
 type ValidateIn struct {
 	Document any    `json:"document,omitempty" jsonschema:"an unsaved document (object or YAML/JSON text)"`
@@ -512,24 +540,9 @@ func (h *handlers) validate(ctx context.Context, _ *mcp.CallToolRequest, in Vali
 	if err != nil {
 		return nil, out, err
 	}
-	var text []byte
-	format := in.Format
-	switch {
-	case in.Document != nil && in.FlowID != "":
-		return nil, out, userErr("give a document or a flowId, not both")
-	case in.FlowID != "":
-		f, _, n, err := h.resolveFlow(ctx, a, FlowRef{FlowID: in.FlowID, Version: in.Version})
-		if err != nil {
-			return nil, out, err
-		}
-		if text, _, err = h.t.d.Service.Export(ctx, a, f.ID, n, control.FormatYAML, ""); err != nil {
-			return nil, out, h.fail(err)
-		}
-		format = control.FormatYAML
-	default:
-		if text, format, err = docText(in.Document, in.Format); err != nil {
-			return nil, out, err
-		}
+	text, format, err := h.documentOrFlow(ctx, a, in.Document, in.Format, in.FlowID, in.Version)
+	if err != nil {
+		return nil, out, err
 	}
 	c, err := h.check(ctx, a, text, format)
 	if err != nil {

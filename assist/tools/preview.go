@@ -9,7 +9,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/connectplus/connectplus/control"
 	"github.com/connectplus/connectplus/dataflow"
 	"github.com/connectplus/connectplus/preview"
 )
@@ -54,21 +53,8 @@ func (h *handlers) preview(ctx context.Context, _ *mcp.CallToolRequest, in Previ
 	if wait := h.t.previews.Allow(a.UserID); wait > 0 {
 		return nil, out, userErr("at most %d previews a minute; try again in %d s", preview.PerMinute, int(wait.Seconds())+1)
 	}
-	var text []byte
-	format := in.Format
-	if in.FlowID != "" {
-		if in.Document != nil {
-			return nil, out, userErr("give a document or a flowId, not both")
-		}
-		f, _, n, err := h.resolveFlow(ctx, a, FlowRef{FlowID: in.FlowID, Version: in.Version})
-		if err != nil {
-			return nil, out, err
-		}
-		if text, _, err = h.t.d.Service.Export(ctx, a, f.ID, n, control.FormatYAML, ""); err != nil {
-			return nil, out, h.fail(err)
-		}
-		format = control.FormatYAML
-	} else if text, format, err = docText(in.Document, in.Format); err != nil {
+	text, format, err := h.documentOrFlow(ctx, a, in.Document, in.Format, in.FlowID, in.Version)
+	if err != nil {
 		return nil, out, err
 	}
 	c, err := h.check(ctx, a, text, format)

@@ -72,6 +72,10 @@ type Sink struct {
 	pool *Pool
 	cfg  SinkConfig
 	log  *slog.Logger
+	// journal, when the runtime hands one (a cluster whose shared store
+	// is S3), keeps the records file of a file system that cannot append
+	// where every node reads it (journal.go); nil: the local spool only.
+	journal block.Journal
 
 	mu    sync.Mutex
 	parts map[string]*part // by lineage ID
@@ -97,6 +101,11 @@ type part struct {
 	// published: the interrupted run had already published the file with
 	// every acknowledged record; nothing is left to write.
 	published bool
+	// spans: the writers whose journal entries make up the spool, the
+	// last one this process (journal.go).
+	spans []journalSpan
+	// writer is this process's writer id once it appended to the journal.
+	writer string
 }
 
 // partState is the resume state acknowledged with each batch.
@@ -107,6 +116,9 @@ type partState struct {
 	// records file only if it holds what was acknowledged (nil in states
 	// written before it existed: then only the size is checked).
 	CRC32C *uint32 `json:"crc32c,omitempty"`
+	// Journal lists, with a journal, the writers whose entries rebuild the
+	// local spool of a file system that cannot append (journal.go).
+	Journal []journalSpan `json:"journal,omitempty"`
 }
 
 // castagnoli is the CRC-32C table (hardware-accelerated on amd64 and arm64).
@@ -125,7 +137,7 @@ func NewSink(pool *Pool, cfg SinkConfig, env *block.Env) (*Sink, error) {
 	if cfg.Block == "" {
 		cfg.Block = env.Block
 	}
-	return &Sink{pool: pool, cfg: cfg, log: env.Log(), parts: map[string]*part{}}, nil
+	return &Sink{pool: pool, cfg: cfg, log: env.Log(), parts: map[string]*part{}, journal: env.Journal}, nil
 }
 
 // Start connects once so credential problems surface before the first unit.
@@ -434,6 +446,7 @@ func (s *Sink) partFor(ctx context.Context, key, name string, lin block.Lineage)
 				return nil, fmt.Errorf("resume state of %s: %w", s.cfg.Block, err)
 			}
 			p.offset, want, resume = ps.Offset, ps.CRC32C, true
+			p.spans = ps.Journal
 			if ps.Name != "" {
 				p.name = ps.Name
 			}
@@ -478,6 +491,14 @@ func (s *Sink) verifyPart(ctx context.Context, fs FS, p *part, key string, want 
 	if !appends {
 		spool := s.spoolPath(key)
 		crc, size, err := localPrefixCRC(spool, p.offset)
+		if s.journal != nil && (err != nil || size < p.offset || want != nil && crc != *want) && len(p.spans) > 0 {
+			// Not this node's spool (or not the acknowledged one): rebuild
+			// it from the journal, as the node that wrote it left it.
+			if err := s.restoreSpool(ctx, spool, key, p.spans); err != nil {
+				return Permanent(err)
+			}
+			crc, size, err = localPrefixCRC(spool, p.offset)
+		}
 		if err == nil {
 			if err := check("its local spool "+spool, crc, size); err != nil {
 				return err
@@ -674,7 +695,7 @@ func (s *Sink) appendRecords(ctx context.Context, u *block.Unit, name string, ou
 	p.offset += int64(len(buf))
 	p.crc = crc32.Update(p.crc, castagnoli, buf)
 	crc := p.crc
-	st, _ := json.Marshal(partState{Name: p.name, Offset: p.offset, CRC32C: &crc})
+	st, _ := json.Marshal(partState{Name: p.name, Offset: p.offset, CRC32C: &crc, Journal: p.spans})
 	out.Ack(u, st)
 	return nil
 }
@@ -718,6 +739,19 @@ func (s *Sink) appendSpool(p *part, key string, buf []byte) error {
 	}
 	if _, err := p.local.Write(buf); err != nil {
 		return Permanent(fmt.Errorf("write spool %s: %w", p.spool, err))
+	}
+	if s.journal != nil {
+		if err := s.journalAppend(p, key, buf); err != nil {
+			// Not acknowledged: the local spool goes back to what is, so
+			// the batch, sent again, is written once.
+			if terr := p.local.Truncate(p.offset); terr != nil {
+				return Permanent(fmt.Errorf("%w; and truncating the spool %s: %v", err, p.spool, terr))
+			}
+			if _, serr := p.local.Seek(p.offset, io.SeekStart); serr != nil {
+				return Permanent(fmt.Errorf("%w; and seeking the spool %s: %v", err, p.spool, serr))
+			}
+			return Permanent(err)
+		}
 	}
 	return nil
 }
@@ -768,6 +802,7 @@ func (s *Sink) EndLineage(ctx context.Context, lineageID string, ok bool) error 
 		})
 		if err == nil {
 			os.Remove(spool)
+			s.journalEnd(ctx, lineageID)
 		}
 		return err
 	}

@@ -46,7 +46,7 @@ type writer struct {
 
 func newWriter(s *settings, env *block.Env) *writer {
 	log := env.Log()
-	w := &writer{name: env.Block, s: s, d: newDestination(s, log, env.Clock), log: log}
+	w := &writer{name: env.Block, s: s, d: newDestination(s, log, env.Clock, env.Fence), log: log}
 	if env != nil && env.Calls != nil {
 		w.calls, w.endpoint = env.Calls, endpointLabel(s)
 	}

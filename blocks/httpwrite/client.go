@@ -34,9 +34,11 @@ type destination struct {
 	// now is wall-clock time for Retry-After and the gate (the token's
 	// expiry uses the block's clock, which tests move).
 	now func() time.Time
+	// fence is Env.Fence (nil outside a cluster).
+	fence func(context.Context) error
 }
 
-func newDestination(s *settings, log *slog.Logger, clock func() time.Time) *destination {
+func newDestination(s *settings, log *slog.Logger, clock func() time.Time, fence func(context.Context) error) *destination {
 	dialer := &net.Dialer{Timeout: s.connectTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -64,6 +66,7 @@ func newDestination(s *settings, log *slog.Logger, clock func() time.Time) *dest
 		slots: make(chan struct{}, s.concurrency),
 		log:   log,
 		now:   time.Now,
+		fence: fence,
 	}
 	if s.perSecond > 0 {
 		// Burst 1: requests are spaced evenly, so the measured rate over any
@@ -374,6 +377,13 @@ func (d *destination) attempt(ctx context.Context, req *request) (int, *[]byte, 
 		hr.SetBasicAuth(s.key, s.secret)
 	case authBearer:
 		hr.Header.Set("Authorization", "Bearer "+s.bearer)
+	}
+	if d.fence != nil {
+		// The last moment before the request leaves: a node that was
+		// stalled for its lease must not send what another node resumed.
+		if err := d.fence(ctx); err != nil {
+			return 0, nil, nil, tok, err
+		}
 	}
 	resp, err := d.client.Do(hr)
 	if err != nil {

@@ -91,7 +91,7 @@ func newIris(c *block.Config, env *block.Env) (block.Block, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &iris{name: env.Block, log: env.Log(), s: s, d: newDestination(s, env.Log(), env.Clock), list: list,
+	return &iris{name: env.Block, log: env.Log(), s: s, d: newDestination(s, env.Log(), env.Clock, env.Fence), list: list,
 		org: strings.TrimSpace(c.String("orgIdHeader")), token: c.String("capillaryToken")}, nil
 }
 

@@ -133,7 +133,7 @@ func newNeo(c *block.Config, env *block.Env) (block.Block, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &neo{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock), split: c.Bool("splitResponse"), auth: c.String("Authorization")}, nil
+	return &neo{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock, env.Fence), split: c.Bool("splitResponse"), auth: c.String("Authorization")}, nil
 }
 
 func (n *neo) Concurrency() int { return n.s.concurrency }

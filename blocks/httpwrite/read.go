@@ -35,7 +35,11 @@ import (
 // fails (the API down after every retry) is offered again on the next run
 // and continues the same way. The watermark (e.g. the largest updatedAt
 // seen) advances only when a pull completes, so a scheduled run fetches
-// only what changed since the last complete one.
+// only what changed since the last complete one. In a cluster whose shared
+// store is S3 the state directory is the node's own: the same state is kept
+// as objects of the block's part of the store (Env.Objects, readstate.go),
+// so a pull rescued on another node continues there and every node pulls
+// from one watermark.
 
 // Pagination types.
 const (
@@ -326,7 +330,7 @@ func newReader(c *block.Config, env *block.Env) (block.Block, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return &reader{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock), rc: rc, env: env, state: &pullStore{dir: dir}}, nil
+	return &reader{name: env.Block, s: s, d: newDestination(s, env.Log(), env.Clock, env.Fence), rc: rc, env: env, state: &pullStore{dir: dir, obj: env.Objects}}, nil
 }
 
 // Close releases idle connections.

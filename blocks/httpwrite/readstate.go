@@ -3,14 +3,18 @@ package httpwrite
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/connectplus/connectplus/block"
 )
 
 // pull is the progress of one pull, stored after every page.
@@ -44,17 +48,83 @@ type watermark struct {
 
 // pullStore keeps a reader's state as small files written atomically
 // (temp file, fsync, rename), so a kill at any point leaves the previous
-// or the new version, never a torn one.
-type pullStore struct{ dir string }
+// or the new version, never a torn one — in the block's state directory,
+// or, when the runtime hands the block a part of the shared store
+// (Env.Objects: a cluster whose shared store is S3, where the state
+// directory is the node's own), as objects there, which also appear whole
+// or not at all. Then a pull rescued on another node continues at its next
+// page, and every node pulls from the same watermark.
+type pullStore struct {
+	dir string
+	obj block.ObjectStore
+}
 
-func (s *pullStore) currentPath() string   { return filepath.Join(s.dir, "pull.json") }
-func (s *pullStore) watermarkPath() string { return filepath.Join(s.dir, "watermark.json") }
-func (s *pullStore) pagesDir(p *pull) string {
-	return filepath.Join(s.dir, "pull-"+strconv.FormatInt(p.ID, 10))
+// objTimeout bounds one object operation of the pull state.
+const objTimeout = time.Minute
+
+func (s *pullStore) pageName(p *pull, n int) string {
+	return "pull-" + strconv.FormatInt(p.ID, 10) + "/" + fmt.Sprintf("page-%06d.jsonl", n)
 }
-func (s *pullStore) pagePath(p *pull, n int) string {
-	return filepath.Join(s.pagesDir(p), fmt.Sprintf("page-%06d.jsonl", n))
+
+// put stores name whole.
+func (s *pullStore) put(name string, data []byte) error {
+	if s.obj == nil {
+		return writeAtomic(filepath.Join(s.dir, filepath.FromSlash(name)), data)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), objTimeout)
+	defer cancel()
+	w, err := s.obj.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Close()
 }
+
+// get reads name; a missing one is (nil, nil).
+func (s *pullStore) get(name string) ([]byte, error) {
+	if s.obj == nil {
+		b, err := os.ReadFile(filepath.Join(s.dir, filepath.FromSlash(name)))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return b, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), objTimeout)
+	defer cancel()
+	r, err := s.obj.Open(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func (s *pullStore) openPage(p *pull, n int) (io.ReadCloser, error) {
+	if s.obj == nil {
+		return os.Open(filepath.Join(s.dir, filepath.FromSlash(s.pageName(p, n))))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), objTimeout)
+	r, err := s.obj.Open(ctx, s.pageName(p, n))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r, closerFunc(func() error { defer cancel(); return r.Close() })}, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -79,23 +149,23 @@ func writeAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-func readJSON(path string, v any) (bool, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+func (s *pullStore) readJSON(name string, v any) (bool, error) {
+	b, err := s.get(name)
+	if err != nil {
+		return false, fmt.Errorf("reading pull state %s: %w", name, err)
+	}
+	if b == nil {
 		return false, nil
 	}
-	if err != nil {
-		return false, err
-	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, fmt.Errorf("corrupt pull state %s: %w", path, err)
+		return false, fmt.Errorf("corrupt pull state %s: %w", name, err)
 	}
 	return true, nil
 }
 
 func (s *pullStore) current() (*pull, error) {
 	var p pull
-	ok, err := readJSON(s.currentPath(), &p)
+	ok, err := s.readJSON("pull.json", &p)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -104,7 +174,7 @@ func (s *pullStore) current() (*pull, error) {
 
 func (s *pullStore) saveCurrent(p *pull) error {
 	b, _ := json.Marshal(p)
-	if err := writeAtomic(s.currentPath(), b); err != nil {
+	if err := s.put("pull.json", b); err != nil {
 		return fmt.Errorf("saving pull progress: %w", err)
 	}
 	return nil
@@ -112,13 +182,20 @@ func (s *pullStore) saveCurrent(p *pull) error {
 
 func (s *pullStore) watermark() (watermark, error) {
 	var w watermark
-	_, err := readJSON(s.watermarkPath(), &w)
+	ok, err := s.readJSON("watermark.json", &w)
+	if err == nil && !ok && s.obj != nil && s.dir != "" {
+		// A server that ran without an S3 shared store kept the watermark
+		// in its state directory: continue from it rather than pull
+		// everything again (the next completed pull stores it in the
+		// shared store).
+		_, err = (&pullStore{dir: s.dir}).readJSON("watermark.json", &w)
+	}
 	return w, err
 }
 
 func (s *pullStore) saveWatermark(w watermark) error {
 	b, _ := json.Marshal(w)
-	if err := writeAtomic(s.watermarkPath(), b); err != nil {
+	if err := s.put("watermark.json", b); err != nil {
 		return fmt.Errorf("saving the watermark: %w", err)
 	}
 	return nil
@@ -131,7 +208,7 @@ func (s *pullStore) savePage(p *pull, n int, lines [][]byte) error {
 		b.Write(l)
 		b.WriteByte('\n')
 	}
-	if err := writeAtomic(s.pagePath(p, n), b.Bytes()); err != nil {
+	if err := s.put(s.pageName(p, n), b.Bytes()); err != nil {
 		return fmt.Errorf("storing page %d: %w", n, err)
 	}
 	return nil
@@ -139,10 +216,25 @@ func (s *pullStore) savePage(p *pull, n int, lines [][]byte) error {
 
 // finish forgets a completed pull: its progress, then its pages.
 func (s *pullStore) finish(p *pull) error {
-	if err := os.Remove(s.currentPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+	if s.obj == nil {
+		if err := os.Remove(filepath.Join(s.dir, "pull.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return os.RemoveAll(filepath.Join(s.dir, "pull-"+strconv.FormatInt(p.ID, 10)))
 	}
-	return os.RemoveAll(s.pagesDir(p))
+	ctx, cancel := context.WithTimeout(context.Background(), objTimeout)
+	defer cancel()
+	if err := s.obj.Delete(ctx, "pull.json"); err != nil {
+		return fmt.Errorf("forgetting pull %d: %w", p.ID, err)
+	}
+	pages, err := s.obj.List(ctx, "pull-"+strconv.FormatInt(p.ID, 10)+"/")
+	if err == nil && len(pages) > 0 {
+		err = s.obj.Delete(ctx, pages...)
+	}
+	if err != nil {
+		return fmt.Errorf("deleting the pages of pull %d: %w", p.ID, err)
+	}
+	return nil
 }
 
 // open streams the pull's stored pages as one JSON array.
@@ -161,7 +253,7 @@ func (s *pullStore) writeArray(p *pull, w io.Writer) error {
 	}
 	first := true
 	for n := 1; n <= p.Pages; n++ {
-		f, err := os.Open(s.pagePath(p, n))
+		f, err := s.openPage(p, n)
 		if err != nil {
 			return fmt.Errorf("stored page %d of pull %d: %w", n, p.ID, err)
 		}

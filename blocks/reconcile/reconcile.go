@@ -326,7 +326,7 @@ func (r *reconciler) run(ctx context.Context, f *block.File, lineage string, res
 		rep.records = &recordSink{f: rf, w: bufio.NewWriterSize(rf, 64<<10)}
 	}
 
-	st, err := openState(r.env.StateDir, lineage, resumed)
+	st, err := openState(r.env, lineage, resumed)
 	if err != nil {
 		return nil, err
 	}

@@ -591,6 +591,10 @@ func alertOwner(dataDir string) string {
 // newCluster makes this server a node of a cluster: River on the shared
 // PostgreSQL dispatches polls and files, and the leader runs the periodic
 // maintenance that one server runs by itself (alerts, reports, pruning).
+// ExitFenced is the server's exit status when its cluster counted it dead
+// while it still ran (a stall longer than --node-lease).
+const ExitFenced = 3
+
 func newCluster(ctx context.Context, o options, st *store.Store, log *slog.Logger, al *alerts.Service, rec *obs.Recorder) (*cluster.Dispatcher, error) {
 	if st.Dialect() != store.Postgres {
 		return nil, errors.New("--node-name needs a PostgreSQL database shared by every node: --db postgres://…")
@@ -611,5 +615,13 @@ func newCluster(ctx context.Context, o options, st *store.Store, log *slog.Logge
 		}},
 	}
 	return cluster.New(ctx, cluster.Options{URL: st.URL(), Node: o.nodeName, Addr: o.listen, Logger: log.With("component", "cluster"),
-		FileWorkers: o.fileWorkers, OrgMaxFiles: o.orgMaxFiles, Lease: o.nodeLease, Tasks: tasks})
+		FileWorkers: o.fileWorkers, OrgMaxFiles: o.orgMaxFiles, Lease: o.nodeLease, Tasks: tasks,
+		// A node the others counted dead (stalled past its lease) must
+		// not finish, checkpoint or release what they took over: it exits
+		// at once, without draining, and its supervisor starts it again
+		// (a restarted node hands back what it left running).
+		OnFenced: func(silent time.Duration) {
+			log.Error("exiting: this node was presumed dead by the cluster and its files were handed to other nodes; restart it", "silent", silent.Round(time.Millisecond))
+			os.Exit(ExitFenced)
+		}})
 }

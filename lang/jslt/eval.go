@@ -98,11 +98,19 @@ const (
 	// scavenger has returned those pages, page-faults it in again; in
 	// BulkCustomerPayload a 64 KiB member slab cost a fifth of the time.
 	slabBytes = 32 << 10
+	// scanSlabBytes bounds the slabs that hold pointers: the allocator
+	// puts an 8-byte header before such objects when they are larger than
+	// 512 bytes, and with it a slab of exactly 32 KiB would be a large
+	// object after all (runtime.mallocgc: small only up to
+	// maxSmallSize-mallocHeaderSize), taken from the page heap and swept
+	// back to it every GC cycle.
+	scanSlabBytes = slabBytes - 8
 	// Most elements of each kind a slab holds.
-	memberSlabMax = slabBytes / int(unsafe.Sizeof(jsonv.Member{}))
-	objectSlabMax = slabBytes / int(unsafe.Sizeof(jsonv.Object{}))
-	elemSlabMax   = slabBytes / int(unsafe.Sizeof(any(nil)))
-	headerSlabMax = slabBytes / int(unsafe.Sizeof([]any(nil)))
+	memberSlabMax = scanSlabBytes / int(unsafe.Sizeof(jsonv.Member{}))
+	objectSlabMax = scanSlabBytes / int(unsafe.Sizeof(jsonv.Object{}))
+	elemSlabMax   = scanSlabBytes / int(unsafe.Sizeof(any(nil)))
+	headerSlabMax = scanSlabBytes / int(unsafe.Sizeof([]any(nil)))
+	stringSlabMax = scanSlabBytes / int(unsafe.Sizeof(""))
 )
 
 // slabSize is the length of the next slab of one kind, of which the
@@ -221,7 +229,7 @@ func (c *ctx) boxString(s string) any {
 	}
 	if c.spos == len(c.sslab) {
 		c.used.strs += c.spos
-		c.sslab = make([]string, slabSize(len(c.sslab), c.used.strs, c.hint.strs, 1, slabBytes/16))
+		c.sslab = make([]string, slabSize(len(c.sslab), c.used.strs, c.hint.strs, 1, stringSlabMax))
 		c.spos = 0
 	}
 	p := &c.sslab[c.spos]
@@ -531,8 +539,15 @@ type arrayNode struct {
 }
 
 func (n *arrayNode) eval(c *ctx, in any) any {
-	out := c.newArray(len(n.elems))
-	for i, e := range n.elems {
+	elems := n.elems // a local: the element stores could alias n.elems for all the compiler knows
+	var out []any
+	if m := len(elems); m <= slabMax && m <= len(c.aslab)-c.apos {
+		out = c.aslab[c.apos : c.apos+m : c.apos+m] // newArray's fast path, inlined
+		c.apos += m
+	} else {
+		out = c.newArray(m)
+	}
+	for i, e := range elems {
 		out[i] = e.eval(c, in)
 	}
 	c.spend(len(out), n.pos)
@@ -578,8 +593,9 @@ type plainPair struct {
 }
 
 // finish sets what the parser cannot know before the object is complete.
-func (n *objectNode) finish() {
-	n.plain = n.lets == nil && n.match == nil && !n.dynamic
+// general (config.noFastPaths) keeps every object on evalGeneral.
+func (n *objectNode) finish(general bool) {
+	n.plain = !general && n.lets == nil && n.match == nil && !n.dynamic
 	if !n.plain {
 		return
 	}
@@ -608,29 +624,53 @@ func (n *objectNode) eval(c *ctx, in any) any {
 	if !n.plain {
 		return n.evalGeneral(c, in)
 	}
-	o, members := c.newObject(len(n.pp))
-	src, _ := in.(*jsonv.Object)
-	for i := range n.pp {
-		p := &n.pp[i]
+	// pp is read into a local, not through n: the compiler cannot tell
+	// that the member stores below do not overwrite n.pp and would reload
+	// it on every iteration.
+	pp := n.pp
+	// newObject's fast path, inlined (newObject itself is not: its slow
+	// path is too big for the inliner). Members are stored by index into
+	// the object's full reservation, not appended: no capacity check and
+	// no slice header to carry per member.
+	var o *jsonv.Object
+	var members []jsonv.Member
+	if np := len(pp); c.opos < len(c.oslab) && np <= len(c.mslab)-c.mpos {
+		o = &c.oslab[c.opos]
+		c.opos++
+		members = c.mslab[c.mpos : c.mpos+np : c.mpos+np]
+		c.mpos += np
+	} else {
+		o, members = c.newObjectSlow(np)
+		members = members[:np]
+	}
+	var sm []jsonv.Member
+	if src, ok := in.(*jsonv.Object); ok && src != nil {
+		sm = src.Members
+	}
+	k := 0
+	for i := range pp {
+		p := &pp[i]
 		var v any
 		if p.isLit {
-			members = append(members, jsonv.Member{Key: p.key, Value: p.lit})
-			continue
-		}
-		if f := p.field; f == nil {
-			v = p.value.eval(c, in)
-		} else if h := int(f.hint.Load()); src != nil && h < len(src.Members) && len(src.Members[h].Key) == len(f.key) &&
-			(unsafe.StringData(src.Members[h].Key) == f.seen.Load() || f.isSlow(src.Members[h].Key)) {
-			v = src.Members[h].Value // get's first step, inlined
+			v = p.lit
 		} else {
-			v = f.get(in)
+			if f := p.field; f == nil {
+				v = p.value.eval(c, in)
+			} else if h := int(f.hint.Load()); h < len(sm) && len(sm[h].Key) == len(f.key) &&
+				(unsafe.StringData(sm[h].Key) == f.seen.Load() || f.isSlow(sm[h].Key)) {
+				v = sm[h].Value // get's first step, inlined
+			} else {
+				v = f.get(in)
+			}
+			if !isValue(v) {
+				continue
+			}
 		}
-		if isValue(v) {
-			members = append(members, jsonv.Member{Key: p.key, Value: v})
-		}
+		members[k] = jsonv.Member{Key: p.key, Value: v}
+		k++
 	}
-	c.spend(len(members), n.pos)
-	o.Members = members
+	c.spend(k, n.pos)
+	o.Members = members[:k]
 	return o
 }
 
@@ -1108,16 +1148,20 @@ type moduleFunc struct {
 func (m *moduleFunc) arity() (int, int) { return 1, 1 }
 
 type callNode struct {
-	name  string
-	args  []node
-	fn    callable
-	regex *regexEntry // precompiled literal regular expression, if any
-	pos   pos
+	name   string
+	args   []node
+	fn     callable
+	regex  *regexEntry // precompiled literal regular expression, if any
+	pos    pos
+	number bool // fn is the number builtin, see evalNumber
 }
 
 func (n *callNode) eval(c *ctx, in any) any {
 	switch f := n.fn.(type) {
 	case *builtin:
+		if n.number {
+			return n.evalNumber(c, in)
+		}
 		base := len(c.stack)
 		for _, a := range n.args {
 			v := a.eval(c, in)
@@ -1141,6 +1185,35 @@ func (n *callNode) eval(c *ctx, in any) any {
 		return r
 	}
 	panic(n.pos.errorf("INTERNAL ERROR: unresolved function %s", n.name))
+}
+
+// evalNumber is number(x) and number(x, fallback) without the argument
+// stack: the commonest call of a payload template (a CSV column typed as
+// a number), and the stack's pushes and clears cost as much as parsing
+// the number. Both arguments are evaluated, as for any builtin, so that
+// an error in the fallback is reported even when it is not needed; the
+// failures are fnNumber's own.
+func (n *callNode) evalNumber(c *ctx, in any) any {
+	v := n.args[0].eval(c, in)
+	var fallback any
+	hasFallback := len(n.args) == 2
+	if hasFallback {
+		fallback = n.args[1].eval(c, in)
+	}
+	switch x := v.(type) {
+	case string:
+		if num, ok := parseNum(x); ok {
+			return c.boxNum(num)
+		}
+	case int64, float64:
+		return v // as it is: returning x would box it again
+	case nil:
+		return fallback
+	}
+	if hasFallback {
+		return fallback
+	}
+	return fnNumber(c, n, in, []any{v})
 }
 
 func (n *callNode) enter(c *ctx) {

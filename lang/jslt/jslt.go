@@ -65,6 +65,11 @@ type config struct {
 	// variables, when not nil, are the only parameters a query may use
 	// without defining them (WithVariables).
 	variables map[string]bool
+	// noFastPaths turns the evaluator's fast paths off: every object
+	// constructor goes through objectNode.evalGeneral, every number() call
+	// through the builtin argument stack. Only tests set it, to compare the
+	// two ways on the same queries and inputs.
+	noFastPaths bool
 }
 
 // Defaults for the resource bounds. The depth bound keeps recursive

@@ -208,6 +208,9 @@ func (u *unit) bind(call *callNode, f callable) {
 		panic(call.pos.errorf("Function '%s' needs %d-%d arguments, got %d", call.name, lo, hi, len(call.args)))
 	}
 	call.fn = f
+	if b, ok := f.(*builtin); ok && b.name == "number" && !u.c.cfg.noFastPaths {
+		call.number = true
+	}
 	if b, ok := f.(*builtin); ok && b.regexArg > 0 && b.regexArg <= len(call.args) {
 		// Compile literal regular expressions now, so that a bad one is a
 		// compile error and evaluation never waits for the cache.
@@ -700,7 +703,7 @@ func (u *unit) parseObject() node {
 			n.match.skip = append(n.match.skip, pr.key)
 		}
 	}
-	n.finish()
+	n.finish(u.c.cfg.noFastPaths)
 	return n
 }
 

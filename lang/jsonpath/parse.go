@@ -482,26 +482,36 @@ func (p *parser) logicalOr() (logicalExpr, error) {
 
 // orRest continues a logical-or-expr whose first operand is parsed.
 func (p *parser) orRest(first logicalExpr) (logicalExpr, error) {
-	list := orExpr{first}
-	for {
-		save := p.pos
-		p.skipBlank()
-		if !strings.HasPrefix(p.src[p.pos:], "||") {
-			p.pos = save
-			break
-		}
-		p.pos += 2
-		p.skipBlank()
-		next, err := p.logicalAnd()
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, next)
+	list, err := p.operands("||", first, p.logicalAnd)
+	if err != nil {
+		return nil, err
 	}
 	if len(list) == 1 {
 		return first, nil
 	}
-	return list, nil
+	return orExpr(list), nil
+}
+
+// operands reads the operands that follow first in a chain joined by op
+// ("||" or "&&"), each parsed by next; blanks may surround op, and those
+// after the last operand are left unread.
+func (p *parser) operands(op string, first logicalExpr, next func() (logicalExpr, error)) ([]logicalExpr, error) {
+	list := []logicalExpr{first}
+	for {
+		save := p.pos
+		p.skipBlank()
+		if !strings.HasPrefix(p.src[p.pos:], op) {
+			p.pos = save
+			return list, nil
+		}
+		p.pos += len(op)
+		p.skipBlank()
+		e, err := next()
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, e)
+	}
 }
 
 func (p *parser) logicalAnd() (logicalExpr, error) {
@@ -514,26 +524,14 @@ func (p *parser) logicalAnd() (logicalExpr, error) {
 
 // andRest continues a logical-and-expr whose first operand is parsed.
 func (p *parser) andRest(first logicalExpr) (logicalExpr, error) {
-	list := andExpr{first}
-	for {
-		save := p.pos
-		p.skipBlank()
-		if !strings.HasPrefix(p.src[p.pos:], "&&") {
-			p.pos = save
-			break
-		}
-		p.pos += 2
-		p.skipBlank()
-		next, err := p.basic()
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, next)
+	list, err := p.operands("&&", first, p.basic)
+	if err != nil {
+		return nil, err
 	}
 	if len(list) == 1 {
 		return first, nil
 	}
-	return list, nil
+	return andExpr(list), nil
 }
 
 func (p *parser) basic() (logicalExpr, error) {

@@ -1167,16 +1167,46 @@ func (c *call) layoutArg(i int, formatter bool) (func(e env) (*javatime.Layout, 
 	}, nil
 }
 
-func buildFormat(c *call) (node, error) {
-	sub, err := toDate(c.subj)
-	if err != nil {
-		return nil, err
-	}
-	layout, err := c.layoutArg(0, false)
+// layoutZone compiles the (format, time zone) arguments 0 and 1 that the
+// date functions share; the function it returns reads both for a record.
+func (c *call) layoutZone(formatter bool) (func(e env) (*javatime.Layout, *time.Location, error), error) {
+	layout, err := c.layoutArg(0, formatter)
 	if err != nil {
 		return nil, err
 	}
 	zone, err := c.zone(1)
+	if err != nil {
+		return nil, err
+	}
+	return func(e env) (*javatime.Layout, *time.Location, error) {
+		l, err := layout(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		loc, err := zone(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		return l, loc, nil
+	}, nil
+}
+
+func buildFormat(c *call) (node, error) {
+	return buildFormatTime(c, toDate, false, func(l *javatime.Layout, v Value, loc *time.Location) string {
+		var buf [64]byte
+		return string(l.AppendFormat(buf[:0], time.UnixMilli(v.i).In(loc)))
+	})
+}
+
+// buildFormatTime is format and formatInstant: the subject converted by
+// subject (to a Date or an Instant), then written with the (format, time
+// zone) arguments by write; a null subject gives null.
+func buildFormatTime(c *call, subject func(node) (node, error), formatter bool, write func(l *javatime.Layout, v Value, loc *time.Location) string) (node, error) {
+	sub, err := subject(c.subj)
+	if err != nil {
+		return nil, err
+	}
+	layoutZone, err := c.layoutZone(formatter)
 	if err != nil {
 		return nil, err
 	}
@@ -1185,16 +1215,11 @@ func buildFormat(c *call) (node, error) {
 		if err != nil || v.IsNull() {
 			return "", false, err
 		}
-		l, err := layout(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return "", false, err
 		}
-		loc, err := zone(e)
-		if err != nil {
-			return "", false, err
-		}
-		var buf [64]byte
-		return string(l.AppendFormat(buf[:0], time.UnixMilli(v.i).In(loc))), true, nil
+		return write(l, v, loc), true, nil
 	}), nil
 }
 
@@ -1213,11 +1238,7 @@ func buildToDate(c *call) (node, error) {
 		}}, nil
 	}
 	sub := c.subjStr()
-	layout, err := c.layoutArg(0, false)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
+	layoutZone, err := c.layoutZone(false)
 	if err != nil {
 		return nil, err
 	}
@@ -1227,11 +1248,7 @@ func buildToDate(c *call) (node, error) {
 		if err != nil || !ok {
 			return Null, err
 		}
-		l, err := layout(e)
-		if err != nil {
-			return Null, err
-		}
-		loc, err := zone(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return Null, err
 		}
@@ -1303,11 +1320,7 @@ func buildToInstant(c *call) (node, error) {
 		return toInstantNode(c.subj)
 	}
 	sub := c.subjStr()
-	layout, err := c.layoutArg(0, true)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
+	layoutZone, err := c.layoutZone(true)
 	if err != nil {
 		return nil, err
 	}
@@ -1317,11 +1330,7 @@ func buildToInstant(c *call) (node, error) {
 		if err != nil || !ok {
 			return Null, err
 		}
-		l, err := layout(e)
-		if err != nil {
-			return Null, err
-		}
-		loc, err := zone(e)
+		l, loc, err := layoutZone(e)
 		if err != nil {
 			return Null, err
 		}
@@ -1334,33 +1343,9 @@ func buildToInstant(c *call) (node, error) {
 }
 
 func buildFormatInstant(c *call) (node, error) {
-	sub, err := toInstantNode(c.subj)
-	if err != nil {
-		return nil, err
-	}
-	layout, err := c.layoutArg(0, true)
-	if err != nil {
-		return nil, err
-	}
-	zone, err := c.zone(1)
-	if err != nil {
-		return nil, err
-	}
-	return strNodeOf(func(e env) (string, bool, error) {
-		v, err := sub.eval(e)
-		if err != nil || v.IsNull() {
-			return "", false, err
-		}
-		l, err := layout(e)
-		if err != nil {
-			return "", false, err
-		}
-		loc, err := zone(e)
-		if err != nil {
-			return "", false, err
-		}
-		return l.Format(time.Unix(v.i, int64(v.n)).In(loc)), true, nil
-	}), nil
+	return buildFormatTime(c, toInstantNode, true, func(l *javatime.Layout, v Value, loc *time.Location) string {
+		return l.Format(time.Unix(v.i, int64(v.n)).In(loc))
+	})
 }
 
 // buildEpoch converts an Instant to microseconds (unit 1e3) or nanoseconds

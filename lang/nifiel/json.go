@@ -822,28 +822,46 @@ func (c *call) jsonPathArg(i int) (func(e env) (*jsonPath, error), error) {
 	}, nil
 }
 
-func buildJSONPath(c *call) (node, error) {
+// jsonPathSubject compiles what every jsonPath function starts with: the
+// subject, which must be non-empty JSON (as JsonPathBaseEvaluator has it),
+// and the path of argument 0. The function it returns reads both for a
+// record.
+func (c *call) jsonPathSubject() (func(e env) (any, *jsonPath, error), error) {
 	sub := c.subjStr()
 	path, err := c.jsonPathArg(0)
 	if err != nil {
 		return nil, err
 	}
 	at := c.site
-	return strNodeOf(func(e env) (string, bool, error) {
+	return func(e env) (any, *jsonPath, error) {
 		s, ok, err := sub.str(e)
 		if err != nil {
-			return "", false, err
+			return nil, nil, err
 		}
 		if !ok || s == "" {
-			return "", false, at.failf("subject is empty") // JsonPathBaseEvaluator
+			return nil, nil, at.failf("subject is empty")
 		}
 		p, err := path(e)
 		if err != nil {
-			return "", false, err
+			return nil, nil, err
 		}
 		doc, err := parseJSON(s)
 		if err != nil {
-			return "", false, at.failf("subject is not valid JSON: %v", err)
+			return nil, nil, at.failf("subject is not valid JSON: %v", err)
+		}
+		return doc, p, nil
+	}, nil
+}
+
+func buildJSONPath(c *call) (node, error) {
+	read, err := c.jsonPathSubject()
+	if err != nil {
+		return nil, err
+	}
+	return strNodeOf(func(e env) (string, bool, error) {
+		doc, p, err := read(e)
+		if err != nil {
+			return "", false, err
 		}
 		locs := p.eval(doc)
 		if p.definite() {
@@ -967,28 +985,15 @@ func jsonArg(v Value) any {
 
 func buildJSONPathUpdate(op jsonUpdate) func(*call) (node, error) {
 	return func(c *call) (node, error) {
-		sub := c.subjStr()
-		path, err := c.jsonPathArg(0)
+		read, err := c.jsonPathSubject()
 		if err != nil {
 			return nil, err
 		}
 		rest := c.args[1:]
-		at := c.site
 		return strNodeOf(func(e env) (string, bool, error) {
-			s, ok, err := sub.str(e)
+			doc, p, err := read(e)
 			if err != nil {
 				return "", false, err
-			}
-			if !ok || s == "" {
-				return "", false, at.failf("subject is empty") // JsonPathBaseEvaluator
-			}
-			p, err := path(e)
-			if err != nil {
-				return "", false, err
-			}
-			doc, err := parseJSON(s)
-			if err != nil {
-				return "", false, at.failf("subject is not valid JSON: %v", err)
 			}
 			args := make([]any, len(rest))
 			for i, a := range rest {
