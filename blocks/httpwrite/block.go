@@ -342,8 +342,16 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		}
 	}
 	wg.Wait()
-	full := make([]block.Outcome, n)
+	var full []block.Outcome
 	split := len(resolved) > 0 || len(groups) > 1
+	if len(groups) == 1 && len(resolved) == 0 && groups[0].err == nil && groups[0].outs != nil &&
+		len(doubt) == 0 && identity(groups[0].keep, n) {
+		// One request carried every element and its answer split into one
+		// outcome each, in order: those are the outcomes (no copy).
+		full = groups[0].outs
+	} else {
+		full = make([]block.Outcome, n)
+	}
 	var keep0 = -1
 	for gi := range groups {
 		g := &groups[gi]
@@ -356,6 +364,9 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		for j, i := range g.keep {
 			if keep0 < 0 {
 				keep0 = i
+			}
+			if len(groups) == 1 && g.outs != nil && &full[0] == &g.outs[0] {
+				continue // full is g.outs (above); doubt is empty
 			}
 			if g.outs != nil {
 				full[i] = g.outs[j]
@@ -420,6 +431,19 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		r.Outcome = aggregate(full)
 	}
 	return nil
+}
+
+// identity reports whether keep is 0, 1, …, n-1.
+func identity(keep []int, n int) bool {
+	if len(keep) != n {
+		return false
+	}
+	for j, i := range keep {
+		if i != j {
+			return false
+		}
+	}
+	return true
 }
 
 // sendGroup is the elements of a bulk batch that go out as one request,
@@ -561,13 +585,20 @@ func (w *writer) sendBulk(ctx context.Context, u *block.Unit, arr []any, keep []
 	}
 	outs, whole := w.bulkOutcomes(&res, len(keep))
 	if wf != nil && elemSeqs != nil {
-		ks := make([][]int64, len(keep))
-		lo := make([]block.Outcome, len(keep))
-		for j, i := range keep {
-			ks[j] = elemSeqs[i]
-			if outs != nil {
-				lo[j] = outs[j]
-			} else {
+		// The answer's elements and outcomes in keep's order: outs already
+		// is (logAnswer only reads it), and when every element was kept so
+		// is elemSeqs — the common case, two n-sized copies per request
+		// saved.
+		ks, lo := elemSeqs, outs
+		if !identity(keep, len(elemSeqs)) {
+			ks = make([][]int64, len(keep))
+			for j, i := range keep {
+				ks[j] = elemSeqs[i]
+			}
+		}
+		if lo == nil {
+			lo = make([]block.Outcome, len(keep))
+			for j := range lo {
 				lo[j] = whole
 			}
 		}
