@@ -135,7 +135,13 @@ func TestTokenFlow(t *testing.T) {
 	// Wrong secret, missing, forged and expired tokens.
 	e.expect(e.do("POST", "/v3/oauth/token/generate", `{"key":"K","secret":"nope"}`), 401)
 	e.expect(e.do("POST", "/v2/transactions/bulk", body), 401)
-	e.expect(e.do("POST", "/v2/transactions/bulk", body, "X-CAP-API-OAUTH-TOKEN", tok[:len(tok)-2]+"00"), 401)
+	// The forgery changes the MAC's last hex digit; overwriting it with a
+	// fixed "00" left 1 token in 256 unchanged (and accepted: CI saw it).
+	forged := tok[:len(tok)-1] + "0"
+	if tok[len(tok)-1] == '0' {
+		forged = tok[:len(tok)-1] + "1"
+	}
+	e.expect(e.do("POST", "/v2/transactions/bulk", body, "X-CAP-API-OAUTH-TOKEN", forged), 401)
 	e.expect(e.do("POST", "/v2/transactions/bulk", body, "X-CAP-API-OAUTH-TOKEN", "garbage"), 401)
 	clock.advance(59 * time.Second)
 	e.expect(e.do("GET", "/v2/transactions", "", "X-CAP-API-OAUTH-TOKEN", tok), 200)
