@@ -344,10 +344,11 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	wg.Wait()
 	var full []block.Outcome
 	split := len(resolved) > 0 || len(groups) > 1
-	if len(groups) == 1 && len(resolved) == 0 && groups[0].err == nil && groups[0].outs != nil &&
-		len(doubt) == 0 && identity(groups[0].keep, n) {
-		// One request carried every element and its answer split into one
-		// outcome each, in order: those are the outcomes (no copy).
+	// One request carried every element and its answer split into one
+	// outcome each, in order: those are the outcomes (no copy).
+	asAnswered := len(groups) == 1 && len(resolved) == 0 && groups[0].err == nil && groups[0].outs != nil &&
+		len(doubt) == 0 && identity(groups[0].keep, n)
+	if asAnswered {
 		full = groups[0].outs
 	} else {
 		full = make([]block.Outcome, n)
@@ -361,12 +362,16 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		if g.outs != nil {
 			split = true
 		}
+		if asAnswered {
+			// keep is 0…n-1, full is g.outs and doubt is empty.
+			if n > 0 {
+				keep0 = 0
+			}
+			continue
+		}
 		for j, i := range g.keep {
 			if keep0 < 0 {
 				keep0 = i
-			}
-			if len(groups) == 1 && g.outs != nil && &full[0] == &g.outs[0] {
-				continue // full is g.outs (above); doubt is empty
 			}
 			if g.outs != nil {
 				full[i] = g.outs[j]
