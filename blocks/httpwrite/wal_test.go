@@ -294,6 +294,51 @@ func BenchmarkWALAnnounced(b *testing.B) {
 	}
 }
 
+// BenchmarkWALSent is one request's sent marker (written right before it
+// leaves, no sync): the flagship job writes one per request.
+func BenchmarkWALSent(b *testing.B) {
+	w := newWAL(b.TempDir())
+	defer w.close()
+	l := walLineage{id: "bench"}
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := l.key(1) + "-0123456789abcdef"
+	b.ResetTimer()
+	for range b.N {
+		if err := wf.markSent(key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWALAnswer is one request's answer of 70 outcomes logged (no
+// sync, no other caller leading a round).
+func BenchmarkWALAnswer(b *testing.B) {
+	w := newWAL(b.TempDir())
+	defer w.close()
+	l := walLineage{id: "bench"}
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		b.Fatal(err)
+	}
+	seqs := make([]int64, 70)
+	outs := make([]walOutcome, 70)
+	for j := range outs {
+		outs[j] = walOutcome{Status: block.Delivered, Code: 200, EntityID: fmt.Sprint(1_000_000 + j)}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range seqs {
+			seqs[j] = int64(i*70 + j)
+		}
+		if err := wf.answer(l.key(i), seqs, outs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // Entries announced when their units were queued are made durable by the
 // first request's round, together: the others find theirs durable and do
 // not sync again; a resume finds every announced entry in doubt (logged,
