@@ -112,6 +112,14 @@ type walFile struct {
 	// off is where the next round is written; size is how far the file is
 	// preallocated (zeros written and synced), see writeRound.
 	off, size int64
+	// unsynced holds what rounds without a sync wrote from unsyncedAt on,
+	// once one of them carried a record entry (an answer's round writes the
+	// entries announced meanwhile): the next synced round writes it again
+	// with its own entries, so its one synced write covers every record
+	// entry not durable yet. Only the leader uses them; unsyncedAt < 0:
+	// nothing to cover.
+	unsynced   []byte
+	unsyncedAt int64
 	// torn says the log loaded at a resume ends in a torn line: the next
 	// round starts with a newline so its first entry is not glued to it.
 	torn bool
@@ -166,7 +174,7 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 	if f, ok := w.files[id]; ok {
 		return f, f.err
 	}
-	wf := &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}}
+	wf := &walFile{inDoubt: map[int64]string{}, answered: map[int64]walOutcome{}, unsyncedAt: -1}
 	wf.flushed = sync.NewCond(&wf.mu)
 	w.files[id] = wf
 	wf.err = func() error {
@@ -264,11 +272,13 @@ func (wf *walFile) markSent(key string) error {
 
 // loadInDoubt reads a log and keeps the records the checkpoint does not
 // acknowledge. It returns where the entries end: the log is preallocated
-// with zeros, and no entry holds a NUL byte, so the first NUL ends them
-// (torn reports a last line without its newline). A torn last line (cut
-// off by a power loss while writing) is ignored: it was never synced, so
-// its request never left. Everything before a synced record entry was
-// flushed with it, so no record entry lies past the first NUL.
+// with zeros, and no entry holds a NUL byte, so the entries end after the
+// last byte that is not NUL (torn reports a last line without its newline).
+// A NUL also ends a line: after a power loss, answers (written without
+// sync) may have left zeros, or a page's tail of a line, before a record
+// entry that a later round synced on its own (writeSynced); such pieces are
+// not entries and are skipped. A torn last line (cut off by a power loss
+// while writing) is ignored: it was never synced, so its request never left.
 func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool, err error) {
 	return loadLog(p, acked, into, answered, "", nil)
 }
@@ -292,11 +302,9 @@ func loadLog(p string, acked func(int64) bool, into map[int64]string, answered m
 // journal's rounds joined).
 // boot and sent are loadLog's (a journal trusts no sent markers: "", nil).
 func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome, boot string, sent map[string]bool) (end int64, torn bool) {
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
+	b = bytes.TrimRight(b, "\x00")
 	section := ""
-	for line := range bytes.Lines(b) {
+	for line := range walLines(b) {
 		var e walEntry
 		if json.Unmarshal(line, &e) != nil {
 			continue
@@ -322,6 +330,26 @@ func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answe
 		}
 	}
 	return int64(len(b)), len(b) > 0 && b[len(b)-1] != '\n'
+}
+
+// walLines are a log's lines, a NUL ending one as a newline does (see
+// loadInDoubt); runs of NULs yield nothing.
+func walLines(b []byte) func(func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for line := range bytes.Lines(b) {
+			if bytes.IndexByte(line, 0) < 0 {
+				if !yield(line) {
+					return
+				}
+				continue
+			}
+			for piece := range bytes.SplitSeq(line, []byte{0}) {
+				if len(piece) > 0 && !yield(piece) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // record makes the entry durable before its request is sent.
@@ -447,9 +475,10 @@ func (wf *walFile) round(sync bool) {
 	buf, to, from := wf.pending, wf.next, wf.durable
 	sync = sync && wf.lastRec > wf.durable
 	unsynced := wf.lastRec > wf.durable
+	rec := wf.pendingRec
 	wf.pending, wf.pendingRec, wf.ahead = wf.spare[:0], false, 0
 	wf.mu.Unlock()
-	err := wf.writeRound(buf, sync)
+	err := wf.writeRound(buf, sync, rec)
 	wf.mu.Lock()
 	wf.spare = buf[:0]
 	wf.written = to
@@ -474,13 +503,18 @@ func (wf *walFile) lostErr(n uint64) error {
 }
 
 // writeRound writes one round's entries at the log's end and, when sync is
-// set, makes them durable. Only the leader calls it (wf.off and wf.size are
-// its own while it leads). The file is grown in chunks of zeros that are
-// written and fsynced (size and extents change) ahead of the entries, so a
-// round's own sync only has data blocks to flush (fdatasync; no metadata it
-// depends on changed). A failed write leaves off where it was: the next
-// round overwrites what it may have written.
-func (wf *walFile) writeRound(b []byte, sync bool) error {
+// set, makes them durable (rec: the round carries a record entry). Only the
+// leader calls it (wf.off, wf.size and wf.unsynced are its own while it
+// leads). The file is grown in chunks of zeros that are written and fsynced
+// (size and extents change) ahead of the entries, so a round's own sync
+// only has data blocks to flush (no metadata it depends on changed): on
+// Linux one pwritev2 with RWF_DSYNC writes the round — after the bytes of
+// unsynced rounds that carried record entries, written again — and syncs
+// exactly those bytes, leaving the pages of answers (no sync needed) to the
+// kernel's writeback; where that call is missing, a write and an fdatasync
+// of the file. A failed write leaves off where it was: the next round
+// overwrites what it may have written.
+func (wf *walFile) writeRound(b []byte, sync, rec bool) error {
 	if wf.jr != nil {
 		return wf.jr.writeRound(b)
 	}
@@ -498,14 +532,41 @@ func (wf *walFile) writeRound(b []byte, sync bool) error {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 	}
+	if sync {
+		at, pre := wf.off, []byte(nil)
+		if wf.unsyncedAt >= 0 {
+			at, pre = wf.unsyncedAt, wf.unsynced
+		}
+		if len(pre)+len(b) > 0 {
+			ok, err := writeSynced(wf.f, at, pre, b)
+			if ok || err != nil {
+				wf.unsynced, wf.unsyncedAt = wf.unsynced[:0], -1
+			}
+			if err != nil {
+				return fmt.Errorf("write-ahead log: %w", err)
+			}
+			if ok {
+				wf.off += int64(len(b))
+				wf.torn = false
+				return nil
+			}
+		}
+	}
 	if len(b) > 0 {
 		if _, err := wf.f.WriteAt(b, wf.off); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
+		}
+		if !sync && (rec || wf.unsyncedAt >= 0) {
+			if wf.unsyncedAt < 0 {
+				wf.unsyncedAt = wf.off
+			}
+			wf.unsynced = append(wf.unsynced, b...)
 		}
 		wf.off += int64(len(b))
 		wf.torn = false
 	}
 	if sync {
+		wf.unsynced, wf.unsyncedAt = wf.unsynced[:0], -1
 		if err := datasync(wf.f); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
