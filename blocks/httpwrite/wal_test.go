@@ -339,6 +339,50 @@ func BenchmarkWALAnswer(b *testing.B) {
 	}
 }
 
+// BenchmarkWALFlagship is the flagship job's pattern per request: entries
+// announced 8 at a time when queued, each request awaiting its entry, then
+// its answer of 70 outcomes logged (no sync). A round's sync then has the
+// answers logged since the last one to flush as well, unless it syncs its
+// own bytes only (writeSynced).
+func BenchmarkWALFlagship(b *testing.B) {
+	w := newWAL(b.TempDir())
+	defer w.close()
+	l := walLineage{id: "bench"}
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		b.Fatal(err)
+	}
+	outs := make([]walOutcome, 70)
+	for j := range outs {
+		outs[j] = walOutcome{Status: block.Delivered, Code: 200, EntityID: fmt.Sprint(1_000_000 + j)}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i += 8 {
+		var keys [8]string
+		var seqs [8][]int64
+		for k := range keys {
+			keys[k] = l.key(i + k)
+			seqs[k] = make([]int64, 70)
+			for j := range seqs[k] {
+				seqs[k][j] = int64((i+k)*70 + j)
+			}
+			wf.announce(keys[k], seqs[k])
+		}
+		for k, key := range keys {
+			n, ok := wf.take(key)
+			if !ok {
+				b.Fatal("announced entry not found")
+			}
+			if err := wf.awaitDurable(n); err != nil {
+				b.Fatal(err)
+			}
+			if err := wf.answer(key, seqs[k], outs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 // Entries announced when their units were queued are made durable by the
 // first request's round, together: the others find theirs durable and do
 // not sync again; a resume finds every announced entry in doubt (logged,
