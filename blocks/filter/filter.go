@@ -113,14 +113,6 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 			dropped = append(dropped, r)
 		}
 	}
-	emit := func(rel string, recs []block.Record) error {
-		if len(recs) == 0 {
-			return nil
-		}
-		nu := u.Derive()
-		nu.Batch = b.With(recs)
-		return out.Emit(ctx, rel, nu)
-	}
 	// The filtered records move behind the kept ones, in the batch's own
 	// array (every record has been read by now), instead of into a new
 	// slice per batch.
@@ -133,11 +125,44 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	if len(dropped) == 0 && len(failed) == 0 {
 		return out.Emit(ctx, block.RelSuccess, u)
 	}
-	if err := emit(block.RelSuccess, keep); err != nil {
-		return err
+	// The units of the filtered and failed records are built before the
+	// kept records go on: once emitted, u belongs downstream (a block may
+	// set its attributes while they would be copied).
+	filtered := f.part(u, out, block.RelFiltered, dropped)
+	failures := f.part(u, out, block.RelFailure, failed)
+	if len(keep) > 0 {
+		// The kept records go on in u itself: its attributes are not
+		// copied for them.
+		u.Batch = b.With(keep)
+		if err := out.Emit(ctx, block.RelSuccess, u); err != nil {
+			return err
+		}
 	}
-	if err := emit(block.RelFiltered, dropped); err != nil {
-		return err
+	if filtered != nil {
+		if err := out.Emit(ctx, block.RelFiltered, filtered); err != nil {
+			return err
+		}
 	}
-	return emit(block.RelFailure, failed)
+	if failures != nil {
+		return out.Emit(ctx, block.RelFailure, failures)
+	}
+	return nil
+}
+
+// part builds the unit of recs, to be emitted on rel (nil when recs is
+// empty). When the engine says nothing reads a unit emitted on rel (no
+// edge, no preview: its records only become terminal), the unit does not
+// copy u's attributes.
+func (f *filter) part(u *block.Unit, out block.Output, rel string, recs []block.Record) *block.Unit {
+	if len(recs) == 0 {
+		return nil
+	}
+	var nu *block.Unit
+	if r, ok := out.(block.Reacher); ok && !r.Reaches(rel) {
+		nu = &block.Unit{Lineage: u.Lineage}
+	} else {
+		nu = u.Derive()
+	}
+	nu.Batch = u.Batch.With(recs)
+	return nu
 }
