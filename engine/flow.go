@@ -940,10 +940,7 @@ func (f *Flow) complete(l *lineage) {
 	}
 	l.mu.Lock()
 	res.Counts = l.counts
-	res.StatusCodes = make(map[int]int64, len(l.statusCodes))
-	for k, v := range l.statusCodes {
-		res.StatusCodes[k] = v
-	}
+	res.StatusCodes = l.statusCodes.export()
 	res.Errors, res.Warnings = errorList(l.errors), l.warnings
 	fileErr := l.fileErr
 	l.mu.Unlock()

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,7 +43,7 @@ type lineage struct {
 
 	counts    block.Outcomes
 	watermark int64
-	done      map[int64]struct{}
+	done      doneSet // terminal records above the watermark
 	states    map[string][]byte
 	dirty     bool
 
@@ -65,7 +64,7 @@ type lineage struct {
 	rowBuf      []byte
 	pair        [16]byte // writeRow's index entry (spooler goroutine only)
 	extraKeys   []string
-	statusCodes map[int]int64
+	statusCodes statusCounts
 	errors      map[errorKey]int64
 	warnings    int64
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
@@ -397,15 +396,18 @@ func (l *lineage) blockCounts() []BlockCounts {
 func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, error) {
 	l := &lineage{
 		item: it, source: src, flow: f, started: f.now(),
-		done: map[int64]struct{}{}, states: map[string][]byte{},
-		delim: ',', report: "all", sorted: true, statusCodes: map[int]int64{},
+		states: map[string][]byte{},
+		delim:  ',', report: "all", sorted: true,
 	}
 	if cp != nil {
 		l.id = cp.LineageID
 		l.watermark, l.priorWM = cp.Watermark, cp.Watermark
 		l.ackedPrior = make(map[int64]struct{}, len(cp.Done))
+		l.done.wm = cp.Watermark
 		for _, s := range cp.Done {
-			l.done[s] = struct{}{}
+			if s > cp.Watermark {
+				l.done.add(s)
+			}
 			l.ackedPrior[s] = struct{}{}
 		}
 		for k, v := range cp.States {
@@ -415,7 +417,7 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		// Records born but not terminal at the checkpoint are born again.
 		l.counts.In = l.counts.Delivered + l.counts.Filtered + l.counts.Failed
 		for k, v := range cp.StatusCodes {
-			l.statusCodes[k] = v
+			l.statusCodes.add(k, v)
 		}
 		l.errors = errorMap(cp.Errors)
 		l.warnings = cp.Warnings
@@ -746,19 +748,10 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if r.Seq == l.watermark+1 {
 			// In-order completion, the common case: no set bookkeeping.
 			l.watermark++
-		} else {
-			if _, dup := l.done[r.Seq]; dup {
-				return
-			}
-			l.done[r.Seq] = struct{}{}
+		} else if !l.done.add(r.Seq) {
+			return // a duplicate outcome
 		}
-		for len(l.done) > 0 {
-			if _, ok := l.done[l.watermark+1]; !ok {
-				break
-			}
-			delete(l.done, l.watermark+1)
-			l.watermark++
-		}
+		l.watermark = l.done.advance(l.watermark)
 	}
 	switch o.Status {
 	case block.Delivered:
@@ -778,7 +771,7 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		}
 		countError(l.errors, o, l.flow.opts.Redact)
 	}
-	l.statusCodes[o.Code]++
+	l.statusCodes.add(o.Code, 1)
 	if l.wantRow(o) {
 		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, raw: r.Raw, o: *o})
 	} else if r.Seq > 0 {
@@ -932,7 +925,7 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		Started: l.started, Interruptions: l.interrupts,
 		Completing: l.completing, Ended: l.ended,
 		States:      make(map[string][]byte, len(l.states)),
-		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+		StatusCodes: l.statusCodes.export(),
 		Errors:      errorList(l.errors), Warnings: l.warnings,
 	}
 	if l.completing && l.fileErr != nil {
@@ -943,17 +936,10 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 			cp.Error = red(cp.Error)
 		}
 	}
-	for k, v := range l.statusCodes {
-		cp.StatusCodes[k] = v
-	}
 	for k, v := range l.states {
 		cp.States[k] = v
 	}
-	cp.Done = make([]int64, 0, len(l.done))
-	for s := range l.done {
-		cp.Done = append(cp.Done, s)
-	}
-	sort.Slice(cp.Done, func(i, j int) bool { return cp.Done[i] < cp.Done[j] })
+	cp.Done = l.done.sorted()
 	l.dirty = false
 	// No fsync of the spool: it only has to survive the process (kill -9),
 	// which the page cache guarantees; syncing a growing spool four times a
