@@ -127,6 +127,10 @@ type HeldRow struct {
 	Skip bool   `json:"skip,omitempty"`
 }
 
+// spoolJobRows is how many result rows collect before they are handed to
+// the spooler as one job.
+const spoolJobRows = 256
+
 // maxHeld bounds the rows kept waiting; past it rows are written out of
 // order and the result file is sorted at the end instead.
 const maxHeld = 200_000
@@ -136,7 +140,7 @@ const maxHeld = 200_000
 // still travelling waits in memory, so the result file is usually the spool
 // itself, without a sort.
 func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]struct{}) {
-	l.spoolCh = make(chan spoolJob, 64)
+	l.spoolCh = make(chan spoolJob, 16)
 	l.spoolFree = make(chan []spoolRec, 16)
 	l.spoolDone = make(chan struct{})
 	w := &heldWindow{next: next}
@@ -689,11 +693,14 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 	if b == nil {
 		return
 	}
+	n := len(b.Records)
+	for i := range b.Records {
+		n += len(b.Records[i].Members)
+	}
+	if len(l.pendingRows)+n > cap(l.pendingRows) {
+		l.flushPendingLocked() // the job is full: a new slice, not a copy
+	}
 	if l.pendingRows == nil {
-		n := len(b.Records)
-		for i := range b.Records {
-			n += len(b.Records[i].Members)
-		}
 		select {
 		case free := <-l.spoolFree:
 			if cap(free) >= n {
@@ -702,7 +709,7 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 		default:
 		}
 		if l.pendingRows == nil {
-			l.pendingRows = make([]spoolRec, 0, n)
+			l.pendingRows = make([]spoolRec, 0, max(n, spoolJobRows+spoolJobRows/2))
 		}
 	}
 	for i := range b.Records {
@@ -719,14 +726,15 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 			l.finishRecord(m, &r.Outcome)
 		}
 	}
-	l.flushPendingLocked()
+	if len(l.pendingRows) >= spoolJobRows {
+		// Rows go to the spooler in jobs of a few batches: a job per
+		// batch woke it for every unit. The rest wait for the next batch
+		// or a checkpoint's barrier (which hands them over first).
+		l.flushPendingLocked()
+	}
 	l.dirty = true
 	if obs := l.flow.opts.Observer; obs != nil {
-		n := int64(len(b.Records))
-		for i := range b.Records {
-			n += int64(len(b.Records[i].Members))
-		}
-		obs.Records(n)
+		obs.Records(int64(n))
 	}
 }
 
