@@ -51,18 +51,17 @@ type lineage struct {
 	delim       byte
 	report      string // all | success | failure
 	spool       *os.File
-	spoolW      *bufio.Writer
+	spoolBuf    []byte // rows not yet written to spool (spooler goroutine only)
 	spoolSize   int64
 	spoolCRC    uint32   // CRC-32C of the spool's spoolSize bytes
 	indexCRC    uint32   // CRC-32C of the index entries
 	rows        int64    // index entries (result rows) in the spool
 	spoolErr    error    // first failure writing the spool: the result file cannot be trusted
 	index       *os.File // (line, offset) pairs, for sorting an out-of-order spool
-	indexW      *bufio.Writer
+	indexBuf    []byte   // index entries not yet written to index
 	lastLine    int64
 	sorted      bool
 	rowBuf      []byte
-	pair        [16]byte // writeRow's index entry (spooler goroutine only)
 	extraKeys   []string
 	statusCodes statusCounts
 	errors      map[errorKey]int64
@@ -159,9 +158,10 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		switch {
 		case e.skip:
 		case e.pre:
-			l.writeRow(e.line, []byte(e.row))
+			l.spoolBuf = append(l.spoolBuf, e.row...)
+			l.indexRow(e.line, len(e.row))
 		default:
-			l.writeRow(e.rec.line, l.encodeRow(&e.rec))
+			l.writeRec(&e.rec)
 		}
 	}
 	drain := func() {
@@ -183,19 +183,19 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		switch {
 		case rec.seq <= 0:
 			if !rec.skip {
-				l.writeRow(rec.line, l.encodeRow(rec))
+				l.writeRec(rec)
 			}
 		case rec.seq < w.next || (len(early) > 0 && early[rec.seq]):
 			// Already written or waiting (a duplicate outcome): never twice.
 		case rec.seq == w.next:
 			if !rec.skip {
-				l.writeRow(rec.line, l.encodeRow(rec))
+				l.writeRec(rec)
 			}
 			w.advance()
 			drain()
 		case w.n >= maxHeld || rec.seq-w.next >= 4*maxHeld:
 			if !rec.skip {
-				l.writeRow(rec.line, l.encodeRow(rec))
+				l.writeRec(rec)
 			}
 			early[rec.seq] = true
 		default:
@@ -459,8 +459,8 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		}
 		held = nil
 	}
-	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
-	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
+	l.spoolBuf = make([]byte, 0, spoolBufSize)
+	l.indexBuf = make([]byte, 0, indexBufSize)
 	l.startSpooler(l.priorWM+1, held, l.ackedPrior)
 	return l, nil
 }
@@ -832,6 +832,12 @@ func (l *lineage) wantRow(o *block.Outcome) bool {
 // error_message, entity_id, extra parse-path keys, line number, lineage id.
 // The returned slice is reused by the next call.
 func (l *lineage) encodeRow(rec *spoolRec) []byte {
+	l.rowBuf = l.appendRow(l.rowBuf[:0], rec)
+	return l.rowBuf
+}
+
+// appendRow appends rec's result row (encodeRow) to buf.
+func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
 	o := &rec.o
 	for _, kv := range o.Extra {
 		known := false
@@ -849,7 +855,6 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	if red := l.flow.opts.Redact; red != nil && msg != "" {
 		msg = red(msg)
 	}
-	buf := l.rowBuf[:0]
 	ncols := len(l.header)
 	if ncols == 0 {
 		ncols = len(rec.cols)
@@ -884,42 +889,61 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	buf = strconv.AppendInt(buf, rec.line, 10)
 	buf = append(buf, l.delim)
 	buf = append(buf, l.id...)
-	buf = append(buf, '\n')
-	l.rowBuf = buf
-	return buf
+	return append(buf, '\n')
 }
 
-// writeRow appends an encoded row to the spool and its (line, offset) to
-// the index, keeping the running checksums a checkpoint records.
-func (l *lineage) writeRow(line int64, row []byte) {
-	// The pair lives in the lineage: a local array escaped through the
-	// writer and cost an allocation per result row.
-	pair := &l.pair
-	binary.LittleEndian.PutUint64(pair[:8], uint64(line))
-	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
-	if _, err := l.indexW.Write(pair[:]); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result index: %w", err)
-	}
-	if _, err := l.spoolW.Write(row); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result spool: %w", err)
-	}
-	l.indexCRC = crc32.Update(l.indexCRC, castagnoli, pair[:])
-	l.spoolCRC = crc32.Update(l.spoolCRC, castagnoli, row)
+// Sizes of the spooler's buffers: rows and index entries are written to
+// their files once this much collected (and at every barrier).
+const (
+	spoolBufSize = 256 << 10
+	indexBufSize = 64 << 10
+)
+
+// writeRec encodes rec's row straight into the spool's buffer.
+func (l *lineage) writeRec(rec *spoolRec) {
+	n := len(l.spoolBuf)
+	l.spoolBuf = l.appendRow(l.spoolBuf, rec)
+	l.indexRow(rec.line, len(l.spoolBuf)-n)
+}
+
+// indexRow records the row of n bytes just appended to the spool's
+// buffer: its index entry, the counts, the order.
+func (l *lineage) indexRow(line int64, n int) {
+	l.indexBuf = binary.LittleEndian.AppendUint64(l.indexBuf, uint64(line))
+	l.indexBuf = binary.LittleEndian.AppendUint64(l.indexBuf, uint64(l.spoolSize))
 	l.rows++
-	l.spoolSize += int64(len(row))
+	l.spoolSize += int64(n)
 	if line < l.lastLine {
 		l.sorted = false
 	}
 	l.lastLine = line
+	if len(l.spoolBuf) >= spoolBufSize || len(l.indexBuf) >= indexBufSize {
+		l.flushSpool()
+	}
 }
 
-// flushSpool hands buffered rows to the files (spooler goroutine only).
+// flushSpool writes buffered rows and index entries to the files, keeping
+// the running checksums a checkpoint records: CRC-32C is computed over the
+// buffers a write at a time, which gives the same value as row by row
+// (spooler goroutine only).
 func (l *lineage) flushSpool() {
-	if err := l.spoolW.Flush(); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result spool: %w", err)
+	if len(l.spoolBuf) > 0 {
+		l.spoolCRC = crc32.Update(l.spoolCRC, castagnoli, l.spoolBuf)
+		if l.spoolErr == nil {
+			if _, err := l.spool.Write(l.spoolBuf); err != nil {
+				l.spoolErr = fmt.Errorf("writing result spool: %w", err)
+			}
+		}
+		l.spoolBuf = l.spoolBuf[:0]
 	}
-	if err := l.indexW.Flush(); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result index: %w", err)
+	if len(l.indexBuf) > 0 {
+		l.indexCRC = crc32.Update(l.indexCRC, castagnoli, l.indexBuf)
+		if l.spoolErr == nil {
+			if _, err := l.index.Write(l.indexBuf); err != nil {
+				l.spoolErr = fmt.Errorf("writing result index: %w", err)
+			}
+		}
+		l.indexBuf = l.indexBuf[:0]
 	}
 }
 
