@@ -92,6 +92,15 @@ type lineage struct {
 	restored   bool // the resumed spool was rebuilt from the store
 	segUploads atomic.Int64
 	segNanos   atomic.Int64
+
+	// Saves of one lineage can overlap (the checkpoint loop, a completion
+	// step): each snapshot is numbered under mu, and a save stores its
+	// checkpoint (and commits it upstream, Stream.Ended) only when no
+	// later snapshot was stored first, so a stored checkpoint never goes
+	// back to an older one.
+	saveGen   int64 // snapshots taken (under mu)
+	saveOrder sync.Mutex
+	savedGen  int64 // the newest snapshot stored (under saveOrder)
 }
 
 type spoolRec struct {
@@ -998,6 +1007,8 @@ func (l *lineage) save(ctx context.Context) error {
 // saveLocked is save with l.mu held; it unlocks it.
 func (l *lineage) saveLocked(ctx context.Context) error {
 	cp, state := l.snapshot()
+	l.saveGen++
+	gen := l.saveGen
 	l.mu.Unlock()
 	st := <-state
 	if st.err != nil {
@@ -1006,6 +1017,13 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 	}
 	cp.SpoolSize, cp.Held = st.size, st.held
 	cp.Spool = &st.check
+	l.saveOrder.Lock()
+	defer l.saveOrder.Unlock()
+	if gen < l.savedGen {
+		// A later snapshot, which holds everything this one does, is
+		// stored already.
+		return nil
+	}
 	// The checkpoint may acknowledge only rows the shared store holds.
 	err := l.uploadSegment(ctx, st)
 	if err != nil {
@@ -1021,6 +1039,7 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 		l.mu.Unlock()
 		return err
 	}
+	l.savedGen = gen
 	if st, ok := l.source.src.(block.Stream); ok {
 		// Only what a stored checkpoint counts may be committed upstream:
 		// after a crash the window resumes with these counts, and every
