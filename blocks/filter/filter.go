@@ -91,7 +91,7 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	l := &lookup{block.RecordLookup{Unit: u, Batch: b}}
 	// Partition keeping order. Kept records are compacted in place (index k
 	// never passes i), so the common case allocates nothing per record.
-	keep := b.Records[:0]
+	k := 0
 	var failed []block.Record
 	sp, _ := f.scratch.Get().(*[]block.Record)
 	if sp == nil {
@@ -101,27 +101,31 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	for i := range b.Records {
 		l.Index = i
 		ok, err := f.cond.EvalBool(l)
-		r := b.Records[i]
+		r := &b.Records[i]
 		switch {
 		case err != nil:
 			r.Fail(f.name, 0, fmt.Sprintf("filterCondition: %v", err))
-			failed = append(failed, r)
+			failed = append(failed, *r)
 		case ok:
-			keep = append(keep, r)
+			// Until the first record that is not kept, every kept
+			// record is already in its place.
+			if k != i {
+				b.Records[k] = *r
+			}
+			k++
 		default:
 			r.Outcome = block.Outcome{Status: block.Filtered, Block: f.name, Message: f.msg}
-			dropped = append(dropped, r)
+			dropped = append(dropped, *r)
 		}
 	}
 	// The filtered records move behind the kept ones, in the batch's own
 	// array (every record has been read by now), instead of into a new
 	// slice per batch.
-	k := len(keep)
 	n := copy(b.Records[k:], dropped)
 	clear(dropped)
 	*sp = dropped[:0]
 	f.scratch.Put(sp)
-	keep, dropped = keep[:k:k], b.Records[k:k+n:k+n]
+	keep, dropped := b.Records[:k:k], b.Records[k:k+n:k+n]
 	if len(dropped) == 0 && len(failed) == 0 {
 		return out.Emit(ctx, block.RelSuccess, u)
 	}
@@ -133,7 +137,7 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	if len(keep) > 0 {
 		// The kept records go on in u itself: its attributes are not
 		// copied for them.
-		u.Batch = b.With(keep)
+		b.Records = keep
 		if err := out.Emit(ctx, block.RelSuccess, u); err != nil {
 			return err
 		}
