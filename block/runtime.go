@@ -297,6 +297,15 @@ type LineageResumer interface {
 // ErrorAttr is the attribute a failed file unit carries on a failure edge.
 const ErrorAttr = "error.message"
 
+// Reacher is implemented by the engine's Output. Reaches reports whether a
+// unit emitted on rel goes on to anything that reads it: a block, a
+// relation condition, a preview. When it does not, the unit's records only
+// become terminal there and its attributes are never read, so a block may
+// emit it without a copy of its input's attributes (nil Attrs).
+type Reacher interface {
+	Reaches(rel string) bool
+}
+
 // Holder is implemented by the engine's Output: a block that must wait for
 // other inputs before it can finish a unit (a join waiting for the companion
 // files of a set) holds the unit's lineage open past its Process call.

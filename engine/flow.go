@@ -818,6 +818,18 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 	return e.f.route(ctx, e.n, env, rel)
 }
 
+// Reaches implements block.Reacher: a unit emitted on rel is read further
+// when rel has an edge or a condition, or a tap watches the flow.
+func (e *emitter) Reaches(rel string) bool {
+	if rel == "" {
+		rel = block.RelSuccess
+	}
+	if e.f.opts.Tap != nil || len(e.n.edges[rel]) > 0 {
+		return true
+	}
+	return rel == block.RelSuccess && len(e.n.conds) > 0
+}
+
 func (e *emitter) Ack(u *block.Unit, state []byte) {
 	l := e.env.lin
 	e.acked = true
@@ -928,10 +940,7 @@ func (f *Flow) complete(l *lineage) {
 	}
 	l.mu.Lock()
 	res.Counts = l.counts
-	res.StatusCodes = make(map[int]int64, len(l.statusCodes))
-	for k, v := range l.statusCodes {
-		res.StatusCodes[k] = v
-	}
+	res.StatusCodes = l.statusCodes.export()
 	res.Errors, res.Warnings = errorList(l.errors), l.warnings
 	fileErr := l.fileErr
 	l.mu.Unlock()

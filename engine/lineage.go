@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,7 +43,7 @@ type lineage struct {
 
 	counts    block.Outcomes
 	watermark int64
-	done      map[int64]struct{}
+	done      doneSet // terminal records above the watermark
 	states    map[string][]byte
 	dirty     bool
 
@@ -52,20 +51,19 @@ type lineage struct {
 	delim       byte
 	report      string // all | success | failure
 	spool       *os.File
-	spoolW      *bufio.Writer
+	spoolBuf    []byte // rows not yet written to spool (spooler goroutine only)
 	spoolSize   int64
 	spoolCRC    uint32   // CRC-32C of the spool's spoolSize bytes
 	indexCRC    uint32   // CRC-32C of the index entries
 	rows        int64    // index entries (result rows) in the spool
 	spoolErr    error    // first failure writing the spool: the result file cannot be trusted
 	index       *os.File // (line, offset) pairs, for sorting an out-of-order spool
-	indexW      *bufio.Writer
+	indexBuf    []byte   // index entries not yet written to index
 	lastLine    int64
 	sorted      bool
 	rowBuf      []byte
-	pair        [16]byte // writeRow's index entry (spooler goroutine only)
 	extraKeys   []string
-	statusCodes map[int]int64
+	statusCodes statusCounts
 	errors      map[errorKey]int64
 	warnings    int64
 	ackedPrior  map[int64]struct{} // Done set restored from a checkpoint
@@ -94,6 +92,15 @@ type lineage struct {
 	restored   bool // the resumed spool was rebuilt from the store
 	segUploads atomic.Int64
 	segNanos   atomic.Int64
+
+	// Saves of one lineage can overlap (the checkpoint loop, a completion
+	// step): each snapshot is numbered under mu, and a save stores its
+	// checkpoint (and commits it upstream, Stream.Ended) only when no
+	// later snapshot was stored first, so a stored checkpoint never goes
+	// back to an older one.
+	saveGen   int64 // snapshots taken (under mu)
+	saveOrder sync.Mutex
+	savedGen  int64 // the newest snapshot stored (under saveOrder)
 }
 
 type spoolRec struct {
@@ -128,6 +135,10 @@ type HeldRow struct {
 	Skip bool   `json:"skip,omitempty"`
 }
 
+// spoolJobRows is how many result rows collect before they are handed to
+// the spooler as one job.
+const spoolJobRows = 256
+
 // maxHeld bounds the rows kept waiting; past it rows are written out of
 // order and the result file is sorted at the end instead.
 const maxHeld = 200_000
@@ -137,7 +148,7 @@ const maxHeld = 200_000
 // still travelling waits in memory, so the result file is usually the spool
 // itself, without a sort.
 func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]struct{}) {
-	l.spoolCh = make(chan spoolJob, 64)
+	l.spoolCh = make(chan spoolJob, 16)
 	l.spoolFree = make(chan []spoolRec, 16)
 	l.spoolDone = make(chan struct{})
 	w := &heldWindow{next: next}
@@ -156,9 +167,10 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		switch {
 		case e.skip:
 		case e.pre:
-			l.writeRow(e.line, []byte(e.row))
+			l.spoolBuf = append(l.spoolBuf, e.row...)
+			l.indexRow(e.line, len(e.row))
 		default:
-			l.writeRow(e.rec.line, l.encodeRow(&e.rec))
+			l.writeRec(&e.rec)
 		}
 	}
 	drain := func() {
@@ -180,19 +192,19 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		switch {
 		case rec.seq <= 0:
 			if !rec.skip {
-				l.writeRow(rec.line, l.encodeRow(rec))
+				l.writeRec(rec)
 			}
 		case rec.seq < w.next || (len(early) > 0 && early[rec.seq]):
 			// Already written or waiting (a duplicate outcome): never twice.
 		case rec.seq == w.next:
 			if !rec.skip {
-				l.writeRow(rec.line, l.encodeRow(rec))
+				l.writeRec(rec)
 			}
 			w.advance()
 			drain()
 		case w.n >= maxHeld || rec.seq-w.next >= 4*maxHeld:
 			if !rec.skip {
-				l.writeRow(rec.line, l.encodeRow(rec))
+				l.writeRec(rec)
 			}
 			early[rec.seq] = true
 		default:
@@ -397,15 +409,18 @@ func (l *lineage) blockCounts() []BlockCounts {
 func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, error) {
 	l := &lineage{
 		item: it, source: src, flow: f, started: f.now(),
-		done: map[int64]struct{}{}, states: map[string][]byte{},
-		delim: ',', report: "all", sorted: true, statusCodes: map[int]int64{},
+		states: map[string][]byte{},
+		delim:  ',', report: "all", sorted: true,
 	}
 	if cp != nil {
 		l.id = cp.LineageID
 		l.watermark, l.priorWM = cp.Watermark, cp.Watermark
 		l.ackedPrior = make(map[int64]struct{}, len(cp.Done))
+		l.done.wm = cp.Watermark
 		for _, s := range cp.Done {
-			l.done[s] = struct{}{}
+			if s > cp.Watermark {
+				l.done.add(s)
+			}
 			l.ackedPrior[s] = struct{}{}
 		}
 		for k, v := range cp.States {
@@ -415,7 +430,7 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		// Records born but not terminal at the checkpoint are born again.
 		l.counts.In = l.counts.Delivered + l.counts.Filtered + l.counts.Failed
 		for k, v := range cp.StatusCodes {
-			l.statusCodes[k] = v
+			l.statusCodes.add(k, v)
 		}
 		l.errors = errorMap(cp.Errors)
 		l.warnings = cp.Warnings
@@ -453,8 +468,8 @@ func (f *Flow) newLineage(src *node, it block.Item, cp *Checkpoint) (*lineage, e
 		}
 		held = nil
 	}
-	l.spoolW = bufio.NewWriterSize(l.spool, 256<<10)
-	l.indexW = bufio.NewWriterSize(l.index, 64<<10)
+	l.spoolBuf = make([]byte, 0, spoolBufSize)
+	l.indexBuf = make([]byte, 0, indexBufSize)
 	l.startSpooler(l.priorWM+1, held, l.ackedPrior)
 	return l, nil
 }
@@ -687,11 +702,14 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 	if b == nil {
 		return
 	}
+	n := len(b.Records)
+	for i := range b.Records {
+		n += len(b.Records[i].Members)
+	}
+	if len(l.pendingRows)+n > cap(l.pendingRows) {
+		l.flushPendingLocked() // the job is full: a new slice, not a copy
+	}
 	if l.pendingRows == nil {
-		n := len(b.Records)
-		for i := range b.Records {
-			n += len(b.Records[i].Members)
-		}
 		select {
 		case free := <-l.spoolFree:
 			if cap(free) >= n {
@@ -700,7 +718,7 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 		default:
 		}
 		if l.pendingRows == nil {
-			l.pendingRows = make([]spoolRec, 0, n)
+			l.pendingRows = make([]spoolRec, 0, max(n, spoolJobRows+spoolJobRows/2))
 		}
 	}
 	for i := range b.Records {
@@ -717,14 +735,15 @@ func (l *lineage) terminalWithState(b *block.Batch, status block.Status, blockNa
 			l.finishRecord(m, &r.Outcome)
 		}
 	}
-	l.flushPendingLocked()
+	if len(l.pendingRows) >= spoolJobRows {
+		// Rows go to the spooler in jobs of a few batches: a job per
+		// batch woke it for every unit. The rest wait for the next batch
+		// or a checkpoint's barrier (which hands them over first).
+		l.flushPendingLocked()
+	}
 	l.dirty = true
 	if obs := l.flow.opts.Observer; obs != nil {
-		n := int64(len(b.Records))
-		for i := range b.Records {
-			n += int64(len(b.Records[i].Members))
-		}
-		obs.Records(n)
+		obs.Records(int64(n))
 	}
 }
 
@@ -746,19 +765,10 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		if r.Seq == l.watermark+1 {
 			// In-order completion, the common case: no set bookkeeping.
 			l.watermark++
-		} else {
-			if _, dup := l.done[r.Seq]; dup {
-				return
-			}
-			l.done[r.Seq] = struct{}{}
+		} else if !l.done.add(r.Seq) {
+			return // a duplicate outcome
 		}
-		for len(l.done) > 0 {
-			if _, ok := l.done[l.watermark+1]; !ok {
-				break
-			}
-			delete(l.done, l.watermark+1)
-			l.watermark++
-		}
+		l.watermark = l.done.advance(l.watermark)
 	}
 	switch o.Status {
 	case block.Delivered:
@@ -778,7 +788,7 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 		}
 		countError(l.errors, o, l.flow.opts.Redact)
 	}
-	l.statusCodes[o.Code]++
+	l.statusCodes.add(o.Code, 1)
 	if l.wantRow(o) {
 		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, raw: r.Raw, o: *o})
 	} else if r.Seq > 0 {
@@ -831,6 +841,12 @@ func (l *lineage) wantRow(o *block.Outcome) bool {
 // error_message, entity_id, extra parse-path keys, line number, lineage id.
 // The returned slice is reused by the next call.
 func (l *lineage) encodeRow(rec *spoolRec) []byte {
+	l.rowBuf = l.appendRow(l.rowBuf[:0], rec)
+	return l.rowBuf
+}
+
+// appendRow appends rec's result row (encodeRow) to buf.
+func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
 	o := &rec.o
 	for _, kv := range o.Extra {
 		known := false
@@ -848,7 +864,6 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	if red := l.flow.opts.Redact; red != nil && msg != "" {
 		msg = red(msg)
 	}
-	buf := l.rowBuf[:0]
 	ncols := len(l.header)
 	if ncols == 0 {
 		ncols = len(rec.cols)
@@ -883,42 +898,61 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	buf = strconv.AppendInt(buf, rec.line, 10)
 	buf = append(buf, l.delim)
 	buf = append(buf, l.id...)
-	buf = append(buf, '\n')
-	l.rowBuf = buf
-	return buf
+	return append(buf, '\n')
 }
 
-// writeRow appends an encoded row to the spool and its (line, offset) to
-// the index, keeping the running checksums a checkpoint records.
-func (l *lineage) writeRow(line int64, row []byte) {
-	// The pair lives in the lineage: a local array escaped through the
-	// writer and cost an allocation per result row.
-	pair := &l.pair
-	binary.LittleEndian.PutUint64(pair[:8], uint64(line))
-	binary.LittleEndian.PutUint64(pair[8:], uint64(l.spoolSize))
-	if _, err := l.indexW.Write(pair[:]); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result index: %w", err)
-	}
-	if _, err := l.spoolW.Write(row); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result spool: %w", err)
-	}
-	l.indexCRC = crc32.Update(l.indexCRC, castagnoli, pair[:])
-	l.spoolCRC = crc32.Update(l.spoolCRC, castagnoli, row)
+// Sizes of the spooler's buffers: rows and index entries are written to
+// their files once this much collected (and at every barrier).
+const (
+	spoolBufSize = 256 << 10
+	indexBufSize = 64 << 10
+)
+
+// writeRec encodes rec's row straight into the spool's buffer.
+func (l *lineage) writeRec(rec *spoolRec) {
+	n := len(l.spoolBuf)
+	l.spoolBuf = l.appendRow(l.spoolBuf, rec)
+	l.indexRow(rec.line, len(l.spoolBuf)-n)
+}
+
+// indexRow records the row of n bytes just appended to the spool's
+// buffer: its index entry, the counts, the order.
+func (l *lineage) indexRow(line int64, n int) {
+	l.indexBuf = binary.LittleEndian.AppendUint64(l.indexBuf, uint64(line))
+	l.indexBuf = binary.LittleEndian.AppendUint64(l.indexBuf, uint64(l.spoolSize))
 	l.rows++
-	l.spoolSize += int64(len(row))
+	l.spoolSize += int64(n)
 	if line < l.lastLine {
 		l.sorted = false
 	}
 	l.lastLine = line
+	if len(l.spoolBuf) >= spoolBufSize || len(l.indexBuf) >= indexBufSize {
+		l.flushSpool()
+	}
 }
 
-// flushSpool hands buffered rows to the files (spooler goroutine only).
+// flushSpool writes buffered rows and index entries to the files, keeping
+// the running checksums a checkpoint records: CRC-32C is computed over the
+// buffers a write at a time, which gives the same value as row by row
+// (spooler goroutine only).
 func (l *lineage) flushSpool() {
-	if err := l.spoolW.Flush(); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result spool: %w", err)
+	if len(l.spoolBuf) > 0 {
+		l.spoolCRC = crc32.Update(l.spoolCRC, castagnoli, l.spoolBuf)
+		if l.spoolErr == nil {
+			if _, err := l.spool.Write(l.spoolBuf); err != nil {
+				l.spoolErr = fmt.Errorf("writing result spool: %w", err)
+			}
+		}
+		l.spoolBuf = l.spoolBuf[:0]
 	}
-	if err := l.indexW.Flush(); err != nil && l.spoolErr == nil {
-		l.spoolErr = fmt.Errorf("writing result index: %w", err)
+	if len(l.indexBuf) > 0 {
+		l.indexCRC = crc32.Update(l.indexCRC, castagnoli, l.indexBuf)
+		if l.spoolErr == nil {
+			if _, err := l.index.Write(l.indexBuf); err != nil {
+				l.spoolErr = fmt.Errorf("writing result index: %w", err)
+			}
+		}
+		l.indexBuf = l.indexBuf[:0]
 	}
 }
 
@@ -932,7 +966,7 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 		Started: l.started, Interruptions: l.interrupts,
 		Completing: l.completing, Ended: l.ended,
 		States:      make(map[string][]byte, len(l.states)),
-		StatusCodes: make(map[int]int64, len(l.statusCodes)),
+		StatusCodes: l.statusCodes.export(),
 		Errors:      errorList(l.errors), Warnings: l.warnings,
 	}
 	if l.completing && l.fileErr != nil {
@@ -943,17 +977,10 @@ func (l *lineage) snapshot() (*Checkpoint, chan spoolState) {
 			cp.Error = red(cp.Error)
 		}
 	}
-	for k, v := range l.statusCodes {
-		cp.StatusCodes[k] = v
-	}
 	for k, v := range l.states {
 		cp.States[k] = v
 	}
-	cp.Done = make([]int64, 0, len(l.done))
-	for s := range l.done {
-		cp.Done = append(cp.Done, s)
-	}
-	sort.Slice(cp.Done, func(i, j int) bool { return cp.Done[i] < cp.Done[j] })
+	cp.Done = l.done.sorted()
 	l.dirty = false
 	// No fsync of the spool: it only has to survive the process (kill -9),
 	// which the page cache guarantees; syncing a growing spool four times a
@@ -980,6 +1007,8 @@ func (l *lineage) save(ctx context.Context) error {
 // saveLocked is save with l.mu held; it unlocks it.
 func (l *lineage) saveLocked(ctx context.Context) error {
 	cp, state := l.snapshot()
+	l.saveGen++
+	gen := l.saveGen
 	l.mu.Unlock()
 	st := <-state
 	if st.err != nil {
@@ -988,6 +1017,13 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 	}
 	cp.SpoolSize, cp.Held = st.size, st.held
 	cp.Spool = &st.check
+	l.saveOrder.Lock()
+	defer l.saveOrder.Unlock()
+	if gen < l.savedGen {
+		// A later snapshot, which holds everything this one does, is
+		// stored already.
+		return nil
+	}
 	// The checkpoint may acknowledge only rows the shared store holds.
 	err := l.uploadSegment(ctx, st)
 	if err != nil {
@@ -1003,6 +1039,7 @@ func (l *lineage) saveLocked(ctx context.Context) error {
 		l.mu.Unlock()
 		return err
 	}
+	l.savedGen = gen
 	if st, ok := l.source.src.(block.Stream); ok {
 		// Only what a stored checkpoint counts may be committed upstream:
 		// after a crash the window resumes with these counts, and every

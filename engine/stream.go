@@ -140,13 +140,7 @@ func (f *Flow) routeStreamUnit(src *node, u *block.Unit, l *lineage) error {
 // maxSeqLocked is the highest record number the lineage has seen end: a
 // resumed window numbers new records after it. Caller holds l.mu.
 func (l *lineage) maxSeqLocked() int64 {
-	m := l.watermark
-	for s := range l.done {
-		if s > m {
-			m = s
-		}
-	}
-	return m
+	return max(l.watermark, l.done.maxMember())
 }
 
 // PollStream is the loop a stream flow runs instead of scheduled polls: it

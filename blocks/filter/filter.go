@@ -91,7 +91,7 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	l := &lookup{block.RecordLookup{Unit: u, Batch: b}}
 	// Partition keeping order. Kept records are compacted in place (index k
 	// never passes i), so the common case allocates nothing per record.
-	keep := b.Records[:0]
+	k := 0
 	var failed []block.Record
 	sp, _ := f.scratch.Get().(*[]block.Record)
 	if sp == nil {
@@ -101,43 +101,72 @@ func (f *filter) Process(ctx context.Context, u *block.Unit, out block.Output) e
 	for i := range b.Records {
 		l.Index = i
 		ok, err := f.cond.EvalBool(l)
-		r := b.Records[i]
+		r := &b.Records[i]
 		switch {
 		case err != nil:
 			r.Fail(f.name, 0, fmt.Sprintf("filterCondition: %v", err))
-			failed = append(failed, r)
+			failed = append(failed, *r)
 		case ok:
-			keep = append(keep, r)
+			// Until the first record that is not kept, every kept
+			// record is already in its place.
+			if k != i {
+				b.Records[k] = *r
+			}
+			k++
 		default:
 			r.Outcome = block.Outcome{Status: block.Filtered, Block: f.name, Message: f.msg}
-			dropped = append(dropped, r)
+			dropped = append(dropped, *r)
 		}
-	}
-	emit := func(rel string, recs []block.Record) error {
-		if len(recs) == 0 {
-			return nil
-		}
-		nu := u.Derive()
-		nu.Batch = b.With(recs)
-		return out.Emit(ctx, rel, nu)
 	}
 	// The filtered records move behind the kept ones, in the batch's own
 	// array (every record has been read by now), instead of into a new
 	// slice per batch.
-	k := len(keep)
 	n := copy(b.Records[k:], dropped)
 	clear(dropped)
 	*sp = dropped[:0]
 	f.scratch.Put(sp)
-	keep, dropped = keep[:k:k], b.Records[k:k+n:k+n]
+	keep, dropped := b.Records[:k:k], b.Records[k:k+n:k+n]
 	if len(dropped) == 0 && len(failed) == 0 {
 		return out.Emit(ctx, block.RelSuccess, u)
 	}
-	if err := emit(block.RelSuccess, keep); err != nil {
-		return err
+	// The units of the filtered and failed records are built before the
+	// kept records go on: once emitted, u belongs downstream (a block may
+	// set its attributes while they would be copied).
+	filtered := f.part(u, out, block.RelFiltered, dropped)
+	failures := f.part(u, out, block.RelFailure, failed)
+	if len(keep) > 0 {
+		// The kept records go on in u itself: its attributes are not
+		// copied for them.
+		b.Records = keep
+		if err := out.Emit(ctx, block.RelSuccess, u); err != nil {
+			return err
+		}
 	}
-	if err := emit(block.RelFiltered, dropped); err != nil {
-		return err
+	if filtered != nil {
+		if err := out.Emit(ctx, block.RelFiltered, filtered); err != nil {
+			return err
+		}
 	}
-	return emit(block.RelFailure, failed)
+	if failures != nil {
+		return out.Emit(ctx, block.RelFailure, failures)
+	}
+	return nil
+}
+
+// part builds the unit of recs, to be emitted on rel (nil when recs is
+// empty). When the engine says nothing reads a unit emitted on rel (no
+// edge, no preview: its records only become terminal), the unit does not
+// copy u's attributes.
+func (f *filter) part(u *block.Unit, out block.Output, rel string, recs []block.Record) *block.Unit {
+	if len(recs) == 0 {
+		return nil
+	}
+	var nu *block.Unit
+	if r, ok := out.(block.Reacher); ok && !r.Reaches(rel) {
+		nu = &block.Unit{Lineage: u.Lineage}
+	} else {
+		nu = u.Derive()
+	}
+	nu.Batch = u.Batch.With(recs)
+	return nu
 }

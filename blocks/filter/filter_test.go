@@ -122,11 +122,72 @@ func BenchmarkFilter(b *testing.B) {
 	for i := 0; i < 100; i++ {
 		batch.Records = append(batch.Records, block.Record{Cols: []string{"x", []string{"paid", "not paid", "refunded"}[i%3]}})
 	}
+	all := batch.Records
 	c := &capture{byRel: map[string][]block.Record{}}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c.byRel = map[string][]block.Record{}
+		// The filter keeps the records in the unit's own batch: the next
+		// round starts from all of them again.
+		batch.Records = all
 		_ = p.(block.Processor).Process(context.Background(), &block.Unit{Batch: batch}, c)
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "records/s")
+}
+
+// units captures the emitted units; reaches answers block.Reacher.
+type units struct {
+	byRel   map[string][]*block.Unit
+	reaches bool
+}
+
+func (c *units) Emit(_ context.Context, rel string, u *block.Unit) error {
+	c.byRel[rel] = append(c.byRel[rel], u)
+	return nil
+}
+func (c *units) Ack(*block.Unit, []byte) {}
+func (c *units) Progress(int64)          {}
+func (c *units) Reaches(rel string) bool { return c.reaches }
+
+// TestFilterUnits: the kept records go on in the input unit itself (its
+// attributes are not copied); the filtered ones in a unit of their own,
+// with a copy of the attributes when something downstream reads them and
+// none when the engine says nothing does.
+func TestFilterUnits(t *testing.T) {
+	hdr := block.NewHeader([]string{"bill", "status"})
+	for _, reaches := range []bool{true, false} {
+		b := &block.Batch{Header: hdr, HeaderValueCol: 2}
+		for i, s := range []string{"paid", "open", "paid", "open"} {
+			b.Records = append(b.Records, block.Record{Seq: int64(i + 1), Cols: []string{"b", s}})
+		}
+		in := &block.Unit{Attrs: block.Attributes{"filename": "x.csv"}, Batch: b}
+		c := &units{byRel: map[string][]*block.Unit{}, reaches: reaches}
+		if err := build(t, "${header_value:equals('paid')}").Process(context.Background(), in, c); err != nil {
+			t.Fatal(err)
+		}
+		kept, filtered := c.byRel[block.RelSuccess], c.byRel[block.RelFiltered]
+		if len(kept) != 1 || len(filtered) != 1 || kept[0] != in {
+			t.Fatalf("reaches=%v: units %v", reaches, c.byRel)
+		}
+		if got := kept[0].Batch; len(got.Records) != 2 || got.Records[0].Seq != 1 || got.Records[1].Seq != 3 || got.Header != hdr || got.HeaderValueCol != 2 {
+			t.Fatalf("reaches=%v: kept batch %+v", reaches, got)
+		}
+		fb := filtered[0].Batch
+		if len(fb.Records) != 2 || fb.Records[0].Seq != 2 || fb.Records[1].Seq != 4 || fb.Records[0].Outcome.Status != block.Filtered || fb.Header != hdr {
+			t.Fatalf("reaches=%v: filtered batch %+v", reaches, fb)
+		}
+		fa := filtered[0].Attrs
+		switch {
+		case reaches && (fa["filename"] != "x.csv"):
+			t.Fatalf("a filtered unit read downstream needs the attributes, got %v", fa)
+		case !reaches && fa != nil:
+			t.Fatalf("a filtered unit nothing reads needs no attributes, got %v", fa)
+		}
+		if reaches {
+			fa["filename"] = "changed"
+			if in.Attrs["filename"] != "x.csv" {
+				t.Fatal("the filtered unit shares the kept unit's attributes")
+			}
+		}
+	}
 }

@@ -1,0 +1,3 @@
+package engine
+
+func writeSpoolRec(l *lineage, rec *spoolRec) { l.writeRec(rec) }
