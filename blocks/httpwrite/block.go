@@ -42,6 +42,10 @@ type writer struct {
 	idemHeader string
 	lookups    atomic.Int64
 	replays    atomic.Int64
+	// prepared holds the key Prepare computed for a queued unit's bulk
+	// request (*block.Unit → *preparedKey), until its request takes it or
+	// its Process ends.
+	prepared sync.Map
 }
 
 func newWriter(s *settings, env *block.Env) *writer {
@@ -270,6 +274,11 @@ func failedOutcome(code int, msg string) block.Outcome {
 // partition). Records in doubt after a crash (wal.go) are resolved first;
 // only the others are sent.
 func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
+	if w.wal != nil {
+		// A key Prepare left and no request took (elements resolved
+		// without sending, an error before sending) goes with the unit.
+		defer w.prepared.Delete(u)
+	}
 	b := u.Batch
 	recs := b.Records
 	// One JSLT payload for the whole batch: a single record whose value is
