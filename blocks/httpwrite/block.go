@@ -657,7 +657,10 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 			return nil, w.answerOutcome(res)
 		}
 		doc := trimWS(body)
-		elems := w.raw.split.spans(doc, n)
+		// A bulk answer's elements fit on the stack (groupSize is ≤ 1000
+		// and usually 100 or less).
+		var spanBuf [128]span
+		elems := w.raw.split.spans(spanBuf[:0], doc)
 		if len(elems) == n {
 			outs := make([]block.Outcome, n)
 			var ev entityView
@@ -958,11 +961,16 @@ func (w *writer) requestID(u *block.Unit, seq int64, index, part int) string {
 	if n <= 0 {
 		n = int64(index + 1)
 	}
-	id := base + "-" + strconv.FormatInt(n, 10)
+	// One allocation: the id's bytes gather on the stack.
+	var buf [96]byte
+	id := append(buf[:0], base...)
+	id = append(id, '-')
+	id = strconv.AppendInt(id, n, 10)
 	if part >= 0 {
-		id += "." + strconv.Itoa(part+1)
+		id = append(id, '.')
+		id = strconv.AppendInt(id, int64(part+1), 10)
 	}
-	return id
+	return string(id)
 }
 
 var (

@@ -759,10 +759,9 @@ func (p *rawParser) outcome(s *settings, v *entityView, httpStatus int) block.Ou
 // slice of spans needs no write barriers and no GC scanning).
 type span struct{ start, end int32 }
 
-// spans returns the elements the split path selects. The common shape —
-// wildcard last, no wildcard before — walks the container once.
-func (p *rawPath) spans(doc []byte, hint int) []span {
-	out := make([]span, 0, hint)
+// spans appends to out the elements the split path selects. The common
+// shape — wildcard last, no wildcard before — walks the container once.
+func (p *rawPath) spans(out []span, doc []byte) []span {
 	doc = trimWS(doc)
 	base := cap(doc)
 	at := func(v []byte) span {

@@ -2,10 +2,14 @@ package httpwrite
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -60,5 +64,51 @@ func TestPreparedKeyIsTheRequestsKey(t *testing.T) {
 		if _, ok := w.prepared.Load(u); ok {
 			t.Errorf("case %d: a prepared key stayed behind", i)
 		}
+	}
+}
+
+// readAll reads up to limit bytes, appended to what b holds, as
+// io.ReadAll(io.LimitReader(r, limit)) would, and passes read errors on.
+func TestReadAllLimit(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		limit int
+		cap   int
+	}{{"", 4, 0}, {"abcdefghij", 4, 0}, {"abcdefghij", 10, 3}, {"abcdefghij", 11, 64}, {"abcdefghij", 1, 1}} {
+		b := append(make([]byte, 0, c.cap+2), "x:"...)
+		got, err := readAll(b, iotest.OneByteReader(strings.NewReader(c.in)), c.limit)
+		want, _ := io.ReadAll(io.LimitReader(strings.NewReader(c.in), int64(c.limit)))
+		if err != nil || string(got) != "x:"+string(want) {
+			t.Errorf("%q limit %d: %q, %v; want %q", c.in, c.limit, got, err, "x:"+string(want))
+		}
+	}
+	boom := errors.New("boom")
+	if _, err := readAll(nil, iotest.TimeoutReader(strings.NewReader("abc")), 10); err == nil {
+		t.Error("a read error was lost")
+	}
+	if _, err := readAll(nil, iotest.ErrReader(boom), 10); !errors.Is(err, boom) {
+		t.Errorf("error %v, want boom", err)
+	}
+}
+
+// requestID is the unit's request id, the sequence number and the part.
+func TestRequestID(t *testing.T) {
+	w := &writer{name: "post"}
+	u := &block.Unit{Attrs: block.Attributes{block.AttrRequestID: "req"}}
+	for _, c := range []struct {
+		seq         int64
+		index, part int
+		want        string
+	}{{1, 0, -1, "req-1"}, {1234567890123, 0, -1, "req-1234567890123"}, {0, 4, -1, "req-5"}, {77, 0, 0, "req-77.1"}, {77, 0, 11, "req-77.12"}} {
+		if got := w.requestID(u, c.seq, c.index, c.part); got != c.want {
+			t.Errorf("requestID(%d, %d, %d) = %q, want %q", c.seq, c.index, c.part, got, c.want)
+		}
+	}
+	long := strings.Repeat("l", 200)
+	if got := w.requestID(&block.Unit{Attrs: block.Attributes{block.AttrLineageID: long}}, 9, 0, 2); got != long+"-9.3" {
+		t.Errorf("long base: %q", got)
+	}
+	if got := w.requestID(&block.Unit{}, 9, 0, -1); got != "post-9" {
+		t.Errorf("no id: %q", got)
 	}
 }
