@@ -669,7 +669,7 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 			}
 			for i, sp := range elems {
 				ev.reset(doc[sp.start:sp.end])
-				outs[i] = w.raw.outcome(w.s, &ev, res.status)
+				w.raw.outcomeTo(w.s, &ev, res.status, &outs[i])
 			}
 			return outs, block.Outcome{}
 		}
