@@ -657,21 +657,30 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 			return nil, w.answerOutcome(res)
 		}
 		doc := trimWS(body)
-		// A bulk answer's elements fit on the stack (groupSize is ≤ 1000
-		// and usually 100 or less).
-		var spanBuf [128]span
-		elems := w.raw.split.spans(spanBuf[:0], doc)
-		if len(elems) == n {
-			outs := make([]block.Outcome, n)
-			var ev entityView
-			if w.raw.id != nil {
-				ev.doc, ev.text = doc, string(doc)
+		if c, simple := w.raw.split.container(doc); simple && len(c) > 0 && c[0] == '[' {
+			// The common shape ($.response[*]): the elements are walked
+			// once, each indexed and turned into its outcome as it is met.
+			if outs, ok := w.rawArrayOutcomes(doc, c, n, res.status); ok {
+				return outs, block.Outcome{}
 			}
-			for i, sp := range elems {
-				ev.reset(doc[sp.start:sp.end])
-				w.raw.outcomeTo(w.s, &ev, res.status, &outs[i])
+			// Not n elements: the tree's split decides, as below.
+		} else {
+			// A bulk answer's elements fit on the stack (groupSize is ≤ 1000
+			// and usually 100 or less).
+			var spanBuf [128]span
+			elems := w.raw.split.spans(spanBuf[:0], doc)
+			if len(elems) == n {
+				outs := make([]block.Outcome, n)
+				var ev entityView
+				if w.raw.id != nil {
+					ev.doc, ev.text = doc, string(doc)
+				}
+				for i, sp := range elems {
+					ev.reset(doc[sp.start:sp.end])
+					w.raw.outcomeTo(w.s, &ev, res.status, &outs[i])
+				}
+				return outs, block.Outcome{}
 			}
-			return outs, block.Outcome{}
 		}
 	}
 	v, err := jsonv.Parse(res.bytes())
@@ -687,6 +696,33 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 		outs[i] = w.s.entityOutcome(e, res.status)
 	}
 	return outs, block.Outcome{}
+}
+
+// rawArrayOutcomes is the raw split of doc, a valid answer, whose split
+// path selects the elements of the array c (within doc): one outcome per
+// element, or false when there are not n of them.
+func (w *writer) rawArrayOutcomes(doc, c []byte, n, status int) ([]block.Outcome, bool) {
+	outs := make([]block.Outcome, n)
+	var ev entityView
+	if w.raw.id != nil {
+		ev.doc, ev.text = doc, string(doc)
+	}
+	k := 0
+	for i := 1; ; {
+		for i < len(c) && (isWS(c[i]) || c[i] == ',') {
+			i++
+		}
+		if i >= len(c) || c[i] == ']' {
+			break
+		}
+		if k == n {
+			return nil, false
+		}
+		i = ev.resetAt(c, i)
+		w.raw.outcomeTo(w.s, &ev, status, &outs[k])
+		k++
+	}
+	return outs, k == n
 }
 
 // answerOutcome is the outcome of a whole answer (single requests, or bulk

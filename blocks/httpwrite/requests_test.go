@@ -6,12 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
 
 	"github.com/connectplus/connectplus/block"
+	"github.com/connectplus/connectplus/jsonv"
 )
 
 // The key a bulk request carries is the one Prepare announced, with the
@@ -110,5 +113,110 @@ func TestRequestID(t *testing.T) {
 	}
 	if got := w.requestID(&block.Unit{}, 9, 0, -1); got != "post-9" {
 		t.Errorf("no id: %q", got)
+	}
+}
+
+// resetAt indexes an array's elements as reset indexes each of them (with
+// the element's end found on the way), whatever the element: objects with
+// escaped keys, nested values, more members than the index holds, scalars.
+func TestEntityViewResetAt(t *testing.T) {
+	var many strings.Builder
+	many.WriteString(`{`)
+	for i := range 20 {
+		if i > 0 {
+			many.WriteString(` , `)
+		}
+		many.WriteString(`"k` + strings.Repeat("x", i) + `" : [` + strings.Repeat("{}", i%3) + `]`)
+	}
+	many.WriteString(`}`)
+	docs := append([]string{}, rawDocs...)
+	docs = append(docs, `[`+many.String()+`, {} ,{ },"s",1, null,[{"a":[]}] , {"a\u0041":"}","b":{"c":"]"}}]`, `[]`, `[ ]`)
+	checked := 0
+	for _, d := range docs {
+		var arrays [][]byte
+		b := []byte(d)
+		for i := range b {
+			if b[i] == '[' && validJSON(b[i:skipValue(b, i)]) {
+				arrays = append(arrays, b[i:skipValue(b, i)])
+			}
+		}
+		for _, c := range arrays {
+			for it := (arrIter{b: c, i: 1}); ; {
+				start := it.i
+				for start < len(c) && (isWS(c[start]) || c[start] == ',') {
+					start++
+				}
+				if !it.next() {
+					break
+				}
+				var want, got entityView
+				want.reset(it.val)
+				end := got.resetAt(c, start)
+				if end != it.i || string(got.e) != string(want.e) || got.n != want.n || !sameMembers(&got, &want) {
+					t.Fatalf("%s element at %d: resetAt %q n %d end %d, reset %q n %d end %d", c, start, got.e, got.n, end, want.e, want.n, it.i)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 25 {
+		t.Fatalf("%d elements checked", checked)
+	}
+}
+
+func sameMembers(a, b *entityView) bool {
+	for i := 0; i < max(a.n, 0); i++ {
+		x, y := a.m[i], b.m[i]
+		if string(x.key) != string(y.key) || x.keyStart != y.keyStart || x.escaped != y.escaped || string(x.val) != string(y.val) {
+			return false
+		}
+	}
+	return true
+}
+
+// A bulk answer splits the same on the one-pass path as entity by entity
+// over the value tree, with fewer, as many and more elements than sent.
+func TestBulkOutcomesOnePassMatchTree(t *testing.T) {
+	w := build(t, Spec, map[string]string{
+		"apiEndPoint": "/v2/transactions/bulk", "apiBaseUrl": "http://127.0.0.1:1", "authType": "none",
+		"responseSplitPath": "$.response[*]",
+		"parsePathMap":      `{"status_code":"$.['errors'].*.code","error_message":"$.['errors'].*.message","entity_id":"$.entityId","warn":"$.warnings[*].message"}`,
+	}, testEnv())
+	if w.raw == nil {
+		t.Fatal("no raw parser")
+	}
+	elems := []string{
+		`{"entityId":1,"errors":[],"warnings":[]}`,
+		`{"entityId":null,"errors":[{"status":false,"code":604,"message":"Duplicate bill number"},{"code":"631","message":"b"}],"warnings":[{"message":"w"}]}`,
+		`{"entityId":"a\"b","errors":[{"code":8006,"message":"exists"}]}`,
+		`{"entity\u0049d":"escaped key","errors":[]}`,
+		` { "entityId" : 12345678901234567890 , "errors" : [ ] } `,
+		`"scalar"`, `null`, `[]`, `{}`,
+	}
+	for k := range len(elems) + 1 {
+		for _, n := range []int{k - 1, k, k + 1} {
+			if n < 1 {
+				continue
+			}
+			body := []byte(`{"response":[` + strings.Join(elems[:k], ",") + `],"totalCount":` + strconv.Itoa(k) + `}`)
+			res := result{status: 200, body: &body}
+			gotOuts, gotWhole := w.bulkOutcomes(&res, n)
+			v, err := jsonv.Parse(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wantOuts []block.Outcome
+			var wantWhole block.Outcome
+			if es := w.s.respSplit.Query(v); len(es) == n {
+				for _, e := range es {
+					wantOuts = append(wantOuts, w.s.entityOutcome(e, 200))
+				}
+			} else {
+				wantWhole = w.s.entityOutcome(v, 200)
+			}
+			if !reflect.DeepEqual(gotOuts, wantOuts) || !reflect.DeepEqual(gotWhole, wantWhole) {
+				t.Fatalf("%d elements, %d sent:\nraw  %+v %+v\ntree %+v %+v", k, n, gotOuts, gotWhole, wantOuts, wantWhole)
+			}
+		}
 	}
 }
