@@ -43,9 +43,10 @@ type writer struct {
 	lookups    atomic.Int64
 	replays    atomic.Int64
 	// prepared holds the key Prepare computed for a queued unit's bulk
-	// request (*block.Unit → *preparedKey), until its request takes it or
-	// its Process ends.
-	prepared sync.Map
+	// request, until its request takes it or its Process ends (a plain
+	// map: a sync.Map keeps deleted keys, so units and their batches,
+	// reachable until it rebuilds its read-only copy).
+	prepared preparedKeys
 }
 
 func newWriter(s *settings, env *block.Env) *writer {
@@ -277,7 +278,7 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	if w.wal != nil {
 		// A key Prepare left and no request took (elements resolved
 		// without sending, an error before sending) goes with the unit.
-		defer w.prepared.Delete(u)
+		defer w.prepared.take(u)
 	}
 	b := u.Batch
 	recs := b.Records

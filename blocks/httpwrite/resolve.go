@@ -326,8 +326,8 @@ func (w *writer) keyFor(u *block.Unit, seqs []int64, part int) string {
 	if part < 0 {
 		// The key Prepare computed for the same unit, lineage and records
 		// (a bulk request of the whole unit): the same value, hashed once.
-		if v, ok := w.prepared.LoadAndDelete(u); ok {
-			if pk := v.(*preparedKey); pk.lineage == lineage && slices.Equal(pk.seqs, seqs) {
+		if pk := w.prepared.take(u); pk != nil {
+			if pk.lineage == lineage && slices.Equal(pk.seqs, seqs) {
 				return pk.key
 			}
 		}
@@ -358,6 +358,32 @@ type preparedKey struct {
 	key     string
 }
 
+// preparedKeys are the prepared keys of queued units.
+type preparedKeys struct {
+	mu sync.Mutex
+	m  map[*block.Unit]*preparedKey
+}
+
+func (p *preparedKeys) put(u *block.Unit, k *preparedKey) {
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[*block.Unit]*preparedKey{}
+	}
+	p.m[u] = k
+	p.mu.Unlock()
+}
+
+// take removes and returns u's prepared key (nil: none).
+func (p *preparedKeys) take(u *block.Unit) *preparedKey {
+	p.mu.Lock()
+	k, ok := p.m[u]
+	if ok {
+		delete(p.m, u)
+	}
+	p.mu.Unlock()
+	return k
+}
+
 // Prepare is called by the engine when a unit is queued for the block,
 // before Process gets it (engine/flow.go, preparer): a bulk request's
 // record set is logged then, so one round of the log makes every queued
@@ -382,7 +408,7 @@ func (w *writer) Prepare(u *block.Unit) {
 	lineage := keyLineage(u)
 	key := idempotencyKey(lineage, w.name, seqs, -1)
 	wf.announce(key, seqs)
-	w.prepared.Store(u, &preparedKey{lineage: lineage, seqs: seqs, key: key})
+	w.prepared.put(u, &preparedKey{lineage: lineage, seqs: seqs, key: key})
 }
 
 // logAnswer records the outcomes a request got (elements' records elems[i]
