@@ -195,3 +195,32 @@ func BenchmarkBlockCPU(b *testing.B) {
 	}
 	reportRecords(b, n)
 }
+
+// BenchmarkBulkOutcomes is the split of a 100-entity bulk answer into
+// outcomes alone (bulkOutcomes on the raw path).
+func BenchmarkBulkOutcomes(b *testing.B) {
+	w := benchWriter(b, "http://127.0.0.1:1", nil)
+	ans := cannedAnswer()
+	res := result{status: 200, body: &ans}
+	b.ReportAllocs()
+	for b.Loop() {
+		outs, _ := w.bulkOutcomes(&res, benchBatch)
+		if len(outs) != benchBatch || outs[99].EntityID != "100000100" {
+			b.Fatalf("outcomes %d", len(outs))
+		}
+	}
+}
+
+// BenchmarkNewRequest is building a bulk request's URL, headers and id.
+func BenchmarkNewRequest(b *testing.B) {
+	w := benchWriter(b, "http://127.0.0.1:1", nil)
+	u := benchUnit(0)
+	body := []byte("[]")
+	b.ReportAllocs()
+	for b.Loop() {
+		req, err := w.newRequest(u, bulkLookup{u}, nil, w.requestID(u, 1, 0, -1), body)
+		if err != nil || len(req.body) == 0 {
+			b.Fatal(err)
+		}
+	}
+}

@@ -42,6 +42,11 @@ type writer struct {
 	idemHeader string
 	lookups    atomic.Int64
 	replays    atomic.Int64
+	// prepared holds the key Prepare computed for a queued unit's bulk
+	// request, until its request takes it or its Process ends (a plain
+	// map: a sync.Map keeps deleted keys, so units and their batches,
+	// reachable until it rebuilds its read-only copy).
+	prepared preparedKeys
 }
 
 func newWriter(s *settings, env *block.Env) *writer {
@@ -270,6 +275,11 @@ func failedOutcome(code int, msg string) block.Outcome {
 // partition). Records in doubt after a crash (wal.go) are resolved first;
 // only the others are sent.
 func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
+	if w.wal != nil {
+		// A key Prepare left and no request took (elements resolved
+		// without sending, an error before sending) goes with the unit.
+		defer w.prepared.take(u)
+	}
 	b := u.Batch
 	recs := b.Records
 	// One JSLT payload for the whole batch: a single record whose value is
@@ -648,18 +658,30 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 			return nil, w.answerOutcome(res)
 		}
 		doc := trimWS(body)
-		elems := w.raw.split.spans(doc, n)
-		if len(elems) == n {
-			outs := make([]block.Outcome, n)
-			var ev entityView
-			if w.raw.id != nil {
-				ev.doc, ev.text = doc, string(doc)
+		if c, simple := w.raw.split.container(doc); simple && len(c) > 0 && c[0] == '[' {
+			// The common shape ($.response[*]): the elements are walked
+			// once, each indexed and turned into its outcome as it is met.
+			if outs, ok := w.rawArrayOutcomes(doc, c, n, res.status); ok {
+				return outs, block.Outcome{}
 			}
-			for i, sp := range elems {
-				ev.reset(doc[sp.start:sp.end])
-				outs[i] = w.raw.outcome(w.s, &ev, res.status)
+			// Not n elements: the tree's split decides, as below.
+		} else {
+			// A bulk answer's elements fit on the stack (groupSize is ≤ 1000
+			// and usually 100 or less).
+			var spanBuf [128]span
+			elems := w.raw.split.spans(spanBuf[:0], doc)
+			if len(elems) == n {
+				outs := make([]block.Outcome, n)
+				var ev entityView
+				if w.raw.id != nil {
+					ev.doc, ev.text = doc, string(doc)
+				}
+				for i, sp := range elems {
+					ev.reset(doc[sp.start:sp.end])
+					w.raw.outcomeTo(w.s, &ev, res.status, &outs[i])
+				}
+				return outs, block.Outcome{}
 			}
-			return outs, block.Outcome{}
 		}
 	}
 	v, err := jsonv.Parse(res.bytes())
@@ -675,6 +697,33 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 		outs[i] = w.s.entityOutcome(e, res.status)
 	}
 	return outs, block.Outcome{}
+}
+
+// rawArrayOutcomes is the raw split of doc, a valid answer, whose split
+// path selects the elements of the array c (within doc): one outcome per
+// element, or false when there are not n of them.
+func (w *writer) rawArrayOutcomes(doc, c []byte, n, status int) ([]block.Outcome, bool) {
+	outs := make([]block.Outcome, n)
+	var ev entityView
+	if w.raw.id != nil {
+		ev.doc, ev.text = doc, string(doc)
+	}
+	k := 0
+	for i := 1; ; {
+		for i < len(c) && (isWS(c[i]) || c[i] == ',') {
+			i++
+		}
+		if i >= len(c) || c[i] == ']' {
+			break
+		}
+		if k == n {
+			return nil, false
+		}
+		i = ev.resetAt(c, i)
+		w.raw.outcomeTo(w.s, &ev, status, &outs[k])
+		k++
+	}
+	return outs, k == n
 }
 
 // answerOutcome is the outcome of a whole answer (single requests, or bulk
@@ -949,11 +998,16 @@ func (w *writer) requestID(u *block.Unit, seq int64, index, part int) string {
 	if n <= 0 {
 		n = int64(index + 1)
 	}
-	id := base + "-" + strconv.FormatInt(n, 10)
+	// One allocation: the id's bytes gather on the stack.
+	var buf [96]byte
+	id := append(buf[:0], base...)
+	id = append(id, '-')
+	id = strconv.AppendInt(id, n, 10)
 	if part >= 0 {
-		id += "." + strconv.Itoa(part+1)
+		id = append(id, '.')
+		id = strconv.AppendInt(id, int64(part+1), 10)
 	}
-	return id
+	return string(id)
 }
 
 var (

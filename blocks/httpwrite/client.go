@@ -394,7 +394,7 @@ func (d *destination) attempt(ctx context.Context, req *request) (int, *[]byte, 
 	if resp.ContentLength > 0 && resp.ContentLength <= maxResponseBytes && int(resp.ContentLength) > cap(*buf) {
 		*buf = make([]byte, 0, resp.ContentLength)
 	}
-	b, err := readAll(*buf, io.LimitReader(resp.Body, maxResponseBytes+1))
+	b, err := readAll(*buf, resp.Body, maxResponseBytes+1)
 	*buf = b
 	if err != nil {
 		putBuf(buf)
@@ -407,13 +407,21 @@ func (d *destination) attempt(ctx context.Context, req *request) (int, *[]byte, 
 	return resp.StatusCode, buf, resp.Header, tok, nil
 }
 
-// readAll appends r to b, like io.ReadAll but into a reused buffer.
-func readAll(b []byte, r io.Reader) ([]byte, error) {
+// readAll appends r to b, like io.ReadAll(io.LimitReader(r, limit)) but
+// into a reused buffer (and without a LimitReader per call): it stops once
+// limit bytes were read.
+func readAll(b []byte, r io.Reader, limit int) ([]byte, error) {
+	start := len(b)
 	for {
+		left := limit - (len(b) - start)
+		if left <= 0 {
+			return b, nil
+		}
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := r.Read(b[len(b):cap(b)])
+		room := b[len(b):min(cap(b), len(b)+left)]
+		n, err := r.Read(room)
 		b = b[:len(b)+n]
 		if err != nil {
 			if err == io.EOF {

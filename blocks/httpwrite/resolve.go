@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,6 +322,21 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 // keyFor is the idempotency key of a request carrying records seqs (and
 // element part of a split record, or -1).
 func (w *writer) keyFor(u *block.Unit, seqs []int64, part int) string {
+	lineage := keyLineage(u)
+	if part < 0 {
+		// The key Prepare computed for the same unit, lineage and records
+		// (a bulk request of the whole unit): the same value, hashed once.
+		if pk := w.prepared.take(u); pk != nil {
+			if pk.lineage == lineage && slices.Equal(pk.seqs, seqs) {
+				return pk.key
+			}
+		}
+	}
+	return idempotencyKey(lineage, w.name, seqs, part)
+}
+
+// keyLineage is the lineage part of a unit's idempotency keys.
+func keyLineage(u *block.Unit) string {
 	lineage := u.Attrs[block.AttrLineageID]
 	if u.Lineage != nil {
 		lineage = u.Lineage.ID()
@@ -330,7 +346,42 @@ func (w *writer) keyFor(u *block.Unit, seqs []int64, part int) string {
 		// window: its key follows its position (seqs are positions here).
 		lineage = "stream-" + g
 	}
-	return idempotencyKey(lineage, w.name, seqs, part)
+	return lineage
+}
+
+// preparedKey is the idempotency key Prepare announced for a unit's bulk
+// request, and what it was computed from (keyFor uses it only for the same
+// lineage and records).
+type preparedKey struct {
+	lineage string
+	seqs    []int64
+	key     string
+}
+
+// preparedKeys are the prepared keys of queued units.
+type preparedKeys struct {
+	mu sync.Mutex
+	m  map[*block.Unit]*preparedKey
+}
+
+func (p *preparedKeys) put(u *block.Unit, k *preparedKey) {
+	p.mu.Lock()
+	if p.m == nil {
+		p.m = map[*block.Unit]*preparedKey{}
+	}
+	p.m[u] = k
+	p.mu.Unlock()
+}
+
+// take removes and returns u's prepared key (nil: none).
+func (p *preparedKeys) take(u *block.Unit) *preparedKey {
+	p.mu.Lock()
+	k, ok := p.m[u]
+	if ok {
+		delete(p.m, u)
+	}
+	p.mu.Unlock()
+	return k
 }
 
 // Prepare is called by the engine when a unit is queued for the block,
@@ -354,7 +405,10 @@ func (w *writer) Prepare(u *block.Unit) {
 	}
 	// The records a bulk request of the whole unit carries (sendBulk).
 	seqs := unitSeqs(u.Batch.Records)
-	wf.announce(w.keyFor(u, seqs, -1), seqs)
+	lineage := keyLineage(u)
+	key := idempotencyKey(lineage, w.name, seqs, -1)
+	wf.announce(key, seqs)
+	w.prepared.put(u, &preparedKey{lineage: lineage, seqs: seqs, key: key})
 }
 
 // logAnswer records the outcomes a request got (elements' records elems[i]
