@@ -486,7 +486,7 @@ func appendNumber(dst []byte, s string) ([]byte, bool) {
 	if neg {
 		sign = -1
 	}
-	value := (float64(ip) + float64(frac)/math.Pow10(nd)) * sign
+	value := (float64(ip) + float64(frac)/pow10[nd]) * sign // math.Pow10(nd) is pow10[nd] for nd < 32
 	nearest := float64(ip*uint64(pow10[nd])+frac) / pow10[nd] * sign
 	if value != nearest || value == 0 || math.Abs(value) < 1e-6 {
 		return slowNumber(dst, s)
