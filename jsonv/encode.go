@@ -85,17 +85,24 @@ func AppendString(dst []byte, s string) []byte {
 func Plain(s string) bool {
 	b := unsafe.Slice(unsafe.StringData(s), len(s))
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	var acc uint64
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		// (x - n*ones) &^ x has some byte's high bit set exactly when some
-		// byte of x is below n (n <= 0x80; a borrow starts only at such a
-		// byte); a byte equal to c is a zero byte of x ^ c*ones. The high
-		// bits of w itself are the non-ASCII bytes.
+	// (x - n*ones) &^ x has some byte's high bit set exactly when some byte
+	// of x is below n (n <= 0x80; a borrow starts only at such a byte); a
+	// byte equal to c is a zero byte of x ^ c*ones. The high bits of a word
+	// itself are its non-ASCII bytes.
+	bad := func(w uint64) uint64 {
 		q := w ^ '"'*ones
 		e := w ^ '\\'*ones
-		acc |= w | (w-0x20*ones)&^w | (q-ones)&^q | (e-ones)&^e
+		return w | (w-0x20*ones)&^w | (q-ones)&^q | (e-ones)&^e
+	}
+	var acc uint64
+	i := 0
+	for ; i+16 <= len(b); i += 16 {
+		c := b[i : i+16 : i+16]
+		acc |= bad(binary.LittleEndian.Uint64(c)) | bad(binary.LittleEndian.Uint64(c[8:]))
+	}
+	if i+8 <= len(b) {
+		acc |= bad(binary.LittleEndian.Uint64(b[i : i+8]))
+		i += 8
 	}
 	if acc&highs != 0 {
 		return false
