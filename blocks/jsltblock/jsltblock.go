@@ -113,9 +113,14 @@ func (t *transform) encoded(b *block.Batch, start int, buf []byte, ends []int) {
 	t.size.Store(int64(len(buf)))
 }
 
+// buffer is a batch's output buffer: the last batch's size and a margin
+// of 1/64 and 512 bytes (consecutive batches of 100 rows of the flagship
+// data set differ by 419 bytes at most; a larger batch grows the slice
+// once). A margin of 1/8 put the flagship's 27.5 KB batches in the 32 KiB
+// size class instead of the 28 KiB one.
 func (t *transform) buffer(n int) []byte {
 	last := int(t.size.Load())
-	return make([]byte, 0, max(last+last/8, n*64))
+	return make([]byte, 0, max(last+last/64+512, n*64))
 }
 
 func parseKV(c *block.Config, key string) ([]kv, error) {
