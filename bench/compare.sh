@@ -25,6 +25,8 @@
 # (convert_csv_to_json → file_write, result file and checkpoints on) against
 # handwritten -jsonl; the "posted" column is then the lines written, and the
 # outputs must be byte-identical (sha256). No Redpanda Connect in that mode.
+# RPC_BIN=path uses an already built Redpanda Connect engine binary instead of
+# building one (the build takes minutes; `go version -m RPC_BIN` shows its version).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
@@ -51,7 +53,11 @@ go build -o "$WORK/gencsv" ./bench/cmd/gencsv
 peers=(ours handwritten)
 [ -z "${BASE:-}" ] || peers+=(base)
 [ "${COSTS:-0}" = 0 ] || peers+=(ours-noresult ours-nocheckpoint)
-if [ "$RPC" = 1 ]; then
+if [ "$RPC" = 1 ] && [ -n "${RPC_BIN:-}" ]; then
+  cp "$RPC_BIN" "$WORK/rpc"
+  echo "Redpanda Connect engine: $RPC_BIN ($(go version -m "$RPC_BIN" | awk '$2 == "github.com/redpanda-data/benthos/v4" {print $3}'))" >&2
+  peers+=(rpc)
+elif [ "$RPC" = 1 ]; then
   echo "building the Redpanda Connect engine $RPC_VERSION in a scratch module…" >&2
   mod="$WORK/rpc-module"; mkdir -p "$mod"
   if (cd "$mod" && go mod init scratch/rpc >/dev/null 2>&1 &&

@@ -60,6 +60,16 @@ func (a *app) runtimeFactory(repo runstate.Repo, logger *slog.Logger, cfg server
 		// the relaxed GC target from growing the heap without bound.
 		debug.SetMemoryLimit(1 << 30)
 	}
+	if os.Getenv("GOGC") == "" {
+		// As for `connectplus run` (run.go): a Live dataflow's live heap is
+		// small, and with the process-wide ten-times target the heap grew
+		// to ~350 MB for the 1M-row flagship file, so allocations kept
+		// touching fresh, uncached memory: page faults were 9 % of the
+		// server's CPU samples against 2.6 % for `run`, and the same file
+		// took 1.24x `run`'s time. Four times live data: 1.00x
+		// (bench/server.sh, bench/notes/issue22.md round 6).
+		debug.SetGCPercent(300)
+	}
 	abs, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, nil, err
