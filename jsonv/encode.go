@@ -1,9 +1,11 @@
 package jsonv
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const hexDigits = "0123456789abcdef"
@@ -77,34 +79,50 @@ func AppendString(dst []byte, s string) []byte {
 }
 
 // Plain reports whether AppendString would copy s unchanged between its
-// quotes: ASCII only, no control byte, '"' or '\\'.
+// quotes: ASCII only, no control byte, '"' or '\\'. It reads eight bytes at
+// a time and tests once at the end (the result of a whole line is what the
+// callers need; lines are rarely not plain).
 func Plain(s string) bool {
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		if !plain8(s[i : i+8]) {
-			return false
-		}
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	// (x - n*ones) &^ x has some byte's high bit set exactly when some byte
+	// of x is below n (n <= 0x80; a borrow starts only at such a byte); a
+	// byte equal to c is a zero byte of x ^ c*ones. The high bits of a word
+	// itself are its non-ASCII bytes.
+	bad := func(w uint64) uint64 {
+		q := w ^ '"'*ones
+		e := w ^ '\\'*ones
+		return w | (w-0x20*ones)&^w | (q-ones)&^q | (e-ones)&^e
 	}
-	for ; i < len(s); i++ {
-		if b := s[i]; b >= utf8.RuneSelf || !safe[b] {
+	var acc uint64
+	i := 0
+	for ; i+16 <= len(b); i += 16 {
+		c := b[i : i+16 : i+16]
+		acc |= bad(binary.LittleEndian.Uint64(c)) | bad(binary.LittleEndian.Uint64(c[8:]))
+	}
+	if i+8 <= len(b) {
+		acc |= bad(binary.LittleEndian.Uint64(b[i : i+8]))
+		i += 8
+	}
+	if acc&highs != 0 {
+		return false
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= utf8.RuneSelf || !safe[c] {
 			return false
 		}
 	}
 	return true
 }
 
-// plain8 reports whether the 8 bytes of s are all ASCII that JSON strings
-// carry unescaped (not a control byte, '"' or '\\'), with word arithmetic.
+// plain8 reports whether the first 8 bytes of s (len(s) >= 8) are all
+// ASCII that JSON strings carry unescaped, with word arithmetic as Plain.
 func plain8(s string) bool {
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	// (x - n*ones) &^ x has a byte's high bit set when some byte of x is
-	// below n (n <= 0x80); a byte equal to c is a zero byte of x ^ c*ones.
-	ctl := (w - 0x20*ones) &^ w
 	q := w ^ '"'*ones
-	b := w ^ '\\'*ones
-	return (w|ctl|(q-ones)&^q|(b-ones)&^b)&highs == 0
+	e := w ^ '\\'*ones
+	return (w|(w-0x20*ones)&^w|(q-ones)&^q|(e-ones)&^e)&highs == 0
 }
 
 // AppendFloat appends f the way JavaScript and encoding/json print numbers:

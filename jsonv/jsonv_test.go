@@ -233,3 +233,33 @@ func TestPlainMatchesAppendString(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainLongLines: Plain against a byte-at-a-time reference on lines
+// as long as CSV rows, clean or with one byte that is not plain at any
+// position (the word-at-a-time scan tests once at the end).
+func TestPlainLongLines(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 3))
+	clean := []byte("abcXYZ019 ,.-_:/@#~!^{}[]")
+	bad := []byte("\"\\\t\n\x00\x1f\x7f\x80\xc3\xa9\xff")
+	ref := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= utf8.RuneSelf || !safe[s[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	for range 200000 {
+		b := make([]byte, r.IntN(300))
+		for i := range b {
+			b[i] = clean[r.IntN(len(clean))]
+		}
+		if len(b) > 0 && r.IntN(2) == 0 {
+			b[r.IntN(len(b))] = bad[r.IntN(len(bad))]
+		}
+		s := string(b)
+		if got, want := Plain(s), ref(s); got != want {
+			t.Fatalf("%q: Plain %v, want %v", s, got, want)
+		}
+	}
+}

@@ -358,13 +358,22 @@ func (p *parser) run() error {
 }
 
 // next returns the next good row as a record (ok), or false at the end.
-// Bad rows become failed records; rows already acknowledged before a
-// restart are skipped but keep their sequence number.
 func (p *parser) next() (block.Record, bool, error) {
+	var r block.Record
+	ok, err := p.nextInto(&r)
+	return r, ok, err
+}
+
+// nextInto sets the next good row's Seq, Line, Cols and Raw in *rec (ok),
+// leaving its other fields alone, or reports false at the end: the
+// streaming path fills its batch's slots in place rather than copying each
+// record twice. Bad rows become failed records; rows already acknowledged
+// before a restart are skipped but keep their sequence number.
+func (p *parser) nextInto(rec *block.Record) (bool, error) {
 	for {
 		row, err := p.rd.Read()
 		if err == io.EOF {
-			return block.Record{}, false, nil
+			return false, nil
 		}
 		// A type assertion, not errors.As: taking &re would make every
 		// call allocate (the reader returns *RecordError unwrapped).
@@ -374,13 +383,13 @@ func (p *parser) next() (block.Record, bool, error) {
 				r := block.Record{Seq: p.seq, Line: re.StartLine, Cols: []string{re.Raw}}
 				r.Fail(p.b.name(), CodeBadRow, re.Error())
 				if err := p.fail(r); err != nil {
-					return block.Record{}, false, err
+					return false, err
 				}
 			}
 			continue
 		}
 		if err != nil {
-			return block.Record{}, false, fmt.Errorf("line %d: %w", row.Line, err)
+			return false, fmt.Errorf("line %d: %w", row.Line, err)
 		}
 		p.seq++
 		if p.acked(p.seq) {
@@ -390,7 +399,7 @@ func (p *parser) next() (block.Record, bool, error) {
 			r := block.Record{Seq: p.seq, Line: row.Line, Cols: row.Fields}
 			r.Fail(p.b.name(), CodeBadRow, fmt.Sprintf("line %d: expected %d fields, found %d", row.Line, p.ncols, len(row.Fields)))
 			if err := p.fail(r); err != nil {
-				return block.Record{}, false, err
+				return false, err
 			}
 			continue
 		}
@@ -402,11 +411,11 @@ func (p *parser) next() (block.Record, bool, error) {
 				cols[i] = p.scratch[src]
 			}
 		}
-		rec := block.Record{Seq: p.seq, Line: row.Line, Cols: cols}
+		rec.Seq, rec.Line, rec.Cols = p.seq, row.Line, cols
 		if p.perm == nil && p.rawOK {
 			rec.Raw = row.Raw
 		}
-		return rec, true, nil
+		return true, nil
 	}
 }
 
@@ -456,16 +465,17 @@ func (p *parser) runStreaming() error {
 	n := p.b.groupSize
 	cur := make([]block.Record, 0, n)
 	for {
-		r, ok, err := p.next()
+		// header_value comes from the batch's HeaderValueCol here: no map
+		// per record on the streaming path.
+		cur = cur[:len(cur)+1]
+		ok, err := p.nextInto(&cur[len(cur)-1])
 		if err != nil {
 			return err
 		}
 		if !ok {
+			cur = cur[:len(cur)-1]
 			break
 		}
-		// header_value comes from the batch's HeaderValueCol here: no map
-		// per record on the streaming path.
-		cur = append(cur, r)
 		if len(cur) == n {
 			if err := p.flush(cur); err != nil {
 				return err

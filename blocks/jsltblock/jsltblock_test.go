@@ -1,13 +1,17 @@
 package jsltblock
 
 import (
+	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/connectplus/connectplus/bench/gen"
 	"github.com/connectplus/connectplus/block"
 	"github.com/connectplus/connectplus/block/exprs"
+	"github.com/connectplus/connectplus/format/csvio"
 	"github.com/connectplus/connectplus/jsonv"
 )
 
@@ -260,4 +264,58 @@ func TestEncodedValuesEqualTrees(t *testing.T) {
 			}
 		}
 	}
+}
+
+// flagshipQuery is the transformation of examples/add_transactions.yaml.
+const flagshipQuery = `[ for (.) {
+    "billNumber": .bill_number,
+    "billDate": .bill_date,
+    "type": "REGULAR",
+    "billAmount": number(.bill_amount),
+    "discount": number(.discount),
+    "grossAmount": number(.gross_amount),
+    "identifierType": "mobile",
+    "identifierValue": .mobile,
+    "source": "INSTORE",
+    "extendedFields": { "payment_mode": .payment_mode },
+    "storeCode": .store_code
+} ]`
+
+// BenchmarkFlagshipDirect is the flagship job's jslt_transform: batches of
+// 100 generated transaction rows (as convert_csv_to_json makes them, Raw
+// set) written straight to JSON by the row template.
+func BenchmarkFlagshipDirect(b *testing.B) {
+	p := build(b, map[string]any{"transformation": flagshipQuery, "sendEachRecordSeparately": "false"})
+	p.(block.ValueEncoder).EncodeValues()
+	var buf bytes.Buffer
+	if _, err := gen.WriteTransactions(&buf, 100, 7); err != nil {
+		b.Fatal(err)
+	}
+	rd := csvio.NewReader(&buf, csvio.Options{})
+	head, err := rd.Read()
+	if err != nil {
+		b.Fatal(err)
+	}
+	hdr := block.NewHeader(head.Fields)
+	var recs []block.Record
+	for {
+		row, err := rd.Read()
+		if err != nil {
+			break
+		}
+		recs = append(recs, block.Record{Seq: int64(len(recs) + 1), Line: row.Line, Cols: row.Fields, Raw: row.Raw})
+	}
+	c := &capture{byRel: map[string][]*block.Unit{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		batch := &block.Batch{Header: hdr, Records: slices.Clone(recs)}
+		c.byRel = map[string][]*block.Unit{}
+		if err := p.Process(context.Background(), &block.Unit{Attrs: block.Attributes{}, Batch: batch}, c); err != nil {
+			b.Fatal(err)
+		}
+		if _, ok := batch.Records[0].Value.(jsonv.RawJSON); !ok {
+			b.Fatalf("not the direct path: %T", batch.Records[0].Value)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -318,5 +320,40 @@ func TestRecordErrorKeepsOriginalBytes(t *testing.T) {
 		if row, err := r.Read(); err != nil || row.Fields[0] != "ok" {
 			t.Fatalf("next row: %v %v", row, err)
 		}
+	}
+}
+
+// TestSplitByteMatchesStringsSplit: the word-at-a-time split against
+// strings.Split on random lines (every alignment, runs of delimiters,
+// bytes next to the delimiter's value, rows wider than the previous one
+// and than the slab's rest).
+func TestSplitByteMatchesStringsSplit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{',', ',', 'a', '0', 0x2b, 0x2d, 0xac, 0x00, 0x7f, 0xff, ';', '\t'}
+	readers := map[byte]*Reader{',': NewReader(strings.NewReader(""), Options{}), ';': NewReader(strings.NewReader(""), Options{Delimiter: ';'})}
+	var prev, prevWant []string
+	for it := 0; it < 200000; it++ {
+		d := byte(',')
+		if it%3 == 1 {
+			d = ';'
+		}
+		n := rng.IntN(70)
+		if it%1000 == 0 {
+			n = rng.IntN(20000)
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		line := string(b)
+		got := readers[d].splitByte(line, d)
+		want := strings.Split(line, string(d))
+		if !slices.Equal(got, want) || cap(got) != len(got) {
+			t.Fatalf("%q split at %q: got %q (cap %d), want %q", line, d, got, cap(got), want)
+		}
+		if !slices.Equal(prev, prevWant) {
+			t.Fatalf("the next split overwrote the previous row's fields: %q, want %q", prev, prevWant)
+		}
+		prev, prevWant = got, want
 	}
 }

@@ -131,3 +131,13 @@ func parseNumStrconv(s string) (num, bool) {
 	}
 	return num{f: value * math.Pow10(exp*expSign)}, true
 }
+
+// TestPow10MatchesMath: appendNumber divides by pow10[nd] where parseNum's
+// arithmetic divides by math.Pow10(nd); they must be the same doubles.
+func TestPow10MatchesMath(t *testing.T) {
+	for i, p := range pow10 {
+		if p != math.Pow10(i) {
+			t.Fatalf("pow10[%d] = %v, math.Pow10 gives %v", i, p, math.Pow10(i))
+		}
+	}
+}

@@ -53,7 +53,10 @@ type rowObject struct {
 }
 
 type rowPair struct {
-	key  []byte // `"key":`
+	// head is `,"key":` — and for rowLit the literal's encoding after it —
+	// so that a pair starts with one copy; the first member of an object
+	// skips the comma.
+	head []byte
 	kind rowKind
 	col  int    // rowCol, rowNumber: column index, -1 when not in the header
 	lit  []byte // rowLit: the encoding; rowNumber: the fallback's (nil: null)
@@ -117,13 +120,14 @@ func (t *RowTemplate) compileObject(o *objectNode, index map[string]int) (*rowOb
 	ro := &rowObject{pos: o.pos}
 	for i := range o.pairs {
 		p := &o.pairs[i]
-		rp := rowPair{key: append(jsonv.AppendString(nil, p.key), ':'), pos: p.pos, col: -1}
+		rp := rowPair{head: append(jsonv.AppendString([]byte{','}, p.key), ':'), pos: p.pos, col: -1}
 		switch v := p.value.(type) {
 		case *litNode:
 			if !isValue(v.v) {
 				continue // always left out
 			}
 			rp.kind, rp.lit = rowLit, jsonv.Append(nil, v.v)
+			rp.head = append(rp.head, rp.lit...)
 		case *keyNode:
 			if v.parent != nil {
 				rp.kind, rp.node = rowEval, v
@@ -315,14 +319,15 @@ func (w *rowWriter) objectN(dst []byte, o *rowObject, top bool) ([]byte, bool) {
 	for i := range o.pairs {
 		p := &o.pairs[i]
 		mark := len(dst)
-		if members > 0 {
-			dst = append(dst, ',')
+		head := p.head
+		if members == 0 {
+			head = head[1:]
 		}
-		dst = append(dst, p.key...)
+		dst = append(dst, head...)
 		ok := true
 		switch p.kind {
 		case rowLit:
-			dst = append(dst, p.lit...)
+			// The literal is in head.
 		case rowCol:
 			if p.col < 0 || p.col >= len(w.cols) {
 				ok = false
@@ -486,7 +491,7 @@ func appendNumber(dst []byte, s string) ([]byte, bool) {
 	if neg {
 		sign = -1
 	}
-	value := (float64(ip) + float64(frac)/math.Pow10(nd)) * sign
+	value := (float64(ip) + float64(frac)/pow10[nd]) * sign // math.Pow10(nd) is pow10[nd] for nd < 32
 	nearest := float64(ip*uint64(pow10[nd])+frac) / pow10[nd] * sign
 	if value != nearest || value == 0 || math.Abs(value) < 1e-6 {
 		return slowNumber(dst, s)
