@@ -936,24 +936,22 @@ func (l *lineage) indexRow(line int64, n int) {
 // buffers a write at a time, which gives the same value as row by row
 // (spooler goroutine only).
 func (l *lineage) flushSpool() {
-	if len(l.spoolBuf) > 0 {
-		l.spoolCRC = crc32.Update(l.spoolCRC, castagnoli, l.spoolBuf)
-		if l.spoolErr == nil {
-			if _, err := l.spool.Write(l.spoolBuf); err != nil {
-				l.spoolErr = fmt.Errorf("writing result spool: %w", err)
-			}
-		}
-		l.spoolBuf = l.spoolBuf[:0]
+	l.flushBuf(&l.spoolBuf, &l.spoolCRC, l.spool, "result spool")
+	l.flushBuf(&l.indexBuf, &l.indexCRC, l.index, "result index")
+}
+
+// flushBuf writes one of flushSpool's buffers to f and adds it to its CRC.
+func (l *lineage) flushBuf(buf *[]byte, crc *uint32, f *os.File, what string) {
+	if len(*buf) == 0 {
+		return
 	}
-	if len(l.indexBuf) > 0 {
-		l.indexCRC = crc32.Update(l.indexCRC, castagnoli, l.indexBuf)
-		if l.spoolErr == nil {
-			if _, err := l.index.Write(l.indexBuf); err != nil {
-				l.spoolErr = fmt.Errorf("writing result index: %w", err)
-			}
+	*crc = crc32.Update(*crc, castagnoli, *buf)
+	if l.spoolErr == nil {
+		if _, err := f.Write(*buf); err != nil {
+			l.spoolErr = fmt.Errorf("writing %s: %w", what, err)
 		}
-		l.indexBuf = l.indexBuf[:0]
 	}
+	*buf = (*buf)[:0]
 }
 
 // snapshot captures a checkpoint; its SpoolSize is filled from the reply on

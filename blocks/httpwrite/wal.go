@@ -121,6 +121,9 @@ type walFile struct {
 	// nothing to cover.
 	unsynced   []byte
 	unsyncedAt int64
+	// noDsync says the kernel refused writeSynced's one-call synced write:
+	// rounds write and sync in two calls from then on (leader only).
+	noDsync bool
 	// torn says the log loaded at a resume ends in a torn line: the next
 	// round starts with a newline so its first entry is not glued to it.
 	torn bool
@@ -538,8 +541,9 @@ func (wf *walFile) writeRound(b []byte, sync, rec bool) error {
 		if wf.unsyncedAt >= 0 {
 			at, pre = wf.unsyncedAt, wf.unsynced
 		}
-		if len(pre)+len(b) > 0 {
+		if len(pre)+len(b) > 0 && !wf.noDsync {
 			ok, err := writeSynced(wf.f, at, pre, b)
+			wf.noDsync = !ok && err == nil
 			if ok || err != nil {
 				wf.unsynced, wf.unsyncedAt = wf.unsynced[:0], -1
 			}

@@ -3,7 +3,6 @@ package httpwrite
 import (
 	"errors"
 	"os"
-	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -34,19 +33,13 @@ func datasync(f *os.File) error {
 	return nil
 }
 
-// noDsyncWrite is set once the kernel refused pwritev2's RWF_DSYNC (before
-// Linux 4.7): rounds then write and fdatasync in two calls.
-var noDsyncWrite atomic.Bool
-
 // writeSynced writes bufs one after the other at off and makes those bytes
 // durable in one call: pwritev2 with RWF_DSYNC, a data sync of the written
 // range only (dirty pages elsewhere in the file — answers, written without
 // sync — are left to the kernel's writeback). It reports false, having
-// written nothing, where the kernel does not support it.
+// written nothing, where the kernel does not support it (before Linux 4.7;
+// the caller then stops trying, walFile.noDsync).
 func writeSynced(f *os.File, off int64, bufs ...[]byte) (bool, error) {
-	if noDsyncWrite.Load() {
-		return false, nil
-	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return false, err
@@ -66,7 +59,6 @@ func writeSynced(f *os.File, off int64, bufs ...[]byte) (bool, error) {
 			case err == syscall.EINTR:
 				continue
 			case first && (errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EINVAL)):
-				noDsyncWrite.Store(true)
 				ok = false
 				return
 			case err != nil:

@@ -243,14 +243,22 @@ func TestWALResume(t *testing.T) {
 // BenchmarkWALRecord is one request's entry made durable on its own (a
 // round of one write and one data sync): what the log costs a request that
 // no other request shares a round with, on the disk the test directory is on.
-func BenchmarkWALRecord(b *testing.B) {
+// benchWAL opens a fresh lineage's log in a temporary directory, closed
+// when the benchmark ends.
+func benchWAL(b *testing.B) (*walFile, walLineage) {
+	b.Helper()
 	w := newWAL(b.TempDir())
-	defer w.close()
+	b.Cleanup(w.close)
 	l := walLineage{id: "bench"}
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return wf, l
+}
+
+func BenchmarkWALRecord(b *testing.B) {
+	wf, l := benchWAL(b)
 	seqs := make([]int64, 70)
 	b.ResetTimer()
 	for i := range b.N {
@@ -267,13 +275,7 @@ func BenchmarkWALRecord(b *testing.B) {
 // their units were queued, 8 at a time (Prepare): one round makes the
 // queued ones durable, so a sync costs an eighth per request.
 func BenchmarkWALAnnounced(b *testing.B) {
-	w := newWAL(b.TempDir())
-	defer w.close()
-	l := walLineage{id: "bench"}
-	wf, err := w.open(freshLineage{l})
-	if err != nil {
-		b.Fatal(err)
-	}
+	wf, l := benchWAL(b)
 	seqs := make([]int64, 70)
 	b.ResetTimer()
 	for i := 0; i < b.N; i += 8 {
@@ -297,13 +299,7 @@ func BenchmarkWALAnnounced(b *testing.B) {
 // BenchmarkWALSent is one request's sent marker (written right before it
 // leaves, no sync): the flagship job writes one per request.
 func BenchmarkWALSent(b *testing.B) {
-	w := newWAL(b.TempDir())
-	defer w.close()
-	l := walLineage{id: "bench"}
-	wf, err := w.open(freshLineage{l})
-	if err != nil {
-		b.Fatal(err)
-	}
+	wf, l := benchWAL(b)
 	key := l.key(1) + "-0123456789abcdef"
 	b.ResetTimer()
 	for range b.N {
@@ -316,13 +312,7 @@ func BenchmarkWALSent(b *testing.B) {
 // BenchmarkWALAnswer is one request's answer of 70 outcomes logged (no
 // sync, no other caller leading a round).
 func BenchmarkWALAnswer(b *testing.B) {
-	w := newWAL(b.TempDir())
-	defer w.close()
-	l := walLineage{id: "bench"}
-	wf, err := w.open(freshLineage{l})
-	if err != nil {
-		b.Fatal(err)
-	}
+	wf, l := benchWAL(b)
 	seqs := make([]int64, 70)
 	outs := make([]walOutcome, 70)
 	for j := range outs {
@@ -345,13 +335,7 @@ func BenchmarkWALAnswer(b *testing.B) {
 // answers logged since the last one to flush as well, unless it syncs its
 // own bytes only (writeSynced).
 func BenchmarkWALFlagship(b *testing.B) {
-	w := newWAL(b.TempDir())
-	defer w.close()
-	l := walLineage{id: "bench"}
-	wf, err := w.open(freshLineage{l})
-	if err != nil {
-		b.Fatal(err)
-	}
+	wf, l := benchWAL(b)
 	outs := make([]walOutcome, 70)
 	for j := range outs {
 		outs[j] = walOutcome{Status: block.Delivered, Code: 200, EntityID: fmt.Sprint(1_000_000 + j)}
