@@ -139,6 +139,16 @@ func (s *inputSource) Finish(_ context.Context, it block.Item, c *block.Completi
 		return err
 	}
 	defer rc.Close()
+	if lr, ok := rc.(block.LocalResult); ok && lr.LocalPath() != "" {
+		// The result file exists already (the engine's spool): a second
+		// name for it costs nothing, a copy a write of every byte.
+		if name, err := linkNew(lr.LocalPath(), dir, c.ResultName); err == nil {
+			if name != c.ResultName {
+				c.WrittenAs = name
+			}
+			return nil
+		}
+	}
 	tmp, err := os.CreateTemp(dir, ".result-*")
 	if err != nil {
 		return err
@@ -190,6 +200,27 @@ func placeNew(tmp, dir, want string) (string, error) {
 			return "", rerr
 		}
 		return name, nil
+	}
+	return "", fmt.Errorf("%s and its first 1000 variants exist in %s", want, dir)
+}
+
+// linkNew gives the file src the name want in dir, or its first variant
+// that no file has yet, as a hard link; src keeps its name. It fails when
+// no link can be made there (another file system, no hard links), and the
+// caller copies instead.
+func linkNew(src, dir, want string) (string, error) {
+	for n := 1; n <= 1000; n++ {
+		name := want
+		if n > 1 {
+			name = block.ResultNameVariant(want, n)
+		}
+		err := os.Link(src, filepath.Join(dir, name))
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
 	}
 	return "", fmt.Errorf("%s and its first 1000 variants exist in %s", want, dir)
 }

@@ -159,3 +159,47 @@ func TestRunLeavesNoWorkDir(t *testing.T) {
 		t.Fatalf("left in --work-dir: %v", left)
 	}
 }
+
+// localResult is a result reader whose bytes are a local file
+// (block.LocalResult), as the engine's spool is.
+type localResult struct {
+	io.Reader
+	path string
+}
+
+func (r localResult) Close() error      { return nil }
+func (r localResult) LocalPath() string { return r.path }
+
+// TestResultFileLinkedFromSpool: a result file that is a local file is
+// given its name by a hard link, not copied; a second one of that name
+// gets a variant, and the file itself keeps its name.
+func TestResultFileLinkedFromSpool(t *testing.T) {
+	dir := t.TempDir()
+	spool := filepath.Join(dir, "spool.rows")
+	if err := os.WriteFile(spool, []byte("h\nrow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := &inputSource{resultDir: filepath.Join(dir, "out")}
+	for i, want := range []string{"", "result_20250101120000-2_x.csv"} {
+		c := &block.Completion{ResultName: "result_20250101120000_x.csv", HasResult: true,
+			Result: func() (io.ReadCloser, error) {
+				return localResult{Reader: strings.NewReader("not read\n"), path: spool}, nil
+			}}
+		if err := src.Finish(t.Context(), block.Item{Dir: dir}, c); err != nil {
+			t.Fatal(err)
+		}
+		if c.WrittenAs != want {
+			t.Fatalf("finish %d: written as %q, want %q", i, c.WrittenAs, want)
+		}
+	}
+	want, _ := os.Stat(spool)
+	for _, n := range []string{"result_20250101120000_x.csv", "result_20250101120000-2_x.csv"} {
+		st, err := os.Stat(filepath.Join(dir, "out", n))
+		if err != nil || !os.SameFile(st, want) {
+			t.Fatalf("%s: %v, not a link of the spool", n, err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "out", ".result-*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}

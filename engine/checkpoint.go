@@ -67,6 +67,10 @@ type SpoolCheck struct {
 	// IndexCRC32C the CRC-32C of those entries.
 	Rows        int64  `json:"rows"`
 	IndexCRC32C uint32 `json:"indexCrc32c"`
+	// HeaderBytes is how many of those bytes, at the start, are the
+	// result file's header rather than rows (0 in spools begun before the
+	// header was written there).
+	HeaderBytes int64 `json:"headerBytes,omitempty"`
 }
 
 // Checkpointer persists claims and checkpoints. The runtime implements it

@@ -47,12 +47,17 @@ type lineage struct {
 	states    map[string][]byte
 	dirty     bool
 
-	header      []string
-	delim       byte
-	report      string // all | success | failure
-	spool       *os.File
-	spoolBuf    []byte // rows not yet written to spool (spooler goroutine only)
-	spoolSize   int64
+	header    []string
+	delim     byte
+	report    string // all | success | failure
+	spool     *os.File
+	spoolBuf  []byte // rows not yet written to spool (spooler goroutine only)
+	spoolSize int64
+	// spoolHdr is how many bytes at the start of the spool are the result
+	// file's header, written before the first row (0: none, a spool begun
+	// by an older version). When the header at completion is the same,
+	// the spool is the whole result file and is not copied (resultFile).
+	spoolHdr    int64
 	spoolCRC    uint32   // CRC-32C of the spool's spoolSize bytes
 	indexCRC    uint32   // CRC-32C of the index entries
 	rows        int64    // index entries (result rows) in the spool
@@ -167,6 +172,9 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 		switch {
 		case e.skip:
 		case e.pre:
+			if l.spoolSize == 0 {
+				l.writeSpoolHeader()
+			}
 			l.spoolBuf = append(l.spoolBuf, e.row...)
 			l.indexRow(e.line, len(e.row))
 		default:
@@ -248,7 +256,7 @@ func (l *lineage) startSpooler(next int64, restored []HeldRow, done map[int64]st
 			if job.barrier != nil {
 				l.flushSpool()
 				job.barrier <- spoolState{size: l.spoolSize, held: heldRows(), err: l.spoolErr,
-					check: SpoolCheck{CRC32C: l.spoolCRC, Rows: l.rows, IndexCRC32C: l.indexCRC}}
+					check: SpoolCheck{CRC32C: l.spoolCRC, Rows: l.rows, IndexCRC32C: l.indexCRC, HeaderBytes: l.spoolHdr}}
 			}
 		}
 		// Every record is terminal by now, so nothing should be waiting;
@@ -513,6 +521,11 @@ func (l *lineage) openSpool(cp *Checkpoint) error {
 	flags := os.O_CREATE | os.O_RDWR
 	if cp == nil {
 		flags |= os.O_TRUNC
+		// A spool of that name may be a published result file's other
+		// name (resultReader.LocalPath): truncating it would empty that.
+		_ = os.Remove(rows)
+	} else if err := unshareSpool(rows); err != nil {
+		return err
 	}
 	var err error
 	if l.spool, err = os.OpenFile(rows, flags, 0o600); err != nil {
@@ -528,6 +541,39 @@ func (l *lineage) openSpool(cp *Checkpoint) error {
 		return l.resumeSegments(cp)
 	}
 	return l.verifySpool(cp)
+}
+
+// unshareSpool gives the spool at path an inode of its own when it has
+// other links: a source published it as the result file (LocalPath), and
+// the run then stopped before completing its claim. The resumed lineage
+// cuts the spool back to its checkpoint and appends to it; the published
+// file must keep its bytes.
+func unshareSpool(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || !sharedInode(st) {
+		return nil // absent (verifySpool says so) or private
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("result spool: %w", err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("result spool: %w", err)
+	}
+	_, err = io.Copy(tmp, src)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("result spool: %w", err)
+	}
+	return nil
 }
 
 // verifySpool checks that the spool and index hold what cp acknowledged —
@@ -560,6 +606,13 @@ func (l *lineage) verifySpool(cp *Checkpoint) error {
 	if err != nil {
 		return fmt.Errorf("result index: %w", err)
 	}
+	var hdrLen int64 // the result header at the spool's start (writeSpoolHeader)
+	if cp.Spool != nil {
+		hdrLen = cp.Spool.HeaderBytes
+	}
+	if hdrLen < 0 || hdrLen > cp.SpoolSize {
+		return fail("its checkpoint gives the result spool a %d-byte header in %d bytes", hdrLen, cp.SpoolSize)
+	}
 	var (
 		keep    int64
 		icrc    uint32
@@ -576,7 +629,7 @@ func (l *lineage) verifySpool(cp *Checkpoint) error {
 		if off >= cp.SpoolSize {
 			break
 		}
-		if off <= prevOff || (prevOff < 0 && off != 0) {
+		if off <= prevOff || (prevOff < 0 && off != hdrLen) {
 			return fail("its result index is damaged (row %d at offset %d)", keep+1, off)
 		}
 		prevOff = off
@@ -590,7 +643,7 @@ func (l *lineage) verifySpool(cp *Checkpoint) error {
 	if cp.Spool != nil && (keep != cp.Spool.Rows || icrc != cp.Spool.IndexCRC32C) {
 		return fail("its result index holds %d rows (CRC-32C %08x) but the checkpoint acknowledged %d (%08x)", keep, icrc, cp.Spool.Rows, cp.Spool.IndexCRC32C)
 	}
-	if keep == 0 && cp.SpoolSize > 0 {
+	if keep == 0 && cp.SpoolSize > hdrLen {
 		return fail("its result index is missing")
 	}
 	// Rows written after the checkpoint belong to records that will be
@@ -608,6 +661,7 @@ func (l *lineage) verifySpool(cp *Checkpoint) error {
 		return fmt.Errorf("result index: %w", err)
 	}
 	l.spoolSize, l.spoolCRC, l.indexCRC, l.rows = cp.SpoolSize, crc, icrc, keep
+	l.spoolHdr = hdrLen
 	return nil
 }
 
@@ -621,7 +675,7 @@ func (l *lineage) resetSpool() error {
 			return fmt.Errorf("result spool: %w", err)
 		}
 	}
-	l.spoolSize, l.spoolCRC, l.indexCRC, l.rows = 0, 0, 0, 0
+	l.spoolSize, l.spoolCRC, l.indexCRC, l.rows, l.spoolHdr = 0, 0, 0, 0, 0
 	l.sorted, l.lastLine = true, 0
 	return nil
 }
@@ -845,9 +899,9 @@ func (l *lineage) encodeRow(rec *spoolRec) []byte {
 	return l.rowBuf
 }
 
-// appendRow appends rec's result row (encodeRow) to buf.
-func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
-	o := &rec.o
+// learnExtraKeys adds o's extra parse-path keys not seen before to the
+// result file's columns (16 at most).
+func (l *lineage) learnExtraKeys(o *block.Outcome) {
 	for _, kv := range o.Extra {
 		known := false
 		for _, k := range l.extraKeys {
@@ -860,6 +914,12 @@ func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
 			l.extraKeys = append(l.extraKeys, kv[0])
 		}
 	}
+}
+
+// appendRow appends rec's result row (encodeRow) to buf.
+func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
+	o := &rec.o
+	l.learnExtraKeys(o)
 	code, msg := statusText(o)
 	if red := l.flow.opts.Redact; red != nil && msg != "" {
 		msg = red(msg)
@@ -910,9 +970,55 @@ const (
 
 // writeRec encodes rec's row straight into the spool's buffer.
 func (l *lineage) writeRec(rec *spoolRec) {
+	if l.spoolSize == 0 {
+		// The first row's extra keys are columns of the header.
+		l.learnExtraKeys(&rec.o)
+		l.writeSpoolHeader()
+	}
 	n := len(l.spoolBuf)
 	l.spoolBuf = l.appendRow(l.spoolBuf, rec)
 	l.indexRow(rec.line, len(l.spoolBuf)-n)
+}
+
+// writeSpoolHeader starts an empty spool with the result file's header as
+// it stands: the header a result file of these rows has unless later rows
+// bring new extra keys (or the columns arrive after the first row). Then
+// the spool is the result file itself, and completing it copies nothing.
+// The header bytes have no index entry: the first row's offset is after
+// them, and a checkpoint records their length (SpoolCheck.HeaderBytes).
+func (l *lineage) writeSpoolHeader() {
+	n := len(l.spoolBuf)
+	l.spoolBuf = l.appendHeader(l.spoolBuf)
+	l.spoolHdr = int64(len(l.spoolBuf) - n)
+	l.spoolSize += l.spoolHdr
+}
+
+// appendHeader appends the result file's header row to buf: the source
+// columns, status_code, error_message, entity_id, the extra keys seen,
+// line_number, lineage_id.
+func (l *lineage) appendHeader(buf []byte) []byte {
+	start := len(buf)
+	for i, h := range l.header {
+		if i > 0 {
+			buf = append(buf, l.delim)
+		}
+		buf = appendCSVField(buf, h, l.delim)
+	}
+	field := func(h string) {
+		if len(buf) > start {
+			buf = append(buf, l.delim)
+		}
+		buf = appendCSVField(buf, h, l.delim)
+	}
+	for _, h := range []string{"status_code", "error_message", "entity_id"} {
+		field(h)
+	}
+	for _, h := range l.extraKeys {
+		field(h)
+	}
+	field("line_number")
+	field("lineage_id")
+	return append(buf, '\n')
 }
 
 // indexRow records the row of n bytes just appended to the spool's
@@ -1061,20 +1167,7 @@ func (l *lineage) resultFile(fileErr error) (open func() (io.ReadCloser, error),
 	if l.spoolErr != nil {
 		return nil, 0, l.spoolErr
 	}
-	var hdr []byte
-	for i, h := range l.header {
-		if i > 0 {
-			hdr = append(hdr, l.delim)
-		}
-		hdr = appendCSVField(hdr, h, l.delim)
-	}
-	for _, h := range append(append([]string{"status_code", "error_message", "entity_id"}, l.extraKeys...), "line_number", "lineage_id") {
-		if len(hdr) > 0 {
-			hdr = append(hdr, l.delim)
-		}
-		hdr = appendCSVField(hdr, h, l.delim)
-	}
-	hdr = append(hdr, '\n')
+	hdr := l.appendHeader(nil)
 	var tail []byte
 	if fileErr != nil {
 		tail = l.fileRow(fileErr.Error())
@@ -1084,13 +1177,36 @@ func (l *lineage) resultFile(fileErr error) (open func() (io.ReadCloser, error),
 		rows++
 	}
 	if l.sorted {
-		spool, size := l.spool, l.spoolSize
+		name, start, size := l.spool.Name(), l.spoolHdr, l.spoolSize
+		if start > 0 && start == int64(len(hdr)) {
+			got := make([]byte, start)
+			if _, err := l.spool.ReadAt(got, 0); err != nil {
+				return nil, 0, fmt.Errorf("reading result spool: %w", err)
+			}
+			if bytes.Equal(got, hdr) {
+				// The spool begins with this header: it is the result file.
+				hdr, start = nil, 0
+			}
+		}
 		return func() (io.ReadCloser, error) {
-			f, err := os.Open(spool.Name())
+			f, err := os.Open(name)
 			if err != nil {
 				return nil, err
 			}
-			return &resultReader{hdr: bytes.NewReader(hdr), body: &io.LimitedReader{R: f, N: size}, tail: bytes.NewReader(tail), f: f}, nil
+			if start > 0 {
+				if _, err := f.Seek(start, io.SeekStart); err != nil {
+					f.Close()
+					return nil, err
+				}
+			}
+			// A LimitedReader of the *os.File itself: a file destination's
+			// ReadFrom copies it in the kernel (copy_file_range).
+			r := &resultReader{hdr: bytes.NewReader(hdr), body: &io.LimitedReader{R: f, N: size - start},
+				tail: bytes.NewReader(tail), f: f}
+			if st, err := f.Stat(); spoolLinkable && err == nil && len(hdr) == 0 && len(tail) == 0 && st.Size() == size {
+				r.path = name
+			}
+			return r, nil
 		}, rows, nil
 	}
 	tmpDir := filepath.Join(l.flow.workDir, "lineages")
@@ -1311,7 +1427,15 @@ type resultReader struct {
 	body *io.LimitedReader
 	tail *bytes.Reader // the file-level row, if any
 	f    *os.File
+	path string // the spool, when it is the whole result file (block.LocalResult)
 }
+
+// LocalPath implements block.LocalResult: when the spool is the whole
+// result file, a source publishing it on the same file system links it
+// instead of copying it. The spool is no longer written by then (the
+// lineage is complete), and a resume that must cut it back copies it
+// first (openSpool), so the linked file never changes.
+func (r *resultReader) LocalPath() string { return r.path }
 
 func (r *resultReader) Read(p []byte) (int, error) {
 	if r.hdr.Len() > 0 {
