@@ -1203,7 +1203,7 @@ func (l *lineage) resultFile(fileErr error) (open func() (io.ReadCloser, error),
 			// ReadFrom copies it in the kernel (copy_file_range).
 			r := &resultReader{hdr: bytes.NewReader(hdr), body: &io.LimitedReader{R: f, N: size - start},
 				tail: bytes.NewReader(tail), f: f}
-			if st, err := f.Stat(); spoolLinkable && err == nil && len(hdr) == 0 && len(tail) == 0 && st.Size() == size {
+			if st, err := f.Stat(); err == nil && len(hdr) == 0 && len(tail) == 0 && st.Size() == size {
 				r.path = name
 			}
 			return r, nil
