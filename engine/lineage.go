@@ -67,6 +67,8 @@ type lineage struct {
 	lastLine    int64
 	sorted      bool
 	rowBuf      []byte
+	rowTail     []byte // delimiter, lineage id, newline: every row's end (appendRow)
+	codePlain   bool   // status codes (digits, '-') never need quoting: the delimiter is neither
 	extraKeys   []string
 	statusCodes statusCounts
 	errors      map[errorKey]int64
@@ -941,10 +943,24 @@ func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
 			}
 		}
 	}
-	for _, s := range []string{code, msg, o.EntityID} {
-		buf = append(buf, l.delim)
-		buf = appendCSVField(buf, s, l.delim)
+	if l.rowTail == nil {
+		// The delimiter is known by the first row (startLineage sets it
+		// before any record is routed).
+		l.rowTail = append(append([]byte{l.delim}, l.id...), '\n')
+		l.codePlain = l.delim != '-' && (l.delim < '0' || l.delim > '9')
 	}
+	buf = append(buf, l.delim)
+	if l.codePlain {
+		buf = append(buf, code...)
+	} else {
+		buf = appendCSVField(buf, code, l.delim)
+	}
+	buf = append(buf, l.delim)
+	if msg != "" {
+		buf = appendCSVField(buf, msg, l.delim)
+	}
+	buf = append(buf, l.delim)
+	buf = appendCSVField(buf, o.EntityID, l.delim)
 	for _, k := range l.extraKeys {
 		buf = append(buf, l.delim)
 		for _, kv := range o.Extra {
@@ -956,9 +972,7 @@ func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
 	}
 	buf = append(buf, l.delim)
 	buf = strconv.AppendInt(buf, rec.line, 10)
-	buf = append(buf, l.delim)
-	buf = append(buf, l.id...)
-	return append(buf, '\n')
+	return append(buf, l.rowTail...)
 }
 
 // Sizes of the spooler's buffers: rows and index entries are written to

@@ -254,3 +254,16 @@ func TestResumeSpoolWithoutHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestResultRowDigitDelimiter: status codes are written unquoted only when
+// the delimiter cannot occur in them.
+func TestResultRowDigitDelimiter(t *testing.T) {
+	l := spoolTestLineage(t, t.TempDir())
+	l.delim = '0'
+	l.spoolCh <- spoolJob{recs: []spoolRec{{seq: 1, line: 2, cols: []string{"x", "y"}, raw: "x,y",
+		o: block.Outcome{Status: block.Delivered, Code: 200, EntityID: "e"}}}}
+	got, _ := readResult(t, l, nil)
+	if want := "a0b0status_code0error_message0entity_id0line_number0lineage_id\nx,y0\"200\"00e020lin1\n"; got != want {
+		t.Fatalf("result file\n%q, want\n%q", got, want)
+	}
+}
