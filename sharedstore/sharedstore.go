@@ -345,6 +345,10 @@ type dirWriter struct {
 
 func (w *dirWriter) Write(b []byte) (int, error) { return w.f.Write(b) }
 
+// ReadFrom lets io.Copy from a local file (a kept result file: the engine's
+// spool) copy in the kernel (copy_file_range) instead of through a buffer.
+func (w *dirWriter) ReadFrom(r io.Reader) (int64, error) { return w.f.ReadFrom(r) }
+
 func (w *dirWriter) Close() error {
 	if err := w.f.Sync(); err != nil {
 		w.Abort()

@@ -137,6 +137,10 @@ type localWriter struct {
 
 func (w *localWriter) Write(b []byte) (int, error) { return w.f.Write(b) }
 
+// ReadFrom lets io.Copy from a local file (a result file: the engine's
+// spool) copy in the kernel (copy_file_range) instead of through a buffer.
+func (w *localWriter) ReadFrom(r io.Reader) (int64, error) { return w.f.ReadFrom(r) }
+
 // Close closes without fsync, as NiFi's PutFile does: the rename that
 // publishes the file is atomic for readers and survives the process being
 // killed. Forcing a multi-gigabyte output to disk synchronously would cost
