@@ -70,8 +70,9 @@ type Options struct {
 	BlockOptions map[string]string
 	// LocalPaths confines the local paths blocks touch (Env.LocalPaths).
 	LocalPaths *fsroot.Policy
-	// ResultDir, when set, keeps a copy of every result file there as
-	// <lineage id>_<result name> (LineageResult.ResultPath) for download.
+	// ResultDir, when set, keeps every result file there as <lineage
+	// id>_<result name> (LineageResult.ResultPath) for download: a hard
+	// link of the spool when that is the result file, else a copy.
 	ResultDir string
 	// Spools, when set, keeps every lineage's result spool durable on a
 	// store all nodes reach, as one immutable segment per checkpoint
@@ -1285,7 +1286,9 @@ func (f *Flow) startOrdered(n *node, c int) {
 	}
 }
 
-// keepResult copies a result file into dir for later download.
+// keepResult keeps a result file in dir for later download: a hard link
+// when it is a local file (block.LocalResult) on the same file system, else
+// a copy.
 func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -1295,6 +1298,15 @@ func keepResult(open func() (io.ReadCloser, error), dir, dst string) error {
 		return err
 	}
 	defer rc.Close()
+	if lr, ok := rc.(block.LocalResult); ok && lr.LocalPath() != "" {
+		// The spool is the result file: a second name for it, not a copy.
+		// A file of that name is replaced, not truncated — it may be
+		// another name of a result file published before.
+		_ = os.Remove(dst)
+		if os.Link(lr.LocalPath(), dst) == nil {
+			return nil
+		}
+	}
 	// Result files hold customer data: readable by the server's user only.
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {

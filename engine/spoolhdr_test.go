@@ -267,3 +267,92 @@ func TestResultRowDigitDelimiter(t *testing.T) {
 		t.Fatalf("result file\n%q, want\n%q", got, want)
 	}
 }
+
+// linkSource is a memSource that also notes the result file's local file
+// (block.LocalResult) as Finish sees it.
+type linkSource struct {
+	*memSource
+	local os.FileInfo
+}
+
+func (s *linkSource) Finish(ctx context.Context, it block.Item, c *block.Completion) error {
+	rc, err := c.Result()
+	if err != nil {
+		return err
+	}
+	if lr, ok := rc.(block.LocalResult); ok && lr.LocalPath() != "" {
+		s.local, _ = os.Stat(lr.LocalPath())
+	}
+	rc.Close()
+	return s.memSource.Finish(ctx, it, c)
+}
+
+// TestKeptResultIsLinked: Options.ResultDir keeps the result file as a
+// second name of the spool, not a copy, replacing a file of that name
+// rather than writing into it.
+func TestKeptResultIsLinked(t *testing.T) {
+	dir := t.TempDir()
+	mem := &memSource{files: map[string]string{"a.csv": genFile(50, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	src := &linkSource{memSource: mem}
+	sk := &sink{delivered: map[string]int{}}
+	reg := block.NewRegistry()
+	reg.MustRegister(
+		&block.Spec{Type: "mem_read", Label: "mem", Class: block.ClassSource, Input: block.KindNone, Output: block.KindFile,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return src, nil }},
+		&block.Spec{Type: "lines", Label: "lines", Class: block.ClassExecutor, Input: block.KindFile, Output: block.KindRecords,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return &lines{batch: 10}, nil }},
+		&block.Spec{Type: "sink", Label: "sink", Class: block.ClassExecutor, Input: block.KindRecords, Output: block.KindRecords,
+			New: func(*block.Config, *block.Env) (block.Block, error) { return sk, nil }},
+	)
+	keep := filepath.Join(dir, "keep")
+	f, err := Compile(testDoc(), Options{Registry: reg, Checkpointer: NewMemoryCheckpointer(), TempRoot: dir,
+		StateDir: filepath.Join(dir, "state"), ResultDir: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.RunOnce(context.Background())
+	if err != nil || len(res) != 1 || res[0].ResultPath == "" {
+		t.Fatalf("run: %+v %v", res, err)
+	}
+	kept, err := os.ReadFile(res[0].ResultPath)
+	if err != nil || string(kept) != mem.results["a.csv"] || strings.Count(string(kept), "\n") != 51 {
+		t.Fatalf("kept result file %q (%v), result %q", kept, err, mem.results["a.csv"])
+	}
+	st, err := os.Stat(res[0].ResultPath)
+	if err != nil || src.local == nil || !os.SameFile(st, src.local) {
+		t.Fatalf("kept result file is not the spool: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "state", "lineages", "*")); len(left) != 0 {
+		t.Fatalf("spool kept after completion: %v", left)
+	}
+
+	// A file of the kept name is replaced, not written into.
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("published\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(keep, "x")
+	if err := os.Link(other, dst); err != nil {
+		t.Fatal(err)
+	}
+	spool := filepath.Join(dir, "spool")
+	if err := os.WriteFile(spool, []byte("h\nrow\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	open := func() (io.ReadCloser, error) {
+		f, err := os.Open(spool)
+		if err != nil {
+			return nil, err
+		}
+		return &resultReader{hdr: bytes.NewReader(nil), body: &io.LimitedReader{R: f, N: 6}, tail: bytes.NewReader(nil), f: f, path: spool}, nil
+	}
+	if err := keepResult(open, keep, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(other); string(b) != "published\n" {
+		t.Fatalf("the other name's file was written into: %q", b)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "h\nrow\n" {
+		t.Fatalf("kept %q", b)
+	}
+}
