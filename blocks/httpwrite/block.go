@@ -81,6 +81,11 @@ func (w *writer) Concurrency() int { return w.s.concurrency }
 // values), and delivered records go on with their values untouched.
 func (w *writer) OpaqueValues() bool { return true }
 
+// Transient implements block.Transient: Process returns once every request
+// of the unit is answered; bodies are encoded into the block's own buffers
+// and the write-ahead log keeps record numbers and outcomes, not values.
+func (w *writer) Transient() bool { return true }
+
 // Close releases idle connections.
 func (w *writer) Close() error {
 	w.d.close()
