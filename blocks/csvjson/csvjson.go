@@ -29,6 +29,10 @@ const (
 	groupArray = "records"
 	// aheadBatches is how many batches the parser may run ahead of Emit.
 	aheadBatches = 8
+	// freeArrays bounds the record arrays waiting for reuse: enough for
+	// the batches a flow keeps in flight (queues of a few units per
+	// block, the parser's lead).
+	freeArrays = 64
 )
 
 // Block is a configured convert_csv_to_json.
@@ -92,6 +96,9 @@ type item struct {
 	rel   string
 	batch *block.Batch
 	err   error
+	// array, when set, is the batch's record array, the parser's to reuse
+	// once the engine hands it back (block.Recycler, parser.free).
+	array []block.Record
 }
 
 // countingReader counts bytes for progress reports (read by another goroutine).
@@ -146,6 +153,26 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 	pctx, cancel := context.WithCancel(ctx)
 	ch := make(chan item, aheadBatches)
 	done := make(chan struct{})
+	// Arrays come back from any goroutine, possibly after Process returned
+	// (the last batches are still downstream): a send that finds the list
+	// full, or nobody reading any more, leaves the array to the collector.
+	p.free = make(chan []block.Record, freeArrays)
+	recycle := func(nu *block.Unit, array []block.Record) {
+		r, ok := out.(block.Recycler)
+		if !ok {
+			return
+		}
+		r.Recycle(nu, func() {
+			// Every slot, to its capacity (a block may have appended in
+			// place): the records' values, attributes and outcomes go, and
+			// the parser fills slots assuming them zero (nextInto).
+			clear(array[:cap(array)])
+			select {
+			case p.free <- array[:0]:
+			default:
+			}
+		})
+	}
 	go func() {
 		defer close(done)
 		defer close(ch)
@@ -170,7 +197,7 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		}
 	}
 	index := 0
-	emit := func(rel string, batch *block.Batch) error {
+	emit := func(rel string, batch *block.Batch, array []block.Record) error {
 		nu := u.Derive()
 		nu.Attrs[block.AttrRequestID] = lineage + "-" + strconv.Itoa(index+1)
 		nu.Attrs[AttrFragmentIndex] = strconv.Itoa(index)
@@ -181,6 +208,9 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		}
 		nu.Batch = batch
 		index++
+		if array != nil {
+			recycle(nu, array)
+		}
 		return out.Emit(ctx, rel, nu)
 	}
 	for it := range ch {
@@ -192,14 +222,14 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		if b.split && it.rel == block.RelSuccess && len(it.batch.Records) > 1 {
 			for i := range it.batch.Records {
 				one := &block.Batch{Header: it.batch.Header, Records: it.batch.Records[i : i+1 : i+1], HeaderValueCol: it.batch.HeaderValueCol}
-				if err := emit(it.rel, one); err != nil {
+				if err := emit(it.rel, one, nil); err != nil {
 					stop()
 					return err
 				}
 			}
 			continue
 		}
-		if err := emit(it.rel, it.batch); err != nil {
+		if err := emit(it.rel, it.batch, it.array); err != nil {
 			stop()
 			return err
 		}
@@ -230,6 +260,10 @@ type parser struct {
 
 	ctx context.Context
 	ch  chan<- item
+	// free gets the record arrays of batches the engine is done with
+	// (block.Recycler): the streaming path fills them again instead of
+	// allocating a 20 KB array per batch of 100.
+	free chan []block.Record
 
 	seq     int64
 	fails   []block.Record
@@ -442,13 +476,23 @@ func (p *parser) flushFails() error {
 
 // flush emits a batch of good records, after the failures that precede it.
 func (p *parser) flush(recs []block.Record) error {
+	return p.flushArray(recs, false)
+}
+
+// flushArray is flush; reuse: recs is an array of the streaming path's,
+// to be handed back for reuse when the batch is done.
+func (p *parser) flushArray(recs []block.Record, reuse bool) error {
 	if err := p.flushFails(); err != nil {
 		return err
 	}
 	if len(recs) == 0 {
 		return nil
 	}
-	if !p.send(item{rel: block.RelSuccess, batch: &block.Batch{Header: p.header, Records: recs, HeaderValueCol: p.hv + 1}}) {
+	it := item{rel: block.RelSuccess, batch: &block.Batch{Header: p.header, Records: recs, HeaderValueCol: p.hv + 1}}
+	if reuse {
+		it.array = recs
+	}
+	if !p.send(it) {
 		return errStopped
 	}
 	return nil
@@ -463,7 +507,7 @@ func (p *parser) setHeaderValue(r *block.Record) {
 // runStreaming emits rows in file order, groupSize per batch.
 func (p *parser) runStreaming() error {
 	n := p.b.groupSize
-	cur := make([]block.Record, 0, n)
+	cur := p.array(n)
 	for {
 		// header_value comes from the batch's HeaderValueCol here: no map
 		// per record on the streaming path.
@@ -477,13 +521,26 @@ func (p *parser) runStreaming() error {
 			break
 		}
 		if len(cur) == n {
-			if err := p.flush(cur); err != nil {
+			if err := p.flushArray(cur, true); err != nil {
 				return err
 			}
-			cur = make([]block.Record, 0, n)
+			cur = p.array(n)
 		}
 	}
-	return p.flush(cur)
+	return p.flushArray(cur, true)
+}
+
+// array returns an empty record array for a batch of n: one the engine
+// handed back (cleared), else a new one.
+func (p *parser) array(n int) []block.Record {
+	select {
+	case a := <-p.free:
+		if cap(a) >= n {
+			return a
+		}
+	default:
+	}
+	return make([]block.Record, 0, n)
 }
 
 // runSorted sorts rows by the key columns (on disk beyond the memory
