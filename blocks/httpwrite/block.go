@@ -429,6 +429,9 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 		for i := range recs {
 			recs[i].Outcome = full[i]
 		}
+		if asAnswered {
+			putOutcomes(full) // copied: nothing else holds the answer's slice
+		}
 		return nil
 	}
 	r := &recs[0]
@@ -708,7 +711,7 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 // path selects the elements of the array c (within doc): one outcome per
 // element, or false when there are not n of them.
 func (w *writer) rawArrayOutcomes(doc, c []byte, n, status int) ([]block.Outcome, bool) {
-	outs := make([]block.Outcome, n)
+	outs := getOutcomes(n)
 	var ev entityView
 	if w.raw.id != nil {
 		ev.doc, ev.text = doc, string(doc)
@@ -722,13 +725,39 @@ func (w *writer) rawArrayOutcomes(doc, c []byte, n, status int) ([]block.Outcome
 			break
 		}
 		if k == n {
+			putOutcomes(outs)
 			return nil, false
 		}
 		i = ev.resetAt(c, i)
 		w.raw.outcomeTo(w.s, &ev, status, &outs[k])
 		k++
 	}
-	return outs, k == n
+	if k != n {
+		putOutcomes(outs)
+		return nil, false
+	}
+	return outs, true
+}
+
+// outcomesPool holds the outcome slices of bulk answers (rawArrayOutcomes):
+// processBulk hands one back once the records have their outcomes, so the
+// ~10 KB a request of 100 records answered took are not allocated anew
+// for every request.
+var outcomesPool sync.Pool
+
+// getOutcomes returns n zero outcomes.
+func getOutcomes(n int) []block.Outcome {
+	if p, _ := outcomesPool.Get().(*[]block.Outcome); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]block.Outcome, n)
+}
+
+// putOutcomes hands o back, cleared (its strings go).
+func putOutcomes(o []block.Outcome) {
+	o = o[:cap(o)]
+	clear(o)
+	outcomesPool.Put(&o)
 }
 
 // answerOutcome is the outcome of a whole answer (single requests, or bulk
