@@ -369,8 +369,19 @@ const OptNode = "cluster.node"
 // — a preview taps the units, or a block that u may reach is not
 // Transient — and then never calls free: the block must not reuse what u
 // holds. A unit Recycle was asked for and never emitted never gets free.
+//
+// free does not wait for the engine's own copies: a record's Raw (and the
+// strings of its Cols) stay referenced by the result spooler until its row
+// is written, after the unit is done, so the bytes behind them must not be
+// recycled this way. The Cols slice itself is only kept when Raw is empty
+// or does not stand for the row (Cols not as long as the batch's header).
+// Record values (Value) and the Records array itself are not kept.
 type Recycler interface {
 	Recycle(u *Unit, free func()) bool
+	// Recycles reports whether Recycle accepts buffers for the units this
+	// block emits, for a block that prepares its buffers differently when
+	// they are going to be reused.
+	Recycles() bool
 }
 
 // Transient is implemented by processors that keep nothing of a unit past

@@ -94,6 +94,9 @@ func (e *emitter) Recycle(u *block.Unit, free func()) bool {
 	return true
 }
 
+// Recycles implements block.Recycler.
+func (e *emitter) Recycles() bool { return e.n.recycle }
+
 type lentPayload struct {
 	u    *block.Unit
 	free func()
