@@ -46,11 +46,23 @@ func (f *Flow) allowRecycling() {
 		return
 	}
 	for _, n := range f.nodes {
-		if n.pass {
+		if n.pass || n.proc == nil {
 			continue
 		}
 		n.recycle = transientDownstream(n)
 	}
+}
+
+// RecyclingBlocks names the blocks whose units may carry lent buffers
+// (block.Recycler accepts them), in document order.
+func (f *Flow) RecyclingBlocks() []string {
+	var names []string
+	for _, n := range f.nodes {
+		if n.recycle {
+			names = append(names, n.name)
+		}
+	}
+	return names
 }
 
 // transientDownstream reports whether every node reachable from n's
