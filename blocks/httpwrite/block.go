@@ -333,6 +333,10 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	}
 	for gi := range groups {
 		g := &groups[gi]
+		if len(resolved) == 0 {
+			g.keep = g.idx // neither is changed from here on
+			continue
+		}
 		for _, i := range g.idx {
 			if _, ok := resolved[i]; !ok {
 				g.keep = append(g.keep, i)
