@@ -374,7 +374,8 @@ const OptNode = "cluster.node"
 // strings of its Cols) stay referenced by the result spooler until its row
 // is written, after the unit is done, so the bytes behind them must not be
 // recycled this way. The Cols slice itself is only kept when Raw is empty
-// or does not stand for the row (Cols not as long as the batch's header).
+// or does not stand for the row (Cols not as long as the header of the
+// lineage's first batch).
 // Record values (Value) and the Records array itself are not kept.
 type Recycler interface {
 	Recycle(u *Unit, free func()) bool
