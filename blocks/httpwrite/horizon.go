@@ -44,12 +44,12 @@ const walHorizonExt = ".horizon"
 // flagship job), which bounds what a power loss adds to the in-doubt set.
 // In between it follows the rate at which sequence numbers are sent, so
 // that a sync is needed about every walHorizonPeriod: a slow (rate-limited)
-// flow keeps a small horizon, a fast one syncs ~50 times a second at most
-// instead of about once per eight requests.
+// flow keeps a small horizon, a fast one syncs ~20 times a second (or once
+// per 128 units at the cap) instead of about once per eight requests.
 const (
 	walHorizonMin    = 2
 	walHorizonMax    = 32
-	walHorizonPeriod = 20 * time.Millisecond
+	walHorizonPeriod = 50 * time.Millisecond
 	// walSlotsDefault is the block's default concurrency (4) plus the
 	// engine's input queue (4).
 	walSlotsDefault = 8
@@ -157,9 +157,9 @@ func (wf *walFile) horizonLoop() {
 	wf.mu.Lock()
 	defer wf.mu.Unlock()
 	for !hz.covers(hz.want) {
-		want := hz.want
+		want, write := hz.want, hz.write
 		wf.mu.Unlock()
-		err := hz.write(want)
+		err := write(want)
 		wf.mu.Lock()
 		hz.syncs++
 		if err != nil {
