@@ -57,7 +57,7 @@ const (
 
 // horizon is a log's send horizon. Its fields are guarded by the walFile's
 // mu, except those of the writer (f, off, size, torn, noDsync), which only
-// the running goroutine (run) uses.
+// the running goroutine (horizonLoop) uses.
 type horizon struct {
 	f             *os.File
 	boot          string
@@ -115,6 +115,10 @@ func (wf *walFile) cover(seq int64, recs int, wait bool) error {
 		if !hz.running {
 			if hz.err != nil {
 				return hz.err
+			}
+			// Asked again after a failed write, maybe for less than seq.
+			if !hz.asked || hz.want < seq {
+				hz.want, hz.asked = seq, true
 			}
 			wf.runHorizon()
 		}
