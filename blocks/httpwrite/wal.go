@@ -18,13 +18,16 @@ import (
 
 // The write-ahead log is what makes "nothing sent twice" exact after a
 // crash: before a request leaves, the block appends the record sequence
-// numbers it carries and its idempotency key to a per-lineage file and
-// fsyncs it. On resume, every logged record the checkpoint does not count
-// as acknowledged is in doubt — it may or may not have reached the
+// numbers it carries and its idempotency key to a per-lineage file. On
+// resume, every logged record the checkpoint does not count as
+// acknowledged is in doubt — it may or may not have reached the
 // destination — and only those are resolved (lookup, idempotency key,
 // duplicate code) instead of sent blindly. Records never logged were never
-// sent, so they need no resolution; a record logged whose line is torn was
-// not fsynced, so its request never left either.
+// sent, so they need no resolution. Where the boot id is known the line is
+// a plain write, exact after a kill (the page cache keeps it), and a synced
+// send horizon covers what a power loss may take (horizon.go); elsewhere,
+// and in a journal, the line is durable before the request leaves (rounds,
+// below), and a torn line was not synced, so its request never left.
 //
 // The file lives in Env.StateDir (it lasts as long as the checkpoints and is
 // shared by every process that may resume the lineage) and is removed when
@@ -100,7 +103,9 @@ type wal struct {
 // before leaving. Rounds also overwrite preallocated zeros rather than
 // append, so their sync flushes data blocks only (no journal commit for a
 // new size), and on Linux a round is one pwritev2 with RWF_DSYNC that syncs
-// the round's own bytes (writeRound).
+// the round's own bytes (writeRound). Under a send horizon (hz) the same
+// rounds write record entries and answers without any sync, and only the
+// horizon is synced, by its own goroutine.
 type walFile struct {
 	mu sync.Mutex
 	f  *os.File
