@@ -44,8 +44,9 @@ const walHorizonExt = ".horizon"
 // flagship job), which bounds what a power loss adds to the in-doubt set.
 // In between it follows the rate at which sequence numbers are sent, so
 // that a sync is needed about every walHorizonPeriod: a slow (rate-limited)
-// flow keeps a small horizon, a fast one syncs ~20 times a second (or once
-// per 128 units at the cap) instead of about once per eight requests.
+// flow keeps a small horizon, a fast one syncs ~20 times a second, or once
+// per 16×slots units at the cap (the flagship job: ~110 syncs per 1M rows,
+// against one per eight requests before).
 const (
 	walHorizonMin    = 2
 	walHorizonMax    = 32
