@@ -131,7 +131,10 @@ func (wf *walFile) cover(seq int64, recs int, wait bool) error {
 // covers reports whether the synced horizon covers seq.
 func (hz *horizon) covers(seq int64) bool { return hz.synced && seq <= hz.durable }
 
-// lookahead is the next move's lookahead (see walHorizonMin).
+// lookahead is the next move's lookahead (see walHorizonMin). It at most
+// doubles from one move to the next: the units queued when a lineage
+// starts arrive in a burst, and a rate taken from them would set the cap's
+// lookahead for a flow the destination's rate limit keeps slow.
 func (hz *horizon) lookahead(seq int64, now time.Time) int64 {
 	unit := int64(hz.units) * int64(hz.slots)
 	lo, hi := walHorizonMin*unit, walHorizonMax*unit
@@ -140,6 +143,7 @@ func (hz *horizon) lookahead(seq int64, now time.Time) int64 {
 		// Twice what is sent in a period: the next move comes at half.
 		rate := float64(seq-hz.lastSeq) / dt.Seconds()
 		ahead = int64(min(2*rate*walHorizonPeriod.Seconds(), float64(hi)))
+		ahead = min(ahead, 2*hz.ahead)
 	}
 	return min(max(ahead, lo), hi)
 }

@@ -719,6 +719,34 @@ func TestWALHorizonNoWaitInSteadyState(t *testing.T) {
 	}
 }
 
+// A slow flow (a destination's rate limit: here a request every 20 ms)
+// keeps the horizon near the lookahead's floor, though the units queued
+// when the lineage starts arrive in a burst: what a power loss adds to the
+// in-doubt set stays small.
+func TestWALHorizonSlowFlowStaysNearFloor(t *testing.T) {
+	l := walLineage{id: "slow"}
+	w, wf := horizonWAL(t, t.TempDir(), l)
+	defer w.close()
+	const queued = 8
+	for i := range queued {
+		wf.intend(unitSeqsAt(i))
+	}
+	for i := range 40 {
+		if err := wf.sendLine(l.key(i), unitSeqsAt(i), 70); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		wf.intend(unitSeqsAt(i + queued))
+	}
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	floor := walHorizonMin * int64(w.slots) * 70
+	last := unitSeqsAt(40 + queued - 1)[69]
+	if wf.hz.ahead != floor || wf.hz.want > last+2*floor {
+		t.Fatalf("slow flow: lookahead %d (floor %d), horizon %d past the last unit queued (want at most %d)", wf.hz.ahead, floor, wf.hz.want-last, 2*floor)
+	}
+}
+
 // A failed horizon write fails the request waiting for it (it must not
 // leave), and the next request asks again.
 func TestWALHorizonWriteError(t *testing.T) {
