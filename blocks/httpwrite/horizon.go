@@ -25,8 +25,8 @@ import (
 // come within half the lookahead of it, so in steady state no request waits
 // for a sync. After a reboot every record up to the highest horizon synced
 // by a process of another boot that the checkpoint does not acknowledge
-// and whose answer survived is in doubt: a superset of what may have been
-// sent (resolved by lookups, as any in-doubt record).
+// is in doubt unless its answer survived in the log: a superset of what
+// may have been sent (resolved by lookups, as any in-doubt record).
 //
 // Its lines are {"b":<boot id>,"h":<sequence>}, appended with one synced
 // write each (pwritev2 RWF_DSYNC) over preallocated zeros, so a torn or
