@@ -354,3 +354,44 @@ type OpaqueValues interface {
 // own work (a stream source's list of its unfinished windows) is kept per
 // node.
 const OptNode = "cluster.node"
+
+// Recycler is implemented by the engine's Output. A block that builds the
+// content of a unit it emits in a buffer of its own (an output buffer, a
+// record array) asks with Recycle, before Emit(u), to be told when that
+// buffer is free again: free is called once, from any goroutine, after u
+// and every unit derived from it downstream (a filter's kept and filtered
+// halves, the units their blocks emit in turn) are done — processed by
+// every block they reach and their records terminal. The block may then
+// reuse the buffer, so that large per-unit allocations stop churning the
+// collector.
+//
+// Recycle reports false when the engine cannot tell when the buffer is free
+// — a preview taps the units, or a block that u may reach is not
+// Transient — and then never calls free: the block must not reuse what u
+// holds. A unit Recycle was asked for and never emitted never gets free.
+//
+// free does not wait for the engine's own copies: a record's Raw (and the
+// strings of its Cols) stay referenced by the result spooler until its row
+// is written, after the unit is done, so the bytes behind them must not be
+// recycled this way. The Cols slice itself is only kept when Raw is empty
+// or does not stand for the row (Cols not as long as the header of the
+// lineage's first batch).
+// Record values (Value) and the Records array itself are not kept.
+type Recycler interface {
+	Recycle(u *Unit, free func()) bool
+	// Recycles reports whether Recycle accepts buffers for the units this
+	// block emits, for a block that prepares its buffers differently when
+	// they are going to be reused.
+	Recycles() bool
+}
+
+// Transient is implemented by processors that keep nothing of a unit past
+// their Process call: no record, value, column or byte of it is read after
+// Process returns, except through the units it emitted (what a block needs
+// later, it copies — http_write's request bodies, the result rows the
+// engine spools). Only then may buffers a unit shares with the units it was
+// derived from be reused once they are done (Recycler). A block says true
+// when its configuration keeps to that.
+type Transient interface {
+	Transient() bool
+}

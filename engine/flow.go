@@ -176,6 +176,9 @@ type node struct {
 	pass  bool // disabled: pass units through
 	// prep is the block's Prepare, called when a unit is queued for it.
 	prep preparer
+	// recycle: the block's units may carry payloads (block.Recycler,
+	// allowRecycling).
+	recycle bool
 }
 
 // preparer is implemented by a block that wants to see each unit when it is
@@ -197,6 +200,8 @@ type envelope struct {
 	// shadow copies (fan-out of records to a second edge) do not count
 	// toward record accounting: the first edge owns the records.
 	shadow bool
+	// payloads are the lent buffers the unit holds (recycle.go).
+	payloads []*payload
 }
 
 // Compile validates nothing itself (dataflow.Validate does, before); it
@@ -356,6 +361,7 @@ func (f *Flow) build(doc *dataflow.Document) (*Flow, error) {
 		return nil, &CompileError{Problems: problems}
 	}
 	f.allowEncodedValues()
+	f.allowRecycling()
 	return f, nil
 }
 
@@ -664,7 +670,13 @@ func (f *Flow) process(n *node, env *envelope) { f.processWith(n, env, nil) }
 // collected for ordered release by the caller.
 func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 	l := env.lin
+	forwarded := false
 	defer func() {
+		if !forwarded {
+			// Process returned: the unit's buffers are only held by what
+			// it emitted (block.Transient).
+			env.done()
+		}
 		l.mu.Lock()
 		l.outstanding--
 		l.mu.Unlock()
@@ -688,6 +700,7 @@ func (f *Flow) processWith(n *node, env *envelope, buffered *[]pendingEmit) {
 		if f.opts.Tap != nil && !env.shadow {
 			f.opts.Tap.UnitOut(n.name, block.RelSuccess, u)
 		}
+		forwarded = true // env itself goes on, with its payloads
 		_ = f.route(f.runCtx, n, env, block.RelSuccess)
 		return
 	}
@@ -758,6 +771,9 @@ type emitter struct {
 	// buffered, when set, collects emissions instead of routing them: a
 	// block running several units at once releases them in input order.
 	buffered *[]pendingEmit
+	// lent are the buffers the block lent to units it is about to emit
+	// (Recycle).
+	lent []lentPayload
 }
 
 type pendingEmit struct {
@@ -806,6 +822,7 @@ func (e *emitter) Emit(ctx context.Context, rel string, u *block.Unit) error {
 		}
 	}
 	env := &envelope{u: u, lin: l, shadow: e.env.shadow}
+	e.carry(env, u)
 	if e.buffered != nil {
 		// Count it in flight now so the lineage cannot complete before the
 		// buffered unit is released.
@@ -877,12 +894,22 @@ func (f *Flow) route(ctx context.Context, n *node, env *envelope, rel string) er
 			}
 			env.lin.terminal(env.u.Batch, status, n.name)
 		}
+		env.done()
 		return nil
+	}
+	// The copies for further targets are made before the unit goes to the
+	// first: from then on it is that block's (it may change the records,
+	// and its envelope may let go of the unit's payloads).
+	var copies []*envelope
+	for range targets[1:] {
+		e := &envelope{u: cloneUnit(env.u), lin: env.lin, shadow: true}
+		copyPayloads(e, env)
+		copies = append(copies, e)
 	}
 	for i, t := range targets {
 		e := env
 		if i > 0 {
-			e = &envelope{u: cloneUnit(env.u), lin: env.lin, shadow: true}
+			e = copies[i-1]
 		}
 		env.lin.mu.Lock()
 		env.lin.outstanding++

@@ -106,10 +106,14 @@ type lineage struct {
 type spoolRec struct {
 	seq  int64
 	line int64
-	cols []string
+	cols []string // nil when whole
 	raw  string
 	o    block.Outcome
 	skip bool // terminal but not reported (Report Status Code): keeps seq order contiguous
+	// whole: raw stands for the row's columns (as many as the header has),
+	// so cols is not kept — a source reusing the slices its Cols come from
+	// (block.Recycler) needs the spooler not to hold them.
+	whole bool
 }
 
 type spoolJob struct {
@@ -790,7 +794,13 @@ func (l *lineage) finishRecord(r *block.Record, o *block.Outcome) {
 	}
 	l.statusCodes.add(o.Code, 1)
 	if l.wantRow(o) {
-		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, raw: r.Raw, o: *o})
+		rec := spoolRec{seq: r.Seq, line: r.Line, cols: r.Cols, raw: r.Raw, o: *o}
+		// The header, once known, does not change: appendRow would take
+		// raw for this row whenever it writes it.
+		if r.Raw != "" && len(l.header) > 0 && len(r.Cols) == len(l.header) {
+			rec.cols, rec.whole = nil, true
+		}
+		l.pendingRows = append(l.pendingRows, rec)
 	} else if r.Seq > 0 {
 		l.pendingRows = append(l.pendingRows, spoolRec{seq: r.Seq, skip: true})
 	}
@@ -868,7 +878,7 @@ func (l *lineage) appendRow(buf []byte, rec *spoolRec) []byte {
 	if ncols == 0 {
 		ncols = len(rec.cols)
 	}
-	if rec.raw != "" && len(rec.cols) == ncols {
+	if rec.whole || rec.raw != "" && len(rec.cols) == ncols {
 		// The source line as it was: no need to re-encode each column.
 		buf = append(buf, rec.raw...)
 	} else {

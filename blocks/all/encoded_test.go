@@ -158,6 +158,11 @@ blocks:
 	if enc := f.EncodingBlocks(); tap != (len(enc) == 0) || !tap && enc[0] != "transform" {
 		t.Fatalf("blocks encoding values: %v (with a tap: %v)", enc, tap)
 	}
+	// Without a tap every block's buffers are reused (block.Recycler):
+	// the comparison with a tapped run covers reuse too.
+	if rec := f.RecyclingBlocks(); tap != (len(rec) == 0) || !tap && !slices.Equal(rec, []string{"convert", "transform", "paid", "post"}) {
+		t.Fatalf("blocks recycling buffers: %v (with a tap: %v)", rec, tap)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := f.RunOnce(ctx)
@@ -221,12 +226,17 @@ func TestEncodedValuesMatchTrees(t *testing.T) {
 	single := strings.TrimSuffix(strings.TrimPrefix(bulk, "[ for (.) "), " ]")
 	r := rand.New(rand.NewPCG(22, 5))
 	input := randomTransactions(r, 600)
+	// Enough rows for several field slabs, chunks and many record arrays
+	// and JSLT buffers to be reused (block.Recycler) in the untapped run.
+	long := randomTransactions(r, 3000)
 	for _, tc := range []struct {
 		name     string
 		query    string
 		separate bool
-	}{{"bulk", bulk, false}, {"per record", single, true}} {
+		input    string
+	}{{"bulk", bulk, false, input}, {"per record", single, true, input}, {"bulk, long", bulk, false, long}} {
 		t.Run(tc.name, func(t *testing.T) {
+			input := tc.input
 			wantBodies, wantResult := runTransactions(t, input, tc.query, tc.separate, true)
 			gotBodies, gotResult := runTransactions(t, input, tc.query, tc.separate, false)
 			if len(wantBodies) == 0 || !strings.Contains(wantResult, "not a number") {

@@ -29,6 +29,10 @@ const (
 	groupArray = "records"
 	// aheadBatches is how many batches the parser may run ahead of Emit.
 	aheadBatches = 8
+	// freeArrays bounds the record arrays waiting for reuse: enough for
+	// the batches a flow keeps in flight (queues of a few units per
+	// block, the parser's lead).
+	freeArrays = 64
 )
 
 // Block is a configured convert_csv_to_json.
@@ -92,6 +96,12 @@ type item struct {
 	rel   string
 	batch *block.Batch
 	err   error
+	// array, when set, is the batch's record array, the parser's to reuse
+	// once the engine hands it back (block.Recycler, parser.free).
+	array []block.Record
+	// slabs are the field slabs the batch's Cols are in, held until the
+	// engine hands the batch back (parser.slabs).
+	slabs []*csvio.Slab
 }
 
 // countingReader counts bytes for progress reports (read by another goroutine).
@@ -142,10 +152,40 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		resultDelim = rune(d[0])
 	}
 	p.rawOK = delim == resultDelim
+	// Field slabs are reused when every batch comes back (block.Recycler)
+	// and the result spooler keeps no batch's Cols slices: rows have their
+	// Raw line, in the file's order, one batch per unit.
+	if r, ok := out.(block.Recycler); ok && r.Recycles() && p.rawOK && p.perm == nil && len(p.keyCols) == 0 && !b.split {
+		p.slabs = true
+		rd.ReuseSlabs()
+	}
 
 	pctx, cancel := context.WithCancel(ctx)
 	ch := make(chan item, aheadBatches)
 	done := make(chan struct{})
+	// Arrays come back from any goroutine, possibly after Process returned
+	// (the last batches are still downstream): a send that finds the list
+	// full, or nobody reading any more, leaves the array to the collector.
+	p.free = make(chan []block.Record, freeArrays)
+	recycle := func(nu *block.Unit, array []block.Record, slabs []*csvio.Slab) {
+		r, ok := out.(block.Recycler)
+		if !ok {
+			return
+		}
+		r.Recycle(nu, func() {
+			for _, s := range slabs {
+				s.Release()
+			}
+			// Every slot, to its capacity (a block may have appended in
+			// place): the records' values, attributes and outcomes go, and
+			// the parser fills slots assuming them zero (nextInto).
+			clear(array[:cap(array)])
+			select {
+			case p.free <- array[:0]:
+			default:
+			}
+		})
+	}
 	go func() {
 		defer close(done)
 		defer close(ch)
@@ -170,7 +210,7 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		}
 	}
 	index := 0
-	emit := func(rel string, batch *block.Batch) error {
+	emit := func(rel string, batch *block.Batch, array []block.Record, slabs []*csvio.Slab) error {
 		nu := u.Derive()
 		nu.Attrs[block.AttrRequestID] = lineage + "-" + strconv.Itoa(index+1)
 		nu.Attrs[AttrFragmentIndex] = strconv.Itoa(index)
@@ -181,6 +221,9 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		}
 		nu.Batch = batch
 		index++
+		if array != nil {
+			recycle(nu, array, slabs)
+		}
 		return out.Emit(ctx, rel, nu)
 	}
 	for it := range ch {
@@ -192,14 +235,14 @@ func (b *Block) Process(ctx context.Context, u *block.Unit, out block.Output) er
 		if b.split && it.rel == block.RelSuccess && len(it.batch.Records) > 1 {
 			for i := range it.batch.Records {
 				one := &block.Batch{Header: it.batch.Header, Records: it.batch.Records[i : i+1 : i+1], HeaderValueCol: it.batch.HeaderValueCol}
-				if err := emit(it.rel, one); err != nil {
+				if err := emit(it.rel, one, nil, nil); err != nil {
 					stop()
 					return err
 				}
 			}
 			continue
 		}
-		if err := emit(it.rel, it.batch); err != nil {
+		if err := emit(it.rel, it.batch, it.array, it.slabs); err != nil {
 			stop()
 			return err
 		}
@@ -230,6 +273,20 @@ type parser struct {
 
 	ctx context.Context
 	ch  chan<- item
+	// free gets the record arrays of batches the engine is done with
+	// (block.Recycler): the streaming path fills them again instead of
+	// allocating a 20 KB array per batch of 100.
+	free chan []block.Record
+	// slabs: the reader reuses its field slabs (csvio.Reader.ReuseSlabs),
+	// so a record's Cols slice is only valid while its slab is held. The
+	// streaming path holds the slabs of each batch (held) until the engine
+	// is done with the batch; Cols slices that outlive their unit — those
+	// of failed rows and of rows without Raw, which the result spooler
+	// keeps — are copied out of the slab instead. rowSlab is the slab the
+	// last row's Cols are in (nil: copied).
+	slabs   bool
+	rowSlab *csvio.Slab
+	held    []*csvio.Slab
 
 	seq     int64
 	fails   []block.Record
@@ -397,6 +454,9 @@ func (p *parser) nextInto(rec *block.Record) (bool, error) {
 		}
 		if len(row.Fields) != p.ncols {
 			r := block.Record{Seq: p.seq, Line: row.Line, Cols: row.Fields}
+			if p.slabs {
+				r.Cols = slices.Clone(row.Fields) // kept by the spooler (no Raw)
+			}
 			r.Fail(p.b.name(), CodeBadRow, fmt.Sprintf("line %d: expected %d fields, found %d", row.Line, p.ncols, len(row.Fields)))
 			if err := p.fail(r); err != nil {
 				return false, err
@@ -414,6 +474,13 @@ func (p *parser) nextInto(rec *block.Record) (bool, error) {
 		rec.Seq, rec.Line, rec.Cols = p.seq, row.Line, cols
 		if p.perm == nil && p.rawOK {
 			rec.Raw = row.Raw
+		}
+		if p.slabs {
+			p.rowSlab = p.rd.Slab()
+			if rec.Raw == "" {
+				// Quoted fields: the spooler keeps Cols, past the batch.
+				rec.Cols, p.rowSlab = slices.Clone(cols), nil
+			}
 		}
 		return true, nil
 	}
@@ -442,13 +509,24 @@ func (p *parser) flushFails() error {
 
 // flush emits a batch of good records, after the failures that precede it.
 func (p *parser) flush(recs []block.Record) error {
+	return p.flushArray(recs, false)
+}
+
+// flushArray is flush; reuse: recs is an array of the streaming path's,
+// to be handed back for reuse when the batch is done.
+func (p *parser) flushArray(recs []block.Record, reuse bool) error {
 	if err := p.flushFails(); err != nil {
 		return err
 	}
 	if len(recs) == 0 {
 		return nil
 	}
-	if !p.send(item{rel: block.RelSuccess, batch: &block.Batch{Header: p.header, Records: recs, HeaderValueCol: p.hv + 1}}) {
+	it := item{rel: block.RelSuccess, batch: &block.Batch{Header: p.header, Records: recs, HeaderValueCol: p.hv + 1}}
+	if reuse {
+		it.array, it.slabs = recs, p.held
+		p.held = nil
+	}
+	if !p.send(it) {
 		return errStopped
 	}
 	return nil
@@ -463,7 +541,7 @@ func (p *parser) setHeaderValue(r *block.Record) {
 // runStreaming emits rows in file order, groupSize per batch.
 func (p *parser) runStreaming() error {
 	n := p.b.groupSize
-	cur := make([]block.Record, 0, n)
+	cur := p.array(n)
 	for {
 		// header_value comes from the batch's HeaderValueCol here: no map
 		// per record on the streaming path.
@@ -476,14 +554,31 @@ func (p *parser) runStreaming() error {
 			cur = cur[:len(cur)-1]
 			break
 		}
+		if s := p.rowSlab; s != nil && (len(p.held) == 0 || p.held[len(p.held)-1] != s) {
+			s.Hold()
+			p.held = append(p.held, s)
+		}
 		if len(cur) == n {
-			if err := p.flush(cur); err != nil {
+			if err := p.flushArray(cur, true); err != nil {
 				return err
 			}
-			cur = make([]block.Record, 0, n)
+			cur = p.array(n)
 		}
 	}
-	return p.flush(cur)
+	return p.flushArray(cur, true)
+}
+
+// array returns an empty record array for a batch of n: one the engine
+// handed back (cleared), else a new one.
+func (p *parser) array(n int) []block.Record {
+	select {
+	case a := <-p.free:
+		if cap(a) >= n {
+			return a
+		}
+	default:
+	}
+	return make([]block.Record, 0, n)
 }
 
 // runSorted sorts rows by the key columns (on disk beyond the memory

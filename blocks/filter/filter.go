@@ -72,6 +72,11 @@ func newFilter(c *block.Config, env *block.Env) (block.Block, error) {
 // records go on unchanged.
 func (f *filter) OpaqueValues() bool { return true }
 
+// Transient implements block.Transient: records are partitioned and
+// emitted within Process (the scratch slice is cleared before it is put
+// back).
+func (f *filter) Transient() bool { return true }
+
 // lookup is reused across the records of a batch so evaluation does not
 // allocate per record.
 type lookup struct{ block.RecordLookup }

@@ -86,6 +86,11 @@ func (w *writer) Concurrency() int { return w.s.concurrency }
 // values), and delivered records go on with their values untouched.
 func (w *writer) OpaqueValues() bool { return true }
 
+// Transient implements block.Transient: Process returns once every request
+// of the unit is answered; bodies are encoded into the block's own buffers
+// and the write-ahead log keeps record numbers and outcomes, not values.
+func (w *writer) Transient() bool { return true }
+
 // Close releases idle connections.
 func (w *writer) Close() error {
 	w.d.close()
@@ -333,6 +338,10 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	}
 	for gi := range groups {
 		g := &groups[gi]
+		if len(resolved) == 0 {
+			g.keep = g.idx // neither is changed from here on
+			continue
+		}
 		for _, i := range g.idx {
 			if _, ok := resolved[i]; !ok {
 				g.keep = append(g.keep, i)
@@ -428,6 +437,9 @@ func (w *writer) processBulk(ctx context.Context, u *block.Unit) error {
 	if arr == nil {
 		for i := range recs {
 			recs[i].Outcome = full[i]
+		}
+		if asAnswered {
+			putOutcomes(full) // copied: nothing else holds the answer's slice
 		}
 		return nil
 	}
@@ -708,7 +720,7 @@ func (w *writer) bulkOutcomes(res *result, n int) ([]block.Outcome, block.Outcom
 // path selects the elements of the array c (within doc): one outcome per
 // element, or false when there are not n of them.
 func (w *writer) rawArrayOutcomes(doc, c []byte, n, status int) ([]block.Outcome, bool) {
-	outs := make([]block.Outcome, n)
+	outs := getOutcomes(n)
 	var ev entityView
 	if w.raw.id != nil {
 		ev.doc, ev.text = doc, string(doc)
@@ -722,13 +734,39 @@ func (w *writer) rawArrayOutcomes(doc, c []byte, n, status int) ([]block.Outcome
 			break
 		}
 		if k == n {
+			putOutcomes(outs)
 			return nil, false
 		}
 		i = ev.resetAt(c, i)
 		w.raw.outcomeTo(w.s, &ev, status, &outs[k])
 		k++
 	}
-	return outs, k == n
+	if k != n {
+		putOutcomes(outs)
+		return nil, false
+	}
+	return outs, true
+}
+
+// outcomesPool holds the outcome slices of bulk answers (rawArrayOutcomes):
+// processBulk hands one back once the records have their outcomes, so the
+// ~10 KB a request of 100 records answered took are not allocated anew
+// for every request.
+var outcomesPool sync.Pool
+
+// getOutcomes returns n zero outcomes.
+func getOutcomes(n int) []block.Outcome {
+	if p, _ := outcomesPool.Get().(*[]block.Outcome); p != nil && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]block.Outcome, n)
+}
+
+// putOutcomes hands o back, cleared (its strings go).
+func putOutcomes(o []block.Outcome) {
+	o = o[:cap(o)]
+	clear(o)
+	outcomesPool.Put(&o)
 }
 
 // answerOutcome is the outcome of a whole answer (single requests, or bulk

@@ -65,6 +65,17 @@ type transform struct {
 	rows atomic.Pointer[rowTemplate]
 	// size is the last batch's encoded size, the next buffer's capacity.
 	size atomic.Int64
+	// outs holds output buffers (*output) the engine handed back
+	// (block.Recycler): the row template's output was a quarter of the
+	// flagship job's allocations.
+	outs sync.Pool
+}
+
+// output is a batch's encoded values: the bytes and the RawJSON slices
+// into them that the records' values box.
+type output struct {
+	buf  []byte
+	raws []jsonv.RawJSON
 }
 
 type rowTemplate struct {
@@ -74,6 +85,11 @@ type rowTemplate struct {
 
 // EncodeValues implements block.ValueEncoder.
 func (t *transform) EncodeValues() { t.encode = true }
+
+// Transient implements block.Transient: a batch is transformed and handed
+// on within Process; what the block keeps (the row template of the last
+// header, the last batch's size) holds nothing of a unit.
+func (t *transform) Transient() bool { return true }
 
 // template returns the row template for rows under h, or nil.
 func (t *transform) template(h *block.Header) *jslt.RowTemplate {
@@ -103,9 +119,9 @@ func (t *transform) direct(b *block.Batch) *jslt.RowTemplate {
 }
 
 // encoded gives every record its slice of buf (ends[i] is where record i's
-// encoding ends) as a jsonv.RawJSON value, boxed from one allocation.
-func (t *transform) encoded(b *block.Batch, start int, buf []byte, ends []int) {
-	raws := make([]jsonv.RawJSON, len(b.Records))
+// encoding ends) as a jsonv.RawJSON value, boxed from raws (one for each
+// record).
+func (t *transform) encoded(b *block.Batch, start int, buf []byte, ends []int, raws []jsonv.RawJSON) {
 	for i := range b.Records {
 		raws[i] = jsonv.RawJSON(buf[start:ends[i]:ends[i]])
 		b.Records[i].Value = jsonv.BoxRawJSON(&raws[i])
@@ -114,18 +130,53 @@ func (t *transform) encoded(b *block.Batch, start int, buf []byte, ends []int) {
 	t.size.Store(int64(len(buf)))
 }
 
-// buffer is a batch's output buffer: the last batch's size and a margin
-// of 1/64 and 512 bytes (consecutive batches of 100 rows of the flagship
-// data set differ by 419 bytes at most; a larger batch grows the slice
-// once). A margin of 1/8 put the flagship's 27.5 KB batches in the 32 KiB
-// size class instead of the 28 KiB one.
 // endsPool holds the record end offsets of a batch's encoding: scratch
 // space, read by encoded before Process hands the batch on.
 var endsPool = sync.Pool{New: func() any { return new([]int) }}
 
+// buffer is a batch's output buffer of bufferSize.
 func (t *transform) buffer(n int) []byte {
+	return make([]byte, 0, t.bufferSize(n))
+}
+
+// bufferSize is the last batch's size and a margin of 1/64 and 512 bytes
+// (consecutive batches of 100 rows of the flagship data set differ by 419
+// bytes at most; a larger batch grows the slice once). A margin of 1/8 put
+// the flagship's 27.5 KB batches in the 32 KiB size class instead of the
+// 28 KiB one.
+func (t *transform) bufferSize(n int) int {
 	last := int(t.size.Load())
-	return make([]byte, 0, max(last+last/64+512, n*64))
+	return max(last+last/64+512, n*64)
+}
+
+// output returns an output for a batch of n records: one the engine handed
+// back when there is one large enough, else a new one. One that replaces a
+// handed-back buffer too short gets a margin of 1/8 more: it is going to
+// be reused for many batches, and one a few bytes short of the next batch
+// would be replaced again.
+func (t *transform) output(n int) *output {
+	size := t.bufferSize(n)
+	o, _ := t.outs.Get().(*output)
+	switch {
+	case o == nil:
+		o = &output{buf: make([]byte, 0, size)}
+	case cap(o.buf) < size:
+		o.buf = make([]byte, 0, size+size/8)
+	}
+	if cap(o.raws) < n {
+		o.raws = make([]jsonv.RawJSON, n)
+	}
+	o.buf, o.raws = o.buf[:0], o.raws[:n]
+	return o
+}
+
+// lend hands o to u, about to be emitted with its values in o: the engine
+// hands it back (to outs) once u and every unit derived from it are done
+// (block.Recycler). When the engine cannot tell, o stays u's.
+func (t *transform) lend(u *block.Unit, out block.Output, o *output) {
+	if r, ok := out.(block.Recycler); ok {
+		r.Recycle(u, func() { t.outs.Put(o) })
+	}
 }
 
 func parseKV(c *block.Config, key string) ([]kv, error) {
@@ -261,22 +312,25 @@ func (t *transform) Process(ctx context.Context, u *block.Unit, out block.Output
 	}
 	if !t.separate {
 		if tpl := t.direct(b); tpl != nil {
-			buf := t.buffer(len(b.Records))
+			o := t.output(len(b.Records))
 			ep := endsPool.Get().(*[]int)
-			buf, ends, err := tpl.AppendRows(buf, len(b.Records), func(i int) ([]string, bool) {
+			buf, ends, err := tpl.AppendRows(o.buf, len(b.Records), func(i int) ([]string, bool) {
 				r := &b.Records[i]
 				// Raw is the columns joined by the delimiter: when it needs no
 				// escaping, neither does any column.
 				return r.Cols, r.Raw != "" && jsonv.Plain(r.Raw)
 			}, (*ep)[:0])
+			o.buf = buf
 			if err == nil {
-				t.encoded(b, 0, buf, ends)
+				t.encoded(b, 0, buf, ends, o.raws)
 			}
 			*ep = ends[:0]
 			endsPool.Put(ep)
 			if err == nil {
+				t.lend(u, out, o)
 				return t.emitBulk(ctx, u, out, nil, true)
 			}
+			t.outs.Put(o) // no record's value is in it
 			// A record fails: the general path isolates it with its message.
 		}
 		return t.bulk(ctx, u, out)

@@ -19,6 +19,7 @@ import (
 	"io"
 	"math/bits"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -28,6 +29,8 @@ const (
 	DefaultMaxRecordBytes = 16 << 20
 	DefaultChunkSize      = 128 << 10
 	slabSize              = 8192
+	// freeSlabs bounds the released slabs waiting for reuse.
+	freeSlabs = 8
 )
 
 // Options configure a Reader. The zero value reads comma-separated UTF-8.
@@ -128,6 +131,8 @@ type Reader struct {
 	lazyFrom, lazyTo int64
 
 	slab    []string
+	cur     *Slab      // the reusable slab slab is the rest of (nil: not reusable)
+	free    chan *Slab // slabs whose holds were all released (ReuseSlabs)
 	scratch []string
 	esc     []byte
 }
@@ -372,11 +377,85 @@ func bad(s string) int {
 // alloc carves n strings from the slab.
 func (r *Reader) alloc(n int) []string {
 	if n > len(r.slab) {
-		r.slab = make([]string, max(slabSize, n))
+		r.newSlab(n)
 	}
 	f := r.slab[:n:n]
 	r.slab = r.slab[n:]
 	return f
+}
+
+// newSlab starts a slab of at least n strings: with ReuseSlabs, a
+// released one when there is one, and the reader's hold on the previous
+// one is released.
+func (r *Reader) newSlab(n int) {
+	if r.free == nil {
+		r.slab = make([]string, max(slabSize, n))
+		return
+	}
+	if r.cur != nil {
+		// The rest was never carved since the slab came back: stale
+		// strings of its last use, which would keep their chunk alive.
+		clear(r.slab)
+		r.cur.Release()
+		r.cur = nil
+	}
+	if n > slabSize {
+		// A record of more fields than a slab: its own slice, not reused.
+		r.slab = make([]string, n)
+		return
+	}
+	var sl *Slab
+	select {
+	case sl = <-r.free:
+	default:
+		sl = &Slab{strs: make([]string, slabSize), free: r.free}
+	}
+	sl.refs.Store(1) // the reader's, until it moves to the next slab
+	r.cur, r.slab = sl, sl.strs
+}
+
+// ReuseSlabs makes the []string slabs Row.Fields are carved from, from the
+// next slab on, reference-counted (Slab, Hold, Release) and reused once
+// every hold on one is released. Only the slices are reused: a field's
+// string stays valid for as long as it is kept, but a Fields slice (or a
+// pointer into it) is only valid while its slab is held.
+func (r *Reader) ReuseSlabs() {
+	if r.free == nil {
+		r.free = make(chan *Slab, freeSlabs)
+	}
+}
+
+// Slab is a slab of field strings (ReuseSlabs).
+type Slab struct {
+	refs atomic.Int32
+	strs []string
+	free chan<- *Slab
+}
+
+// Slab returns the slab the Fields of the row Read last returned were
+// carved from, or nil when they were not carved from a reusable one. The
+// reader holds it until it moves on to the next slab; a caller that keeps
+// the Fields slice longer holds it too (Hold) and releases it when done.
+func (r *Reader) Slab() *Slab { return r.cur }
+
+// Hold adds a hold on s.
+func (s *Slab) Hold() { s.refs.Add(1) }
+
+// Release drops a hold on s; once every hold is released the reader may
+// carve fields from it again (the strings it held stay valid, the slices
+// carved from it do not). A slab released more often than held panics.
+func (s *Slab) Release() {
+	switch n := s.refs.Add(-1); {
+	case n == 0:
+		// The strings are cleared when the slab is carved from again
+		// (written field by field); a full free list drops it.
+		select {
+		case s.free <- s:
+		default:
+		}
+	case n < 0:
+		panic("csvio: slab released more often than held")
+	}
 }
 
 // split cuts an unquoted line at delimiters.

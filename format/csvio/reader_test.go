@@ -357,3 +357,68 @@ func TestSplitByteMatchesStringsSplit(t *testing.T) {
 		prev, prevWant = got, want
 	}
 }
+
+// With ReuseSlabs, a slab is carved from again only once every hold on it
+// is released: the Fields of held rows stay intact while the reader goes
+// on, released slabs are reused, and a slab released too often panics.
+func TestReuseSlabs(t *testing.T) {
+	var sb strings.Builder
+	const rows = 20000
+	for i := range rows {
+		fmt.Fprintf(&sb, "%d,a%d,b%d,c%d\n", i, i, i, i)
+	}
+	r := NewReader(strings.NewReader(sb.String()), Options{})
+	if _, err := r.Read(); err != nil { // row 0 comes from the first slab, not reusable
+		t.Fatal(err)
+	}
+	if r.Slab() != nil {
+		t.Fatal("the slab before ReuseSlabs is reusable")
+	}
+	r.ReuseSlabs()
+	type held struct {
+		i      int
+		fields []string
+		slab   *Slab
+	}
+	var keep []held
+	slabs := map[*Slab]bool{}
+	for i := 1; i < rows; i++ {
+		row, err := r.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := r.Slab()
+		if s == nil {
+			continue // still the first slab
+		}
+		slabs[s] = true
+		if i%3 == 0 {
+			// Every third row is kept (and its slab held) for a while.
+			s.Hold()
+			keep = append(keep, held{i, row.Fields, s})
+		}
+		if len(keep) > 500 {
+			for _, h := range keep[:250] {
+				if want := fmt.Sprintf("%d|a%d|b%d|c%d", h.i, h.i, h.i, h.i); strings.Join(h.fields, "|") != want {
+					t.Fatalf("row %d held: %q", h.i, h.fields)
+				}
+				h.slab.Release()
+			}
+			keep = keep[250:]
+		}
+	}
+	// 20000 rows of 4 fields fill ten slabs; with holds released as the
+	// reader goes, far fewer are allocated.
+	if len(slabs) == 0 || len(slabs) > 5 {
+		t.Fatalf("%d distinct slabs", len(slabs))
+	}
+	s := &Slab{free: make(chan *Slab, 1)}
+	s.refs.Store(1)
+	s.Release()
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a slab released more often than held did not panic")
+		}
+	}()
+	s.Release()
+}
