@@ -59,6 +59,11 @@ func newWriter(s *settings, env *block.Env) *writer {
 		w.raw, _ = newRawParser(s, s.respSplit.String())
 	}
 	w.wal = newWALFor(env)
+	if w.wal != nil {
+		// Units the block holds at once: in flight, and the engine's input
+		// queue of 4 ahead of them (sizes the send horizon, horizon.go).
+		w.wal.slots = s.concurrency + 4
+	}
 	w.rule = ruleFor(s.method, s.endpoint.path.src)
 	w.idemHeader = DefaultIdempotencyHeader
 	if h, ok := env.Options[OptIdempotencyHeader]; ok && h != "" {

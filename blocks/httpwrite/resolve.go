@@ -283,8 +283,10 @@ func (w *writer) walFor(ctx context.Context, u *block.Unit, r *block.Record) (*w
 }
 
 // writeAhead sets the request's idempotency key and arranges for the
-// request's record set to be made durable right before it is sent: the
-// entry announced for it when its unit was queued (Prepare), or a new one.
+// request's record set to be logged right before it is sent: under a send
+// horizon a plain write once the synced horizon covers its records
+// (horizon.go); otherwise made durable, the entry announced for it when its
+// unit was queued (Prepare), or a new one.
 // groups are the number of records of each element of the request (a
 // stream's log keeps them with the request, to re-send it).
 func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int64, groups []int, part int) (string, error) {
@@ -303,18 +305,22 @@ func (w *writer) writeAhead(u *block.Unit, wf *walFile, req *request, seqs []int
 		req.ahead = func() error { return wf.recordStream(key, seqs, groups, url, req.body) }
 		return key, nil
 	}
+	if wf.hz != nil {
+		// The entry is written right before the request leaves, once the
+		// send horizon covers its records (horizon.go).
+		recs := len(seqs)
+		if u.Batch != nil {
+			recs = max(recs, len(u.Batch.Records))
+		}
+		req.ahead = func() error { return wf.sendLine(key, seqs, recs) }
+		return key, nil
+	}
 	n, announced := wf.take(key)
 	req.ahead = func() error {
-		var err error
 		if announced {
-			err = wf.awaitDurable(n)
-		} else {
-			err = wf.record(key, seqs)
+			return wf.awaitDurable(n)
 		}
-		if err != nil {
-			return err
-		}
-		return wf.markSent(key)
+		return wf.record(key, seqs)
 	}
 	return key, nil
 }
@@ -388,8 +394,11 @@ func (p *preparedKeys) take(u *block.Unit) *preparedKey {
 // before Process gets it (engine/flow.go, preparer): a bulk request's
 // record set is logged then, so one round of the log makes every queued
 // request durable at once instead of one round per request or two. The
-// request, when it is built, awaits that entry (writeAhead). A lineage
-// with records in doubt is not prepared: its requests may carry a subset.
+// request, when it is built, awaits that entry (writeAhead). Under a send
+// horizon (horizon.go) nothing is logged yet: the unit's highest sequence
+// number moves the horizon on ahead of its request. Either way the key is
+// computed once. A lineage with records in doubt is not prepared: its
+// requests may carry a subset.
 func (w *writer) Prepare(u *block.Unit) {
 	if w.wal == nil || !w.s.bulk || u.Batch == nil || len(u.Batch.Records) == 0 {
 		return
@@ -407,7 +416,13 @@ func (w *writer) Prepare(u *block.Unit) {
 	seqs := unitSeqs(u.Batch.Records)
 	lineage := keyLineage(u)
 	key := idempotencyKey(lineage, w.name, seqs, -1)
-	wf.announce(key, seqs)
+	if wf.hz != nil {
+		// Under a send horizon the entry is written when the request
+		// leaves; the unit's records may move the horizon on now.
+		wf.intend(seqs)
+	} else {
+		wf.announce(key, seqs)
+	}
 	w.prepared.put(u, &preparedKey{lineage: lineage, seqs: seqs, key: key})
 }
 

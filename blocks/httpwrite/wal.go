@@ -18,13 +18,16 @@ import (
 
 // The write-ahead log is what makes "nothing sent twice" exact after a
 // crash: before a request leaves, the block appends the record sequence
-// numbers it carries and its idempotency key to a per-lineage file and
-// fsyncs it. On resume, every logged record the checkpoint does not count
-// as acknowledged is in doubt — it may or may not have reached the
+// numbers it carries and its idempotency key to a per-lineage file. On
+// resume, every logged record the checkpoint does not count as
+// acknowledged is in doubt — it may or may not have reached the
 // destination — and only those are resolved (lookup, idempotency key,
 // duplicate code) instead of sent blindly. Records never logged were never
-// sent, so they need no resolution; a record logged whose line is torn was
-// not fsynced, so its request never left either.
+// sent, so they need no resolution. Where the boot id is known the line is
+// a plain write, exact after a kill (the page cache keeps it), and a synced
+// send horizon covers what a power loss may take (horizon.go); elsewhere,
+// and in a journal, the line is durable before the request leaves (rounds,
+// below), and a torn line was not synced, so its request never left.
 //
 // The file lives in Env.StateDir (it lasts as long as the checkpoints and is
 // shared by every process that may resume the lineage) and is removed when
@@ -45,8 +48,14 @@ type walEntry struct {
 	// only: compactStream drops old entries by it.
 	At int64 `json:"t,omitempty"`
 	// Boot, on a line of its own, is the boot id of the process that
-	// writes the entries after it (see sent markers, walFile.sent).
+	// writes the entries after it (see walFile.hz and loadLog).
 	Boot string `json:"b,omitempty"`
+	// V, on a boot line, is the format of the entries after it: 2 (this
+	// version) writes a record entry right before its request leaves,
+	// without a sync, under a synced send horizon (horizon.go); absent
+	// (earlier versions) wrote it synced when its unit was queued and a
+	// sent marker before it left.
+	V int `json:"v,omitempty"`
 }
 
 // walOutcome is one record's logged outcome.
@@ -60,6 +69,15 @@ type walOutcome struct {
 // wal is the block's write-ahead log, one file per lineage.
 type wal struct {
 	dir string
+	// boot is this boot's id (bootID); "" where unknown: record entries
+	// are then synced before their request leaves (rounds) instead of
+	// riding under a send horizon, since nothing could tell a killed
+	// process's log from one a power loss cut short.
+	boot string
+	// slots is how many units the block holds at once, queued or in
+	// flight (its concurrency plus the engine's input queue): it sizes the
+	// send horizon's lookahead (horizon.go).
+	slots int
 	// journal, when set, keeps the lineages' logs instead of files
 	// (walstore.go).
 	journal block.Journal
@@ -85,7 +103,9 @@ type wal struct {
 // before leaving. Rounds also overwrite preallocated zeros rather than
 // append, so their sync flushes data blocks only (no journal commit for a
 // new size), and on Linux a round is one pwritev2 with RWF_DSYNC that syncs
-// the round's own bytes (writeRound).
+// the round's own bytes (writeRound). Under a send horizon (hz) the same
+// rounds write record entries and answers without any sync, and only the
+// horizon is synced, by its own goroutine.
 type walFile struct {
 	mu sync.Mutex
 	f  *os.File
@@ -132,15 +152,21 @@ type walFile struct {
 	inDoubt map[int64]string
 	// answered are in-doubt records whose answer was logged.
 	answered map[int64]walOutcome
-	// sent is the lineage's sent-marker file: a request's key is appended
-	// (no sync) right before it leaves, after its entry is durable. Entries
-	// are logged when their unit is queued, so some never leave before a
-	// crash; a resume on the same boot (the page cache survived: a killed
-	// process, not a power loss) trusts the markers and does not hold an
-	// entry without one in doubt, which keeps a kill's lookups to requests
-	// that left. After a reboot every unanswered entry is in doubt. nil for
-	// a stream's log and where the boot id is unknown.
-	sent *os.File
+	// hz is the log's send horizon (horizon.go): set on a lineage's file
+	// log where the boot id is known. Record entries are then written (no
+	// sync) right before their request leaves, and only the horizon is
+	// synced; nil: record entries are made durable in rounds before their
+	// request leaves.
+	hz *horizon
+	// doubtTo, when hasRange, is the highest send horizon a process of
+	// another boot synced (loadHorizon): every record up to it that the
+	// checkpoint does not acknowledge (acked) is in doubt, except those
+	// resolved since (cleared). It covers the record entries a power loss
+	// may have taken with it.
+	doubtTo  int64
+	hasRange bool
+	acked    func(int64) bool
+	cleared  map[int64]bool
 	// err is why the log could not be opened (every send fails with it).
 	err error
 	// st is set on a stream partition's log (streamwal.go): entries carry
@@ -161,7 +187,7 @@ func newWAL(dir string) *wal {
 	if dir == "" {
 		return nil
 	}
-	return &wal{dir: filepath.Join(dir, "wal"), files: map[string]*walFile{}}
+	return &wal{dir: filepath.Join(dir, "wal"), boot: bootID(), slots: walSlotsDefault, files: map[string]*walFile{}}
 }
 
 func (w *wal) path(lineage string) string {
@@ -189,14 +215,25 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 		p := w.path(id)
-		boot := bootID()
+		boot := w.boot
 		flags := os.O_CREATE | os.O_RDWR
+		var hzEnd int64
+		var hzTorn bool
 		if l.Resumed() {
+			// Sent markers: only logs of earlier versions have them.
 			sent, err := loadSent(p + ".sent")
 			if err != nil {
 				return err
 			}
-			end, torn, err := loadLog(p, l.Acked, wf.inDoubt, wf.answered, boot, sent)
+			to, ok, end, torn, err := loadHorizon(p+walHorizonExt, boot)
+			if err != nil {
+				return err
+			}
+			hzEnd, hzTorn = end, torn
+			if ok {
+				wf.doubtTo, wf.hasRange, wf.acked, wf.cleared = to, true, l.Acked, map[int64]bool{}
+			}
+			end, torn, err = loadLog(p, l.Acked, wf.inDoubt, wf.answered, boot, sent)
 			if err != nil {
 				return err
 			}
@@ -205,25 +242,37 @@ func (w *wal) open(l block.Lineage) (*walFile, error) {
 			// A fresh lineage with the same id cannot exist; a left-over
 			// file is from a lineage whose end was not recorded.
 			flags |= os.O_TRUNC
+			for _, old := range []string{p + ".sent", p + walHorizonExt} {
+				if err := os.Remove(old); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("write-ahead log: %w", err)
+				}
+			}
 		}
 		f, err := os.OpenFile(p, flags, 0o600)
 		if err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
-		// Drop what lies past the loaded entries (the preallocated zeros, and
-		// anything torn beyond them) so later rounds write into fresh zeros.
+		// Drop what lies past the loaded entries (an earlier version's or a
+		// synced log's preallocated zeros, anything torn beyond them) so later
+		// rounds write right after them.
 		if err := f.Truncate(wf.off); err != nil {
 			f.Close()
 			return fmt.Errorf("write-ahead log: %w", err)
 		}
 		wf.f = f
 		if boot != "" {
-			sf, err := os.OpenFile(p+".sent", flags&^os.O_RDWR|os.O_WRONLY|os.O_APPEND, 0o600)
+			hf, err := os.OpenFile(p+walHorizonExt, flags, 0o600)
+			if err == nil {
+				err = hf.Truncate(hzEnd)
+				if err != nil {
+					hf.Close()
+				}
+			}
 			if err != nil {
 				f.Close()
 				return fmt.Errorf("write-ahead log: %w", err)
 			}
-			wf.sent = sf
+			wf.hz = newHorizon(hf, boot, hzEnd, hzTorn, w.slots)
 			// The entries this process logs follow its boot line; it is
 			// written with (before) the first of them.
 			wf.pending = appendBootEntry(wf.pending, boot)
@@ -242,7 +291,8 @@ func bootID() string {
 	return string(bytes.TrimSpace(b))
 }
 
-// loadSent reads a sent-marker file: the keys of requests that left.
+// loadSent reads the sent-marker file an earlier version kept beside a
+// log: the keys of requests that left.
 func loadSent(p string) (map[string]bool, error) {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -260,36 +310,29 @@ func loadSent(p string) (map[string]bool, error) {
 	return sent, nil
 }
 
-// markSent appends key to the sent markers before its request leaves: a
-// write, not a sync (a killed process's writes survive in the page cache;
-// after a power loss the markers are not trusted, see sent).
-func (wf *walFile) markSent(key string) error {
-	if wf.sent == nil {
-		return nil
-	}
-	b := make([]byte, 0, len(key)+1)
-	if _, err := wf.sent.Write(append(append(b, key...), '\n')); err != nil {
-		return fmt.Errorf("write-ahead log: sent marker: %w", err)
-	}
-	return nil
-}
-
 // loadInDoubt reads a log and keeps the records the checkpoint does not
-// acknowledge. It returns where the entries end: the log is preallocated
-// with zeros, and no entry holds a NUL byte, so the entries end after the
-// last byte that is not NUL (torn reports a last line without its newline).
-// A NUL also ends a line: after a power loss, answers (written without
-// sync) may have left zeros, or a page's tail of a line, before a record
-// entry that a later round synced on its own (writeSynced); such pieces are
-// not entries and are skipped. A torn last line (cut off by a power loss
-// while writing) is ignored: it was never synced, so its request never left.
+// acknowledge. It returns where the entries end: after the last byte that
+// is not NUL (a synced log is preallocated with zeros, and no entry holds a
+// NUL byte; torn reports a last line without its newline). A NUL also ends
+// a line: after a power loss, entries written without a sync may have left
+// zeros, or a page's tail of a line, before entries synced later on their
+// own (writeSynced); such pieces are not entries and are skipped. A torn
+// last line (cut off by a power loss while writing) is ignored: were it a
+// synced record entry, its request never left; were it an unsynced one,
+// the send horizon covers its records (loadHorizon).
 func loadInDoubt(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome) (end int64, torn bool, err error) {
 	return loadLog(p, acked, into, answered, "", nil)
 }
 
-// loadLog is loadInDoubt trusting sent markers: a record entry written
-// under boot (the current boot id; "" trusts none) whose key is not in
-// sent never left, so it is not in doubt.
+// loadLog is loadInDoubt knowing this boot's id (boot; "" knows none) and
+// an earlier version's sent markers (sent). Entries after a boot line of
+// this boot were written by a process that was killed, not cut short by a
+// power loss, so every write it made is there: in this version's format
+// (V 2) a record entry is written right before its request leaves, so the
+// entries are exactly the requests that may have left; in the earlier one
+// a record entry was logged when its unit was queued, and one without a
+// sent marker never left. Entries under another boot's line (or none) are
+// all in doubt, and loadHorizon adds what their lost writes may hide.
 func loadLog(p string, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome, boot string, sent map[string]bool) (end int64, torn bool, err error) {
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -304,21 +347,21 @@ func loadLog(p string, acked func(int64) bool, into map[int64]string, answered m
 
 // parseInDoubt is loadInDoubt on the log's bytes (a file's, or a
 // journal's rounds joined).
-// boot and sent are loadLog's (a journal trusts no sent markers: "", nil).
+// boot and sent are loadLog's (a journal has no boot lines: "", nil).
 func parseInDoubt(b []byte, acked func(int64) bool, into map[int64]string, answered map[int64]walOutcome, boot string, sent map[string]bool) (end int64, torn bool) {
 	b = bytes.TrimRight(b, "\x00")
-	section := ""
+	section, v := "", 0
 	for line := range walLines(b) {
 		var e walEntry
 		if json.Unmarshal(line, &e) != nil {
 			continue
 		}
 		if e.Boot != "" {
-			section = e.Boot
+			section, v = e.Boot, e.V
 			continue
 		}
-		if e.Answers == nil && boot != "" && section == boot && !sent[e.Key] {
-			continue // logged when queued, never sent
+		if e.Answers == nil && boot != "" && section == boot && v < 2 && !sent[e.Key] {
+			continue // an earlier version's entry, logged when queued, never sent
 		}
 		for j, s := range e.Seqs {
 			if acked != nil && acked(s) {
@@ -531,6 +574,16 @@ func (wf *walFile) writeRound(b []byte, sync, rec bool) error {
 	if wf.torn && len(b) > 0 {
 		b = append([]byte{'\n'}, b...)
 	}
+	if wf.hz != nil {
+		// Under a send horizon nothing in this file is synced: plain
+		// writes at its end, no preallocation.
+		if _, err := wf.f.WriteAt(b, wf.off); err != nil {
+			return fmt.Errorf("write-ahead log: %w", err)
+		}
+		wf.off += int64(len(b))
+		wf.torn = false
+		return nil
+	}
 	if end := wf.off + int64(len(b)); end > wf.size {
 		if err := wf.grow(end); err != nil {
 			return fmt.Errorf("write-ahead log: %w", err)
@@ -584,21 +637,12 @@ func (wf *walFile) writeRound(b []byte, sync, rec bool) error {
 // (a 1M-row flagship file logs ~40 MB: ~12 grows).
 const walChunkMin, walChunkMax = 64 << 10, 8 << 20
 
-// grow preallocates the file with zeros up to at least end, and syncs it.
-// Zeros are written, not fallocated: ext4 marks fallocated extents
-// unwritten, and writing into one changes metadata again.
+// grow preallocates the file with zeros up to at least end, and syncs it
+// (writeZeros).
 func (wf *walFile) grow(end int64) error {
 	chunk := min(max(wf.size, walChunkMin), walChunkMax)
 	size := max(wf.size+chunk, end)
-	zeros := make([]byte, min(size-wf.size, 1<<20))
-	for at := wf.size; at < size; {
-		n := min(int64(len(zeros)), size-at)
-		if _, err := wf.f.WriteAt(zeros[:n], at); err != nil {
-			return err
-		}
-		at += n
-	}
-	if err := wf.f.Sync(); err != nil {
+	if err := writeZeros(wf.f, wf.size, size); err != nil {
 		return err
 	}
 	wf.size = size
@@ -606,11 +650,11 @@ func (wf *walFile) grow(end int64) error {
 }
 
 // appendBootEntry appends the line naming the boot id of the entries after
-// it (walEntry.Boot).
+// it (walEntry.Boot) and their format (V 2: written under a send horizon).
 func appendBootEntry(b []byte, boot string) []byte {
 	b = append(b, `{"k":"","s":null,"b":`...)
 	b = jsonv.AppendString(b, boot)
-	return append(b, '}', '\n')
+	return append(b, `,"v":2}`+"\n"...)
 }
 
 // appendWALEntry appends one log line: what json.Marshal(walEntry) gives
@@ -670,19 +714,27 @@ func (wf *walFile) logged(seq int64) (walOutcome, bool) {
 	return o, ok
 }
 
-// doubt reports whether seq is in doubt and the key it was sent with.
+// doubt reports whether seq is in doubt and the key it was sent with ("":
+// unknown, the record is in doubt by the send horizon of another boot).
 func (wf *walFile) doubt(seq int64) (string, bool) {
 	wf.mu.Lock()
 	defer wf.mu.Unlock()
-	k, ok := wf.inDoubt[seq]
-	return k, ok
+	if k, ok := wf.inDoubt[seq]; ok {
+		return k, true
+	}
+	if wf.hasRange && seq <= wf.doubtTo && !wf.cleared[seq] && (wf.acked == nil || !wf.acked(seq)) {
+		return "", true
+	}
+	return "", false
 }
 
 // anyDoubt reports whether any record is still in doubt (cheap fast path).
+// A horizon's range stays until the lineage ends: the records in it that
+// never reach the block (filtered out before it) are never resolved.
 func (wf *walFile) anyDoubt() bool {
 	wf.mu.Lock()
 	defer wf.mu.Unlock()
-	return len(wf.inDoubt) > 0 || len(wf.answered) > 0
+	return len(wf.inDoubt) > 0 || len(wf.answered) > 0 || wf.hasRange
 }
 
 func (wf *walFile) resolve(seqs []int64) {
@@ -691,6 +743,9 @@ func (wf *walFile) resolve(seqs []int64) {
 	for _, s := range seqs {
 		delete(wf.inDoubt, s)
 		delete(wf.answered, s)
+		if wf.hasRange && s <= wf.doubtTo {
+			wf.cleared[s] = true
+		}
 	}
 }
 
@@ -707,11 +762,13 @@ func (w *wal) end(lineage string) error {
 	if wf != nil && wf.f != nil {
 		wf.f.Close()
 	}
-	if wf != nil && wf.sent != nil {
-		wf.sent.Close()
+	if wf != nil && wf.hz != nil {
+		wf.hz.f.Close()
 	}
-	if err := os.Remove(w.path(lineage) + ".sent"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+	for _, p := range []string{w.path(lineage) + ".sent", w.path(lineage) + walHorizonExt} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
 	err := os.Remove(w.path(lineage))
 	if errors.Is(err, os.ErrNotExist) {
@@ -727,8 +784,8 @@ func (w *wal) close() {
 		if wf.f != nil {
 			wf.f.Close()
 		}
-		if wf.sent != nil {
-			wf.sent.Close()
+		if wf.hz != nil {
+			wf.hz.f.Close()
 		}
 		delete(w.files, id)
 	}

@@ -3,11 +3,14 @@ package httpwrite
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -65,7 +68,7 @@ func TestWALEntryEncoding(t *testing.T) {
 // and in a consistent order: every answer after its request's record.
 func TestWALGroupCommit(t *testing.T) {
 	dir := t.TempDir()
-	w := newWAL(dir)
+	w := syncedWAL(dir)
 	l := walLineage{id: "lineage-1"}
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
@@ -150,6 +153,14 @@ func TestWALGroupCommit(t *testing.T) {
 	}
 }
 
+// syncedWAL is a log whose record entries are synced before their request
+// leaves, in rounds, as where the boot id is unknown (no send horizon).
+func syncedWAL(dir string) *wal {
+	w := newWAL(dir)
+	w.boot = ""
+	return w
+}
+
 // freshLineage is l not resumed (the log is created, not loaded).
 type freshLineage struct{ walLineage }
 
@@ -157,7 +168,7 @@ func (freshLineage) Resumed() bool { return false }
 
 // A failed write reaches the caller whose entry it carried.
 func TestWALWriteError(t *testing.T) {
-	w := newWAL(t.TempDir())
+	w := syncedWAL(t.TempDir())
 	wf, err := w.open(freshLineage{walLineage{id: "x"}})
 	if err != nil {
 		t.Fatal(err)
@@ -177,16 +188,13 @@ func TestWALWriteError(t *testing.T) {
 func TestWALResume(t *testing.T) {
 	dir := t.TempDir()
 	l := walLineage{id: "resumed"}
-	w := newWAL(dir)
+	w := syncedWAL(dir)
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
 		if err := wf.record(l.key(i), l.seqs(i)); err != nil {
-			t.Fatal(err)
-		}
-		if err := wf.markSent(l.key(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +208,7 @@ func TestWALResume(t *testing.T) {
 	}
 	w.close()
 
-	w2 := newWAL(dir)
+	w2 := syncedWAL(dir)
 	wf2, err := w2.open(l)
 	if err != nil {
 		t.Fatal(err)
@@ -212,9 +220,6 @@ func TestWALResume(t *testing.T) {
 		t.Fatal("the torn line was not noticed")
 	}
 	if err := wf2.record(l.key(4), l.seqs(4)); err != nil {
-		t.Fatal(err)
-	}
-	if err := wf2.markSent(l.key(4)); err != nil {
 		t.Fatal(err)
 	}
 	w2.close()
@@ -247,7 +252,7 @@ func TestWALResume(t *testing.T) {
 // when the benchmark ends.
 func benchWAL(b *testing.B) (*walFile, walLineage) {
 	b.Helper()
-	w := newWAL(b.TempDir())
+	w := syncedWAL(b.TempDir())
 	b.Cleanup(w.close)
 	l := walLineage{id: "bench"}
 	wf, err := w.open(freshLineage{l})
@@ -296,17 +301,36 @@ func BenchmarkWALAnnounced(b *testing.B) {
 	}
 }
 
-// BenchmarkWALSent is one request's sent marker (written right before it
-// leaves, no sync): the flagship job writes one per request.
-func BenchmarkWALSent(b *testing.B) {
-	wf, l := benchWAL(b)
-	key := l.key(1) + "-0123456789abcdef"
+// BenchmarkWALSendLine is one request's record entry under a send horizon
+// (a plain write right before it leaves; the horizon is moved on in the
+// background, units of 70 records 100 sequence numbers apart): what the
+// flagship job's requests pay instead of a synced round and a sent marker.
+func BenchmarkWALSendLine(b *testing.B) {
+	w := newWAL(b.TempDir())
+	b.Cleanup(w.close)
+	l := walLineage{id: "bench"}
+	wf, err := w.open(freshLineage{l})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if wf.hz == nil {
+		b.Fatal("no send horizon (no boot id?)")
+	}
+	seqs := make([]int64, 70)
 	b.ResetTimer()
-	for range b.N {
-		if err := wf.markSent(key); err != nil {
+	for i := range b.N {
+		for j := range seqs {
+			seqs[j] = int64(i*100 + j)
+		}
+		if err := wf.sendLine(l.key(i), seqs, len(seqs)); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.StopTimer()
+	wf.mu.Lock()
+	b.ReportMetric(float64(wf.hz.syncs)/float64(b.N), "syncs/op")
+	b.ReportMetric(float64(wf.hz.waits)/float64(b.N), "waits/op")
+	wf.mu.Unlock()
 }
 
 // BenchmarkWALAnswer is one request's answer of 70 outcomes logged (no
@@ -374,7 +398,7 @@ func BenchmarkWALFlagship(b *testing.B) {
 func TestWALAnnounce(t *testing.T) {
 	dir := t.TempDir()
 	l := walLineage{id: "announced"}
-	w := newWAL(dir)
+	w := syncedWAL(dir)
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
 		t.Fatal(err)
@@ -428,7 +452,7 @@ func TestWALAnnounce(t *testing.T) {
 // A round that fails fails every entry it carried, announced ones included,
 // and later rounds go on.
 func TestWALAnnouncedWriteError(t *testing.T) {
-	w := newWAL(t.TempDir())
+	w := syncedWAL(t.TempDir())
 	wf, err := w.open(freshLineage{walLineage{id: "x"}})
 	if err != nil {
 		t.Fatal(err)
@@ -461,7 +485,7 @@ func TestWALAnnouncedWriteError(t *testing.T) {
 // before their requests ask; requests then await entries already durable
 // or being synced, and the log holds each once.
 func TestWALAnnounceBackgroundRound(t *testing.T) {
-	w := newWAL(t.TempDir())
+	w := syncedWAL(t.TempDir())
 	l := walLineage{id: "ahead"}
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
@@ -496,66 +520,370 @@ func TestWALAnnounceBackgroundRound(t *testing.T) {
 	}
 }
 
-// Entries logged when queued whose requests never left (no sent marker) are
-// not in doubt after a kill on the same boot, and are after a reboot (the
-// markers were not synced, so their absence proves nothing then).
-func TestWALSentMarkers(t *testing.T) {
-	// Linux always has /proc/sys/kernel/random/boot_id; without it the
-	// markers are not kept and this test would check nothing.
-	if bootID() == "" {
-		t.Fatal("no boot id (/proc/sys/kernel/random/boot_id): sent markers cannot be checked")
-	}
-	dir := t.TempDir()
-	l := walLineage{id: "markers"}
+// horizonWAL opens a fresh lineage's log under a send horizon (this boot's
+// id known, as on Linux).
+func horizonWAL(t *testing.T, dir string, l walLineage) (*wal, *walFile) {
+	t.Helper()
 	w := newWAL(dir)
+	if w.boot == "" {
+		t.Fatal("no boot id (/proc/sys/kernel/random/boot_id): the send horizon cannot be checked")
+	}
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		wf.announce(l.key(i), l.seqs(i))
+	if wf.hz == nil {
+		t.Fatal("no send horizon")
 	}
-	n, _ := wf.take(l.key(0))
-	if err := wf.awaitDurable(n); err != nil {
+	return w, wf
+}
+
+// unitSeqsAt are the records of unit i of a horizon test: 70 of every 100
+// sequence numbers (the rest filtered out before the block).
+func unitSeqsAt(i int) []int64 {
+	s := make([]int64, 70)
+	for j := range s {
+		s[j] = int64(100*i + 1 + j)
+	}
+	return s
+}
+
+// Under a send horizon a request's entry is written when it leaves, so a
+// kill on the same boot leaves exactly the requests that left in doubt —
+// not those only queued, not those answered — and no horizon range; after
+// a reboot (another boot's horizon) every record up to the synced horizon
+// the checkpoint does not acknowledge is in doubt, even with every record
+// entry lost, and no record past it.
+func TestWALHorizonInDoubt(t *testing.T) {
+	dir := t.TempDir()
+	l := walLineage{id: "horizon"}
+	w, wf := horizonWAL(t, dir, l)
+	for i := range 4 {
+		wf.intend(unitSeqsAt(i)) // queued for the block
+	}
+	for i := range 2 { // units 0 and 1 leave; 2 and 3 stay queued
+		if err := wf.sendLine(l.key(i), unitSeqsAt(i), 70); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outs := make([]walOutcome, 70)
+	for j := range outs {
+		outs[j] = l.outcome(j)
+	}
+	if err := wf.answer(l.key(0), unitSeqsAt(0), outs); err != nil {
 		t.Fatal(err)
 	}
-	if err := wf.markSent(l.key(0)); err != nil { // request 0 left; 1 and 2 were only queued
-		t.Fatal(err)
+	wf.mu.Lock()
+	horizon, sent := wf.hz.durable, unitSeqsAt(1)[69]
+	wf.mu.Unlock()
+	if horizon < unitSeqsAt(3)[69] {
+		t.Fatalf("synced horizon %d below the queued units (up to %d)", horizon, unitSeqsAt(3)[69])
 	}
-	w.close()
-	p := w.path(l.id)
-	sent, err := loadSent(p + ".sent")
-	if err != nil {
-		t.Fatal(err)
+	if limit := unitSeqsAt(3)[69] + walHorizonMax*int64(w.slots)*70; horizon > limit {
+		t.Fatalf("synced horizon %d past its bound %d", horizon, limit)
 	}
-	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
-	if _, _, err := loadLog(p, l.Acked, inDoubt, answered, bootID(), sent); err != nil {
-		t.Fatal(err)
-	}
-	if len(inDoubt) != 3 || inDoubt[l.seqs(0)[0]] != l.key(0) {
-		t.Fatalf("same boot: in doubt %v, want entry 0's 3 records", inDoubt)
-	}
-	inDoubt = map[int64]string{}
-	if _, _, err := loadLog(p, l.Acked, inDoubt, answered, "another-boot", sent); err != nil {
-		t.Fatal(err)
-	}
-	if len(inDoubt) != 9 {
-		t.Fatalf("after a reboot: %d in doubt, want all 9", len(inDoubt))
-	}
-	// Through open, as a resumed lineage does.
+	w.close() // killed: every write is in the page cache
+
+	// Same boot: exactly unit 1 in doubt; unit 0 settled by its answer.
 	w2 := newWAL(dir)
 	wf2, err := w2.open(l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(wf2.inDoubt) != 3 {
-		t.Fatalf("resumed: %d in doubt, want 3", len(wf2.inDoubt))
+	if wf2.hasRange {
+		t.Fatal("same boot: a horizon range")
 	}
-	if err := w2.end(l.id); err != nil {
+	for i := range 4 {
+		for _, s := range unitSeqsAt(i) {
+			_, in := wf2.doubt(s)
+			o, answered := wf2.logged(s)
+			switch {
+			case i == 0 && (!answered || o != outs[s-1]):
+				t.Fatalf("same boot: record %d: answer %+v %v, want %+v", s, o, answered, outs[s-1])
+			case i == 1 && (!in || answered):
+				t.Fatalf("same boot: record %d of the request that left: in doubt %v, answered %v", s, in, answered)
+			case i >= 2 && (in || answered):
+				t.Fatalf("same boot: record %d of a unit only queued: in doubt %v, answered %v", s, in, answered)
+			}
+		}
+	}
+	w2.close()
+
+	// Another boot, and a power loss took every record entry: the horizon
+	// file alone says what may have left.
+	p := w.path(l.id)
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(p + ".sent"); !os.IsNotExist(err) {
-		t.Fatalf("sent markers not removed at the lineage's end: %v", err)
+	acked := ackedBelow{walLineage: l, below: 10}
+	w3 := newWAL(dir)
+	w3.boot = "another-boot"
+	wf3, err := w3.open(acked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wf3.hasRange || wf3.doubtTo != horizon {
+		t.Fatalf("another boot: range %v up to %d, want the synced horizon %d", wf3.hasRange, wf3.doubtTo, horizon)
+	}
+	for _, s := range []int64{1, 9} {
+		if _, in := wf3.doubt(s); in {
+			t.Fatalf("another boot: record %d acknowledged by the checkpoint is in doubt", s)
+		}
+	}
+	for _, s := range []int64{10, sent, unitSeqsAt(3)[0], horizon} {
+		if _, in := wf3.doubt(s); !in {
+			t.Fatalf("another boot: record %d (up to the horizon %d) not in doubt", s, horizon)
+		}
+	}
+	if _, in := wf3.doubt(horizon + 1); in {
+		t.Fatalf("another boot: record %d past the horizon in doubt", horizon+1)
+	}
+	if !wf3.anyDoubt() {
+		t.Fatal("another boot: anyDoubt false")
+	}
+	wf3.resolve([]int64{sent})
+	if _, in := wf3.doubt(sent); in {
+		t.Fatal("another boot: a resolved record still in doubt")
+	}
+	// The resumed process's own horizon (this boot: "another-boot") adds
+	// nothing to a later resume on that boot; the earlier one stays.
+	if err := wf3.sendLine("k", []int64{horizon + 5}, 1); err != nil {
+		t.Fatal(err)
+	}
+	w3.close()
+	h, ok, _, _, err := loadHorizon(p+walHorizonExt, "another-boot")
+	if err != nil || !ok || h != horizon {
+		t.Fatalf("horizon of the other boots: %d %v %v, want %d", h, ok, err, horizon)
+	}
+	if err := w3.end(l.id); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{p, p + walHorizonExt} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("%s not removed at the lineage's end: %v", f, err)
+		}
+	}
+}
+
+// ackedBelow is a resumed lineage whose checkpoint acknowledged every
+// record below below.
+type ackedBelow struct {
+	walLineage
+	below int64
+}
+
+func (l ackedBelow) Acked(s int64) bool { return s < l.below }
+
+// In steady state no request waits for a sync: the units queued ahead of
+// the block move the horizon on in the background, far enough that
+// sending does not catch up with a sync even on a slow disk (each sync
+// made to take 2 ms here, each request 100 µs or more), and the horizon
+// is synced far less often than once per request.
+func TestWALHorizonNoWaitInSteadyState(t *testing.T) {
+	l := walLineage{id: "steady"}
+	w, wf := horizonWAL(t, t.TempDir(), l)
+	defer w.close()
+	write := wf.hz.write
+	wf.hz.write = func(h int64) error {
+		time.Sleep(2 * time.Millisecond)
+		return write(h)
+	}
+	const units, queued, warm = 2000, 8, 100
+	for i := range queued {
+		wf.intend(unitSeqsAt(i))
+	}
+	waits := 0
+	for i := range units {
+		if i == warm {
+			wf.mu.Lock()
+			waits = wf.hz.waits
+			wf.mu.Unlock()
+		}
+		if err := wf.sendLine(l.key(i), unitSeqsAt(i), 70); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Microsecond) // the request in flight
+		wf.intend(unitSeqsAt(i + queued))  // the next unit queued
+	}
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	t.Logf("%d requests: %d horizon syncs, %d waits (%d in the first %d)", units, wf.hz.syncs, wf.hz.waits, waits, warm)
+	if wf.hz.waits != waits {
+		t.Fatalf("%d requests waited for a sync after the first %d", wf.hz.waits-waits, warm)
+	}
+	// The lookahead's floor (walHorizonMin × slots units) moves the
+	// horizon at most once per slots units however slow the requests; at
+	// this pace the rate makes it ~40 moves.
+	if limit := units/w.slots + 1; wf.hz.syncs > limit {
+		t.Fatalf("%d horizon syncs for %d requests, want at most %d", wf.hz.syncs, units, limit)
+	}
+}
+
+// A slow flow (a destination's rate limit: here a request every 20 ms)
+// keeps the horizon near the lookahead's floor, though the units queued
+// when the lineage starts arrive in a burst: what a power loss adds to the
+// in-doubt set stays small.
+func TestWALHorizonSlowFlowStaysNearFloor(t *testing.T) {
+	l := walLineage{id: "slow"}
+	w, wf := horizonWAL(t, t.TempDir(), l)
+	defer w.close()
+	const queued = 8
+	for i := range queued {
+		wf.intend(unitSeqsAt(i))
+	}
+	for i := range 40 {
+		if err := wf.sendLine(l.key(i), unitSeqsAt(i), 70); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		wf.intend(unitSeqsAt(i + queued))
+	}
+	wf.mu.Lock()
+	defer wf.mu.Unlock()
+	floor := walHorizonMin * int64(w.slots) * 70
+	last := unitSeqsAt(40 + queued - 1)[69]
+	if wf.hz.ahead != floor || wf.hz.want > last+2*floor {
+		t.Fatalf("slow flow: lookahead %d (floor %d), horizon %d past the last unit queued (want at most %d)", wf.hz.ahead, floor, wf.hz.want-last, 2*floor)
+	}
+}
+
+// A failed horizon write fails the request waiting for it (it must not
+// leave), and the next request asks again.
+func TestWALHorizonWriteError(t *testing.T) {
+	l := walLineage{id: "hzerr"}
+	w, wf := horizonWAL(t, t.TempDir(), l)
+	defer w.close()
+	write := wf.hz.write
+	fail := errors.New("disk gone")
+	wf.hz.write = func(int64) error { return fail }
+	if err := wf.sendLine("a", []int64{1}, 1); !errors.Is(err, fail) {
+		t.Fatalf("request under a failed horizon: %v, want %v", err, fail)
+	}
+	wf.mu.Lock()
+	wf.hz.write = write
+	wf.mu.Unlock()
+	if err := wf.sendLine("b", []int64{2}, 1); err != nil {
+		t.Fatalf("the request after a failed horizon write: %v", err)
+	}
+	w.close()
+	inDoubt, answered := map[int64]string{}, map[int64]walOutcome{}
+	if _, _, err := loadLog(w.path(l.id), l.Acked, inDoubt, answered, w.boot, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(inDoubt) != 1 || inDoubt[2] != "b" {
+		t.Fatalf("in doubt %v: want only the request that left", inDoubt)
+	}
+}
+
+// The horizon file's reader takes the highest horizon of other boots, and
+// skips this boot's lines, torn lines and pieces between zeros.
+func TestWALLoadHorizon(t *testing.T) {
+	var b []byte
+	b = append(b, `{"b":"A","h":100}`+"\n"...)
+	b = append(b, `{"b":"B","h":900}`+"\n"...) // this boot
+	b = append(b, make([]byte, 700)...)        // a lost page
+	b = append(b, `"h":5000}`+"\n"...)         // the tail of a line
+	b = append(b, `{"b":"A","h":300}`+"\n"...)
+	b = append(b, `{"b":"A","h":7`...) // torn
+	want := int64(len(b))
+	b = append(b, make([]byte, 4096)...)
+	p := t.TempDir() + "/log.horizon"
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, ok, end, torn, err := loadHorizon(p, "B")
+	if err != nil || !ok || h != 300 || end != want || !torn {
+		t.Fatalf("got %d %v end %d torn %v err %v; want 300 true end %d torn", h, ok, end, torn, err, want)
+	}
+	if h, ok, _, _, _ := loadHorizon(p, ""); !ok || h != 900 {
+		t.Fatalf("boot unknown: %d %v, want every line: 900", h, ok)
+	}
+	if _, ok, _, _, err := loadHorizon(p+".missing", "B"); ok || err != nil {
+		t.Fatalf("no file: %v %v", ok, err)
+	}
+}
+
+// A log left by a killed process of an earlier version (entries synced
+// when queued, sent markers in .sent, boot lines without a format) still
+// loads as it did: on the same boot an entry without a marker never left;
+// under another boot every unanswered entry is in doubt. The process that
+// resumes it appends in this version's format after it, and both hold.
+func TestWALOldFormatLoads(t *testing.T) {
+	dir := t.TempDir()
+	l := walLineage{id: "old-format"}
+	w := newWAL(dir)
+	if w.boot == "" {
+		t.Fatal("no boot id (/proc/sys/kernel/random/boot_id): boot sections cannot be checked")
+	}
+	o := l.outcome(1)
+	ans := []walOutcome{o, o, o}
+	var b []byte
+	b = append(b, `{"k":"","s":null,"b":"old-boot"}`+"\n"...)
+	b = appendWALEntry(b, l.key(0), l.seqs(0), nil, 0)
+	b = appendWALEntry(b, l.key(1), l.seqs(1), nil, 0)
+	b = appendWALEntry(b, l.key(0), l.seqs(0), ans, 0)
+	b = append(b, `{"k":"","s":null,"b":`+strconv.Quote(w.boot)+`}`+"\n"...)
+	b = appendWALEntry(b, l.key(2), l.seqs(2), nil, 0) // left (marker)
+	b = appendWALEntry(b, l.key(3), l.seqs(3), nil, 0) // only queued
+	b = appendWALEntry(b, l.key(4), l.seqs(4), nil, 0) // left, answered
+	b = appendWALEntry(b, l.key(4), l.seqs(4), ans, 0)
+	b = append(b, make([]byte, 1<<16)...) // preallocated
+	p := w.path(l.id)
+	if err := os.MkdirAll(w.dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p+".sent", []byte(l.key(2)+"\n"+l.key(4)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	check := func(wf *walFile, what string, want map[int]bool) {
+		t.Helper()
+		for i := range 6 {
+			for _, s := range l.seqs(i) {
+				if _, in := wf.doubt(s); in != want[i] {
+					t.Fatalf("%s: entry %d record %d in doubt %v, want %v", what, i, s, in, want[i])
+				}
+			}
+		}
+		for _, i := range []int{0, 4} {
+			if got, ok := wf.logged(l.seqs(i)[0]); !ok || got != o {
+				t.Fatalf("%s: entry %d's answer %+v %v", what, i, got, ok)
+			}
+		}
+	}
+	wf, err := w.open(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Answered entries are in doubt too (their logged outcome settles them).
+	check(wf, "same boot", map[int]bool{0: true, 1: true, 2: true, 4: true})
+	if err := wf.sendLine(l.key(5), l.seqs(5), 3); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	w2 := newWAL(dir)
+	wf2, err := w2.open(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(wf2, "same boot, resumed twice", map[int]bool{0: true, 1: true, 2: true, 4: true, 5: true})
+	w2.close()
+	w3 := newWAL(dir)
+	w3.boot = "another-boot"
+	wf3, err := w3.open(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(wf3, "another boot", map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true})
+	if err := w3.end(l.id); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{p, p + ".sent", p + walHorizonExt} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Fatalf("%s not removed at the lineage's end: %v", f, err)
+		}
 	}
 }
 
@@ -608,7 +936,7 @@ func TestWALLoadSkipsZeros(t *testing.T) {
 func TestWALUnsyncedRecordsSyncedAgain(t *testing.T) {
 	dir := t.TempDir()
 	l := walLineage{id: "again"}
-	w := newWAL(dir)
+	w := syncedWAL(dir)
 	wf, err := w.open(freshLineage{l})
 	if err != nil {
 		t.Fatal(err)
