@@ -102,3 +102,53 @@ func TestPresets(t *testing.T) {
 		}
 	}
 }
+
+// The fast path of MinGap (one second, several minutes, UTC) must give what
+// sampling gives.
+func TestMinGapFastPathMatchesSampling(t *testing.T) {
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, expr := range []string{
+		"0 0/15 * * * ?", "0 0/5 * * * ?", "0 0,30 * * * ?", "0 0,50 * * * ?", "0 10,50 * * * ?",
+		"0 0,50 9-17 * * ?", "0 5,55 9,10 ? * MON-FRI", "0 0,59 0 * * ?", "30 1,2,58 * * * ?",
+		"0 0/20 8 1 * ?", "0 0,45 12 ? * 6#3", "0 0/7 * * * ?", "0 3,4 * * * ? 2027",
+	} {
+		c, err := Parse(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		got := c.MinGap(from)
+		want := sampledMinGap(c, from)
+		if got != want {
+			t.Errorf("%s: MinGap %s, sampling %s", expr, got, want)
+		}
+	}
+}
+
+// sampledMinGap is MinGap's sampling loop, on c's fires.
+func sampledMinGap(c *Cron, from time.Time) time.Duration {
+	prev, err := c.Next(from)
+	if err != nil {
+		return 0
+	}
+	best := time.Duration(0)
+	end := from.AddDate(1, 0, 0)
+	for i := 0; i < 10000 && prev.Before(end); i++ {
+		n, err := c.Next(prev)
+		if err != nil {
+			break
+		}
+		if g := n.Sub(prev); best == 0 || g < best {
+			best = g
+		}
+		prev = n
+	}
+	return best
+}
+
+func BenchmarkCheckEvery15Minutes(b *testing.B) {
+	for b.Loop() {
+		if err := Check("0 0/15 * * * ?"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
