@@ -352,16 +352,11 @@ func (c *Cron) Next(t time.Time) (time.Time, error) {
 // MinGap returns the smallest interval between consecutive fire times over
 // the next year from `from` (sampling up to 10,000 fires).
 func (c *Cron) MinGap(from time.Time) time.Duration {
-	// Fast path: several seconds or minutes in a set imply a short gap.
+	// Fast path: several seconds in a set imply a short gap.
 	if bits.OnesCount64(c.sec) > 1 {
-		return time.Duration(minSetGap(c.sec)) * time.Second
+		inside, wrap := setGaps(c.sec)
+		return time.Duration(min(inside, wrap)) * time.Second
 	}
-	prev, err := c.Next(from)
-	if err != nil {
-		return 0
-	}
-	best := time.Duration(0)
-	end := from.AddDate(1, 0, 0)
 	// Fast path for one second and several minutes (0 0/15 * * * ?, the
 	// usual schedule): every hour that fires holds all the minutes, so the
 	// smallest gap inside an hour occurs, and a gap across an hour boundary
@@ -369,11 +364,25 @@ func (c *Cron) MinGap(from time.Time) time.Duration {
 	// is not smaller, the inside gap is the answer, without sampling 10,000
 	// fires (~40 ms at the start of every connectplus run, which validates
 	// its trigger). In UTC only: a zone's clock change can shorten a gap.
-	if from.Location() == time.UTC && bits.OnesCount64(c.sec) == 1 && bits.OnesCount64(c.min) > 1 && prev.Before(end) {
+	if from.Location() == time.UTC && bits.OnesCount64(c.sec) == 1 && bits.OnesCount64(c.min) > 1 {
 		if inside, wrap := setGaps(c.min); wrap >= inside {
-			return time.Duration(inside) * time.Minute
+			if first, err := c.Next(from); err == nil && first.Before(from.AddDate(1, 0, 0)) {
+				return time.Duration(inside) * time.Minute
+			}
 		}
 	}
+	return c.sampledMinGap(from)
+}
+
+// sampledMinGap is MinGap by sampling: the smallest interval between up to
+// 10,000 consecutive fires over the next year from `from` (0 when none).
+func (c *Cron) sampledMinGap(from time.Time) time.Duration {
+	prev, err := c.Next(from)
+	if err != nil {
+		return 0
+	}
+	best := time.Duration(0)
+	end := from.AddDate(1, 0, 0)
 	for i := 0; i < 10000 && prev.Before(end); i++ {
 		n, err := c.Next(prev)
 		if err != nil {
@@ -405,26 +414,6 @@ func setGaps(set uint64) (inside, wrap int) {
 		last = v
 	}
 	return inside, 60 - last + first
-}
-
-func minSetGap(set uint64) int {
-	best, last := 64, -1
-	first := -1
-	for v := 0; v < 60; v++ {
-		if has(set, v) {
-			if first < 0 {
-				first = v
-			}
-			if last >= 0 && v-last < best {
-				best = v - last
-			}
-			last = v
-		}
-	}
-	if first >= 0 && last > first && 60-last+first < best {
-		best = 60 - last + first
-	}
-	return best
 }
 
 // CheckSyntax reports whether expr is a well-formed Quartz expression,
