@@ -53,6 +53,34 @@ func stopMidFile(t *testing.T, opts Options, sk *sink, cps *FileCheckpointer, n 
 	return cp
 }
 
+// midway is a 2,000-row file stopped after 300 deliveries (stopBigFileMidway).
+type midway struct {
+	dir, state string
+	cps        *FileCheckpointer
+	src        *memSource
+	sk         *sink
+	opts       Options
+	cp         *Checkpoint
+}
+
+// stopBigFileMidway runs big.csv (2,000 rows, a slow sink) with checkpoints
+// in dir/cp and block state in dir/state until 300 records are delivered,
+// then stops the run: the fixture of the resume tests.
+func stopBigFileMidway(t *testing.T) midway {
+	t.Helper()
+	m := midway{dir: t.TempDir()}
+	var err error
+	if m.cps, err = NewFileCheckpointer(filepath.Join(m.dir, "cp")); err != nil {
+		t.Fatal(err)
+	}
+	m.src = &memSource{files: map[string]string{"big.csv": genFile(2000, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
+	m.sk = &sink{delivered: map[string]int{}, delay: time.Millisecond}
+	m.state = filepath.Join(m.dir, "state")
+	m.opts = Options{Registry: testRegistry(m.src, m.sk, 10), Checkpointer: m.cps, TempRoot: m.dir, StateDir: m.state, CheckpointInterval: 5 * time.Millisecond}
+	m.cp = stopMidFile(t, m.opts, m.sk, m.cps, 300)
+	return m
+}
+
 func savedCheckpoint(t *testing.T, cps *FileCheckpointer) *Checkpoint {
 	files, _ := filepath.Glob(filepath.Join(cps.Dir, "*.json"))
 	for _, p := range files {
@@ -155,16 +183,8 @@ func TestResumeRefusesSpoolThatDoesNotMatch(t *testing.T) {
 		}, "result index holds 0 rows"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			cps, err := NewFileCheckpointer(filepath.Join(dir, "cp"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			src := &memSource{files: map[string]string{"big.csv": genFile(2000, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
-			sk := &sink{delivered: map[string]int{}, delay: time.Millisecond}
-			state := filepath.Join(dir, "state")
-			opts := Options{Registry: testRegistry(src, sk, 10), Checkpointer: cps, TempRoot: dir, StateDir: state, CheckpointInterval: 5 * time.Millisecond}
-			cp := stopMidFile(t, opts, sk, cps, 300)
+			m := stopBigFileMidway(t)
+			src, sk, state, opts, cp := m.src, m.sk, m.state, m.opts, m.cp
 			base := filepath.Join(state, "lineages", cp.LineageID)
 			tc.damage(t, base+".rows", base+".idx", cp)
 			sk.mu.Lock()

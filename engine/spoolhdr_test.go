@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/connectplus/connectplus/block"
 )
@@ -121,16 +120,8 @@ func (e errTest) Error() string { return string(e) }
 // resumed lineage cuts its spool back and appends to it, and the published
 // file must not change.
 func TestResumeKeepsLinkedResultFile(t *testing.T) {
-	dir := t.TempDir()
-	cps, err := NewFileCheckpointer(filepath.Join(dir, "cp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &memSource{files: map[string]string{"big.csv": genFile(2000, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
-	sk := &sink{delivered: map[string]int{}, delay: time.Millisecond}
-	state := filepath.Join(dir, "state")
-	opts := Options{Registry: testRegistry(src, sk, 10), Checkpointer: cps, TempRoot: dir, StateDir: state, CheckpointInterval: 5 * time.Millisecond}
-	cp := stopMidFile(t, opts, sk, cps, 300)
+	m := stopBigFileMidway(t)
+	dir, src, sk, state, opts, cp := m.dir, m.src, m.sk, m.state, m.opts, m.cp
 	rows := filepath.Join(state, "lineages", cp.LineageID+".rows")
 	published := filepath.Join(dir, "published.csv")
 	if err := os.Link(rows, published); err != nil {
@@ -174,16 +165,8 @@ func TestResumeKeepsLinkedResultFile(t *testing.T) {
 // write the header into it (no SpoolCheck.HeaderBytes) resumes as before,
 // and its result file is the header plus the rows.
 func TestResumeSpoolWithoutHeader(t *testing.T) {
-	dir := t.TempDir()
-	cps, err := NewFileCheckpointer(filepath.Join(dir, "cp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := &memSource{files: map[string]string{"big.csv": genFile(2000, 0)}, finished: map[string]*block.Completion{}, results: map[string]string{}}
-	sk := &sink{delivered: map[string]int{}, delay: time.Millisecond}
-	state := filepath.Join(dir, "state")
-	opts := Options{Registry: testRegistry(src, sk, 10), Checkpointer: cps, TempRoot: dir, StateDir: state, CheckpointInterval: 5 * time.Millisecond}
-	cp := stopMidFile(t, opts, sk, cps, 300)
+	m := stopBigFileMidway(t)
+	cps, src, sk, state, opts, cp := m.cps, m.src, m.sk, m.state, m.opts, m.cp
 	h := cp.Spool.HeaderBytes
 	if h == 0 {
 		t.Fatal("the spool has no header")
