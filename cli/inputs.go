@@ -179,29 +179,17 @@ func (s *inputSource) Finish(_ context.Context, it block.Item, c *block.Completi
 // checked first.
 func placeNew(tmp, dir, want string) (string, error) {
 	defer os.Remove(tmp)
-	for n := 1; n <= 1000; n++ {
-		name := want
-		if n > 1 {
-			name = block.ResultNameVariant(want, n)
-		}
-		target := filepath.Join(dir, name)
+	return claimName(dir, want, func(target string) error {
 		err := os.Link(tmp, target)
-		if err == nil {
-			return name, nil
-		}
-		if errors.Is(err, os.ErrExist) {
-			continue
+		if err == nil || errors.Is(err, os.ErrExist) {
+			return err
 		}
 		if _, serr := os.Lstat(target); serr == nil {
-			continue
+			return os.ErrExist
 		}
-		// No hard links here (some network file systems): check, then rename.
-		if rerr := os.Rename(tmp, target); rerr != nil {
-			return "", rerr
-		}
-		return name, nil
-	}
-	return "", fmt.Errorf("%s and its first 1000 variants exist in %s", want, dir)
+		// No hard links here (some network file systems): checked, so rename.
+		return os.Rename(tmp, target)
+	})
 }
 
 // linkNew gives the file src the name want in dir, or its first variant
@@ -209,12 +197,19 @@ func placeNew(tmp, dir, want string) (string, error) {
 // no link can be made there (another file system, no hard links), and the
 // caller copies instead.
 func linkNew(src, dir, want string) (string, error) {
+	return claimName(dir, want, func(target string) error { return os.Link(src, target) })
+}
+
+// claimName tries want and then its variants in dir with claim, which
+// returns an error wrapping os.ErrExist when a name is taken; it returns the
+// name claimed, or claim's first other error.
+func claimName(dir, want string, claim func(target string) error) (string, error) {
 	for n := 1; n <= 1000; n++ {
 		name := want
 		if n > 1 {
 			name = block.ResultNameVariant(want, n)
 		}
-		err := os.Link(src, filepath.Join(dir, name))
+		err := claim(filepath.Join(dir, name))
 		if err == nil {
 			return name, nil
 		}
